@@ -1,0 +1,6 @@
+//! The catalog: rule files and folders loaded into one namespace, names resolved, one
+//! petgraph model per chain, nested-chain cycles rejected, and lints.
+
+pub mod model;
+
+pub use model::*;

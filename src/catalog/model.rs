@@ -1,0 +1,293 @@
+//! The resolved catalog model: what the core consumes.
+//!
+//! Names are resolved to indices (`StepIdx` within a chain), defaults are applied (the Oracle
+//! retry policy, `RULE$N` names), and each type is `Serialize + Deserialize` so the store can
+//! keep the definition a running job started with.
+
+use crate::lang::ast::{CmpOp, PayloadCond, SqlAttr, StateTest};
+use crate::lang::duration::Millis;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub type StepIdx = usize;
+pub type RuleIdx = usize;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Catalog {
+    pub programs: BTreeMap<String, Program>,
+    pub chains: BTreeMap<String, Chain>,
+    pub jobs: BTreeMap<String, JobDef>,
+    pub groups: BTreeMap<String, GroupDef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Program {
+    pub name: String,
+    pub kind: ProgramKind,
+    pub arguments: Vec<String>,
+    pub environment: Vec<(String, String)>,
+    pub working_directory: Option<String>,
+    pub timeout: Option<Millis>,
+    /// `file:line` of the declaration.
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ProgramKind {
+    Executable(String),
+    Shell(String),
+    Handler(String),
+    Builtin(Builtin),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Builtin {
+    Noop,
+    Sleep(Millis),
+    Fail(i64),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Chain {
+    pub name: String,
+    pub comment: Option<String>,
+    pub evaluation_interval: Option<Millis>,
+    /// In definition order.
+    pub steps: Vec<Step>,
+    /// In rule order (position = index + 1).
+    pub rules: Vec<Rule>,
+    /// `file:line` of the declaration.
+    pub source: String,
+}
+
+impl Chain {
+    pub fn step_index(&self, name: &str) -> Option<StepIdx> {
+        self.steps.iter().position(|s| s.name == name)
+    }
+    pub fn rule_index(&self, name: &str) -> Option<RuleIdx> {
+        self.rules.iter().position(|r| r.name == name)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    pub name: String,
+    pub kind: StepTarget,
+    pub attrs: StepAttributes,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum StepTarget {
+    Program(String),
+    /// A nested chain (by name; resolved, acyclic).
+    Chain(String),
+    Event {
+        name: String,
+        condition: Option<PayloadCond>,
+        condition_text: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StepAttributes {
+    pub skip: bool,
+    pub pause: bool,
+    pub pause_before: bool,
+    pub restart_on_recovery: bool,
+    pub restart_on_failure: Option<RetryPolicy>,
+}
+
+/// Retry policy. `RetryPolicy::oracle()` is the default: up to 6 retries after 1 s, 10 s, 100 s, …
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RetryPolicy {
+    pub retries: u32,
+    pub delay: Millis,
+    pub backoff: f64,
+}
+
+impl RetryPolicy {
+    pub fn oracle() -> Self {
+        RetryPolicy {
+            retries: 6,
+            delay: 1000,
+            backoff: 10.0,
+        }
+    }
+
+    /// Delay before retry number `n` (1-based): `delay * backoff^(n-1)`, saturating.
+    pub fn delay_before_retry(&self, n: u32) -> Millis {
+        let factor = self.backoff.powi(n.saturating_sub(1) as i32);
+        let ms = self.delay as f64 * factor;
+        if !ms.is_finite() || ms >= u64::MAX as f64 {
+            u64::MAX / 4
+        } else {
+            ms.round() as Millis
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rule {
+    /// Written name, or `RULE$N`.
+    pub name: String,
+    /// 1-based position in the chain.
+    pub position: usize,
+    pub condition: Condition,
+    pub action: RuleAction,
+    pub comment: Option<String>,
+    pub condition_text: String,
+    pub action_text: String,
+}
+
+/// A resolved condition (steps as indices into the chain's `steps`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Condition {
+    Const(bool),
+    StepState {
+        step: StepIdx,
+        negated: bool,
+        test: StateTest,
+    },
+    ErrorCodeIn {
+        step: StepIdx,
+        negated: bool,
+        codes: Vec<i64>,
+    },
+    ErrorCodeCmp {
+        step: StepIdx,
+        op: CmpOp,
+        value: i64,
+    },
+    SqlCompare {
+        left: Operand,
+        op: CmpOp,
+        right: Operand,
+    },
+    SqlIn {
+        left: Operand,
+        negated: bool,
+        list: Vec<Operand>,
+    },
+    SqlIsNull {
+        operand: Operand,
+        negated: bool,
+    },
+    And(Box<Condition>, Box<Condition>),
+    Or(Box<Condition>, Box<Condition>),
+    Not(Box<Condition>),
+}
+
+impl Condition {
+    /// Every step the condition mentions (may repeat).
+    pub fn steps(&self, out: &mut Vec<StepIdx>) {
+        match self {
+            Condition::Const(_) => {}
+            Condition::StepState { step, .. }
+            | Condition::ErrorCodeIn { step, .. }
+            | Condition::ErrorCodeCmp { step, .. } => out.push(*step),
+            Condition::SqlCompare { left, right, .. } => {
+                left.steps(out);
+                right.steps(out);
+            }
+            Condition::SqlIn { left, list, .. } => {
+                left.steps(out);
+                list.iter().for_each(|o| o.steps(out));
+            }
+            Condition::SqlIsNull { operand, .. } => operand.steps(out),
+            Condition::And(a, b) | Condition::Or(a, b) => {
+                a.steps(out);
+                b.steps(out);
+            }
+            Condition::Not(a) => a.steps(out),
+        }
+    }
+
+    /// True when the value can change with time alone (SYSTIMESTAMP, a running step's duration).
+    pub fn is_time_dependent(&self) -> bool {
+        match self {
+            Condition::SqlCompare { left, right, .. } => {
+                left.is_time_dependent() || right.is_time_dependent()
+            }
+            Condition::SqlIn { left, list, .. } => {
+                left.is_time_dependent() || list.iter().any(|o| o.is_time_dependent())
+            }
+            Condition::SqlIsNull { operand, .. } => operand.is_time_dependent(),
+            Condition::And(a, b) | Condition::Or(a, b) => {
+                a.is_time_dependent() || b.is_time_dependent()
+            }
+            Condition::Not(a) => a.is_time_dependent(),
+            _ => false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Operand {
+    Attr { step: StepIdx, attr: SqlAttr },
+    Str(String),
+    Num(i64),
+    Interval(Millis),
+    /// SYSTIMESTAMP/SYSDATE plus a signed offset.
+    Now { offset_millis: i64 },
+}
+
+impl Operand {
+    pub fn steps(&self, out: &mut Vec<StepIdx>) {
+        if let Operand::Attr { step, .. } = self {
+            out.push(*step);
+        }
+    }
+    pub fn is_time_dependent(&self) -> bool {
+        matches!(
+            self,
+            Operand::Now { .. }
+                | Operand::Attr {
+                    attr: SqlAttr::Duration,
+                    ..
+                }
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum RuleAction {
+    Start {
+        after: Option<Millis>,
+        steps: Vec<StepIdx>,
+    },
+    Stop {
+        steps: Vec<StepIdx>,
+    },
+    End(EndAction),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum EndAction {
+    /// `END` / `END n` (0 = SUCCEEDED).
+    Code(i64),
+    /// `END s.ERROR_CODE` (27435 if s has not completed).
+    StepErrorCode(StepIdx),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobDef {
+    pub name: String,
+    pub chain: Option<String>,
+    /// Dotted group path joined with `.` (`FINANCE.LOANS`).
+    pub group: Option<String>,
+    pub schedule: Option<String>,
+    /// Upper-cased parameter names.
+    pub parameters: BTreeMap<String, String>,
+    pub serialize_by: Option<String>,
+    pub restartable: bool,
+    pub max_run_duration: Option<Millis>,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupDef {
+    /// Dotted path joined with `.`.
+    pub name: String,
+    pub max_running: Option<u32>,
+    pub source: String,
+}

@@ -1,0 +1,342 @@
+//! The core's vocabulary: states, inputs, effects, log and timeline rows.
+//!
+//! This file is the contract between the pure evaluator and its drivers (simulator, runtime,
+//! recovery). Drivers feed [`Input`]s with the current time and carry out the returned
+//! [`Effect`]s; they never change job state themselves.
+
+use crate::lang::duration::Millis;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// State of a step (views show these spellings; note `RETRY SCHEDULED` has a space).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum StepState {
+    #[serde(rename = "NOT_STARTED")]
+    NotStarted,
+    #[serde(rename = "SCHEDULED")]
+    Scheduled,
+    #[serde(rename = "RUNNING")]
+    Running,
+    #[serde(rename = "RETRY SCHEDULED")]
+    RetryScheduled,
+    #[serde(rename = "PAUSED")]
+    Paused,
+    #[serde(rename = "STALLED")]
+    Stalled,
+    #[serde(rename = "SUCCEEDED")]
+    Succeeded,
+    #[serde(rename = "FAILED")]
+    Failed,
+    #[serde(rename = "STOPPED")]
+    Stopped,
+}
+
+impl StepState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepState::NotStarted => "NOT_STARTED",
+            StepState::Scheduled => "SCHEDULED",
+            StepState::Running => "RUNNING",
+            StepState::RetryScheduled => "RETRY SCHEDULED",
+            StepState::Paused => "PAUSED",
+            StepState::Stalled => "STALLED",
+            StepState::Succeeded => "SUCCEEDED",
+            StepState::Failed => "FAILED",
+            StepState::Stopped => "STOPPED",
+        }
+    }
+    pub fn is_completed(self) -> bool {
+        matches!(
+            self,
+            StepState::Succeeded | StepState::Failed | StepState::Stopped
+        )
+    }
+}
+
+/// State of a chain job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum JobState {
+    Enqueued,
+    Running,
+    ChainStalled,
+    Succeeded,
+    Failed,
+    Stopped,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Enqueued => "ENQUEUED",
+            JobState::Running => "RUNNING",
+            JobState::ChainStalled => "CHAIN_STALLED",
+            JobState::Succeeded => "SUCCEEDED",
+            JobState::Failed => "FAILED",
+            JobState::Stopped => "STOPPED",
+        }
+    }
+    pub fn is_finished(self) -> bool {
+        matches!(
+            self,
+            JobState::Succeeded | JobState::Failed | JobState::Stopped
+        )
+    }
+}
+
+/// How one attempt of a program step ended, as reported by a driver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    Succeeded,
+    /// Error code > 0.
+    Failed(i64),
+    Stopped,
+}
+
+/// A state given by *run with step states* or *alter running chain* (`state=...`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PresetState {
+    NotStarted,
+    Succeeded,
+    /// n > 0 required.
+    Failed(i64),
+}
+
+impl PresetState {
+    /// Parse `SUCCEEDED`, `NOT_STARTED`, `FAILED 20100` (case-insensitive). `FAILED` without a
+    /// positive code is an error with a message naming the problem.
+    pub fn parse(text: &str) -> Result<PresetState, String> {
+        let t = text.trim();
+        let mut parts = t.split_whitespace();
+        let head = parts.next().unwrap_or("").to_ascii_uppercase();
+        let rest: Vec<&str> = parts.collect();
+        match (head.as_str(), rest.as_slice()) {
+            ("SUCCEEDED", []) => Ok(PresetState::Succeeded),
+            ("NOT_STARTED", []) => Ok(PresetState::NotStarted),
+            ("FAILED", [n]) => match n.parse::<i64>() {
+                Ok(n) if n > 0 => Ok(PresetState::Failed(n)),
+                _ => Err(format!("state '{t}': FAILED needs a positive error code, e.g. 'FAILED 20100'")),
+            },
+            ("FAILED", []) => Err(format!("state '{t}': FAILED needs a positive error code, e.g. 'FAILED 20100'")),
+            _ => Err(format!("state '{t}' is not one of NOT_STARTED, SUCCEEDED, 'FAILED n'")),
+        }
+    }
+}
+
+/// Operation of a job-log row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RunOperation {
+    Run,
+    RetryRun,
+    RecoveryRun,
+}
+
+impl RunOperation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunOperation::Run => "RUN",
+            RunOperation::RetryRun => "RETRY_RUN",
+            RunOperation::RecoveryRun => "RECOVERY_RUN",
+        }
+    }
+}
+
+/// A change requested by *alter running chain* / *alter chain*. Absent fields are unchanged.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AlterChange {
+    pub pause: Option<bool>,
+    pub pause_before: Option<bool>,
+    pub skip: Option<bool>,
+    /// Only for *alter running chain*.
+    pub state: Option<PresetState>,
+}
+
+/// Parameters for starting a chain job.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StartRequest {
+    /// `None`: generated `RUN_CHAIN$_<first 8 chars of chain><N>`.
+    pub job: Option<String>,
+    pub chain: String,
+    /// Upper-cased names.
+    pub parameters: BTreeMap<String, String>,
+    /// *run with start steps* (top-level step names).
+    pub start_steps: Vec<String>,
+    /// *run with step states*: step name (or nested subname) → state.
+    pub step_states: Vec<(String, PresetState)>,
+}
+
+/// What a driver feeds the core. Each is handled at one instant `now`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Input {
+    StartJob(StartRequest),
+    /// An attempt of a program step ended. `attempt` guards against stale reports.
+    StepFinished {
+        job: String,
+        subname: String,
+        attempt: u32,
+        outcome: Outcome,
+    },
+    /// A timer the core asked for (via [`Effect::SetTimer`]) is due.
+    TimerFired { job: String, timer: TimerKey },
+    /// Raise an event; `job: Some` targets one job.
+    RaiseEvent {
+        name: String,
+        payload: serde_json::Value,
+        job: Option<String>,
+    },
+    /// Alter running chain: `step: None` = all steps (incl. nested); a nested step by subname.
+    Alter {
+        job: String,
+        step: Option<String>,
+        change: AlterChange,
+    },
+    /// Alter the chain definition (running jobs and future runs). `state` is refused.
+    AlterChain {
+        chain: String,
+        step: Option<String>,
+        change: AlterChange,
+    },
+    /// Redefine (or add) a rule by name; applies from running jobs' next evaluation.
+    DefineRule {
+        chain: String,
+        rule: crate::catalog::Rule,
+    },
+    Evaluate { job: String },
+    /// Stop a job (`step: None`) or one step (by subname).
+    Stop { job: String, step: Option<String> },
+}
+
+/// Timers the core asks a driver for. Keys are stable so recovery can re-arm them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum TimerKey {
+    /// `AFTER d START s` delay for step `subname` expired.
+    AfterDelay { subname: String },
+    /// Next attempt of `subname` (restart_on_failure).
+    Retry { subname: String, attempt: u32 },
+    /// `evaluation_interval` tick of the chain instance running at `subname` ("" = top level).
+    Interval { subname: String },
+}
+
+/// What the core asks its driver to do, in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Effect {
+    /// Persist then launch one attempt of a program step. Drivers must make the RUNNING state
+    /// durable before launching.
+    Launch {
+        job: String,
+        subname: String,
+        chain: String,
+        step: String,
+        program: String,
+        attempt: u32,
+        operation: RunOperation,
+        parameters: BTreeMap<String, String>,
+    },
+    /// Stop (kill) a running program step attempt; its result is no longer awaited.
+    Kill { job: String, subname: String, attempt: u32 },
+    SetTimer { job: String, timer: TimerKey, due: Millis },
+    CancelTimer { job: String, timer: TimerKey },
+    /// A step record changed (for persistence and live views).
+    StepChanged { job: String, step: StepRecord },
+    /// The job record changed (state, error code, ...).
+    JobChanged { job: JobRecord },
+    Log(LogRow),
+    Timeline(TimelineEntry),
+}
+
+/// The persisted/viewed record of one step of a running chain (nested included).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepRecord {
+    pub subname: String,
+    /// Subname of the outer step running this step's chain; `None` at top level.
+    pub parent_subname: Option<String>,
+    pub chain: String,
+    pub step: String,
+    pub state: StepState,
+    pub error_code: Option<i64>,
+    pub attempts: u32,
+    pub started_at: Option<Millis>,
+    pub ended_at: Option<Millis>,
+    pub skip: bool,
+    pub pause: bool,
+    pub pause_before: bool,
+    pub restart_on_recovery: bool,
+    pub restart_on_failure: bool,
+    /// Log id of the step's latest job-log row.
+    pub log_id: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobRecord {
+    pub job: String,
+    pub chain: String,
+    pub state: JobState,
+    pub error_code: Option<i64>,
+    pub parameters: BTreeMap<String, String>,
+    pub started_at: Millis,
+    pub ended_at: Option<Millis>,
+    pub stall_reason: Option<String>,
+}
+
+/// One job-log row (a step-job run or the chain job).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogRow {
+    pub log_id: u64,
+    pub time: Millis,
+    pub job: String,
+    /// `None` for the chain job's own row.
+    pub subname: Option<String>,
+    pub chain: String,
+    pub step: Option<String>,
+    pub operation: RunOperation,
+    /// SUCCEEDED, FAILED or STOPPED.
+    pub status: StepState,
+    pub error_code: i64,
+    pub started_at: Option<Millis>,
+    pub additional_info: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimelineKind {
+    JobEnqueued,
+    JobStarted,
+    Evaluation,
+    RuleFired,
+    StepState,
+    EventRaised,
+    Alter,
+    Stall,
+    JobEnded,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub time: Millis,
+    pub job: String,
+    pub subname: Option<String>,
+    pub kind: TimelineKind,
+    pub detail: String,
+}
+
+/// Why the core refused an input. A refused input changes nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum CoreError {
+    #[error("unknown job {0}")]
+    UnknownJob(String),
+    #[error("unknown chain {0}")]
+    UnknownChain(String),
+    #[error("job {job} has no step {step}")]
+    UnknownStep { job: String, step: String },
+    #[error("chain {chain} has no step {step}")]
+    UnknownChainStep { chain: String, step: String },
+    #[error("step {step} of job {job} is RUNNING; its state cannot be altered")]
+    StepRunning { job: String, step: String },
+    #[error("job {0} already exists")]
+    DuplicateJob(String),
+    #[error("job {0} has ended")]
+    JobEnded(String),
+    #[error("{0}")]
+    Invalid(String),
+}

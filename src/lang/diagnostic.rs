@@ -1,0 +1,180 @@
+//! Diagnostics: one type for every problem the parser, the resolver and the lints find.
+//!
+//! A diagnostic names a stable `code` (documented in docs/diagnostics.md), a message in words
+//! a person understands (never grammar rule names), the primary span, and optionally what was
+//! expected and the nearest existing name. [`render_text`] produces the `file:line:column`,
+//! source line and caret form; [`DiagnosticJson`] is the stable `--format json` schema.
+
+use super::span::{SourceMap, Span};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// Stable identifier, e.g. `syntax`, `unknown-step`, `stall-risk` (see docs/diagnostics.md).
+    pub code: &'static str,
+    /// One sentence: what is wrong.
+    pub message: String,
+    pub span: Span,
+    /// What would have been valid here, in words ("a step name", "`;`").
+    pub expected: Option<String>,
+    /// The nearest existing name, for unknown names ("VALIDATE").
+    pub suggestion: Option<String>,
+    /// Extra lines (e.g. the nested-chain loop `A -> B -> A`).
+    pub notes: Vec<String>,
+}
+
+impl Diagnostic {
+    pub fn error(code: &'static str, message: impl Into<String>, span: Span) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            span,
+            expected: None,
+            suggestion: None,
+            notes: Vec::new(),
+        }
+    }
+
+    pub fn warning(code: &'static str, message: impl Into<String>, span: Span) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, message, span)
+        }
+    }
+
+    pub fn with_expected(mut self, expected: impl Into<String>) -> Self {
+        self.expected = Some(expected.into());
+        self
+    }
+
+    pub fn with_suggestion(mut self, suggestion: Option<String>) -> Self {
+        self.suggestion = suggestion;
+        self
+    }
+
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// The nearest name to `wanted` among `candidates` (Levenshtein, case-insensitive), if close
+/// enough to be a plausible typo.
+pub fn nearest_name<'a, I>(wanted: &str, candidates: I) -> Option<String>
+where
+    I: IntoIterator<Item = &'a str>,
+{
+    let wanted_up = wanted.to_uppercase();
+    let mut best: Option<(usize, &str)> = None;
+    for c in candidates {
+        let d = strsim::levenshtein(&wanted_up, &c.to_uppercase());
+        let limit = (wanted.chars().count().max(c.chars().count()) / 2).max(2);
+        if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, c));
+        }
+    }
+    best.map(|(_, c)| c.to_string())
+}
+
+/// The stable JSON shape of one diagnostic (`check --format json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct DiagnosticJson {
+    pub severity: Severity,
+    pub code: String,
+    pub message: String,
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+    pub expected: Option<String>,
+    pub suggestion: Option<String>,
+    pub notes: Vec<String>,
+}
+
+impl DiagnosticJson {
+    pub fn new(d: &Diagnostic, sources: &SourceMap) -> Self {
+        let (line, column) = sources.line_col(d.span.file, d.span.start);
+        let (end_line, end_column) = sources.line_col(d.span.file, d.span.end);
+        DiagnosticJson {
+            severity: d.severity,
+            code: d.code.to_string(),
+            message: d.message.clone(),
+            file: sources
+                .file(d.span.file)
+                .map(|f| f.path.clone())
+                .unwrap_or_default(),
+            line,
+            column,
+            end_line,
+            end_column,
+            expected: d.expected.clone(),
+            suggestion: d.suggestion.clone(),
+            notes: d.notes.clone(),
+        }
+    }
+}
+
+/// Human form:
+/// ```text
+/// error[unknown-step]: unknown step VALIDAT in chain LOAN
+///   --> fixtures/bad/unknown_step.chain:4:20
+///    |
+///  4 |     rule when VALIDAT SUCCEEDED then START B;
+///    |               ^^^^^^^
+///    = expected: a step of chain LOAN
+///    = help: did you mean VALIDATE?
+/// ```
+pub fn render_text(d: &Diagnostic, sources: &SourceMap) -> String {
+    let j = DiagnosticJson::new(d, sources);
+    let sev = match d.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    let line_text = sources.line_text(d.span.file, d.span.start);
+    let gutter = j.line.to_string().len();
+    let pad = " ".repeat(gutter);
+    let caret_len = if j.end_line == j.line && j.end_column > j.column {
+        j.end_column - j.column
+    } else {
+        1
+    };
+    let prefix: String = line_text
+        .chars()
+        .take(j.column.saturating_sub(1))
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
+    let mut out = format!(
+        "{sev}[{code}]: {msg}\n{pad}--> {file}:{line}:{col}\n{pad} |\n{line} | {text}\n{pad} | {prefix}{carets}\n",
+        code = d.code,
+        msg = d.message,
+        file = j.file,
+        line = j.line,
+        col = j.column,
+        text = line_text,
+        carets = "^".repeat(caret_len),
+    );
+    if let Some(e) = &d.expected {
+        out.push_str(&format!("{pad} = expected: {e}\n"));
+    }
+    if let Some(s) = &d.suggestion {
+        out.push_str(&format!("{pad} = help: did you mean {s}?\n"));
+    }
+    for n in &d.notes {
+        out.push_str(&format!("{pad} = note: {n}\n"));
+    }
+    out
+}

@@ -1,0 +1,8 @@
+//! chainsched: a rule-based chain engine in the style of Oracle DBMS_SCHEDULER chains.
+//!
+//! See docs/ARCHITECTURE.md. Dependency direction: `lang` → `catalog` → `core`;
+//! `sim`, `runtime`, `store` drive the core; `views` read the store; `cli` uses everything.
+
+pub mod catalog;
+pub mod core;
+pub mod lang;
