@@ -4,5 +4,6 @@
 //! `sim`, `runtime`, `store` drive the core; `views` read the store; `cli` uses everything.
 
 pub mod catalog;
+pub mod cli;
 pub mod core;
 pub mod lang;
