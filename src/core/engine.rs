@@ -2,6 +2,7 @@
 //!
 //! * `Core::new(catalog)`, `Core::set_catalog(catalog)` (reload: future runs only)
 //! * `Core::handle(now, input) -> Result<Vec<Effect>, CoreError>` — a refused input changes nothing
+//! * `Core::handle_batch(now, inputs) -> (effects, per-input results)` — one evaluation per job at the end
 //! * `Core::job_record(job)`, `Core::step_records(job)` (definition order, nested right after
 //!   their outer step), `Core::job_names()`
 //! * `Core::snapshot_job(job) -> Option<JobSnapshot>`, `Core::restore_job(snapshot)`,
@@ -23,6 +24,23 @@ impl Core {
 
     pub fn handle(&mut self, _now: Millis, _input: Input) -> Result<Vec<Effect>, CoreError> {
         Err(CoreError::Invalid("core not implemented yet".into()))
+    }
+
+    /// Apply several inputs at one instant, then run ONE evaluation pass per affected job
+    /// (the simulator's "order within an instant"; two steps finishing together are seen
+    /// together). Returns all effects and, per input, whether it was accepted.
+    pub fn handle_batch(
+        &mut self,
+        _now: Millis,
+        inputs: Vec<Input>,
+    ) -> (Vec<Effect>, Vec<Result<(), CoreError>>) {
+        let n = inputs.len();
+        (
+            Vec::new(),
+            (0..n)
+                .map(|_| Err(CoreError::Invalid("core not implemented yet".into())))
+                .collect(),
+        )
     }
 
     pub fn job_record(&self, _job: &str) -> Option<JobRecord> {
