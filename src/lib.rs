@@ -7,3 +7,4 @@ pub mod catalog;
 pub mod cli;
 pub mod core;
 pub mod lang;
+pub mod store;

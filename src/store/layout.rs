@@ -1,0 +1,157 @@
+//! The key layout of the store: every key the engine writes is built here, so the layout is
+//! described (and changed) in one place.
+//!
+//! Everything lives in ONE sled tree so that one state change is one `apply_batch` (sled batches
+//! are atomic per tree only). Keys are ASCII tags followed by their parts; job names and subnames
+//! are separated by a NUL byte (a job name cannot contain NUL: the runtime refuses it), and
+//! numbers are 8-byte big-endian so that byte order is numeric order (a prefix scan of `log/`
+//! returns the job log in log-id order, i.e. time order).
+//!
+//! | key | value (JSON) | written |
+//! |---|---|---|
+//! | `meta/format` | format version string ([`FORMAT_VERSION`]) | when the store is created |
+//! | `meta/catalog` | the catalog the engine runs (`catalog::Catalog`) | on each catalog load |
+//! | `job/<job>` | [`JobEntry`](super::records::JobEntry): the job record | each change of the job |
+//! | `snap/<job>` | the core's `JobSnapshot` (the chain definition the job started with + state) | each state change of an unfinished job; removed when it ends |
+//! | `step/<job>\0<subname>` | `StepRecord` | each step change |
+//! | `ord/<job>` | the job's subnames in definition order (nested right after their outer step) | when a new subname appears |
+//! | `prog/<job>\0<subname>` | [`Progress`](super::records::Progress): SOFAR, TOTALWORK, STATUS_MESSAGE | `::progress`/`::status` lines, handler progress |
+//! | `timer/<job>\0<timer>` | [`TimerEntry`](super::records::TimerEntry): the timer and its absolute due time | `SetTimer`; removed by `CancelTimer`/firing/job end |
+//! | `log/<log_id BE>` | `LogRow` | at the end of each step-job run and of the chain job |
+//! | `run/<log_id BE>` | [`RunDetails`](super::records::RunDetails): pid, requested/actual start, duration, last 64 KiB of output and errors | with its log row (completed when the process is reaped) |
+//! | `tl/<job>\0<seq BE>` | `TimelineEntry` | each timeline effect |
+//! | `pid/<job>\0<subname>` | [`LivePid`](super::records::LivePid): process group of a running external step | after the process is spawned; removed when it is reaped |
+
+/// The layout version this build reads and writes. A store with another version is refused
+/// with a clear error instead of being misread.
+pub const FORMAT_VERSION: &str = "chainsched-store-1";
+
+pub const FORMAT_KEY: &[u8] = b"meta/format";
+pub const CATALOG_KEY: &[u8] = b"meta/catalog";
+
+pub const JOB: &str = "job/";
+pub const SNAPSHOT: &str = "snap/";
+pub const STEP: &str = "step/";
+pub const ORDER: &str = "ord/";
+pub const PROGRESS: &str = "prog/";
+pub const TIMER: &str = "timer/";
+pub const LOG: &str = "log/";
+pub const RUN: &str = "run/";
+pub const TIMELINE: &str = "tl/";
+pub const PID: &str = "pid/";
+
+const SEP: u8 = 0;
+
+fn tagged(tag: &str, part: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(tag.len() + part.len());
+    k.extend_from_slice(tag.as_bytes());
+    k.extend_from_slice(part.as_bytes());
+    k
+}
+
+/// Prefix of every key of `tag` that belongs to `job` (`tag<job>\0`).
+pub fn job_prefix(tag: &str, job: &str) -> Vec<u8> {
+    let mut k = tagged(tag, job);
+    k.push(SEP);
+    k
+}
+
+fn job_part(tag: &str, job: &str, part: &[u8]) -> Vec<u8> {
+    let mut k = job_prefix(tag, job);
+    k.extend_from_slice(part);
+    k
+}
+
+pub fn job_key(job: &str) -> Vec<u8> {
+    tagged(JOB, job)
+}
+
+pub fn snapshot_key(job: &str) -> Vec<u8> {
+    tagged(SNAPSHOT, job)
+}
+
+pub fn order_key(job: &str) -> Vec<u8> {
+    tagged(ORDER, job)
+}
+
+pub fn step_key(job: &str, subname: &str) -> Vec<u8> {
+    job_part(STEP, job, subname.as_bytes())
+}
+
+pub fn progress_key(job: &str, subname: &str) -> Vec<u8> {
+    job_part(PROGRESS, job, subname.as_bytes())
+}
+
+pub fn pid_key(job: &str, subname: &str) -> Vec<u8> {
+    job_part(PID, job, subname.as_bytes())
+}
+
+/// Timers are keyed by their JSON form (stable: the `TimerKey` enum's serde representation).
+pub fn timer_key(job: &str, timer_json: &str) -> Vec<u8> {
+    job_part(TIMER, job, timer_json.as_bytes())
+}
+
+pub fn log_key(log_id: u64) -> Vec<u8> {
+    let mut k = LOG.as_bytes().to_vec();
+    k.extend_from_slice(&log_id.to_be_bytes());
+    k
+}
+
+pub fn run_key(log_id: u64) -> Vec<u8> {
+    let mut k = RUN.as_bytes().to_vec();
+    k.extend_from_slice(&log_id.to_be_bytes());
+    k
+}
+
+pub fn timeline_key(job: &str, seq: u64) -> Vec<u8> {
+    job_part(TIMELINE, job, &seq.to_be_bytes())
+}
+
+/// The big-endian number at the end of a key (log ids, timeline sequence numbers).
+pub fn trailing_u64(key: &[u8]) -> Option<u64> {
+    if key.len() < 8 {
+        return None;
+    }
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&key[key.len() - 8..]);
+    Some(u64::from_be_bytes(b))
+}
+
+/// The job name of a `job/<job>` key.
+pub fn job_name_of(key: &[u8]) -> Option<String> {
+    let rest = key.strip_prefix(JOB.as_bytes())?;
+    String::from_utf8(rest.to_vec()).ok()
+}
+
+/// Whether a job name can be used as a key part.
+pub fn valid_job_name(job: &str) -> bool {
+    !job.is_empty() && !job.as_bytes().contains(&SEP)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_keys_sort_numerically() {
+        let mut keys: Vec<Vec<u8>> = [300u64, 2, 70_000, 1].iter().map(|i| log_key(*i)).collect();
+        keys.sort();
+        let ids: Vec<u64> = keys.iter().filter_map(|k| trailing_u64(k)).collect();
+        assert_eq!(ids, vec![1, 2, 300, 70_000]);
+    }
+
+    #[test]
+    fn a_job_prefix_does_not_match_a_longer_job_name() {
+        let a = step_key("J1", "A");
+        let b = step_key("J10", "A");
+        assert!(a.starts_with(&job_prefix(STEP, "J1")));
+        assert!(!b.starts_with(&job_prefix(STEP, "J1")));
+    }
+
+    #[test]
+    fn nul_in_a_job_name_is_refused() {
+        assert!(!valid_job_name("A\0B"));
+        assert!(!valid_job_name(""));
+        assert!(valid_job_name("RUN_CHAIN$_C1"));
+    }
+}

@@ -1,0 +1,154 @@
+//! The durable store: a narrow key-value trait ([`KvStore`]), two implementations (sled on
+//! disk, a `BTreeMap` in memory for tests), the key layout ([`layout`]) and a typed layer
+//! ([`ChainStore`]) that the runtime writes and the views read.
+//!
+//! Why a trait this small: the engine needs exactly four things from storage — apply one batch
+//! atomically, make everything applied durable (one flush shared by many batches: group
+//! commit), point reads and ordered prefix scans. Keeping the trait that small keeps sled
+//! replaceable and lets tests run the engine against memory.
+
+pub mod chain_store;
+pub mod layout;
+pub mod memory;
+pub mod records;
+pub mod sled_store;
+
+pub use chain_store::{ChainStore, StateBatch};
+pub use memory::MemoryStore;
+pub use records::{JobEntry, LivePid, Progress, RunDetails, TimerEntry};
+pub use sled_store::SledStore;
+
+/// One write of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteOp {
+    Put(Vec<u8>, Vec<u8>),
+    Delete(Vec<u8>),
+}
+
+/// Writes applied together: after a crash either all of them are there or none.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteBatch {
+    pub ops: Vec<WriteOp>,
+}
+
+impl WriteBatch {
+    pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.ops.push(WriteOp::Put(key, value));
+    }
+    pub fn delete(&mut self, key: Vec<u8>) {
+        self.ops.push(WriteOp::Delete(key));
+    }
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the store at {path}: {message}")]
+    Open { path: String, message: String },
+    #[error(
+        "the store at {path} has format version '{found}', but this chainsched reads \
+         '{expected}'; use a matching chainsched version or a new --db path"
+    )]
+    FormatVersion {
+        path: String,
+        found: String,
+        expected: String,
+    },
+    #[error("store I/O error: {0}")]
+    Io(String),
+    #[error("corrupt store record at key '{key}': {message}")]
+    Corrupt { key: String, message: String },
+}
+
+/// The storage the engine needs. Implementations must be safe to share between the engine
+/// task and readers (views read while the engine writes).
+pub trait KvStore: Send + Sync + 'static {
+    /// Apply every write of `batch` atomically (all visible or none, also after a crash).
+    /// Not necessarily durable until [`KvStore::flush`] returns.
+    fn apply(&self, batch: WriteBatch) -> Result<(), StoreError>;
+    /// Make every batch applied so far durable.
+    fn flush(&self) -> Result<(), StoreError>;
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Every pair whose key starts with `prefix`, in key order.
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+    /// At most `limit` pairs whose key starts with `prefix` and is `>= from`, in key order.
+    fn scan_from(
+        &self,
+        prefix: &[u8],
+        from: &[u8],
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+    /// The pair with the greatest key starting with `prefix`.
+    fn last_with_prefix(&self, prefix: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError>;
+
+    /// Apply and flush: one durable commit.
+    fn commit(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        self.apply(batch)?;
+        self.flush()
+    }
+
+    /// The next free id under `prefix` for keys ending in a big-endian u64 (1 when none).
+    fn next_id(&self, prefix: &[u8]) -> Result<u64, StoreError> {
+        Ok(self
+            .last_with_prefix(prefix)?
+            .and_then(|(k, _)| layout::trailing_u64(&k))
+            .map_or(1, |n| n.saturating_add(1)))
+    }
+}
+
+#[cfg(test)]
+mod contract_tests {
+    //! The same contract checked on both implementations.
+    use super::*;
+
+    fn check_contract(store: &dyn KvStore) {
+        let mut b = WriteBatch::default();
+        b.put(layout::log_key(2), b"two".to_vec());
+        b.put(layout::log_key(10), b"ten".to_vec());
+        b.put(layout::log_key(1), b"one".to_vec());
+        b.put(b"job/J1".to_vec(), b"x".to_vec());
+        store.commit(b).unwrap();
+
+        let scanned: Vec<Vec<u8>> = store
+            .scan_prefix(layout::LOG.as_bytes())
+            .unwrap()
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect();
+        assert_eq!(
+            scanned,
+            vec![b"one".to_vec(), b"two".to_vec(), b"ten".to_vec()]
+        );
+        assert_eq!(store.next_id(layout::LOG.as_bytes()).unwrap(), 11);
+        assert_eq!(store.next_id(b"nothing/").unwrap(), 1);
+        let page = store
+            .scan_from(layout::LOG.as_bytes(), &layout::log_key(2), 1)
+            .unwrap();
+        assert_eq!(page.len(), 1);
+        assert_eq!(page[0].1, b"two".to_vec());
+
+        let mut b = WriteBatch::default();
+        b.delete(b"job/J1".to_vec());
+        b.put(b"job/J2".to_vec(), b"y".to_vec());
+        store.commit(b).unwrap();
+        assert_eq!(store.get(b"job/J1").unwrap(), None);
+        assert_eq!(store.get(b"job/J2").unwrap(), Some(b"y".to_vec()));
+    }
+
+    #[test]
+    fn memory_store_meets_the_contract() {
+        check_contract(&MemoryStore::default());
+    }
+
+    #[test]
+    fn sled_store_meets_the_contract() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path(), &sled_store::SledOptions::default()).unwrap();
+        check_contract(&store);
+    }
+}
