@@ -7,4 +7,6 @@ pub mod catalog;
 pub mod cli;
 pub mod core;
 pub mod lang;
+pub mod sim;
+pub mod runtime;
 pub mod store;
