@@ -1,0 +1,180 @@
+//! What a step's standard output means: control lines (`::progress`, `::status`,
+//! `::error-code`) and the bounded tail of everything else (rule-language.md, "Outcome of an
+//! external program").
+
+use crate::store::records::OUTPUT_LIMIT;
+
+/// One line of standard output, classified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Line {
+    /// `::progress SOFAR/TOTAL [message]`
+    Progress {
+        sofar: u64,
+        total: u64,
+        message: Option<String>,
+    },
+    /// `::status message`
+    Status(String),
+    /// `::error-code N` (N > 0)
+    ErrorCode(i64),
+    /// Anything else (also malformed control lines: they are kept as output).
+    Output,
+}
+
+pub fn classify(line: &str) -> Line {
+    let t = line.trim_end_matches(['\r', '\n']);
+    let t = t.trim_start();
+    if let Some(rest) = t.strip_prefix("::progress") {
+        if rest.is_empty() || rest.starts_with(char::is_whitespace) {
+            let rest = rest.trim();
+            let (frac, message) = match rest.split_once(char::is_whitespace) {
+                Some((f, m)) => (f, Some(m.trim().to_string()).filter(|m| !m.is_empty())),
+                None => (rest, None),
+            };
+            if let Some((a, b)) = frac.split_once('/') {
+                if let (Ok(sofar), Ok(total)) = (a.parse::<u64>(), b.parse::<u64>()) {
+                    return Line::Progress {
+                        sofar,
+                        total,
+                        message,
+                    };
+                }
+            }
+        }
+        return Line::Output;
+    }
+    if let Some(rest) = t.strip_prefix("::status") {
+        if rest.is_empty() || rest.starts_with(char::is_whitespace) {
+            return Line::Status(rest.trim().to_string());
+        }
+        return Line::Output;
+    }
+    if let Some(rest) = t.strip_prefix("::error-code") {
+        if let Ok(n) = rest.trim().parse::<i64>() {
+            if n > 0 && rest.starts_with(char::is_whitespace) {
+                return Line::ErrorCode(n);
+            }
+        }
+    }
+    Line::Output
+}
+
+/// The last `OUTPUT_LIMIT` bytes written to it.
+#[derive(Debug, Default, Clone)]
+pub struct TailBuffer {
+    buf: Vec<u8>,
+}
+
+impl TailBuffer {
+    pub fn push(&mut self, bytes: &[u8]) {
+        if bytes.len() >= OUTPUT_LIMIT {
+            self.buf.clear();
+            self.buf
+                .extend_from_slice(&bytes[bytes.len() - OUTPUT_LIMIT..]);
+            return;
+        }
+        self.buf.extend_from_slice(bytes);
+        if self.buf.len() > 2 * OUTPUT_LIMIT {
+            let cut = self.buf.len() - OUTPUT_LIMIT;
+            self.buf.drain(..cut);
+        }
+    }
+
+    /// The kept text (lossy UTF-8), at most `OUTPUT_LIMIT` bytes.
+    pub fn text(&self) -> String {
+        let start = self.buf.len().saturating_sub(OUTPUT_LIMIT);
+        crate::store::records::bounded_tail(&String::from_utf8_lossy(&self.buf[start..]))
+    }
+}
+
+/// Splits a byte stream into lines, never holding more than `OUTPUT_LIMIT` bytes of one line
+/// (a longer line is handed out in pieces).
+#[derive(Debug, Default)]
+pub struct LineSplitter {
+    pending: Vec<u8>,
+}
+
+impl LineSplitter {
+    /// Feed bytes; complete lines (with their `\n`) are passed to `out`.
+    pub fn feed(&mut self, mut bytes: &[u8], out: &mut impl FnMut(&[u8])) {
+        while let Some(pos) = bytes.iter().position(|b| *b == b'\n') {
+            self.pending.extend_from_slice(&bytes[..=pos]);
+            out(&self.pending);
+            self.pending.clear();
+            bytes = &bytes[pos + 1..];
+        }
+        self.pending.extend_from_slice(bytes);
+        if self.pending.len() >= OUTPUT_LIMIT {
+            out(&self.pending);
+            self.pending.clear();
+        }
+    }
+
+    /// The unterminated last line, if any.
+    pub fn finish(&mut self, out: &mut impl FnMut(&[u8])) {
+        if !self.pending.is_empty() {
+            out(&self.pending);
+            self.pending.clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_lines_are_recognised() {
+        assert_eq!(
+            classify("::progress 3/10 loading files\n"),
+            Line::Progress {
+                sofar: 3,
+                total: 10,
+                message: Some("loading files".into())
+            }
+        );
+        assert_eq!(
+            classify("::progress 3/10"),
+            Line::Progress {
+                sofar: 3,
+                total: 10,
+                message: None
+            }
+        );
+        assert_eq!(
+            classify("::status half way"),
+            Line::Status("half way".into())
+        );
+        assert_eq!(classify("::error-code 20100\n"), Line::ErrorCode(20100));
+    }
+
+    #[test]
+    fn malformed_control_lines_are_output() {
+        assert_eq!(classify("::progress x/10"), Line::Output);
+        assert_eq!(classify("::error-code -3"), Line::Output);
+        assert_eq!(classify("::error-code 0"), Line::Output);
+        assert_eq!(classify("::error-codes 5"), Line::Output);
+        assert_eq!(classify("hello ::status"), Line::Output);
+    }
+
+    #[test]
+    fn the_tail_keeps_the_last_64k() {
+        let mut t = TailBuffer::default();
+        for i in 0..20_000 {
+            t.push(format!("line {i}\n").as_bytes());
+        }
+        let text = t.text();
+        assert!(text.len() <= OUTPUT_LIMIT);
+        assert!(text.ends_with("line 19999\n"));
+    }
+
+    #[test]
+    fn long_lines_are_split() {
+        let mut s = LineSplitter::default();
+        let mut lines = Vec::new();
+        s.feed(&vec![b'x'; OUTPUT_LIMIT + 10], &mut |l| lines.push(l.len()));
+        s.feed(b"ab\ncd", &mut |l| lines.push(l.len()));
+        s.finish(&mut |l| lines.push(l.len()));
+        assert_eq!(lines, vec![OUTPUT_LIMIT + 10, 3, 2]);
+    }
+}
