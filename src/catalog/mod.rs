@@ -1,9 +1,17 @@
 //! The catalog: rule files and folders loaded into one namespace, names resolved, one
 //! petgraph model per chain, nested-chain cycles rejected, and lints.
+//!
+//! Pipeline: [`load`] reads and parses files, [`resolve`] turns the ASTs into the [`model`]
+//! (every error collected), [`graph`] builds the per-chain rule graphs, [`lints`] warns about
+//! chains that load but will misbehave (using [`truth`], a three-valued evaluator over abstract
+//! step states), and [`render`] draws a chain as Graphviz dot or Mermaid.
 
-pub mod model;
-
-pub use model::*;
+pub mod graph;
+pub mod lints;
 pub mod load;
+pub mod model;
+pub mod resolve;
+pub mod truth;
 
-pub use load::{load_paths, load_sources, Loaded};
+pub use load::{load_paths, load_sources, resolve_rule, Loaded};
+pub use model::*;

@@ -223,12 +223,17 @@ impl Condition {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Operand {
-    Attr { step: StepIdx, attr: SqlAttr },
+    Attr {
+        step: StepIdx,
+        attr: SqlAttr,
+    },
     Str(String),
     Num(i64),
     Interval(Millis),
     /// SYSTIMESTAMP/SYSDATE plus a signed offset.
-    Now { offset_millis: i64 },
+    Now {
+        offset_millis: i64,
+    },
 }
 
 impl Operand {

@@ -1,0 +1,656 @@
+//! Three-valued evaluation of a rule condition over *abstract* step states, for the lints.
+//!
+//! Why: "can this rule ever fire?", "is any rule TRUE at start?", "is this `NOT SUCCEEDED`
+//! guarded?" are questions about every state the steps could be in. A condition only depends
+//! on the steps it mentions, and only on a few distinguishable states of each (not started,
+//! succeeded, stopped, failed with each error code the condition compares against ±1, …), so we
+//! enumerate those combinations and evaluate with SQL three-valued logic, exactly as the
+//! engine does (NULL error code before a step completes; a rule fires only on TRUE).
+//!
+//! Time-dependent predicates (`:A.end_date > SYSTIMESTAMP - ...`) cannot be decided statically;
+//! they evaluate to a *set* of possible truth values, which keeps every answer conservative:
+//! "can be TRUE" is never wrongly denied. Enumeration is bounded ([`DEFAULT_LIMIT`]); beyond the
+//! bound the answer is "don't know" and lints stay silent.
+
+use super::model::{Condition, Operand, StepIdx};
+use crate::lang::ast::{CmpOp, SqlAttr, StateTest};
+use std::cmp::Ordering;
+
+/// At most this many state combinations are enumerated for one question.
+pub const DEFAULT_LIMIT: usize = 20_000;
+
+/// The error code of a STOPPED step (semantics.md).
+pub const STOPPED_CODE: i64 = 1013;
+
+/// The states of a step as rules see them (the core's `StepState`, without depending on core).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    NotStarted,
+    Scheduled,
+    Running,
+    RetryScheduled,
+    Paused,
+    Stalled,
+    Succeeded,
+    Failed,
+    Stopped,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::NotStarted => "NOT_STARTED",
+            Phase::Scheduled => "SCHEDULED",
+            Phase::Running => "RUNNING",
+            Phase::RetryScheduled => "RETRY SCHEDULED",
+            Phase::Paused => "PAUSED",
+            Phase::Stalled => "STALLED",
+            Phase::Succeeded => "SUCCEEDED",
+            Phase::Failed => "FAILED",
+            Phase::Stopped => "STOPPED",
+        }
+    }
+
+    pub fn completed(self) -> bool {
+        matches!(self, Phase::Succeeded | Phase::Failed | Phase::Stopped)
+    }
+}
+
+/// One abstract state of a step: its phase and, when completed, its error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AbsState {
+    pub phase: Phase,
+    pub code: i64,
+}
+
+impl AbsState {
+    pub const NOT_STARTED: AbsState = AbsState {
+        phase: Phase::NotStarted,
+        code: 0,
+    };
+    pub const SUCCEEDED: AbsState = AbsState {
+        phase: Phase::Succeeded,
+        code: 0,
+    };
+    pub const STOPPED: AbsState = AbsState {
+        phase: Phase::Stopped,
+        code: STOPPED_CODE,
+    };
+
+    pub fn failed(code: i64) -> Self {
+        AbsState {
+            phase: Phase::Failed,
+            code,
+        }
+    }
+
+    pub fn waiting(phase: Phase) -> Self {
+        AbsState { phase, code: 0 }
+    }
+
+    /// NULL until the step completes.
+    pub fn error_code(self) -> Option<i64> {
+        self.phase.completed().then_some(self.code)
+    }
+}
+
+/// A set of possible truth values (TRUE, FALSE, UNKNOWN).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Truths(u8);
+
+impl Truths {
+    pub const TRUE: Truths = Truths(1);
+    pub const FALSE: Truths = Truths(2);
+    pub const UNKNOWN: Truths = Truths(4);
+    pub const TRUE_OR_FALSE: Truths = Truths(3);
+    pub const ANY: Truths = Truths(7);
+
+    pub fn of(b: bool) -> Self {
+        if b {
+            Truths::TRUE
+        } else {
+            Truths::FALSE
+        }
+    }
+
+    pub fn can_be_true(self) -> bool {
+        self.0 & 1 != 0
+    }
+
+    pub fn can_be_false(self) -> bool {
+        self.0 & 2 != 0
+    }
+
+    /// Can the value be something other than TRUE (FALSE or UNKNOWN)?
+    pub fn can_be_non_true(self) -> bool {
+        self.0 & 6 != 0
+    }
+
+    fn values(self) -> impl Iterator<Item = u8> {
+        [1u8, 2, 4].into_iter().filter(move |b| self.0 & b != 0)
+    }
+
+    fn lift2(self, other: Truths, f: fn(u8, u8) -> u8) -> Truths {
+        let mut out = 0;
+        for a in self.values() {
+            for b in other.values() {
+                out |= f(a, b);
+            }
+        }
+        Truths(out)
+    }
+
+    pub fn and(self, other: Truths) -> Truths {
+        self.lift2(other, |a, b| {
+            if a == 2 || b == 2 {
+                2
+            } else if a == 1 && b == 1 {
+                1
+            } else {
+                4
+            }
+        })
+    }
+
+    pub fn or(self, other: Truths) -> Truths {
+        self.lift2(other, |a, b| {
+            if a == 1 || b == 1 {
+                1
+            } else if a == 2 && b == 2 {
+                2
+            } else {
+                4
+            }
+        })
+    }
+
+    pub fn not(self) -> Truths {
+        let mut out = 0;
+        for v in self.values() {
+            out |= match v {
+                1 => 2,
+                2 => 1,
+                _ => 4,
+            };
+        }
+        Truths(out)
+    }
+}
+
+/// The abstract value of a SQL operand.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Value<'a> {
+    Null,
+    Num(i64),
+    Str(&'a str),
+    /// A date or interval whose value is not known statically (never NULL).
+    Time,
+    /// A date that may or may not be NULL.
+    MaybeTime,
+}
+
+fn operand<'a>(o: &'a Operand, state: &impl Fn(StepIdx) -> AbsState) -> Value<'a> {
+    match o {
+        Operand::Attr { step, attr } => {
+            let s = state(*step);
+            match attr {
+                SqlAttr::State => Value::Str(s.phase.as_str()),
+                SqlAttr::Completed => {
+                    Value::Str(if s.phase.completed() { "TRUE" } else { "FALSE" })
+                }
+                SqlAttr::ErrorCode => s.error_code().map_or(Value::Null, Value::Num),
+                SqlAttr::StartDate | SqlAttr::Duration => match s.phase {
+                    Phase::NotStarted => Value::Null,
+                    Phase::Running | Phase::Succeeded | Phase::Failed | Phase::Stopped => {
+                        Value::Time
+                    }
+                    _ => Value::MaybeTime,
+                },
+                SqlAttr::EndDate => match s.phase {
+                    Phase::NotStarted | Phase::Scheduled | Phase::Running => Value::Null,
+                    Phase::Succeeded | Phase::Failed | Phase::Stopped => Value::Time,
+                    _ => Value::MaybeTime,
+                },
+            }
+        }
+        Operand::Str(s) => Value::Str(s.as_str()),
+        Operand::Num(n) => Value::Num(*n),
+        Operand::Interval(_) | Operand::Now { .. } => Value::Time,
+    }
+}
+
+fn cmp_result(ord: Ordering, op: CmpOp) -> bool {
+    match op {
+        CmpOp::Eq => ord == Ordering::Equal,
+        CmpOp::Ne => ord != Ordering::Equal,
+        CmpOp::Lt => ord == Ordering::Less,
+        CmpOp::Le => ord != Ordering::Greater,
+        CmpOp::Gt => ord == Ordering::Greater,
+        CmpOp::Ge => ord != Ordering::Less,
+    }
+}
+
+fn compare(l: Value, op: CmpOp, r: Value) -> Truths {
+    match (l, r) {
+        (Value::Null, _) | (_, Value::Null) => Truths::UNKNOWN,
+        (Value::MaybeTime, _) | (_, Value::MaybeTime) => Truths::ANY,
+        (Value::Time, _) | (_, Value::Time) => Truths::TRUE_OR_FALSE,
+        (Value::Num(a), Value::Num(b)) => Truths::of(cmp_result(a.cmp(&b), op)),
+        (Value::Str(a), Value::Str(b)) => {
+            Truths::of(cmp_result(a.to_uppercase().cmp(&b.to_uppercase()), op))
+        }
+        (Value::Num(a), Value::Str(s)) => match s.trim().parse::<i64>() {
+            Ok(b) => Truths::of(cmp_result(a.cmp(&b), op)),
+            Err(_) => Truths::ANY,
+        },
+        (Value::Str(s), Value::Num(b)) => match s.trim().parse::<i64>() {
+            Ok(a) => Truths::of(cmp_result(a.cmp(&b), op)),
+            Err(_) => Truths::ANY,
+        },
+    }
+}
+
+fn error_code_test(s: AbsState, f: impl Fn(i64) -> bool) -> Truths {
+    match s.error_code() {
+        None => Truths::UNKNOWN,
+        Some(c) => Truths::of(f(c)),
+    }
+}
+
+/// Evaluate `cond` with every step in the state `state` gives it.
+pub fn eval(cond: &Condition, state: &impl Fn(StepIdx) -> AbsState) -> Truths {
+    match cond {
+        Condition::Const(b) => Truths::of(*b),
+        Condition::StepState {
+            step,
+            negated,
+            test,
+        } => {
+            let p = state(*step).phase;
+            let base = match test {
+                StateTest::Succeeded => p == Phase::Succeeded,
+                StateTest::Failed => p == Phase::Failed,
+                StateTest::Stopped => p == Phase::Stopped,
+                StateTest::Completed => p.completed(),
+            };
+            Truths::of(base != *negated)
+        }
+        Condition::ErrorCodeIn {
+            step,
+            negated,
+            codes,
+        } => error_code_test(state(*step), |c| codes.contains(&c) != *negated),
+        Condition::ErrorCodeCmp { step, op, value } => {
+            error_code_test(state(*step), |c| cmp_result(c.cmp(value), *op))
+        }
+        Condition::SqlCompare { left, op, right } => {
+            compare(operand(left, state), *op, operand(right, state))
+        }
+        Condition::SqlIn {
+            left,
+            negated,
+            list,
+        } => {
+            let l = operand(left, state);
+            let mut t = Truths::FALSE;
+            for item in list {
+                t = t.or(compare(l, CmpOp::Eq, operand(item, state)));
+            }
+            if *negated {
+                t.not()
+            } else {
+                t
+            }
+        }
+        Condition::SqlIsNull {
+            operand: o,
+            negated,
+        } => {
+            let t = match operand(o, state) {
+                Value::Null => Truths::TRUE,
+                Value::MaybeTime => Truths::TRUE_OR_FALSE,
+                _ => Truths::FALSE,
+            };
+            if *negated {
+                t.not()
+            } else {
+                t
+            }
+        }
+        Condition::And(a, b) => eval(a, state).and(eval(b, state)),
+        Condition::Or(a, b) => eval(a, state).or(eval(b, state)),
+        Condition::Not(a) => eval(a, state).not(),
+    }
+}
+
+/// What a step can do, as far as the analysis is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepAbility {
+    /// False for event steps: they succeed or are stopped, never fail.
+    pub can_fail: bool,
+}
+
+/// For each step a condition mentions, the abstract states worth trying.
+#[derive(Debug, Clone)]
+pub struct Domains {
+    entries: Vec<(StepIdx, Vec<AbsState>)>,
+}
+
+/// The error codes a condition compares step `s`'s error code against.
+fn literals(cond: &Condition, s: StepIdx, out: &mut Vec<i64>) {
+    let attr_code =
+        |o: &Operand| matches!(o, Operand::Attr { step, attr: SqlAttr::ErrorCode } if *step == s);
+    let num = |o: &Operand| match o {
+        Operand::Num(n) => Some(*n),
+        Operand::Str(t) => t.trim().parse().ok(),
+        _ => None,
+    };
+    match cond {
+        Condition::ErrorCodeIn { step, codes, .. } if *step == s => out.extend(codes),
+        Condition::ErrorCodeCmp { step, value, .. } if *step == s => out.push(*value),
+        Condition::SqlCompare { left, right, .. } => {
+            if attr_code(left) {
+                out.extend(num(right));
+            }
+            if attr_code(right) {
+                out.extend(num(left));
+            }
+        }
+        Condition::SqlIn { left, list, .. } if attr_code(left) => {
+            out.extend(list.iter().filter_map(num))
+        }
+        Condition::And(a, b) | Condition::Or(a, b) => {
+            literals(a, s, out);
+            literals(b, s, out);
+        }
+        Condition::Not(a) => literals(a, s, out),
+        _ => {}
+    }
+}
+
+/// Does the condition look at step `s` through the SQL syntax (state names, dates)?
+fn uses_sql(cond: &Condition, s: StepIdx) -> bool {
+    let mut steps = Vec::new();
+    match cond {
+        Condition::SqlCompare { left, right, .. } => {
+            left.steps(&mut steps);
+            right.steps(&mut steps);
+        }
+        Condition::SqlIn { left, list, .. } => {
+            left.steps(&mut steps);
+            list.iter().for_each(|o| o.steps(&mut steps));
+        }
+        Condition::SqlIsNull { operand, .. } => operand.steps(&mut steps),
+        Condition::And(a, b) | Condition::Or(a, b) => return uses_sql(a, s) || uses_sql(b, s),
+        Condition::Not(a) => return uses_sql(a, s),
+        _ => {}
+    }
+    steps.contains(&s)
+}
+
+impl Domains {
+    /// The states worth trying for each step `cond` mentions.
+    pub fn for_condition(cond: &Condition, ability: &impl Fn(StepIdx) -> StepAbility) -> Self {
+        let mut steps = Vec::new();
+        cond.steps(&mut steps);
+        steps.sort_unstable();
+        steps.dedup();
+        let entries = steps
+            .into_iter()
+            .map(|s| {
+                let mut states = vec![AbsState::NOT_STARTED];
+                if uses_sql(cond, s) {
+                    states.extend(
+                        [
+                            Phase::Scheduled,
+                            Phase::Running,
+                            Phase::RetryScheduled,
+                            Phase::Paused,
+                            Phase::Stalled,
+                        ]
+                        .map(AbsState::waiting),
+                    );
+                }
+                states.push(AbsState::SUCCEEDED);
+                states.push(AbsState::STOPPED);
+                if ability(s).can_fail {
+                    let mut lits = Vec::new();
+                    literals(cond, s, &mut lits);
+                    let mut codes = vec![1];
+                    for n in &lits {
+                        codes.extend([n.saturating_sub(1), *n, n.saturating_add(1)]);
+                    }
+                    let fresh = lits.iter().copied().max().unwrap_or(1).saturating_add(2);
+                    codes.push(fresh);
+                    codes.retain(|c| *c > 0);
+                    codes.sort_unstable();
+                    codes.dedup();
+                    states.extend(codes.into_iter().map(AbsState::failed));
+                }
+                (s, states)
+            })
+            .collect();
+        Domains { entries }
+    }
+
+    /// Restrict step `s` to the given states (no effect if the condition does not mention it).
+    pub fn fix(&mut self, s: StepIdx, states: &[AbsState]) {
+        for (step, dom) in &mut self.entries {
+            if *step == s {
+                dom.retain(|st| states.contains(st));
+                if dom.is_empty() {
+                    dom.extend_from_slice(states);
+                }
+            }
+        }
+    }
+
+    /// Keep only the states `keep` accepts, for step `s`.
+    pub fn retain(&mut self, s: StepIdx, keep: impl Fn(&AbsState) -> bool) {
+        for (step, dom) in &mut self.entries {
+            if *step == s {
+                dom.retain(&keep);
+            }
+        }
+    }
+
+    pub fn steps(&self) -> impl Iterator<Item = StepIdx> + '_ {
+        self.entries.iter().map(|(s, _)| *s)
+    }
+
+    /// The states step `s` is tried in, if the condition mentions it.
+    pub fn states(&self, s: StepIdx) -> Option<&[AbsState]> {
+        self.entries
+            .iter()
+            .find(|(st, _)| *st == s)
+            .map(|(_, d)| d.as_slice())
+    }
+
+    /// How many combinations [`Domains::exists`] would try (saturating).
+    pub fn combinations(&self) -> usize {
+        self.entries
+            .iter()
+            .fold(1usize, |acc, (_, d)| acc.saturating_mul(d.len()))
+    }
+
+    /// Is there a combination of states for which `want(eval(cond))` holds?
+    /// `None` when there are more than `limit` combinations (not examined).
+    pub fn exists(
+        &self,
+        cond: &Condition,
+        limit: usize,
+        want: impl Fn(Truths) -> bool,
+    ) -> Option<bool> {
+        let total = self.combinations();
+        if total > limit {
+            return None;
+        }
+        if total == 0 {
+            return Some(false);
+        }
+        let mut odometer = vec![0usize; self.entries.len()];
+        loop {
+            let state = |s: StepIdx| -> AbsState {
+                self.entries
+                    .iter()
+                    .zip(&odometer)
+                    .find(|((st, _), _)| *st == s)
+                    .map(|((_, d), i)| d[*i])
+                    .unwrap_or(AbsState::NOT_STARTED)
+            };
+            if want(eval(cond, &state)) {
+                return Some(true);
+            }
+            // Advance the odometer.
+            let mut k = 0;
+            loop {
+                if k == odometer.len() {
+                    return Some(false);
+                }
+                odometer[k] += 1;
+                if odometer[k] < self.entries[k].1.len() {
+                    break;
+                }
+                odometer[k] = 0;
+                k += 1;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn st(step: StepIdx, test: StateTest, negated: bool) -> Condition {
+        Condition::StepState {
+            step,
+            negated,
+            test,
+        }
+    }
+
+    fn can_fail(_: StepIdx) -> StepAbility {
+        StepAbility { can_fail: true }
+    }
+
+    fn satisfiable(c: &Condition) -> bool {
+        Domains::for_condition(c, &can_fail)
+            .exists(c, DEFAULT_LIMIT, Truths::can_be_true)
+            .unwrap()
+    }
+
+    #[test]
+    fn three_valued_connectives() {
+        assert_eq!(Truths::UNKNOWN.not(), Truths::UNKNOWN);
+        assert_eq!(Truths::UNKNOWN.and(Truths::FALSE), Truths::FALSE);
+        assert_eq!(Truths::UNKNOWN.or(Truths::TRUE), Truths::TRUE);
+        assert_eq!(Truths::UNKNOWN.and(Truths::TRUE), Truths::UNKNOWN);
+        assert_eq!(Truths::TRUE_OR_FALSE.not(), Truths::TRUE_OR_FALSE);
+    }
+
+    #[test]
+    fn succeeded_and_failed_is_unsatisfiable() {
+        let c = Condition::And(
+            Box::new(st(0, StateTest::Succeeded, false)),
+            Box::new(st(0, StateTest::Failed, false)),
+        );
+        assert!(!satisfiable(&c));
+        assert!(!satisfiable(&Condition::Const(false)));
+        let ok = Condition::And(
+            Box::new(st(0, StateTest::Succeeded, false)),
+            Box::new(st(1, StateTest::Failed, false)),
+        );
+        assert!(satisfiable(&ok));
+    }
+
+    #[test]
+    fn error_code_ranges() {
+        // A ERROR_CODE > 5 AND A ERROR_CODE < 6: no integer.
+        let c = Condition::And(
+            Box::new(Condition::ErrorCodeCmp {
+                step: 0,
+                op: CmpOp::Gt,
+                value: 5,
+            }),
+            Box::new(Condition::ErrorCodeCmp {
+                step: 0,
+                op: CmpOp::Lt,
+                value: 6,
+            }),
+        );
+        assert!(!satisfiable(&c));
+        // A ERROR_CODE = 20100 AND A FAILED: fine.
+        let c = Condition::And(
+            Box::new(Condition::ErrorCodeCmp {
+                step: 0,
+                op: CmpOp::Eq,
+                value: 20100,
+            }),
+            Box::new(st(0, StateTest::Failed, false)),
+        );
+        assert!(satisfiable(&c));
+        // A ERROR_CODE = 1013 is satisfiable by STOPPED even when A cannot fail.
+        let c = Condition::ErrorCodeCmp {
+            step: 0,
+            op: CmpOp::Eq,
+            value: STOPPED_CODE,
+        };
+        let d = Domains::for_condition(&c, &|_| StepAbility { can_fail: false });
+        assert_eq!(d.exists(&c, DEFAULT_LIMIT, Truths::can_be_true), Some(true));
+    }
+
+    #[test]
+    fn null_error_code_is_unknown_before_completion() {
+        let c = Condition::ErrorCodeCmp {
+            step: 0,
+            op: CmpOp::Ne,
+            value: 20100,
+        };
+        assert_eq!(eval(&c, &|_| AbsState::NOT_STARTED), Truths::UNKNOWN);
+        assert_eq!(eval(&c, &|_| AbsState::SUCCEEDED), Truths::TRUE);
+        assert_eq!(
+            eval(&st(0, StateTest::Succeeded, true), &|_| {
+                AbsState::NOT_STARTED
+            }),
+            Truths::TRUE
+        );
+    }
+
+    #[test]
+    fn sql_state_and_dates() {
+        let c = Condition::SqlCompare {
+            left: Operand::Attr {
+                step: 0,
+                attr: SqlAttr::State,
+            },
+            op: CmpOp::Eq,
+            right: Operand::Str("RUNNING".into()),
+        };
+        assert!(satisfiable(&c));
+        let c = Condition::And(Box::new(c), Box::new(st(0, StateTest::Completed, false)));
+        assert!(!satisfiable(&c));
+        let late = Condition::SqlCompare {
+            left: Operand::Attr {
+                step: 0,
+                attr: SqlAttr::EndDate,
+            },
+            op: CmpOp::Gt,
+            right: Operand::Now {
+                offset_millis: -3_600_000,
+            },
+        };
+        assert_eq!(eval(&late, &|_| AbsState::NOT_STARTED), Truths::UNKNOWN);
+        assert_eq!(eval(&late, &|_| AbsState::SUCCEEDED), Truths::TRUE_OR_FALSE);
+    }
+
+    #[test]
+    fn limit_is_respected() {
+        let mut c = st(0, StateTest::Succeeded, false);
+        for i in 1..12 {
+            c = Condition::And(Box::new(c), Box::new(st(i, StateTest::Succeeded, false)));
+        }
+        let d = Domains::for_condition(&c, &can_fail);
+        assert_eq!(d.exists(&c, DEFAULT_LIMIT, Truths::can_be_true), None);
+    }
+}
