@@ -1,0 +1,664 @@
+//! Pest pairs → AST for rule conditions (both Oracle syntaxes), actions and event payload
+//! conditions, with their value checks (`bad-after`, `bad-end`, `not-needs-parens`,
+//! intervals, the size limit on conditions).
+//!
+//! Conditions are built left-associatively (`a OR b OR c` is `(a OR b) OR c`); precedence
+//! (NOT > AND > OR) comes from the grammar's layering.
+
+use super::build::{hms, lexer_clip, Builder};
+use super::grammar::Rule;
+use crate::lang::ast::*;
+use crate::lang::diagnostic::Diagnostic;
+use crate::lang::duration::{parse_duration, parse_hms};
+use crate::lang::span::Span;
+use pest::iterators::Pair;
+
+/// The most predicates one condition may join. Every later stage walks conditions
+/// recursively; this bound (with the parenthesis-depth bound) keeps them shallow.
+pub const MAX_PREDICATES: usize = 1000;
+
+impl Builder {
+    /// A whole rule condition (`cond` pair), with the size limit checked first.
+    pub fn condition(&mut self, p: Pair<Rule>) -> Cond {
+        let span = self.span(&p);
+        let atoms = p
+            .clone()
+            .into_inner()
+            .flatten()
+            .filter(|c| c.as_rule() == Rule::cond_atom)
+            .count();
+        if atoms > MAX_PREDICATES {
+            self.error(
+                "too-complex",
+                format!(
+                    "this condition joins {atoms} predicates; at most {MAX_PREDICATES} are \
+                     allowed (split the rule)"
+                ),
+                span,
+            );
+            return Cond::Const(false, span);
+        }
+        self.cond(p)
+    }
+
+    fn cond(&mut self, p: Pair<Rule>) -> Cond {
+        let span = self.span(&p);
+        let mut acc: Option<Cond> = None;
+        for c in p.into_inner().filter(|c| c.as_rule() == Rule::cond_and) {
+            let next = self.cond_and(c);
+            acc = Some(match acc {
+                None => next,
+                Some(prev) => Cond::Or(Box::new(prev), Box::new(next)),
+            });
+        }
+        acc.unwrap_or(Cond::Const(false, span))
+    }
+
+    fn cond_and(&mut self, p: Pair<Rule>) -> Cond {
+        let span = self.span(&p);
+        let mut acc: Option<Cond> = None;
+        for c in p.into_inner().filter(|c| c.as_rule() == Rule::cond_not) {
+            let next = self.cond_not(c);
+            acc = Some(match acc {
+                None => next,
+                Some(prev) => Cond::And(Box::new(prev), Box::new(next)),
+            });
+        }
+        acc.unwrap_or(Cond::Const(false, span))
+    }
+
+    fn cond_not(&mut self, p: Pair<Rule>) -> Cond {
+        let span = self.span(&p);
+        let parts: Vec<Pair<Rule>> = p.into_inner().collect();
+        let negated = parts.first().is_some_and(|c| c.as_rule() == Rule::kw_not);
+        let Some(last) = parts.last().cloned() else {
+            return Cond::Const(false, span);
+        };
+        let inner = match last.as_rule() {
+            Rule::paren_cond => match last.into_inner().find(|c| c.as_rule() == Rule::cond) {
+                Some(c) => self.cond(c),
+                None => Cond::Const(false, span),
+            },
+            Rule::not_bare => {
+                let text = super::lexer::collapse(last.as_str());
+                self.diags.push(
+                    Diagnostic::error(
+                        "not-needs-parens",
+                        format!(
+                            "NOT must be followed by a parenthesis: write `NOT ({text})`, \
+                             not `NOT {text}`"
+                        ),
+                        span,
+                    )
+                    .with_expected("`(`"),
+                );
+                match last.into_inner().next() {
+                    Some(a) => self.cond_atom(a),
+                    None => Cond::Const(false, span),
+                }
+            }
+            Rule::cond_atom => self.cond_atom(last),
+            _ => Cond::Const(false, span),
+        };
+        if negated {
+            Cond::Not(Box::new(inner), span)
+        } else {
+            inner
+        }
+    }
+
+    fn cond_atom(&mut self, p: Pair<Rule>) -> Cond {
+        let span = self.span(&p);
+        let Some(a) = p.into_inner().next() else {
+            return Cond::Const(false, span);
+        };
+        match a.as_rule() {
+            Rule::kw_true => Cond::Const(true, span),
+            Rule::kw_false => Cond::Const(false, span),
+            Rule::sql_pred => self.sql_pred(a),
+            Rule::step_pred => self.step_pred(a),
+            _ => Cond::Const(false, span),
+        }
+    }
+
+    fn step_pred(&mut self, p: Pair<Rule>) -> Cond {
+        let span = self.span(&p);
+        let mut step = None;
+        let mut out = None;
+        for c in p.into_inner() {
+            match c.as_rule() {
+                Rule::step_ref => step = Some(self.ident(&c)),
+                Rule::state_test => {
+                    let mut negated = false;
+                    let mut test = StateTest::Succeeded;
+                    for t in c.into_inner() {
+                        match t.as_rule() {
+                            Rule::kw_not => negated = true,
+                            Rule::state_word => {
+                                test = match t.into_inner().next().map(|w| w.as_rule()) {
+                                    Some(Rule::kw_failed) => StateTest::Failed,
+                                    Some(Rule::kw_stopped) => StateTest::Stopped,
+                                    Some(Rule::kw_completed) => StateTest::Completed,
+                                    _ => StateTest::Succeeded,
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                    out = Some((negated, Some(test), None));
+                }
+                Rule::error_code_test => {
+                    out = Some((
+                        false,
+                        None,
+                        c.into_inner().find(|x| {
+                            matches!(x.as_rule(), Rule::error_code_in | Rule::error_code_cmp)
+                        }),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        let Some(step) = step else {
+            return Cond::Const(false, span);
+        };
+        match out {
+            Some((negated, Some(test), _)) => Cond::StepState {
+                step,
+                negated,
+                test,
+                span,
+            },
+            Some((_, None, Some(t))) if t.as_rule() == Rule::error_code_in => {
+                let mut negated = false;
+                let mut codes = Vec::new();
+                for x in t.into_inner() {
+                    match x.as_rule() {
+                        Rule::kw_not => negated = true,
+                        Rule::int_lit => codes.push(self.int(&x)),
+                        _ => {}
+                    }
+                }
+                Cond::ErrorCodeIn {
+                    step,
+                    negated,
+                    codes,
+                    span,
+                }
+            }
+            Some((_, None, Some(t))) => {
+                let mut op = CmpOp::Eq;
+                let mut value = 0;
+                for x in t.into_inner() {
+                    match x.as_rule() {
+                        Rule::cmp_op => op = cmp_op(x.as_str()),
+                        Rule::int_lit => value = self.int(&x),
+                        _ => {}
+                    }
+                }
+                Cond::ErrorCodeCmp {
+                    step,
+                    op,
+                    value,
+                    span,
+                }
+            }
+            _ => Cond::Const(false, span),
+        }
+    }
+
+    fn sql_pred(&mut self, p: Pair<Rule>) -> Cond {
+        let span = self.span(&p);
+        let parts: Vec<Pair<Rule>> = p.into_inner().collect();
+        let (Some(left), Some(rest)) = (parts.first(), parts.get(1)) else {
+            return Cond::Const(false, span);
+        };
+        let left = self.sql_operand(left.clone());
+        let pred = match rest.as_rule() {
+            Rule::sql_cmp => {
+                let mut op = CmpOp::Eq;
+                let mut right = SqlOperand::Num(0, span);
+                for x in rest.clone().into_inner() {
+                    match x.as_rule() {
+                        Rule::cmp_op => op = cmp_op(x.as_str()),
+                        Rule::sql_operand => right = self.sql_operand(x),
+                        _ => {}
+                    }
+                }
+                SqlPred::Compare {
+                    left,
+                    op,
+                    right,
+                    span,
+                }
+            }
+            Rule::sql_in => {
+                let mut negated = false;
+                let mut list = Vec::new();
+                for x in rest.clone().into_inner() {
+                    match x.as_rule() {
+                        Rule::kw_not => negated = true,
+                        Rule::sql_operand => list.push(self.sql_operand(x)),
+                        _ => {}
+                    }
+                }
+                SqlPred::In {
+                    left,
+                    negated,
+                    list,
+                    span,
+                }
+            }
+            _ => SqlPred::IsNull {
+                operand: left,
+                negated: rest
+                    .clone()
+                    .into_inner()
+                    .any(|x| x.as_rule() == Rule::kw_not),
+                span,
+            },
+        };
+        Cond::Sql(pred)
+    }
+
+    fn sql_operand(&mut self, p: Pair<Rule>) -> SqlOperand {
+        let span = self.span(&p);
+        let Some(o) = p.into_inner().next() else {
+            return SqlOperand::Num(0, span);
+        };
+        match o.as_rule() {
+            Rule::sql_attr_ref => {
+                let mut step = None;
+                let mut attr = SqlAttr::State;
+                for x in o.into_inner() {
+                    match x.as_rule() {
+                        Rule::step_ref => step = Some(self.ident(&x)),
+                        Rule::sql_attr => attr = sql_attr(x.as_str()),
+                        _ => {}
+                    }
+                }
+                match step {
+                    Some(step) => SqlOperand::Attr { step, attr, span },
+                    None => SqlOperand::Num(0, span),
+                }
+            }
+            Rule::string => SqlOperand::Str(self.string(&o)),
+            Rule::int_lit => SqlOperand::Num(self.int(&o), span),
+            Rule::interval => SqlOperand::Interval(self.interval(o), span),
+            Rule::now_expr => {
+                let mut sign = 1i64;
+                let mut offset_millis = 0i64;
+                for x in o.into_inner() {
+                    match x.as_rule() {
+                        Rule::sign_op if x.as_str() == "-" => sign = -1,
+                        Rule::interval => {
+                            let ispan = self.span(&x);
+                            let ms = self.interval(x);
+                            offset_millis = match i64::try_from(ms) {
+                                Ok(v) => v * sign,
+                                Err(_) => {
+                                    self.error("bad-duration", "this interval is too long", ispan);
+                                    0
+                                }
+                            };
+                        }
+                        _ => {}
+                    }
+                }
+                SqlOperand::Now {
+                    offset_millis,
+                    span,
+                }
+            }
+            _ => SqlOperand::Num(0, span),
+        }
+    }
+
+    /// `INTERVAL 'n' unit` → milliseconds.
+    fn interval(&mut self, p: Pair<Rule>) -> u64 {
+        let span = self.span(&p);
+        let mut amount = None;
+        let mut factor = 1000u64;
+        for x in p.into_inner() {
+            match x.as_rule() {
+                Rule::string => amount = Some(self.string(&x)),
+                Rule::interval_unit => {
+                    let u = x.as_str().to_ascii_uppercase();
+                    factor = if u.starts_with("SECOND") {
+                        1000
+                    } else if u.starts_with("MINUTE") {
+                        60_000
+                    } else if u.starts_with("HOUR") {
+                        3_600_000
+                    } else {
+                        86_400_000
+                    };
+                }
+                _ => {}
+            }
+        }
+        let Some(amount) = amount else {
+            return 0;
+        };
+        let digits = amount.value.trim();
+        let n = if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+            digits.parse::<u64>().ok()
+        } else {
+            None
+        };
+        match n.and_then(|n| n.checked_mul(factor)) {
+            Some(ms) => ms,
+            None => {
+                self.diags.push(
+                    Diagnostic::error(
+                        "bad-duration",
+                        format!(
+                            "INTERVAL takes a whole number in quotes, like INTERVAL '5' MINUTE; \
+                             found '{}'",
+                            lexer_clip(&amount.value)
+                        ),
+                        span,
+                    )
+                    .with_expected("a whole number in quotes"),
+                );
+                0
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ actions
+
+    /// An `action` pair.
+    pub fn action(&mut self, p: Pair<Rule>) -> Option<Action> {
+        let a = p.into_inner().next()?;
+        let span = self.span(&a);
+        match a.as_rule() {
+            Rule::start_action => {
+                let mut after = None;
+                let mut steps = Vec::new();
+                for x in a.into_inner() {
+                    match x.as_rule() {
+                        Rule::after_clause => after = self.after_clause(x),
+                        Rule::step_list => steps = self.step_list(x),
+                        _ => {}
+                    }
+                }
+                Some(Action::Start { after, steps, span })
+            }
+            Rule::stop_action => {
+                let steps = a
+                    .into_inner()
+                    .find(|x| x.as_rule() == Rule::step_list)
+                    .map(|x| self.step_list(x))
+                    .unwrap_or_default();
+                Some(Action::Stop { steps, span })
+            }
+            Rule::end_action => {
+                let value = match a.into_inner().find(|x| x.as_rule() == Rule::end_value) {
+                    None => EndValue::Default,
+                    Some(v) => self.end_value(v),
+                };
+                Some(Action::End { value, span })
+            }
+            _ => None,
+        }
+    }
+
+    fn step_list(&mut self, p: Pair<Rule>) -> Vec<Ident> {
+        p.into_inner()
+            .filter(|x| x.as_rule() == Rule::step_ref)
+            .map(|x| self.ident(&x))
+            .collect()
+    }
+
+    fn after_clause(&mut self, p: Pair<Rule>) -> Option<DurationLit> {
+        let t = p.into_inner().find(|x| x.as_rule() == Rule::after_time)?;
+        let span = self.span(&t);
+        let text = t.as_str();
+        if let Some(millis) = parse_hms(text) {
+            return Some(DurationLit { millis, span });
+        }
+        let message = if let Some(ms) = parse_duration(text).filter(|_| !text.contains(':')) {
+            format!(
+                "AFTER takes a time written HH:MM:SS (Oracle's form), not `{}`: write AFTER {}",
+                lexer_clip(text),
+                hms(ms)
+            )
+        } else if text.contains(':') {
+            format!(
+                "`{}` is not a valid HH:MM:SS time: minutes and seconds are 00 to 59, \
+                 written with two digits",
+                lexer_clip(text)
+            )
+        } else {
+            format!(
+                "AFTER takes a time written HH:MM:SS, like AFTER 00:30:00; found `{}`",
+                lexer_clip(text)
+            )
+        };
+        self.diags.push(
+            Diagnostic::error("bad-after", message, span)
+                .with_expected("a time written HH:MM:SS, like 01:00:00"),
+        );
+        Some(DurationLit { millis: 0, span })
+    }
+
+    fn end_value(&mut self, p: Pair<Rule>) -> EndValue {
+        let span = self.span(&p);
+        let Some(v) = p.into_inner().next() else {
+            return EndValue::Default;
+        };
+        match v.as_rule() {
+            Rule::int_lit => EndValue::Code(self.int(&v)),
+            Rule::step_error_code => match v.into_inner().find(|x| x.as_rule() == Rule::step_ref) {
+                Some(s) => EndValue::StepErrorCode(self.ident(&s)),
+                None => EndValue::Default,
+            },
+            _ => {
+                self.diags.push(
+                    Diagnostic::error(
+                        "bad-end",
+                        format!(
+                            "END takes nothing, an integer (END 3) or a step's error code \
+                             (END LOAD.ERROR_CODE); found `{}`",
+                            lexer_clip(v.as_str())
+                        ),
+                        span,
+                    )
+                    .with_expected("an integer or STEP.ERROR_CODE"),
+                );
+                EndValue::Default
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ event payload conditions
+
+    /// A whole `pcond` pair, with the size limit checked first.
+    pub fn payload_condition(&mut self, p: Pair<Rule>) -> PayloadCond {
+        let span = self.span(&p);
+        let preds = p
+            .clone()
+            .into_inner()
+            .flatten()
+            .filter(|c| c.as_rule() == Rule::ppred)
+            .count();
+        if preds > MAX_PREDICATES {
+            self.error(
+                "too-complex",
+                format!(
+                    "this payload condition joins {preds} comparisons; at most \
+                     {MAX_PREDICATES} are allowed"
+                ),
+                span,
+            );
+            return PayloadCond::IsNull {
+                field: String::new(),
+                negated: false,
+                span,
+            };
+        }
+        self.pcond(p)
+    }
+
+    fn pcond(&mut self, p: Pair<Rule>) -> PayloadCond {
+        let span = self.span(&p);
+        let mut acc: Option<PayloadCond> = None;
+        for c in p.into_inner().filter(|c| c.as_rule() == Rule::pcond_and) {
+            let next = self.pcond_and(c);
+            acc = Some(match acc {
+                None => next,
+                Some(prev) => PayloadCond::Or(Box::new(prev), Box::new(next)),
+            });
+        }
+        acc.unwrap_or_else(|| empty_pcond(span))
+    }
+
+    fn pcond_and(&mut self, p: Pair<Rule>) -> PayloadCond {
+        let span = self.span(&p);
+        let mut acc: Option<PayloadCond> = None;
+        for c in p.into_inner().filter(|c| c.as_rule() == Rule::pcond_not) {
+            let next = self.pcond_not(c);
+            acc = Some(match acc {
+                None => next,
+                Some(prev) => PayloadCond::And(Box::new(prev), Box::new(next)),
+            });
+        }
+        acc.unwrap_or_else(|| empty_pcond(span))
+    }
+
+    fn pcond_not(&mut self, p: Pair<Rule>) -> PayloadCond {
+        let span = self.span(&p);
+        let parts: Vec<Pair<Rule>> = p.into_inner().collect();
+        let negated = parts.first().is_some_and(|c| c.as_rule() == Rule::kw_not);
+        let Some(last) = parts.last().cloned() else {
+            return empty_pcond(span);
+        };
+        let inner = match last.as_rule() {
+            Rule::pparen => match last.into_inner().find(|c| c.as_rule() == Rule::pcond) {
+                Some(c) => self.pcond(c),
+                None => empty_pcond(span),
+            },
+            Rule::pnot_bare => {
+                let text = super::lexer::collapse(last.as_str());
+                self.diags.push(
+                    Diagnostic::error(
+                        "not-needs-parens",
+                        format!(
+                            "NOT must be followed by a parenthesis: write `NOT ({text})`, \
+                             not `NOT {text}`"
+                        ),
+                        span,
+                    )
+                    .with_expected("`(`"),
+                );
+                match last.into_inner().next() {
+                    Some(x) => self.ppred(x),
+                    None => empty_pcond(span),
+                }
+            }
+            Rule::ppred => self.ppred(last),
+            _ => empty_pcond(span),
+        };
+        if negated {
+            PayloadCond::Not(Box::new(inner))
+        } else {
+            inner
+        }
+    }
+
+    fn ppred(&mut self, p: Pair<Rule>) -> PayloadCond {
+        let span = self.span(&p);
+        let mut field = String::new();
+        let mut out = None;
+        for c in p.into_inner() {
+            match c.as_rule() {
+                Rule::field_name => field = self.exact_name(&c),
+                Rule::p_cmp | Rule::p_in | Rule::p_is_null => out = Some(c),
+                _ => {}
+            }
+        }
+        let Some(c) = out else {
+            return empty_pcond(span);
+        };
+        match c.as_rule() {
+            Rule::p_cmp => {
+                let mut op = CmpOp::Eq;
+                let mut value = Literal::Num(0.0);
+                for x in c.into_inner() {
+                    match x.as_rule() {
+                        Rule::cmp_op => op = cmp_op(x.as_str()),
+                        Rule::literal => value = self.literal(x),
+                        _ => {}
+                    }
+                }
+                PayloadCond::Compare {
+                    field,
+                    op,
+                    value,
+                    span,
+                }
+            }
+            Rule::p_in => {
+                let mut negated = false;
+                let mut values = Vec::new();
+                for x in c.into_inner() {
+                    match x.as_rule() {
+                        Rule::kw_not => negated = true,
+                        Rule::literal => values.push(self.literal(x)),
+                        _ => {}
+                    }
+                }
+                PayloadCond::In {
+                    field,
+                    negated,
+                    values,
+                    span,
+                }
+            }
+            _ => PayloadCond::IsNull {
+                field,
+                negated: c.into_inner().any(|x| x.as_rule() == Rule::kw_not),
+                span,
+            },
+        }
+    }
+
+    fn literal(&mut self, p: Pair<Rule>) -> Literal {
+        match p.into_inner().next() {
+            Some(x) if x.as_rule() == Rule::string => Literal::Str(self.string(&x).value),
+            Some(x) => Literal::Num(self.number(&x)),
+            None => Literal::Num(0.0),
+        }
+    }
+}
+
+fn empty_pcond(span: Span) -> PayloadCond {
+    PayloadCond::IsNull {
+        field: String::new(),
+        negated: false,
+        span,
+    }
+}
+
+fn cmp_op(s: &str) -> CmpOp {
+    match s {
+        "!=" | "<>" => CmpOp::Ne,
+        "<" => CmpOp::Lt,
+        "<=" => CmpOp::Le,
+        ">" => CmpOp::Gt,
+        ">=" => CmpOp::Ge,
+        _ => CmpOp::Eq,
+    }
+}
+
+fn sql_attr(s: &str) -> SqlAttr {
+    match s.to_ascii_uppercase().as_str() {
+        "COMPLETED" => SqlAttr::Completed,
+        "ERROR_CODE" => SqlAttr::ErrorCode,
+        "START_DATE" => SqlAttr::StartDate,
+        "END_DATE" => SqlAttr::EndDate,
+        "DURATION" => SqlAttr::Duration,
+        _ => SqlAttr::State,
+    }
+}

@@ -1,0 +1,443 @@
+//! Turning pest's errors into sentences a person understands.
+//!
+//! Pest reports "expected one of these grammar rules at this position". Rule names mean
+//! nothing to an operator, so every rule that can be reported has a phrase here ("a step
+//! name", "`;`"). A few situations get their own diagnostic code because a precise message
+//! helps more than a list of alternatives: a keyword used as a name (`keyword-as-name`) and
+//! a NOT without its parenthesis (`not-needs-parens`).
+
+use super::grammar::Rule;
+use super::lexer::{self, LexError, Tok, TokKind};
+use crate::lang::diagnostic::Diagnostic;
+use crate::lang::span::{FileId, Span};
+
+/// Words that cannot be used unquoted as a name. Keep in sync with `reserved` in
+/// grammar/chain.pest and the list in docs/rule-language.md.
+pub const RESERVED_WORDS: &[&str] = &[
+    "PROGRAM",
+    "CHAIN",
+    "JOB",
+    "GROUP",
+    "STEP",
+    "RULE",
+    "EVENT",
+    "WHEN",
+    "THEN",
+    "WITH",
+    "WHERE",
+    "COMMENT",
+    "TRUE",
+    "FALSE",
+    "NOT",
+    "AND",
+    "OR",
+    "SUCCEEDED",
+    "FAILED",
+    "STOPPED",
+    "COMPLETED",
+    "ERROR_CODE",
+    "IN",
+    "IS",
+    "NULL",
+    "INTERVAL",
+    "SYSTIMESTAMP",
+    "SYSDATE",
+    "AFTER",
+    "START",
+    "STOP",
+    "END",
+];
+
+pub fn is_reserved(word: &str) -> bool {
+    RESERVED_WORDS.iter().any(|k| k.eq_ignore_ascii_case(word))
+}
+
+/// What the parser was parsing, for the phrase used at the end of the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Context {
+    File,
+    Condition,
+    Action,
+}
+
+/// How one rule reads in an "expected ..." sentence.
+fn phrase(rule: Rule) -> Phrase {
+    use Phrase::{Keyword as K, Name as N, Text as T};
+    match rule {
+        Rule::program_name => N("a program name"),
+        Rule::chain_name => N("a chain name"),
+        Rule::step_name | Rule::step_ref | Rule::step_list => N("a step name"),
+        Rule::event_name => N("an event name"),
+        Rule::rule_name => N("a rule name"),
+        Rule::job_name => N("a job name"),
+        Rule::group_name | Rule::group_path => N("a group name"),
+        Rule::param_name => N("a parameter name"),
+        Rule::field_name => N("a payload field name"),
+        Rule::env_key => T("an environment variable name"),
+        Rule::string => T("a string in single quotes"),
+        Rule::int_lit => T("an integer"),
+        Rule::num_lit => T("a number"),
+        Rule::literal => T("a string or a number"),
+        Rule::duration => T("a duration like 30s, 5m, 1h30m or 01:30:00"),
+        Rule::after_time => T("a time written HH:MM:SS, like 01:00:00"),
+        Rule::semi => T("`;`"),
+        Rule::comma => T("`,`"),
+        Rule::lbrace => T("`{`"),
+        Rule::rbrace => T("`}`"),
+        Rule::lparen | Rule::paren_cond | Rule::pparen | Rule::retry_policy => T("`(`"),
+        Rule::rparen => T("`)`"),
+        Rule::eq => T("`=`"),
+        Rule::cmp_op | Rule::sql_cmp | Rule::error_code_cmp | Rule::p_cmp => {
+            T("a comparison (`=`, `!=`, `<>`, `<`, `<=`, `>`, `>=`)")
+        }
+        Rule::sign_op => T("`+` or `-`"),
+
+        Rule::kw_program | Rule::step_program => K("program"),
+        Rule::kw_chain | Rule::step_chain | Rule::job_chain => K("chain"),
+        Rule::kw_job => K("job"),
+        Rule::kw_group | Rule::job_group => K("group"),
+        Rule::kw_step => K("step"),
+        Rule::kw_rule => K("rule"),
+        Rule::kw_event | Rule::step_event => K("event"),
+        Rule::kw_when => K("when"),
+        Rule::kw_then => K("then"),
+        Rule::kw_with | Rule::step_with => K("with"),
+        Rule::kw_where | Rule::event_where => K("where"),
+        Rule::kw_comment | Rule::rule_comment | Rule::chain_comment => K("comment"),
+        Rule::kw_true => K("TRUE"),
+        Rule::kw_false => K("FALSE"),
+        Rule::kw_not => K("NOT"),
+        Rule::kw_and => K("AND"),
+        Rule::kw_or => K("OR"),
+        Rule::kw_succeeded => K("SUCCEEDED"),
+        Rule::kw_failed => K("FAILED"),
+        Rule::kw_stopped => K("STOPPED"),
+        Rule::kw_completed => K("COMPLETED"),
+        Rule::kw_error_code | Rule::error_code_test => K("ERROR_CODE"),
+        Rule::kw_in => K("IN"),
+        Rule::kw_is => K("IS"),
+        Rule::kw_null => K("NULL"),
+        Rule::kw_interval | Rule::interval => K("INTERVAL"),
+        Rule::kw_systimestamp => K("SYSTIMESTAMP"),
+        Rule::kw_sysdate => K("SYSDATE"),
+        Rule::kw_after | Rule::after_clause => K("AFTER"),
+        Rule::kw_start => K("START"),
+        Rule::kw_stop | Rule::stop_action => K("STOP"),
+        Rule::kw_end | Rule::end_action => K("END"),
+        Rule::kw_executable | Rule::prog_executable => K("executable"),
+        Rule::kw_shell | Rule::prog_shell => K("shell"),
+        Rule::kw_handler | Rule::prog_handler => K("handler"),
+        Rule::kw_builtin | Rule::prog_builtin => K("builtin"),
+        Rule::kw_noop | Rule::builtin_noop => K("noop"),
+        Rule::kw_sleep | Rule::builtin_sleep => K("sleep"),
+        Rule::kw_fail | Rule::builtin_fail => K("fail"),
+        Rule::kw_arguments | Rule::prog_arguments => K("arguments"),
+        Rule::kw_environment | Rule::prog_environment => K("environment"),
+        Rule::kw_working_directory | Rule::prog_working_directory => K("working_directory"),
+        Rule::kw_timeout | Rule::prog_timeout => K("timeout"),
+        Rule::kw_evaluation_interval | Rule::chain_eval => K("evaluation_interval"),
+        Rule::kw_skip | Rule::attr_skip => K("skip"),
+        Rule::kw_pause | Rule::attr_pause => K("pause"),
+        Rule::kw_pause_before | Rule::attr_pause_before => K("pause_before"),
+        Rule::kw_restart_on_recovery | Rule::attr_restart_on_recovery => K("restart_on_recovery"),
+        Rule::kw_restart_on_failure | Rule::attr_restart_on_failure => K("restart_on_failure"),
+        Rule::kw_retries | Rule::retry_retries => K("retries"),
+        Rule::kw_delay | Rule::retry_delay => K("delay"),
+        Rule::kw_backoff | Rule::retry_backoff => K("backoff"),
+        Rule::kw_schedule | Rule::job_schedule => K("schedule"),
+        Rule::kw_parameters | Rule::job_parameters => K("parameters"),
+        Rule::kw_serialize | Rule::job_serialize => K("serialize"),
+        Rule::kw_by => K("by"),
+        Rule::kw_restartable | Rule::job_restartable => K("restartable"),
+        Rule::kw_max_run_duration | Rule::job_max_run_duration => K("max_run_duration"),
+        Rule::kw_max_running | Rule::group_max_running | Rule::group_stmt => K("max_running"),
+
+        Rule::file | Rule::item | Rule::item_only => {
+            T("a declaration (`program`, `chain`, `job` or `group`)")
+        }
+        Rule::program_decl | Rule::program_head | Rule::program_head_only => K("program"),
+        Rule::chain_decl | Rule::chain_head | Rule::chain_head_only => K("chain"),
+        Rule::job_decl | Rule::job_head | Rule::job_head_only => K("job"),
+        Rule::group_decl | Rule::group_head | Rule::group_head_only => K("group"),
+        Rule::program_stmt | Rule::program_stmt_only => T(
+            "a program setting (`executable`, `shell`, `handler`, `builtin`, `arguments`, \
+             `environment`, `working_directory` or `timeout`)",
+        ),
+        Rule::builtin_kind => T("a builtin: `noop`, `sleep DURATION` or `fail CODE`"),
+        Rule::env_pair => T("an environment variable name"),
+        Rule::chain_stmt | Rule::chain_stmt_only => {
+            T("`step`, `rule`, `comment` or `evaluation_interval`")
+        }
+        Rule::step_decl => K("step"),
+        Rule::step_kind => T("what the step runs: `program NAME`, `chain NAME` or `event NAME`"),
+        Rule::step_attr => T(
+            "a step attribute (`skip`, `pause`, `pause_before`, `restart_on_recovery` or \
+             `restart_on_failure`)",
+        ),
+        Rule::retry_item => T("`retries N`, `delay DURATION` or `backoff X`"),
+        Rule::rule_decl => K("rule"),
+        Rule::cond
+        | Rule::cond_and
+        | Rule::cond_not
+        | Rule::cond_atom
+        | Rule::not_bare
+        | Rule::condition_only => T("a condition such as `A SUCCEEDED`"),
+        Rule::step_pred => N("a step name"),
+        Rule::state_test => T("`SUCCEEDED`, `FAILED`, `STOPPED`, `COMPLETED`, `NOT`"),
+        Rule::state_word => T("`SUCCEEDED`, `FAILED`, `STOPPED` or `COMPLETED`"),
+        Rule::error_code_in | Rule::sql_in | Rule::p_in => T("`IN` or `NOT IN`"),
+        Rule::sql_is_null | Rule::p_is_null => T("`IS NULL` or `IS NOT NULL`"),
+        Rule::sql_pred | Rule::sql_operand => {
+            T("a value (`:step.attribute`, a string, an integer, `SYSTIMESTAMP` or `INTERVAL`)")
+        }
+        Rule::sql_attr_ref => T("`:step.attribute`"),
+        Rule::sql_attr => T(
+            "a step attribute: `state`, `completed`, `error_code`, `start_date`, `end_date` or \
+             `duration`",
+        ),
+        Rule::now_expr => T("`SYSTIMESTAMP` or `SYSDATE`"),
+        Rule::interval_unit => T("a unit: `SECOND`, `MINUTE`, `HOUR` or `DAY`"),
+        Rule::action | Rule::start_action | Rule::action_only => {
+            T("an action: `START`, `STOP`, `END` or `AFTER HH:MM:SS START`")
+        }
+        Rule::end_value | Rule::step_error_code | Rule::bad_end => {
+            T("an integer or STEP.ERROR_CODE")
+        }
+        Rule::pcond | Rule::pcond_and | Rule::pcond_not | Rule::pnot_bare | Rule::ppred => {
+            T("a payload condition such as `file = 'sales.csv'`")
+        }
+        Rule::job_stmt | Rule::job_stmt_only => T(
+            "a job setting (`chain`, `group`, `schedule`, `parameters`, `serialize by`, \
+             `restartable` or `max_run_duration`)",
+        ),
+        Rule::group_stmt_only => K("max_running"),
+        Rule::param_pair => N("a parameter name"),
+        Rule::EOI => T("the end"),
+        // Silent rules: never reported by pest.
+        Rule::WHITESPACE
+        | Rule::COMMENT
+        | Rule::ident_char
+        | Rule::bare_body
+        | Rule::quoted_body
+        | Rule::reserved
+        | Rule::ident_body => T("a name"),
+    }
+}
+
+enum Phrase {
+    /// A keyword, shown in backquotes; also a candidate for "did you mean".
+    Keyword(&'static str),
+    /// A place where a name is written.
+    Name(&'static str),
+    Text(&'static str),
+}
+
+/// Join phrases as "a, b or c".
+fn join_or(items: &[String]) -> String {
+    match items.len() {
+        0 => String::new(),
+        1 => items[0].clone(),
+        n => format!("{} or {}", items[..n - 1].join(", "), items[n - 1]),
+    }
+}
+
+fn clip(s: &str) -> String {
+    if s.chars().count() > 40 {
+        let head: String = s.chars().take(37).collect();
+        format!("{head}...")
+    } else {
+        s.to_string()
+    }
+}
+
+/// How a token reads in "found ...".
+fn describe_found(text: &str, tok: Option<Tok>, ctx: Context) -> String {
+    match tok {
+        None => match ctx {
+            Context::File => "the end of the file".to_string(),
+            Context::Condition => "the end of the condition".to_string(),
+            Context::Action => "the end of the action".to_string(),
+        },
+        Some(t) => {
+            let s = text.get(t.start..t.end).unwrap_or("");
+            match t.kind {
+                TokKind::Str => format!("the string {}", clip(s)),
+                _ => format!("`{}`", clip(s)),
+            }
+        }
+    }
+}
+
+/// Transposition-aware edit distance small enough to call a word a typo of a keyword.
+fn near_keyword(found: &str, candidates: &[&'static str]) -> Option<String> {
+    if found.chars().count() < 3 {
+        return None;
+    }
+    let up = found.to_ascii_uppercase();
+    let mut best: Option<(usize, &str)> = None;
+    for c in candidates {
+        let d = strsim::damerau_levenshtein(&up, &c.to_ascii_uppercase());
+        let limit = if c.len() <= 4 { 1 } else { 2 };
+        if d > 0 && d <= limit && best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, c));
+        }
+    }
+    best.map(|(_, c)| c.to_string())
+}
+
+/// A pest error (positions relative to `text[base..]`) as a diagnostic on the whole `text`.
+pub fn from_pest(
+    file: FileId,
+    text: &str,
+    base: usize,
+    err: &pest::error::Error<Rule>,
+    ctx: Context,
+) -> Diagnostic {
+    use pest::error::{ErrorVariant, InputLocation};
+    let rel = match err.location {
+        InputLocation::Pos(p) => p,
+        InputLocation::Span((s, _)) => s,
+    };
+    let at = (base + rel).min(text.len());
+    let positives: Vec<Rule> = match &err.variant {
+        ErrorVariant::ParsingError { positives, .. } => positives.clone(),
+        ErrorVariant::CustomError { message } => {
+            // Pest's own resource limits ("stack limit reached"): the input nests too deeply.
+            let d = Diagnostic::error(
+                "too-deep",
+                format!("this text nests too deeply to be parsed ({message})"),
+                Span::new(file, at, at),
+            );
+            return d;
+        }
+    };
+    let tok = lexer::token_at(text, at);
+    let span = match tok {
+        Some(t) => Span::new(file, t.start, t.end),
+        None => Span::new(file, text.len(), text.len()),
+    };
+    let mut expected: Vec<String> = Vec::new();
+    let mut keywords: Vec<&'static str> = Vec::new();
+    let mut wants_name = false;
+    let mut wants_lparen = false;
+    for r in &positives {
+        let p = match phrase(*r) {
+            Phrase::Keyword(k) => {
+                keywords.push(k);
+                format!("`{k}`")
+            }
+            Phrase::Name(n) => {
+                wants_name = true;
+                n.to_string()
+            }
+            Phrase::Text(t) => t.to_string(),
+        };
+        if matches!(
+            r,
+            Rule::lparen | Rule::paren_cond | Rule::pparen | Rule::not_bare | Rule::pnot_bare
+        ) {
+            wants_lparen = true;
+        }
+        let p = if *r == Rule::EOI {
+            match ctx {
+                Context::File => "the end of the declaration".to_string(),
+                Context::Condition => "the end of the condition".to_string(),
+                Context::Action => "the end of the action".to_string(),
+            }
+        } else {
+            p
+        };
+        if !expected.contains(&p) {
+            expected.push(p);
+        }
+    }
+    let expected_text = if expected.is_empty() {
+        "something else".to_string()
+    } else {
+        join_or(&expected)
+    };
+    let found = describe_found(text, tok, ctx);
+    let found_word = tok
+        .filter(|t| t.kind == TokKind::Word)
+        .and_then(|t| text.get(t.start..t.end));
+
+    // `NOT A SUCCEEDED` is handled by the builder; here NOT is followed by something that is
+    // not a condition at all (`NOT NOT (...)`, `NOT;`).
+    if wants_lparen && previous_word_is(text, at, "NOT") {
+        return Diagnostic::error(
+            "not-needs-parens",
+            format!(
+                "NOT must be followed by a parenthesis, as in `NOT (A SUCCEEDED)`; found {found}"
+            ),
+            span,
+        )
+        .with_expected("`(`");
+    }
+    if let Some(w) = found_word {
+        if wants_name && is_reserved(w) {
+            let up = w.to_ascii_uppercase();
+            return Diagnostic::error(
+                "keyword-as-name",
+                format!("`{up}` is a keyword; write \"{up}\" to use it as a name"),
+                span,
+            )
+            .with_expected(expected_text);
+        }
+    }
+    let suggestion = found_word.and_then(|w| near_keyword(w, &keywords));
+    Diagnostic::error(
+        "syntax",
+        format!("expected {expected_text}, found {found}"),
+        span,
+    )
+    .with_expected(expected_text)
+    .with_suggestion(suggestion)
+}
+
+/// Whether the last word before `offset` is `word` (case-insensitive).
+fn previous_word_is(text: &str, offset: usize, word: &str) -> bool {
+    let head = text.get(..offset).unwrap_or("");
+    // Scanning only the current line keeps this cheap; NOT and `(` are on one line in practice,
+    // and when they are not the generic message is still right.
+    let line_start = head.rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let (toks, _) = lexer::scan(&head[line_start..]);
+    toks.last().is_some_and(|t| {
+        t.kind == TokKind::Word
+            && head[line_start + t.start..line_start + t.end].eq_ignore_ascii_case(word)
+    })
+}
+
+/// A scanner error as a diagnostic (offsets of `base`-relative text).
+pub fn from_lex(file: FileId, text: &str, base: usize, e: &LexError) -> Diagnostic {
+    match *e {
+        LexError::UnclosedString { start } => {
+            let at = base + start;
+            Diagnostic::error(
+                "syntax",
+                "this string is never closed: a `'` is missing",
+                Span::new(file, at, (at + 1).min(text.len())),
+            )
+            .with_expected("`'` at the end of the string")
+        }
+        LexError::UnclosedQuoted { start } => {
+            let at = base + start;
+            Diagnostic::error(
+                "syntax",
+                "this quoted name is never closed: a `\"` is missing",
+                Span::new(file, at, (at + 1).min(text.len())),
+            )
+            .with_expected("`\"` at the end of the name")
+        }
+        LexError::TooDeep { at } => {
+            let at = base + at;
+            Diagnostic::error(
+                "too-deep",
+                format!(
+                    "parentheses nest more than {} levels deep",
+                    lexer::MAX_PAREN_DEPTH
+                ),
+                Span::new(file, at, (at + 1).min(text.len())),
+            )
+        }
+    }
+}
