@@ -10,3 +10,4 @@ pub mod lang;
 pub mod sim;
 pub mod runtime;
 pub mod store;
+pub mod views;

@@ -1,0 +1,614 @@
+//! Three-valued truth of rule conditions against a job's current step states, predicate by
+//! predicate, for the `explain` view.
+//!
+//! Why the views have their own small evaluator: `explain` must show the value of *every*
+//! predicate (TRUE/FALSE/UNKNOWN), not only whether a rule fires, and it must work on what the
+//! store holds (step records) without touching the engine. The rules are SQL three-valued logic
+//! as semantics.md fixes them: state tests are two-valued, comparisons with a NULL error code or
+//! date are UNKNOWN, `NOT (UNKNOWN)` is UNKNOWN. Whether a rule actually *fired* is not decided
+//! here: it is read from the job's timeline (what the engine did).
+
+use crate::catalog::{Chain, Condition, EndAction, Operand, Rule, RuleAction, StepIdx};
+use crate::core::types::{StepRecord, StepState};
+use crate::lang::ast::{CmpOp, SqlAttr, StateTest};
+use crate::lang::duration::Millis;
+use std::cmp::Ordering;
+
+/// SQL's three truth values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Truth {
+    True,
+    False,
+    Unknown,
+}
+
+impl Truth {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Truth::True => "TRUE",
+            Truth::False => "FALSE",
+            Truth::Unknown => "UNKNOWN",
+        }
+    }
+    fn from_bool(b: bool) -> Truth {
+        if b {
+            Truth::True
+        } else {
+            Truth::False
+        }
+    }
+    fn and(self, other: Truth) -> Truth {
+        match (self, other) {
+            (Truth::False, _) | (_, Truth::False) => Truth::False,
+            (Truth::True, Truth::True) => Truth::True,
+            _ => Truth::Unknown,
+        }
+    }
+    fn or(self, other: Truth) -> Truth {
+        match (self, other) {
+            (Truth::True, _) | (_, Truth::True) => Truth::True,
+            (Truth::False, Truth::False) => Truth::False,
+            _ => Truth::Unknown,
+        }
+    }
+    fn not(self) -> Truth {
+        match self {
+            Truth::True => Truth::False,
+            Truth::False => Truth::True,
+            Truth::Unknown => Truth::Unknown,
+        }
+    }
+}
+
+/// The states of one chain instance's steps, by step index (`None`: no record yet, i.e. the
+/// step has not started).
+pub struct InstanceStates<'a> {
+    pub by_index: Vec<Option<&'a StepRecord>>,
+    pub now: Millis,
+}
+
+impl<'a> InstanceStates<'a> {
+    /// Match step records of one chain instance (`parent`: the outer step's subname, `None` at
+    /// top level) to the chain's steps by name.
+    pub fn new(chain: &Chain, parent: Option<&str>, steps: &'a [StepRecord], now: Millis) -> Self {
+        let by_index = chain
+            .steps
+            .iter()
+            .map(|s| {
+                steps.iter().find(|r| {
+                    r.parent_subname.as_deref() == parent
+                        && r.step == s.name
+                        && r.chain == chain.name
+                })
+            })
+            .collect();
+        InstanceStates { by_index, now }
+    }
+
+    fn record(&self, idx: StepIdx) -> Option<&'a StepRecord> {
+        self.by_index.get(idx).copied().flatten()
+    }
+
+    fn state(&self, idx: StepIdx) -> StepState {
+        self.record(idx).map_or(StepState::NotStarted, |r| r.state)
+    }
+
+    fn error_code(&self, idx: StepIdx) -> Option<i64> {
+        self.record(idx).and_then(|r| r.error_code)
+    }
+}
+
+/// Evaluate a whole condition.
+pub fn eval(cond: &Condition, st: &InstanceStates<'_>) -> Truth {
+    match cond {
+        Condition::And(a, b) => eval(a, st).and(eval(b, st)),
+        Condition::Or(a, b) => eval(a, st).or(eval(b, st)),
+        Condition::Not(a) => eval(a, st).not(),
+        leaf => eval_leaf(leaf, st),
+    }
+}
+
+/// Every leaf predicate of `cond` in reading order.
+pub fn leaves(cond: &Condition) -> Vec<&Condition> {
+    let mut out = Vec::new();
+    fn walk<'c>(c: &'c Condition, out: &mut Vec<&'c Condition>) {
+        match c {
+            Condition::And(a, b) | Condition::Or(a, b) => {
+                walk(a, out);
+                walk(b, out);
+            }
+            Condition::Not(a) => walk(a, out),
+            leaf => out.push(leaf),
+        }
+    }
+    walk(cond, &mut out);
+    out
+}
+
+fn eval_leaf(cond: &Condition, st: &InstanceStates<'_>) -> Truth {
+    match cond {
+        Condition::Const(b) => Truth::from_bool(*b),
+        Condition::StepState {
+            step,
+            negated,
+            test,
+        } => {
+            let s = st.state(*step);
+            let holds = match test {
+                StateTest::Succeeded => s == StepState::Succeeded,
+                StateTest::Failed => s == StepState::Failed,
+                StateTest::Stopped => s == StepState::Stopped,
+                StateTest::Completed => s.is_completed(),
+            };
+            Truth::from_bool(holds != *negated)
+        }
+        Condition::ErrorCodeIn {
+            step,
+            negated,
+            codes,
+        } => match st.error_code(*step) {
+            None => Truth::Unknown,
+            Some(code) => Truth::from_bool(codes.contains(&code) != *negated),
+        },
+        Condition::ErrorCodeCmp { step, op, value } => match st.error_code(*step) {
+            None => Truth::Unknown,
+            Some(code) => Truth::from_bool(cmp_holds(code.cmp(value), *op)),
+        },
+        Condition::SqlCompare { left, op, right } => {
+            compare(&value_of(left, st), &value_of(right, st), *op)
+        }
+        Condition::SqlIn {
+            left,
+            negated,
+            list,
+        } => {
+            let l = value_of(left, st);
+            let mut acc = Truth::False;
+            for item in list {
+                acc = acc.or(compare(&l, &value_of(item, st), CmpOp::Eq));
+            }
+            if *negated {
+                acc.not()
+            } else {
+                acc
+            }
+        }
+        Condition::SqlIsNull { operand, negated } => {
+            let is_null = matches!(value_of(operand, st), Value::Null);
+            Truth::from_bool(is_null != *negated)
+        }
+        Condition::And(..) | Condition::Or(..) | Condition::Not(..) => eval(cond, st),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Value {
+    Null,
+    Str(String),
+    Num(i64),
+    /// An instant, milliseconds.
+    Time(i64),
+    /// A duration, milliseconds.
+    Interval(i64),
+}
+
+fn value_of(op: &Operand, st: &InstanceStates<'_>) -> Value {
+    let now = i64::try_from(st.now).unwrap_or(i64::MAX);
+    match op {
+        Operand::Str(s) => Value::Str(s.clone()),
+        Operand::Num(n) => Value::Num(*n),
+        Operand::Interval(ms) => Value::Interval(i64::try_from(*ms).unwrap_or(i64::MAX)),
+        Operand::Now { offset_millis } => Value::Time(now.saturating_add(*offset_millis)),
+        Operand::Attr { step, attr } => {
+            let rec = st.record(*step);
+            let time = |t: Option<Millis>| t.and_then(|t| i64::try_from(t).ok());
+            match attr {
+                SqlAttr::State => Value::Str(st.state(*step).as_str().to_string()),
+                SqlAttr::Completed => Value::Str(
+                    if st.state(*step).is_completed() {
+                        "TRUE"
+                    } else {
+                        "FALSE"
+                    }
+                    .to_string(),
+                ),
+                SqlAttr::ErrorCode => st.error_code(*step).map_or(Value::Null, Value::Num),
+                SqlAttr::StartDate => {
+                    time(rec.and_then(|r| r.started_at)).map_or(Value::Null, Value::Time)
+                }
+                SqlAttr::EndDate => {
+                    time(rec.and_then(|r| r.ended_at)).map_or(Value::Null, Value::Time)
+                }
+                SqlAttr::Duration => match time(rec.and_then(|r| r.started_at)) {
+                    None => Value::Null,
+                    Some(start) => {
+                        let end = time(rec.and_then(|r| r.ended_at)).unwrap_or(now);
+                        Value::Interval(end.saturating_sub(start).max(0))
+                    }
+                },
+            }
+        }
+    }
+}
+
+fn compare(l: &Value, r: &Value, op: CmpOp) -> Truth {
+    let ord = match (l, r) {
+        (Value::Null, _) | (_, Value::Null) => return Truth::Unknown,
+        (Value::Str(a), Value::Str(b)) => a.cmp(b),
+        (Value::Num(a), Value::Num(b)) => a.cmp(b),
+        // Oracle converts a string to a number when compared with one.
+        (Value::Num(a), Value::Str(b)) => match b.trim().parse::<i64>() {
+            Ok(b) => a.cmp(&b),
+            Err(_) => return Truth::Unknown,
+        },
+        (Value::Str(a), Value::Num(b)) => match a.trim().parse::<i64>() {
+            Ok(a) => a.cmp(b),
+            Err(_) => return Truth::Unknown,
+        },
+        (Value::Time(a), Value::Time(b)) | (Value::Interval(a), Value::Interval(b)) => a.cmp(b),
+        _ => return Truth::Unknown,
+    };
+    Truth::from_bool(cmp_holds(ord, op))
+}
+
+fn cmp_holds(ord: Ordering, op: CmpOp) -> bool {
+    match op {
+        CmpOp::Eq => ord == Ordering::Equal,
+        CmpOp::Ne => ord != Ordering::Equal,
+        CmpOp::Lt => ord == Ordering::Less,
+        CmpOp::Le => ord != Ordering::Greater,
+        CmpOp::Gt => ord == Ordering::Greater,
+        CmpOp::Ge => ord != Ordering::Less,
+    }
+}
+
+// ---------------------------------------------------------------- text
+
+fn op_text(op: CmpOp) -> &'static str {
+    match op {
+        CmpOp::Eq => "=",
+        CmpOp::Ne => "!=",
+        CmpOp::Lt => "<",
+        CmpOp::Le => "<=",
+        CmpOp::Gt => ">",
+        CmpOp::Ge => ">=",
+    }
+}
+
+/// A name as the rule language writes it: bare when it is a plain upper-case identifier,
+/// double-quoted otherwise.
+pub fn name_text(name: &str) -> String {
+    let mut chars = name.chars();
+    let plain = chars.next().is_some_and(|c| c.is_ascii_uppercase())
+        && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || "_$#".contains(c));
+    if plain {
+        name.to_string()
+    } else {
+        format!("\"{name}\"")
+    }
+}
+
+fn step_name(chain: &Chain, idx: StepIdx) -> String {
+    chain
+        .steps
+        .get(idx)
+        .map_or_else(|| format!("#{idx}"), |s| name_text(&s.name))
+}
+
+fn interval_text(ms: i64) -> String {
+    let (n, unit) = if ms % 86_400_000 == 0 && ms != 0 {
+        (ms / 86_400_000, "DAY")
+    } else if ms % 3_600_000 == 0 && ms != 0 {
+        (ms / 3_600_000, "HOUR")
+    } else if ms % 60_000 == 0 && ms != 0 {
+        (ms / 60_000, "MINUTE")
+    } else if ms % 1000 == 0 {
+        (ms / 1000, "SECOND")
+    } else {
+        return format!("INTERVAL '{}' SECOND", ms as f64 / 1000.0);
+    };
+    format!("INTERVAL '{n}' {unit}")
+}
+
+fn operand_text(chain: &Chain, op: &Operand) -> String {
+    match op {
+        Operand::Attr { step, attr } => {
+            let a = match attr {
+                SqlAttr::State => "state",
+                SqlAttr::Completed => "completed",
+                SqlAttr::ErrorCode => "error_code",
+                SqlAttr::StartDate => "start_date",
+                SqlAttr::EndDate => "end_date",
+                SqlAttr::Duration => "duration",
+            };
+            format!(":{}.{a}", step_name(chain, *step))
+        }
+        Operand::Str(s) => format!("'{}'", s.replace('\'', "''")),
+        Operand::Num(n) => n.to_string(),
+        Operand::Interval(ms) => interval_text(i64::try_from(*ms).unwrap_or(i64::MAX)),
+        Operand::Now { offset_millis } => match offset_millis.cmp(&0) {
+            Ordering::Equal => "SYSTIMESTAMP".to_string(),
+            Ordering::Less => format!("SYSTIMESTAMP - {}", interval_text(-offset_millis)),
+            Ordering::Greater => format!("SYSTIMESTAMP + {}", interval_text(*offset_millis)),
+        },
+    }
+}
+
+/// One predicate written back in the rule language (`A SUCCEEDED`, `B ERROR_CODE != 20100`,
+/// `:A.error_code IS NULL`). For a compound condition, the whole condition.
+pub fn predicate_text(chain: &Chain, cond: &Condition) -> String {
+    let list = |items: Vec<String>| items.join(", ");
+    match cond {
+        Condition::Const(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),
+        Condition::StepState {
+            step,
+            negated,
+            test,
+        } => {
+            let t = match test {
+                StateTest::Succeeded => "SUCCEEDED",
+                StateTest::Failed => "FAILED",
+                StateTest::Stopped => "STOPPED",
+                StateTest::Completed => "COMPLETED",
+            };
+            let not = if *negated { "NOT " } else { "" };
+            format!("{} {not}{t}", step_name(chain, *step))
+        }
+        Condition::ErrorCodeIn {
+            step,
+            negated,
+            codes,
+        } => format!(
+            "{} ERROR_CODE {}IN ({})",
+            step_name(chain, *step),
+            if *negated { "NOT " } else { "" },
+            list(codes.iter().map(|c| c.to_string()).collect())
+        ),
+        Condition::ErrorCodeCmp { step, op, value } => {
+            format!(
+                "{} ERROR_CODE {} {value}",
+                step_name(chain, *step),
+                op_text(*op)
+            )
+        }
+        Condition::SqlCompare { left, op, right } => format!(
+            "{} {} {}",
+            operand_text(chain, left),
+            op_text(*op),
+            operand_text(chain, right)
+        ),
+        Condition::SqlIn {
+            left,
+            negated,
+            list: items,
+        } => format!(
+            "{} {}IN ({})",
+            operand_text(chain, left),
+            if *negated { "NOT " } else { "" },
+            list(items.iter().map(|o| operand_text(chain, o)).collect())
+        ),
+        Condition::SqlIsNull { operand, negated } => format!(
+            "{} IS {}NULL",
+            operand_text(chain, operand),
+            if *negated { "NOT " } else { "" }
+        ),
+        Condition::And(a, b) => format!(
+            "{} AND {}",
+            predicate_text(chain, a),
+            predicate_text(chain, b)
+        ),
+        Condition::Or(a, b) => format!(
+            "({} OR {})",
+            predicate_text(chain, a),
+            predicate_text(chain, b)
+        ),
+        Condition::Not(a) => format!("NOT ({})", predicate_text(chain, a)),
+    }
+}
+
+/// The action of a rule in words, for explanations: `START C`, `END 0`, `STOP B`.
+pub fn action_text(chain: &Chain, rule: &Rule) -> String {
+    if !rule.action_text.is_empty() {
+        return rule.action_text.clone();
+    }
+    let names = |steps: &[StepIdx]| {
+        steps
+            .iter()
+            .map(|s| step_name(chain, *s))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match &rule.action {
+        RuleAction::Start { steps, .. } => format!("START {}", names(steps)),
+        RuleAction::Stop { steps } => format!("STOP {}", names(steps)),
+        RuleAction::End(EndAction::Code(n)) => format!("END {n}"),
+        RuleAction::End(EndAction::StepErrorCode(s)) => {
+            format!("END {}.ERROR_CODE", step_name(chain, *s))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{Step, StepAttributes, StepTarget};
+
+    fn chain() -> Chain {
+        let step = |n: &str| Step {
+            name: n.into(),
+            kind: StepTarget::Program("P".into()),
+            attrs: StepAttributes::default(),
+        };
+        Chain {
+            name: "C".into(),
+            comment: None,
+            evaluation_interval: None,
+            steps: vec![step("A"), step("B"), step("lower")],
+            rules: vec![],
+            source: "c.chain:1".into(),
+        }
+    }
+
+    fn rec(step: &str, state: StepState, code: Option<i64>) -> StepRecord {
+        StepRecord {
+            subname: step.into(),
+            parent_subname: None,
+            chain: "C".into(),
+            step: step.into(),
+            state,
+            error_code: code,
+            attempts: 1,
+            started_at: Some(1_000),
+            ended_at: if state.is_completed() {
+                Some(5_000)
+            } else {
+                None
+            },
+            skip: false,
+            pause: false,
+            pause_before: false,
+            restart_on_recovery: false,
+            restart_on_failure: false,
+            log_id: None,
+        }
+    }
+
+    #[test]
+    fn error_code_tests_are_unknown_until_the_step_completes() {
+        let c = chain();
+        let recs = vec![rec("A", StepState::Running, None)];
+        let st = InstanceStates::new(&c, None, &recs, 10_000);
+        let ne = Condition::ErrorCodeCmp {
+            step: 0,
+            op: CmpOp::Ne,
+            value: 20100,
+        };
+        assert_eq!(eval(&ne, &st), Truth::Unknown);
+        assert_eq!(
+            eval(&Condition::Not(Box::new(ne.clone())), &st),
+            Truth::Unknown
+        );
+        // NOT SUCCEEDED is two-valued: TRUE while A runs.
+        let not_ok = Condition::StepState {
+            step: 0,
+            negated: true,
+            test: StateTest::Succeeded,
+        };
+        assert_eq!(eval(&not_ok, &st), Truth::True);
+        // UNKNOWN OR TRUE is TRUE; UNKNOWN AND TRUE is UNKNOWN.
+        assert_eq!(
+            eval(
+                &Condition::Or(Box::new(ne.clone()), Box::new(not_ok.clone())),
+                &st
+            ),
+            Truth::True
+        );
+        assert_eq!(
+            eval(&Condition::And(Box::new(ne), Box::new(not_ok)), &st),
+            Truth::Unknown
+        );
+    }
+
+    #[test]
+    fn succeeded_step_makes_error_code_ne_true_and_missing_steps_are_not_started() {
+        let c = chain();
+        let recs = vec![rec("A", StepState::Succeeded, Some(0))];
+        let st = InstanceStates::new(&c, None, &recs, 10_000);
+        let ne = Condition::ErrorCodeCmp {
+            step: 0,
+            op: CmpOp::Ne,
+            value: 20100,
+        };
+        assert_eq!(eval(&ne, &st), Truth::True);
+        let b_completed = Condition::StepState {
+            step: 1,
+            negated: false,
+            test: StateTest::Completed,
+        };
+        assert_eq!(eval(&b_completed, &st), Truth::False);
+        let b_null = Condition::SqlIsNull {
+            operand: Operand::Attr {
+                step: 1,
+                attr: SqlAttr::ErrorCode,
+            },
+            negated: false,
+        };
+        assert_eq!(eval(&b_null, &st), Truth::True);
+    }
+
+    #[test]
+    fn sql_attributes_compare_with_literals_and_time() {
+        let c = chain();
+        let recs = vec![rec("A", StepState::Failed, Some(3))];
+        let st = InstanceStates::new(&c, None, &recs, 10_000);
+        let state_is = Condition::SqlCompare {
+            left: Operand::Attr {
+                step: 0,
+                attr: SqlAttr::State,
+            },
+            op: CmpOp::Eq,
+            right: Operand::Str("FAILED".into()),
+        };
+        assert_eq!(eval(&state_is, &st), Truth::True);
+        let in_list = Condition::SqlIn {
+            left: Operand::Attr {
+                step: 0,
+                attr: SqlAttr::ErrorCode,
+            },
+            negated: false,
+            list: vec![Operand::Num(1), Operand::Num(3)],
+        };
+        assert_eq!(eval(&in_list, &st), Truth::True);
+        let long = Condition::SqlCompare {
+            left: Operand::Attr {
+                step: 0,
+                attr: SqlAttr::Duration,
+            },
+            op: CmpOp::Gt,
+            right: Operand::Interval(3_000),
+        };
+        assert_eq!(eval(&long, &st), Truth::True, "ran 4 s");
+        let recent = Condition::SqlCompare {
+            left: Operand::Attr {
+                step: 0,
+                attr: SqlAttr::EndDate,
+            },
+            op: CmpOp::Gt,
+            right: Operand::Now {
+                offset_millis: -3_600_000,
+            },
+        };
+        // now - 1 h is long before A ended.
+        assert_eq!(eval(&recent, &st), Truth::True);
+        assert_eq!(
+            predicate_text(&c, &recent),
+            ":A.end_date > SYSTIMESTAMP - INTERVAL '1' HOUR"
+        );
+        assert_eq!(predicate_text(&c, &in_list), ":A.error_code IN (1, 3)");
+    }
+
+    #[test]
+    fn predicates_are_written_back_in_the_rule_language() {
+        let c = chain();
+        let cond = Condition::And(
+            Box::new(Condition::StepState {
+                step: 2,
+                negated: true,
+                test: StateTest::Failed,
+            }),
+            Box::new(Condition::ErrorCodeIn {
+                step: 1,
+                negated: true,
+                codes: vec![1, 2],
+            }),
+        );
+        let texts: Vec<String> = leaves(&cond)
+            .iter()
+            .map(|l| predicate_text(&c, l))
+            .collect();
+        assert_eq!(
+            texts,
+            vec!["\"lower\" NOT FAILED", "B ERROR_CODE NOT IN (1, 2)"]
+        );
+    }
+}
