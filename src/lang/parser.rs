@@ -114,8 +114,10 @@ fn parse_standalone<T>(
             .map(|e| errors::from_lex(file, text, 0, e))
             .collect());
     }
-    let mut pairs = ChainParser::parse(rule, text)
-        .map_err(|e| vec![errors::from_pest(file, text, 0, &e, ctx)])?;
+    let mut pairs = ChainParser::parse(rule, text).map_err(|e| {
+        let probe = |a: usize, b: usize| quoting_helps(rule, text, 0, text.len(), a, b);
+        vec![errors::from_pest(file, text, 0, &e, ctx, Some(&probe))]
+    })?;
     let mut b = Builder::new(file, 0);
     let value = pairs.next().and_then(|p| build(&mut b, p));
     match value {
@@ -129,6 +131,43 @@ fn parse_standalone<T>(
                 ));
             }
             Err(b.diags)
+        }
+    }
+}
+
+/// Whether the piece `text[start..end]` parses further with the reserved word at
+/// `[tok_start, tok_end)` written as a quoted name: then that word was meant as a name.
+/// "Further" means past the token that follows it, so `START comment 'x'` (a forgotten step
+/// name) is not mistaken for a step named COMMENT.
+fn quoting_helps(
+    rule: Rule,
+    text: &str,
+    start: usize,
+    end: usize,
+    tok_start: usize,
+    tok_end: usize,
+) -> bool {
+    let (Some(before), Some(word), Some(after)) = (
+        text.get(start..tok_start),
+        text.get(tok_start..tok_end),
+        text.get(tok_end..end),
+    ) else {
+        return false;
+    };
+    let quoted = format!("\"{}\"", word.to_ascii_uppercase());
+    let probe_text = format!("{before}{quoted}{after}");
+    let quoted_end = before.len() + quoted.len();
+    let next_end = lexer::token_at(&probe_text, quoted_end)
+        .map(|t| t.end)
+        .unwrap_or(probe_text.len());
+    match ChainParser::parse(rule, &probe_text) {
+        Ok(_) => true,
+        Err(e) => {
+            let pos = match e.location {
+                pest::error::InputLocation::Pos(p) => p,
+                pest::error::InputLocation::Span((p, _)) => p,
+            };
+            pos >= next_end
         }
     }
 }
@@ -255,7 +294,11 @@ fn recover_item(
     item_err: &pest::error::Error<Rule>,
 ) -> Vec<Diagnostic> {
     let start = toks[0].start;
-    let item_error = || errors::from_pest(file, text, start, item_err, Context::File);
+    let end = toks[toks.len() - 1].end;
+    let item_error = || {
+        let probe = |a: usize, b: usize| quoting_helps(Rule::item_only, text, start, end, a, b);
+        errors::from_pest(file, text, start, item_err, Context::File, Some(&probe))
+    };
     let kind = match text
         .get(toks[0].start..toks[0].end)
         .map(str::to_ascii_lowercase)
@@ -292,7 +335,15 @@ fn recover_item(
         }
         Err(e) => {
             syntax_errors += 1;
-            out.push(errors::from_pest(file, text, start, &e, Context::File));
+            let probe = |a: usize, b: usize| quoting_helps(head_rule, text, start, head_end, a, b);
+            out.push(errors::from_pest(
+                file,
+                text,
+                start,
+                &e,
+                Context::File,
+                Some(&probe),
+            ));
         }
     }
 
@@ -338,9 +389,17 @@ fn recover_item(
                 }
                 out.append(&mut b.diags);
             }
-            Err(e) => {
+            Err(err) => {
                 syntax_errors += 1;
-                out.push(errors::from_pest(file, text, s, &e, Context::File));
+                let probe = |a: usize, b: usize| quoting_helps(stmt_rule, text, s, e, a, b);
+                out.push(errors::from_pest(
+                    file,
+                    text,
+                    s,
+                    &err,
+                    Context::File,
+                    Some(&probe),
+                ));
             }
         }
     }

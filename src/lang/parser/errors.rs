@@ -62,7 +62,7 @@ pub enum Context {
 
 /// How one rule reads in an "expected ..." sentence.
 fn phrase(rule: Rule) -> Phrase {
-    use Phrase::{Keyword as K, Name as N, Text as T};
+    use Phrase::{Choice as C, Keyword as K, Keywords as L, Name as N, Text as T};
     match rule {
         Rule::program_name => N("a program name"),
         Rule::chain_name => N("a chain name"),
@@ -152,29 +152,53 @@ fn phrase(rule: Rule) -> Phrase {
         Rule::kw_max_run_duration | Rule::job_max_run_duration => K("max_run_duration"),
         Rule::kw_max_running | Rule::group_max_running | Rule::group_stmt => K("max_running"),
 
-        Rule::file | Rule::item | Rule::item_only => {
-            T("a declaration (`program`, `chain`, `job` or `group`)")
-        }
+        Rule::file | Rule::item | Rule::item_only => C(
+            "a declaration (`program`, `chain`, `job` or `group`)",
+            &["program", "chain", "job", "group"],
+        ),
         Rule::program_decl | Rule::program_head | Rule::program_head_only => K("program"),
         Rule::chain_decl | Rule::chain_head | Rule::chain_head_only => K("chain"),
         Rule::job_decl | Rule::job_head | Rule::job_head_only => K("job"),
         Rule::group_decl | Rule::group_head | Rule::group_head_only => K("group"),
-        Rule::program_stmt | Rule::program_stmt_only => T(
+        Rule::program_stmt | Rule::program_stmt_only => C(
             "a program setting (`executable`, `shell`, `handler`, `builtin`, `arguments`, \
              `environment`, `working_directory` or `timeout`)",
+            &[
+                "executable",
+                "shell",
+                "handler",
+                "builtin",
+                "arguments",
+                "environment",
+                "working_directory",
+                "timeout",
+            ],
         ),
-        Rule::builtin_kind => T("a builtin: `noop`, `sleep DURATION` or `fail CODE`"),
+        Rule::builtin_kind => C(
+            "a builtin: `noop`, `sleep DURATION` or `fail CODE`",
+            &["noop", "sleep", "fail"],
+        ),
         Rule::env_pair => T("an environment variable name"),
         Rule::chain_stmt | Rule::chain_stmt_only => {
-            T("`step`, `rule`, `comment` or `evaluation_interval`")
+            L(&["step", "rule", "comment", "evaluation_interval"])
         }
         Rule::step_decl => K("step"),
         Rule::step_kind => T("what the step runs: `program NAME`, `chain NAME` or `event NAME`"),
-        Rule::step_attr => T(
+        Rule::step_attr => C(
             "a step attribute (`skip`, `pause`, `pause_before`, `restart_on_recovery` or \
              `restart_on_failure`)",
+            &[
+                "skip",
+                "pause",
+                "pause_before",
+                "restart_on_recovery",
+                "restart_on_failure",
+            ],
         ),
-        Rule::retry_item => T("`retries N`, `delay DURATION` or `backoff X`"),
+        Rule::retry_item => C(
+            "`retries N`, `delay DURATION` or `backoff X`",
+            &["retries", "delay", "backoff"],
+        ),
         Rule::rule_decl => K("rule"),
         Rule::cond
         | Rule::cond_and
@@ -183,32 +207,55 @@ fn phrase(rule: Rule) -> Phrase {
         | Rule::not_bare
         | Rule::condition_only => T("a condition such as `A SUCCEEDED`"),
         Rule::step_pred => N("a step name"),
-        Rule::state_test => T("`SUCCEEDED`, `FAILED`, `STOPPED`, `COMPLETED`, `NOT`"),
-        Rule::state_word => T("`SUCCEEDED`, `FAILED`, `STOPPED` or `COMPLETED`"),
+        Rule::state_test => L(&["SUCCEEDED", "FAILED", "STOPPED", "COMPLETED", "NOT"]),
+        Rule::state_word => L(&["SUCCEEDED", "FAILED", "STOPPED", "COMPLETED"]),
         Rule::error_code_in | Rule::sql_in | Rule::p_in => T("`IN` or `NOT IN`"),
         Rule::sql_is_null | Rule::p_is_null => T("`IS NULL` or `IS NOT NULL`"),
         Rule::sql_pred | Rule::sql_operand => {
             T("a value (`:step.attribute`, a string, an integer, `SYSTIMESTAMP` or `INTERVAL`)")
         }
         Rule::sql_attr_ref => T("`:step.attribute`"),
-        Rule::sql_attr => T(
+        Rule::sql_attr => C(
             "a step attribute: `state`, `completed`, `error_code`, `start_date`, `end_date` or \
              `duration`",
+            &[
+                "state",
+                "completed",
+                "error_code",
+                "start_date",
+                "end_date",
+                "duration",
+            ],
         ),
         Rule::now_expr => T("`SYSTIMESTAMP` or `SYSDATE`"),
-        Rule::interval_unit => T("a unit: `SECOND`, `MINUTE`, `HOUR` or `DAY`"),
-        Rule::action | Rule::start_action | Rule::action_only => {
-            T("an action: `START`, `STOP`, `END` or `AFTER HH:MM:SS START`")
-        }
+        Rule::interval_unit => C(
+            "a unit: `SECOND`, `MINUTE`, `HOUR` or `DAY`",
+            &[
+                "SECOND", "MINUTE", "HOUR", "DAY", "SECONDS", "MINUTES", "HOURS", "DAYS",
+            ],
+        ),
+        Rule::action | Rule::start_action | Rule::action_only => C(
+            "an action: `START`, `STOP`, `END` or `AFTER HH:MM:SS START`",
+            &["START", "STOP", "END", "AFTER"],
+        ),
         Rule::end_value | Rule::step_error_code | Rule::bad_end => {
             T("an integer or STEP.ERROR_CODE")
         }
         Rule::pcond | Rule::pcond_and | Rule::pcond_not | Rule::pnot_bare | Rule::ppred => {
             T("a payload condition such as `file = 'sales.csv'`")
         }
-        Rule::job_stmt | Rule::job_stmt_only => T(
+        Rule::job_stmt | Rule::job_stmt_only => C(
             "a job setting (`chain`, `group`, `schedule`, `parameters`, `serialize by`, \
              `restartable` or `max_run_duration`)",
+            &[
+                "chain",
+                "group",
+                "schedule",
+                "parameters",
+                "serialize",
+                "restartable",
+                "max_run_duration",
+            ],
         ),
         Rule::group_stmt_only => K("max_running"),
         Rule::param_pair => N("a parameter name"),
@@ -230,6 +277,10 @@ enum Phrase {
     /// A place where a name is written.
     Name(&'static str),
     Text(&'static str),
+    /// Several keywords, each listed on its own.
+    Keywords(&'static [&'static str]),
+    /// A description, and the keywords it stands for (for "did you mean").
+    Choice(&'static str, &'static [&'static str]),
 }
 
 /// Join phrases as "a, b or c".
@@ -285,6 +336,10 @@ fn near_keyword(found: &str, candidates: &[&'static str]) -> Option<String> {
     best.map(|(_, c)| c.to_string())
 }
 
+/// Asks whether the parse gets further when the token `[start, end)` is written as a quoted
+/// name: if so, a reserved word was meant as a name (`keyword-as-name`).
+pub type QuoteProbe<'a> = &'a dyn Fn(usize, usize) -> bool;
+
 /// A pest error (positions relative to `text[base..]`) as a diagnostic on the whole `text`.
 pub fn from_pest(
     file: FileId,
@@ -292,6 +347,7 @@ pub fn from_pest(
     base: usize,
     err: &pest::error::Error<Rule>,
     ctx: Context,
+    probe: Option<QuoteProbe<'_>>,
 ) -> Diagnostic {
     use pest::error::{ErrorVariant, InputLocation};
     let rel = match err.location {
@@ -303,12 +359,11 @@ pub fn from_pest(
         ErrorVariant::ParsingError { positives, .. } => positives.clone(),
         ErrorVariant::CustomError { message } => {
             // Pest's own resource limits ("stack limit reached"): the input nests too deeply.
-            let d = Diagnostic::error(
+            return Diagnostic::error(
                 "too-deep",
                 format!("this text nests too deeply to be parsed ({message})"),
                 Span::new(file, at, at),
             );
-            return d;
         }
     };
     let tok = lexer::token_at(text, at);
@@ -317,38 +372,45 @@ pub fn from_pest(
         None => Span::new(file, text.len(), text.len()),
     };
     let mut expected: Vec<String> = Vec::new();
-    let mut keywords: Vec<&'static str> = Vec::new();
-    let mut wants_name = false;
+    let mut candidates: Vec<&'static str> = Vec::new();
     let mut wants_lparen = false;
+    let push = |p: String, expected: &mut Vec<String>| {
+        if !expected.contains(&p) {
+            expected.push(p);
+        }
+    };
     for r in &positives {
-        let p = match phrase(*r) {
-            Phrase::Keyword(k) => {
-                keywords.push(k);
-                format!("`{k}`")
-            }
-            Phrase::Name(n) => {
-                wants_name = true;
-                n.to_string()
-            }
-            Phrase::Text(t) => t.to_string(),
-        };
         if matches!(
             r,
             Rule::lparen | Rule::paren_cond | Rule::pparen | Rule::not_bare | Rule::pnot_bare
         ) {
             wants_lparen = true;
         }
-        let p = if *r == Rule::EOI {
-            match ctx {
-                Context::File => "the end of the declaration".to_string(),
-                Context::Condition => "the end of the condition".to_string(),
-                Context::Action => "the end of the action".to_string(),
+        if *r == Rule::EOI {
+            let end = match ctx {
+                Context::File => "the end of the declaration",
+                Context::Condition => "the end of the condition",
+                Context::Action => "the end of the action",
+            };
+            push(end.to_string(), &mut expected);
+            continue;
+        }
+        match phrase(*r) {
+            Phrase::Keyword(k) => {
+                candidates.push(k);
+                push(format!("`{k}`"), &mut expected);
             }
-        } else {
-            p
-        };
-        if !expected.contains(&p) {
-            expected.push(p);
+            Phrase::Keywords(ks) => {
+                for k in ks {
+                    candidates.push(k);
+                    push(format!("`{k}`"), &mut expected);
+                }
+            }
+            Phrase::Choice(t, ks) => {
+                candidates.extend_from_slice(ks);
+                push(t.to_string(), &mut expected);
+            }
+            Phrase::Name(t) | Phrase::Text(t) => push(t.to_string(), &mut expected),
         }
     }
     let expected_text = if expected.is_empty() {
@@ -357,9 +419,7 @@ pub fn from_pest(
         join_or(&expected)
     };
     let found = describe_found(text, tok, ctx);
-    let found_word = tok
-        .filter(|t| t.kind == TokKind::Word)
-        .and_then(|t| text.get(t.start..t.end));
+    let found_word = tok.filter(|t| t.kind == TokKind::Word);
 
     // `NOT A SUCCEEDED` is handled by the builder; here NOT is followed by something that is
     // not a condition at all (`NOT NOT (...)`, `NOT;`).
@@ -373,8 +433,9 @@ pub fn from_pest(
         )
         .with_expected("`(`");
     }
-    if let Some(w) = found_word {
-        if wants_name && is_reserved(w) {
+    if let (Some(t), Some(probe)) = (found_word, probe) {
+        let w = text.get(t.start..t.end).unwrap_or("");
+        if is_reserved(w) && probe(t.start, t.end) {
             let up = w.to_ascii_uppercase();
             return Diagnostic::error(
                 "keyword-as-name",
@@ -384,7 +445,9 @@ pub fn from_pest(
             .with_expected(expected_text);
         }
     }
-    let suggestion = found_word.and_then(|w| near_keyword(w, &keywords));
+    let suggestion = found_word
+        .and_then(|t| text.get(t.start..t.end))
+        .and_then(|w| near_keyword(w, &candidates));
     Diagnostic::error(
         "syntax",
         format!("expected {expected_text}, found {found}"),
