@@ -349,7 +349,10 @@ impl<'a> Ctx<'a> {
         let mut reacts_fail = vec![false; n];
         let mut reacts_stop = vec![false; n];
         let ab = ability(self.chain);
-        for rule in &self.chain.rules {
+        for (r, rule) in self.chain.rules.iter().enumerate() {
+            if self.satisfiable[r] == Some(false) {
+                continue; // a rule that never fires reacts to nothing
+            }
             walk(&rule.condition, true, &mut |leaf, positive| {
                 let d = Domains::for_condition(leaf, &ab);
                 let want = move |t: Truths| {

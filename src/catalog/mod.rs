@@ -10,6 +10,7 @@ pub mod graph;
 pub mod lints;
 pub mod load;
 pub mod model;
+pub mod render;
 pub mod resolve;
 pub mod truth;
 

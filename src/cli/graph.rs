@@ -1,4 +1,12 @@
-//! `chainsched graph PATH --chain C --format dot|mermaid` (owned by the catalog work).
+//! `chainsched graph PATH --chain C --format dot|mermaid`: draw one chain.
+//!
+//! The catalog must load without errors (errors are printed as `check` prints them, exit 1);
+//! warnings are not repeated here (run `check`). An unknown chain name is an error naming the
+//! nearest existing chain (exit 1). The drawing goes to standard output.
+
+use crate::catalog::load_paths;
+use crate::catalog::render::{render_dot, render_mermaid};
+use crate::lang::diagnostic::render_text;
 
 #[derive(Debug, clap::Args)]
 pub struct GraphArgs {
@@ -16,7 +24,50 @@ pub enum GraphFormat {
     Mermaid,
 }
 
-pub fn run(_args: GraphArgs) -> i32 {
-    eprintln!("graph: not implemented yet");
-    2
+/// A chain name as written on the command line: `"exact"` keeps its case, else upper-cased
+/// (the rule-file identifier rule), so `--chain loan_approval` finds LOAN_APPROVAL.
+fn chain_name(arg: &str) -> String {
+    let t = arg.trim();
+    if t.len() >= 2 && t.starts_with('"') && t.ends_with('"') {
+        t[1..t.len() - 1].to_string()
+    } else {
+        t.to_uppercase()
+    }
+}
+
+pub fn run(args: GraphArgs) -> i32 {
+    for p in &args.paths {
+        if !p.exists() {
+            eprintln!("error: {}: no such file or folder", p.display());
+            return 2;
+        }
+    }
+    let loaded = load_paths(&args.paths);
+    let Some(catalog) = &loaded.catalog else {
+        for d in loaded.diagnostics.iter().filter(|d| d.is_error()) {
+            eprint!("{}", render_text(d, &loaded.sources));
+        }
+        eprintln!("error: the rule files have errors; run `chainsched check` for details");
+        return 1;
+    };
+    // An exact (quoted or mixed-case) name wins over the upper-cased form.
+    let name = if catalog.chains.contains_key(&args.chain) {
+        args.chain.clone()
+    } else {
+        chain_name(&args.chain)
+    };
+    let drawn = match args.format {
+        GraphFormat::Dot => render_dot(catalog, &name),
+        GraphFormat::Mermaid => render_mermaid(catalog, &name),
+    };
+    match drawn {
+        Ok(text) => {
+            print!("{text}");
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
 }
