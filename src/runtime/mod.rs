@@ -4,5 +4,19 @@
 //!
 //! See docs/embedding.md (library API) and docs/durability.md (what is durable when).
 
+mod actor;
 pub mod clock;
+pub mod engine;
+pub mod error;
+pub mod events;
 pub mod executor;
+pub mod options;
+pub mod recovery;
+
+pub use actor::Accepted;
+pub use engine::{Engine, StepView};
+pub use error::EngineError;
+pub use events::EngineEvent;
+pub use executor::{HandlerContext, HandlerRegistry};
+pub use options::{Durability, EngineOptions};
+pub use recovery::RecoveryReport;

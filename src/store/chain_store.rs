@@ -201,6 +201,40 @@ impl ChainStore {
             .collect()
     }
 
+    /// Every stored process group, of any job: (job, subname, pid).
+    pub fn all_live_pids(&self) -> Result<Vec<(String, String, LivePid)>, StoreError> {
+        let tag = layout::PID.as_bytes();
+        self.kv
+            .scan_prefix(tag)?
+            .into_iter()
+            .map(|(k, v)| {
+                let rest = &k[tag.len()..];
+                let cut = rest.iter().position(|b| *b == 0).unwrap_or(rest.len());
+                let job = String::from_utf8_lossy(&rest[..cut]).into_owned();
+                let sub = String::from_utf8_lossy(rest.get(cut + 1..).unwrap_or(&[])).into_owned();
+                decode::<LivePid>(&k, &v).map(|p| (job, sub, p))
+            })
+            .collect()
+    }
+
+    /// The keys of a job's previous run that a new run of the same name replaces: steps, their
+    /// order, progress, timeline, timers, process groups (not the job record, not log rows).
+    pub fn job_keys_of_run(&self, job: &str) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut keys = vec![layout::order_key(job)];
+        for tag in [
+            layout::STEP,
+            layout::PROGRESS,
+            layout::TIMELINE,
+            layout::TIMER,
+            layout::PID,
+        ] {
+            for (k, _) in self.kv.scan_prefix(&layout::job_prefix(tag, job))? {
+                keys.push(k);
+            }
+        }
+        Ok(keys)
+    }
+
     /// Job-log rows with `log_id >= since_id`, at most `limit`, in log-id order.
     pub fn log(&self, since_id: u64, limit: usize) -> Result<Vec<LogRow>, StoreError> {
         self.kv

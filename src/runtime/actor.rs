@@ -1,0 +1,880 @@
+//! The engine actor: the one task that owns the core.
+//!
+//! Each turn it takes every message that is ready (requests, executor reports, timers), feeds
+//! the core one input at a time, turns all resulting effects into ONE store batch, makes it
+//! durable (sync mode: one flush for the whole turn — group commit), and only then acts on the
+//! effects: launch and kill step attempts, arm and cancel timers, answer callers, wake waiters,
+//! publish events. While a flush runs, new messages queue up and share the next flush.
+
+use super::clock::EngineClock;
+use super::error::EngineError;
+use super::events::EngineEvent;
+use super::executor::{self, params, Capture, ExecEnv, ExecEvent, StepLaunch, StopHandle};
+use super::options::Durability;
+use crate::catalog::Catalog;
+use crate::core::types::{CoreError, Effect, Input, JobRecord, LogRow, Outcome, TimerKey};
+use crate::core::Core;
+use crate::lang::duration::Millis;
+use crate::store::records::bounded_tail;
+use crate::store::{
+    chain_store, ChainStore, LivePid, Progress, RunDetails, StateBatch, TimerEntry,
+};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+/// At most this many messages share one turn (bounds the latency of the first of them).
+const MAX_TURN: usize = 4096;
+
+/// What a successful request returns.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Accepted {
+    /// The job a `StartJob` created.
+    pub job: Option<String>,
+    /// Event steps a `RaiseEvent` completed.
+    pub completed_steps: usize,
+}
+
+pub(crate) type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
+
+pub(crate) enum Msg {
+    Input {
+        input: Input,
+        reply: Reply<Accepted>,
+    },
+    Exec(ExecEvent),
+    Timer {
+        job: String,
+        timer: TimerKey,
+        generation: u64,
+    },
+    LoadCatalog {
+        catalog: Box<Catalog>,
+        reply: Reply<()>,
+    },
+    Wait {
+        job: String,
+        reply: Reply<JobRecord>,
+    },
+    /// Jobs the core has not finished (running, stalled, enqueued).
+    Unfinished {
+        reply: Reply<Vec<String>>,
+    },
+    Shutdown {
+        reply: Option<oneshot::Sender<()>>,
+    },
+}
+
+/// A step attempt the engine has launched and not yet seen end.
+struct Running {
+    attempt: u32,
+    stop: Option<StopHandle>,
+    pid: Option<u32>,
+    req_start: Millis,
+    actual_start: Option<Millis>,
+    /// Set once the core has logged the attempt (it was stopped): the capture, when it comes,
+    /// completes that row's run details.
+    log_id: Option<u64>,
+    killed: bool,
+}
+
+enum Answer {
+    Input(Reply<Accepted>, Accepted),
+    Catalog(Reply<()>),
+}
+
+/// Everything one turn produces before it is committed.
+#[derive(Default)]
+struct Turn {
+    batch: StateBatch,
+    /// Core effects were produced: in sync mode the batch must be flushed before acting.
+    needs_flush: bool,
+    effects: Vec<Effect>,
+    answers: Vec<Answer>,
+    touched: BTreeSet<String>,
+    events: Vec<EngineEvent>,
+    /// Timers re-armed by recovery (already stored).
+    rearm: Vec<TimerEntry>,
+}
+
+pub(crate) struct Actor {
+    pub core: Core,
+    pub catalog: Catalog,
+    pub store: ChainStore,
+    pub clock: EngineClock,
+    pub durability: Durability,
+    pub exec: ExecEnv,
+    pub tx: mpsc::UnboundedSender<Msg>,
+    pub events: broadcast::Sender<EngineEvent>,
+    running: HashMap<(String, String), Running>,
+    timers: HashMap<(String, TimerKey), (u64, tokio::task::AbortHandle)>,
+    next_generation: u64,
+    captures: HashMap<(String, String), Capture>,
+    progress: HashMap<(String, String), Progress>,
+    timeline_seq: HashMap<String, u64>,
+    known_steps: HashMap<String, HashSet<String>>,
+    waiters: HashMap<String, Vec<Reply<JobRecord>>>,
+    failed: Option<String>,
+    next_job_number: u64,
+}
+
+impl Actor {
+    pub fn new(
+        core: Core,
+        catalog: Catalog,
+        store: ChainStore,
+        clock: EngineClock,
+        durability: Durability,
+        exec: ExecEnv,
+        tx: mpsc::UnboundedSender<Msg>,
+        events: broadcast::Sender<EngineEvent>,
+    ) -> Actor {
+        Actor {
+            core,
+            catalog,
+            store,
+            clock,
+            durability,
+            exec,
+            tx,
+            events,
+            running: HashMap::new(),
+            timers: HashMap::new(),
+            next_generation: 0,
+            captures: HashMap::new(),
+            progress: HashMap::new(),
+            timeline_seq: HashMap::new(),
+            known_steps: HashMap::new(),
+            waiters: HashMap::new(),
+            failed: None,
+            next_job_number: 0,
+        }
+    }
+
+    pub async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Msg>, recovery: RecoveryWork) {
+        let mut turn = Turn::default();
+        self.recover(recovery, &mut turn);
+        self.finish_turn(turn).await;
+        while let Some(first) = rx.recv().await {
+            let mut msgs = vec![first];
+            while msgs.len() < MAX_TURN {
+                match rx.try_recv() {
+                    Ok(m) => msgs.push(m),
+                    Err(_) => break,
+                }
+            }
+            let mut turn = Turn::default();
+            let mut shutdown: Option<Option<oneshot::Sender<()>>> = None;
+            for m in msgs {
+                match m {
+                    Msg::Shutdown { reply } => shutdown = Some(reply),
+                    other => self.accept(other, &mut turn),
+                }
+            }
+            self.finish_turn(turn).await;
+            if let Some(reply) = shutdown {
+                self.shutdown();
+                if let Some(r) = reply {
+                    let _ = r.send(());
+                }
+                break;
+            }
+        }
+        // Every sender is gone or shutdown was asked: make sure nothing keeps running.
+        self.shutdown();
+    }
+
+    fn accept(&mut self, msg: Msg, turn: &mut Turn) {
+        match msg {
+            Msg::Input { input, reply } => {
+                if let Some(why) = &self.failed {
+                    let _ = reply.send(Err(EngineError::NotRunning(why.clone())));
+                    return;
+                }
+                match self.feed(input, turn) {
+                    Ok(acc) => turn.answers.push(Answer::Input(reply, acc)),
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                    }
+                }
+            }
+            Msg::Exec(ev) => self.exec_event(ev, turn),
+            Msg::Timer {
+                job,
+                timer,
+                generation,
+            } => {
+                let key = (job, timer);
+                match self.timers.get(&key) {
+                    Some((g, _)) if *g == generation => {
+                        self.timers.remove(&key);
+                        let (job, timer) = key;
+                        turn.batch.delete_timer(&job, &timer);
+                        let _ = self.feed(Input::TimerFired { job, timer }, turn);
+                    }
+                    _ => {}
+                }
+            }
+            Msg::LoadCatalog { catalog, reply } => {
+                if let Some(why) = &self.failed {
+                    let _ = reply.send(Err(EngineError::NotRunning(why.clone())));
+                    return;
+                }
+                turn.batch.put_catalog(&catalog);
+                turn.needs_flush = true;
+                self.core.set_catalog((*catalog).clone());
+                self.catalog = *catalog;
+                turn.answers.push(Answer::Catalog(reply));
+            }
+            Msg::Wait { job, reply } => self.wait(job, reply),
+            Msg::Unfinished { reply } => {
+                let jobs = self
+                    .core
+                    .job_names()
+                    .into_iter()
+                    .filter(|j| {
+                        self.core
+                            .job_record(j)
+                            .is_some_and(|r| !r.state.is_finished())
+                    })
+                    .collect();
+                let _ = reply.send(Ok(jobs));
+            }
+            Msg::Shutdown { .. } => {}
+        }
+    }
+
+    fn wait(&mut self, job: String, reply: Reply<JobRecord>) {
+        match self.core.job_record(&job) {
+            Some(r) if r.state.is_finished() => {
+                let _ = reply.send(Ok(r));
+            }
+            Some(_) => self.waiters.entry(job).or_default().push(reply),
+            None => {
+                let answer = match self.store.job(&job) {
+                    Ok(Some(r)) if r.state.is_finished() => Ok(r),
+                    Ok(_) => Err(EngineError::Core(
+                        crate::core::types::CoreError::UnknownJob(job),
+                    )),
+                    Err(e) => Err(EngineError::Store(e)),
+                };
+                let _ = reply.send(answer);
+            }
+        }
+    }
+
+    /// Check what the runtime itself must check, then hand the input to the core and record
+    /// its effects in the turn.
+    fn feed(&mut self, mut input: Input, turn: &mut Turn) -> Result<Accepted, EngineError> {
+        let mut fresh_name = None;
+        if let Input::StartJob(req) = &mut input {
+            self.check_start(req)?;
+            match &req.job {
+                Some(j) => fresh_name = Some(j.clone()),
+                None => req.job = Some(self.generate_name(&req.chain)?),
+            }
+        }
+        let now = self.clock.now();
+        let effects = match self.core.handle(now, input.clone()) {
+            Ok(e) => e,
+            Err(CoreError::UnknownJob(j)) if self.store.job(&j).ok().flatten().is_some() => {
+                // Ended jobs are dropped from the core's memory; their history is in the store.
+                return Err(CoreError::JobEnded(j).into());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let mut acc = Accepted::default();
+        match &input {
+            Input::StartJob(req) => {
+                acc.job = req.job.clone();
+                if let Some(name) = fresh_name {
+                    // A finished job of the same name may be in the store: its step records,
+                    // progress and timeline belong to the old run (its log rows stay).
+                    self.clear_old_run(&name, turn);
+                }
+            }
+            Input::RaiseEvent { .. } => acc.completed_steps = self.core.last_event_matches(),
+            _ => {}
+        }
+        self.record(effects, turn);
+        Ok(acc)
+    }
+
+    /// `RUN_CHAIN$_<first 8 characters of the chain><N>`, unused in the core and in the store.
+    fn generate_name(&mut self, chain: &str) -> Result<String, EngineError> {
+        let prefix: String = chain.chars().take(8).collect();
+        loop {
+            self.next_job_number += 1;
+            let name = format!("RUN_CHAIN$_{prefix}{}", self.next_job_number);
+            if self.core.job_record(&name).is_none() && self.store.job(&name)?.is_none() {
+                return Ok(name);
+            }
+        }
+    }
+
+    fn clear_old_run(&mut self, job: &str, turn: &mut Turn) {
+        if let Ok(keys) = self.store.job_keys_of_run(job) {
+            for k in keys {
+                turn.batch.delete_raw(k);
+            }
+        }
+        self.timeline_seq.remove(job);
+        self.known_steps.remove(job);
+    }
+
+    fn check_start(&self, req: &crate::core::types::StartRequest) -> Result<(), EngineError> {
+        if let Some(job) = &req.job {
+            if !crate::store::layout::valid_job_name(job) {
+                return Err(EngineError::Invalid(format!(
+                    "job name {job:?} is not valid (empty, or contains a NUL character)"
+                )));
+            }
+        }
+        let mut params: BTreeMap<String, String> = BTreeMap::new();
+        if let Some(def) = req.job.as_ref().and_then(|j| self.catalog.jobs.get(j)) {
+            params.extend(def.parameters.clone());
+        }
+        params.extend(req.parameters.clone());
+        params::check_chain(&self.catalog, &req.chain, &params).map_err(EngineError::Invalid)
+    }
+
+    /// Turn effects into store writes (in order) and keep them to act on after the commit.
+    fn record(&mut self, effects: Vec<Effect>, turn: &mut Turn) {
+        if effects.is_empty() {
+            return;
+        }
+        turn.needs_flush = true;
+        let now = self.clock.now();
+        for e in &effects {
+            match e {
+                Effect::StepChanged { job, step } => {
+                    turn.touched.insert(job.clone());
+                    turn.batch.put_step(job, step);
+                    self.note_subname(job, &step.subname, turn);
+                    turn.events.push(EngineEvent::Step {
+                        job: job.clone(),
+                        step: step.clone(),
+                    });
+                }
+                Effect::JobChanged { job } => {
+                    turn.touched.insert(job.job.clone());
+                    turn.batch.put_job(job);
+                    turn.events.push(EngineEvent::Job(job.clone()));
+                }
+                Effect::Log(row) => {
+                    turn.batch.put_log(row);
+                    let details = self.details_for(row);
+                    turn.batch.put_run_details(&details);
+                    turn.events.push(EngineEvent::Log(row.clone()));
+                }
+                Effect::Timeline(entry) => {
+                    let seq = self.timeline_seq(&entry.job);
+                    turn.batch.put_timeline(seq, entry);
+                }
+                Effect::SetTimer { job, timer, due } => {
+                    turn.batch.put_timer(&TimerEntry {
+                        job: job.clone(),
+                        timer: timer.clone(),
+                        due: *due,
+                    });
+                }
+                Effect::CancelTimer { job, timer } => turn.batch.delete_timer(job, timer),
+                Effect::Launch { job, subname, .. } => {
+                    turn.touched.insert(job.clone());
+                    let key = (job.clone(), subname.clone());
+                    if self.progress.remove(&key).is_some() {
+                        turn.batch.put_progress(
+                            job,
+                            subname,
+                            &Progress {
+                                updated_at: now,
+                                ..Progress::default()
+                            },
+                        );
+                    }
+                }
+                Effect::Kill { .. } => {}
+            }
+        }
+        turn.effects.extend(effects);
+    }
+
+    /// Keep `ord/<job>` (definition order of the job's steps) current when a subname appears.
+    fn note_subname(&mut self, job: &str, subname: &str, turn: &mut Turn) {
+        let known = self.known_steps.entry(job.to_string()).or_default();
+        if known.contains(subname) {
+            return;
+        }
+        let records = self.core.step_records(job);
+        let order: Vec<String> = records.iter().map(|s| s.subname.clone()).collect();
+        for r in &records {
+            if !known.contains(&r.subname) {
+                // First sight of the job or of a nested chain: store every step, so the views
+                // list NOT_STARTED steps too.
+                turn.batch.put_step(job, r);
+                known.insert(r.subname.clone());
+            }
+        }
+        known.insert(subname.to_string());
+        turn.batch.put_order(job, &order);
+    }
+
+    fn timeline_seq(&mut self, job: &str) -> u64 {
+        let store = &self.store;
+        let seq = self
+            .timeline_seq
+            .entry(job.to_string())
+            .or_insert_with(|| store.next_timeline_seq(job).unwrap_or(1));
+        let s = *seq;
+        *seq += 1;
+        s
+    }
+
+    /// Run details for a log row, from what the executor captured (or is still running).
+    fn details_for(&mut self, row: &LogRow) -> RunDetails {
+        let mut d = RunDetails {
+            log_id: row.log_id,
+            job: row.job.clone(),
+            subname: row.subname.clone(),
+            status: row.status,
+            error_code: row.error_code,
+            req_start: row.started_at,
+            actual_start: row.started_at,
+            run_duration: row.started_at.map(|s| row.time.saturating_sub(s)),
+            pid: None,
+            output: String::new(),
+            errors: String::new(),
+        };
+        let Some(sub) = &row.subname else {
+            return d;
+        };
+        let key = (row.job.clone(), sub.clone());
+        if let Some(c) = self.captures.remove(&key) {
+            d.actual_start = Some(c.actual_start);
+            d.run_duration = Some(c.ended.saturating_sub(c.actual_start));
+            d.pid = c.pid;
+            d.output = c.output;
+            d.errors = c.errors;
+        } else if let Some(r) = self.running.get_mut(&key) {
+            r.log_id = Some(row.log_id);
+            d.req_start = Some(r.req_start);
+            d.actual_start = r.actual_start.or(Some(r.req_start));
+            d.pid = r.pid;
+        }
+        if let Some(info) = &row.additional_info {
+            if info.contains("RECOVERY") || info.contains("recover") {
+                d.errors = bounded_tail(&format!("{}{info}\n", d.errors));
+            }
+        }
+        d
+    }
+
+    fn exec_event(&mut self, ev: ExecEvent, turn: &mut Turn) {
+        match ev {
+            ExecEvent::Spawned {
+                job,
+                subname,
+                attempt,
+                pid,
+            } => {
+                if let Some(r) = self.running.get_mut(&(job.clone(), subname.clone())) {
+                    if r.attempt == attempt {
+                        r.pid = Some(pid);
+                        r.actual_start = Some(self.clock.now());
+                        turn.batch
+                            .put_pid(&job, &subname, &LivePid { pid, attempt });
+                    }
+                }
+            }
+            ExecEvent::Progress {
+                job,
+                subname,
+                sofar,
+                totalwork,
+                message,
+            } => {
+                let now = self.clock.now();
+                let p = self
+                    .progress
+                    .entry((job.clone(), subname.clone()))
+                    .or_default();
+                if sofar.is_some() {
+                    p.sofar = sofar;
+                }
+                if totalwork.is_some() {
+                    p.totalwork = totalwork;
+                }
+                if message.is_some() {
+                    p.status_message = message;
+                }
+                p.updated_at = now;
+                let p = p.clone();
+                turn.batch.put_progress(&job, &subname, &p);
+                turn.events.push(EngineEvent::Progress {
+                    job,
+                    subname,
+                    progress: p,
+                });
+            }
+            ExecEvent::Finished {
+                job,
+                subname,
+                attempt,
+                outcome,
+                capture,
+            } => {
+                let key = (job.clone(), subname.clone());
+                let current = self.running.get(&key).is_some_and(|r| r.attempt == attempt);
+                if !current {
+                    return;
+                }
+                let Some(r) = self.running.remove(&key) else {
+                    return;
+                };
+                if r.pid.is_some() {
+                    turn.batch.delete_pid(&job, &subname);
+                }
+                if let Some(log_id) = r.log_id {
+                    // Stopped by the engine and already logged: complete its details.
+                    if let Ok(Some(mut d)) = self.store.run_details(log_id) {
+                        d.actual_start = Some(capture.actual_start);
+                        d.run_duration = Some(capture.ended.saturating_sub(capture.actual_start));
+                        d.pid = capture.pid.or(d.pid);
+                        d.output = capture.output;
+                        d.errors = capture.errors;
+                        turn.batch.put_run_details(&d);
+                    }
+                    return;
+                }
+                self.captures.insert(key, capture);
+                if r.killed {
+                    // The core no longer awaits it; its log row (if any) picks up the capture.
+                    return;
+                }
+                let _ = self.feed(
+                    Input::StepFinished {
+                        job,
+                        subname,
+                        attempt,
+                        outcome,
+                    },
+                    turn,
+                );
+            }
+        }
+    }
+
+    /// Snapshot the touched jobs, commit the turn's batch (flushing in sync mode), then act.
+    async fn finish_turn(&mut self, mut turn: Turn) {
+        let touched = std::mem::take(&mut turn.touched);
+        let mut ended = Vec::new();
+        for job in &touched {
+            match self.core.job_record(job) {
+                Some(r) if r.state.is_finished() => {
+                    turn.batch.delete_snapshot(job);
+                    for k in chain_store::timer_keys(&self.store, job).unwrap_or_default() {
+                        turn.batch.delete_raw(k);
+                    }
+                    ended.push(r);
+                }
+                Some(_) => match self.core.snapshot_job(job) {
+                    Some(snap) => turn.batch.put_snapshot(job, &snap),
+                    None => {}
+                },
+                None => {}
+            }
+        }
+        let result = self
+            .commit(std::mem::take(&mut turn.batch), turn.needs_flush)
+            .await;
+        if let Err(e) = result {
+            self.fail(format!("store write failed: {e}"), turn);
+            return;
+        }
+        // Stored timers first: the recovery's own effects (which may cancel them) come after.
+        for t in std::mem::take(&mut turn.rearm) {
+            self.arm(t.job, t.timer, t.due);
+        }
+        self.act(std::mem::take(&mut turn.effects));
+        for a in turn.answers {
+            match a {
+                Answer::Input(r, acc) => {
+                    let _ = r.send(Ok(acc));
+                }
+                Answer::Catalog(r) => {
+                    let _ = r.send(Ok(()));
+                }
+            }
+        }
+        for ev in turn.events {
+            let _ = self.events.send(ev);
+        }
+        for r in ended {
+            self.job_ended(&r);
+        }
+    }
+
+    async fn commit(
+        &self,
+        batch: StateBatch,
+        needs_flush: bool,
+    ) -> Result<(), crate::store::StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.store.apply(batch)?;
+        if needs_flush && self.durability == Durability::Sync {
+            let store = self.store.clone();
+            match tokio::task::spawn_blocking(move || store.flush()).await {
+                Ok(r) => r?,
+                Err(e) => return Err(crate::store::StoreError::Io(e.to_string())),
+            }
+        }
+        Ok(())
+    }
+
+    /// The store failed: nothing more can be made durable, so nothing more may be acted on.
+    fn fail(&mut self, why: String, turn: Turn) {
+        tracing::error!("{why}; the engine stops");
+        self.failed = Some(why.clone());
+        for a in turn.answers {
+            match a {
+                Answer::Input(r, _) => {
+                    let _ = r.send(Err(EngineError::NotRunning(why.clone())));
+                }
+                Answer::Catalog(r) => {
+                    let _ = r.send(Err(EngineError::NotRunning(why.clone())));
+                }
+            }
+        }
+        for (_, ws) in self.waiters.drain() {
+            for w in ws {
+                let _ = w.send(Err(EngineError::NotRunning(why.clone())));
+            }
+        }
+        self.kill_everything();
+    }
+
+    fn act(&mut self, effects: Vec<Effect>) {
+        let killed: HashSet<(String, String, u32)> = effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Kill {
+                    job,
+                    subname,
+                    attempt,
+                } => Some((job.clone(), subname.clone(), *attempt)),
+                _ => None,
+            })
+            .collect();
+        for e in effects {
+            match e {
+                Effect::Launch {
+                    job,
+                    subname,
+                    program,
+                    attempt,
+                    parameters,
+                    ..
+                } => {
+                    if killed.contains(&(job.clone(), subname.clone(), attempt)) {
+                        continue;
+                    }
+                    self.launch(job, subname, program, attempt, parameters);
+                }
+                Effect::Kill {
+                    job,
+                    subname,
+                    attempt,
+                } => {
+                    if let Some(r) = self.running.get_mut(&(job, subname)) {
+                        if r.attempt == attempt {
+                            r.killed = true;
+                            if let Some(s) = &r.stop {
+                                s.stop();
+                            }
+                        }
+                    }
+                }
+                Effect::SetTimer { job, timer, due } => self.arm(job, timer, due),
+                Effect::CancelTimer { job, timer } => {
+                    if let Some((_, h)) = self.timers.remove(&(job, timer)) {
+                        h.abort();
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn launch(
+        &mut self,
+        job: String,
+        subname: String,
+        program: String,
+        attempt: u32,
+        parameters: BTreeMap<String, String>,
+    ) {
+        let now = self.clock.now();
+        let key = (job.clone(), subname.clone());
+        let Some(def) = self.catalog.programs.get(&program).cloned() else {
+            self.running.insert(
+                key,
+                Running {
+                    attempt,
+                    stop: None,
+                    pid: None,
+                    req_start: now,
+                    actual_start: None,
+                    log_id: None,
+                    killed: false,
+                },
+            );
+            let _ = self.tx.send(Msg::Exec(ExecEvent::Finished {
+                job,
+                subname,
+                attempt,
+                outcome: Outcome::Failed(executor::LAUNCH_FAILED),
+                capture: Capture {
+                    actual_start: now,
+                    ended: now,
+                    errors: format!("program {program} is not in the engine's catalog"),
+                    ..Capture::default()
+                },
+            }));
+            return;
+        };
+        let stop = executor::launch(
+            &self.exec,
+            StepLaunch {
+                job,
+                subname,
+                attempt,
+                program: def,
+                parameters,
+            },
+        );
+        self.running.insert(
+            key,
+            Running {
+                attempt,
+                stop: Some(stop),
+                pid: None,
+                req_start: now,
+                actual_start: None,
+                log_id: None,
+                killed: false,
+            },
+        );
+    }
+
+    fn arm(&mut self, job: String, timer: TimerKey, due: Millis) {
+        self.next_generation += 1;
+        let generation = self.next_generation;
+        let wait = self.clock.until(due);
+        let tx = self.tx.clone();
+        let (j, t) = (job.clone(), timer.clone());
+        let task = tokio::spawn(async move {
+            tokio::time::sleep(wait).await;
+            let _ = tx.send(Msg::Timer {
+                job: j,
+                timer: t,
+                generation,
+            });
+        });
+        if let Some((_, old)) = self
+            .timers
+            .insert((job, timer), (generation, task.abort_handle()))
+        {
+            old.abort();
+        }
+    }
+
+    fn job_ended(&mut self, record: &JobRecord) {
+        let job = &record.job;
+        let keys: Vec<_> = self
+            .timers
+            .keys()
+            .filter(|(j, _)| j == job)
+            .cloned()
+            .collect();
+        for k in keys {
+            if let Some((_, h)) = self.timers.remove(&k) {
+                h.abort();
+            }
+        }
+        self.timeline_seq.remove(job);
+        self.known_steps.remove(job);
+        self.progress.retain(|(j, _), _| j != job);
+        self.captures.retain(|(j, _), _| j != job);
+        if let Some(ws) = self.waiters.remove(job) {
+            for w in ws {
+                let _ = w.send(Ok(record.clone()));
+            }
+        }
+        // Its history is durable in the store; the core need not keep it in memory.
+        self.core.forget_job(job);
+    }
+
+    fn kill_everything(&mut self) {
+        for (_, r) in self.running.drain() {
+            if let Some(pid) = r.pid {
+                executor::process::kill_group(pid, libc::SIGKILL);
+            }
+            if let Some(s) = r.stop {
+                s.stop();
+            }
+        }
+        for (_, (_, h)) in self.timers.drain() {
+            h.abort();
+        }
+    }
+
+    /// Engine shutdown: running attempts are killed without recording anything (their jobs are
+    /// recovered by the next engine on this store), waiters are told, the store is flushed.
+    fn shutdown(&mut self) {
+        self.kill_everything();
+        for (_, ws) in self.waiters.drain() {
+            for w in ws {
+                let _ = w.send(Err(EngineError::NotRunning("the engine shut down".into())));
+            }
+        }
+        let _ = self.store.flush();
+        self.failed
+            .get_or_insert_with(|| "the engine shut down".into());
+    }
+
+    // ---- recovery ----
+
+    fn recover(&mut self, work: RecoveryWork, turn: &mut Turn) {
+        for (job, sub, pid) in work.leftover_pids {
+            turn.batch.delete_pid(&job, &sub);
+            super::recovery::kill_leftover(&job, &sub, pid);
+        }
+        for job in &work.jobs {
+            if let Ok(steps) = self.store.steps(job) {
+                self.known_steps
+                    .insert(job.clone(), steps.into_iter().map(|s| s.subname).collect());
+            }
+        }
+        turn.rearm = work.timers;
+        let now = self.clock.now();
+        for job in work.jobs {
+            let restartable = self.catalog.jobs.get(&job).is_some_and(|d| d.restartable);
+            match self.core.recover_job(now, &job, restartable) {
+                Ok(effects) => {
+                    turn.touched.insert(job.clone());
+                    self.record(effects, turn);
+                }
+                Err(e) => tracing::error!("recovery of job {job} failed: {e}"),
+            }
+        }
+    }
+}
+
+/// What recovery found in the store, prepared before the actor starts.
+#[derive(Debug, Default)]
+pub(crate) struct RecoveryWork {
+    pub jobs: Vec<String>,
+    pub timers: Vec<TimerEntry>,
+    pub leftover_pids: Vec<(String, String, LivePid)>,
+}

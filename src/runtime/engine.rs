@@ -1,0 +1,405 @@
+//! [`Engine`]: the library API for running chains for real (docs/embedding.md).
+//!
+//! An `Engine` is a cheap, cloneable handle on the engine actor (which owns the core) and on
+//! the store (which the read methods query directly, without going through the actor, so views
+//! never wait for the engine). Requests are answered once their state change is durable.
+
+use super::actor::{Accepted, Actor, Msg};
+use super::clock::EngineClock;
+use super::error::EngineError;
+use super::events::EngineEvent;
+use super::executor::{ExecEnv, HandlerContext, Launcher};
+use super::options::{Durability, EngineOptions};
+use super::recovery::{self, RecoveryReport};
+use crate::catalog::{Catalog, Rule};
+use crate::core::types::{
+    AlterChange, Input, JobRecord, LogRow, Outcome, StartRequest, StepRecord, TimelineEntry,
+};
+use crate::core::Core;
+use crate::store::sled_store::SledOptions;
+use crate::store::{ChainStore, Progress, RunDetails};
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+/// A step record with its progress, as the running-chain view shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepView {
+    pub record: StepRecord,
+    pub progress: Progress,
+}
+
+struct Inner {
+    tx: mpsc::UnboundedSender<Msg>,
+    store: ChainStore,
+    handlers: super::executor::HandlerRegistry,
+    events: broadcast::Sender<EngineEvent>,
+    clock: EngineClock,
+    recovery: RecoveryReport,
+    /// Keeps the launcher thread (and with it the parent-death link of step processes) alive
+    /// exactly as long as the engine.
+    _launcher: Launcher,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let _ = self.tx.send(Msg::Shutdown { reply: None });
+    }
+}
+
+/// A running engine. Clone it freely; the engine shuts down when the last clone is dropped
+/// (or on [`Engine::shutdown`]). Must be created inside a tokio runtime.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("store", &self.inner.store)
+            .finish()
+    }
+}
+
+impl Engine {
+    /// Open (or create) the sled store at `path`, recover its unfinished jobs, and start.
+    pub async fn open(
+        path: impl AsRef<Path>,
+        options: EngineOptions,
+    ) -> Result<Engine, EngineError> {
+        let sled = SledOptions {
+            cache_capacity: options.cache_capacity,
+            flush_every_ms: match options.durability {
+                Durability::Sync => Some(500),
+                Durability::Relaxed { flush_every_ms } => Some(flush_every_ms.max(1)),
+            },
+        };
+        let path = path.as_ref().to_path_buf();
+        let store = tokio::task::spawn_blocking(move || ChainStore::open_sled(&path, &sled))
+            .await
+            .map_err(|e| EngineError::Invalid(e.to_string()))??;
+        Engine::open_with_store(store, options).await
+    }
+
+    /// An engine on a fresh in-memory store (nothing survives the process).
+    pub async fn open_in_memory(options: EngineOptions) -> Result<Engine, EngineError> {
+        Engine::open_with_store(ChainStore::in_memory(), options).await
+    }
+
+    /// An engine on a given store (recovering its unfinished jobs).
+    pub async fn open_with_store(
+        store: ChainStore,
+        options: EngineOptions,
+    ) -> Result<Engine, EngineError> {
+        let catalog = match options.catalog.clone() {
+            Some(c) => {
+                let mut b = crate::store::StateBatch::default();
+                b.put_catalog(&c);
+                store.apply(b)?;
+                store.flush()?;
+                c
+            }
+            None => store.catalog()?.unwrap_or_default(),
+        };
+        let mut core = Core::new(catalog.clone());
+        core.set_next_log_id(store.next_log_id()?);
+        let (work, report) = recovery::prepare(&store, &mut core)?;
+
+        let clock = EngineClock::new(options.time_scale);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (events, _) = broadcast::channel(4096);
+        let launcher = Launcher::start().map_err(|e| EngineError::Invalid(e.to_string()))?;
+        let report_tx = tx.clone();
+        let exec = ExecEnv {
+            clock,
+            launcher: launcher.clone(),
+            handlers: options.handlers.clone(),
+            kill_grace: options.kill_grace,
+            report: Arc::new(move |ev| {
+                let _ = report_tx.send(Msg::Exec(ev));
+            }),
+        };
+        let actor = Actor::new(
+            core,
+            catalog,
+            store.clone(),
+            clock,
+            options.durability,
+            exec,
+            tx.clone(),
+            events.clone(),
+        );
+        tokio::spawn(actor.run(rx, work));
+
+        if let Some(keep) = options.retention {
+            spawn_retention(store.clone(), clock, keep, tx.downgrade());
+        }
+
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                tx,
+                store,
+                handlers: options.handlers,
+                events,
+                clock,
+                recovery: report,
+                _launcher: launcher,
+            }),
+        })
+    }
+
+    /// What recovery found when this engine opened.
+    pub fn recovery(&self) -> &RecoveryReport {
+        &self.inner.recovery
+    }
+
+    /// The store, for the views.
+    pub fn store(&self) -> &ChainStore {
+        &self.inner.store
+    }
+
+    /// Engine time now (milliseconds since the Unix epoch, scaled by the time scale).
+    pub fn now(&self) -> crate::lang::duration::Millis {
+        self.inner.clock.now()
+    }
+
+    /// Events published after each durable change.
+    pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// Register an in-process handler under the name a program's `handler 'name'` uses.
+    pub fn register_handler<F, Fut>(&self, name: &str, f: F)
+    where
+        F: Fn(HandlerContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Outcome> + Send + 'static,
+    {
+        self.inner.handlers.register(name, f);
+    }
+
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, EngineError>>) -> Msg,
+    ) -> Result<T, EngineError> {
+        let (reply, rx) = oneshot::channel();
+        self.inner
+            .tx
+            .send(make(reply))
+            .map_err(|_| EngineError::NotRunning("the engine has stopped".into()))?;
+        rx.await
+            .map_err(|_| EngineError::NotRunning("the engine has stopped".into()))?
+    }
+
+    async fn input(&self, input: Input) -> Result<Accepted, EngineError> {
+        self.ask(|reply| Msg::Input { input, reply }).await
+    }
+
+    /// Replace the catalog (future runs; running jobs keep their definitions). It is stored, so
+    /// `resume` finds the programs of recovered jobs.
+    pub async fn load_catalog(&self, catalog: Catalog) -> Result<(), EngineError> {
+        self.ask(|reply| Msg::LoadCatalog {
+            catalog: Box::new(catalog),
+            reply,
+        })
+        .await
+    }
+
+    /// Start a chain job; returns its name once its start is durable. An unknown `${PARAM}` in
+    /// the arguments of a program the chain can run refuses the start.
+    pub async fn start(&self, mut request: StartRequest) -> Result<String, EngineError> {
+        request.parameters = request
+            .parameters
+            .into_iter()
+            .map(|(k, v)| (k.to_uppercase(), v))
+            .collect();
+        let acc = self.input(Input::StartJob(request)).await?;
+        acc.job
+            .ok_or_else(|| EngineError::Invalid("the core did not report the new job".into()))
+    }
+
+    /// Raise an event (for every waiting job, or one job); returns how many event steps it
+    /// completed.
+    pub async fn raise_event(
+        &self,
+        name: &str,
+        payload: serde_json::Value,
+        job: Option<&str>,
+    ) -> Result<usize, EngineError> {
+        let acc = self
+            .input(Input::RaiseEvent {
+                name: name.to_string(),
+                payload,
+                job: job.map(str::to_string),
+            })
+            .await?;
+        Ok(acc.completed_steps)
+    }
+
+    /// Alter a running chain (one step by subname, or every step with `None`).
+    pub async fn alter(
+        &self,
+        job: &str,
+        step: Option<&str>,
+        change: AlterChange,
+    ) -> Result<(), EngineError> {
+        self.input(Input::Alter {
+            job: job.to_string(),
+            step: step.map(str::to_string),
+            change,
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Alter a chain definition (running jobs and future runs).
+    pub async fn alter_chain(
+        &self,
+        chain: &str,
+        step: Option<&str>,
+        change: AlterChange,
+    ) -> Result<(), EngineError> {
+        self.input(Input::AlterChain {
+            chain: chain.to_string(),
+            step: step.map(str::to_string),
+            change,
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Redefine (or add) a rule of a chain by name.
+    pub async fn define_rule(&self, chain: &str, rule: Rule) -> Result<(), EngineError> {
+        self.input(Input::DefineRule {
+            chain: chain.to_string(),
+            rule,
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Evaluate a running chain's rules now.
+    pub async fn evaluate(&self, job: &str) -> Result<(), EngineError> {
+        self.input(Input::Evaluate {
+            job: job.to_string(),
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Stop a job (`step: None`) or one step.
+    pub async fn stop(&self, job: &str, step: Option<&str>) -> Result<(), EngineError> {
+        self.input(Input::Stop {
+            job: job.to_string(),
+            step: step.map(str::to_string),
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Wait until the job has ended; returns its final record.
+    pub async fn wait(&self, job: &str) -> Result<JobRecord, EngineError> {
+        let job = job.to_string();
+        self.ask(|reply| Msg::Wait { job, reply }).await
+    }
+
+    /// Jobs not finished yet (running, stalled, enqueued), by the engine's current state.
+    pub async fn unfinished_jobs(&self) -> Result<Vec<String>, EngineError> {
+        self.ask(|reply| Msg::Unfinished { reply }).await
+    }
+
+    /// Stop the engine: running step attempts are killed WITHOUT recording an outcome (their
+    /// jobs stay unfinished in the store and are recovered by the next engine), the store is
+    /// flushed. To end jobs cleanly first, [`Engine::stop`] them.
+    pub async fn shutdown(&self) {
+        let (reply, rx) = oneshot::channel();
+        if self
+            .inner
+            .tx
+            .send(Msg::Shutdown { reply: Some(reply) })
+            .is_ok()
+        {
+            let _ = tokio::time::timeout(Duration::from_secs(30), rx).await;
+        }
+    }
+
+    // ---- views (read from the store, never blocking the engine) ----
+
+    pub fn job(&self, job: &str) -> Result<Option<JobRecord>, EngineError> {
+        Ok(self.inner.store.job(job)?)
+    }
+
+    pub fn jobs(&self) -> Result<Vec<JobRecord>, EngineError> {
+        Ok(self.inner.store.jobs()?)
+    }
+
+    /// Step records in definition order (nested right after their outer step).
+    pub fn steps(&self, job: &str) -> Result<Vec<StepRecord>, EngineError> {
+        Ok(self.inner.store.steps(job)?)
+    }
+
+    /// Step records with their progress (SOFAR, TOTALWORK, STATUS_MESSAGE).
+    pub fn step_views(&self, job: &str) -> Result<Vec<StepView>, EngineError> {
+        let mut progress = self.inner.store.progress(job)?;
+        Ok(self
+            .inner
+            .store
+            .steps(job)?
+            .into_iter()
+            .map(|record| StepView {
+                progress: progress.remove(&record.subname).unwrap_or_default(),
+                record,
+            })
+            .collect())
+    }
+
+    /// Job-log rows with `log_id >= since_id`, at most `limit`.
+    pub fn log(&self, since_id: u64, limit: usize) -> Result<Vec<LogRow>, EngineError> {
+        Ok(self.inner.store.log(since_id, limit)?)
+    }
+
+    /// Every job-log row of one job.
+    pub fn job_log(&self, job: &str) -> Result<Vec<LogRow>, EngineError> {
+        Ok(self.inner.store.job_log(job)?)
+    }
+
+    pub fn run_details(&self, log_id: u64) -> Result<Option<RunDetails>, EngineError> {
+        Ok(self.inner.store.run_details(log_id)?)
+    }
+
+    pub fn timeline(&self, job: &str) -> Result<Vec<TimelineEntry>, EngineError> {
+        Ok(self.inner.store.timeline(job)?)
+    }
+}
+
+/// Prune finished jobs older than `keep`, now and every 10 minutes, while the engine lives.
+fn spawn_retention(
+    store: ChainStore,
+    clock: EngineClock,
+    keep: Duration,
+    alive: mpsc::WeakUnboundedSender<Msg>,
+) {
+    tokio::spawn(async move {
+        loop {
+            let cutoff = clock.now().saturating_sub(keep.as_millis() as u64);
+            let s = store.clone();
+            match tokio::task::spawn_blocking(move || s.prune_finished_before(cutoff)).await {
+                Ok(Ok(stats)) if stats.jobs + stats.log_rows > 0 => {
+                    tracing::info!(
+                        "retention: removed {} finished jobs and {} job-log rows",
+                        stats.jobs,
+                        stats.log_rows
+                    )
+                }
+                Ok(Err(e)) => tracing::warn!("retention: {e}"),
+                _ => {}
+            }
+            tokio::time::sleep(Duration::from_secs(600)).await;
+            if alive.upgrade().is_none() {
+                break;
+            }
+        }
+    });
+}

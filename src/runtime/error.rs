@@ -1,0 +1,19 @@
+//! Why the engine refused or failed an operation.
+
+use crate::core::types::CoreError;
+use crate::store::StoreError;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EngineError {
+    /// The core refused the input; nothing changed.
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A request the runtime refuses before the core sees it (e.g. an unknown `${PARAM}`).
+    #[error("{0}")]
+    Invalid(String),
+    /// The engine has shut down (or stopped after a store failure).
+    #[error("the engine is not running: {0}")]
+    NotRunning(String),
+}

@@ -1,0 +1,66 @@
+//! Engine settings: durability mode, time scale, stop grace period, store cache, retention.
+
+use super::executor::HandlerRegistry;
+use crate::catalog::Catalog;
+use std::time::Duration;
+
+/// When a state change is durable (docs/durability.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Flush the store before acting on a state change; one flush is shared by every change
+    /// ready at that moment (group commit). The default.
+    Sync,
+    /// Do not wait for a flush; the store flushes in the background every `flush_every_ms`.
+    /// A crash may lose the last changes (up to that period), and a step may run again.
+    Relaxed { flush_every_ms: u64 },
+}
+
+#[derive(Clone)]
+pub struct EngineOptions {
+    pub durability: Durability,
+    /// Engine milliseconds per real millisecond: 1.0 is real time; 100.0 makes an `AFTER
+    /// 00:01:00` delay, a 10 s retry delay or `builtin sleep 10s` last 0.6 s / 0.1 s / 0.1 s.
+    /// Program timeouts are engine time too. For tests and demos.
+    pub time_scale: f64,
+    /// Real time a stopped process gets between SIGTERM and SIGKILL (and a stopped handler to
+    /// return after its context reports cancellation).
+    pub kill_grace: Duration,
+    /// sled page-cache size in bytes.
+    pub cache_capacity: u64,
+    /// Remove finished jobs (and job-log rows) older than this, at open and every 10 minutes.
+    /// `None` keeps everything.
+    pub retention: Option<Duration>,
+    /// The catalog to run. `None`: the catalog stored by the last engine on this store (or an
+    /// empty one). Jobs recovered at open keep the chain definitions they started with.
+    pub catalog: Option<Catalog>,
+    /// In-process handlers. Register handlers here *before* opening so that steps restarted by
+    /// recovery find them; [`super::Engine::register_handler`] adds to the same registry.
+    pub handlers: HandlerRegistry,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            durability: Durability::Sync,
+            time_scale: 1.0,
+            kill_grace: Duration::from_secs(5),
+            cache_capacity: 64 * 1024 * 1024,
+            retention: None,
+            catalog: None,
+            handlers: HandlerRegistry::default(),
+        }
+    }
+}
+
+impl std::fmt::Debug for EngineOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineOptions")
+            .field("durability", &self.durability)
+            .field("time_scale", &self.time_scale)
+            .field("kill_grace", &self.kill_grace)
+            .field("cache_capacity", &self.cache_capacity)
+            .field("retention", &self.retention)
+            .field("catalog", &self.catalog.is_some())
+            .finish()
+    }
+}

@@ -1,0 +1,83 @@
+//! Recovery on every open of an existing store (semantics.md, "Durability and recovery").
+//!
+//! Before the engine actor starts: every unfinished job's core snapshot (the chain definitions
+//! it started with and its state) is restored into the core, its stored timers are collected to
+//! be re-armed at their absolute due times, and the process groups of steps that were running
+//! are collected to be killed (a crashed engine's direct children died with it by their
+//! parent-death signal; their own children did not). The actor then calls
+//! `Core::recover_job` for each job: RUNNING steps with `restart_on_recovery` run again
+//! (RECOVERY_RUN), other RUNNING steps become STOPPED, `restartable` jobs start over, and the
+//! rules are evaluated. Those effects are persisted and acted on like any others.
+
+use super::actor::RecoveryWork;
+use super::executor::process::kill_group;
+use crate::core::Core;
+use crate::core::JobSnapshot;
+use crate::store::{ChainStore, LivePid, StoreError};
+
+/// What recovery did, for the caller to report.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecoveryReport {
+    /// Jobs reloaded and recovered.
+    pub recovered: Vec<String>,
+    /// Jobs that could not be reloaded (corrupt snapshot, or the core refused it), with why.
+    /// They are left in the store untouched.
+    pub failed: Vec<(String, String)>,
+}
+
+pub(crate) fn prepare(
+    store: &ChainStore,
+    core: &mut Core,
+) -> Result<(RecoveryWork, RecoveryReport), StoreError> {
+    let mut work = RecoveryWork::default();
+    let mut report = RecoveryReport::default();
+    for job in store.unfinished_jobs()? {
+        let Some(json) = store.snapshot_json(&job)? else {
+            continue;
+        };
+        let snapshot: Result<JobSnapshot, _> = serde_json::from_value(json);
+        let restored = match snapshot {
+            Ok(snap) if snap.format == JobSnapshot::FORMAT => {
+                core.restore_job(snap);
+                Ok(())
+            }
+            Ok(snap) => Err(format!(
+                "its stored snapshot has format {}, this chainsched reads {}",
+                snap.format,
+                JobSnapshot::FORMAT
+            )),
+            Err(e) => Err(format!("its stored snapshot cannot be read: {e}")),
+        };
+        if let Err(why) = restored {
+            tracing::error!("job {job} cannot be recovered: {why}");
+            report.failed.push((job, why));
+            continue;
+        }
+        work.timers.extend(store.timers(&job)?);
+        report.recovered.push(job.clone());
+        work.jobs.push(job);
+    }
+    work.leftover_pids = store.all_live_pids()?;
+    Ok((work, report))
+}
+
+/// Kill what is left of a step's process group from a previous engine. When a process with
+/// that pid exists, it must carry the step's identity in its environment (the pid may have been
+/// reused by an unrelated process).
+pub(crate) fn kill_leftover(job: &str, subname: &str, pid: LivePid) {
+    let proc_dir = format!("/proc/{}", pid.pid);
+    if std::path::Path::new(&proc_dir).exists() {
+        let Ok(env) = std::fs::read(format!("{proc_dir}/environ")) else {
+            return;
+        };
+        let want_job = format!("CHAINSCHED_JOB_NAME={job}");
+        let want_sub = format!("CHAINSCHED_JOB_SUBNAME={subname}");
+        let vars: Vec<&[u8]> = env.split(|b| *b == 0).collect();
+        let ours = vars.iter().any(|v| *v == want_job.as_bytes())
+            && vars.iter().any(|v| *v == want_sub.as_bytes());
+        if !ours {
+            return;
+        }
+    }
+    kill_group(pid.pid, libc::SIGKILL);
+}
