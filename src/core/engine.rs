@@ -1,53 +1,685 @@
-//! The state machine (owned by the core work). Public surface used by the drivers:
+//! The core's public surface: [`Core`] owns the running jobs and turns [`Input`]s into
+//! [`Effect`]s. It reads no clock (every call carries `now`) and does no I/O.
 //!
 //! * `Core::new(catalog)`, `Core::set_catalog(catalog)` (reload: future runs only)
-//! * `Core::handle(now, input) -> Result<Vec<Effect>, CoreError>` — a refused input changes nothing
-//! * `Core::handle_batch(now, inputs) -> (effects, per-input results)` — one evaluation per job at the end
-//! * `Core::job_record(job)`, `Core::step_records(job)` (definition order, nested right after
-//!   their outer step), `Core::job_names()`
-//! * `Core::snapshot_job(job) -> Option<JobSnapshot>`, `Core::restore_job(snapshot)`,
-//!   `Core::recover_job(now, job) -> Result<Vec<Effect>, CoreError>` (recovery semantics)
+//! * `Core::handle(now, input)` — a refused input changes nothing and returns its error
+//! * `Core::handle_batch(now, inputs)` — apply every input at this instant, THEN evaluate each
+//!   affected job once (the simulator's "order within an instant": two steps finishing together
+//!   are seen together by the rules)
+//! * `Core::job_record`, `Core::step_records` (definition order, nested right after their outer
+//!   step), `Core::job_names`, `Core::last_event_matches`
+//! * recovery: `Core::snapshot_job`, `Core::restore_job`, `Core::recover_job`,
+//!   `Core::set_next_log_id` (see `recovery.rs`)
+//!
+//! Input handlers validate everything before mutating anything (so a refusal changes nothing),
+//! then apply the input to the job without evaluating; [`Core::handle_batch`] then settles each
+//! affected job (evaluation passes, nested chains, stall checks).
 
+use super::eval::Truth;
+use super::job::*;
+use super::lifecycle::StopReason;
+use super::payload::payload_matches;
 use super::types::*;
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, StepIdx, StepTarget};
 use crate::lang::duration::Millis;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
-#[derive(Debug, Default)]
+/// The chain state machine. See the module documentation.
+#[derive(Debug)]
 pub struct Core {
+    /// The catalog future runs start from (running jobs keep the definitions they started with,
+    /// changed only by `AlterChain` / `DefineRule`).
     pub catalog: Catalog,
+    pub(crate) jobs: BTreeMap<String, Job>,
+    /// Compiled definitions of the catalog's chains (built on first use).
+    pub(crate) defs: BTreeMap<String, Arc<Def>>,
+    pub(crate) next_log_id: u64,
+    pub(crate) next_job_number: u64,
+    pub(crate) reference: bool,
+    pub(crate) last_event_matches: usize,
+}
+
+impl Default for Core {
+    fn default() -> Self {
+        Core::new(Catalog::default())
+    }
+}
+
+/// Per-rule view for `explain`: the rule, its current truth value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleValue {
+    pub rule: String,
+    pub truth: Truth,
 }
 
 impl Core {
     pub fn new(catalog: Catalog) -> Self {
-        Core { catalog }
+        Core {
+            catalog,
+            jobs: BTreeMap::new(),
+            defs: BTreeMap::new(),
+            next_log_id: 1,
+            next_job_number: 1,
+            reference: false,
+            last_event_matches: 0,
+        }
     }
 
-    pub fn handle(&mut self, _now: Millis, _input: Input) -> Result<Vec<Effect>, CoreError> {
-        Err(CoreError::Invalid("core not implemented yet".into()))
+    /// Use the naive full evaluation (every rule re-evaluated and re-applied on every pass).
+    /// Same results, slower; the reference the property tests compare the incremental one with.
+    pub fn with_reference_evaluation(mut self, on: bool) -> Self {
+        self.reference = on;
+        self
     }
 
-    /// Apply several inputs at one instant, then run ONE evaluation pass per affected job
-    /// (the simulator's "order within an instant"; two steps finishing together are seen
+    pub fn set_reference_evaluation(&mut self, on: bool) {
+        self.reference = on;
+    }
+
+    /// Replace the catalog: future runs use it; running jobs keep their definitions.
+    pub fn set_catalog(&mut self, catalog: Catalog) {
+        self.catalog = catalog;
+        self.defs.clear();
+    }
+
+    /// Continue the job-log id sequence (a driver restoring from a store).
+    pub fn set_next_log_id(&mut self, next: u64) {
+        self.next_log_id = next.max(1);
+    }
+
+    pub fn next_log_id(&self) -> u64 {
+        self.next_log_id
+    }
+
+    /// Continue the generated-job-name counter (`RUN_CHAIN$_<chain><N>`).
+    pub fn set_next_job_number(&mut self, next: u64) {
+        self.next_job_number = next.max(1);
+    }
+
+    /// Number of event steps the last `RaiseEvent` completed (the HTTP API's `completed_steps`).
+    pub fn last_event_matches(&self) -> usize {
+        self.last_event_matches
+    }
+
+    /// Handle one input at instant `now`. A refused input changes nothing.
+    pub fn handle(&mut self, now: Millis, input: Input) -> Result<Vec<Effect>, CoreError> {
+        let (effects, mut results) = self.handle_batch(now, vec![input]);
+        match results.pop() {
+            Some(Err(e)) => Err(e),
+            _ => Ok(effects),
+        }
+    }
+
+    /// Apply several inputs at one instant, then run ONE evaluation pass-sequence per affected
+    /// job (the simulator's "order within an instant"; two steps finishing together are seen
     /// together). Returns all effects and, per input, whether it was accepted.
     pub fn handle_batch(
         &mut self,
-        _now: Millis,
+        now: Millis,
         inputs: Vec<Input>,
     ) -> (Vec<Effect>, Vec<Result<(), CoreError>>) {
-        let n = inputs.len();
-        (
-            Vec::new(),
-            (0..n)
-                .map(|_| Err(CoreError::Invalid("core not implemented yet".into())))
+        let mut effects = Vec::new();
+        let mut results = Vec::with_capacity(inputs.len());
+        let mut affected: Vec<String> = Vec::new();
+        let mut seen: BTreeSet<String> = BTreeSet::new();
+        for input in inputs {
+            let mut touched = Vec::new();
+            let result = self.apply(now, input, &mut effects, &mut touched);
+            for job in touched {
+                if seen.insert(job.clone()) {
+                    affected.push(job);
+                }
+            }
+            results.push(result);
+        }
+        for name in affected {
+            let Core {
+                jobs,
+                next_log_id,
+                reference,
+                ..
+            } = self;
+            if let Some(job) = jobs.get_mut(&name) {
+                let mut ctx = Ctx {
+                    now,
+                    effects: &mut effects,
+                    next_log_id,
+                    reference: *reference,
+                };
+                job.settle(&mut ctx);
+            }
+        }
+        (effects, results)
+    }
+
+    pub fn job_record(&self, job: &str) -> Option<JobRecord> {
+        self.jobs.get(job).map(|j| j.record.clone())
+    }
+
+    /// Every step of the job's chain in definition order, nested chain steps right after their
+    /// outer step (only for nested chains that started).
+    pub fn step_records(&self, job: &str) -> Vec<StepRecord> {
+        self.jobs
+            .get(job)
+            .map(|j| j.step_records())
+            .unwrap_or_default()
+    }
+
+    /// All jobs the core holds (running and ended), by name.
+    pub fn job_names(&self) -> Vec<String> {
+        self.jobs.keys().cloned().collect()
+    }
+
+    /// Drop an ended job from memory (drivers keep its history in the store).
+    pub fn forget_job(&mut self, job: &str) -> bool {
+        match self.jobs.get(job) {
+            Some(j) if j.ended() => self.jobs.remove(job).is_some(),
+            _ => false,
+        }
+    }
+
+    /// The current truth value of every rule of the chain instance running at `subname`
+    /// (`None`: the job's top-level chain), evaluated now; for `explain`.
+    pub fn rule_values(&self, job: &str, subname: Option<&str>, now: Millis) -> Vec<RuleValue> {
+        let Some(j) = self.jobs.get(job) else {
+            return Vec::new();
+        };
+        let inst = match subname {
+            None => 0,
+            Some(sub) => match j
+                .locate(sub)
+                .and_then(|(i, s)| j.instances[i].steps[s].nested)
+            {
+                Some(n) => n,
+                None => return Vec::new(),
+            },
+        };
+        let Some(instance) = j.instances.get(inst) else {
+            return Vec::new();
+        };
+        let steps = &instance.steps;
+        let facts = |idx: usize| steps.get(idx).map(|s| s.facts());
+        instance
+            .def
+            .exprs
+            .iter()
+            .zip(&instance.def.chain.rules)
+            .map(|(e, r)| RuleValue {
+                rule: r.name.clone(),
+                truth: e.eval(&facts, now),
+            })
+            .collect()
+    }
+
+    /// Run `f` on a job with a context. Unknown job → `UnknownJob`.
+    pub(crate) fn with_job<R>(
+        &mut self,
+        name: &str,
+        now: Millis,
+        effects: &mut Vec<Effect>,
+        f: impl FnOnce(&mut Job, &mut Ctx) -> Result<R, CoreError>,
+    ) -> Result<R, CoreError> {
+        let Core {
+            jobs,
+            next_log_id,
+            reference,
+            ..
+        } = self;
+        let job = jobs
+            .get_mut(name)
+            .ok_or_else(|| CoreError::UnknownJob(name.to_string()))?;
+        let mut ctx = Ctx {
+            now,
+            effects,
+            next_log_id,
+            reference: *reference,
+        };
+        f(job, &mut ctx)
+    }
+
+    /// Apply one input without evaluating; `affected` receives the jobs to settle.
+    fn apply(
+        &mut self,
+        now: Millis,
+        input: Input,
+        effects: &mut Vec<Effect>,
+        affected: &mut Vec<String>,
+    ) -> Result<(), CoreError> {
+        match input {
+            Input::StartJob(req) => {
+                let name = self.start_job(now, req, effects)?;
+                affected.push(name);
+                Ok(())
+            }
+            Input::StepFinished {
+                job,
+                subname,
+                attempt,
+                outcome,
+            } => {
+                if outcome == Outcome::Failed(0) {
+                    return Err(CoreError::Invalid(
+                        "a FAILED outcome needs a non-zero error code".into(),
+                    ));
+                }
+                let hit = self.with_job(&job, now, effects, |j, ctx| {
+                    if j.ended() {
+                        return Ok(false);
+                    }
+                    let (i, s) = j.locate(&subname).ok_or_else(|| CoreError::UnknownStep {
+                        job: j.name().to_string(),
+                        step: subname.clone(),
+                    })?;
+                    let st = &j.instances[i].steps[s];
+                    let is_program = matches!(j.step_def(i, s).kind, StepTarget::Program(_));
+                    if !j.instances[i].live()
+                        || st.state != StepState::Running
+                        || st.attempts != attempt
+                        || !is_program
+                    {
+                        return Ok(false); // a stale report
+                    }
+                    j.attempt_finished(i, s, outcome, ctx);
+                    Ok(true)
+                })?;
+                if hit {
+                    affected.push(job);
+                }
+                Ok(())
+            }
+            Input::TimerFired { job, timer } => {
+                let hit =
+                    self.with_job(&job, now, effects, |j, ctx| Ok(timer_fired(j, timer, ctx)))?;
+                if hit {
+                    affected.push(job);
+                }
+                Ok(())
+            }
+            Input::RaiseEvent { name, payload, job } => {
+                self.raise_event(now, &name, &payload, job.as_deref(), effects, affected)
+            }
+            Input::Alter { job, step, change } => {
+                self.alter_running(now, &job, step.as_deref(), &change, effects)
+            }
+            Input::AlterChain {
+                chain,
+                step,
+                change,
+            } => self.alter_chain(now, &chain, step.as_deref(), &change, effects),
+            Input::DefineRule { chain, rule } => self.define_rule(now, &chain, rule, effects),
+            Input::Evaluate { job } => {
+                self.with_job(&job, now, effects, |j, _ctx| {
+                    if j.ended() {
+                        return Err(CoreError::JobEnded(j.name().to_string()));
+                    }
+                    for i in j.live_instances() {
+                        j.queue_eval(i);
+                    }
+                    Ok(())
+                })?;
+                affected.push(job);
+                Ok(())
+            }
+            Input::Stop { job, step } => {
+                let evaluate = self.with_job(&job, now, effects, |j, ctx| {
+                    if j.ended() {
+                        return Err(CoreError::JobEnded(j.name().to_string()));
+                    }
+                    match step {
+                        None => {
+                            j.stop_job(ctx);
+                            Ok(false)
+                        }
+                        Some(sub) => {
+                            let (i, s) = j.locate(&sub).ok_or_else(|| CoreError::UnknownStep {
+                                job: j.name().to_string(),
+                                step: sub.clone(),
+                            })?;
+                            if !j.instances[i].live() || !j.can_stop(i, s) {
+                                return Err(CoreError::Invalid(format!(
+                                    "step {sub} of job {} is {}; only a RUNNING, SCHEDULED, \
+                                     RETRY SCHEDULED or STALLED step can be stopped",
+                                    j.name(),
+                                    j.instances[i].steps[s].state.as_str()
+                                )));
+                            }
+                            j.stop_step(i, s, StopReason::Stop, ctx);
+                            j.queue_eval(i);
+                            Ok(true)
+                        }
+                    }
+                })?;
+                if evaluate {
+                    affected.push(job);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The compiled definitions a new run of `chain` needs (it and every nested chain).
+    pub(crate) fn collect_defs(
+        &mut self,
+        chain: &str,
+    ) -> Result<BTreeMap<String, Arc<Def>>, CoreError> {
+        let mut out = BTreeMap::new();
+        let mut stack = vec![chain.to_string()];
+        while let Some(name) = stack.pop() {
+            if out.contains_key(&name) {
+                continue;
+            }
+            let def = match self.defs.get(&name) {
+                Some(d) => d.clone(),
+                None => {
+                    let c = self
+                        .catalog
+                        .chains
+                        .get(&name)
+                        .ok_or_else(|| CoreError::UnknownChain(name.clone()))?;
+                    let d = Arc::new(Def::build(c.clone()));
+                    self.defs.insert(name.clone(), d.clone());
+                    d
+                }
+            };
+            for st in &def.chain.steps {
+                if let StepTarget::Chain(n) = &st.kind {
+                    stack.push(n.clone());
+                }
+            }
+            out.insert(name, def);
+        }
+        Ok(out)
+    }
+
+    fn start_job(
+        &mut self,
+        now: Millis,
+        req: StartRequest,
+        effects: &mut Vec<Effect>,
+    ) -> Result<String, CoreError> {
+        if !self.catalog.chains.contains_key(&req.chain) {
+            return Err(CoreError::UnknownChain(req.chain.clone()));
+        }
+        let defs = self.collect_defs(&req.chain)?;
+        let (only, presets) = validate_start(&defs, &req)?;
+        let name = match &req.job {
+            Some(n) => {
+                if n.trim().is_empty() {
+                    return Err(CoreError::Invalid("a job name cannot be empty".into()));
+                }
+                if self.jobs.get(n).is_some_and(|j| !j.ended()) {
+                    return Err(CoreError::DuplicateJob(n.clone()));
+                }
+                n.clone()
+            }
+            None => self.generate_name(&req.chain),
+        };
+        let record = JobRecord {
+            job: name.clone(),
+            chain: req.chain.clone(),
+            state: JobState::Running,
+            error_code: None,
+            parameters: req.parameters.clone(),
+            started_at: now,
+            ended_at: None,
+            stall_reason: None,
+        };
+        let mut job = Job::new(record, req, defs);
+        job.pending_presets = presets;
+        let mut ctx = Ctx {
+            now,
+            effects,
+            next_log_id: &mut self.next_log_id,
+            reference: self.reference,
+        };
+        begin_run(&mut job, only, &mut ctx);
+        self.jobs.insert(name.clone(), job);
+        Ok(name)
+    }
+
+    fn generate_name(&mut self, chain: &str) -> String {
+        let prefix: String = chain.chars().take(8).collect();
+        loop {
+            let n = self.next_job_number;
+            self.next_job_number += 1;
+            let name = format!("RUN_CHAIN$_{prefix}{n}");
+            if !self.jobs.contains_key(&name) {
+                return name;
+            }
+        }
+    }
+
+    fn raise_event(
+        &mut self,
+        now: Millis,
+        name: &str,
+        payload: &serde_json::Value,
+        target: Option<&str>,
+        effects: &mut Vec<Effect>,
+        affected: &mut Vec<String>,
+    ) -> Result<(), CoreError> {
+        let jobs: Vec<String> = match target {
+            Some(j) => {
+                if !self.jobs.contains_key(j) {
+                    return Err(CoreError::UnknownJob(j.to_string()));
+                }
+                vec![j.to_string()]
+            }
+            None => self
+                .jobs
+                .iter()
+                .filter(|(_, j)| !j.ended() && !j.waiting.is_empty())
+                .map(|(n, _)| n.clone())
                 .collect(),
-        )
+        };
+        let mut total = 0;
+        for job in jobs {
+            let n = self.with_job(&job, now, effects, |j, ctx| {
+                Ok(complete_waiting(j, name, payload, ctx))
+            })?;
+            if n > 0 {
+                total += n;
+                affected.push(job);
+            }
+        }
+        self.last_event_matches = total;
+        Ok(())
     }
+}
 
-    pub fn job_record(&self, _job: &str) -> Option<JobRecord> {
+/// Validate *run with start steps* and *run with step states* against the definitions.
+fn validate_start(
+    defs: &BTreeMap<String, Arc<Def>>,
+    req: &StartRequest,
+) -> Result<(Option<Vec<StepIdx>>, BTreeMap<String, PresetState>), CoreError> {
+    let root = &defs[&req.chain].chain;
+    let only = if req.start_steps.is_empty() {
         None
+    } else {
+        let mut list = Vec::new();
+        for name in &req.start_steps {
+            let idx = root
+                .step_index(name)
+                .ok_or_else(|| CoreError::UnknownChainStep {
+                    chain: req.chain.clone(),
+                    step: name.clone(),
+                })?;
+            if !list.contains(&idx) {
+                list.push(idx);
+            }
+        }
+        Some(list)
+    };
+    let mut presets = BTreeMap::new();
+    for (sub, state) in &req.step_states {
+        if let PresetState::Failed(n) = state {
+            if *n <= 0 {
+                return Err(CoreError::Invalid(format!(
+                    "state 'FAILED {n}' of step {sub}: FAILED needs a positive error code"
+                )));
+            }
+        }
+        if !subname_exists(defs, &req.chain, sub) {
+            return Err(CoreError::UnknownChainStep {
+                chain: req.chain.clone(),
+                step: sub.clone(),
+            });
+        }
+        presets.insert(sub.clone(), *state);
     }
+    Ok((only, presets))
+}
 
-    pub fn step_records(&self, _job: &str) -> Vec<StepRecord> {
-        Vec::new()
+/// Does `subname` (`A`, `N.I2`, ...) name a step of `chain` or of its nested chains?
+pub(crate) fn subname_exists(
+    defs: &BTreeMap<String, Arc<Def>>,
+    chain: &str,
+    subname: &str,
+) -> bool {
+    let mut todo = vec![(chain.to_string(), subname.to_string())];
+    while let Some((c, rest)) = todo.pop() {
+        let Some(def) = defs.get(&c) else { continue };
+        for st in &def.chain.steps {
+            if st.name == rest {
+                return true;
+            }
+            if let StepTarget::Chain(inner) = &st.kind {
+                if let Some(tail) = rest
+                    .strip_prefix(st.name.as_str())
+                    .and_then(|t| t.strip_prefix('.'))
+                {
+                    todo.push((inner.clone(), tail.to_string()));
+                }
+            }
+        }
     }
+    false
+}
+
+/// Start the job's top-level chain: job record, timeline, root instance, listed start steps.
+pub(crate) fn begin_run(job: &mut Job, only: Option<Vec<StepIdx>>, ctx: &mut Ctx) {
+    job.job_changed(ctx);
+    let detail = format!("chain {}", job.record.chain);
+    job.timeline(ctx, None, TimelineKind::JobStarted, detail);
+    let chain = job.record.chain.clone();
+    job.first_eval_only = only.as_ref().map(|l| l.iter().copied().collect());
+    let root = job.create_instance(&chain, None, None, ctx);
+    if let Some(list) = only {
+        // *run with start steps*: the listed steps start at once, whatever the rules say.
+        for s in list {
+            if job.instances[root].steps[s].state == StepState::NotStarted {
+                job.begin(root, s, ctx);
+            }
+        }
+    }
+}
+
+/// A timer is due. Stale or unknown timers are ignored (returns false).
+fn timer_fired(j: &mut Job, timer: TimerKey, ctx: &mut Ctx) -> bool {
+    if j.ended() {
+        return false;
+    }
+    match &timer {
+        TimerKey::AfterDelay { subname } | TimerKey::Retry { subname, .. } => {
+            let Some((i, s)) = j.locate(subname) else {
+                return false;
+            };
+            let st = &j.instances[i].steps[s];
+            let matches = st.timer.as_ref().is_some_and(|(k, _)| *k == timer);
+            if !j.instances[i].live() || !matches {
+                return false;
+            }
+            match (st.state, &timer) {
+                (StepState::Scheduled, TimerKey::AfterDelay { .. }) => j.begin(i, s, ctx),
+                (StepState::RetryScheduled, TimerKey::Retry { .. }) => {
+                    j.run(i, s, RunOperation::RetryRun, ctx)
+                }
+                _ => return false,
+            }
+            true
+        }
+        TimerKey::Interval { subname } => {
+            let inst = if subname.is_empty() {
+                Some(0)
+            } else {
+                j.locate(subname)
+                    .and_then(|(i, s)| j.instances[i].steps[s].nested)
+            };
+            let Some(i) = inst.filter(|&i| i < j.instances.len() && j.instances[i].live()) else {
+                return false;
+            };
+            let Some(every) = j.instances[i]
+                .def
+                .chain
+                .evaluation_interval
+                .filter(|m| *m > 0)
+            else {
+                return false;
+            };
+            if j.instances[i].interval_due.is_none() {
+                return false;
+            }
+            let due = ctx.now.saturating_add(every);
+            j.instances[i].interval_due = Some(due);
+            ctx.effects.push(Effect::SetTimer {
+                job: j.name().to_string(),
+                timer: j.instances[i].interval_key(),
+                due,
+            });
+            if !j.eval_queue.contains(&i) {
+                j.eval_queue.insert(i);
+                j.quiet.insert(i);
+            }
+            true
+        }
+    }
+}
+
+/// Does a raised event name match a step's event name? Names follow identifier rules: an
+/// unquoted raised name also matches the upper-cased step name; `"x"` matches exactly.
+fn event_name_matches(step_event: &str, raised: &str) -> bool {
+    let raised = raised.trim();
+    if raised.len() >= 2 && raised.starts_with('"') && raised.ends_with('"') {
+        return step_event == &raised[1..raised.len() - 1];
+    }
+    step_event == raised || step_event == raised.to_uppercase()
+}
+
+/// Complete every event step of `j` waiting for `name` whose payload condition holds.
+fn complete_waiting(j: &mut Job, name: &str, payload: &serde_json::Value, ctx: &mut Ctx) -> usize {
+    if j.ended() {
+        return 0;
+    }
+    let candidates: Vec<(InstId, StepIdx)> = j.waiting.iter().copied().collect();
+    let mut n = 0;
+    for (i, s) in candidates {
+        let matches = match &j.step_def(i, s).kind {
+            StepTarget::Event {
+                name: ev,
+                condition,
+                ..
+            } => {
+                event_name_matches(ev, name)
+                    && condition
+                        .as_ref()
+                        .map_or(true, |c| payload_matches(c, payload) == Truth::True)
+            }
+            _ => false,
+        };
+        if !matches || j.instances[i].steps[s].state != StepState::Running {
+            continue;
+        }
+        n += 1;
+        let sub = j.instances[i].steps[s].subname.clone();
+        let ev = j.event_step_name(i, s).unwrap_or(name).to_string();
+        j.timeline(
+            ctx,
+            Some(sub.clone()),
+            TimelineKind::EventRaised,
+            format!("{ev} completed {sub}"),
+        );
+        j.finish_run(i, s, Outcome::Succeeded, Some(format!("event {ev}")), ctx);
+    }
+    n
 }

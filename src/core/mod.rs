@@ -1,11 +1,26 @@
 //! The core: a pure, deterministic chain state machine (no I/O, no clock, no tokio).
 //!
-//! Drivers call [`Core::handle`] with an [`Input`] and the current time and carry out the
-//! returned [`Effect`]s. See docs/ARCHITECTURE.md and ../shared/spec/semantics.md.
+//! Drivers (simulator, runtime, recovery) call [`Core::handle`] / [`Core::handle_batch`] with an
+//! [`Input`] and the current time and carry out the returned [`Effect`]s, persisting state
+//! changes before acting on them. See ../shared/spec/semantics.md and docs/evaluator.md.
+//!
+//! Layout: `types` (the contract), `engine` (the `Core` and input dispatch), `job` (job,
+//! instance and step state, rule cache), `lifecycle` (step transitions), `passes` (evaluation
+//! passes and stalls), `alter` (manual control), `recovery` (snapshots and restart),
+//! `eval` / `payload` (three-valued conditions).
 
+mod alter;
 pub mod engine;
+pub mod eval;
+mod job;
+mod lifecycle;
+mod passes;
+pub mod payload;
+mod recovery;
 pub mod types;
 
-pub use engine::Core;
+pub use engine::{Core, RuleValue};
+pub use eval::{StepFacts, Truth};
+pub use recovery::JobSnapshot;
 
 pub use types::*;

@@ -115,10 +115,16 @@ impl PresetState {
             ("NOT_STARTED", []) => Ok(PresetState::NotStarted),
             ("FAILED", [n]) => match n.parse::<i64>() {
                 Ok(n) if n > 0 => Ok(PresetState::Failed(n)),
-                _ => Err(format!("state '{t}': FAILED needs a positive error code, e.g. 'FAILED 20100'")),
+                _ => Err(format!(
+                    "state '{t}': FAILED needs a positive error code, e.g. 'FAILED 20100'"
+                )),
             },
-            ("FAILED", []) => Err(format!("state '{t}': FAILED needs a positive error code, e.g. 'FAILED 20100'")),
-            _ => Err(format!("state '{t}' is not one of NOT_STARTED, SUCCEEDED, 'FAILED n'")),
+            ("FAILED", []) => Err(format!(
+                "state '{t}': FAILED needs a positive error code, e.g. 'FAILED 20100'"
+            )),
+            _ => Err(format!(
+                "state '{t}' is not one of NOT_STARTED, SUCCEEDED, 'FAILED n'"
+            )),
         }
     }
 }
@@ -178,7 +184,10 @@ pub enum Input {
         outcome: Outcome,
     },
     /// A timer the core asked for (via [`Effect::SetTimer`]) is due.
-    TimerFired { job: String, timer: TimerKey },
+    TimerFired {
+        job: String,
+        timer: TimerKey,
+    },
     /// Raise an event; `job: Some` targets one job.
     RaiseEvent {
         name: String,
@@ -202,9 +211,14 @@ pub enum Input {
         chain: String,
         rule: crate::catalog::Rule,
     },
-    Evaluate { job: String },
+    Evaluate {
+        job: String,
+    },
     /// Stop a job (`step: None`) or one step (by subname).
-    Stop { job: String, step: Option<String> },
+    Stop {
+        job: String,
+        step: Option<String>,
+    },
 }
 
 /// Timers the core asks a driver for. Keys are stable so recovery can re-arm them.
@@ -234,13 +248,29 @@ pub enum Effect {
         parameters: BTreeMap<String, String>,
     },
     /// Stop (kill) a running program step attempt; its result is no longer awaited.
-    Kill { job: String, subname: String, attempt: u32 },
-    SetTimer { job: String, timer: TimerKey, due: Millis },
-    CancelTimer { job: String, timer: TimerKey },
+    Kill {
+        job: String,
+        subname: String,
+        attempt: u32,
+    },
+    SetTimer {
+        job: String,
+        timer: TimerKey,
+        due: Millis,
+    },
+    CancelTimer {
+        job: String,
+        timer: TimerKey,
+    },
     /// A step record changed (for persistence and live views).
-    StepChanged { job: String, step: StepRecord },
+    StepChanged {
+        job: String,
+        step: StepRecord,
+    },
     /// The job record changed (state, error code, ...).
-    JobChanged { job: JobRecord },
+    JobChanged {
+        job: JobRecord,
+    },
     Log(LogRow),
     Timeline(TimelineEntry),
 }

@@ -1,0 +1,387 @@
+//! Manual control: *alter running chain* (one job), *alter chain* (the definition, for running
+//! jobs and future runs) and *redefine a rule*. None of them evaluates by itself; each marks the
+//! rules that can see the change, so the next evaluation applies it.
+//!
+//! Every input is validated completely before anything is changed: a refused alter changes
+//! nothing (semantics.md, cli.md "rejected").
+
+use super::engine::Core;
+use super::job::*;
+use super::lifecycle::StopReason;
+use super::types::*;
+use crate::catalog::{Chain, RuleAction, StepIdx};
+use crate::lang::duration::Millis;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// `pause=true, state=SUCCEEDED` style text for timeline rows.
+fn describe(change: &AlterChange) -> String {
+    let mut parts = Vec::new();
+    if let Some(v) = change.pause {
+        parts.push(format!("pause={v}"));
+    }
+    if let Some(v) = change.pause_before {
+        parts.push(format!("pause_before={v}"));
+    }
+    if let Some(v) = change.skip {
+        parts.push(format!("skip={v}"));
+    }
+    match change.state {
+        Some(PresetState::NotStarted) => parts.push("state=NOT_STARTED".into()),
+        Some(PresetState::Succeeded) => parts.push("state=SUCCEEDED".into()),
+        Some(PresetState::Failed(n)) => parts.push(format!("state=FAILED {n}")),
+        None => {}
+    }
+    if parts.is_empty() {
+        "no change".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+impl Job {
+    /// Apply an (already validated) change to one step.
+    pub fn alter_step(&mut self, i: InstId, s: StepIdx, change: &AlterChange, ctx: &mut Ctx) {
+        let st = &mut self.instances[i].steps[s];
+        if let Some(v) = change.skip {
+            st.attrs.skip = v;
+        }
+        if let Some(v) = change.pause_before {
+            st.attrs.pause_before = v;
+        }
+        if let Some(v) = change.pause {
+            st.attrs.pause = v;
+        }
+        let release = change.pause == Some(false)
+            && st.state == StepState::Paused
+            && !st.paused_before
+            && st.held.is_some();
+        if release {
+            // Clearing pause gives the held outcome (a completion, but no evaluation by itself).
+            let outcome = st.held.unwrap_or(Outcome::Succeeded);
+            self.set_outcome(i, s, outcome, ctx);
+        } else if change.pause.is_some() || change.pause_before.is_some() || change.skip.is_some() {
+            self.touch(i, s, ctx);
+        }
+        if let Some(state) = change.state {
+            self.force_state(i, s, state, ctx);
+        }
+    }
+
+    /// Set the state of a step that is not RUNNING (alter `state=`): cancels its timer and
+    /// abandons a stalled nested chain.
+    fn force_state(&mut self, i: InstId, s: StepIdx, state: PresetState, ctx: &mut Ctx) {
+        let st = &mut self.instances[i].steps[s];
+        let timer = st.timer.take();
+        let nested = st.nested;
+        if let Some(n) = nested {
+            if self.instances[n].live() {
+                self.stop_instance(n, StopReason::ChainEnd, ctx);
+            }
+        }
+        let st = &mut self.instances[i].steps[s];
+        st.held = None;
+        st.paused_before = false;
+        let new_state = match state {
+            PresetState::NotStarted => {
+                st.error_code = None;
+                st.started_at = None;
+                st.attempt_started_at = None;
+                st.ended_at = None;
+                st.retries_done = 0;
+                StepState::NotStarted
+            }
+            PresetState::Succeeded => {
+                st.error_code = Some(0);
+                st.ended_at = Some(ctx.now);
+                StepState::Succeeded
+            }
+            PresetState::Failed(n) => {
+                st.error_code = Some(n);
+                st.ended_at = Some(ctx.now);
+                StepState::Failed
+            }
+        };
+        self.commit(i, s, new_state, ctx);
+        if let Some((key, _)) = timer {
+            ctx.effects.push(Effect::CancelTimer {
+                job: self.record.job.clone(),
+                timer: key,
+            });
+        }
+    }
+}
+
+impl Core {
+    /// *alter running chain*: one step (by subname) or, with no step, every step's attributes.
+    pub(crate) fn alter_running(
+        &mut self,
+        now: Millis,
+        job: &str,
+        step: Option<&str>,
+        change: &AlterChange,
+        effects: &mut Vec<Effect>,
+    ) -> Result<(), CoreError> {
+        self.with_job(job, now, effects, |j, ctx| {
+            if j.ended() {
+                return Err(CoreError::JobEnded(j.name().to_string()));
+            }
+            if let Some(PresetState::Failed(n)) = change.state {
+                if n <= 0 {
+                    return Err(CoreError::Invalid(format!(
+                        "state 'FAILED {n}': FAILED needs a positive error code, e.g. 'FAILED 20100'"
+                    )));
+                }
+            }
+            match step {
+                Some(sub) => {
+                    let (i, s) = j.locate(sub).ok_or_else(|| CoreError::UnknownStep {
+                        job: j.name().to_string(),
+                        step: sub.to_string(),
+                    })?;
+                    if !j.instances[i].live() {
+                        return Err(CoreError::Invalid(format!(
+                            "step {sub} of job {} belongs to a nested chain that has ended",
+                            j.name()
+                        )));
+                    }
+                    if change.state.is_some()
+                        && j.instances[i].steps[s].state == StepState::Running
+                    {
+                        return Err(CoreError::StepRunning {
+                            job: j.name().to_string(),
+                            step: sub.to_string(),
+                        });
+                    }
+                    let detail = format!("{sub}: {}", describe(change));
+                    j.timeline(ctx, Some(sub.to_string()), TimelineKind::Alter, detail);
+                    j.alter_step(i, s, change, ctx);
+                }
+                None => {
+                    if change.state.is_some() {
+                        return Err(CoreError::Invalid(
+                            "a state can only be altered on one step: name the step".into(),
+                        ));
+                    }
+                    let detail = format!("all steps: {}", describe(change));
+                    j.timeline(ctx, None, TimelineKind::Alter, detail);
+                    for i in j.live_instances() {
+                        for s in 0..j.instances[i].steps.len() {
+                            j.alter_step(i, s, change, ctx);
+                        }
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// *alter chain*: step attributes on the definition, for running jobs and future runs.
+    pub(crate) fn alter_chain(
+        &mut self,
+        now: Millis,
+        chain: &str,
+        step: Option<&str>,
+        change: &AlterChange,
+        effects: &mut Vec<Effect>,
+    ) -> Result<(), CoreError> {
+        if change.state.is_some() {
+            return Err(CoreError::Invalid(
+                "alter chain changes step attributes only; set a state with alter on a running job"
+                    .into(),
+            ));
+        }
+        let def = self
+            .catalog
+            .chains
+            .get(chain)
+            .ok_or_else(|| CoreError::UnknownChain(chain.to_string()))?;
+        if let Some(name) = step {
+            if def.step_index(name).is_none() {
+                return Err(CoreError::UnknownChainStep {
+                    chain: chain.to_string(),
+                    step: name.to_string(),
+                });
+            }
+        }
+        let apply = |c: &mut Chain| {
+            for st in c.steps.iter_mut() {
+                if step.is_some_and(|n| n != st.name) {
+                    continue;
+                }
+                if let Some(v) = change.skip {
+                    st.attrs.skip = v;
+                }
+                if let Some(v) = change.pause {
+                    st.attrs.pause = v;
+                }
+                if let Some(v) = change.pause_before {
+                    st.attrs.pause_before = v;
+                }
+            }
+            true
+        };
+        let detail = match step {
+            Some(s) => format!("chain {chain}, step {s}: {}", describe(change)),
+            None => format!("chain {chain}, all steps: {}", describe(change)),
+        };
+        self.redefine(
+            now,
+            chain,
+            apply,
+            effects,
+            |j, i, ctx| {
+                for s in 0..j.instances[i].steps.len() {
+                    let name = &j.instances[i].def.chain.steps[s].name;
+                    if step.is_some_and(|n| n != name) {
+                        continue;
+                    }
+                    j.alter_step(i, s, change, ctx);
+                }
+            },
+            &detail,
+        );
+        Ok(())
+    }
+
+    /// Redefine (or append) a rule by name: applies to running jobs from their next evaluation.
+    pub(crate) fn define_rule(
+        &mut self,
+        now: Millis,
+        chain: &str,
+        rule: crate::catalog::Rule,
+        effects: &mut Vec<Effect>,
+    ) -> Result<(), CoreError> {
+        let def = self
+            .catalog
+            .chains
+            .get(chain)
+            .ok_or_else(|| CoreError::UnknownChain(chain.to_string()))?;
+        if rule.name.trim().is_empty() {
+            return Err(CoreError::Invalid("a rule needs a name".into()));
+        }
+        let n_steps = def.steps.len();
+        let mut mentioned = Vec::new();
+        rule.condition.steps(&mut mentioned);
+        match &rule.action {
+            RuleAction::Start { steps, .. } | RuleAction::Stop { steps } => {
+                mentioned.extend(steps.iter().copied())
+            }
+            RuleAction::End(crate::catalog::EndAction::StepErrorCode(s)) => mentioned.push(*s),
+            RuleAction::End(_) => {}
+        }
+        if mentioned.iter().any(|&s| s >= n_steps) {
+            return Err(CoreError::Invalid(format!(
+                "rule {} names a step that chain {chain} does not have",
+                rule.name
+            )));
+        }
+        let step_names: Vec<String> = def.steps.iter().map(|s| s.name.clone()).collect();
+        let rule_name = rule.name.clone();
+        let apply = |c: &mut Chain| {
+            // Step indices are only meaningful for the same list of steps.
+            if c.steps.len() != step_names.len()
+                || c.steps.iter().zip(&step_names).any(|(a, b)| a.name != *b)
+            {
+                return false;
+            }
+            let mut r = rule.clone();
+            match c.rule_index(&r.name) {
+                Some(idx) => {
+                    r.position = idx + 1;
+                    c.rules[idx] = r;
+                }
+                None => {
+                    r.position = c.rules.len() + 1;
+                    c.rules.push(r);
+                }
+            }
+            true
+        };
+        let detail = format!(
+            "rule {rule_name} defined: WHEN {} THEN {}",
+            rule.condition_text, rule.action_text
+        );
+        let name_for_mark = rule_name.clone();
+        self.redefine(
+            now,
+            chain,
+            apply,
+            effects,
+            |j, i, _ctx| {
+                let n = j.instances[i].def.chain.rules.len();
+                let inst = &mut j.instances[i];
+                inst.cache.resize(n);
+                if let Some(idx) = inst.def.chain.rule_index(&name_for_mark) {
+                    inst.cache.mark(idx);
+                }
+            },
+            &detail,
+        );
+        Ok(())
+    }
+
+    /// Change chain `chain` in the catalog and in every running job that runs it. `apply` edits
+    /// a definition (returns false when it does not apply to that version); `per_instance` then
+    /// updates each live instance of the chain. Jobs sharing a definition share the new one.
+    fn redefine(
+        &mut self,
+        now: Millis,
+        chain: &str,
+        apply: impl Fn(&mut Chain) -> bool,
+        effects: &mut Vec<Effect>,
+        per_instance: impl Fn(&mut Job, InstId, &mut Ctx),
+        detail: &str,
+    ) {
+        let old_cached = self.defs.get(chain).cloned();
+        if let Some(c) = self.catalog.chains.get_mut(chain) {
+            apply(c);
+            self.defs
+                .insert(chain.to_string(), Arc::new(Def::build(c.clone())));
+        }
+        let new_cached = self.defs.get(chain).cloned();
+        let mut memo: HashMap<usize, Option<Arc<Def>>> = HashMap::new();
+        let Core {
+            jobs,
+            next_log_id,
+            reference,
+            ..
+        } = self;
+        for job in jobs.values_mut() {
+            if job.ended() {
+                continue;
+            }
+            let Some(old) = job.defs.get(chain).cloned() else {
+                continue;
+            };
+            let key = Arc::as_ptr(&old) as usize;
+            let new = memo
+                .entry(key)
+                .or_insert_with(|| {
+                    if let (Some(oc), Some(nc)) = (&old_cached, &new_cached) {
+                        if Arc::ptr_eq(oc, &old) {
+                            return Some(nc.clone());
+                        }
+                    }
+                    let mut c = old.chain.clone();
+                    apply(&mut c).then(|| Arc::new(Def::build(c)))
+                })
+                .clone();
+            let Some(new) = new else { continue };
+            job.defs.insert(chain.to_string(), new.clone());
+            let mut ctx = Ctx {
+                now,
+                effects,
+                next_log_id,
+                reference: *reference,
+            };
+            job.timeline(&mut ctx, None, TimelineKind::Alter, detail.to_string());
+            for i in job.live_instances() {
+                if job.instances[i].chain_name == chain {
+                    job.instances[i].def = new.clone();
+                    per_instance(job, i, &mut ctx);
+                }
+            }
+        }
+    }
+}

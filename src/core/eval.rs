@@ -1,0 +1,484 @@
+//! Three-valued (SQL) evaluation of resolved rule conditions.
+//!
+//! Rule conditions follow SQL logic: a comparison with NULL is UNKNOWN, `NOT (UNKNOWN)` is
+//! UNKNOWN, and a rule fires only when its condition is TRUE. Conditions are first compiled into
+//! an [`Expr`] whose AND/OR chains are flattened (n-ary), so a rule that joins thousands of steps
+//! (`B1 SUCCEEDED AND B2 SUCCEEDED AND ...`) is evaluated without deep recursion.
+//!
+//! This module is public so views (`explain`) can evaluate a condition exactly as the engine does.
+
+use super::types::StepState;
+use crate::catalog::{Condition, Operand, StepIdx};
+use crate::lang::ast::{CmpOp, SqlAttr, StateTest};
+use crate::lang::duration::Millis;
+use serde::{Deserialize, Serialize};
+use std::cmp::Ordering;
+
+/// SQL truth value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Truth {
+    True,
+    False,
+    Unknown,
+}
+
+impl Truth {
+    pub fn from_bool(b: bool) -> Truth {
+        if b {
+            Truth::True
+        } else {
+            Truth::False
+        }
+    }
+    pub fn not(self) -> Truth {
+        match self {
+            Truth::True => Truth::False,
+            Truth::False => Truth::True,
+            Truth::Unknown => Truth::Unknown,
+        }
+    }
+    pub fn is_true(self) -> bool {
+        self == Truth::True
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Truth::True => "TRUE",
+            Truth::False => "FALSE",
+            Truth::Unknown => "UNKNOWN",
+        }
+    }
+}
+
+/// What a condition can see of one step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepFacts {
+    pub state: StepState,
+    /// NULL until the step completes.
+    pub error_code: Option<i64>,
+    pub started_at: Option<Millis>,
+    pub ended_at: Option<Millis>,
+}
+
+impl StepFacts {
+    /// `duration`: end − start once ended, now − start while running, NULL if never started.
+    fn duration(&self, now: Millis) -> Option<i128> {
+        let start = self.started_at? as i128;
+        let end = self.ended_at.map(|e| e as i128).unwrap_or(now as i128);
+        Some((end - start).max(0))
+    }
+}
+
+/// A compiled condition: flattened AND/OR, leaves kept as the catalog wrote them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    Const(bool),
+    Leaf(Condition),
+    And(Vec<Expr>),
+    Or(Vec<Expr>),
+    Not(Box<Expr>),
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Junction {
+    And,
+    Or,
+}
+
+impl Expr {
+    /// Compile a resolved condition. Chains of AND (or of OR) become one n-ary node, collected
+    /// with an explicit stack, so deep left-associated chains do not recurse.
+    pub fn compile(cond: &Condition) -> Expr {
+        match cond {
+            Condition::Const(b) => Expr::Const(*b),
+            Condition::And(..) => Expr::And(Self::flatten(cond, Junction::And)),
+            Condition::Or(..) => Expr::Or(Self::flatten(cond, Junction::Or)),
+            Condition::Not(inner) => Expr::Not(Box::new(Expr::compile(inner))),
+            leaf => Expr::Leaf(leaf.clone()),
+        }
+    }
+
+    fn flatten(cond: &Condition, junction: Junction) -> Vec<Expr> {
+        let mut out = Vec::new();
+        let mut stack = vec![cond];
+        while let Some(c) = stack.pop() {
+            match (c, junction) {
+                (Condition::And(a, b), Junction::And) | (Condition::Or(a, b), Junction::Or) => {
+                    stack.push(b);
+                    stack.push(a);
+                }
+                _ => out.push(Expr::compile(c)),
+            }
+        }
+        out
+    }
+
+    /// Every step the expression mentions (may repeat).
+    pub fn steps(&self, out: &mut Vec<StepIdx>) {
+        let mut stack = vec![self];
+        while let Some(e) = stack.pop() {
+            match e {
+                Expr::Const(_) => {}
+                Expr::Leaf(c) => c.steps(out),
+                Expr::And(v) | Expr::Or(v) => stack.extend(v.iter()),
+                Expr::Not(x) => stack.push(x),
+            }
+        }
+    }
+
+    /// True when the value can change with time alone.
+    pub fn is_time_dependent(&self) -> bool {
+        match self {
+            Expr::Const(_) => false,
+            Expr::Leaf(c) => c.is_time_dependent(),
+            Expr::And(v) | Expr::Or(v) => v.iter().any(|e| e.is_time_dependent()),
+            Expr::Not(x) => x.is_time_dependent(),
+        }
+    }
+
+    /// Evaluate against step facts at instant `now` (SYSTIMESTAMP, running durations).
+    pub fn eval(&self, facts: &dyn Fn(StepIdx) -> Option<StepFacts>, now: Millis) -> Truth {
+        match self {
+            Expr::Const(b) => Truth::from_bool(*b),
+            Expr::Leaf(c) => eval_leaf(c, facts, now),
+            Expr::And(v) => {
+                let mut acc = Truth::True;
+                for e in v {
+                    match e.eval(facts, now) {
+                        Truth::False => return Truth::False,
+                        Truth::Unknown => acc = Truth::Unknown,
+                        Truth::True => {}
+                    }
+                }
+                acc
+            }
+            Expr::Or(v) => {
+                let mut acc = Truth::False;
+                for e in v {
+                    match e.eval(facts, now) {
+                        Truth::True => return Truth::True,
+                        Truth::Unknown => acc = Truth::Unknown,
+                        Truth::False => {}
+                    }
+                }
+                acc
+            }
+            Expr::Not(x) => x.eval(facts, now).not(),
+        }
+    }
+}
+
+/// Evaluate one resolved condition (convenience for views; the engine caches compiled forms).
+pub fn evaluate_condition(
+    cond: &Condition,
+    facts: &dyn Fn(StepIdx) -> Option<StepFacts>,
+    now: Millis,
+) -> Truth {
+    Expr::compile(cond).eval(facts, now)
+}
+
+fn eval_leaf(c: &Condition, facts: &dyn Fn(StepIdx) -> Option<StepFacts>, now: Millis) -> Truth {
+    match c {
+        Condition::Const(b) => Truth::from_bool(*b),
+        Condition::StepState {
+            step,
+            negated,
+            test,
+        } => {
+            let Some(f) = facts(*step) else {
+                return Truth::Unknown;
+            };
+            let holds = match test {
+                StateTest::Succeeded => f.state == StepState::Succeeded,
+                StateTest::Failed => f.state == StepState::Failed,
+                StateTest::Stopped => f.state == StepState::Stopped,
+                StateTest::Completed => f.state.is_completed(),
+            };
+            Truth::from_bool(holds != *negated)
+        }
+        Condition::ErrorCodeIn {
+            step,
+            negated,
+            codes,
+        } => match facts(*step).and_then(|f| f.error_code) {
+            None => Truth::Unknown,
+            Some(code) => Truth::from_bool(codes.contains(&code) != *negated),
+        },
+        Condition::ErrorCodeCmp { step, op, value } => {
+            match facts(*step).and_then(|f| f.error_code) {
+                None => Truth::Unknown,
+                Some(code) => Truth::from_bool(apply_op(*op, code.cmp(value))),
+            }
+        }
+        Condition::SqlCompare { left, op, right } => {
+            let l = operand_value(left, facts, now);
+            let r = operand_value(right, facts, now);
+            match compare(&l, &r) {
+                Some(ord) => Truth::from_bool(apply_op(*op, ord)),
+                None => Truth::Unknown,
+            }
+        }
+        Condition::SqlIn {
+            left,
+            negated,
+            list,
+        } => {
+            let l = operand_value(left, facts, now);
+            let mut acc = Truth::False;
+            for item in list {
+                let v = operand_value(item, facts, now);
+                match compare(&l, &v) {
+                    Some(Ordering::Equal) => {
+                        acc = Truth::True;
+                        break;
+                    }
+                    Some(_) => {}
+                    None => acc = Truth::Unknown,
+                }
+            }
+            if *negated {
+                acc.not()
+            } else {
+                acc
+            }
+        }
+        Condition::SqlIsNull { operand, negated } => {
+            let is_null = matches!(operand_value(operand, facts, now), Value::Null);
+            Truth::from_bool(is_null != *negated)
+        }
+        // Junctions are compiled away; evaluate defensively if one arrives here.
+        other => Expr::compile(other).eval(facts, now),
+    }
+}
+
+fn apply_op(op: CmpOp, ord: Ordering) -> bool {
+    match op {
+        CmpOp::Eq => ord == Ordering::Equal,
+        CmpOp::Ne => ord != Ordering::Equal,
+        CmpOp::Lt => ord == Ordering::Less,
+        CmpOp::Le => ord != Ordering::Greater,
+        CmpOp::Gt => ord == Ordering::Greater,
+        CmpOp::Ge => ord != Ordering::Less,
+    }
+}
+
+/// A SQL value of the condition language.
+#[derive(Debug, Clone, PartialEq)]
+enum Value {
+    Null,
+    Int(i128),
+    Str(String),
+    /// An instant (ms).
+    Time(i128),
+    /// A duration (ms).
+    Interval(i128),
+}
+
+fn operand_value(op: &Operand, facts: &dyn Fn(StepIdx) -> Option<StepFacts>, now: Millis) -> Value {
+    match op {
+        Operand::Str(s) => Value::Str(s.clone()),
+        Operand::Num(n) => Value::Int(*n as i128),
+        Operand::Interval(ms) => Value::Interval(*ms as i128),
+        Operand::Now { offset_millis } => Value::Time(now as i128 + *offset_millis as i128),
+        Operand::Attr { step, attr } => {
+            let Some(f) = facts(*step) else {
+                return Value::Null;
+            };
+            match attr {
+                SqlAttr::State => Value::Str(f.state.as_str().to_string()),
+                SqlAttr::Completed => Value::Str(
+                    if f.state.is_completed() {
+                        "TRUE"
+                    } else {
+                        "FALSE"
+                    }
+                    .to_string(),
+                ),
+                SqlAttr::ErrorCode => f.error_code.map_or(Value::Null, |c| Value::Int(c as i128)),
+                SqlAttr::StartDate => f.started_at.map_or(Value::Null, |t| Value::Time(t as i128)),
+                SqlAttr::EndDate => f.ended_at.map_or(Value::Null, |t| Value::Time(t as i128)),
+                SqlAttr::Duration => f.duration(now).map_or(Value::Null, Value::Interval),
+            }
+        }
+    }
+}
+
+/// SQL comparison: NULL or incomparable kinds → `None` (UNKNOWN). A string compared with a
+/// number is converted to a number, as SQL does; a string that is not a number → UNKNOWN
+/// (Oracle would raise ORA-01722; a rule must not crash the engine).
+fn compare(l: &Value, r: &Value) -> Option<Ordering> {
+    match (l, r) {
+        (Value::Null, _) | (_, Value::Null) => None,
+        (Value::Int(a), Value::Int(b)) => Some(a.cmp(b)),
+        (Value::Str(a), Value::Str(b)) => Some(a.cmp(b)),
+        (Value::Time(a), Value::Time(b)) => Some(a.cmp(b)),
+        (Value::Interval(a), Value::Interval(b)) => Some(a.cmp(b)),
+        (Value::Int(a), Value::Str(s)) => compare_num_str(*a, s),
+        (Value::Str(s), Value::Int(b)) => compare_num_str(*b, s).map(Ordering::reverse),
+        _ => None,
+    }
+}
+
+fn compare_num_str(n: i128, s: &str) -> Option<Ordering> {
+    let t = s.trim();
+    if let Ok(v) = t.parse::<i128>() {
+        return Some(n.cmp(&v));
+    }
+    let v: f64 = t.parse().ok()?;
+    if !v.is_finite() {
+        return None;
+    }
+    (n as f64).partial_cmp(&v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts_of(state: StepState, code: Option<i64>) -> impl Fn(StepIdx) -> Option<StepFacts> {
+        move |_| {
+            Some(StepFacts {
+                state,
+                error_code: code,
+                started_at: Some(1000),
+                ended_at: if state.is_completed() {
+                    Some(4000)
+                } else {
+                    None
+                },
+            })
+        }
+    }
+
+    fn attr(attr: SqlAttr) -> Operand {
+        Operand::Attr { step: 0, attr }
+    }
+
+    #[test]
+    fn error_code_is_null_until_completed() {
+        let c = Condition::ErrorCodeCmp {
+            step: 0,
+            op: CmpOp::Ne,
+            value: 20100,
+        };
+        assert_eq!(
+            evaluate_condition(&c, &facts_of(StepState::Running, None), 0),
+            Truth::Unknown
+        );
+        assert_eq!(
+            evaluate_condition(&c, &facts_of(StepState::Succeeded, Some(0)), 0),
+            Truth::True
+        );
+        let not = Condition::Not(Box::new(c));
+        assert_eq!(
+            evaluate_condition(&not, &facts_of(StepState::Running, None), 0),
+            Truth::Unknown
+        );
+    }
+
+    #[test]
+    fn not_succeeded_is_true_before_running() {
+        let c = Condition::StepState {
+            step: 0,
+            negated: true,
+            test: StateTest::Succeeded,
+        };
+        assert_eq!(
+            evaluate_condition(&c, &facts_of(StepState::NotStarted, None), 0),
+            Truth::True
+        );
+    }
+
+    #[test]
+    fn sql_numbers_and_strings_coerce() {
+        let c = Condition::SqlCompare {
+            left: attr(SqlAttr::ErrorCode),
+            op: CmpOp::Eq,
+            right: Operand::Str("20100".into()),
+        };
+        let f = facts_of(StepState::Failed, Some(20100));
+        assert_eq!(evaluate_condition(&c, &f, 0), Truth::True);
+        let bad = Condition::SqlCompare {
+            left: attr(SqlAttr::ErrorCode),
+            op: CmpOp::Eq,
+            right: Operand::Str("abc".into()),
+        };
+        assert_eq!(evaluate_condition(&bad, &f, 0), Truth::Unknown);
+        let state = Condition::SqlCompare {
+            left: attr(SqlAttr::State),
+            op: CmpOp::Eq,
+            right: Operand::Str("FAILED".into()),
+        };
+        assert_eq!(evaluate_condition(&state, &f, 0), Truth::True);
+        let completed = Condition::SqlCompare {
+            left: attr(SqlAttr::Completed),
+            op: CmpOp::Eq,
+            right: Operand::Str("TRUE".into()),
+        };
+        assert_eq!(evaluate_condition(&completed, &f, 0), Truth::True);
+    }
+
+    #[test]
+    fn durations_and_systimestamp() {
+        let running = facts_of(StepState::Running, None);
+        let long = Condition::SqlCompare {
+            left: attr(SqlAttr::Duration),
+            op: CmpOp::Gt,
+            right: Operand::Interval(5000),
+        };
+        assert_eq!(evaluate_condition(&long, &running, 3000), Truth::False);
+        assert_eq!(evaluate_condition(&long, &running, 7000), Truth::True);
+        let recent = Condition::SqlCompare {
+            left: attr(SqlAttr::EndDate),
+            op: CmpOp::Gt,
+            right: Operand::Now {
+                offset_millis: -3_600_000,
+            },
+        };
+        let done = facts_of(StepState::Succeeded, Some(0));
+        assert_eq!(evaluate_condition(&recent, &done, 5000), Truth::True);
+        assert_eq!(
+            evaluate_condition(&recent, &done, 4000 + 3_600_001),
+            Truth::False
+        );
+        assert_eq!(evaluate_condition(&recent, &running, 5000), Truth::Unknown);
+    }
+
+    #[test]
+    fn in_lists_follow_sql() {
+        let f = facts_of(StepState::Failed, Some(3));
+        let c = |negated, list: Vec<i64>| Condition::SqlIn {
+            left: attr(SqlAttr::ErrorCode),
+            negated,
+            list: list.into_iter().map(Operand::Num).collect(),
+        };
+        assert_eq!(
+            evaluate_condition(&c(false, vec![1, 3]), &f, 0),
+            Truth::True
+        );
+        assert_eq!(
+            evaluate_condition(&c(true, vec![1, 3]), &f, 0),
+            Truth::False
+        );
+        assert_eq!(evaluate_condition(&c(true, vec![1, 2]), &f, 0), Truth::True);
+        let running = facts_of(StepState::Running, None);
+        assert_eq!(
+            evaluate_condition(&c(true, vec![1, 2]), &running, 0),
+            Truth::Unknown
+        );
+    }
+
+    #[test]
+    fn deep_and_chains_do_not_recurse() {
+        let mut c = Condition::Const(true);
+        for _ in 0..100_000 {
+            c = Condition::And(Box::new(c), Box::new(Condition::Const(true)));
+        }
+        let e = Expr::compile(&c);
+        assert_eq!(e.eval(&|_| None, 0), Truth::True);
+        // Dismantle iteratively so the test itself does not overflow on drop.
+        let mut cur = c;
+        while let Condition::And(a, _) = cur {
+            cur = *a;
+        }
+    }
+}

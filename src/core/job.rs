@@ -1,0 +1,635 @@
+//! The state of one running chain job: its chain instances (the top-level chain and every nested
+//! chain that started), the runtime state of their steps, and each instance's rule cache.
+//!
+//! WHY a cache: evaluation after a step completes must cost in proportion to the rules that
+//! mention the steps that changed, not to the chain's size. Each compiled definition ([`Def`])
+//! indexes step → rules whose condition mentions it and step → rules whose action targets it;
+//! each instance keeps every rule's last truth value, the set of TRUE END rules, and a dirty set
+//! of rules to re-evaluate. Every change to a step goes through [`Job::commit`] or
+//! [`Job::touch`], which marks exactly the rules that can see the change.
+//!
+//! Instances live in an arena (`instances`, index = [`InstId`]); a nested instance always has a
+//! larger id than its parent, which the stall propagation relies on.
+
+use super::eval::{Expr, StepFacts, Truth};
+use super::types::*;
+use crate::catalog::{Chain, RuleAction, RuleIdx, StepAttributes, StepIdx, StepTarget};
+use crate::lang::duration::Millis;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+pub(crate) type InstId = usize;
+
+/// Error code of a step stopped by STOP, by stopping the job, by the chain's END or by recovery.
+pub(crate) const STOPPED_CODE: i64 = 1013;
+/// Error code of `END s.ERROR_CODE` when s has not completed.
+pub(crate) const END_STEP_NOT_COMPLETED: i64 = 27435;
+
+/// A chain definition as a job runs it, with its compiled rules and indexes.
+/// Serialized as the plain [`Chain`]; the indexes are rebuilt on load.
+#[derive(Debug)]
+pub(crate) struct Def {
+    pub chain: Chain,
+    pub exprs: Vec<Expr>,
+    /// step → rules whose condition mentions it (each rule once, ascending).
+    pub cond_index: Vec<Vec<RuleIdx>>,
+    /// step → rules whose START/STOP action targets it (each rule once, ascending).
+    pub action_index: Vec<Vec<RuleIdx>>,
+    /// Rules whose value can change with time alone (always re-evaluated).
+    pub time_dependent: Vec<RuleIdx>,
+}
+
+impl Def {
+    pub fn build(chain: Chain) -> Def {
+        let n = chain.steps.len();
+        let mut cond_index = vec![Vec::new(); n];
+        let mut action_index = vec![Vec::new(); n];
+        let mut exprs = Vec::with_capacity(chain.rules.len());
+        let mut time_dependent = Vec::new();
+        for (r, rule) in chain.rules.iter().enumerate() {
+            let expr = Expr::compile(&rule.condition);
+            let mut mentioned = Vec::new();
+            expr.steps(&mut mentioned);
+            mentioned.sort_unstable();
+            mentioned.dedup();
+            for s in mentioned {
+                if let Some(list) = cond_index.get_mut(s) {
+                    list.push(r);
+                }
+            }
+            let mut targets: Vec<StepIdx> = match &rule.action {
+                RuleAction::Start { steps, .. } | RuleAction::Stop { steps } => steps.clone(),
+                RuleAction::End(_) => Vec::new(),
+            };
+            targets.sort_unstable();
+            targets.dedup();
+            for s in targets {
+                if let Some(list) = action_index.get_mut(s) {
+                    list.push(r);
+                }
+            }
+            if expr.is_time_dependent() {
+                time_dependent.push(r);
+            }
+            exprs.push(expr);
+        }
+        Def {
+            chain,
+            exprs,
+            cond_index,
+            action_index,
+            time_dependent,
+        }
+    }
+
+    pub fn empty() -> Arc<Def> {
+        Arc::new(Def::build(Chain {
+            name: String::new(),
+            comment: None,
+            evaluation_interval: None,
+            steps: Vec::new(),
+            rules: Vec::new(),
+            source: String::new(),
+        }))
+    }
+
+    pub fn is_end(&self, r: RuleIdx) -> bool {
+        matches!(self.chain.rules[r].action, RuleAction::End(_))
+    }
+}
+
+impl Serialize for Def {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.chain.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Def {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Def::build(Chain::deserialize(d)?))
+    }
+}
+
+fn empty_def() -> Arc<Def> {
+    Def::empty()
+}
+
+/// Runtime state of one step of one chain instance.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct StepRt {
+    pub subname: String,
+    pub state: StepState,
+    pub error_code: Option<i64>,
+    /// All attempts of this subname in the job (never reset, so stale reports are recognised).
+    pub attempts: u32,
+    /// Retries used by the current run (restart_on_failure).
+    pub retries_done: u32,
+    /// When the current run started (first attempt).
+    pub started_at: Option<Millis>,
+    /// When the current attempt started (job-log `started_at`).
+    pub attempt_started_at: Option<Millis>,
+    pub ended_at: Option<Millis>,
+    pub attrs: StepAttributes,
+    pub log_id: Option<u64>,
+    /// Outcome held by `pause` (state PAUSED after running, or skip+pause).
+    pub held: Option<Outcome>,
+    /// PAUSED by `pause_before` (never ran).
+    pub paused_before: bool,
+    /// Operation of the current/last attempt.
+    pub operation: RunOperation,
+    /// The pending timer of this step (AFTER delay or retry), with its absolute due time.
+    pub timer: Option<(TimerKey, Millis)>,
+    /// The nested chain instance this step runs (chain steps).
+    pub nested: Option<InstId>,
+}
+
+impl StepRt {
+    fn new(subname: String, attrs: StepAttributes) -> StepRt {
+        StepRt {
+            subname,
+            state: StepState::NotStarted,
+            error_code: None,
+            attempts: 0,
+            retries_done: 0,
+            started_at: None,
+            attempt_started_at: None,
+            ended_at: None,
+            attrs,
+            log_id: None,
+            held: None,
+            paused_before: false,
+            operation: RunOperation::Run,
+            timer: None,
+            nested: None,
+        }
+    }
+
+    pub fn facts(&self) -> StepFacts {
+        StepFacts {
+            state: self.state,
+            error_code: self.error_code,
+            started_at: self.started_at,
+            ended_at: self.ended_at,
+        }
+    }
+}
+
+/// A step state that keeps a chain alive (not stalled).
+pub(crate) fn is_active(state: StepState) -> bool {
+    matches!(
+        state,
+        StepState::Running | StepState::Scheduled | StepState::RetryScheduled
+    )
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum InstStatus {
+    Running,
+    Stalled,
+    Ended,
+}
+
+/// Per-instance rule cache (not persisted: rebuilt with every rule dirty, which is exactly a
+/// full evaluation).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct RuleState {
+    pub truth: Vec<Truth>,
+    pub true_ends: BTreeSet<RuleIdx>,
+    pub dirty_flag: Vec<bool>,
+    pub dirty: Vec<RuleIdx>,
+    /// Number of steps RUNNING, SCHEDULED or RETRY SCHEDULED.
+    pub active: usize,
+}
+
+impl RuleState {
+    pub fn all_dirty(rules: usize) -> RuleState {
+        RuleState {
+            truth: vec![Truth::Unknown; rules],
+            true_ends: BTreeSet::new(),
+            dirty_flag: vec![true; rules],
+            dirty: (0..rules).collect(),
+            active: 0,
+        }
+    }
+
+    pub fn mark(&mut self, r: RuleIdx) {
+        if let Some(flag) = self.dirty_flag.get_mut(r) {
+            if !*flag {
+                *flag = true;
+                self.dirty.push(r);
+            }
+        }
+    }
+
+    /// Grow to `rules` rules (a rule was appended); new rules are dirty.
+    pub fn resize(&mut self, rules: usize) {
+        while self.truth.len() < rules {
+            let r = self.truth.len();
+            self.truth.push(Truth::Unknown);
+            self.dirty_flag.push(false);
+            self.mark(r);
+        }
+    }
+}
+
+/// One run of a chain: the top-level chain of a job or a nested chain started by a chain step.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Instance {
+    pub chain_name: String,
+    /// The outer step running this instance (`None` at top level).
+    pub outer: Option<(InstId, StepIdx)>,
+    /// Subname of the outer step (`None` at top level).
+    pub outer_subname: Option<String>,
+    pub steps: Vec<StepRt>,
+    pub status: InstStatus,
+    /// Replaced by a re-run of its outer step; kept only for history.
+    pub detached: bool,
+    /// Absolute due time of the next evaluation_interval tick.
+    pub interval_due: Option<Millis>,
+    #[serde(skip, default = "empty_def")]
+    pub def: Arc<Def>,
+    #[serde(skip)]
+    pub cache: RuleState,
+}
+
+impl Instance {
+    pub fn live(&self) -> bool {
+        !self.detached && self.status != InstStatus::Ended
+    }
+
+    pub fn interval_key(&self) -> TimerKey {
+        TimerKey::Interval {
+            subname: self.outer_subname.clone().unwrap_or_default(),
+        }
+    }
+
+    /// Mark every rule that can see a change of step `s` (condition or action mentions it).
+    pub fn mark_step(&mut self, s: StepIdx) {
+        let def = &self.def;
+        if let Some(list) = def.cond_index.get(s) {
+            for &r in list {
+                self.cache.mark(r);
+            }
+        }
+        if let Some(list) = def.action_index.get(s) {
+            for &r in list {
+                self.cache.mark(r);
+            }
+        }
+    }
+
+    /// Rebuild the rule cache and the active count (after load or a definition change).
+    pub fn rebuild_cache(&mut self) {
+        let mut cache = RuleState::all_dirty(self.def.chain.rules.len());
+        cache.active = self.steps.iter().filter(|s| is_active(s.state)).count();
+        self.cache = cache;
+    }
+}
+
+/// Everything the core knows about one chain job.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Job {
+    pub record: JobRecord,
+    /// How the job was started (restartable recovery starts it again the same way).
+    pub request: StartRequest,
+    /// The chain definitions the job runs (its chain and every nested chain it can reach).
+    pub defs: BTreeMap<String, Arc<Def>>,
+    pub instances: Vec<Instance>,
+    /// *run with start steps*: until the first evaluation is over, a START of a top-level step
+    /// not in this set makes it skipped-and-paused.
+    pub first_eval_only: Option<BTreeSet<StepIdx>>,
+    /// *run with step states* for nested steps whose chain has not started yet.
+    pub pending_presets: BTreeMap<String, PresetState>,
+    #[serde(skip)]
+    pub subnames: HashMap<String, (InstId, StepIdx)>,
+    /// Event steps RUNNING (waiting for their event).
+    #[serde(skip)]
+    pub waiting: BTreeSet<(InstId, StepIdx)>,
+    /// Instances to evaluate before the current input batch is over.
+    #[serde(skip)]
+    pub eval_queue: BTreeSet<InstId>,
+    /// Queued only by an interval tick: no timeline row unless a rule fires.
+    #[serde(skip)]
+    pub quiet: BTreeSet<InstId>,
+    /// Instances whose steps changed (stall check at the end of the batch).
+    #[serde(skip)]
+    pub touched: BTreeSet<InstId>,
+}
+
+/// What every state change needs: the instant, the effect sink, the log-id allocator.
+pub(crate) struct Ctx<'a> {
+    pub now: Millis,
+    pub effects: &'a mut Vec<Effect>,
+    pub next_log_id: &'a mut u64,
+    /// Naive full evaluation (every rule, every pass): the reference for property tests.
+    pub reference: bool,
+}
+
+impl Ctx<'_> {
+    pub fn alloc_log_id(&mut self) -> u64 {
+        let id = *self.next_log_id;
+        *self.next_log_id += 1;
+        id
+    }
+}
+
+impl Job {
+    pub fn new(record: JobRecord, request: StartRequest, defs: BTreeMap<String, Arc<Def>>) -> Job {
+        Job {
+            record,
+            request,
+            defs,
+            instances: Vec::new(),
+            first_eval_only: None,
+            pending_presets: BTreeMap::new(),
+            subnames: HashMap::new(),
+            waiting: BTreeSet::new(),
+            eval_queue: BTreeSet::new(),
+            quiet: BTreeSet::new(),
+            touched: BTreeSet::new(),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.record.job
+    }
+
+    pub fn ended(&self) -> bool {
+        self.record.state.is_finished()
+    }
+
+    /// Queue an evaluation of instance `i` (a trigger: start, completion, event, evaluate).
+    pub fn queue_eval(&mut self, i: InstId) {
+        self.eval_queue.insert(i);
+        self.quiet.remove(&i);
+    }
+
+    pub fn step_def(&self, i: InstId, s: StepIdx) -> &crate::catalog::Step {
+        &self.instances[i].def.chain.steps[s]
+    }
+
+    /// Create a chain instance (top level when `outer` is None), register its subnames, apply
+    /// pending presets, arm its evaluation interval, and queue its first evaluation.
+    pub fn create_instance(
+        &mut self,
+        chain_name: &str,
+        outer: Option<(InstId, StepIdx)>,
+        previous: Option<InstId>,
+        ctx: &mut Ctx,
+    ) -> InstId {
+        let def = self
+            .defs
+            .get(chain_name)
+            .cloned()
+            .unwrap_or_else(Def::empty);
+        let outer_subname = outer.map(|(oi, os)| self.instances[oi].steps[os].subname.clone());
+        let id = self.instances.len();
+        let steps: Vec<StepRt> = def
+            .chain
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(idx, st)| {
+                let subname = match &outer_subname {
+                    Some(p) => format!("{p}.{}", st.name),
+                    None => st.name.clone(),
+                };
+                let mut rt = StepRt::new(subname, st.attrs.clone());
+                // Attempt numbers continue across re-runs of the same subname.
+                if let Some(prev) = previous {
+                    if let Some(p) = self.instances[prev].steps.get(idx) {
+                        rt.attempts = p.attempts;
+                    }
+                }
+                rt
+            })
+            .collect();
+        let interval = def.chain.evaluation_interval;
+        let mut inst = Instance {
+            chain_name: chain_name.to_string(),
+            outer,
+            outer_subname,
+            steps,
+            status: InstStatus::Running,
+            detached: false,
+            interval_due: None,
+            def,
+            cache: RuleState::default(),
+        };
+        inst.rebuild_cache();
+        self.instances.push(inst);
+        for s in 0..self.instances[id].steps.len() {
+            let sub = self.instances[id].steps[s].subname.clone();
+            self.subnames.insert(sub.clone(), (id, s));
+            if let Some(preset) = self.pending_presets.remove(&sub) {
+                self.apply_preset(id, s, preset);
+            }
+        }
+        for s in 0..self.instances[id].steps.len() {
+            ctx.effects.push(Effect::StepChanged {
+                job: self.record.job.clone(),
+                step: self.step_record(id, s),
+            });
+        }
+        if let Some(every) = interval.filter(|ms| *ms > 0) {
+            let due = ctx.now.saturating_add(every);
+            self.instances[id].interval_due = Some(due);
+            ctx.effects.push(Effect::SetTimer {
+                job: self.record.job.clone(),
+                timer: self.instances[id].interval_key(),
+                due,
+            });
+        }
+        self.queue_eval(id);
+        id
+    }
+
+    /// *run with step states*: the step is SUCCEEDED / FAILED n and never runs (no log row).
+    pub fn apply_preset(&mut self, i: InstId, s: StepIdx, preset: PresetState) {
+        let st = &mut self.instances[i].steps[s];
+        match preset {
+            PresetState::NotStarted => {}
+            PresetState::Succeeded => {
+                st.state = StepState::Succeeded;
+                st.error_code = Some(0);
+            }
+            PresetState::Failed(code) => {
+                st.state = StepState::Failed;
+                st.error_code = Some(code);
+            }
+        }
+        self.instances[i].mark_step(s);
+    }
+
+    /// Forget the subnames of a replaced instance (and of its nested instances).
+    pub fn detach_instance(&mut self, i: InstId) {
+        let mut stack = vec![i];
+        while let Some(id) = stack.pop() {
+            self.instances[id].detached = true;
+            for s in 0..self.instances[id].steps.len() {
+                let st = &self.instances[id].steps[s];
+                if self.subnames.get(&st.subname) == Some(&(id, s)) {
+                    self.subnames.remove(&st.subname);
+                }
+                self.waiting.remove(&(id, s));
+                if let Some(n) = st.nested {
+                    stack.push(n);
+                }
+            }
+        }
+    }
+
+    /// The view record of one step.
+    pub fn step_record(&self, i: InstId, s: StepIdx) -> StepRecord {
+        let inst = &self.instances[i];
+        let st = &inst.steps[s];
+        StepRecord {
+            subname: st.subname.clone(),
+            parent_subname: inst.outer_subname.clone(),
+            chain: inst.chain_name.clone(),
+            step: inst.def.chain.steps[s].name.clone(),
+            state: st.state,
+            error_code: st.error_code,
+            attempts: st.attempts,
+            started_at: st.started_at,
+            ended_at: st.ended_at,
+            skip: st.attrs.skip,
+            pause: st.attrs.pause,
+            pause_before: st.attrs.pause_before,
+            restart_on_recovery: st.attrs.restart_on_recovery,
+            restart_on_failure: st.attrs.restart_on_failure.is_some(),
+            log_id: st.log_id,
+        }
+    }
+
+    /// Every step in definition order, nested steps right after their outer step.
+    pub fn step_records(&self) -> Vec<StepRecord> {
+        let mut out = Vec::new();
+        if self.instances.is_empty() {
+            return out;
+        }
+        // (instance, next step) stack: depth-first in definition order.
+        let mut stack = vec![(0usize, 0usize)];
+        while let Some((i, s)) = stack.pop() {
+            if s >= self.instances[i].steps.len() {
+                continue;
+            }
+            out.push(self.step_record(i, s));
+            stack.push((i, s + 1));
+            if let Some(n) = self.instances[i].steps[s].nested {
+                stack.push((n, 0));
+            }
+        }
+        out
+    }
+
+    /// Record a state change of step (i, s): adjust the active count and the waiting set, mark
+    /// the rules that see the step, and emit the StepChanged + timeline rows. Set the step's
+    /// other fields BEFORE calling, so the emitted record is complete.
+    pub fn commit(&mut self, i: InstId, s: StepIdx, state: StepState, ctx: &mut Ctx) {
+        let is_event = matches!(
+            self.instances[i].def.chain.steps[s].kind,
+            StepTarget::Event { .. }
+        );
+        let inst = &mut self.instances[i];
+        let old = inst.steps[s].state;
+        inst.steps[s].state = state;
+        match (is_active(old), is_active(state)) {
+            (false, true) => inst.cache.active += 1,
+            (true, false) => inst.cache.active = inst.cache.active.saturating_sub(1),
+            _ => {}
+        }
+        inst.mark_step(s);
+        if is_event && state == StepState::Running {
+            self.waiting.insert((i, s));
+        } else {
+            self.waiting.remove(&(i, s));
+        }
+        self.touched.insert(i);
+        let rec = self.step_record(i, s);
+        let detail = match (rec.state, rec.error_code) {
+            (StepState::Failed, Some(code)) => format!("{} FAILED {code}", rec.subname),
+            (state, _) => format!("{} {}", rec.subname, state.as_str()),
+        };
+        let subname = Some(rec.subname.clone());
+        ctx.effects.push(Effect::StepChanged {
+            job: self.record.job.clone(),
+            step: rec,
+        });
+        self.timeline(ctx, subname, TimelineKind::StepState, detail);
+    }
+
+    /// Record a change of a step's attributes (no state change).
+    pub fn touch(&mut self, i: InstId, s: StepIdx, ctx: &mut Ctx) {
+        self.instances[i].mark_step(s);
+        ctx.effects.push(Effect::StepChanged {
+            job: self.record.job.clone(),
+            step: self.step_record(i, s),
+        });
+    }
+
+    pub fn timeline(
+        &self,
+        ctx: &mut Ctx,
+        subname: Option<String>,
+        kind: TimelineKind,
+        detail: String,
+    ) {
+        ctx.effects.push(Effect::Timeline(TimelineEntry {
+            time: ctx.now,
+            job: self.record.job.clone(),
+            subname,
+            kind,
+            detail,
+        }));
+    }
+
+    pub fn job_changed(&self, ctx: &mut Ctx) {
+        ctx.effects.push(Effect::JobChanged {
+            job: self.record.clone(),
+        });
+    }
+
+    /// Write the job-log row of a step run that ended with `status`/`code`.
+    pub fn log_step(
+        &mut self,
+        i: InstId,
+        s: StepIdx,
+        status: StepState,
+        code: i64,
+        info: Option<String>,
+        ctx: &mut Ctx,
+    ) {
+        let log_id = ctx.alloc_log_id();
+        let inst = &mut self.instances[i];
+        let step_name = inst.def.chain.steps[s].name.clone();
+        let st = &mut inst.steps[s];
+        st.log_id = Some(log_id);
+        ctx.effects.push(Effect::Log(LogRow {
+            log_id,
+            time: ctx.now,
+            job: self.record.job.clone(),
+            subname: Some(st.subname.clone()),
+            chain: inst.chain_name.clone(),
+            step: Some(step_name),
+            operation: st.operation,
+            status,
+            error_code: code,
+            started_at: st.attempt_started_at,
+            additional_info: info,
+        }));
+    }
+
+    /// Resolve a subname (`A`, `N.I2`) to a registered step.
+    pub fn locate(&self, subname: &str) -> Option<(InstId, StepIdx)> {
+        self.subnames.get(subname).copied()
+    }
+
+    /// Live instances in id order.
+    pub fn live_instances(&self) -> Vec<InstId> {
+        (0..self.instances.len())
+            .filter(|&i| self.instances[i].live())
+            .collect()
+    }
+}

@@ -1,0 +1,283 @@
+//! Evaluation of one chain instance (semantics.md "One evaluation pass") and the stall check.
+//!
+//! A pass: (1) evaluate the conditions against a snapshot of the step states; (2) if any TRUE
+//! rule's action is END, the first such rule in rule order ends the chain and nothing else of
+//! the pass applies; (3) otherwise apply every STOP, then every START, in rule order. Passes
+//! repeat until a pass changes nothing (a skipped step completes synchronously, a STOP
+//! completes a step, a START changes what later rules see).
+//!
+//! Incremental mode (default) re-evaluates only dirty rules (those that can see a step changed
+//! since their last evaluation, plus time-dependent ones) and applies only their actions. This
+//! is exact: at the end of every evaluation each TRUE rule's action is a no-op on the current
+//! states, and a rule stays clean only while nothing it reads or targets changes, so a clean
+//! TRUE rule's action is still a no-op; END precedence uses the set of ALL cached TRUE END rules.
+//! Reference mode re-evaluates and re-applies every rule on every pass (property tests compare).
+
+use super::eval::Truth;
+use super::job::*;
+use super::lifecycle::StopReason;
+use super::types::*;
+use crate::catalog::{EndAction, RuleAction, RuleIdx, StepTarget};
+
+impl Job {
+    /// Run passes on instance `i` until nothing changes (or the chain ends).
+    pub fn evaluate_instance(&mut self, i: InstId, ctx: &mut Ctx) {
+        self.eval_queue.remove(&i);
+        let quiet = self.quiet.remove(&i);
+        if self.ended() || !self.instances[i].live() {
+            return;
+        }
+        let mark = ctx.effects.len();
+        let mut fired: Vec<String> = Vec::new();
+        loop {
+            let def = self.instances[i].def.clone();
+            let rules = self.rules_to_evaluate(i, ctx.reference);
+            // 1. Evaluate against the snapshot (no action applied yet).
+            {
+                let inst = &self.instances[i];
+                let steps = &inst.steps;
+                let facts = |idx: usize| steps.get(idx).map(|s| s.facts());
+                let values: Vec<Truth> = rules
+                    .iter()
+                    .map(|&r| def.exprs[r].eval(&facts, ctx.now))
+                    .collect();
+                let cache = &mut self.instances[i].cache;
+                for (&r, t) in rules.iter().zip(values) {
+                    cache.truth[r] = t;
+                    if def.is_end(r) && t.is_true() {
+                        cache.true_ends.insert(r);
+                    } else {
+                        cache.true_ends.remove(&r);
+                    }
+                }
+            }
+            // 2. The first TRUE END rule (among ALL rules) ends the chain.
+            if let Some(&r) = self.instances[i].cache.true_ends.first() {
+                let rule = &def.chain.rules[r];
+                fired.push(rule.name.clone());
+                let detail = format!("{}: {}", rule.name, rule.action_text);
+                let code = match &rule.action {
+                    RuleAction::End(EndAction::Code(n)) => *n,
+                    RuleAction::End(EndAction::StepErrorCode(s)) => {
+                        match self.instances[i].steps.get(*s) {
+                            Some(st) if st.state.is_completed() => st.error_code.unwrap_or(0),
+                            _ => END_STEP_NOT_COMPLETED,
+                        }
+                    }
+                    _ => 0,
+                };
+                let sub = self.instances[i].outer_subname.clone();
+                self.timeline(ctx, sub, TimelineKind::RuleFired, detail);
+                self.end_instance(i, code, ctx);
+                break;
+            }
+            // 3. Every STOP, then every START, in rule order.
+            let mut changed = false;
+            for stop_phase in [true, false] {
+                for &r in &rules {
+                    if !self.instances[i].cache.truth[r].is_true() {
+                        continue;
+                    }
+                    let rule = &def.chain.rules[r];
+                    let (targets, after) = match (&rule.action, stop_phase) {
+                        (RuleAction::Stop { steps }, true) => (steps, None),
+                        (RuleAction::Start { steps, after }, false) => (steps, *after),
+                        _ => continue,
+                    };
+                    let mut announced = false;
+                    for &s in targets {
+                        if s >= self.instances[i].steps.len() {
+                            continue;
+                        }
+                        let effective = if stop_phase {
+                            self.can_stop(i, s)
+                        } else {
+                            self.can_start(i, s)
+                        };
+                        if !effective {
+                            continue;
+                        }
+                        if !announced {
+                            announced = true;
+                            fired.push(rule.name.clone());
+                            let detail = format!("{}: {}", rule.name, rule.action_text);
+                            let sub = self.instances[i].outer_subname.clone();
+                            self.timeline(ctx, sub, TimelineKind::RuleFired, detail);
+                        }
+                        if stop_phase {
+                            self.stop_step(i, s, StopReason::Stop, ctx);
+                        } else {
+                            self.start_step(i, s, after, ctx);
+                        }
+                        changed = true;
+                    }
+                }
+            }
+            if !changed || !self.instances[i].live() {
+                break;
+            }
+        }
+        // Completions inside this instance were seen by the passes above.
+        self.eval_queue.remove(&i);
+        if quiet && fired.is_empty() {
+            return;
+        }
+        let detail = if fired.is_empty() {
+            "no rule fired".to_string()
+        } else {
+            format!("fired: {}", fired.join(", "))
+        };
+        ctx.effects.insert(
+            mark,
+            Effect::Timeline(TimelineEntry {
+                time: ctx.now,
+                job: self.record.job.clone(),
+                subname: self.instances[i].outer_subname.clone(),
+                kind: TimelineKind::Evaluation,
+                detail,
+            }),
+        );
+    }
+
+    /// The rules of this pass, in rule order: all of them (reference), or the dirty ones plus
+    /// the time-dependent ones. Clears the dirty set.
+    fn rules_to_evaluate(&mut self, i: InstId, reference: bool) -> Vec<RuleIdx> {
+        let inst = &mut self.instances[i];
+        let n = inst.def.chain.rules.len();
+        let mut dirty = std::mem::take(&mut inst.cache.dirty);
+        for &r in &dirty {
+            if let Some(f) = inst.cache.dirty_flag.get_mut(r) {
+                *f = false;
+            }
+        }
+        if reference {
+            return (0..n).collect();
+        }
+        dirty.extend(inst.def.time_dependent.iter().copied());
+        dirty.retain(|&r| r < n);
+        dirty.sort_unstable();
+        dirty.dedup();
+        dirty
+    }
+
+    /// Settle a job after a batch of inputs: evaluate every queued instance (which may queue
+    /// others: nested starts, nested ends), then check stalls innermost first, until quiet.
+    pub fn settle(&mut self, ctx: &mut Ctx) {
+        loop {
+            while let Some(i) = self.eval_queue.pop_first() {
+                self.evaluate_instance(i, ctx);
+            }
+            while let Some(i) = self.touched.pop_last() {
+                self.stall_check(i, ctx);
+            }
+            if self.eval_queue.is_empty() {
+                break;
+            }
+        }
+        self.first_eval_only = None;
+    }
+
+    /// Stall / unstall instance `i` (semantics.md "One evaluation pass", step 5).
+    fn stall_check(&mut self, i: InstId, ctx: &mut Ctx) {
+        if self.ended() || !self.instances[i].live() {
+            return;
+        }
+        let inst = &self.instances[i];
+        let can_stall = inst.def.chain.evaluation_interval.is_none();
+        let active = inst.cache.active > 0;
+        let stalled = inst.status == InstStatus::Stalled;
+        if !active && !stalled && can_stall {
+            let reason = self.stall_reason(i, ctx.now);
+            self.instances[i].status = InstStatus::Stalled;
+            match self.instances[i].outer {
+                None => {
+                    self.record.state = JobState::ChainStalled;
+                    self.record.stall_reason = Some(reason.clone());
+                    self.job_changed(ctx);
+                    self.timeline(ctx, None, TimelineKind::Stall, reason);
+                }
+                Some((oi, os)) => {
+                    let sub = self.instances[i].outer_subname.clone();
+                    self.timeline(ctx, sub, TimelineKind::Stall, reason);
+                    if self.instances[oi].steps[os].state == StepState::Running {
+                        self.commit(oi, os, StepState::Stalled, ctx);
+                    }
+                }
+            }
+        } else if stalled && (active || !can_stall) {
+            self.instances[i].status = InstStatus::Running;
+            match self.instances[i].outer {
+                None => {
+                    self.record.state = JobState::Running;
+                    self.record.stall_reason = None;
+                    self.job_changed(ctx);
+                }
+                Some((oi, os)) => {
+                    if self.instances[oi].steps[os].state == StepState::Stalled {
+                        self.commit(oi, os, StepState::Running, ctx);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A plain sentence saying why instance `i` cannot progress.
+    pub fn stall_reason(&self, i: InstId, now: u64) -> String {
+        let inst = &self.instances[i];
+        let def = &inst.def;
+        let steps = &inst.steps;
+        let facts = |idx: usize| steps.get(idx).map(|s| s.facts());
+        let truth: Vec<Truth> = def.exprs.iter().map(|e| e.eval(&facts, now)).collect();
+        let mut parts = Vec::new();
+        for (s, st) in steps.iter().enumerate() {
+            let name = &def.chain.steps[s].name;
+            let reacted = def.cond_index[s].iter().any(|&r| truth[r].is_true());
+            match st.state {
+                StepState::Failed if !reacted => parts.push(format!(
+                    "{name} FAILED with {}; no rule reacts to {name} failing",
+                    st.error_code.unwrap_or(0)
+                )),
+                StepState::Stopped if !reacted => parts.push(format!(
+                    "{name} STOPPED; no rule reacts to {name} being stopped"
+                )),
+                StepState::Paused if st.paused_before => {
+                    parts.push(format!("{name} is PAUSED before running (pause_before)"))
+                }
+                StepState::Paused => {
+                    parts.push(format!("{name} is PAUSED with its outcome held (pause)"))
+                }
+                StepState::Stalled => {
+                    parts.push(format!("{name} is STALLED: its nested chain stalled"))
+                }
+                _ => {}
+            }
+        }
+        if parts.is_empty() {
+            let true_rules: Vec<&str> = def
+                .chain
+                .rules
+                .iter()
+                .enumerate()
+                .filter(|(r, _)| truth[*r].is_true())
+                .map(|(_, rule)| rule.name.as_str())
+                .collect();
+            if true_rules.is_empty() {
+                parts.push("no rule is TRUE".to_string());
+            } else {
+                parts.push(format!(
+                    "no rule can start a step: the TRUE rules ({}) have nothing left to start",
+                    true_rules.join(", ")
+                ));
+            }
+        }
+        parts.join("; ")
+    }
+
+    /// Does any live instance wait for this event (for event matching)?
+    pub fn event_step_name(&self, i: InstId, s: usize) -> Option<&str> {
+        match &self.instances[i].def.chain.steps[s].kind {
+            StepTarget::Event { name, .. } => Some(name.as_str()),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! Durability support: a serializable snapshot of one job, restoring it into a fresh core, and
+//! the recovery transitions of semantics.md "Durability and recovery".
+//!
+//! A snapshot holds everything the job needs to continue: the chain definitions it started
+//! with (as altered since), every instance and step (states, attempt counters, held outcomes,
+//! pending timers with ABSOLUTE due times, nested instances), the start request (for
+//! `restartable`), and pending presets. Rule caches are not stored: a restored instance starts
+//! with every rule dirty, which is exactly the full evaluation the incremental one equals.
+
+use super::engine::{begin_run, subname_exists, Core};
+use super::job::*;
+use super::types::*;
+use crate::catalog::StepTarget;
+use crate::lang::duration::Millis;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The persisted form of one job (see the module documentation).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobSnapshot {
+    /// Format version of this structure.
+    pub format: u32,
+    pub job: String,
+    pub state: JobState,
+    data: Job,
+}
+
+impl JobSnapshot {
+    pub const FORMAT: u32 = 1;
+
+    pub fn job_record(&self) -> &JobRecord {
+        &self.data.record
+    }
+}
+
+impl Core {
+    /// Everything needed to rebuild the job after a restart.
+    pub fn snapshot_job(&self, job: &str) -> Option<JobSnapshot> {
+        let j = self.jobs.get(job)?;
+        Some(JobSnapshot {
+            format: JobSnapshot::FORMAT,
+            job: j.record.job.clone(),
+            state: j.record.state,
+            data: j.clone(),
+        })
+    }
+
+    /// Put a job back (replacing one of the same name). Rebuilds the indexes and rule caches.
+    /// Call [`Core::recover_job`] afterwards to apply the recovery transitions.
+    pub fn restore_job(&mut self, snapshot: JobSnapshot) {
+        let mut job = snapshot.data;
+        // Share compiled definitions with the catalog's when they are the same.
+        let names: Vec<String> = job.defs.keys().cloned().collect();
+        for name in names {
+            let same = match (self.defs.get(&name), self.catalog.chains.get(&name)) {
+                (Some(cached), _) if cached.chain == job.defs[&name].chain => Some(cached.clone()),
+                _ => None,
+            };
+            if let Some(d) = same {
+                job.defs.insert(name, d);
+            }
+        }
+        job.subnames.clear();
+        job.waiting.clear();
+        job.eval_queue.clear();
+        job.quiet.clear();
+        job.touched.clear();
+        for i in 0..job.instances.len() {
+            let def = job
+                .defs
+                .get(&job.instances[i].chain_name)
+                .cloned()
+                .unwrap_or_else(Def::empty);
+            job.instances[i].def = def;
+            job.instances[i].rebuild_cache();
+            if job.instances[i].detached {
+                continue;
+            }
+            for s in 0..job.instances[i].steps.len() {
+                let st = &job.instances[i].steps[s];
+                job.subnames.insert(st.subname.clone(), (i, s));
+                let waits = matches!(
+                    job.instances[i].def.chain.steps.get(s).map(|d| &d.kind),
+                    Some(StepTarget::Event { .. })
+                ) && st.state == StepState::Running;
+                if waits && job.instances[i].live() {
+                    job.waiting.insert((i, s));
+                }
+            }
+        }
+        self.jobs.insert(job.record.job.clone(), job);
+    }
+
+    /// Recovery after a crash or restart (semantics.md "Durability and recovery"):
+    /// * `restartable`: the chain restarts from the beginning (interrupted runs are logged
+    ///   STOPPED, pending timers cancelled);
+    /// * otherwise AFTER delays, retries and interval ticks are re-armed at their stored due
+    ///   times; a RUNNING program step with `restart_on_recovery` is relaunched (RECOVERY_RUN),
+    ///   any other RUNNING program step is marked STOPPED (STOPPED log row); event steps keep
+    ///   waiting; then the rules are evaluated.
+    pub fn recover_job(
+        &mut self,
+        now: Millis,
+        job: &str,
+        restartable: bool,
+    ) -> Result<Vec<Effect>, CoreError> {
+        let mut effects = Vec::new();
+        let defs_ok = self
+            .jobs
+            .get(job)
+            .map(|j| {
+                j.request
+                    .step_states
+                    .iter()
+                    .all(|(s, _)| subname_exists(&j.defs, &j.record.chain, s))
+            })
+            .unwrap_or(true);
+        self.with_job(job, now, &mut effects, |j, ctx| {
+            if j.ended() {
+                return Err(CoreError::JobEnded(j.name().to_string()));
+            }
+            if restartable {
+                restart_from_beginning(j, defs_ok, ctx);
+            } else {
+                resume(j, ctx);
+            }
+            j.settle(ctx);
+            Ok(())
+        })?;
+        Ok(effects)
+    }
+}
+
+fn resume(j: &mut Job, ctx: &mut Ctx) {
+    let live = j.live_instances();
+    for &i in &live {
+        if let Some(due) = j.instances[i].interval_due {
+            ctx.effects.push(Effect::SetTimer {
+                job: j.name().to_string(),
+                timer: j.instances[i].interval_key(),
+                due,
+            });
+        }
+        for s in 0..j.instances[i].steps.len() {
+            if let Some((key, due)) = j.instances[i].steps[s].timer.clone() {
+                ctx.effects.push(Effect::SetTimer {
+                    job: j.name().to_string(),
+                    timer: key,
+                    due,
+                });
+            }
+        }
+    }
+    for &i in &live {
+        for s in 0..j.instances[i].steps.len() {
+            let st = &j.instances[i].steps[s];
+            let is_program = matches!(j.step_def(i, s).kind, StepTarget::Program(_));
+            if st.state != StepState::Running || !is_program {
+                continue;
+            }
+            if st.attrs.restart_on_recovery {
+                j.run(i, s, RunOperation::RecoveryRun, ctx);
+            } else {
+                j.log_step(
+                    i,
+                    s,
+                    StepState::Stopped,
+                    STOPPED_CODE,
+                    Some(
+                        "RUNNING when the engine stopped; not restarted (no restart_on_recovery)"
+                            .into(),
+                    ),
+                    ctx,
+                );
+                j.set_outcome(i, s, Outcome::Stopped, ctx);
+                j.instances[i].steps[s].ended_at = Some(ctx.now);
+            }
+        }
+    }
+    for i in j.live_instances() {
+        j.queue_eval(i);
+        j.touched.insert(i);
+    }
+}
+
+fn restart_from_beginning(j: &mut Job, presets_ok: bool, ctx: &mut Ctx) {
+    for i in j.live_instances() {
+        if j.instances[i].interval_due.is_some() {
+            ctx.effects.push(Effect::CancelTimer {
+                job: j.name().to_string(),
+                timer: j.instances[i].interval_key(),
+            });
+        }
+        for s in 0..j.instances[i].steps.len() {
+            if let Some((key, _)) = j.instances[i].steps[s].timer.clone() {
+                ctx.effects.push(Effect::CancelTimer {
+                    job: j.name().to_string(),
+                    timer: key,
+                });
+            }
+            let st = &j.instances[i].steps[s];
+            let is_program = matches!(j.step_def(i, s).kind, StepTarget::Program(_));
+            if st.state == StepState::Running && is_program {
+                j.log_step(
+                    i,
+                    s,
+                    StepState::Stopped,
+                    STOPPED_CODE,
+                    Some(
+                        "RUNNING when the engine stopped; the job restarts from the beginning"
+                            .into(),
+                    ),
+                    ctx,
+                );
+            }
+        }
+    }
+    j.instances.clear();
+    j.subnames.clear();
+    j.waiting.clear();
+    j.eval_queue.clear();
+    j.quiet.clear();
+    j.touched.clear();
+    j.record.state = JobState::Running;
+    j.record.error_code = None;
+    j.record.ended_at = None;
+    j.record.stall_reason = None;
+    j.pending_presets = if presets_ok {
+        j.request
+            .step_states
+            .iter()
+            .cloned()
+            .collect::<BTreeMap<_, _>>()
+    } else {
+        BTreeMap::new()
+    };
+    let root = &j.defs.get(&j.record.chain).map(|d| d.chain.clone());
+    let only = root.as_ref().and_then(|c| {
+        if j.request.start_steps.is_empty() {
+            None
+        } else {
+            let mut list = Vec::new();
+            for name in &j.request.start_steps {
+                if let Some(idx) = c.step_index(name) {
+                    if !list.contains(&idx) {
+                        list.push(idx);
+                    }
+                }
+            }
+            Some(list)
+        }
+    });
+    begin_run(j, only, ctx);
+}
