@@ -17,7 +17,7 @@ use super::scenario::{Action, AlterSpec, Scenario, Scripted, DEFAULT_DURATION};
 use crate::catalog::{Builtin, Catalog, ProgramKind};
 use crate::core::{
     AlterChange, Core, Effect, Input, JobRecord, LogRow, Outcome, PresetState, StartRequest,
-    StepRecord, TimelineEntry, TimerKey,
+    StepRecord, TimelineEntry, TimelineKind, TimerKey,
 };
 use crate::lang::duration::Millis;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -125,6 +125,8 @@ struct Driver<'s> {
     rejected: Vec<Rejected>,
     notes: Vec<String>,
     time_dependent: bool,
+    /// Jobs whose next periodic evaluation may still change something (see [`Driver::finished`]).
+    unsettled: HashSet<String>,
 }
 
 impl<'s> Driver<'s> {
@@ -154,6 +156,7 @@ impl<'s> Driver<'s> {
             rejected: Vec::new(),
             notes: Vec::new(),
             time_dependent,
+            unsettled: HashSet::new(),
         };
         for (i, j) in scenario.jobs.iter().enumerate() {
             d.push(j.at, Pending::StartJob(i));
@@ -211,21 +214,19 @@ impl<'s> Driver<'s> {
         self.result(ended_at)
     }
 
-    /// Nothing more can happen: every job ended, or only periodic re-evaluations remain and no
-    /// condition can change with time alone.
+    /// Nothing more can happen: every job ended, or only periodic re-evaluations remain, each
+    /// job's latest one changed nothing, and no condition can change with time alone.
     fn finished(&self) -> bool {
         if self.starts_pending == 0 && self.started.iter().all(|j| self.ended.contains(j)) {
             return true;
         }
         !self.time_dependent
-            && self.queue.values().all(|p| {
-                matches!(
-                    p,
-                    Pending::Timer {
-                        timer: TimerKey::Interval { .. },
-                        ..
-                    }
-                )
+            && self.queue.values().all(|p| match p {
+                Pending::Timer {
+                    job,
+                    timer: TimerKey::Interval { .. },
+                } => !self.unsettled.contains(job),
+                _ => false,
             })
     }
 
@@ -246,6 +247,10 @@ impl<'s> Driver<'s> {
         // (position among this instant's interventions, rejection) for refusals found here.
         let mut early: Vec<(usize, Rejected)> = Vec::new();
         let mut intervention_order: Vec<usize> = Vec::new();
+        // Jobs that only had a periodic evaluation in this batch, and jobs that had more.
+        let mut ticked: HashSet<String> = HashSet::new();
+        let mut touched: HashSet<String> = HashSet::new();
+        let mut touched_all = false;
         for (_, item) in due {
             match item {
                 Pending::Completion {
@@ -255,6 +260,7 @@ impl<'s> Driver<'s> {
                     outcome,
                 } => {
                     self.running.remove(&(job.clone(), subname.clone()));
+                    touched.insert(job.clone());
                     inputs.push(Input::StepFinished {
                         job,
                         subname,
@@ -265,6 +271,11 @@ impl<'s> Driver<'s> {
                 }
                 Pending::Timer { job, timer } => {
                     self.timers.remove(&(job.clone(), timer.clone()));
+                    if matches!(timer, TimerKey::Interval { .. }) {
+                        ticked.insert(job.clone());
+                    } else {
+                        touched.insert(job.clone());
+                    }
                     inputs.push(Input::TimerFired { job, timer });
                     origins.push(Origin::Internal);
                 }
@@ -287,6 +298,12 @@ impl<'s> Driver<'s> {
                     intervention_order.push(i);
                     match self.translate(action) {
                         Ok(input) => {
+                            match input_job(&input) {
+                                Some(j) => {
+                                    touched.insert(j.to_string());
+                                }
+                                None => touched_all = true,
+                            }
                             inputs.push(input);
                             origins.push(Origin::Intervention(kind, position));
                         }
@@ -344,6 +361,20 @@ impl<'s> Driver<'s> {
         self.rejected.extend(refused.into_iter().flatten());
 
         self.learn_names(&effects, &starts_accepted);
+        for e in &effects {
+            if let Some(j) = substantive_job(e) {
+                touched.insert(j.to_string());
+            }
+        }
+        if touched_all {
+            self.unsettled.extend(self.started.iter().cloned());
+        }
+        for j in ticked {
+            if !touched.contains(&j) {
+                self.unsettled.remove(&j);
+            }
+        }
+        self.unsettled.extend(touched);
         for effect in effects {
             self.carry_out(effect);
         }
@@ -645,6 +676,28 @@ impl<'s> Driver<'s> {
             rejected: self.rejected,
             notes: self.notes,
         }
+    }
+}
+
+/// The job an intervention input is about (`None`: a chain definition, so every job).
+fn input_job(input: &Input) -> Option<&str> {
+    match input {
+        Input::Alter { job, .. } | Input::Evaluate { job } | Input::Stop { job, .. } => Some(job),
+        Input::RaiseEvent { job: Some(job), .. } => Some(job),
+        _ => None,
+    }
+}
+
+/// The job an effect changes something visible in (`None` for timers and evaluation notes).
+fn substantive_job(effect: &Effect) -> Option<&str> {
+    match effect {
+        Effect::Launch { job, .. } | Effect::Kill { job, .. } | Effect::StepChanged { job, .. } => {
+            Some(job)
+        }
+        Effect::JobChanged { job } => Some(&job.job),
+        Effect::Log(row) => Some(&row.job),
+        Effect::Timeline(t) if t.kind != TimelineKind::Evaluation => Some(&t.job),
+        _ => None,
     }
 }
 
