@@ -291,20 +291,8 @@ impl<'s> Resolver<'s> {
 
     // -------------------------------------------------------------- programs
 
-    fn positive_duration(&mut self, what: &str, d: &ast::DurationLit) -> bool {
-        if d.millis == 0 {
-            self.diags.push(
-                Diagnostic::error("bad-value", format!("{what} must be longer than 0"), d.span)
-                    .with_expected("a duration greater than 0, e.g. 30s or 01:00:00"),
-            );
-            false
-        } else {
-            true
-        }
-    }
-
+    /// Value checks (positive timeout, `fail` code > 0, ...) are the parser's job.
     fn program(&mut self, p: &ast::ProgramDecl) -> Option<Program> {
-        let before = self.error_count();
         let kind = match &p.kind {
             ast::ProgramKind::Executable(s) => ProgramKind::Executable(s.value.clone()),
             ast::ProgramKind::Shell(s) => ProgramKind::Shell(s.value.clone()),
@@ -314,28 +302,9 @@ impl<'s> Resolver<'s> {
                 ProgramKind::Builtin(Builtin::Sleep(d.millis))
             }
             ast::ProgramKind::Builtin(ast::Builtin::Fail(code)) => {
-                if *code <= 0 {
-                    self.diags.push(
-                        Diagnostic::error(
-                            "bad-value",
-                            format!(
-                                "builtin fail needs an error code greater than 0, not {code} \
-                                 (a FAILED step has an error code > 0)"
-                            ),
-                            p.span,
-                        )
-                        .with_expected("a positive integer, e.g. `builtin fail 20100`"),
-                    );
-                }
                 ProgramKind::Builtin(Builtin::Fail(*code))
             }
         };
-        if let Some(t) = &p.timeout {
-            self.positive_duration("the timeout", t);
-        }
-        if self.error_count() > before {
-            return None;
-        }
         Some(Program {
             name: p.name.name.clone(),
             kind,
@@ -355,9 +324,6 @@ impl<'s> Resolver<'s> {
 
     fn chain(&mut self, c: &ast::ChainDecl, decls: &Decls) -> (Chain, ChainSpans) {
         let chain_name = c.name.name.as_str();
-        if let Some(i) = &c.evaluation_interval {
-            self.positive_duration("evaluation_interval", i);
-        }
         let mut steps: Vec<Step> = Vec::new();
         let mut spans = ChainSpans {
             name: c.name.span,
@@ -539,19 +505,9 @@ impl<'s> Resolver<'s> {
         if let Some(d) = p.delay {
             policy.delay = d.millis;
         }
+        // The parser has checked that backoff is a positive number.
         if let Some(b) = p.backoff {
-            if b.is_finite() && b > 0.0 {
-                policy.backoff = b;
-            } else {
-                self.diags.push(
-                    Diagnostic::error(
-                        "bad-value",
-                        format!("backoff must be a number greater than 0, not {b}"),
-                        p.span,
-                    )
-                    .with_expected("a multiplier, e.g. `backoff 2` (1 keeps the delay constant)"),
-                );
-            }
+            policy.backoff = b;
         }
         policy
     }
@@ -568,7 +524,10 @@ impl<'s> Resolver<'s> {
                     self.diags.push(
                         Diagnostic::error(
                             "bad-value",
-                            format!("max_running of group {name} must be at least 1, not {n}"),
+                            format!(
+                                "max_running of group {name} must be between 1 and {}, not {n}",
+                                u32::MAX
+                            ),
                             g.span,
                         )
                         .with_expected(
@@ -627,29 +586,12 @@ impl<'s> Resolver<'s> {
                 );
             }
         }
-        let mut parameters = BTreeMap::new();
-        let mut first_param: HashMap<String, Span> = HashMap::new();
-        for (k, v) in &j.parameters {
-            let key = k.name.to_uppercase();
-            if let Some(first) = first_param.get(&key) {
-                let note = format!("first given at {}", self.location(*first));
-                self.diags.push(
-                    Diagnostic::error(
-                        "duplicate-parameter",
-                        format!("parameter {key} is given twice in job {job}"),
-                        k.span,
-                    )
-                    .with_expected("each parameter once (parameter names are case-insensitive)")
-                    .with_note(note),
-                );
-                continue;
-            }
-            first_param.insert(key.clone(), k.span);
-            parameters.insert(key, v.value.clone());
-        }
-        if let Some(d) = &j.max_run_duration {
-            self.positive_duration("max_run_duration", d);
-        }
+        // Duplicate parameters and durations are rejected by the parser.
+        let parameters: BTreeMap<String, String> = j
+            .parameters
+            .iter()
+            .map(|(k, v)| (k.name.to_uppercase(), v.value.clone()))
+            .collect();
         if self.error_count() > before {
             return None;
         }
