@@ -47,16 +47,23 @@ pub fn is_ident_char(c: char) -> bool {
 
 /// Scan `text` into tokens (offsets relative to `text`), with every lexical error found.
 pub fn scan(text: &str) -> (Vec<Tok>, Vec<LexError>) {
+    scan_up_to(text, usize::MAX)
+}
+
+/// Scan at most `max_tokens` tokens.
+fn scan_up_to(text: &str, max_tokens: usize) -> (Vec<Tok>, Vec<LexError>) {
     let bytes = text.as_bytes();
     let mut toks = Vec::new();
     let mut errors = Vec::new();
     let mut depth = 0usize;
     let mut too_deep_reported = false;
     let mut i = 0;
-    while i < bytes.len() {
+    while i < bytes.len() && toks.len() < max_tokens {
         let b = bytes[i];
         if b.is_ascii_whitespace() {
             i += 1;
+        } else if text[i..].starts_with('\u{FEFF}') {
+            i += '\u{FEFF}'.len_utf8();
         } else if b == b'#' || (b == b'-' && bytes.get(i + 1) == Some(&b'-')) {
             while i < bytes.len() && bytes[i] != b'\n' {
                 i += 1;
@@ -156,7 +163,7 @@ pub fn token_at(text: &str, offset: usize) -> Option<Tok> {
     if !text.is_char_boundary(offset) {
         return None;
     }
-    let (toks, _) = scan(&text[offset..]);
+    let (toks, _) = scan_up_to(&text[offset..], 1);
     toks.first().map(|t| Tok {
         kind: t.kind,
         start: t.start + offset,
