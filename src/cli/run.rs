@@ -1,6 +1,30 @@
-//! `chainsched run` and `chainsched resume` (owned by the runtime work).
+//! `chainsched run` and `chainsched resume`: run chain jobs for real, in the foreground.
+//!
+//! `run` loads the rule files, opens the store at `--db` (recovering what a previous engine left
+//! unfinished), starts one job, shows live progress on standard error, and prints the job's final
+//! view on standard output: a table, or with `--format json` the JSON shape of `simulate` with
+//! times as durations since the job started. Ctrl-C (or SIGTERM) stops the job cleanly: its
+//! steps are stopped and recorded STOPPED. A job that stalls ends the command too (it stays
+//! CHAIN_STALLED in the store). Exit 0 if the job SUCCEEDED, 1 otherwise, 2 on bad usage.
+//!
+//! `resume` opens the store (the catalog comes from the store), recovers the unfinished jobs and
+//! runs them to their end; same display, output and exit status (0 only if every recovered job
+//! SUCCEEDED).
+//!
+//! Environment: `CHAINSCHED_TIME_SCALE` (engine ms per real ms, default 1) makes AFTER delays,
+//! retry delays and `builtin sleep` shorter, for demos and tests.
 
+use crate::catalog::{load_paths, Catalog};
+use crate::core::types::{JobRecord, JobState, PresetState, StartRequest};
+use crate::lang::diagnostic::render_text;
+use crate::runtime::{report, Engine, EngineEvent, EngineOptions};
+use crate::sim::names::{resolve_chain, resolve_subname};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::time::Duration;
+use tokio::sync::broadcast::Receiver;
+use tokio::sync::watch;
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
@@ -39,12 +63,378 @@ pub enum RunFormat {
     Json,
 }
 
-pub fn run(_args: RunArgs) -> i32 {
-    eprintln!("run: not implemented yet");
-    2
+/// A problem found before anything runs: (exit code, message).
+type Refusal = (i32, String);
+
+fn usage(msg: String) -> Refusal {
+    (2, msg)
 }
 
-pub fn resume(_args: ResumeArgs) -> i32 {
-    eprintln!("resume: not implemented yet");
-    2
+/// An identifier as the rule language reads it: `"exact"` stays as written, anything else is
+/// upper-cased.
+fn identifier(text: &str) -> String {
+    let t = text.trim();
+    match t.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+        Some(exact) => exact.to_string(),
+        None => t.to_uppercase(),
+    }
+}
+
+fn load_catalog(paths: &[PathBuf]) -> Result<Catalog, Refusal> {
+    for p in paths {
+        if !p.exists() {
+            return Err(usage(format!(
+                "error: {}: no such file or folder",
+                p.display()
+            )));
+        }
+    }
+    let loaded = load_paths(paths);
+    match loaded.catalog {
+        Some(c) if loaded.error_count() == 0 => Ok(c),
+        _ => {
+            let mut text = String::new();
+            for d in loaded.diagnostics.iter().filter(|d| d.is_error()) {
+                text.push_str(&render_text(d, &loaded.sources));
+                text.push('\n');
+            }
+            text.push_str(&format!(
+                "error: the rule files have {} error(s); nothing was run",
+                loaded.error_count()
+            ));
+            Err((1, text))
+        }
+    }
+}
+
+/// Turn the flags into a start request, checking names against the catalog.
+fn request(args: &RunArgs, catalog: &Catalog) -> Result<StartRequest, Refusal> {
+    let chain = resolve_chain(catalog, &identifier(&args.chain))
+        .or_else(|_| resolve_chain(catalog, args.chain.trim()))
+        .map_err(|m| usage(format!("error: --chain: {m}")))?;
+    let mut parameters = BTreeMap::new();
+    for p in &args.params {
+        let Some((k, v)) = p.split_once('=') else {
+            return Err(usage(format!("error: --param '{p}': expected NAME=VALUE")));
+        };
+        if k.trim().is_empty() {
+            return Err(usage(format!("error: --param '{p}': the name is empty")));
+        }
+        parameters.insert(k.trim().to_uppercase(), v.to_string());
+    }
+    let step = |flag: &str, name: &str| {
+        resolve_subname(catalog, &chain, name.trim())
+            .map(|r| r.subname)
+            .map_err(|m| usage(format!("error: {flag} {name}: {m}")))
+    };
+    let mut start_steps = Vec::new();
+    for s in args.start_steps.iter().filter(|s| !s.trim().is_empty()) {
+        if s.contains('.') {
+            return Err(usage(format!(
+                "error: --start-steps {s}: start steps are steps of chain {chain} itself, not of nested chains"
+            )));
+        }
+        start_steps.push(step("--start-steps", s)?);
+    }
+    let mut step_states = Vec::new();
+    for s in &args.step_states {
+        let Some((name, state)) = s.split_once('=') else {
+            return Err(usage(format!(
+                "error: --step-state '{s}': expected STEP=STATE, e.g. A=SUCCEEDED or A='FAILED 20100'"
+            )));
+        };
+        let state = PresetState::parse(state)
+            .map_err(|m| usage(format!("error: --step-state '{s}': {m}")))?;
+        if state == PresetState::NotStarted {
+            return Err(usage(format!(
+                "error: --step-state '{s}': a step can be preset to SUCCEEDED or 'FAILED n' only"
+            )));
+        }
+        step_states.push((step("--step-state", name)?, state));
+    }
+    let job = args.job.as_deref().map(|j| {
+        // A job definition of the catalog keeps its declared spelling.
+        let wanted = identifier(j);
+        catalog
+            .jobs
+            .keys()
+            .find(|k| **k == wanted)
+            .cloned()
+            .unwrap_or(wanted)
+    });
+    Ok(StartRequest {
+        job,
+        chain,
+        parameters,
+        start_steps,
+        step_states,
+    })
+}
+
+fn options(catalog: Option<Catalog>) -> EngineOptions {
+    let time_scale = std::env::var("CHAINSCHED_TIME_SCALE")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(1.0);
+    EngineOptions {
+        catalog,
+        time_scale,
+        ..EngineOptions::default()
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("error: cannot start the runtime: {e}"))
+}
+
+pub fn run(args: RunArgs) -> i32 {
+    let prepared = load_catalog(&args.paths).and_then(|c| request(&args, &c).map(|r| (c, r)));
+    let (catalog, req) = match prepared {
+        Ok(x) => x,
+        Err((code, msg)) => {
+            eprintln!("{msg}");
+            return code;
+        }
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(m) => {
+            eprintln!("{m}");
+            return 1;
+        }
+    };
+    rt.block_on(run_async(args, catalog, req))
+}
+
+async fn run_async(args: RunArgs, catalog: Catalog, req: StartRequest) -> i32 {
+    let engine = match Engine::open(&args.db, options(Some(catalog))).await {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 1;
+        }
+    };
+    report_recovery(&engine);
+    let events = (engine.subscribe(), engine.subscribe());
+    let job = match engine.start(req).await {
+        Ok(j) => j,
+        Err(e) => {
+            eprintln!("error: the job was not started: {e}");
+            engine.shutdown().await;
+            return 1;
+        }
+    };
+    let records = follow(&engine, events, vec![job.clone()]).await;
+    let code = print_final(&engine, &[job.clone()], args.format, &records);
+    if let Ok(others) = engine.unfinished_jobs().await {
+        let others: Vec<_> = others.into_iter().filter(|j| *j != job).collect();
+        if !others.is_empty() {
+            eprintln!(
+                "note: {} other unfinished job(s) remain in {} ({}); `chainsched resume --db {}` runs them",
+                others.len(),
+                args.db.display(),
+                others.join(", "),
+                args.db.display()
+            );
+        }
+    }
+    engine.shutdown().await;
+    code
+}
+
+pub fn resume(args: ResumeArgs) -> i32 {
+    if !args.db.exists() {
+        eprintln!(
+            "error: --db {}: no store there; nothing to resume",
+            args.db.display()
+        );
+        return 1;
+    }
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(m) => {
+            eprintln!("{m}");
+            return 1;
+        }
+    };
+    rt.block_on(async move {
+        let engine = match Engine::open(&args.db, options(None)).await {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 1;
+            }
+        };
+        let events = (engine.subscribe(), engine.subscribe());
+        report_recovery(&engine);
+        let jobs = engine.recovery().recovered.clone();
+        let failed = !engine.recovery().failed.is_empty();
+        if jobs.is_empty() && args.format == RunFormat::Table {
+            println!(
+                "nothing to resume: no unfinished jobs in {}",
+                args.db.display()
+            );
+        }
+        let records = follow(&engine, events, jobs.clone()).await;
+        let code = if jobs.is_empty() {
+            if args.format == RunFormat::Json {
+                print_final(&engine, &[], args.format, &records);
+            }
+            0
+        } else {
+            print_final(&engine, &jobs, args.format, &records)
+        };
+        engine.shutdown().await;
+        if failed {
+            1
+        } else {
+            code
+        }
+    })
+}
+
+fn report_recovery(engine: &Engine) {
+    let r = engine.recovery();
+    if !r.recovered.is_empty() {
+        eprintln!(
+            "recovered {} unfinished job(s) from the store: {}",
+            r.recovered.len(),
+            r.recovered.join(", ")
+        );
+    }
+    for (job, why) in &r.failed {
+        eprintln!("error: job {job} cannot be recovered: {why}");
+    }
+}
+
+/// Wait until every job has ended or stalled, with the live display; Ctrl-C / SIGTERM stops
+/// them (a second Ctrl-C exits at once). Returns the last record of each job.
+async fn follow(
+    engine: &Engine,
+    events: (Receiver<EngineEvent>, Receiver<EngineEvent>),
+    jobs: Vec<String>,
+) -> BTreeMap<String, JobRecord> {
+    let (mut events, display_events) = events;
+    let wanted: BTreeSet<String> = jobs.iter().cloned().collect();
+    let (done_tx, done_rx) = watch::channel(false);
+    let display = tokio::spawn(crate::runtime::live::show(
+        display_events,
+        wanted.clone(),
+        std::io::stderr().is_terminal(),
+        done_rx,
+    ));
+    let mut last: BTreeMap<String, JobRecord> = BTreeMap::new();
+    for j in &jobs {
+        if let Ok(Some(r)) = engine.job(j) {
+            last.insert(j.clone(), r);
+        }
+    }
+    let settled = |last: &BTreeMap<String, JobRecord>| {
+        wanted.iter().all(|j| {
+            last.get(j)
+                .is_some_and(|r| r.state.is_finished() || r.state == JobState::ChainStalled)
+        })
+    };
+    let mut stopping = false;
+    let mut sigterm =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let mut poll = tokio::time::interval(Duration::from_millis(500));
+    while !settled(&last) {
+        tokio::select! {
+            ev = events.recv() => match ev {
+                Ok(EngineEvent::Job(r)) if wanted.contains(&r.job) => {
+                    last.insert(r.job.clone(), r);
+                }
+                Ok(_) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(_) => break,
+            },
+            _ = poll.tick() => {
+                // Belt and braces (events can lag): read the records from the store.
+                for j in &jobs {
+                    if let Ok(Some(r)) = engine.job(j) {
+                        last.insert(j.clone(), r);
+                    }
+                }
+            }
+            _ = tokio::signal::ctrl_c() => {
+                if stopping {
+                    eprintln!("interrupted again: exiting without waiting (the store keeps the jobs)");
+                    std::process::exit(130);
+                }
+                stopping = true;
+                stop_all(engine, &jobs, &last).await;
+            }
+            _ = async { match sigterm.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending::<()>().await } } => {
+                if !stopping {
+                    stopping = true;
+                    stop_all(engine, &jobs, &last).await;
+                }
+            }
+        }
+    }
+    let _ = done_tx.send(true);
+    let _ = display.await;
+    for j in &jobs {
+        if let Ok(Some(r)) = engine.job(j) {
+            last.insert(j.clone(), r);
+        }
+    }
+    last
+}
+
+async fn stop_all(engine: &Engine, jobs: &[String], last: &BTreeMap<String, JobRecord>) {
+    for j in jobs {
+        if last.get(j).is_some_and(|r| r.state.is_finished()) {
+            continue;
+        }
+        eprintln!("stopping job {j} ...");
+        if let Err(e) = engine.stop(j, None).await {
+            eprintln!("error: cannot stop job {j}: {e}");
+        }
+    }
+}
+
+/// Print the final view; exit status 0 only if every job SUCCEEDED.
+fn print_final(
+    engine: &Engine,
+    jobs: &[String],
+    format: RunFormat,
+    records: &BTreeMap<String, JobRecord>,
+) -> i32 {
+    match report::sim_result(engine.store(), jobs) {
+        Ok(result) => match format {
+            RunFormat::Json => print!("{}", crate::sim::output::to_json(&result)),
+            RunFormat::Table => print!("{}", report::table(&result)),
+        },
+        Err(e) => {
+            eprintln!("error: cannot read the final state from the store: {e}");
+            return 1;
+        }
+    }
+    let all_ok = jobs.iter().all(|j| {
+        records
+            .get(j)
+            .is_some_and(|r| r.state == JobState::Succeeded)
+    });
+    if all_ok {
+        0
+    } else {
+        1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::identifier;
+
+    #[test]
+    fn identifiers_are_upper_cased_unless_quoted() {
+        assert_eq!(identifier("load_sales"), "LOAD_SALES");
+        assert_eq!(identifier("\"step1\""), "step1");
+    }
 }

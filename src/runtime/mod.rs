@@ -20,3 +20,5 @@ pub use events::EngineEvent;
 pub use executor::{HandlerContext, HandlerRegistry};
 pub use options::{Durability, EngineOptions};
 pub use recovery::RecoveryReport;
+pub mod live;
+pub mod report;
