@@ -691,7 +691,6 @@ impl<'a> StepScope<'a> {
                 ident.span,
             )
             .with_expected(expected)
-            .with_suggestion(nearest_name(&ident.name, self.names.iter().copied()))
             .with_note(format!(
                 "a rule can only name steps of its own chain; to wait for chain {owner}, nest it: \
                  `step NAME chain {owner};`"
