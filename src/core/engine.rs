@@ -488,11 +488,14 @@ impl Core {
     }
 }
 
+/// *run with start steps*: the listed top-level steps, in the order given (`None`: all).
+type StartOnly = Option<Vec<StepIdx>>;
+
 /// Validate *run with start steps* and *run with step states* against the definitions.
 fn validate_start(
     defs: &BTreeMap<String, Arc<Def>>,
     req: &StartRequest,
-) -> Result<(Option<Vec<StepIdx>>, BTreeMap<String, PresetState>), CoreError> {
+) -> Result<(StartOnly, BTreeMap<String, PresetState>), CoreError> {
     let root = &defs[&req.chain].chain;
     let only = if req.start_steps.is_empty() {
         None

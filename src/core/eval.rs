@@ -30,13 +30,6 @@ impl Truth {
             Truth::False
         }
     }
-    pub fn not(self) -> Truth {
-        match self {
-            Truth::True => Truth::False,
-            Truth::False => Truth::True,
-            Truth::Unknown => Truth::Unknown,
-        }
-    }
     pub fn is_true(self) -> bool {
         self == Truth::True
     }
@@ -45,6 +38,17 @@ impl Truth {
             Truth::True => "TRUE",
             Truth::False => "FALSE",
             Truth::Unknown => "UNKNOWN",
+        }
+    }
+}
+
+impl std::ops::Not for Truth {
+    type Output = Truth;
+    fn not(self) -> Truth {
+        match self {
+            Truth::True => Truth::False,
+            Truth::False => Truth::True,
+            Truth::Unknown => Truth::Unknown,
         }
     }
 }
@@ -162,7 +166,7 @@ impl Expr {
                 }
                 acc
             }
-            Expr::Not(x) => x.eval(facts, now).not(),
+            Expr::Not(x) => !x.eval(facts, now),
         }
     }
 }
@@ -236,7 +240,7 @@ fn eval_leaf(c: &Condition, facts: &dyn Fn(StepIdx) -> Option<StepFacts>, now: M
                 }
             }
             if *negated {
-                acc.not()
+                !acc
             } else {
                 acc
             }

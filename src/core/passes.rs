@@ -27,6 +27,8 @@ impl Job {
         if self.ended() || !self.instances[i].live() {
             return;
         }
+        // Every evaluation is followed by a stall check of the instance.
+        self.touched.insert(i);
         let mark = ctx.effects.len();
         let mut fired: Vec<String> = Vec::new();
         loop {

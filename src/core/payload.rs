@@ -37,7 +37,7 @@ pub fn payload_matches(cond: &PayloadCond, payload: &Json) -> Truth {
                 }
             }
             if *negated {
-                acc.not()
+                !acc
             } else {
                 acc
             }
@@ -58,7 +58,7 @@ pub fn payload_matches(cond: &PayloadCond, payload: &Json) -> Truth {
             (Truth::False, Truth::False) => Truth::False,
             _ => Truth::Unknown,
         },
-        PayloadCond::Not(a) => payload_matches(a, payload).not(),
+        PayloadCond::Not(a) => !payload_matches(a, payload),
     }
 }
 
