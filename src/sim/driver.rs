@@ -124,17 +124,15 @@ struct Driver<'s> {
     timeline: Vec<TimelineEntry>,
     rejected: Vec<Rejected>,
     notes: Vec<String>,
-    time_dependent: bool,
+    /// Chains whose rules (their own or a nested chain's) can change with time alone.
+    time_dependent: HashSet<String>,
     /// Jobs whose next periodic evaluation may still change something (see [`Driver::finished`]).
     unsettled: HashSet<String>,
 }
 
 impl<'s> Driver<'s> {
     fn new(catalog: Catalog, scenario: &'s Scenario) -> Self {
-        let time_dependent = catalog
-            .chains
-            .values()
-            .any(|c| c.rules.iter().any(|r| r.condition.is_time_dependent()));
+        let time_dependent = time_dependent_chains(&catalog);
         let mut d = Driver {
             core: Core::new(catalog.clone()),
             catalog,
@@ -220,7 +218,14 @@ impl<'s> Driver<'s> {
         if self.starts_pending == 0 && self.started.iter().all(|j| self.ended.contains(j)) {
             return true;
         }
-        !self.time_dependent
+        let clock_matters = self.started.iter().any(|j| {
+            !self.ended.contains(j)
+                && self
+                    .job_index
+                    .get(j)
+                    .is_some_and(|&i| self.time_dependent.contains(&self.scenario.jobs[i].chain))
+        });
+        !clock_matters
             && self.queue.values().all(|p| match p {
                 Pending::Timer {
                     job,
@@ -649,11 +654,7 @@ impl<'s> Driver<'s> {
                 Some(i) => def.rules[i] = rule,
                 None => def.rules.push(rule),
             }
-            self.time_dependent = self
-                .catalog
-                .chains
-                .values()
-                .any(|c| c.rules.iter().any(|r| r.condition.is_time_dependent()));
+            self.time_dependent = time_dependent_chains(&self.catalog);
         }
     }
 
@@ -675,6 +676,31 @@ impl<'s> Driver<'s> {
             timeline: self.timeline,
             rejected: self.rejected,
             notes: self.notes,
+        }
+    }
+}
+
+/// Chains with a rule that can change with time alone, directly or in a nested chain.
+fn time_dependent_chains(catalog: &Catalog) -> HashSet<String> {
+    let mut out: HashSet<String> = catalog
+        .chains
+        .values()
+        .filter(|c| c.rules.iter().any(|r| r.condition.is_time_dependent()))
+        .map(|c| c.name.clone())
+        .collect();
+    // Propagate to outer chains until nothing changes (nesting is acyclic and shallow).
+    loop {
+        let before = out.len();
+        for c in catalog.chains.values() {
+            let nests_one = c.steps.iter().any(
+                |s| matches!(&s.kind, crate::catalog::StepTarget::Chain(n) if out.contains(n)),
+            );
+            if nests_one {
+                out.insert(c.name.clone());
+            }
+        }
+        if out.len() == before {
+            return out;
         }
     }
 }
