@@ -455,6 +455,23 @@ impl Builder {
                 None => EndValue::Default,
             },
             _ => {
+                let text = v.as_str();
+                let head = text.split('.').next().unwrap_or("");
+                if text.to_ascii_uppercase().ends_with(".ERROR_CODE")
+                    && text.matches('.').count() == 1
+                    && super::errors::is_reserved(head)
+                {
+                    let up = head.to_ascii_uppercase();
+                    self.diags.push(
+                        Diagnostic::error(
+                            "keyword-as-name",
+                            format!("`{up}` is a keyword; write \"{up}\" to use it as a name"),
+                            Span::new(self.file, span.start, span.start + head.len()),
+                        )
+                        .with_expected("a step name"),
+                    );
+                    return EndValue::Default;
+                }
                 self.diags.push(
                     Diagnostic::error(
                         "bad-end",

@@ -413,6 +413,8 @@ pub fn from_pest(
             Phrase::Name(t) | Phrase::Text(t) => push(t.to_string(), &mut expected),
         }
     }
+    // "the end of ..." reads best last.
+    expected.sort_by_key(|e| e.starts_with("the end of"));
     let expected_text = if expected.is_empty() {
         "something else".to_string()
     } else {

@@ -1,0 +1,740 @@
+//! The parser on invalid input: every diagnostic it emits, with its exact code, line:column
+//! and message; several errors in one file are all reported; the fixtures in fixtures/bad
+//! named `syntax_*` produce exactly the diagnostic their first line announces.
+
+use chainsched::lang::diagnostic::{render_text, Diagnostic};
+use chainsched::lang::parser::{parse_action, parse_condition, parse_file};
+use chainsched::lang::SourceMap;
+
+/// Parse `src` as a file that must fail; each error as `code@line:col: message`.
+fn errors(src: &str) -> Vec<String> {
+    let mut sm = SourceMap::default();
+    let id = sm.add("t.chain", src);
+    let diags = match parse_file(id, src) {
+        Ok(f) => panic!("expected errors for {src:?}, parsed {f:#?}"),
+        Err(d) => d,
+    };
+    assert!(!diags.is_empty(), "Err must carry at least one diagnostic");
+    diags.iter().map(|d| line(d, &sm)).collect()
+}
+
+fn line(d: &Diagnostic, sm: &SourceMap) -> String {
+    let (l, c) = sm.line_col(d.span.file, d.span.start);
+    format!("{}@{l}:{c}: {}", d.code, d.message)
+}
+
+fn one_error(src: &str) -> String {
+    let e = errors(src);
+    assert_eq!(
+        e.len(),
+        1,
+        "exactly one error expected for {src:?}, got {e:#?}"
+    );
+    e[0].clone()
+}
+
+fn diags(src: &str) -> Vec<Diagnostic> {
+    parse_file(0, src).expect_err("expected errors")
+}
+
+fn in_chain(body: &str) -> String {
+    format!("program P {{ builtin noop; }}\nchain C {{\n{body}\n}}\n")
+}
+
+// ------------------------------------------------------------------ syntax
+
+#[test]
+fn missing_semicolon_names_what_was_expected_and_what_was_found() {
+    assert_eq!(
+        one_error(&in_chain("  step A program P\n  step B program P;")),
+        "syntax@4:3: expected `;` or `with`, found `step`"
+    );
+    let d = &diags(&in_chain("  step A program P\n  step B program P;"))[0];
+    assert_eq!(d.expected.as_deref(), Some("`;` or `with`"));
+    assert_eq!(d.suggestion, None);
+}
+
+#[test]
+fn misspelled_keywords_get_a_did_you_mean() {
+    let src = in_chain("  rule when A SUCCEDED then START B;");
+    assert_eq!(
+        one_error(&src),
+        "syntax@3:15: expected `ERROR_CODE`, `SUCCEEDED`, `FAILED`, `STOPPED`, `COMPLETED` or \
+         `NOT`, found `SUCCEDED`"
+    );
+    assert_eq!(diags(&src)[0].suggestion.as_deref(), Some("SUCCEEDED"));
+
+    let src = in_chain("  stpe A program P;");
+    assert_eq!(
+        one_error(&src),
+        "syntax@3:3: expected `step`, `rule`, `comment` or `evaluation_interval`, found `stpe`"
+    );
+    assert_eq!(diags(&src)[0].suggestion.as_deref(), Some("step"));
+
+    let src = in_chain("  rule when TRUE then STRAT A;");
+    assert_eq!(
+        one_error(&src),
+        "syntax@3:23: expected an action: `START`, `STOP`, `END` or `AFTER HH:MM:SS START`, \
+         found `STRAT`"
+    );
+    assert_eq!(diags(&src)[0].suggestion.as_deref(), Some("START"));
+
+    let src = "job J { chain C; schedle 'x'; }";
+    assert_eq!(diags(src)[0].suggestion.as_deref(), Some("schedule"));
+    // A name where a keyword was expected is not a typo of a keyword.
+    assert_eq!(
+        diags(&in_chain("  rule when A SUCCEEDED B SUCCEEDED then END;"))[0].suggestion,
+        None
+    );
+}
+
+#[test]
+fn messages_use_words_not_grammar_rule_names() {
+    let cases = [
+        (
+            "chain C { step A programme P; }",
+            "syntax@1:18: expected what the step runs: `program NAME`, `chain NAME` or `event \
+             NAME`, found `programme`",
+        ),
+        (
+            "chain C { step A program P with bogus; }",
+            "syntax@1:33: expected a step attribute (`skip`, `pause`, `pause_before`, \
+             `restart_on_recovery` or `restart_on_failure`), found `bogus`",
+        ),
+        (
+            "chain C { rule when A SUCCEEDED B SUCCEEDED then END; }",
+            "syntax@1:33: expected `then`, `AND` or `OR`, found `B`",
+        ),
+        (
+            "chain C { rule when then END; }",
+            "syntax@1:21: expected a condition such as `A SUCCEEDED`, found `then`",
+        ),
+        (
+            "chain C { rule when :A.foo = 1 then END; }",
+            "syntax@1:24: expected a step attribute: `state`, `completed`, `error_code`, \
+             `start_date`, `end_date` or `duration`, found `foo`",
+        ),
+        (
+            "chain C { rule when :A.duration > INTERVAL '1' WEEK then END; }",
+            "syntax@1:48: expected a unit: `SECOND`, `MINUTE`, `HOUR` or `DAY`, found `WEEK`",
+        ),
+        (
+            "chain C { rule when TRUE then START A comment 'x' }",
+            "syntax@1:51: expected `;`, found `}`",
+        ),
+        (
+            "chain C { rule 'x' when TRUE then END; }",
+            "syntax@1:16: expected a rule name or `when`, found the string 'x'",
+        ),
+        (
+            "program P { builtin sleep; }",
+            "syntax@1:26: expected a duration like 30s, 5m, 1h30m or 01:30:00, found `;`",
+        ),
+        (
+            "program P { builtin wait 5s; }",
+            "syntax@1:21: expected a builtin: `noop`, `sleep DURATION` or `fail CODE`, found `wait`",
+        ),
+        (
+            "job J { chain C; serialize DEPTNO; }",
+            "syntax@1:28: expected `by`, found `DEPTNO`",
+        ),
+        (
+            "group G { max_running; }",
+            "syntax@1:22: expected an integer, found `;`",
+        ),
+        (
+            "step A program P;",
+            "syntax@1:1: expected a declaration (`program`, `chain`, `job` or `group`), found \
+             `step`",
+        ),
+        (
+            "chain C { step A program P;",
+            "syntax@1:28: expected `}`, `step`, `rule`, `comment` or `evaluation_interval`, found \
+             the end of the file",
+        ),
+        (
+            "chain C { step A event E where size >> 1; }",
+            "syntax@1:38: expected a string or a number, found `>`",
+        ),
+        (
+            "chain C { rule when A ERROR_CODE IN (1, x) then END; }",
+            "syntax@1:41: expected an integer, found `x`",
+        ),
+    ];
+    for (src, want) in cases {
+        assert_eq!(one_error(src), want, "{src}");
+    }
+}
+
+#[test]
+fn unclosed_strings_and_quoted_names() {
+    assert_eq!(
+        one_error("program P { shell 'echo hi; }\nchain C { step A program P; }"),
+        "syntax@1:19: this string is never closed: a `'` is missing"
+    );
+    assert_eq!(
+        one_error("chain C { step \"A program P; }"),
+        "syntax@1:16: this quoted name is never closed: a `\"` is missing"
+    );
+    assert_eq!(
+        one_error("chain C { step \"\" program P; }"),
+        "syntax@1:16: a quoted name cannot be empty"
+    );
+}
+
+// ------------------------------------------------------------------ keyword-as-name
+
+#[test]
+fn keywords_cannot_be_used_unquoted_as_names() {
+    let cases = [
+        (
+            "chain C { step START program P; }",
+            "keyword-as-name@1:16: `START` is a keyword; write \"START\" to use it as a name",
+        ),
+        (
+            "chain C { rule when TRUE then START end; }",
+            "keyword-as-name@1:37: `END` is a keyword; write \"END\" to use it as a name",
+        ),
+        (
+            "chain C { rule when Stop SUCCEEDED then END; }",
+            "keyword-as-name@1:21: `STOP` is a keyword; write \"STOP\" to use it as a name",
+        ),
+        (
+            "chain C { rule START when TRUE then END; }",
+            "keyword-as-name@1:16: `START` is a keyword; write \"START\" to use it as a name",
+        ),
+        (
+            "chain C { rule when TRUE then END AFTER.ERROR_CODE; }",
+            "keyword-as-name@1:35: `AFTER` is a keyword; write \"AFTER\" to use it as a name",
+        ),
+        (
+            "program Event { builtin noop; }",
+            "keyword-as-name@1:9: `EVENT` is a keyword; write \"EVENT\" to use it as a name",
+        ),
+        (
+            "group FINANCE.AND { }",
+            "keyword-as-name@1:15: `AND` is a keyword; write \"AND\" to use it as a name",
+        ),
+        (
+            "chain C { step W event E where end = 1; }",
+            "keyword-as-name@1:32: `END` is a keyword; write \"END\" to use it as a name",
+        ),
+    ];
+    for (src, want) in cases {
+        assert_eq!(one_error(src), want, "{src}");
+    }
+    let d = &diags("chain C { step START program P; }")[0];
+    assert_eq!(d.expected.as_deref(), Some("a step name"));
+}
+
+#[test]
+fn a_keyword_where_something_else_is_missing_is_a_plain_syntax_error() {
+    // The step name is missing; COMMENT is the rule's comment, not a step named COMMENT.
+    assert_eq!(
+        one_error("chain C { rule when TRUE then START comment 'x'; }"),
+        "syntax@1:37: expected a step name, found `comment`"
+    );
+    // `when` is missing; THEN is not meant as the rule's name.
+    assert_eq!(
+        one_error("chain C { rule then START B; }"),
+        "syntax@1:16: expected a rule name or `when`, found `then`"
+    );
+}
+
+// ------------------------------------------------------------------ value errors
+
+#[test]
+fn identifier_too_long() {
+    let long = "X".repeat(129);
+    assert_eq!(
+        one_error(&format!("chain C {{ step {long} program P; }}")),
+        "identifier-too-long@1:16: this name is 129 characters long; names are at most 128"
+    );
+    let quoted = "q".repeat(200);
+    assert_eq!(
+        one_error(&format!("chain \"{quoted}\" {{ }}")),
+        "identifier-too-long@1:7: this name is 200 characters long; names are at most 128"
+    );
+}
+
+#[test]
+fn bad_after() {
+    let cases = [
+        (
+            "AFTER 30s START B",
+            "bad-after@3:36: AFTER takes a time written HH:MM:SS (Oracle's form), not `30s`: \
+             write AFTER 00:00:30",
+        ),
+        (
+            "AFTER 1h30m START B",
+            "bad-after@3:36: AFTER takes a time written HH:MM:SS (Oracle's form), not `1h30m`: \
+             write AFTER 01:30:00",
+        ),
+        (
+            "AFTER 00:60:00 START B",
+            "bad-after@3:36: `00:60:00` is not a valid HH:MM:SS time: minutes and seconds are 00 \
+             to 59, written with two digits",
+        ),
+        (
+            "AFTER 00:00:75 START B",
+            "bad-after@3:36: `00:00:75` is not a valid HH:MM:SS time: minutes and seconds are 00 \
+             to 59, written with two digits",
+        ),
+        (
+            "AFTER 1:2:3 START B",
+            "bad-after@3:36: `1:2:3` is not a valid HH:MM:SS time: minutes and seconds are 00 to \
+             59, written with two digits",
+        ),
+        (
+            "AFTER 5 START B",
+            "bad-after@3:36: AFTER takes a time written HH:MM:SS, like AFTER 00:30:00; found `5`",
+        ),
+    ];
+    for (act, want) in cases {
+        assert_eq!(
+            one_error(&in_chain(&format!("  rule when A COMPLETED then {act};"))),
+            want,
+            "{act}"
+        );
+    }
+    // AFTER with no time at all is a syntax error.
+    assert_eq!(
+        one_error(&in_chain("  rule when A COMPLETED then AFTER START B;")),
+        "syntax@3:36: expected a time written HH:MM:SS, like 01:00:00, found `START`"
+    );
+}
+
+#[test]
+fn bad_duration() {
+    let cases = [
+        (
+            "program P { builtin noop; timeout 5x; }",
+            "1:35",
+            "`5x` is not a duration",
+        ),
+        (
+            "program P { builtin sleep 1.5s; }",
+            "1:27",
+            "`1.5s` is not a duration",
+        ),
+        (
+            "chain C { evaluation_interval 10:99:00; }",
+            "1:31",
+            "`10:99:00` is not a duration; in HH:MM:SS, minutes and seconds are 00 to 59",
+        ),
+        (
+            "job J { chain C; max_run_duration 4hours; }",
+            "1:35",
+            "`4hours` is not a duration",
+        ),
+        (
+            "chain C { step A program P with restart_on_failure(delay 3w); }",
+            "1:58",
+            "`3w` is not a duration",
+        ),
+        (
+            "chain C { rule when :A.duration > INTERVAL '1.5' HOUR then END; }",
+            "1:35",
+            "INTERVAL takes a whole number in quotes, like INTERVAL '5' MINUTE; found '1.5'",
+        ),
+        (
+            "chain C { rule when :A.end_date < SYSDATE - INTERVAL '' DAY then END; }",
+            "1:45",
+            "INTERVAL takes a whole number in quotes, like INTERVAL '5' MINUTE; found ''",
+        ),
+    ];
+    for (src, pos, msg) in cases {
+        assert_eq!(
+            one_error(src),
+            format!("bad-duration@{pos}: {msg}"),
+            "{src}"
+        );
+    }
+    let d = &diags("program P { builtin noop; timeout 5x; }")[0];
+    assert_eq!(
+        d.expected.as_deref(),
+        Some("a duration like 500ms, 30s, 5m, 2h, 1d, 1h30m or 01:30:00")
+    );
+}
+
+#[test]
+fn bad_end() {
+    let cases = [
+        ("END A.STATE", "3:34", "`A.STATE`"),
+        ("END FOO", "3:34", "`FOO`"),
+        ("END 'x'", "3:34", "`'x'`"),
+        ("END 1.5", "3:34", "`1.5`"),
+    ];
+    for (act, pos, found) in cases {
+        assert_eq!(
+            one_error(&in_chain(&format!("  rule when A COMPLETED then {act};"))),
+            format!(
+                "bad-end@{pos}: END takes nothing, an integer (END 3) or a step's error code \
+                 (END LOAD.ERROR_CODE); found {found}"
+            ),
+            "{act}"
+        );
+    }
+    assert_eq!(
+        one_error(&in_chain(
+            "  rule when A COMPLETED then END A.ERROR_CODE.X;"
+        )),
+        "syntax@3:46: expected `;` or `comment`, found `.`"
+    );
+    // END followed by the rule's comment is a plain END.
+    parse_file(
+        0,
+        &in_chain("  step A program P;\n  rule when A COMPLETED then END comment 'done';"),
+    )
+    .expect("END comment parses");
+}
+
+#[test]
+fn bad_attribute() {
+    let cases = [
+        (
+            "chain C { step A program P with restart_on_failure(retries -1); }",
+            "bad-attribute@1:52: `retries -1`: the number of retries cannot be negative",
+        ),
+        (
+            "chain C { step A program P with restart_on_failure(backoff 0); }",
+            "bad-attribute@1:52: `backoff 0`: the backoff factor must be greater than 0",
+        ),
+        (
+            "chain C { step A program P with restart_on_failure(backoff -2.5); }",
+            "bad-attribute@1:52: `backoff -2.5`: the backoff factor must be greater than 0",
+        ),
+        (
+            "chain C { step A program P with restart_on_failure(retries 1, retries 2); }",
+            "bad-attribute@1:63: `retries` is given twice",
+        ),
+        (
+            "chain C { step A program P with skip, pause, skip; }",
+            "bad-attribute@1:46: the attribute `skip` is given twice",
+        ),
+        (
+            "chain C { step A program P with restart_on_failure, restart_on_failure(retries 1); }",
+            "bad-attribute@1:53: the attribute `restart_on_failure` is given twice",
+        ),
+        (
+            "program P { builtin fail 0; }",
+            "bad-attribute@1:26: `fail 0`: the error code of a failure must be 1 or more",
+        ),
+        (
+            "program P { builtin noop; timeout 0s; }",
+            "bad-attribute@1:35: a timeout must be longer than 0",
+        ),
+        (
+            "program P { builtin noop; timeout 1s; timeout 2s; }",
+            "bad-attribute@1:39: `timeout` is given twice",
+        ),
+        (
+            "program P { builtin noop; environment A = '1'; environment A = '2'; }",
+            "bad-attribute@1:60: environment variable A is given twice",
+        ),
+        (
+            "chain C { comment 'a'; comment 'b'; }",
+            "bad-attribute@1:24: the chain's `comment` is given twice",
+        ),
+        (
+            "chain C { evaluation_interval 0s; }",
+            "bad-attribute@1:31: an evaluation_interval must be longer than 0",
+        ),
+        (
+            "job J { chain C; chain D; }",
+            "bad-attribute@1:18: the job's `chain` is given twice",
+        ),
+        (
+            "job J { chain C; parameters A = '1', a = '2'; }",
+            "bad-attribute@1:38: the parameter A is given twice",
+        ),
+        (
+            "job J { chain C; restartable; restartable; }",
+            "bad-attribute@1:31: `restartable` is given twice",
+        ),
+        (
+            "group G { max_running 0; }",
+            "bad-attribute@1:11: `max_running 0`: a group must allow at least 1 running job",
+        ),
+        (
+            "group G { max_running 1; max_running 2; }",
+            "bad-attribute@1:26: `max_running` is given twice",
+        ),
+    ];
+    for (src, want) in cases {
+        assert_eq!(one_error(src), want, "{src}");
+    }
+}
+
+#[test]
+fn program_kind() {
+    assert_eq!(
+        one_error("program P {\n  executable '/bin/true';\n  shell 'true';\n}"),
+        "program-kind@3:3: this program already has `executable`; a program has exactly one of \
+         `executable`, `shell`, `handler` or `builtin`"
+    );
+    assert_eq!(
+        one_error("program P { builtin noop; builtin noop; }"),
+        "program-kind@1:27: `builtin` is given twice; a program runs exactly one thing"
+    );
+    assert_eq!(
+        one_error("program NOTHING { timeout 5s; }"),
+        "program-kind@1:9: program NOTHING does not say what to run: it needs one of \
+         `executable`, `shell`, `handler` or `builtin`"
+    );
+    assert_eq!(
+        one_error("program EMPTY { }"),
+        "program-kind@1:9: program EMPTY does not say what to run: it needs one of \
+         `executable`, `shell`, `handler` or `builtin`"
+    );
+}
+
+#[test]
+fn not_needs_parens() {
+    let cases = [
+        (
+            "rule when NOT A SUCCEEDED then END;",
+            "not-needs-parens@3:13: NOT must be followed by a parenthesis: write `NOT (A \
+             SUCCEEDED)`, not `NOT A SUCCEEDED`",
+        ),
+        (
+            "rule when A COMPLETED AND not :A.state = 'FAILED' then END;",
+            "not-needs-parens@3:29: NOT must be followed by a parenthesis: write `NOT \
+             (:A.state = 'FAILED')`, not `NOT :A.state = 'FAILED'`",
+        ),
+        (
+            "rule when NOT NOT (A SUCCEEDED) then END;",
+            "not-needs-parens@3:17: NOT must be followed by a parenthesis, as in `NOT (A \
+             SUCCEEDED)`; found `NOT`",
+        ),
+        (
+            "rule when NOT then END;",
+            "not-needs-parens@3:17: NOT must be followed by a parenthesis, as in `NOT (A \
+             SUCCEEDED)`; found `then`",
+        ),
+        (
+            "step W event E where NOT size > 0;",
+            "not-needs-parens@3:24: NOT must be followed by a parenthesis: write `NOT (size > \
+             0)`, not `NOT size > 0`",
+        ),
+    ];
+    for (body, want) in cases {
+        assert_eq!(one_error(&in_chain(&format!("  {body}"))), want, "{body}");
+    }
+    // NOT after the step name is Oracle's chain syntax, not the NOT operator.
+    parse_file(
+        0,
+        &in_chain("  rule when A NOT SUCCEEDED AND A ERROR_CODE NOT IN (1) then END;"),
+    )
+    .expect("A NOT SUCCEEDED is valid");
+}
+
+#[test]
+fn bad_integer() {
+    assert_eq!(
+        one_error("chain C { rule when A ERROR_CODE = 9223372036854775808 then END; }"),
+        "bad-integer@1:36: the integer 9223372036854775808 is out of range (integers are \
+         between -9223372036854775808 and 9223372036854775807)"
+    );
+    assert_eq!(
+        one_error("chain C { rule when TRUE then END -99999999999999999999; }"),
+        "bad-integer@1:35: the integer -99999999999999999999 is out of range (integers are \
+         between -9223372036854775808 and 9223372036854775807)"
+    );
+    // The extremes themselves are fine.
+    parse_file(
+        0,
+        "chain C { rule when A ERROR_CODE IN (9223372036854775807, -9223372036854775808) then END; }",
+    )
+    .expect("i64 extremes parse");
+}
+
+#[test]
+fn too_deep_and_too_complex() {
+    let deep = format!("{}A SUCCEEDED{}", "(".repeat(201), ")".repeat(201));
+    assert_eq!(
+        one_error(&format!("chain C {{ rule when {deep} then END; }}")),
+        "too-deep@1:221: parentheses nest more than 200 levels deep"
+    );
+    let ok = format!("{}A SUCCEEDED{}", "(".repeat(200), ")".repeat(200));
+    parse_file(0, &format!("chain C {{ rule when {ok} then END; }}")).expect("200 levels parse");
+
+    let many = vec!["A SUCCEEDED"; 1001].join(" AND ");
+    assert_eq!(
+        one_error(&format!("chain C {{ rule when {many} then END; }}")),
+        "too-complex@1:21: this condition joins 1001 predicates; at most 1000 are allowed (split \
+         the rule)"
+    );
+    let fine = vec!["A SUCCEEDED"; 1000].join(" OR ");
+    parse_file(0, &format!("chain C {{ rule when {fine} then END; }}")).expect("1000 parse");
+}
+
+// ------------------------------------------------------------------ collecting every error
+
+#[test]
+fn every_error_in_a_file_is_reported() {
+    let src = "program P { builtin noop; timeout 5x; }\n\
+               chain C {\n\
+               \x20 stpe A program P;\n\
+               \x20 step B program P with skip skip;\n\
+               \x20 rule when NOT B SUCCEEDED then START B;\n\
+               \x20 rule R2 when B SUCCEEDED then AFTER 10s START B;\n\
+               }\n\
+               job J { chain C; schedle 'x'; }\n\
+               group G { max_running 0; }\n";
+    assert_eq!(
+        errors(src),
+        [
+            "bad-duration@1:35: `5x` is not a duration",
+            "syntax@3:3: expected `step`, `rule`, `comment` or `evaluation_interval`, found `stpe`",
+            "syntax@4:30: expected `;` or `,`, found `skip`",
+            "not-needs-parens@5:13: NOT must be followed by a parenthesis: write `NOT (B \
+             SUCCEEDED)`, not `NOT B SUCCEEDED`",
+            "bad-after@6:39: AFTER takes a time written HH:MM:SS (Oracle's form), not `10s`: \
+             write AFTER 00:00:10",
+            "syntax@8:18: expected a job setting (`chain`, `group`, `schedule`, `parameters`, \
+             `serialize by`, `restartable` or `max_run_duration`), found `schedle`",
+            "bad-attribute@9:11: `max_running 0`: a group must allow at least 1 running job",
+        ]
+    );
+}
+
+#[test]
+fn parsing_resumes_after_a_missing_closing_brace() {
+    let src = "chain C {\n  step A program P;\nchain D {\n  step B programm P;\n}\n";
+    assert_eq!(
+        errors(src),
+        [
+            "syntax@3:1: expected `}`, `step`, `rule`, `comment` or `evaluation_interval`, \
+             found `chain`",
+            "syntax@4:10: expected what the step runs: `program NAME`, `chain NAME` or `event \
+             NAME`, found `programm`",
+        ]
+    );
+}
+
+#[test]
+fn garbage_between_declarations_is_reported_once() {
+    let src = "step A program P;\nstep B program P;\nrule when TRUE then END;\n\
+               program P { bogus; }\n";
+    assert_eq!(
+        errors(src),
+        [
+            "syntax@1:1: expected a declaration (`program`, `chain`, `job` or `group`), found \
+             `step`",
+            "syntax@4:13: expected a program setting (`executable`, `shell`, `handler`, \
+             `builtin`, `arguments`, `environment`, `working_directory` or `timeout`), found \
+             `bogus`",
+        ]
+    );
+}
+
+#[test]
+fn a_file_with_errors_returns_no_ast_and_sorted_diagnostics() {
+    let src = "group G { max_running 0; }\nprogram P { builtin noop; }\nchain C { step A program P with skip, skip; }";
+    let d = diags(src);
+    assert_eq!(d.len(), 2);
+    assert!(d.windows(2).all(|w| w[0].span.start <= w[1].span.start));
+    assert!(d.iter().all(|d| d.is_error()));
+}
+
+#[test]
+fn standalone_condition_and_action_errors() {
+    let mut sm = SourceMap::default();
+    let id = sm.add("define_rule", "A SUCCEEDED AND");
+    let e = parse_condition(id, "A SUCCEEDED AND").expect_err("incomplete");
+    assert_eq!(
+        line(&e[0], &sm),
+        "syntax@1:16: expected a condition such as `A SUCCEEDED`, found the end of the condition"
+    );
+    let e = parse_condition(0, "A SUCCEEDED then").expect_err("trailing");
+    assert_eq!(
+        e[0].message,
+        "expected `AND`, `OR` or the end of the condition, found `then`"
+    );
+    let e = parse_condition(0, "NOT A FAILED").expect_err("NOT");
+    assert_eq!(e[0].code, "not-needs-parens");
+    let e = parse_action(0, "AFTER 5m START B").expect_err("AFTER");
+    assert_eq!(e[0].code, "bad-after");
+    let e = parse_action(0, "BEGIN B").expect_err("verb");
+    assert_eq!(
+        e[0].message,
+        "expected an action: `START`, `STOP`, `END` or `AFTER HH:MM:SS START`, found `BEGIN`"
+    );
+    let e = parse_action(0, "START B;").expect_err("semicolon");
+    assert_eq!(
+        e[0].message,
+        "expected `,` or the end of the action, found `;`"
+    );
+    let e = parse_action(0, "START end").expect_err("keyword");
+    assert_eq!(e[0].code, "keyword-as-name");
+}
+
+#[test]
+fn rendered_diagnostics_show_the_line_and_a_caret() {
+    let src = "chain C {\n  rule when A SUCCEDED then END;\n}\n";
+    let mut sm = SourceMap::default();
+    let id = sm.add("loan.chain", src);
+    let d = parse_file(id, src).expect_err("typo");
+    let text = render_text(&d[0], &sm);
+    assert!(text.contains("error[syntax]: expected"), "{text}");
+    assert!(text.contains("--> loan.chain:2:15"), "{text}");
+    assert!(
+        text.contains("2 |   rule when A SUCCEDED then END;"),
+        "{text}"
+    );
+    assert!(text.contains("|               ^^^^^^^^\n"), "{text}");
+    assert!(text.contains("= help: did you mean SUCCEEDED?"), "{text}");
+}
+
+// ------------------------------------------------------------------ the bad fixtures
+
+#[test]
+fn each_syntax_fixture_produces_exactly_its_diagnostic() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/bad");
+    let mut seen = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .expect("fixtures/bad exists")
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("syntax_") && n.ends_with(".chain"))
+        })
+        .collect();
+    entries.sort();
+    for path in entries {
+        let src = std::fs::read_to_string(&path).expect("readable fixture");
+        let first = src.lines().next().unwrap_or("");
+        let code = first
+            .strip_prefix("-- expect: ")
+            .unwrap_or_else(|| panic!("{}: first line must be `-- expect: <code>`", path.display()))
+            .trim();
+        let d = parse_file(0, &src)
+            .err()
+            .unwrap_or_else(|| panic!("{} parsed without error", path.display()));
+        let codes: Vec<&str> = d.iter().map(|d| d.code).collect();
+        assert_eq!(codes, [code], "{}: {d:#?}", path.display());
+        seen.push(code.to_string());
+    }
+    for code in [
+        "syntax",
+        "keyword-as-name",
+        "identifier-too-long",
+        "bad-after",
+        "bad-duration",
+        "bad-end",
+        "bad-attribute",
+        "program-kind",
+        "not-needs-parens",
+        "bad-integer",
+        "too-deep",
+        "too-complex",
+    ] {
+        assert!(
+            seen.iter().any(|s| s == code),
+            "no fixtures/bad/syntax_*.chain for {code}"
+        );
+    }
+}
