@@ -38,6 +38,7 @@ fn harness(handlers: HandlerRegistry) -> Harness {
     let env = ExecEnv {
         clock: EngineClock::new(1.0),
         launcher: Launcher::start().unwrap(),
+        store_id: "test".into(),
         handlers,
         kill_grace: Duration::from_millis(500),
         report: Arc::new(move |e| {

@@ -106,6 +106,15 @@ impl Engine {
         };
         let mut core = Core::new(catalog.clone());
         core.set_next_log_id(store.next_log_id()?);
+        // Strays of a crashed engine on this store must be gone before anything restarts.
+        let store_id = store.store_id()?;
+        let id = store_id.clone();
+        let strays = tokio::task::spawn_blocking(move || recovery::kill_strays(&id))
+            .await
+            .unwrap_or(0);
+        if strays > 0 {
+            tracing::warn!("killed {strays} stray step processes of a previous engine");
+        }
         let (work, report) = recovery::prepare(&store, &mut core)?;
 
         let clock = EngineClock::new(options.time_scale);
@@ -116,6 +125,7 @@ impl Engine {
         let exec = ExecEnv {
             clock,
             launcher: launcher.clone(),
+            store_id,
             handlers: options.handlers.clone(),
             kill_grace: options.kill_grace,
             report: Arc::new(move |ev| {

@@ -81,3 +81,57 @@ pub(crate) fn kill_leftover(job: &str, subname: &str, pid: LivePid) {
     }
     kill_group(pid.pid, libc::SIGKILL);
 }
+
+/// Kill every process that carries this store's id in its environment (`CHAINSCHED_STORE_ID`,
+/// inherited by a step's whole process tree) and wait until they are gone. Only one engine can
+/// open a store at a time, so any such process is a stray of a previous engine on this store.
+/// Returns how many were killed.
+pub(crate) fn kill_strays(store_id: &str) -> usize {
+    if store_id.is_empty() {
+        return 0;
+    }
+    let me = std::process::id();
+    let needle = format!("CHAINSCHED_STORE_ID={store_id}");
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let mut killed = Vec::new();
+    for entry in dir.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == me || pid > i32::MAX as u32 {
+            continue;
+        }
+        let Ok(env) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        if env.split(|b| *b == 0).any(|v| v == needle.as_bytes()) {
+            // SAFETY: kill(2) on a pid; no memory is involved.
+            unsafe {
+                libc::kill(pid as libc::pid_t, libc::SIGKILL);
+            }
+            killed.push(pid);
+        }
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while killed.iter().any(|p| running(*p)) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    killed.len()
+}
+
+/// Whether a process exists and is not a zombie.
+fn running(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}

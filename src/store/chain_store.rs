@@ -71,10 +71,24 @@ impl ChainStore {
                 kv.commit(b)?;
             }
         }
+        if kv.get(layout::STORE_ID_KEY)?.is_none() {
+            let mut b = WriteBatch::default();
+            b.put(layout::STORE_ID_KEY.to_vec(), new_store_id().into_bytes());
+            kv.commit(b)?;
+        }
         Ok(ChainStore {
             kv,
             path: path.to_string(),
         })
+    }
+
+    /// The store's random id (see `layout`, `meta/store_id`).
+    pub fn store_id(&self) -> Result<String, StoreError> {
+        Ok(self
+            .kv
+            .get(layout::STORE_ID_KEY)?
+            .map(|v| String::from_utf8_lossy(&v).into_owned())
+            .unwrap_or_default())
     }
 
     pub fn path(&self) -> &str {
@@ -417,4 +431,20 @@ pub fn pid_keys(store: &ChainStore, job: &str) -> Result<Vec<Vec<u8>>, StoreErro
         .into_iter()
         .map(|(k, _)| k)
         .collect())
+}
+
+/// 64 random-enough bits as hex: the clock's nanoseconds, the process id and a stack address
+/// mixed (no randomness crate needed; uniqueness across stores is all that matters).
+fn new_store_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let local = 0u8;
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(nanos);
+    h.write_u32(std::process::id());
+    h.write_usize(&local as *const u8 as usize);
+    format!("{:016x}", h.finish())
 }

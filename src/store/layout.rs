@@ -10,6 +10,7 @@
 //! | key | value (JSON) | written |
 //! |---|---|---|
 //! | `meta/format` | format version string ([`FORMAT_VERSION`]) | when the store is created |
+//! | `meta/store_id` | a random id of this store, given to every step process (`CHAINSCHED_STORE_ID`) so recovery can find the strays of a crashed engine | when the store is created |
 //! | `meta/catalog` | the catalog the engine runs (`catalog::Catalog`) | on each catalog load |
 //! | `job/<job>` | [`JobEntry`](super::records::JobEntry): the job record | each change of the job |
 //! | `snap/<job>` | the core's `JobSnapshot` (the chain definition the job started with + state) | each state change of an unfinished job; removed when it ends |
@@ -28,6 +29,7 @@ pub const FORMAT_VERSION: &str = "chainsched-store-1";
 
 pub const FORMAT_KEY: &[u8] = b"meta/format";
 pub const CATALOG_KEY: &[u8] = b"meta/catalog";
+pub const STORE_ID_KEY: &[u8] = b"meta/store_id";
 
 pub const JOB: &str = "job/";
 pub const SNAPSHOT: &str = "snap/";

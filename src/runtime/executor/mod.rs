@@ -107,6 +107,8 @@ pub async fn stopped(rx: &mut watch::Receiver<bool>) {
 pub struct ExecEnv {
     pub clock: EngineClock,
     pub launcher: Launcher,
+    /// Given to every step process as `CHAINSCHED_STORE_ID` (recovery finds strays by it).
+    pub store_id: String,
     pub handlers: HandlerRegistry,
     /// Real time between SIGTERM and SIGKILL (and for a handler to notice cancellation).
     pub kill_grace: Duration,

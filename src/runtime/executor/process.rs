@@ -151,6 +151,7 @@ async fn run_command(
         .env("CHAINSCHED_JOB_NAME", &step.job)
         .env("CHAINSCHED_JOB_SUBNAME", &step.subname)
         .env("CHAINSCHED_ATTEMPT", step.attempt.to_string())
+        .env("CHAINSCHED_STORE_ID", &env.store_id)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
