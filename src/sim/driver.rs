@@ -658,7 +658,29 @@ impl<'s> Driver<'s> {
         }
     }
 
-    fn result(self, ended_at: Millis) -> SimResult {
+    fn result(mut self, ended_at: Millis) -> SimResult {
+        let unapplied: Vec<String> = self
+            .queue
+            .values()
+            .filter_map(|p| match p {
+                Pending::Intervention(i) => {
+                    let a = &self.scenario.interventions[*i];
+                    Some(format!(
+                        "{} ({} at {})",
+                        a.key,
+                        a.action.kind_name(),
+                        crate::lang::duration::format_duration(a.time)
+                    ))
+                }
+                _ => None,
+            })
+            .collect();
+        if !unapplied.is_empty() {
+            self.notes.push(format!(
+                "not applied, the simulation had ended: {}",
+                unapplied.join(", ")
+            ));
+        }
         let jobs = self
             .started
             .iter()
