@@ -11,3 +11,4 @@ pub mod sim;
 pub mod runtime;
 pub mod store;
 pub mod views;
+pub mod server;

@@ -5,10 +5,13 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 pub mod check;
+pub mod control;
 pub mod graph;
 pub mod run;
+pub mod serve;
 pub mod simulate;
 pub mod test_cmd;
+pub mod views;
 
 #[derive(Debug, Parser)]
 #[command(name = "chainsched", version, about = "A rule-based chain engine in the style of Oracle DBMS_SCHEDULER chains")]
@@ -38,6 +41,40 @@ pub enum Command {
     Run(run::RunArgs),
     /// Recover the unfinished jobs of the store and run them to their end.
     Resume(run::ResumeArgs),
+    /// The long-running engine: schedules jobs, HTTP API, web dashboard.
+    Serve(serve::ServeArgs),
+    /// Start a chain job in a running engine; prints the job name.
+    Start(control::StartArgs),
+    /// Stop a job, or one step of it.
+    Stop(control::StopArgs),
+    /// Alter a running chain: pause, pause_before, skip or the state of a step (or all steps).
+    Alter(control::AlterArgs),
+    /// Evaluate a running chain's rules now.
+    Evaluate(control::EvaluateArgs),
+    /// Raise an event (completes the event steps waiting for it).
+    Event(control::EventArgs),
+    /// The jobs view: one row per chain job, running and finished.
+    Jobs(views::JobsArgs),
+    /// The running_chains view of one job: its steps, nested chains included.
+    Steps(views::StepsArgs),
+    /// The running_chains view of every running or stalled job.
+    Running(views::RunningArgs),
+    /// The job_log view: one row per step-job run and per chain-job run.
+    Log(views::LogArgs),
+    /// The job_run_details view of one job_log row.
+    Details(views::DetailsArgs),
+    /// The timeline view: every event of one job in order.
+    Timeline(views::TimelineArgs),
+    /// The stats view: run history per chain and per step.
+    Stats(views::StatsArgs),
+    /// The explain view: each rule's predicates and truth values; why a job stalled.
+    Explain(views::ExplainArgs),
+    /// The chains view of the catalog.
+    Chains(views::ChainArgs),
+    /// The chain_steps view of the catalog.
+    ChainSteps(views::ChainArgs),
+    /// The chain_rules view of the catalog.
+    ChainRules(views::ChainArgs),
 }
 
 /// Parse arguments and run; returns the exit code. clap usage errors exit 2.
@@ -57,6 +94,23 @@ pub fn main() -> i32 {
         Command::Test(a) => test_cmd::run(a),
         Command::Run(a) => run::run(a),
         Command::Resume(a) => run::resume(a),
+        Command::Serve(a) => serve::run(a),
+        Command::Start(a) => control::start(a),
+        Command::Stop(a) => control::stop(a),
+        Command::Alter(a) => control::alter(a),
+        Command::Evaluate(a) => control::evaluate(a),
+        Command::Event(a) => control::event(a),
+        Command::Jobs(a) => views::jobs(a),
+        Command::Steps(a) => views::steps(a),
+        Command::Running(a) => views::running(a),
+        Command::Log(a) => views::log(a),
+        Command::Details(a) => views::details(a),
+        Command::Timeline(a) => views::timeline(a),
+        Command::Stats(a) => views::stats(a),
+        Command::Explain(a) => views::explain(a),
+        Command::Chains(a) => views::chains(a),
+        Command::ChainSteps(a) => views::chain_steps(a),
+        Command::ChainRules(a) => views::chain_rules(a),
     }
 }
 

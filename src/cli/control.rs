@@ -1,0 +1,482 @@
+//! The control commands: `start C`, `stop JOB [STEP]`, `alter JOB [STEP] --set ...`,
+//! `evaluate JOB`, `event NAME`.
+//!
+//! With `--server URL` (or CHAINSCHED_SERVER) they are requests to a running service, with the
+//! bearer token from `--token-file` or CHAINSCHED_TOKEN. Without it there is no engine to ask,
+//! so the command itself becomes the engine on the embedded store (`--db`): it opens the store
+//! (recovering its unfinished jobs, with the catalog the last engine stored), carries out the
+//! request, and returns once no program step is running or due in any job — every job has
+//! ended, stalled, or waits only for events — so that nothing it started is cut off. What is
+//! printed is the same in both modes.
+
+use super::views::{format, CmdError};
+use super::OutputFormat;
+use crate::catalog::{Catalog, StepTarget};
+use crate::core::types::{AlterChange, JobState, PresetState, StartRequest, StepState};
+use crate::runtime::{Engine, EngineError, EngineOptions};
+use crate::server::client::{encode, Client};
+use crate::views::render::{self, Format};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where the request goes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ControlArgs {
+    /// The embedded store (when no --server is given).
+    #[arg(long, default_value = "./chainsched-data")]
+    pub db: PathBuf,
+    /// URL of a running `chainsched serve`.
+    #[arg(long, env = "CHAINSCHED_SERVER")]
+    pub server: Option<String>,
+    /// File holding the bearer token (else the CHAINSCHED_TOKEN variable).
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
+}
+
+fn server_url(c: &ControlArgs) -> Option<String> {
+    c.server
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+}
+
+fn client(c: &ControlArgs, url: &str) -> Result<Client, CmdError> {
+    let token = super::serve::token(&c.token_file).map_err(CmdError::Usage)?;
+    Ok(Client::new(url, token))
+}
+
+fn engine_error(e: EngineError) -> CmdError {
+    CmdError::Problem(e.to_string())
+}
+
+/// Run `f` against an engine opened on the embedded store, then wait until it is quiet.
+fn embedded<T, F, Fut>(c: &ControlArgs, f: F) -> Result<T, CmdError>
+where
+    F: FnOnce(Engine) -> Fut,
+    Fut: Future<Output = Result<T, CmdError>>,
+{
+    if !c.db.exists() {
+        return Err(CmdError::Problem(format!(
+            "no store at {} (start `chainsched serve --rules DIR` and pass --server URL, or give --db PATH)",
+            c.db.display()
+        )));
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CmdError::Problem(format!("cannot start the async runtime: {e}")))?;
+    let time_scale = std::env::var("CHAINSCHED_TIME_SCALE")
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .unwrap_or(1.0);
+    let db = c.db.clone();
+    rt.block_on(async move {
+        let options = EngineOptions {
+            time_scale,
+            ..EngineOptions::default()
+        };
+        let engine = Engine::open(&db, options).await.map_err(|e| {
+            CmdError::Problem(format!(
+                "cannot open the store at {} (if `chainsched serve` runs on it, use --server URL): {e}",
+                db.display()
+            ))
+        })?;
+        let out = f(engine.clone()).await;
+        if out.is_ok() {
+            settle(&engine).await;
+        }
+        engine.shutdown().await;
+        out
+    })
+}
+
+/// Whether a job has nothing running or due but event waits.
+fn quiet(engine: &Engine, catalog: &Catalog, job: &str) -> bool {
+    let Ok(Some(record)) = engine.job(job) else {
+        return true;
+    };
+    match record.state {
+        JobState::Enqueued => return false,
+        JobState::Running => {}
+        _ => return true,
+    }
+    let Ok(steps) = engine.steps(job) else {
+        return true;
+    };
+    !steps.iter().any(|s| match s.state {
+        StepState::Scheduled | StepState::RetryScheduled => true,
+        StepState::Running => {
+            let kind = catalog
+                .chains
+                .get(&s.chain)
+                .and_then(|c| c.steps.iter().find(|d| d.name == s.step))
+                .map(|d| &d.kind);
+            // Event waits and nested chains (whose own steps are checked) do not count.
+            !matches!(
+                kind,
+                Some(StepTarget::Event { .. }) | Some(StepTarget::Chain(_))
+            )
+        }
+        _ => false,
+    })
+}
+
+/// Wait until every unfinished job is quiet (Ctrl-C stops waiting).
+async fn settle(engine: &Engine) {
+    let catalog = engine.store().catalog().ok().flatten().unwrap_or_default();
+    loop {
+        let jobs = engine.unfinished_jobs().await.unwrap_or_default();
+        if jobs.iter().all(|j| quiet(engine, &catalog, j)) {
+            return;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+            _ = tokio::signal::ctrl_c() => {
+                eprintln!("interrupted: the unfinished jobs stay in the store (resume them with `chainsched resume`)");
+                return;
+            }
+        }
+    }
+}
+
+fn finish(result: Result<String, CmdError>) -> i32 {
+    match result {
+        Ok(text) => {
+            print!("{text}");
+            0
+        }
+        Err(e) => e.report(),
+    }
+}
+
+/// The printed answer: a line for people, or the API's JSON object, or CSV of its members.
+fn answer(fmt: OutputFormat, line: String, obj: Value) -> String {
+    match format(fmt) {
+        Format::Table => format!("{line}\n"),
+        Format::Json => render::json(&obj),
+        Format::Csv => {
+            let map = obj.as_object().cloned().unwrap_or_default();
+            let cols: Vec<String> = map.keys().map(|k| k.to_ascii_uppercase()).collect();
+            let cols_ref: Vec<&str> = cols.iter().map(String::as_str).collect();
+            let cells: Vec<String> = map.values().map(crate::views::rows::cell_text).collect();
+            render::csv(&cols_ref, std::iter::once(cells))
+        }
+    }
+}
+
+/// Parse `K=V` pairs (`--param`).
+pub fn parse_params(items: &[String]) -> Result<BTreeMap<String, String>, CmdError> {
+    items
+        .iter()
+        .map(|p| {
+            p.split_once('=')
+                .filter(|(k, _)| !k.trim().is_empty())
+                .map(|(k, v)| (k.trim().to_ascii_uppercase(), v.to_string()))
+                .ok_or_else(|| CmdError::Usage(format!("--param '{p}' is not NAME=VALUE")))
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------- start
+
+#[derive(Debug, clap::Args)]
+pub struct StartArgs {
+    pub chain: String,
+    #[arg(long)]
+    pub job: Option<String>,
+    /// K=V (repeatable)
+    #[arg(long = "param")]
+    pub params: Vec<String>,
+    /// Run with start steps: A,B
+    #[arg(long, value_delimiter = ',')]
+    pub start_steps: Vec<String>,
+    /// Run with step states: A=SUCCEEDED or A='FAILED 20100' (repeatable)
+    #[arg(long = "step-state")]
+    pub step_states: Vec<String>,
+    #[command(flatten)]
+    pub ctl: ControlArgs,
+}
+
+pub fn start(a: StartArgs) -> i32 {
+    finish((|| {
+        let parameters = parse_params(&a.params)?;
+        let mut states = Vec::new();
+        for s in &a.step_states {
+            let (step, state) = s
+                .split_once('=')
+                .ok_or_else(|| CmdError::Usage(format!("--step-state '{s}' is not STEP=STATE")))?;
+            let preset = PresetState::parse(state)
+                .map_err(|e| CmdError::Usage(format!("--step-state {step}: {e}")))?;
+            states.push((step.trim().to_string(), state.trim().to_string(), preset));
+        }
+        let job = match server_url(&a.ctl) {
+            Some(url) => {
+                let body = json!({
+                    "chain": a.chain,
+                    "job": a.job,
+                    "parameters": parameters,
+                    "start_steps": a.start_steps,
+                    "step_states": states.iter().map(|(s, t, _)| (s.clone(), Value::String(t.clone()))).collect::<serde_json::Map<_, _>>(),
+                });
+                let resp: Value = client(&a.ctl, &url)?.post("/api/v1/jobs", &body)?;
+                resp["job"].as_str().map(String::from).ok_or_else(|| {
+                    CmdError::Problem("the service did not name the new job".into())
+                })?
+            }
+            None => {
+                let request = StartRequest {
+                    job: a.job.clone(),
+                    chain: a.chain.clone(),
+                    parameters,
+                    start_steps: a.start_steps.clone(),
+                    step_states: states.iter().map(|(s, _, p)| (s.clone(), *p)).collect(),
+                };
+                let fmt = a.ctl.format;
+                embedded(&a.ctl, move |engine: Engine| async move {
+                    let job = engine.start(request).await.map_err(engine_error)?;
+                    // Say the name now: the command then runs the job until it is quiet.
+                    print!("{}", answer(fmt, job.clone(), json!({ "job": job })));
+                    use std::io::Write as _;
+                    let _ = std::io::stdout().flush();
+                    Ok(job)
+                })?;
+                return Ok(String::new());
+            }
+        };
+        Ok(answer(a.ctl.format, job.clone(), json!({ "job": job })))
+    })())
+}
+
+// ---------------------------------------------------------------- stop, evaluate
+
+#[derive(Debug, clap::Args)]
+pub struct StopArgs {
+    pub job: String,
+    /// Stop only this step (a nested step by subname, e.g. N.I2).
+    pub step: Option<String>,
+    #[command(flatten)]
+    pub ctl: ControlArgs,
+}
+
+pub fn stop(a: StopArgs) -> i32 {
+    finish((|| {
+        match server_url(&a.ctl) {
+            Some(url) => {
+                let _: Value = client(&a.ctl, &url)?.post(
+                    &format!("/api/v1/jobs/{}/stop", encode(&a.job)),
+                    &json!({ "step": a.step }),
+                )?;
+            }
+            None => {
+                let (job, step) = (a.job.clone(), a.step.clone());
+                embedded(&a.ctl, move |e: Engine| async move {
+                    e.stop(&job, step.as_deref()).await.map_err(engine_error)
+                })?;
+            }
+        }
+        let line = match &a.step {
+            Some(s) => format!("step {s} of job {} stopped", a.job),
+            None => format!("job {} stopped", a.job),
+        };
+        Ok(answer(
+            a.ctl.format,
+            line,
+            json!({ "job": a.job, "step": a.step, "stopped": true }),
+        ))
+    })())
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EvaluateArgs {
+    pub job: String,
+    #[command(flatten)]
+    pub ctl: ControlArgs,
+}
+
+pub fn evaluate(a: EvaluateArgs) -> i32 {
+    finish((|| {
+        match server_url(&a.ctl) {
+            Some(url) => {
+                let _: Value = client(&a.ctl, &url)?.post(
+                    &format!("/api/v1/jobs/{}/evaluate", encode(&a.job)),
+                    &json!({}),
+                )?;
+            }
+            None => {
+                let job = a.job.clone();
+                embedded(&a.ctl, move |e: Engine| async move {
+                    e.evaluate(&job).await.map_err(engine_error)
+                })?;
+            }
+        }
+        Ok(answer(
+            a.ctl.format,
+            format!("job {} evaluated", a.job),
+            json!({ "job": a.job, "evaluated": true }),
+        ))
+    })())
+}
+
+// ---------------------------------------------------------------- alter
+
+#[derive(Debug, clap::Args)]
+pub struct AlterArgs {
+    pub job: String,
+    /// One step (a nested step by subname, e.g. N.I2); all steps when left out.
+    pub step: Option<String>,
+    /// pause=true|false, pause_before=true|false, skip=true|false, state=SUCCEEDED|NOT_STARTED|'FAILED n' (repeatable)
+    #[arg(long = "set", required = true)]
+    pub set: Vec<String>,
+    /// Evaluate the chain right after altering it.
+    #[arg(long)]
+    pub evaluate: bool,
+    #[command(flatten)]
+    pub ctl: ControlArgs,
+}
+
+/// The change from `--set` items, and the API body members.
+pub fn parse_sets(
+    sets: &[String],
+) -> Result<(AlterChange, serde_json::Map<String, Value>), CmdError> {
+    let mut change = AlterChange::default();
+    let mut body = serde_json::Map::new();
+    for item in sets {
+        let (k, v) = item
+            .split_once('=')
+            .ok_or_else(|| CmdError::Usage(format!("--set '{item}' is not ATTRIBUTE=VALUE")))?;
+        let key = k.trim().to_ascii_lowercase();
+        let v = v.trim().trim_matches(|c| c == '\'' || c == '"');
+        let flag = || match v.to_ascii_lowercase().as_str() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(CmdError::Usage(format!(
+                "--set {key}={v}: the value must be true or false"
+            ))),
+        };
+        match key.as_str() {
+            "pause" => {
+                let b = flag()?;
+                change.pause = Some(b);
+                body.insert(key.clone(), Value::Bool(b));
+            }
+            "pause_before" => {
+                let b = flag()?;
+                change.pause_before = Some(b);
+                body.insert(key.clone(), Value::Bool(b));
+            }
+            "skip" => {
+                let b = flag()?;
+                change.skip = Some(b);
+                body.insert(key.clone(), Value::Bool(b));
+            }
+            "state" => {
+                change.state =
+                    Some(PresetState::parse(v).map_err(|e| CmdError::Usage(format!("--set {e}")))?);
+                body.insert(key.clone(), Value::String(v.to_string()));
+            }
+            other => {
+                return Err(CmdError::Usage(format!(
+                    "--set {other}: not one of pause, pause_before, skip, state"
+                )))
+            }
+        }
+    }
+    Ok((change, body))
+}
+
+pub fn alter(a: AlterArgs) -> i32 {
+    finish((|| {
+        let (change, mut body) = parse_sets(&a.set)?;
+        match server_url(&a.ctl) {
+            Some(url) => {
+                if let Some(s) = &a.step {
+                    body.insert("step".into(), Value::String(s.clone()));
+                }
+                body.insert("evaluate".into(), Value::Bool(a.evaluate));
+                let _: Value = client(&a.ctl, &url)?.post(
+                    &format!("/api/v1/jobs/{}/alter", encode(&a.job)),
+                    &Value::Object(body),
+                )?;
+            }
+            None => {
+                let (job, step, eval) = (a.job.clone(), a.step.clone(), a.evaluate);
+                embedded(&a.ctl, move |e: Engine| async move {
+                    e.alter(&job, step.as_deref(), change)
+                        .await
+                        .map_err(engine_error)?;
+                    if eval {
+                        e.evaluate(&job).await.map_err(engine_error)?;
+                    }
+                    Ok(())
+                })?;
+            }
+        }
+        let target = match &a.step {
+            Some(s) => format!("step {s} of job {}", a.job),
+            None => format!("every step of job {}", a.job),
+        };
+        let mut line = format!("{target} altered ({})", a.set.join(", "));
+        if a.evaluate {
+            line.push_str("; evaluated");
+        }
+        Ok(answer(
+            a.ctl.format,
+            line,
+            json!({ "job": a.job, "step": a.step, "altered": true, "evaluated": a.evaluate }),
+        ))
+    })())
+}
+
+// ---------------------------------------------------------------- event
+
+#[derive(Debug, clap::Args)]
+pub struct EventArgs {
+    pub name: String,
+    /// Only this job's waiting steps.
+    #[arg(long)]
+    pub job: Option<String>,
+    /// The event's JSON payload.
+    #[arg(long)]
+    pub payload: Option<String>,
+    #[command(flatten)]
+    pub ctl: ControlArgs,
+}
+
+pub fn event(a: EventArgs) -> i32 {
+    finish((|| {
+        let payload: Value = match &a.payload {
+            None => Value::Null,
+            Some(p) => serde_json::from_str(p)
+                .map_err(|e| CmdError::Usage(format!("--payload is not JSON: {e}")))?,
+        };
+        let n: u64 = match server_url(&a.ctl) {
+            Some(url) => {
+                let resp: Value = client(&a.ctl, &url)?.post(
+                    "/api/v1/events",
+                    &json!({ "name": a.name, "job": a.job, "payload": payload }),
+                )?;
+                resp["completed_steps"].as_u64().unwrap_or(0)
+            }
+            None => {
+                let (name, job) = (a.name.clone(), a.job.clone());
+                embedded(&a.ctl, move |e: Engine| async move {
+                    e.raise_event(&name, payload, job.as_deref())
+                        .await
+                        .map_err(engine_error)
+                })? as u64
+            }
+        };
+        Ok(answer(
+            a.ctl.format,
+            format!("event {}: {n} waiting step(s) completed", a.name),
+            json!({ "completed_steps": n }),
+        ))
+    })())
+}

@@ -1,0 +1,111 @@
+//! `chainsched serve --rules DIR [--db PATH] [--listen 127.0.0.1:7878]`: the long-running
+//! engine with its HTTP API and dashboard (see `crate::server`).
+//!
+//! Mutating requests need a bearer token from CHAINSCHED_TOKEN or `--token-file`; without one
+//! the service refuses to start unless `--read-only` (no changes at all) or
+//! `--insecure-no-auth` is given. Exit status: 1 when the rule files have errors or the
+//! service fails, 2 on bad usage.
+
+use crate::server::{serve, ServeConfig, ServeError};
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// The rule folder (or file) to run; reloaded on SIGHUP and POST /api/v1/reload.
+    #[arg(long)]
+    pub rules: PathBuf,
+    #[arg(long, default_value = "./chainsched-data")]
+    pub db: PathBuf,
+    /// Address to listen on (port 0: any free port; the address is printed).
+    #[arg(long, default_value = "127.0.0.1:7878")]
+    pub listen: String,
+    /// File holding the bearer token for changes (else the CHAINSCHED_TOKEN variable).
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
+    /// Accept changes without authentication.
+    #[arg(long)]
+    pub insecure_no_auth: bool,
+    /// Refuse every change (views and dashboard only); needs no token.
+    #[arg(long)]
+    pub read_only: bool,
+    /// API requests per second per client (bursts of twice that); 0 for no limit.
+    #[arg(long, default_value_t = 200)]
+    pub rate_limit: u32,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, default_value_t = 1024 * 1024)]
+    pub max_body: usize,
+    /// Engine milliseconds per real millisecond (demos and tests).
+    #[arg(
+        long,
+        env = "CHAINSCHED_TIME_SCALE",
+        default_value_t = 1.0,
+        hide = true
+    )]
+    pub time_scale: f64,
+}
+
+/// The bearer token: `--token-file` if given, else CHAINSCHED_TOKEN. An empty token is an error.
+pub fn token(token_file: &Option<PathBuf>) -> Result<Option<String>, String> {
+    let (token, from) = match token_file {
+        Some(path) => (
+            std::fs::read_to_string(path)
+                .map_err(|e| format!("--token-file {}: {e}", path.display()))?,
+            format!("--token-file {}", path.display()),
+        ),
+        None => match std::env::var("CHAINSCHED_TOKEN") {
+            Ok(t) => (t, "CHAINSCHED_TOKEN".to_string()),
+            Err(_) => return Ok(None),
+        },
+    };
+    let t = token.trim().to_string();
+    if t.is_empty() {
+        return Err(format!("{from} holds an empty token"));
+    }
+    Ok(Some(t))
+}
+
+pub fn run(a: ServeArgs) -> i32 {
+    let token = match token(&a.token_file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let config = ServeConfig {
+        rules: a.rules,
+        db: a.db,
+        listen: a.listen,
+        token,
+        insecure_no_auth: a.insecure_no_auth,
+        read_only: a.read_only,
+        rate_limit: a.rate_limit,
+        max_body_bytes: a.max_body,
+        time_scale: a.time_scale,
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return 1;
+        }
+    };
+    match rt.block_on(serve(config)) {
+        Ok(()) => 0,
+        Err(ServeError::Usage(m)) => {
+            eprintln!("error: {m}");
+            2
+        }
+        Err(ServeError::Catalog(m)) => {
+            eprintln!("{m}");
+            1
+        }
+        Err(ServeError::Failed(m)) => {
+            eprintln!("error: {m}");
+            1
+        }
+    }
+}

@@ -1,0 +1,460 @@
+//! The view commands: `jobs`, `steps JOB`, `log`, `details LOG_ID`, `timeline JOB`, `stats`,
+//! `explain JOB`, and the catalog views `chains`, `chain-steps`, `chain-rules`, `running`.
+//!
+//! Each reads either the embedded store (`--db`, default ./chainsched-data) or a running
+//! service (`--server URL` or CHAINSCHED_SERVER) and prints the same rows either way: from the
+//! store through `views::query`, from the service as the API's JSON read back into the same
+//! row types, then one renderer (`views::render`) for `--format table|json|csv`.
+//! Exit status: 0 rows printed (possibly none), 1 a problem (unknown job, unreachable
+//! service, store in use), 2 bad usage.
+
+use super::OutputFormat;
+use crate::server::client::{encode, Client, ClientError};
+use crate::store::sled_store::SledOptions;
+use crate::store::ChainStore;
+use crate::views::render::{self, Format};
+use crate::views::store_source::StoreViews;
+use crate::views::{self, query, time::parse_rfc3339, JobFilter, LogFilter, ViewError};
+use std::path::{Path, PathBuf};
+
+/// Where the rows come from, and how to print them.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SourceArgs {
+    /// The embedded store (when no --server is given).
+    #[arg(long, default_value = "./chainsched-data")]
+    pub db: PathBuf,
+    /// URL of a running `chainsched serve` (e.g. http://127.0.0.1:7878).
+    #[arg(long, env = "CHAINSCHED_SERVER")]
+    pub server: Option<String>,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
+}
+
+/// A command's failure: usage (exit 2) or a problem found while running (exit 1).
+#[derive(Debug)]
+pub enum CmdError {
+    Usage(String),
+    Problem(String),
+}
+
+impl CmdError {
+    pub fn report(self) -> i32 {
+        match self {
+            CmdError::Usage(m) => {
+                eprintln!("error: {m}");
+                2
+            }
+            CmdError::Problem(m) => {
+                eprintln!("error: {m}");
+                1
+            }
+        }
+    }
+}
+
+impl From<ViewError> for CmdError {
+    fn from(e: ViewError) -> Self {
+        match e {
+            ViewError::BadRequest(m) => CmdError::Usage(m),
+            other => CmdError::Problem(other.to_string()),
+        }
+    }
+}
+
+impl From<ClientError> for CmdError {
+    fn from(e: ClientError) -> Self {
+        CmdError::Problem(e.to_string())
+    }
+}
+
+pub fn format(f: OutputFormat) -> Format {
+    match f {
+        OutputFormat::Table => Format::Table,
+        OutputFormat::Json => Format::Json,
+        OutputFormat::Csv => Format::Csv,
+    }
+}
+
+/// Milliseconds since the Unix epoch (the runtime's time base).
+pub fn now_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Open the embedded store for reading views.
+pub fn open_store(db: &Path) -> Result<ChainStore, CmdError> {
+    if !db.exists() {
+        return Err(CmdError::Problem(format!(
+            "no store at {} (give --db PATH, or --server URL for a running service)",
+            db.display()
+        )));
+    }
+    ChainStore::open_sled(db, &SledOptions::default()).map_err(|e| {
+        let text = e.to_string();
+        if text.contains("lock") || text.contains("WouldBlock") || text.contains("Resource temporarily unavailable") {
+            CmdError::Problem(format!(
+                "the store at {} is in use by another process (is `chainsched serve` running? then use --server URL): {text}",
+                db.display()
+            ))
+        } else {
+            CmdError::Problem(text)
+        }
+    })
+}
+
+enum Backend {
+    Local(StoreViews),
+    Remote(Client),
+}
+
+fn backend(src: &SourceArgs) -> Result<Backend, CmdError> {
+    match src
+        .server
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        Some(url) => Ok(Backend::Remote(Client::new(url, None))),
+        None => Ok(Backend::Local(StoreViews::new(open_store(&src.db)?, None))),
+    }
+}
+
+fn finish(result: Result<String, CmdError>) -> i32 {
+    match result {
+        Ok(text) => {
+            print!("{text}");
+            0
+        }
+        Err(e) => e.report(),
+    }
+}
+
+/// `?a=b&c=d` from the pairs that have a value.
+fn query_string(pairs: &[(&str, Option<String>)]) -> String {
+    let parts: Vec<String> = pairs
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", encode(v))))
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", parts.join("&"))
+    }
+}
+
+fn instant(flag: &str, v: &Option<String>) -> Result<Option<u64>, CmdError> {
+    match v {
+        None => Ok(None),
+        Some(t) => parse_rfc3339(t).map(Some).ok_or_else(|| {
+            CmdError::Usage(format!(
+                "{flag} '{t}' is not an RFC 3339 time (e.g. 2024-05-01T12:00:00Z)"
+            ))
+        }),
+    }
+}
+
+// ---------------------------------------------------------------- jobs
+
+#[derive(Debug, clap::Args)]
+pub struct JobsArgs {
+    /// Only jobs in these states (comma-separated: RUNNING,CHAIN_STALLED).
+    #[arg(long)]
+    pub state: Option<String>,
+    #[arg(long)]
+    pub chain: Option<String>,
+    /// At most this many jobs (newest first).
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Only jobs started at or after this RFC 3339 time.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only jobs started before this RFC 3339 time.
+    #[arg(long)]
+    pub until: Option<String>,
+    #[command(flatten)]
+    pub src: SourceArgs,
+}
+
+pub fn jobs(a: JobsArgs) -> i32 {
+    finish((|| {
+        let filter = JobFilter {
+            job: None,
+            chain: a.chain.clone(),
+            states: views::parse_job_states(a.state.as_deref().unwrap_or(""))?,
+            since: instant("--since", &a.since)?,
+            until: instant("--until", &a.until)?,
+            limit: a.limit,
+        };
+        let rows = match backend(&a.src)? {
+            Backend::Local(v) => query::jobs(&v, &filter, now_millis())?,
+            Backend::Remote(c) => c.get(&format!(
+                "/api/v1/jobs{}",
+                query_string(&[
+                    ("state", a.state.clone()),
+                    ("chain", a.chain.clone()),
+                    ("limit", a.limit.map(|l| l.to_string())),
+                    ("since", a.since.clone()),
+                    ("until", a.until.clone()),
+                ])
+            ))?,
+        };
+        Ok(render::rows::<views::JobRow>(&rows, format(a.src.format)))
+    })())
+}
+
+// ---------------------------------------------------------------- steps
+
+#[derive(Debug, clap::Args)]
+pub struct StepsArgs {
+    pub job: String,
+    /// Also show the last step states of a job that is no longer running.
+    #[arg(long)]
+    pub all: bool,
+    #[command(flatten)]
+    pub src: SourceArgs,
+}
+
+pub fn steps(a: StepsArgs) -> i32 {
+    finish((|| {
+        let rows = match backend(&a.src)? {
+            Backend::Local(v) => query::running_chains(&v, Some(&a.job), a.all, now_millis())?,
+            Backend::Remote(c) => c.get(&format!(
+                "/api/v1/jobs/{}/steps{}",
+                encode(&a.job),
+                if a.all { "?history=true" } else { "" }
+            ))?,
+        };
+        Ok(render::rows::<views::RunningChainRow>(
+            &rows,
+            format(a.src.format),
+        ))
+    })())
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunningArgs {
+    #[command(flatten)]
+    pub src: SourceArgs,
+}
+
+/// running_chains of every running or stalled job.
+pub fn running(a: RunningArgs) -> i32 {
+    finish((|| {
+        let rows = match backend(&a.src)? {
+            Backend::Local(v) => query::running_chains(&v, None, false, now_millis())?,
+            Backend::Remote(c) => c.get("/api/v1/running_chains")?,
+        };
+        Ok(render::rows::<views::RunningChainRow>(
+            &rows,
+            format(a.src.format),
+        ))
+    })())
+}
+
+// ---------------------------------------------------------------- log, details
+
+#[derive(Debug, clap::Args)]
+pub struct LogArgs {
+    #[arg(long)]
+    pub job: Option<String>,
+    #[arg(long)]
+    pub chain: Option<String>,
+    /// Only rows after this log id.
+    #[arg(long)]
+    pub since_id: Option<u64>,
+    /// At most this many rows (the most recent ones unless --since-id is given).
+    #[arg(long)]
+    pub limit: Option<usize>,
+    #[arg(long)]
+    pub since: Option<String>,
+    #[arg(long)]
+    pub until: Option<String>,
+    #[command(flatten)]
+    pub src: SourceArgs,
+}
+
+pub fn log(a: LogArgs) -> i32 {
+    finish((|| {
+        let filter = LogFilter {
+            job: a.job.clone(),
+            chain: a.chain.clone(),
+            since_id: a.since_id,
+            since: instant("--since", &a.since)?,
+            until: instant("--until", &a.until)?,
+            limit: a.limit,
+        };
+        let rows = match backend(&a.src)? {
+            Backend::Local(v) => query::job_log(&v, &filter)?,
+            Backend::Remote(c) => c.get(&format!(
+                "/api/v1/log{}",
+                query_string(&[
+                    ("job", a.job.clone()),
+                    ("chain", a.chain.clone()),
+                    ("since_id", a.since_id.map(|i| i.to_string())),
+                    ("limit", a.limit.map(|l| l.to_string())),
+                    ("since", a.since.clone()),
+                    ("until", a.until.clone()),
+                ])
+            ))?,
+        };
+        Ok(render::rows::<views::JobLogRow>(
+            &rows,
+            format(a.src.format),
+        ))
+    })())
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DetailsArgs {
+    pub log_id: String,
+    #[command(flatten)]
+    pub src: SourceArgs,
+}
+
+pub fn details(a: DetailsArgs) -> i32 {
+    finish((|| {
+        let id: u64 = a.log_id.trim().parse().map_err(|_| {
+            CmdError::Usage(format!(
+                "LOG_ID '{}' is not a non-negative integer",
+                a.log_id
+            ))
+        })?;
+        let row: views::RunDetailsRow = match backend(&a.src)? {
+            Backend::Local(v) => query::run_details(&v, id)?,
+            Backend::Remote(c) => c.get(&format!("/api/v1/log/{id}"))?,
+        };
+        Ok(render::record(&row, format(a.src.format)))
+    })())
+}
+
+// ---------------------------------------------------------------- timeline, stats, explain
+
+#[derive(Debug, clap::Args)]
+pub struct TimelineArgs {
+    pub job: String,
+    #[command(flatten)]
+    pub src: SourceArgs,
+}
+
+pub fn timeline(a: TimelineArgs) -> i32 {
+    finish((|| {
+        let rows = match backend(&a.src)? {
+            Backend::Local(v) => query::timeline(&v, &a.job)?,
+            Backend::Remote(c) => c.get(&format!("/api/v1/jobs/{}/timeline", encode(&a.job)))?,
+        };
+        Ok(render::rows::<views::TimelineRow>(
+            &rows,
+            format(a.src.format),
+        ))
+    })())
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StatsArgs {
+    #[arg(long)]
+    pub chain: Option<String>,
+    #[command(flatten)]
+    pub src: SourceArgs,
+}
+
+pub fn stats(a: StatsArgs) -> i32 {
+    finish((|| {
+        let rows = match backend(&a.src)? {
+            Backend::Local(v) => query::stats(&v, a.chain.as_deref())?,
+            Backend::Remote(c) => c.get(&format!(
+                "/api/v1/stats{}",
+                query_string(&[("chain", a.chain.clone())])
+            ))?,
+        };
+        Ok(render::rows::<views::StatsRow>(&rows, format(a.src.format)))
+    })())
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    pub job: String,
+    #[command(flatten)]
+    pub src: SourceArgs,
+}
+
+pub fn explain(a: ExplainArgs) -> i32 {
+    finish((|| {
+        let e: views::Explanation = match backend(&a.src)? {
+            Backend::Local(v) => query::explain(&v, &a.job, now_millis())?,
+            Backend::Remote(c) => c.get(&format!("/api/v1/jobs/{}/explain", encode(&a.job)))?,
+        };
+        Ok(render::explanation(&e, format(a.src.format)))
+    })())
+}
+
+// ---------------------------------------------------------------- catalog views
+
+#[derive(Debug, clap::Args)]
+pub struct ChainArgs {
+    /// Only this chain.
+    pub chain: Option<String>,
+    #[command(flatten)]
+    pub src: SourceArgs,
+}
+
+pub fn chains(a: ChainArgs) -> i32 {
+    finish((|| {
+        let rows: Vec<views::ChainRow> = match backend(&a.src)? {
+            Backend::Local(v) => query::chains(&v, a.chain.as_deref())?,
+            Backend::Remote(c) => {
+                let all: Vec<views::ChainRow> = c.get("/api/v1/chains")?;
+                match &a.chain {
+                    Some(name) if !all.iter().any(|r| &r.chain_name == name) => {
+                        return Err(CmdError::Problem(format!("chain {name} not found")))
+                    }
+                    Some(name) => all.into_iter().filter(|r| &r.chain_name == name).collect(),
+                    None => all,
+                }
+            }
+        };
+        Ok(render::rows(&rows, format(a.src.format)))
+    })())
+}
+
+/// Rows of every chain from the service (one request per chain when no chain is given).
+fn per_chain<T: views::ViewRow>(
+    c: &Client,
+    chain: &Option<String>,
+    what: &str,
+) -> Result<Vec<T>, CmdError> {
+    let names: Vec<String> = match chain {
+        Some(n) => vec![n.clone()],
+        None => c
+            .get::<Vec<views::ChainRow>>("/api/v1/chains")?
+            .into_iter()
+            .map(|r| r.chain_name)
+            .collect(),
+    };
+    let mut out = Vec::new();
+    for n in names {
+        out.extend(c.get::<Vec<T>>(&format!("/api/v1/chains/{}/{what}", encode(&n)))?);
+    }
+    Ok(out)
+}
+
+pub fn chain_steps(a: ChainArgs) -> i32 {
+    finish((|| {
+        let rows: Vec<views::ChainStepRow> = match backend(&a.src)? {
+            Backend::Local(v) => query::chain_steps(&v, a.chain.as_deref())?,
+            Backend::Remote(c) => per_chain(&c, &a.chain, "steps")?,
+        };
+        Ok(render::rows(&rows, format(a.src.format)))
+    })())
+}
+
+pub fn chain_rules(a: ChainArgs) -> i32 {
+    finish((|| {
+        let rows: Vec<views::ChainRuleRow> = match backend(&a.src)? {
+            Backend::Local(v) => query::chain_rules(&v, a.chain.as_deref())?,
+            Backend::Remote(c) => per_chain(&c, &a.chain, "rules")?,
+        };
+        Ok(render::rows(&rows, format(a.src.format)))
+    })())
+}

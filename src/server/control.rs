@@ -1,0 +1,307 @@
+//! POST handlers: start, stop, alter, evaluate, raise an event, reload the rules.
+//!
+//! Bodies are parsed strictly (an unknown member is a 400 naming it, so a typo never silently
+//! does nothing); an engine refusal keeps the engine's message and changes nothing. A request
+//! is answered only once the engine has made its change durable.
+
+use super::api::{path, PathArg};
+use super::error::ApiError;
+use super::state::AppState;
+use crate::catalog::{load_paths, Catalog};
+use crate::core::types::{AlterChange, PresetState, StartRequest};
+use crate::lang::diagnostic::DiagnosticJson;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub type Body = Result<Bytes, BytesRejection>;
+
+/// Parse a JSON body; an empty body is `{}`.
+fn body<T: DeserializeOwned>(b: Body) -> Result<T, ApiError> {
+    let bytes = b.map_err(|e| {
+        let status = e.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                status,
+                "payload_too_large",
+                "the request body is larger than the service accepts",
+            )
+        } else {
+            ApiError::bad_request(format!("cannot read the request body: {e}"))
+        }
+    })?;
+    let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        &bytes
+    };
+    serde_json::from_slice(text).map_err(|e| ApiError::bad_request(format!("bad JSON body: {e}")))
+}
+
+/// Time one engine call for the evaluation-latency metric.
+async fn timed<T>(st: &AppState, op: &'static str, fut: impl Future<Output = T>) -> T {
+    let t0 = Instant::now();
+    let out = fut.await;
+    st.metrics.observe_latency(op, t0.elapsed());
+    out
+}
+
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// `step_states` as `{"A": "SUCCEEDED"}`, `[{"step": "A", "state": "FAILED 3"}]` or
+/// `["A=SUCCEEDED"]`.
+fn step_states(v: Option<Value>) -> Result<Vec<(String, PresetState)>, ApiError> {
+    let pairs: Vec<(String, String)> = match v {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Object(m)) => m.into_iter().map(|(k, v)| (k, value_text(&v))).collect(),
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .map(|item| match item {
+                Value::String(s) => s
+                    .split_once('=')
+                    .map(|(a, b)| (a.trim().to_string(), b.trim().to_string()))
+                    .ok_or_else(|| {
+                        ApiError::bad_request(format!("step_states item '{s}' is not STEP=STATE"))
+                    }),
+                Value::Object(m) => match (m.get("step"), m.get("state")) {
+                    (Some(Value::String(a)), Some(b)) => Ok((a.clone(), value_text(b))),
+                    _ => Err(ApiError::bad_request(
+                        "step_states items need \"step\" and \"state\"",
+                    )),
+                },
+                other => Err(ApiError::bad_request(format!(
+                    "step_states item {other} is not understood"
+                ))),
+            })
+            .collect::<Result<_, _>>()?,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "step_states {other} is not an object or a list"
+            )))
+        }
+    };
+    pairs
+        .into_iter()
+        .map(|(step, state)| {
+            PresetState::parse(&state)
+                .map(|s| (step.clone(), s))
+                .map_err(|e| ApiError::bad_request(format!("step_states {step}: {e}")))
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StartBody {
+    chain: String,
+    job: Option<String>,
+    parameters: Option<BTreeMap<String, Value>>,
+    start_steps: Option<Vec<String>>,
+    step_states: Option<Value>,
+}
+
+pub async fn start(State(st): State<Arc<AppState>>, b: Body) -> Result<Response, ApiError> {
+    let req: StartBody = body(b)?;
+    if req.chain.trim().is_empty() {
+        return Err(ApiError::bad_request("\"chain\" is empty"));
+    }
+    let request = StartRequest {
+        job: req.job.filter(|j| !j.trim().is_empty()),
+        chain: req.chain,
+        parameters: req
+            .parameters
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k.to_ascii_uppercase(), value_text(&v)))
+            .collect(),
+        start_steps: req.start_steps.unwrap_or_default(),
+        step_states: step_states(req.step_states)?,
+    };
+    let job = timed(&st, "start", st.engine.start(request)).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "job": job }))).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StopBody {
+    step: Option<String>,
+}
+
+pub async fn stop(
+    State(st): State<Arc<AppState>>,
+    p: PathArg<String>,
+    b: Body,
+) -> Result<Response, ApiError> {
+    let job = path(p)?;
+    let req: StopBody = body(b)?;
+    timed(&st, "stop", st.engine.stop(&job, req.step.as_deref())).await?;
+    Ok(Json(json!({ "job": job, "step": req.step, "stopped": true })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AlterBody {
+    step: Option<String>,
+    pause: Option<bool>,
+    pause_before: Option<bool>,
+    skip: Option<bool>,
+    state: Option<String>,
+    /// Extension: evaluate the chain right after the alter (the CLI's `--evaluate`).
+    evaluate: Option<bool>,
+}
+
+pub async fn alter(
+    State(st): State<Arc<AppState>>,
+    p: PathArg<String>,
+    b: Body,
+) -> Result<Response, ApiError> {
+    let job = path(p)?;
+    let req: AlterBody = body(b)?;
+    let state = match &req.state {
+        Some(s) => Some(PresetState::parse(s).map_err(ApiError::bad_request)?),
+        None => None,
+    };
+    let change = AlterChange {
+        pause: req.pause,
+        pause_before: req.pause_before,
+        skip: req.skip,
+        state,
+    };
+    if change == AlterChange::default() {
+        return Err(ApiError::bad_request(
+            "nothing to alter: give one of pause, pause_before, skip, state",
+        ));
+    }
+    timed(
+        &st,
+        "alter",
+        st.engine.alter(&job, req.step.as_deref(), change),
+    )
+    .await?;
+    let evaluated = req.evaluate.unwrap_or(false);
+    if evaluated {
+        timed(&st, "evaluate", st.engine.evaluate(&job)).await?;
+    }
+    Ok(
+        Json(json!({ "job": job, "step": req.step, "altered": true, "evaluated": evaluated }))
+            .into_response(),
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Empty {}
+
+pub async fn evaluate(
+    State(st): State<Arc<AppState>>,
+    p: PathArg<String>,
+    b: Body,
+) -> Result<Response, ApiError> {
+    let job = path(p)?;
+    let _: Empty = body(b)?;
+    timed(&st, "evaluate", st.engine.evaluate(&job)).await?;
+    Ok(Json(json!({ "job": job, "evaluated": true })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventBody {
+    name: String,
+    job: Option<String>,
+    payload: Option<Value>,
+}
+
+pub async fn raise_event(State(st): State<Arc<AppState>>, b: Body) -> Result<Response, ApiError> {
+    let req: EventBody = body(b)?;
+    if req.name.trim().is_empty() {
+        return Err(ApiError::bad_request("\"name\" is empty"));
+    }
+    let payload = req.payload.unwrap_or(Value::Null);
+    let n = timed(
+        &st,
+        "event",
+        st.engine
+            .raise_event(&req.name, payload, req.job.as_deref()),
+    )
+    .await?;
+    Ok(Json(json!({ "completed_steps": n })).into_response())
+}
+
+/// What a reload did.
+pub enum Reloaded {
+    Loaded {
+        chains: usize,
+        warnings: Vec<Value>,
+    },
+    Refused {
+        errors: usize,
+        diagnostics: Vec<Value>,
+    },
+}
+
+/// Load the rule folder and, when it has no error, make it the engine's catalog.
+pub async fn reload_catalog(st: &AppState) -> Result<Reloaded, ApiError> {
+    let _one = st.reload_lock.lock().await;
+    let rules = st.rules.clone();
+    let loaded = tokio::task::spawn_blocking(move || load_paths(&[rules]))
+        .await
+        .map_err(|e| ApiError::internal(format!("reload task failed: {e}")))?;
+    let diags: Vec<Value> = loaded
+        .diagnostics
+        .iter()
+        .map(|d| {
+            serde_json::to_value(DiagnosticJson::new(d, &loaded.sources)).unwrap_or(Value::Null)
+        })
+        .collect();
+    let errors = loaded.error_count();
+    let catalog: Catalog = match loaded.catalog {
+        Some(c) if errors == 0 => c,
+        _ => {
+            return Ok(Reloaded::Refused {
+                errors: errors.max(1),
+                diagnostics: diags,
+            })
+        }
+    };
+    let chains = catalog.chains.len();
+    st.engine.load_catalog(catalog.clone()).await?;
+    st.set_catalog(catalog);
+    Ok(Reloaded::Loaded {
+        chains,
+        warnings: diags,
+    })
+}
+
+pub async fn reload(State(st): State<Arc<AppState>>, b: Body) -> Result<Response, ApiError> {
+    let _: Empty = body(b)?;
+    match reload_catalog(&st).await? {
+        Reloaded::Loaded { chains, warnings } => Ok(Json(
+            json!({ "reloaded": true, "chains": chains, "warnings": warnings }),
+        )
+        .into_response()),
+        Reloaded::Refused {
+            errors,
+            diagnostics,
+        } => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "catalog_errors",
+            format!("the rule files have {errors} error(s); the catalog in use is kept",),
+        )
+        .with("diagnostics", Value::Array(diagnostics))),
+    }
+}

@@ -1,0 +1,268 @@
+//! `chainsched serve`: the long-running engine with its HTTP API (../shared/spec/http-api.md)
+//! and web dashboard.
+//!
+//! Why this shape: the service is a thin shell around the runtime's [`Engine`]. GET handlers
+//! read the store through the same `views::query` functions the CLI uses (never blocking the
+//! engine); POST handlers send one input to the engine and answer once it is durable. Safety
+//! by default: loopback address, a bearer token required for every change (or an explicit
+//! `--insecure-no-auth`), a request-size limit and a per-client rate limit. Operations: SIGHUP
+//! or `POST /api/v1/reload` reloads the rule folder (refused, old catalog kept, when it has
+//! errors); SIGTERM/SIGINT stop accepting requests, finish the ones in flight, end event
+//! streams, then shut the engine down with its store flushed.
+//!
+//! * [`api`] GET handlers; [`control`] POST handlers; [`sse`] the event stream;
+//! * [`guard`] auth, rate limit, status counting; [`error`] JSON errors;
+//! * [`metrics`], [`openapi`], [`svg`] (chain graph), [`dashboard`] (the embedded page).
+
+pub mod api;
+pub mod client;
+pub mod control;
+pub mod dashboard;
+pub mod error;
+pub mod guard;
+pub mod metrics;
+pub mod openapi;
+pub mod sse;
+pub mod state;
+pub mod svg;
+
+use crate::catalog::{load_paths, Catalog};
+use crate::lang::diagnostic::render_text;
+use crate::runtime::{Engine, EngineOptions};
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use state::AppState;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// How `serve` was asked to run.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub rules: PathBuf,
+    pub db: PathBuf,
+    /// `127.0.0.1:7878`; port 0 picks a free port (the chosen address is printed).
+    pub listen: String,
+    /// Bearer token for mutating requests.
+    pub token: Option<String>,
+    pub insecure_no_auth: bool,
+    /// Refuse every mutating request (no token needed then).
+    pub read_only: bool,
+    /// Requests per second per client on /api (0: no limit).
+    pub rate_limit: u32,
+    pub max_body_bytes: usize,
+    /// Engine milliseconds per real millisecond (tests and demos).
+    pub time_scale: f64,
+}
+
+/// Why `serve` did not run (or stopped).
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// Bad flags or settings: exit 2.
+    #[error("{0}")]
+    Usage(String),
+    /// The rule files have errors (already rendered): exit 1.
+    #[error("{0}")]
+    Catalog(String),
+    /// Anything else: exit 1.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Load the rule folder; errors rendered as text.
+pub fn load_catalog(rules: &PathBuf) -> Result<(Catalog, Vec<String>), ServeError> {
+    let loaded = load_paths(std::slice::from_ref(rules));
+    let rendered: Vec<String> = loaded
+        .diagnostics
+        .iter()
+        .map(|d| render_text(d, &loaded.sources))
+        .collect();
+    match loaded.catalog {
+        Some(c) if loaded.error_count() == 0 => Ok((c, rendered)),
+        _ => Err(ServeError::Catalog(format!(
+            "{}\nthe rule files in {} have {} error(s); not starting",
+            rendered.join("\n"),
+            rules.display(),
+            loaded.error_count().max(1)
+        ))),
+    }
+}
+
+/// The router over a prepared state.
+pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
+    use axum::middleware::from_fn_with_state;
+    let api = Router::new()
+        .route("/jobs", get(api::jobs).post(control::start))
+        .route("/jobs/{job}", get(api::job))
+        .route("/jobs/{job}/steps", get(api::job_steps))
+        .route("/jobs/{job}/timeline", get(api::job_timeline))
+        .route("/jobs/{job}/explain", get(api::job_explain))
+        .route("/jobs/{job}/stop", post(control::stop))
+        .route("/jobs/{job}/alter", post(control::alter))
+        .route("/jobs/{job}/evaluate", post(control::evaluate))
+        .route("/running_chains", get(api::running_chains))
+        .route("/log", get(api::log))
+        .route("/log/{log_id}", get(api::log_details))
+        .route("/stats", get(api::stats))
+        .route("/chains", get(api::chains))
+        .route("/chains/{chain}/steps", get(api::chain_steps))
+        .route("/chains/{chain}/rules", get(api::chain_rules))
+        .route("/chains/{chain}/graph.svg", get(api::chain_graph))
+        .route("/events/stream", get(sse::stream))
+        .route("/events", post(control::raise_event))
+        .route("/reload", post(control::reload));
+    Router::new()
+        .route("/", get(api::dashboard))
+        .route("/healthz", get(api::healthz))
+        .route("/metrics", get(api::metrics))
+        .route("/openapi.json", get(api::openapi))
+        .nest("/api/v1", api)
+        .fallback(api::not_found)
+        .method_not_allowed_fallback(api::method_not_allowed)
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(from_fn_with_state(state.clone(), guard::auth))
+        .layer(from_fn_with_state(state.clone(), guard::rate_limit))
+        .layer(from_fn_with_state(state.clone(), guard::count))
+        .with_state(state)
+}
+
+fn check_config(config: &ServeConfig) -> Result<(), ServeError> {
+    if config.token.is_none() && !config.insecure_no_auth && !config.read_only {
+        return Err(ServeError::Usage(
+            "refusing to start: changes (start, stop, alter, evaluate, events, reload) would need no \
+             authentication. Set CHAINSCHED_TOKEN or --token-file, or pass --read-only, or \
+             --insecure-no-auth to accept unauthenticated changes"
+                .into(),
+        ));
+    }
+    if !(config.time_scale.is_finite() && config.time_scale > 0.0) {
+        return Err(ServeError::Usage(format!(
+            "--time-scale {} must be a positive number",
+            config.time_scale
+        )));
+    }
+    Ok(())
+}
+
+/// Run the service until SIGTERM/SIGINT.
+pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
+    check_config(&config)?;
+    let (catalog, warnings) = load_catalog(&config.rules)?;
+    for w in &warnings {
+        eprintln!("{w}");
+    }
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .map_err(|e| ServeError::Failed(format!("cannot listen on {}: {e}", config.listen)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| ServeError::Failed(format!("cannot listen on {}: {e}", config.listen)))?;
+    let options = EngineOptions {
+        catalog: Some(catalog.clone()),
+        time_scale: config.time_scale,
+        ..EngineOptions::default()
+    };
+    let engine = Engine::open(&config.db, options).await.map_err(|e| {
+        ServeError::Failed(format!(
+            "cannot open the engine at {}: {e}",
+            config.db.display()
+        ))
+    })?;
+    if !addr.ip().is_loopback() {
+        eprintln!(
+            "chainsched serve: warning: listening on {addr}, which is reachable from other hosts"
+        );
+    }
+    if config.insecure_no_auth && config.token.is_none() && !config.read_only {
+        eprintln!("chainsched serve: warning: --insecure-no-auth: anyone who can reach {addr} can change jobs");
+    }
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let limiter = (config.rate_limit > 0).then(|| guard::RateLimiter::new(config.rate_limit));
+    let state = Arc::new(AppState::new(
+        engine.clone(),
+        catalog,
+        config.rules.clone(),
+        config.token.clone(),
+        !config.read_only,
+        limiter,
+        stop_rx.clone(),
+    ));
+    spawn_metrics_feed(state.clone());
+    spawn_signals(state.clone(), stop_tx);
+
+    println!("chainsched serve: listening on http://{addr}");
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+
+    let app = router(state, config.max_body_bytes);
+    let mut wait_stop = stop_rx.clone();
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = wait_stop.wait_for(|stop| *stop).await;
+    })
+    .await;
+    // Every request in flight has been answered: now stop the engine (flushes the store).
+    engine.shutdown().await;
+    eprintln!("chainsched serve: stopped");
+    served.map_err(|e| ServeError::Failed(format!("the HTTP server failed: {e}")))
+}
+
+/// Feed engine events to the step-start counter.
+fn spawn_metrics_feed(state: Arc<AppState>) {
+    let mut rx = state.engine.subscribe();
+    tokio::spawn(async move {
+        use tokio::sync::broadcast::error::RecvError;
+        loop {
+            match rx.recv().await {
+                Ok(ev) => state.metrics.observe_event(&ev),
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => break,
+            }
+        }
+    });
+}
+
+/// SIGHUP reloads the rules; SIGTERM and SIGINT stop the service.
+fn spawn_signals(state: Arc<AppState>, stop: watch::Sender<bool>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let hup_state = state.clone();
+    tokio::spawn(async move {
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            eprintln!("chainsched serve: cannot install the SIGHUP handler; reload with POST /api/v1/reload");
+            return;
+        };
+        while hup.recv().await.is_some() {
+            match control::reload_catalog(&hup_state).await {
+                Ok(control::Reloaded::Loaded { chains, .. }) => {
+                    eprintln!("chainsched serve: SIGHUP: rules reloaded ({chains} chains)")
+                }
+                Ok(control::Reloaded::Refused { errors, .. }) => eprintln!(
+                    "chainsched serve: SIGHUP: the rule files have {errors} error(s); the catalog in use is kept"
+                ),
+                Err(e) => eprintln!("chainsched serve: SIGHUP: reload failed: {}", e.message),
+            }
+        }
+    });
+    tokio::spawn(async move {
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        match (term, int) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+        eprintln!("chainsched serve: shutting down (finishing requests in flight)");
+        let _ = stop.send(true);
+    });
+}
