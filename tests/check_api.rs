@@ -200,8 +200,6 @@ fn chain_graph_has_rule_edges_and_virtual_nodes() {
     assert_eq!(into_end, 1 + 2);
 }
 
-use petgraph::visit::EdgeRef as _;
-
 // ------------------------------------------------------------------ lints, case by case
 
 /// A chain around one rule under test: A (a program that can fail) started at once,

@@ -164,7 +164,7 @@ impl Truths {
         })
     }
 
-    pub fn not(self) -> Truths {
+    pub fn negate(self) -> Truths {
         let mut out = 0;
         for v in self.values() {
             out |= match v {
@@ -297,7 +297,7 @@ pub fn eval(cond: &Condition, state: &impl Fn(StepIdx) -> AbsState) -> Truths {
                 t = t.or(compare(l, CmpOp::Eq, operand(item, state)));
             }
             if *negated {
-                t.not()
+                t.negate()
             } else {
                 t
             }
@@ -312,14 +312,14 @@ pub fn eval(cond: &Condition, state: &impl Fn(StepIdx) -> AbsState) -> Truths {
                 _ => Truths::FALSE,
             };
             if *negated {
-                t.not()
+                t.negate()
             } else {
                 t
             }
         }
         Condition::And(a, b) => eval(a, state).and(eval(b, state)),
         Condition::Or(a, b) => eval(a, state).or(eval(b, state)),
-        Condition::Not(a) => eval(a, state).not(),
+        Condition::Not(a) => eval(a, state).negate(),
     }
 }
 
@@ -542,11 +542,11 @@ mod tests {
 
     #[test]
     fn three_valued_connectives() {
-        assert_eq!(Truths::UNKNOWN.not(), Truths::UNKNOWN);
+        assert_eq!(Truths::UNKNOWN.negate(), Truths::UNKNOWN);
         assert_eq!(Truths::UNKNOWN.and(Truths::FALSE), Truths::FALSE);
         assert_eq!(Truths::UNKNOWN.or(Truths::TRUE), Truths::TRUE);
         assert_eq!(Truths::UNKNOWN.and(Truths::TRUE), Truths::UNKNOWN);
-        assert_eq!(Truths::TRUE_OR_FALSE.not(), Truths::TRUE_OR_FALSE);
+        assert_eq!(Truths::TRUE_OR_FALSE.negate(), Truths::TRUE_OR_FALSE);
     }
 
     #[test]
