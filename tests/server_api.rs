@@ -1,0 +1,595 @@
+//! The HTTP API of a real `chainsched serve` process: view shapes, auth, JSON errors,
+//! control operations, reload, metrics, the event stream and graceful shutdown.
+
+mod server_support;
+
+use chainsched::views::{
+    ChainRow, ChainRuleRow, ChainStepRow, JobLogRow, JobRow, RunDetailsRow, RunningChainRow,
+    StatsRow, TimelineRow, ViewRow,
+};
+use serde_json::{json, Value};
+use server_support::*;
+use std::io::{BufRead, BufReader};
+use std::time::{Duration, Instant};
+
+fn assert_columns<T: ViewRow>(row: &Value) {
+    assert_eq!(keys(row), columns(T::COLUMNS), "row: {row}");
+}
+
+#[test]
+fn every_view_has_the_spec_columns_and_the_values_of_the_run() {
+    let s = Server::start(RULES);
+    let job = s.start_job(json!({ "chain": "DEMO", "job": "J1", "parameters": { "deptno": 10 } }));
+    assert_eq!(job, "J1");
+    let row = s.wait_state("J1", &["SUCCEEDED"]);
+    assert_columns::<JobRow>(&row);
+    assert_eq!(row["chain_name"], "DEMO");
+    assert_eq!(row["error_code"], 0);
+    assert_eq!(row["parameters"], json!({ "DEPTNO": "10" }));
+    assert!(row["run_duration"].as_f64().unwrap() >= 0.3, "{row}");
+    assert!(row["started_at"].as_str().unwrap().ends_with('Z'));
+
+    let (status, jobs) = s.get("/api/v1/jobs?state=SUCCEEDED&chain=DEMO&limit=5");
+    assert_eq!(status, 200);
+    assert_eq!(jobs.as_array().unwrap().len(), 1);
+    let (_, none) = s.get("/api/v1/jobs?state=FAILED");
+    assert_eq!(none, json!([]));
+
+    // A finished job has no running_chains rows; with history=true its last step states.
+    let (_, steps) = s.get("/api/v1/jobs/J1/steps");
+    assert_eq!(steps, json!([]));
+    let (_, steps) = s.get("/api/v1/jobs/J1/steps?history=true");
+    let steps = steps.as_array().unwrap();
+    assert_eq!(steps.len(), 3);
+    assert_columns::<RunningChainRow>(&steps[0]);
+    let b = &steps[1];
+    assert_eq!(
+        (
+            b["step_name"].as_str(),
+            b["state"].as_str(),
+            b["completed"].as_bool()
+        ),
+        (Some("B"), Some("SUCCEEDED"), Some(true))
+    );
+    assert_eq!(
+        (b["sofar"].as_u64(), b["totalwork"].as_u64()),
+        (Some(3), Some(10))
+    );
+    assert_eq!(b["status_message"], "copying");
+
+    let (_, log) = s.get("/api/v1/log?job=J1");
+    let log = log.as_array().unwrap().clone();
+    assert_eq!(log.len(), 4, "three steps and the chain job: {log:?}");
+    assert_columns::<JobLogRow>(&log[0]);
+    let chain_row = log.iter().find(|r| r["job_subname"].is_null()).unwrap();
+    assert_eq!(chain_row["status"], "SUCCEEDED");
+    let b_row = log.iter().find(|r| r["job_subname"] == "B").unwrap();
+    let (_, details) = s.get(&format!("/api/v1/log/{}", b_row["log_id"]));
+    assert_columns::<RunDetailsRow>(&details);
+    assert!(
+        details["output"]
+            .as_str()
+            .unwrap()
+            .contains("hello from talk"),
+        "{details}"
+    );
+    assert!(
+        details["errors"].as_str().unwrap().contains("oops"),
+        "{details}"
+    );
+    assert!(details["pid"].as_u64().is_some());
+
+    let (_, since) = s.get(&format!(
+        "/api/v1/log?since_id={}&limit=1",
+        log[0]["log_id"]
+    ));
+    assert_eq!(since.as_array().unwrap()[0]["log_id"], log[1]["log_id"]);
+
+    let (_, tl) = s.get("/api/v1/jobs/J1/timeline");
+    let tl = tl.as_array().unwrap();
+    assert_columns::<TimelineRow>(&tl[0]);
+    assert!(tl
+        .iter()
+        .any(|r| r["kind"] == "rule_fired" && r["detail"].as_str().unwrap().starts_with("DONE")));
+
+    let (_, stats) = s.get("/api/v1/stats?chain=DEMO");
+    let stats = stats.as_array().unwrap();
+    assert_columns::<StatsRow>(&stats[0]);
+    assert!(stats
+        .iter()
+        .any(|r| r["step_name"].is_null() && r["runs"] == 1 && r["succeeded"] == 1));
+
+    let (_, chains) = s.get("/api/v1/chains");
+    assert_columns::<ChainRow>(&chains[0]);
+    let demo = chains
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["chain_name"] == "DEMO")
+        .unwrap();
+    assert_eq!(
+        (
+            demo["number_of_steps"].as_u64(),
+            demo["number_of_rules"].as_u64()
+        ),
+        (Some(3), Some(3))
+    );
+    assert!(demo["source"].as_str().unwrap().contains("main.chain:"));
+    let (_, csteps) = s.get("/api/v1/chains/OUTER/steps");
+    assert_columns::<ChainStepRow>(&csteps[0]);
+    let types: Vec<&str> = csteps
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["step_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, vec!["SUBCHAIN", "EVENT"]);
+    let (_, rules) = s.get("/api/v1/chains/DEMO/rules");
+    assert_columns::<ChainRuleRow>(&rules[0]);
+    assert_eq!(rules[2]["condition"], "B SUCCEEDED AND C SUCCEEDED");
+
+    let (status, ct, svg) = s.get_text("/api/v1/chains/DEMO/graph.svg");
+    assert_eq!(status, 200);
+    assert!(ct.starts_with("image/svg+xml"), "{ct}");
+    assert!(svg.starts_with("<svg") && svg.contains("data-step=\"B\""));
+
+    let (status, api) = s.get("/openapi.json");
+    assert_eq!(status, 200);
+    assert!(api["paths"]["/api/v1/jobs/{job}/alter"]["post"].is_object());
+
+    let (_, _, metrics) = s.get_text("/metrics");
+    assert!(
+        metrics.contains("chainsched_jobs{state=\"SUCCEEDED\"} 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("chainsched_step_starts_total 3\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("chainsched_evaluation_latency_seconds_count{op=\"start\"} 1\n"),
+        "{metrics}"
+    );
+
+    let (status, health) = s.get("/healthz");
+    assert_eq!((status, health), (200, json!({ "status": "ok" })));
+    let (status, ct, page) = s.get_text("/");
+    assert_eq!(status, 200);
+    assert!(ct.starts_with("text/html"));
+    assert!(page.contains("chainsched") && page.contains("/api/v1/events/stream"));
+}
+
+#[test]
+fn nested_rows_link_to_the_outer_step_and_events_complete_waiting_steps() {
+    let s = Server::start(RULES);
+    let job = s.start_job(json!({ "chain": "OUTER" }));
+    assert!(job.starts_with("RUN_CHAIN$_OUTER"), "{job}");
+    let path = format!("/api/v1/jobs/{}/steps", enc(&job));
+    let (_, rows) = s.get(&path);
+    let rows = rows.as_array().unwrap();
+    let n = rows.iter().find(|r| r["step_job_subname"] == "N").unwrap();
+    let i1 = rows
+        .iter()
+        .find(|r| r["step_job_subname"] == "N.I1")
+        .unwrap();
+    assert_eq!(n["job_subname"], Value::Null);
+    assert_eq!(i1["job_subname"], n["step_job_subname"]);
+    assert_eq!(i1["chain_name"], "INNER");
+
+    let (status, v) = s.post("/api/v1/events", json!({ "name": "NOT_AWAITED" }));
+    assert_eq!((status, v), (200, json!({ "completed_steps": 0 })));
+    let (status, v) = s.post(
+        "/api/v1/events",
+        json!({ "name": "GO", "job": job, "payload": { "k": 1 } }),
+    );
+    assert_eq!((status, v), (200, json!({ "completed_steps": 1 })));
+    s.wait_state(&job, &["SUCCEEDED"]);
+    let (_, rows) = s.get(&path);
+    assert_eq!(
+        rows,
+        json!([]),
+        "no running_chains rows once the job has ended"
+    );
+}
+
+#[test]
+fn a_stalled_job_is_explained_then_altered_and_evaluated_to_success() {
+    let s = Server::start(RULES);
+    let job = s.start_job(json!({ "chain": "STALLS", "job": "ST" }));
+    let row = s.wait_state(&job, &["CHAIN_STALLED"]);
+    assert_eq!(
+        row["stall_reason"],
+        "A FAILED with 20001; no rule reacts to A failing"
+    );
+    let (status, e) = s.get("/api/v1/jobs/ST/explain");
+    assert_eq!(status, 200);
+    assert_eq!(e["state"], "CHAIN_STALLED");
+    assert!(e["reason"]
+        .as_str()
+        .unwrap()
+        .contains("A FAILED with 20001; no rule reacts to A failing"));
+    let rules = e["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 3);
+    assert_eq!(
+        (rules[0]["rule_name"].as_str(), rules[0]["fired"].as_bool()),
+        (Some("R1"), Some(true))
+    );
+    assert_eq!(
+        rules[1]["predicates"],
+        json!([{ "predicate": "A SUCCEEDED", "value": "FALSE" }])
+    );
+    assert_eq!(
+        (rules[1]["value"].as_str(), rules[1]["fired"].as_bool()),
+        (Some("FALSE"), Some(false))
+    );
+
+    // Alter does not evaluate by itself; evaluate then moves the chain on.
+    let (status, v) = s.post(
+        "/api/v1/jobs/ST/alter",
+        json!({ "step": "A", "state": "SUCCEEDED" }),
+    );
+    assert_eq!(status, 200, "{v}");
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(s.get("/api/v1/jobs/ST").1["state"], "CHAIN_STALLED");
+    let (status, _) = s.post("/api/v1/jobs/ST/evaluate", json!({}));
+    assert_eq!(status, 200);
+    s.wait_state("ST", &["SUCCEEDED"]);
+}
+
+#[test]
+fn stop_ends_a_job_stopped_and_one_step_can_be_stopped() {
+    let s = Server::start(RULES);
+    s.start_job(json!({ "chain": "SLOW", "job": "S1" }));
+    s.start_job(json!({ "chain": "SLOW", "job": "S2" }));
+    let (status, _) = s.post("/api/v1/jobs/S1/stop", json!({}));
+    assert_eq!(status, 200);
+    let row = s.wait_state("S1", &["STOPPED"]);
+    assert!(row["ended_at"].is_string());
+    let (status, _) = s.post("/api/v1/jobs/S2/stop", json!({ "step": "A" }));
+    assert_eq!(status, 200);
+    // A STOPPED counts as COMPLETED: the END rule fires.
+    s.wait_state("S2", &["SUCCEEDED"]);
+    let (_, log) = s.get("/api/v1/log?job=S2");
+    assert!(log
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["job_subname"] == "A" && r["status"] == "STOPPED"));
+}
+
+#[test]
+fn changes_need_the_bearer_token() {
+    let s = Server::start(RULES);
+    let body = json!({ "chain": "DEMO" });
+    for token in [None, Some("wrong")] {
+        let (status, v) = s.post_with("/api/v1/jobs", body.clone(), token);
+        assert_eq!(status, 401, "{v}");
+        assert_eq!(v["error"]["code"], "unauthorized");
+        assert!(v["error"]["message"].is_string());
+    }
+    assert_eq!(
+        s.get("/api/v1/jobs").1,
+        json!([]),
+        "a refused request changes nothing"
+    );
+    for path in ["/api/v1/reload", "/api/v1/events", "/api/v1/jobs/X/stop"] {
+        assert_eq!(s.post_with(path, json!({}), None).0, 401, "{path}");
+    }
+    // Reads need no token.
+    assert_eq!(s.get("/api/v1/chains").0, 200);
+    assert_eq!(s.post_with("/api/v1/jobs", body, Some(TOKEN)).0, 201);
+}
+
+#[test]
+fn errors_are_json_with_a_4xx_status() {
+    let s = Server::start(RULES);
+    let check = |(status, v): (u16, Value), want: u16, code: &str| {
+        assert_eq!(status, want, "{v}");
+        assert_eq!(v["error"]["code"], code, "{v}");
+        assert!(!v["error"]["message"].as_str().unwrap().is_empty());
+    };
+    check(s.get("/api/v1/jobs/NOPE"), 404, "not_found");
+    check(s.get("/api/v1/jobs/NOPE/timeline"), 404, "not_found");
+    check(s.get("/api/v1/jobs/NOPE/explain"), 404, "not_found");
+    check(s.get("/api/v1/log/999"), 404, "not_found");
+    check(s.get("/api/v1/log/abc"), 400, "bad_request");
+    check(s.get("/api/v1/chains/NOPE/rules"), 404, "not_found");
+    check(s.get("/api/v1/chains/NOPE/graph.svg"), 404, "not_found");
+    check(s.get("/api/v1/nothing-here"), 404, "not_found");
+    check(s.get("/api/v1/jobs?limit=abc"), 400, "bad_request");
+    check(s.get("/api/v1/jobs?state=DONE"), 400, "bad_request");
+    check(s.get("/api/v1/jobs?since=yesterday"), 400, "bad_request");
+    check(s.get("/api/v1/jobs?colour=red"), 400, "bad_request");
+    check(
+        s.post("/api/v1/jobs", json!({ "chain": "NOPE" })),
+        404,
+        "not_found",
+    );
+    check(
+        s.post("/api/v1/jobs", json!({ "job": "X" })),
+        400,
+        "bad_request",
+    );
+    check(
+        s.post("/api/v1/jobs", json!({ "chain": "DEMO", "colour": 1 })),
+        400,
+        "bad_request",
+    );
+    check(s.post_raw("/api/v1/jobs", "{not json"), 400, "bad_request");
+    check(
+        s.post(
+            "/api/v1/jobs",
+            json!({ "chain": "DEMO", "step_states": { "A": "FAILED" } }),
+        ),
+        400,
+        "bad_request",
+    );
+    check(
+        s.post("/api/v1/jobs/NOPE/evaluate", json!({})),
+        404,
+        "not_found",
+    );
+    check(
+        s.post("/api/v1/events", json!({ "name": "" })),
+        400,
+        "bad_request",
+    );
+
+    s.start_job(json!({ "chain": "SLOW", "job": "RUNS" }));
+    check(
+        s.post("/api/v1/jobs", json!({ "chain": "SLOW", "job": "RUNS" })),
+        409,
+        "job_exists",
+    );
+    check(
+        s.post(
+            "/api/v1/jobs/RUNS/alter",
+            json!({ "step": "A", "state": "SUCCEEDED" }),
+        ),
+        409,
+        "step_running",
+    );
+    check(
+        s.post("/api/v1/jobs/RUNS/alter", json!({ "step": "A" })),
+        400,
+        "bad_request",
+    );
+    check(
+        s.post(
+            "/api/v1/jobs/RUNS/alter",
+            json!({ "step": "A", "state": "FAILED" }),
+        ),
+        400,
+        "bad_request",
+    );
+    check(
+        s.post(
+            "/api/v1/jobs/RUNS/alter",
+            json!({ "step": "ZZ", "skip": true }),
+        ),
+        404,
+        "not_found",
+    );
+    assert_eq!(
+        s.get("/api/v1/jobs/RUNS/steps").1[0]["state"],
+        "RUNNING",
+        "refusals change nothing"
+    );
+
+    let big = format!(
+        "{{\"chain\": \"DEMO\", \"job\": \"{}\"}}",
+        "x".repeat(2 * 1024 * 1024)
+    );
+    check(s.post_raw("/api/v1/jobs", &big), 413, "payload_too_large");
+}
+
+#[test]
+fn reload_refuses_a_catalog_with_errors_and_keeps_the_old_one() {
+    let s = Server::start(RULES);
+    std::fs::write(
+        s.rules.join("broken.chain"),
+        "chain BROKEN { step A program NOPE; }\n",
+    )
+    .unwrap();
+    let (status, v) = s.post("/api/v1/reload", json!({}));
+    assert_eq!(status, 422, "{v}");
+    assert_eq!(v["error"]["code"], "catalog_errors");
+    let diags = v["error"]["diagnostics"].as_array().unwrap();
+    let err = diags
+        .iter()
+        .find(|d| d["severity"] == "error")
+        .expect("an error diagnostic");
+    assert!(
+        err["file"].as_str().unwrap().ends_with("broken.chain"),
+        "{err}"
+    );
+    assert_eq!(err["line"], 1);
+    let names = |s: &Server| -> Vec<String> {
+        s.get("/api/v1/chains")
+            .1
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["chain_name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(!names(&s).contains(&"BROKEN".to_string()));
+    assert_eq!(
+        s.post("/api/v1/jobs", json!({ "chain": "DEMO" })).0,
+        201,
+        "the old catalog still runs"
+    );
+
+    std::fs::write(
+        s.rules.join("broken.chain"),
+        "chain FIXED { step A program OK; rule when TRUE then START A; rule when A COMPLETED then END; }\n",
+    )
+    .unwrap();
+    let (status, v) = s.post("/api/v1/reload", json!({}));
+    assert_eq!(status, 200, "{v}");
+    assert!(names(&s).contains(&"FIXED".to_string()));
+    let job = s.start_job(json!({ "chain": "FIXED" }));
+    s.wait_state(&job, &["SUCCEEDED"]);
+
+    // SIGHUP reloads too.
+    std::fs::write(
+        s.rules.join("more.chain"),
+        "chain BY_HUP { step A program OK; rule when TRUE then START A; rule when A COMPLETED then END; }\n",
+    )
+    .unwrap();
+    s.signal(libc::SIGHUP);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !names(&s).contains(&"BY_HUP".to_string()) {
+        assert!(Instant::now() < deadline, "SIGHUP did not reload");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn serve_refuses_to_start_with_open_mutations_unless_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write_rules(dir.path(), RULES);
+    let out = std::process::Command::new(bin())
+        .args(["serve", "--listen", "127.0.0.1:0", "--rules"])
+        .arg(&rules)
+        .arg("--db")
+        .arg(dir.path().join("db"))
+        .env_remove("CHAINSCHED_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("CHAINSCHED_TOKEN") && err.contains("--insecure-no-auth"),
+        "{err}"
+    );
+
+    // Rule files with errors: exit 1, naming the file.
+    let bad = dir.path().join("bad");
+    std::fs::create_dir_all(&bad).unwrap();
+    std::fs::write(bad.join("x.chain"), "chain X { step A program NOPE; }").unwrap();
+    let out = std::process::Command::new(bin())
+        .args([
+            "serve",
+            "--insecure-no-auth",
+            "--listen",
+            "127.0.0.1:0",
+            "--rules",
+        ])
+        .arg(&bad)
+        .arg("--db")
+        .arg(dir.path().join("db2"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("x.chain"));
+
+    // --insecure-no-auth: changes without a token; --read-only: changes refused.
+    let open = Server::start_with(RULES, &["--insecure-no-auth"], None);
+    assert_eq!(
+        open.post_with("/api/v1/jobs", json!({ "chain": "DEMO" }), None)
+            .0,
+        201
+    );
+    let ro = Server::start_with(RULES, &["--read-only"], None);
+    let (status, v) = ro.post_with("/api/v1/jobs", json!({ "chain": "DEMO" }), None);
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (403, Some("read_only"))
+    );
+}
+
+#[test]
+fn the_rate_limit_answers_429_with_retry_after() {
+    let s = Server::start_with(RULES, &["--rate-limit", "2"], Some(TOKEN));
+    let mut limited = None;
+    for _ in 0..20 {
+        match ureq::get(&format!("{}/api/v1/chains", s.url)).call() {
+            Ok(_) => {}
+            Err(ureq::Error::Status(429, r)) => {
+                limited = Some((
+                    r.header("Retry-After").map(String::from),
+                    r.into_json::<Value>().unwrap(),
+                ));
+                break;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    let (retry, body) = limited.expect("the limit was reached");
+    assert!(retry.is_some());
+    assert_eq!(body["error"]["code"], "rate_limited");
+    assert_eq!(s.get("/healthz").0, 200, "health is not rate limited");
+}
+
+#[test]
+fn the_event_stream_reports_job_and_step_changes() {
+    let s = Server::start(RULES);
+    let resp = ureq::get(&format!("{}/api/v1/events/stream", s.url))
+        .call()
+        .unwrap();
+    assert!(resp.content_type().starts_with("text/event-stream"));
+    let mut lines = BufReader::new(resp.into_reader()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "event: ready");
+    s.start_job(json!({ "chain": "DEMO", "job": "LIVE" }));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut event = String::new();
+        for line in lines.map_while(Result::ok) {
+            if let Some(e) = line.strip_prefix("event: ") {
+                event = e.to_string();
+            } else if let Some(d) = line.strip_prefix("data: ") {
+                if tx.send((event.clone(), d.to_string())).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (mut saw_step_running, mut saw_log) = (false, false);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let (event, data) = rx.recv_timeout(left).expect("the job's end was streamed");
+        let v: Value = serde_json::from_str(&data).unwrap();
+        match event.as_str() {
+            "step" if v["job_name"] == "LIVE" && v["state"] == "RUNNING" => saw_step_running = true,
+            "log" if v["job_name"] == "LIVE" => saw_log = true,
+            "job" if v["job_name"] == "LIVE" && v["state"] == "SUCCEEDED" => break,
+            _ => {}
+        }
+    }
+    assert!(saw_step_running && saw_log);
+}
+
+#[test]
+fn sigterm_stops_gracefully_with_an_open_stream_and_loses_no_write() {
+    let mut s = Server::start(RULES);
+    let _stream = ureq::get(&format!("{}/api/v1/events/stream", s.url))
+        .call()
+        .unwrap();
+    let mut names = Vec::new();
+    for i in 0..20 {
+        names.push(s.start_job(json!({ "chain": "STALLS", "job": format!("G{i}") })));
+    }
+    let started = Instant::now();
+    let (code, err) = s.terminate();
+    assert_eq!(code, Some(0), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(err.contains("stopped"), "{err}");
+    // Every acknowledged start is in the store.
+    let out = std::process::Command::new(bin())
+        .args(["jobs", "--format", "json", "--db"])
+        .arg(&s.db)
+        .env_remove("CHAINSCHED_SERVER")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    for n in names {
+        assert!(rows.iter().any(|r| r["job_name"] == n.as_str()), "{n} lost");
+    }
+}
