@@ -1056,3 +1056,57 @@ fn many_declarations_in_one_file() {
     assert_eq!(f.items.len(), 400);
     assert_eq!(chains(&f)[199].name.name, "C199");
 }
+
+// ------------------------------------------------------------------ the reference's examples
+
+/// Every example block of docs/rule-language.md that declares something (or is a list of
+/// steps/rules) parses, so the reference cannot drift from the parser.
+#[test]
+fn examples_in_the_reference_parse() {
+    let doc = include_str!("../docs/rule-language.md");
+    let mut checked = 0;
+    for (i, block) in doc.split("```").enumerate().filter(|(i, _)| i % 2 == 1) {
+        let first_word = block
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with("--"))
+            .and_then(|l| l.split_whitespace().next())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if block.contains('[') {
+            continue; // a syntax template with [optional] parts, not an example
+        }
+        if first_word == "true" || first_word.starts_with(':') || first_word == "start" {
+            // A listing of conditions or actions, several per line, separated by wide gaps.
+            for line in block.lines() {
+                let line = line.split("--").next().unwrap_or("");
+                for piece in line.split("  ").map(str::trim).filter(|p| !p.is_empty()) {
+                    if piece.starts_with('(') {
+                        continue; // a remark such as "(also != <> ...)"
+                    }
+                    let ok = if first_word == "start" {
+                        parse_action(0, piece).is_ok()
+                    } else {
+                        parse_condition(0, piece).is_ok()
+                    };
+                    assert!(
+                        ok,
+                        "docs/rule-language.md block #{i}: {piece:?} does not parse"
+                    );
+                    checked += 1;
+                }
+            }
+            continue;
+        }
+        let text = match first_word.as_str() {
+            "program" | "chain" | "job" | "group" => block.to_string(),
+            "step" | "rule" => format!("chain EXAMPLE {{\n{block}\n}}"),
+            _ => continue,
+        };
+        if let Err(e) = parse_file(0, &text) {
+            panic!("example block #{i} of docs/rule-language.md does not parse:\n{text}\n{e:#?}");
+        }
+        checked += 1;
+    }
+    assert!(checked >= 8, "only {checked} example blocks found");
+}
