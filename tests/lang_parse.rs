@@ -227,7 +227,7 @@ fn show_action(a: &Action) -> String {
 }
 
 /// The source text a span covers.
-fn at<'a>(src: &'a str, s: Span) -> &'a str {
+fn at(src: &str, s: Span) -> &str {
     &src[s.start..s.end]
 }
 

@@ -60,7 +60,7 @@ pub fn parse_file(file: FileId, text: &str) -> Result<File, Vec<Diagnostic>> {
             Err(e) => {
                 // Garbage after a failed declaration is part of the same mistake: report it
                 // once, then resume at the next `program`/`chain`/`job`/`group`.
-                if !(prev_failed && !starts_decl) {
+                if !prev_failed || starts_decl {
                     diags.extend(recover_item(file, text, &toks[seg.first..=seg.last], &e));
                 }
                 prev_failed = true;
