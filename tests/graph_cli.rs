@@ -146,3 +146,47 @@ fn a_missing_path_is_bad_usage() {
     let r = chainsched(&["graph", "fixtures/demo.chain"]);
     assert_eq!(r.code, 2, "--chain is required");
 }
+
+#[test]
+fn svg_is_drawn_without_external_tools() {
+    let r = chainsched(&[
+        "graph",
+        "fixtures/loan_approval.chain",
+        "--chain",
+        "LOAN_APPROVAL",
+        "--format",
+        "svg",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let svg = &r.stdout;
+    assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+    assert!(svg.trim_end().ends_with("</svg>"));
+    // Every step, nested ones included, is drawn with its name; the nested chain is a cluster.
+    for step in [
+        "VALIDATE", "APPROVE", "WAIT_OK", "FUND", "FIX", "TRANSFER", "CONTRACT",
+    ] {
+        assert!(
+            svg.contains(&format!("font-weight=\"bold\">{step}</text>")),
+            "{step} missing"
+        );
+    }
+    assert!(svg.contains(">FUND: chain FUNDING</text>"));
+    // One path per rule edge, as in the dot drawing; conditions are in the hover titles.
+    let dot = chainsched(&[
+        "graph",
+        "fixtures/loan_approval.chain",
+        "--chain",
+        "LOAN_APPROVAL",
+    ]);
+    let dot_edges = dot.stdout.matches(" -> ").count();
+    assert_eq!(svg.matches("marker-end=").count(), dot_edges);
+    assert!(svg.contains("<title>BAIL: VALIDATE FAILED AND VALIDATE ERROR_CODE != 20100\nEND VALIDATE.ERROR_CODE</title>"));
+    // Text is escaped: the event's payload condition has a `>`.
+    assert!(svg.contains("amount &gt; 0"));
+    // Balanced groups: a cheap well-formedness check.
+    assert_eq!(
+        svg.matches("<g>").count() + svg.matches("<g ").count(),
+        svg.matches("</g>").count()
+    );
+    insta::assert_snapshot!("loan_approval_svg", r.stdout);
+}

@@ -12,6 +12,7 @@ pub mod load;
 pub mod model;
 pub mod render;
 pub mod resolve;
+pub mod svg;
 pub mod truth;
 
 pub use load::{load_paths, load_sources, resolve_rule, Loaded};

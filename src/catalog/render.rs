@@ -28,7 +28,7 @@ pub enum RenderError {
 const MAX_DEPTH: usize = 32;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum NodeStyle {
+pub(super) enum NodeStyle {
     Program,
     Chain,
     Event,
@@ -37,36 +37,36 @@ enum NodeStyle {
 }
 
 #[derive(Debug, Clone)]
-struct SceneNode {
-    id: String,
-    label: Vec<String>,
-    style: NodeStyle,
+pub(super) struct SceneNode {
+    pub(super) id: String,
+    pub(super) label: Vec<String>,
+    pub(super) style: NodeStyle,
 }
 
 #[derive(Debug, Clone, Default)]
-struct Cluster {
-    id: String,
-    label: String,
-    nodes: Vec<SceneNode>,
-    children: Vec<Cluster>,
+pub(super) struct Cluster {
+    pub(super) id: String,
+    pub(super) label: String,
+    pub(super) nodes: Vec<SceneNode>,
+    pub(super) children: Vec<Cluster>,
 }
 
 #[derive(Debug, Clone)]
-struct SceneEdge {
-    from: String,
-    to: String,
-    label: Vec<String>,
-    kind: EdgeKind,
+pub(super) struct SceneEdge {
+    pub(super) from: String,
+    pub(super) to: String,
+    pub(super) label: Vec<String>,
+    pub(super) kind: EdgeKind,
 }
 
 #[derive(Debug, Default)]
-struct Scene {
-    title: String,
-    root: Cluster,
-    edges: Vec<SceneEdge>,
+pub(super) struct Scene {
+    pub(super) title: String,
+    pub(super) root: Cluster,
+    pub(super) edges: Vec<SceneEdge>,
 }
 
-fn scene(catalog: &Catalog, chain: &str) -> Result<Scene, RenderError> {
+pub(super) fn scene(catalog: &Catalog, chain: &str) -> Result<Scene, RenderError> {
     if !catalog.chains.contains_key(chain) {
         return Err(RenderError::UnknownChain {
             name: chain.to_string(),

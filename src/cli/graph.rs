@@ -1,4 +1,4 @@
-//! `chainsched graph PATH --chain C --format dot|mermaid`: draw one chain.
+//! `chainsched graph PATH --chain C --format dot|mermaid|svg`: draw one chain.
 //!
 //! The catalog must load without errors (errors are printed as `check` prints them, exit 1);
 //! warnings are not repeated here (run `check`). An unknown chain name is an error naming the
@@ -6,6 +6,7 @@
 
 use crate::catalog::load_paths;
 use crate::catalog::render::{render_dot, render_mermaid};
+use crate::catalog::svg::render_svg;
 use crate::lang::diagnostic::render_text;
 
 #[derive(Debug, clap::Args)]
@@ -22,6 +23,8 @@ pub struct GraphArgs {
 pub enum GraphFormat {
     Dot,
     Mermaid,
+    /// A standalone SVG drawn without external tools.
+    Svg,
 }
 
 /// A chain name as written on the command line: `"exact"` keeps its case, else upper-cased
@@ -59,6 +62,7 @@ pub fn run(args: GraphArgs) -> i32 {
     let drawn = match args.format {
         GraphFormat::Dot => render_dot(catalog, &name),
         GraphFormat::Mermaid => render_mermaid(catalog, &name),
+        GraphFormat::Svg => render_svg(catalog, &name),
     };
     match drawn {
         Ok(text) => {
