@@ -738,3 +738,47 @@ fn each_syntax_fixture_produces_exactly_its_diagnostic() {
         );
     }
 }
+
+// ------------------------------------------------------------------ through the binary
+
+/// What an operator sees: `chainsched check` on a file with three typos reports all three,
+/// each with file:line:column, and exits 1.
+#[test]
+fn check_reports_every_typo_of_a_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("loan.chain");
+    std::fs::write(
+        &path,
+        "program P { builtin noop; }\n\
+         chain LOAN {\n\
+         \x20 step A program P;\n\
+         \x20 step B program P wiht skip;\n\
+         \x20 rule R1 when TRUE then START A;\n\
+         \x20 rule R2 when A SUCCEDED then START B;\n\
+         \x20 rule R3 when B COMPLETED then AFTER 5m START A;\n\
+         }\n",
+    )
+    .expect("write rule file");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_chainsched"))
+        .arg("check")
+        .arg(&path)
+        .output()
+        .expect("run chainsched check");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let all = format!("{stdout}{stderr}");
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    for (code, place) in [
+        ("syntax", "loan.chain:4:20"),
+        ("syntax", "loan.chain:6:18"),
+        ("bad-after", "loan.chain:7:39"),
+    ] {
+        assert!(
+            all.contains(&format!("error[{code}]")),
+            "{code} missing in:\n{all}"
+        );
+        assert!(all.contains(place), "{place} missing in:\n{all}");
+    }
+    assert!(all.contains("did you mean SUCCEEDED?"), "{all}");
+    assert!(all.contains("write AFTER 00:05:00"), "{all}");
+}
