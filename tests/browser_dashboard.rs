@@ -1,0 +1,151 @@
+//! The dashboard in a real browser (headless Debian chromium): after a job was started and
+//! finished through the API, the page lists it, shows its steps, graph and rules, and a
+//! screenshot is kept under target/ for people to look at. Skipped, with the reason printed,
+//! only when chromium is not installed.
+
+mod server_support;
+
+use serde_json::json;
+use server_support::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+fn chromium() -> Option<PathBuf> {
+    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+}
+
+/// Run chromium headless on `url` with `extra` output flags; returns stdout. Bounded in time.
+fn run_chromium(bin: &Path, profile: &Path, url: &str, extra: &[&str]) -> String {
+    let mut child = Command::new(bin)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-dev-shm-usage",
+            "--virtual-time-budget=5000",
+            "--window-size=1400,1000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(extra)
+        .arg(url)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start chromium");
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        use std::io::Read;
+        let _ = stdout.read_to_string(&mut s);
+        s
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("chromium did not finish within 90 s on {url}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    reader.join().unwrap()
+}
+
+#[test]
+fn the_dashboard_shows_a_finished_job_its_steps_graph_and_rules() {
+    let Some(chrome) = chromium() else {
+        println!("SKIPPED browser_dashboard: chromium is not installed (apt-get install chromium; see .ci/apt-packages)");
+        return;
+    };
+    let s = Server::start(RULES);
+    s.start_job(json!({ "chain": "DEMO", "job": "WEB1" }));
+    s.wait_state("WEB1", &["SUCCEEDED"]);
+    s.start_job(json!({ "chain": "STALLS", "job": "WEB2" }));
+    s.wait_state("WEB2", &["CHAIN_STALLED"]);
+    let profile = tempfile::tempdir().unwrap();
+
+    // `?nolive`: no event stream, so that the page settles and chromium can dump it.
+    let dom = run_chromium(
+        &chrome,
+        profile.path(),
+        &format!("{}/?nolive#/job/WEB1/graph", s.url),
+        &["--dump-dom"],
+    );
+    assert!(
+        dom.contains(r#"<li data-job="WEB1""#),
+        "the job list shows WEB1:\n{dom}"
+    );
+    assert!(
+        dom.contains(r#"<li data-job="WEB2""#),
+        "the job list shows WEB2"
+    );
+    assert!(
+        dom.contains(
+            r#"<h1 id="job-title">WEB1 <span class="badge st-SUCCEEDED">SUCCEEDED</span>"#
+        ),
+        "job header"
+    );
+    for sub in ["A", "B", "C"] {
+        assert!(
+            dom.contains(&format!(r#"<tr data-sub="{sub}""#)),
+            "step row {sub}"
+        );
+    }
+    assert!(dom.contains("copying"), "B's status message is shown");
+    assert!(
+        dom.contains(r#"class="chain-graph" data-chain="DEMO""#),
+        "the chain graph is inlined"
+    );
+    assert!(
+        dom.contains(r##"stroke="#16a34a""##),
+        "graph nodes are coloured by state"
+    );
+    assert!(
+        dom.contains("DONE: END") || dom.contains("rule_fired"),
+        "the timeline is rendered"
+    );
+
+    let dom = run_chromium(
+        &chrome,
+        profile.path(),
+        &format!("{}/?nolive#/job/WEB2/rules", s.url),
+        &["--dump-dom"],
+    );
+    assert!(
+        dom.contains("A FAILED with 20001; no rule reacts to A failing"),
+        "the stall is explained"
+    );
+    assert!(
+        dom.contains(r#"<span class="pred FALSE" title="FALSE">A SUCCEEDED</span>"#),
+        "predicate truth"
+    );
+
+    let shot_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser_dashboard");
+    std::fs::create_dir_all(&shot_dir).unwrap();
+    let shot = shot_dir.join("dashboard.png");
+    let _ = std::fs::remove_file(&shot);
+    run_chromium(
+        &chrome,
+        profile.path(),
+        &format!("{}/?nolive#/job/WEB1/steps", s.url),
+        &[&format!("--screenshot={}", shot.display())],
+    );
+    let size = std::fs::metadata(&shot).map(|m| m.len()).unwrap_or(0);
+    assert!(
+        size > 10_000,
+        "a screenshot was written to {}",
+        shot.display()
+    );
+    println!("screenshot: {}", shot.display());
+}
