@@ -313,6 +313,16 @@ fn bad_duration() {
             "`5x` is not a duration",
         ),
         (
+            "program P { builtin sleep bad; }",
+            "1:27",
+            "`bad` is not a duration",
+        ),
+        (
+            "program P { builtin noop; timeout five; }",
+            "1:35",
+            "`five` is not a duration",
+        ),
+        (
             "program P { builtin sleep 1.5s; }",
             "1:27",
             "`1.5s` is not a duration",
