@@ -121,6 +121,16 @@ fn store() -> ChainStore {
             },
         );
     }
+    b.put_timeline(
+        0,
+        &TimelineEntry {
+            time: T0 - 2_000,
+            job: "NIGHTLY".into(),
+            subname: None,
+            kind: TimelineKind::JobEnqueued,
+            detail: "requested".into(),
+        },
+    );
     for id in 1..=10u64 {
         b.put_log(&LogRow {
             log_id: id,
@@ -188,6 +198,12 @@ fn jobs_take_group_and_serialize_key_from_the_job_definition_and_explain_the_sta
     assert_eq!(j.group.as_deref(), Some("FINANCE.LOANS"));
     assert_eq!(j.serialize_key.as_deref(), Some("10"));
     assert_eq!(j.run_duration, Some(10.0));
+    assert_eq!(
+        j.wait_duration,
+        Some(2.0),
+        "from the timeline's job_enqueued entry"
+    );
+    assert_eq!(j.enqueued_at.as_deref(), Some("2024-05-01T12:34:54.000Z"));
     assert_eq!((j.sofar, j.totalwork), (Some(4), Some(8)));
     assert!(j.current_steps.is_empty());
     let reason = j

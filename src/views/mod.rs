@@ -136,6 +136,17 @@ pub trait ViewSource {
     fn timeline(&self, job: &str) -> Result<Vec<TimelineEntry>, ViewError>;
     /// The catalog the engine runs.
     fn catalog(&self) -> Result<Arc<Catalog>, ViewError>;
+
+    /// When the job was requested, from its timeline's `job_enqueued` entry (the first entries
+    /// of a timeline). Sources that can read just the head of a timeline should override this.
+    fn enqueued_at(&self, job: &str) -> Result<Option<Millis>, ViewError> {
+        Ok(self
+            .timeline(job)?
+            .iter()
+            .take(4)
+            .find(|e| e.kind == crate::core::types::TimelineKind::JobEnqueued)
+            .map(|e| e.time))
+    }
 }
 
 /// Parse a job state name (`running`, `CHAIN_STALLED`, ...).

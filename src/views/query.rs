@@ -12,7 +12,7 @@ use super::{
     ChainRow, ChainRuleRow, ChainStepRow, Explanation, JobFilter, JobInfo, JobLogRow, JobRow,
     LogFilter, RunDetailsRow, RunningChainRow, StatsRow, TimelineRow, ViewError, ViewSource,
 };
-use crate::core::types::{JobState, TimelineKind};
+use crate::core::types::JobState;
 use crate::lang::duration::Millis;
 use std::collections::HashMap;
 
@@ -26,11 +26,7 @@ fn not_found(what: &'static str, name: &str) -> ViewError {
 /// Fill in `enqueued_at` from the timeline when the source did not know it.
 fn with_enqueued(src: &dyn ViewSource, mut info: JobInfo) -> Result<JobInfo, ViewError> {
     if info.enqueued_at.is_none() {
-        info.enqueued_at = src
-            .timeline(&info.record.job)?
-            .iter()
-            .find(|e| e.kind == TimelineKind::JobEnqueued)
-            .map(|e| e.time);
+        info.enqueued_at = src.enqueued_at(&info.record.job)?;
     }
     Ok(info)
 }

@@ -6,8 +6,10 @@
 
 use super::{JobInfo, LogFilter, StepInfo, ViewError, ViewSource};
 use crate::catalog::Catalog;
-use crate::core::types::{JobRecord, LogRow, TimelineEntry};
-use crate::store::{ChainStore, RunDetails};
+use crate::core::types::{JobRecord, LogRow, TimelineEntry, TimelineKind};
+use crate::lang::duration::Millis;
+use crate::store::records::decode;
+use crate::store::{layout, ChainStore, RunDetails};
 use std::sync::Arc;
 
 #[derive(Clone, Debug)]
@@ -103,6 +105,18 @@ impl ViewSource for StoreViews {
 
     fn timeline(&self, job: &str) -> Result<Vec<TimelineEntry>, ViewError> {
         Ok(self.store.timeline(job)?)
+    }
+
+    fn enqueued_at(&self, job: &str) -> Result<Option<Millis>, ViewError> {
+        // Only the head of the timeline: `job_enqueued` is written first.
+        let prefix = layout::job_prefix(layout::TIMELINE, job);
+        for (k, v) in self.store.kv().scan_from(&prefix, &prefix, 4)? {
+            let entry: TimelineEntry = decode(&k, &v)?;
+            if entry.kind == TimelineKind::JobEnqueued {
+                return Ok(Some(entry.time));
+            }
+        }
+        Ok(None)
     }
 
     fn catalog(&self) -> Result<Arc<Catalog>, ViewError> {
