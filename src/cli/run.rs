@@ -229,7 +229,7 @@ async fn run_async(args: RunArgs, catalog: Catalog, req: StartRequest) -> i32 {
         }
     };
     let records = follow(&engine, events, vec![job.clone()]).await;
-    let code = print_final(&engine, &[job.clone()], args.format, &records);
+    let code = print_final(&engine, std::slice::from_ref(&job), args.format, &records);
     if let Ok(others) = engine.unfinished_jobs().await {
         let others: Vec<_> = others.into_iter().filter(|j| *j != job).collect();
         if !others.is_empty() {

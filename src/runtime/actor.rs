@@ -96,6 +96,18 @@ struct Turn {
     rearm: Vec<TimerEntry>,
 }
 
+/// What the engine hands the actor when it starts.
+pub(crate) struct ActorSetup {
+    pub core: Core,
+    pub catalog: Catalog,
+    pub store: ChainStore,
+    pub clock: EngineClock,
+    pub durability: Durability,
+    pub exec: ExecEnv,
+    pub tx: mpsc::UnboundedSender<Msg>,
+    pub events: broadcast::Sender<EngineEvent>,
+}
+
 pub(crate) struct Actor {
     pub core: Core,
     pub catalog: Catalog,
@@ -118,16 +130,17 @@ pub(crate) struct Actor {
 }
 
 impl Actor {
-    pub fn new(
-        core: Core,
-        catalog: Catalog,
-        store: ChainStore,
-        clock: EngineClock,
-        durability: Durability,
-        exec: ExecEnv,
-        tx: mpsc::UnboundedSender<Msg>,
-        events: broadcast::Sender<EngineEvent>,
-    ) -> Actor {
+    pub fn new(setup: ActorSetup) -> Actor {
+        let ActorSetup {
+            core,
+            catalog,
+            store,
+            clock,
+            durability,
+            exec,
+            tx,
+            events,
+        } = setup;
         Actor {
             core,
             catalog,
@@ -576,10 +589,11 @@ impl Actor {
                     }
                     ended.push(r);
                 }
-                Some(_) => match self.core.snapshot_job(job) {
-                    Some(snap) => turn.batch.put_snapshot(job, &snap),
-                    None => {}
-                },
+                Some(_) => {
+                    if let Some(snap) = self.core.snapshot_job(job) {
+                        turn.batch.put_snapshot(job, &snap);
+                    }
+                }
                 None => {}
             }
         }

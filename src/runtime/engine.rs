@@ -4,7 +4,7 @@
 //! the store (which the read methods query directly, without going through the actor, so views
 //! never wait for the engine). Requests are answered once their state change is durable.
 
-use super::actor::{Accepted, Actor, Msg};
+use super::actor::{Accepted, Actor, ActorSetup, Msg};
 use super::clock::EngineClock;
 use super::error::EngineError;
 use super::events::EngineEvent;
@@ -132,16 +132,16 @@ impl Engine {
                 let _ = report_tx.send(Msg::Exec(ev));
             }),
         };
-        let actor = Actor::new(
+        let actor = Actor::new(ActorSetup {
             core,
             catalog,
-            store.clone(),
+            store: store.clone(),
             clock,
-            options.durability,
+            durability: options.durability,
             exec,
-            tx.clone(),
-            events.clone(),
-        );
+            tx: tx.clone(),
+            events: events.clone(),
+        });
         tokio::spawn(actor.run(rx, work));
 
         if let Some(keep) = options.retention {

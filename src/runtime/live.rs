@@ -137,7 +137,7 @@ fn elapsed(t0: Instant) -> String {
 fn describe(p: &Progress) -> String {
     let mut parts = Vec::new();
     if let (Some(s), Some(t)) = (p.sofar, p.totalwork) {
-        let pct = if t > 0 { s.saturating_mul(100) / t } else { 0 };
+        let pct = s.saturating_mul(100).checked_div(t).unwrap_or(0);
         parts.push(format!("{s}/{t} ({pct}%)"));
     }
     if let Some(m) = &p.status_message {

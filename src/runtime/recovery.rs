@@ -73,8 +73,7 @@ pub(crate) fn kill_leftover(job: &str, subname: &str, pid: LivePid) {
         let want_job = format!("CHAINSCHED_JOB_NAME={job}");
         let want_sub = format!("CHAINSCHED_JOB_SUBNAME={subname}");
         let vars: Vec<&[u8]> = env.split(|b| *b == 0).collect();
-        let ours = vars.iter().any(|v| *v == want_job.as_bytes())
-            && vars.iter().any(|v| *v == want_sub.as_bytes());
+        let ours = vars.contains(&want_job.as_bytes()) && vars.contains(&want_sub.as_bytes());
         if !ours {
             return;
         }

@@ -1,7 +1,7 @@
 //! An in-memory [`KvStore`] for tests and for embedding without persistence. Same ordering and
 //! atomicity as the sled store; `flush` does nothing (there is nothing to make durable).
 
-use super::{KvStore, StoreError, WriteBatch, WriteOp};
+use super::{KvStore, Pair, StoreError, WriteBatch, WriteOp};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
@@ -42,7 +42,7 @@ impl KvStore for MemoryStore {
         Ok(self.lock().get(key).cloned())
     }
 
-    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<Pair>, StoreError> {
         Ok(self
             .lock()
             .range(prefix.to_vec()..)
@@ -51,12 +51,7 @@ impl KvStore for MemoryStore {
             .collect())
     }
 
-    fn scan_from(
-        &self,
-        prefix: &[u8],
-        from: &[u8],
-        limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn scan_from(&self, prefix: &[u8], from: &[u8], limit: usize) -> Result<Vec<Pair>, StoreError> {
         let start = std::cmp::max(prefix.to_vec(), from.to_vec());
         Ok(self
             .lock()
@@ -67,7 +62,7 @@ impl KvStore for MemoryStore {
             .collect())
     }
 
-    fn last_with_prefix(&self, prefix: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn last_with_prefix(&self, prefix: &[u8]) -> Result<Option<Pair>, StoreError> {
         Ok(self
             .lock()
             .range(prefix.to_vec()..)

@@ -18,6 +18,9 @@ pub use memory::MemoryStore;
 pub use records::{JobEntry, LivePid, Progress, RunDetails, TimerEntry};
 pub use sled_store::SledStore;
 
+/// A key and its value.
+pub type Pair = (Vec<u8>, Vec<u8>);
+
 /// One write of a batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteOp {
@@ -75,16 +78,11 @@ pub trait KvStore: Send + Sync + 'static {
     fn flush(&self) -> Result<(), StoreError>;
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
     /// Every pair whose key starts with `prefix`, in key order.
-    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<Pair>, StoreError>;
     /// At most `limit` pairs whose key starts with `prefix` and is `>= from`, in key order.
-    fn scan_from(
-        &self,
-        prefix: &[u8],
-        from: &[u8],
-        limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+    fn scan_from(&self, prefix: &[u8], from: &[u8], limit: usize) -> Result<Vec<Pair>, StoreError>;
     /// The pair with the greatest key starting with `prefix`.
-    fn last_with_prefix(&self, prefix: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError>;
+    fn last_with_prefix(&self, prefix: &[u8]) -> Result<Option<Pair>, StoreError>;
 
     /// Apply and flush: one durable commit.
     fn commit(&self, batch: WriteBatch) -> Result<(), StoreError> {

@@ -5,7 +5,7 @@
 //! waits for them with `sync_file_range` on Linux (not a full `fsync` of the disk cache): see
 //! docs/durability.md for what that guarantees.
 
-use super::{KvStore, StoreError, WriteBatch, WriteOp};
+use super::{KvStore, Pair, StoreError, WriteBatch, WriteOp};
 use std::path::Path;
 
 /// Tuning of the sled database.
@@ -35,7 +35,7 @@ fn io(e: sled::Error) -> StoreError {
     StoreError::Io(e.to_string())
 }
 
-fn to_vec(pair: sled::Result<(sled::IVec, sled::IVec)>) -> Result<(Vec<u8>, Vec<u8>), StoreError> {
+fn to_vec(pair: sled::Result<(sled::IVec, sled::IVec)>) -> Result<Pair, StoreError> {
     pair.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(io)
 }
 
@@ -88,16 +88,11 @@ impl KvStore for SledStore {
         self.db.get(key).map(|v| v.map(|v| v.to_vec())).map_err(io)
     }
 
-    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<Pair>, StoreError> {
         self.db.scan_prefix(prefix).map(to_vec).collect()
     }
 
-    fn scan_from(
-        &self,
-        prefix: &[u8],
-        from: &[u8],
-        limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn scan_from(&self, prefix: &[u8], from: &[u8], limit: usize) -> Result<Vec<Pair>, StoreError> {
         let start = std::cmp::max(prefix.to_vec(), from.to_vec());
         self.db
             .range(start..)
@@ -107,7 +102,7 @@ impl KvStore for SledStore {
             .collect()
     }
 
-    fn last_with_prefix(&self, prefix: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn last_with_prefix(&self, prefix: &[u8]) -> Result<Option<Pair>, StoreError> {
         self.db
             .scan_prefix(prefix)
             .next_back()
