@@ -309,3 +309,27 @@ fn pathological_inputs_never_panic() {
         let _ = parse_action(0, text);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// `write_name` renders any writable name so that it parses back to itself.
+    #[test]
+    fn written_names_read_back_unchanged(name in "[^\"]{1,30}", pick in 0usize..6) {
+        let name = match pick {
+            0 => name.to_ascii_uppercase(),
+            1 => RESERVED[name.len() % RESERVED.len()].to_string(),
+            2 => format!("A{}", name.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>()),
+            _ => name,
+        };
+        let written = chainsched::lang::parser::write_name(&name);
+        let text = format!("chain C {{ step {written} program P; rule when {written} SUCCEEDED then END; }}");
+        let f = parse_file(0, &text).map_err(|e| format!("{text}: {e:?}")).unwrap();
+        match &f.items[0] {
+            Item::Chain(c) => prop_assert_eq!(&c.steps[0].name.name, &name),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+const RESERVED: &[&str] = &["START", "END", "AND", "NOT", "COMMENT", "SUCCEEDED"];

@@ -76,6 +76,24 @@ pub fn parse_file(file: FileId, text: &str) -> Result<File, Vec<Diagnostic>> {
     }
 }
 
+/// How to write `name` (a normalised name, as in [`crate::lang::ast::Ident::name`]) in a rule
+/// file so that it reads back as exactly `name`: bare when it is a valid unquoted name that is
+/// already upper case and not reserved (`LOAD_SALES`), else in double quotes (`"START"`,
+/// `"step1"`, `"load sales"`). For tools that write rule files (the Oracle importer).
+/// A name containing `"` cannot be written at all; it is returned quoted anyway.
+pub fn write_name(name: &str) -> String {
+    let bare = name.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || "_$#".contains(c))
+        && !is_reserved(name);
+    if bare {
+        name.to_string()
+    } else {
+        format!("\"{name}\"")
+    }
+}
+
 /// Parse a standalone rule condition (rule redefinition at run time, scenario `define_rule`).
 pub fn parse_condition(file: FileId, text: &str) -> Result<Cond, Vec<Diagnostic>> {
     parse_standalone(
