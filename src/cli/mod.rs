@@ -14,7 +14,11 @@ pub mod test_cmd;
 pub mod views;
 
 #[derive(Debug, Parser)]
-#[command(name = "chainsched", version, about = "A rule-based chain engine in the style of Oracle DBMS_SCHEDULER chains")]
+#[command(
+    name = "chainsched",
+    version,
+    about = "A rule-based chain engine in the style of Oracle DBMS_SCHEDULER chains"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
