@@ -33,6 +33,7 @@ pub async fn show(
     let mut drawn = 0usize;
     let multi = jobs.len() > 1;
     let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let mut settled: BTreeSet<String> = BTreeSet::new();
     loop {
         tokio::select! {
             ev = events.recv() => {
@@ -41,14 +42,28 @@ pub async fn show(
                     Err(broadcast::error::RecvError::Lagged(_)) => continue,
                     Err(_) => break,
                 };
+                watch_settled(&ev, &mut settled);
                 note(&mut lines, &jobs, ev, tty, multi, t0);
             }
             _ = tick.tick() => {}
             r = done.changed() => {
                 if r.is_err() || *done.borrow() {
-                    // Show what happened up to the end.
-                    while let Ok(ev) = events.try_recv() {
-                        note(&mut lines, &jobs, ev, tty, multi, t0);
+                    // Show what happened up to the end: the caller may have seen the final
+                    // state in the store a moment before its events were published.
+                    let grace = tokio::time::sleep(Duration::from_millis(500));
+                    tokio::pin!(grace);
+                    while !jobs.iter().all(|j| settled.contains(j)) {
+                        tokio::select! {
+                            ev = events.recv() => match ev {
+                                Ok(ev) => {
+                                    watch_settled(&ev, &mut settled);
+                                    note(&mut lines, &jobs, ev, tty, multi, t0);
+                                }
+                                Err(broadcast::error::RecvError::Lagged(_)) => {}
+                                Err(_) => break,
+                            },
+                            _ = &mut grace => break,
+                        }
                     }
                     break;
                 }
@@ -60,6 +75,15 @@ pub async fn show(
     }
     if tty {
         redraw(&BTreeMap::new(), drawn, multi);
+    }
+}
+
+/// Remember the jobs that have ended or stalled.
+fn watch_settled(ev: &EngineEvent, settled: &mut BTreeSet<String>) {
+    if let EngineEvent::Job(r) = ev {
+        if r.state.is_finished() || r.state == crate::core::types::JobState::ChainStalled {
+            settled.insert(r.job.clone());
+        }
     }
 }
 
