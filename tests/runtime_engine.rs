@@ -358,3 +358,30 @@ chain S { step A program LONG; step B program LONG;
     let err = e.evaluate(&job).await.unwrap_err();
     assert!(err.to_string().contains("ended"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_definition_gives_default_parameters() {
+    let e = engine(
+        r#"
+program LOAD { executable '/bin/echo'; arguments '${RUN_DATE}' '${MODE}'; }
+chain C { step L program LOAD; rule R1 when TRUE then START L; rule R2 when L COMPLETED then END; }
+job NIGHTLY { chain C; parameters RUN_DATE = 'today', MODE = 'full'; }
+"#,
+        1.0,
+    )
+    .await;
+    let mut req = start("C");
+    req.job = Some("NIGHTLY".into());
+    req.parameters.insert("MODE".into(), "delta".into());
+    let job = e.start(req).await.unwrap();
+    assert_eq!(wait(&e, &job).await.state, JobState::Succeeded);
+    let rec = e.job(&job).unwrap().unwrap();
+    assert_eq!(rec.parameters["RUN_DATE"], "today");
+    assert_eq!(
+        rec.parameters["MODE"], "delta",
+        "the request overrides the definition"
+    );
+    let log = e.job_log(&job).unwrap();
+    let d = e.run_details(log[0].log_id).unwrap().unwrap();
+    assert_eq!(d.output, "today delta\n");
+}

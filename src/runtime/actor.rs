@@ -334,7 +334,10 @@ impl Actor {
         self.known_steps.remove(job);
     }
 
-    fn check_start(&self, req: &crate::core::types::StartRequest) -> Result<(), EngineError> {
+    /// Check a start request and complete it: a job named after a job definition of the
+    /// catalog takes that definition's parameters as defaults; every `${NAME}` the chain's
+    /// executables use must then name a parameter.
+    fn check_start(&self, req: &mut crate::core::types::StartRequest) -> Result<(), EngineError> {
         if let Some(job) = &req.job {
             if !crate::store::layout::valid_job_name(job) {
                 return Err(EngineError::Invalid(format!(
@@ -346,8 +349,10 @@ impl Actor {
         if let Some(def) = req.job.as_ref().and_then(|j| self.catalog.jobs.get(j)) {
             params.extend(def.parameters.clone());
         }
-        params.extend(req.parameters.clone());
-        params::check_chain(&self.catalog, &req.chain, &params).map_err(EngineError::Invalid)
+        params.extend(std::mem::take(&mut req.parameters));
+        req.parameters = params;
+        params::check_chain(&self.catalog, &req.chain, &req.parameters)
+            .map_err(EngineError::Invalid)
     }
 
     /// Turn effects into store writes (in order) and keep them to act on after the commit.
