@@ -63,6 +63,25 @@ fn generate() -> Vec<(String, String)> {
         .collect()
 }
 
+/// Worst case for the lints: one chain whose rules have the parser's maximum of 1000
+/// predicates, every one a pitfall (`NOT SUCCEEDED`, unguarded `ERROR_CODE !=`).
+fn worst_case() -> (String, String) {
+    let n = 1000;
+    let mut t = String::from("program P { shell 'true'; }\nchain WORST {\n");
+    for i in 0..n {
+        let _ = writeln!(t, "    step S{i} program P;");
+    }
+    let all: Vec<String> = (0..n).map(|i| format!("S{i}")).collect();
+    let _ = writeln!(t, "    rule when TRUE then START {};", all.join(", "));
+    let and: Vec<String> = (0..n).map(|i| format!("S{i} NOT SUCCEEDED")).collect();
+    let _ = writeln!(t, "    rule R1 when {} then END;", and.join(" AND "));
+    let or: Vec<String> = (0..n / 2)
+        .map(|i| format!("(S{i} ERROR_CODE != {} AND S{} FAILED)", i + 1, (i + 1) % n))
+        .collect();
+    let _ = writeln!(t, "    rule R2 when {} then END 2;\n}}", or.join(" OR "));
+    ("gen/worst.chain".to_string(), t)
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -131,4 +150,27 @@ fn main() {
         let s = t.as_secs_f64();
         println!("  {name:<8} {:>8.1} ms   {:>7.1} MB/s", s * 1000.0, mb / s);
     }
+
+    let (path, text) = worst_case();
+    let mut map = SourceMap::default();
+    let id = map.add(path, text.clone());
+    let file = match parse_file(id, &text) {
+        Ok(f) => f,
+        Err(d) => panic!("worst case does not parse: {:?}", d.first()),
+    };
+    let resolution = resolve(&[file], &map, true);
+    let mut times = Vec::new();
+    let mut warnings = 0;
+    for _ in 0..ROUNDS {
+        let t0 = Instant::now();
+        warnings = 0;
+        for (name, chain) in &resolution.catalog.chains {
+            warnings += lint_chain(chain, &resolution.spans[name], &resolution.catalog, &map).len();
+        }
+        times.push(t0.elapsed());
+    }
+    println!(
+        "worst case (2 rules of 1000 and 1000 predicates, {warnings} warnings): lint {:.1} ms",
+        median(times).as_secs_f64() * 1000.0
+    );
 }

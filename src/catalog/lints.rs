@@ -644,10 +644,10 @@ fn pitfalls<'c>(
                 return;
             }
             let guarded = guards.iter().any(|(g, pos)| {
-                let mut gd = Domains::for_condition(g, ab);
-                if gd.states(p.step).is_none() {
+                if !super::truth::mentions(g, p.step) {
                     return false;
                 }
+                let mut gd = Domains::for_condition(g, ab);
                 gd.fix(p.step, &[bad]);
                 gd.exists(g, DEFAULT_LIMIT, |t| effective(t, *pos)) == Some(false)
             });

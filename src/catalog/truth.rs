@@ -336,70 +336,96 @@ pub struct Domains {
     entries: Vec<(StepIdx, Vec<AbsState>)>,
 }
 
-/// The error codes a condition compares step `s`'s error code against.
-fn literals(cond: &Condition, s: StepIdx, out: &mut Vec<i64>) {
-    let attr_code =
-        |o: &Operand| matches!(o, Operand::Attr { step, attr: SqlAttr::ErrorCode } if *step == s);
-    let num = |o: &Operand| match o {
-        Operand::Num(n) => Some(*n),
-        Operand::Str(t) => t.trim().parse().ok(),
-        _ => None,
-    };
+/// What one pass over a condition learns about each step it mentions.
+#[derive(Debug, Default)]
+struct StepFacts {
+    /// Error codes the condition compares the step's error code against.
+    literals: Vec<i64>,
+    /// Looked at through the SQL syntax (state names, dates): every phase matters.
+    sql: bool,
+}
+
+/// Collect, in one pass, the facts about every step `cond` mentions (sorted by step).
+fn facts(cond: &Condition, out: &mut Vec<(StepIdx, StepFacts)>) {
+    fn entry(out: &mut Vec<(StepIdx, StepFacts)>, s: StepIdx) -> &mut StepFacts {
+        let i = match out.binary_search_by_key(&s, |(st, _)| *st) {
+            Ok(i) => i,
+            Err(i) => {
+                out.insert(i, (s, StepFacts::default()));
+                i
+            }
+        };
+        &mut out[i].1
+    }
+    fn num(o: &Operand) -> Option<i64> {
+        match o {
+            Operand::Num(n) => Some(*n),
+            Operand::Str(t) => t.trim().parse().ok(),
+            _ => None,
+        }
+    }
+    fn sql_operand(out: &mut Vec<(StepIdx, StepFacts)>, o: &Operand, against: &[&Operand]) {
+        if let Operand::Attr { step, attr } = o {
+            let f = entry(out, *step);
+            f.sql = true;
+            if *attr == SqlAttr::ErrorCode {
+                f.literals.extend(against.iter().filter_map(|o| num(o)));
+            }
+        }
+    }
     match cond {
-        Condition::ErrorCodeIn { step, codes, .. } if *step == s => out.extend(codes),
-        Condition::ErrorCodeCmp { step, value, .. } if *step == s => out.push(*value),
+        Condition::Const(_) => {}
+        Condition::StepState { step, .. } => {
+            entry(out, *step);
+        }
+        Condition::ErrorCodeIn { step, codes, .. } => entry(out, *step).literals.extend(codes),
+        Condition::ErrorCodeCmp { step, value, .. } => entry(out, *step).literals.push(*value),
         Condition::SqlCompare { left, right, .. } => {
-            if attr_code(left) {
-                out.extend(num(right));
-            }
-            if attr_code(right) {
-                out.extend(num(left));
+            sql_operand(out, left, &[right]);
+            sql_operand(out, right, &[left]);
+        }
+        Condition::SqlIn { left, list, .. } => {
+            let others: Vec<&Operand> = list.iter().collect();
+            sql_operand(out, left, &others);
+            for o in list {
+                sql_operand(out, o, &[left]);
             }
         }
-        Condition::SqlIn { left, list, .. } if attr_code(left) => {
-            out.extend(list.iter().filter_map(num))
-        }
+        Condition::SqlIsNull { operand, .. } => sql_operand(out, operand, &[]),
         Condition::And(a, b) | Condition::Or(a, b) => {
-            literals(a, s, out);
-            literals(b, s, out);
+            facts(a, out);
+            facts(b, out);
         }
-        Condition::Not(a) => literals(a, s, out),
-        _ => {}
+        Condition::Not(a) => facts(a, out),
     }
 }
 
-/// Does the condition look at step `s` through the SQL syntax (state names, dates)?
-fn uses_sql(cond: &Condition, s: StepIdx) -> bool {
-    let mut steps = Vec::new();
+/// Does `cond` mention step `s`? (No allocation: used on many small guards.)
+pub fn mentions(cond: &Condition, s: StepIdx) -> bool {
+    let op = |o: &Operand| matches!(o, Operand::Attr { step, .. } if *step == s);
     match cond {
-        Condition::SqlCompare { left, right, .. } => {
-            left.steps(&mut steps);
-            right.steps(&mut steps);
-        }
-        Condition::SqlIn { left, list, .. } => {
-            left.steps(&mut steps);
-            list.iter().for_each(|o| o.steps(&mut steps));
-        }
-        Condition::SqlIsNull { operand, .. } => operand.steps(&mut steps),
-        Condition::And(a, b) | Condition::Or(a, b) => return uses_sql(a, s) || uses_sql(b, s),
-        Condition::Not(a) => return uses_sql(a, s),
-        _ => {}
+        Condition::Const(_) => false,
+        Condition::StepState { step, .. }
+        | Condition::ErrorCodeIn { step, .. }
+        | Condition::ErrorCodeCmp { step, .. } => *step == s,
+        Condition::SqlCompare { left, right, .. } => op(left) || op(right),
+        Condition::SqlIn { left, list, .. } => op(left) || list.iter().any(op),
+        Condition::SqlIsNull { operand, .. } => op(operand),
+        Condition::And(a, b) | Condition::Or(a, b) => mentions(a, s) || mentions(b, s),
+        Condition::Not(a) => mentions(a, s),
     }
-    steps.contains(&s)
 }
 
 impl Domains {
     /// The states worth trying for each step `cond` mentions.
     pub fn for_condition(cond: &Condition, ability: &impl Fn(StepIdx) -> StepAbility) -> Self {
-        let mut steps = Vec::new();
-        cond.steps(&mut steps);
-        steps.sort_unstable();
-        steps.dedup();
-        let entries = steps
+        let mut found = Vec::new();
+        facts(cond, &mut found);
+        let entries = found
             .into_iter()
-            .map(|s| {
+            .map(|(s, f)| {
                 let mut states = vec![AbsState::NOT_STARTED];
-                if uses_sql(cond, s) {
+                if f.sql {
                     states.extend(
                         [
                             Phase::Scheduled,
@@ -414,13 +440,17 @@ impl Domains {
                 states.push(AbsState::SUCCEEDED);
                 states.push(AbsState::STOPPED);
                 if ability(s).can_fail {
-                    let mut lits = Vec::new();
-                    literals(cond, s, &mut lits);
                     let mut codes = vec![1];
-                    for n in &lits {
+                    for n in &f.literals {
                         codes.extend([n.saturating_sub(1), *n, n.saturating_add(1)]);
                     }
-                    let fresh = lits.iter().copied().max().unwrap_or(1).saturating_add(2);
+                    let fresh = f
+                        .literals
+                        .iter()
+                        .copied()
+                        .max()
+                        .unwrap_or(1)
+                        .saturating_add(2);
                     codes.push(fresh);
                     codes.retain(|c| *c > 0);
                     codes.sort_unstable();
@@ -433,24 +463,25 @@ impl Domains {
         Domains { entries }
     }
 
+    fn position(&self, s: StepIdx) -> Option<usize> {
+        self.entries.binary_search_by_key(&s, |(st, _)| *st).ok()
+    }
+
     /// Restrict step `s` to the given states (no effect if the condition does not mention it).
     pub fn fix(&mut self, s: StepIdx, states: &[AbsState]) {
-        for (step, dom) in &mut self.entries {
-            if *step == s {
-                dom.retain(|st| states.contains(st));
-                if dom.is_empty() {
-                    dom.extend_from_slice(states);
-                }
+        if let Some(i) = self.position(s) {
+            let dom = &mut self.entries[i].1;
+            dom.retain(|st| states.contains(st));
+            if dom.is_empty() {
+                dom.extend_from_slice(states);
             }
         }
     }
 
     /// Keep only the states `keep` accepts, for step `s`.
     pub fn retain(&mut self, s: StepIdx, keep: impl Fn(&AbsState) -> bool) {
-        for (step, dom) in &mut self.entries {
-            if *step == s {
-                dom.retain(&keep);
-            }
+        if let Some(i) = self.position(s) {
+            self.entries[i].1.retain(keep);
         }
     }
 
@@ -460,10 +491,7 @@ impl Domains {
 
     /// The states step `s` is tried in, if the condition mentions it.
     pub fn states(&self, s: StepIdx) -> Option<&[AbsState]> {
-        self.entries
-            .iter()
-            .find(|(st, _)| *st == s)
-            .map(|(_, d)| d.as_slice())
+        self.position(s).map(|i| self.entries[i].1.as_slice())
     }
 
     /// How many combinations [`Domains::exists`] would try (saturating).
@@ -491,11 +519,8 @@ impl Domains {
         let mut odometer = vec![0usize; self.entries.len()];
         loop {
             let state = |s: StepIdx| -> AbsState {
-                self.entries
-                    .iter()
-                    .zip(&odometer)
-                    .find(|((st, _), _)| *st == s)
-                    .map(|((_, d), i)| d[*i])
+                self.position(s)
+                    .map(|i| self.entries[i].1[odometer[i]])
                     .unwrap_or(AbsState::NOT_STARTED)
             };
             if want(eval(cond, &state)) {
