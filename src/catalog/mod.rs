@@ -4,7 +4,8 @@
 //! Pipeline: [`load`] reads and parses files, [`resolve`] turns the ASTs into the [`model`]
 //! (every error collected), [`graph`] builds the per-chain rule graphs, [`lints`] warns about
 //! chains that load but will misbehave (using [`truth`], a three-valued evaluator over abstract
-//! step states), and [`render`] draws a chain as Graphviz dot or Mermaid.
+//! step states), [`render`] draws a chain as Graphviz dot or Mermaid and [`svg`] as a
+//! standalone SVG (no external tool).
 
 pub mod graph;
 pub mod lints;
@@ -17,3 +18,5 @@ pub mod truth;
 
 pub use load::{load_paths, load_sources, resolve_rule, Loaded};
 pub use model::*;
+pub use render::{render_dot, render_mermaid, RenderError};
+pub use svg::render_svg;
