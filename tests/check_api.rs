@@ -420,3 +420,37 @@ fn many_steps_in_one_condition_are_skipped_not_slow() {
     let c = codes(&text);
     assert!(!c.contains(&"rule-never-fires"), "{c:?}");
 }
+
+#[test]
+fn nesting_graph_links_chains_and_finds_loops() {
+    use chainsched::catalog::graph::NestingGraph;
+    let cat = load(LOAN).catalog.unwrap();
+    let g = NestingGraph::build(&cat);
+    assert_eq!(
+        g.nested_in("LOAN"),
+        vec![("FUNDING".to_string(), "FUND".to_string())]
+    );
+    assert_eq!(g.nested_in("FUNDING"), vec![]);
+    assert!(g.cycles().is_empty(), "a loaded catalog has no loop");
+
+    let links = [
+        ("A", "B", "s1"),
+        ("B", "C", "s2"),
+        ("C", "A", "s3"),
+        ("C", "D", "s4"),
+        ("D", "D", "s5"),
+    ];
+    let g = NestingGraph::from_links(links.map(|(a, b, w)| (a.to_string(), b.to_string(), w)));
+    let loops: Vec<Vec<(String, &str)>> = g.cycles();
+    assert_eq!(
+        loops,
+        vec![
+            vec![
+                ("A".to_string(), "s1"),
+                ("B".to_string(), "s2"),
+                ("C".to_string(), "s3")
+            ],
+            vec![("D".to_string(), "s5")],
+        ]
+    );
+}

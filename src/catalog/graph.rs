@@ -5,11 +5,10 @@
 //!   An edge goes from every step a rule's condition mentions to every step its action starts
 //!   or stops, or to END for an END rule; its weight names the rule and the action kind.
 //!   Lints ask it "which rules start this step"; the renderers draw it.
-//! * [`nesting_cycles`]: the chain → nested-chain graph, for the rule that a chain may not
+//! * [`NestingGraph`]: the chain → nested-chain links, and the rule that a chain may not
 //!   contain itself (Tarjan's strongly connected components, then one loop per component).
 
-use super::model::{Chain, RuleAction, RuleIdx, StepIdx, StepTarget};
-use crate::lang::span::Span;
+use super::model::{Catalog, Chain, RuleAction, RuleIdx, StepIdx, StepTarget};
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
@@ -177,77 +176,132 @@ impl ChainGraph {
     }
 }
 
-/// Loops in the nesting relation. `edges` are `(chain, nested chain, span of the step)`.
+/// The chain → nested-chain graph: one node per chain, one edge per nested-chain step.
 ///
-/// Returns one loop per strongly connected component that has one (a self-nesting chain is
-/// a loop of one), each as `(chain, span of its step that nests the next chain)`, starting at
-/// the smallest chain name of the loop. Loops are sorted by that name.
-pub fn nesting_cycles(edges: &[(String, String, Span)]) -> Vec<Vec<(String, Span)>> {
-    let mut graph: DiGraph<&str, Span> = DiGraph::new();
-    let mut nodes: HashMap<&str, NodeIndex> = HashMap::new();
-    for (from, to, _) in edges {
-        for name in [from.as_str(), to.as_str()] {
-            if !nodes.contains_key(name) {
-                let n = graph.add_node(name);
-                nodes.insert(name, n);
-            }
-        }
-    }
-    for (from, to, span) in edges {
-        if let (Some(a), Some(b)) = (nodes.get(from.as_str()), nodes.get(to.as_str())) {
-            graph.add_edge(*a, *b, *span);
-        }
-    }
-    let mut loops = Vec::new();
-    for scc in petgraph::algo::tarjan_scc(&graph) {
-        let self_loop = scc.len() == 1 && graph.find_edge(scc[0], scc[0]).is_some();
-        if scc.len() < 2 && !self_loop {
-            continue;
-        }
-        let Some(first) = scc.iter().copied().min_by_key(|n| graph[*n]) else {
-            continue;
-        };
-        if let Some(cycle) = shortest_loop(&graph, first, &scc) {
-            loops.push(cycle);
-        }
-    }
-    loops.sort_by(|a, b| a[0].0.cmp(&b[0].0));
-    loops
+/// `W` is what an edge carries: the step's name for a resolved catalog
+/// ([`NestingGraph::build`]), its span while resolving (to report a loop at the step).
+#[derive(Debug, Clone)]
+pub struct NestingGraph<W = String> {
+    pub graph: DiGraph<String, W>,
+    pub nodes: HashMap<String, NodeIndex>,
 }
 
-/// The shortest loop from `first` back to itself inside one component (breadth-first).
-fn shortest_loop(
-    graph: &DiGraph<&str, Span>,
-    first: NodeIndex,
-    scc: &[NodeIndex],
-) -> Option<Vec<(String, Span)>> {
-    let mut parent: HashMap<NodeIndex, (NodeIndex, Span)> = HashMap::new();
-    let mut queue = VecDeque::from([first]);
-    while let Some(n) = queue.pop_front() {
-        let mut out: Vec<_> = graph.edges(n).collect();
-        out.sort_by_key(|e| (graph[e.target()], e.weight().start));
-        for e in out {
-            let t = e.target();
-            if !scc.contains(&t) {
-                continue;
-            }
-            if t == first {
-                // Walk back from n to first.
-                let mut rev = vec![(graph[n].to_string(), *e.weight())];
-                let mut cur = n;
-                while cur != first {
-                    let (p, span) = parent.get(&cur)?;
-                    rev.push((graph[*p].to_string(), *span));
-                    cur = *p;
+impl NestingGraph<String> {
+    /// The nesting links of a resolved catalog (edge weight: the outer step's name).
+    pub fn build(catalog: &Catalog) -> Self {
+        let mut links = Vec::new();
+        for (name, chain) in &catalog.chains {
+            for step in &chain.steps {
+                if let StepTarget::Chain(nested) = &step.kind {
+                    links.push((name.clone(), nested.clone(), step.name.clone()));
                 }
-                rev.reverse();
-                return Some(rev);
-            }
-            if t != first && !parent.contains_key(&t) {
-                parent.insert(t, (n, *e.weight()));
-                queue.push_back(t);
             }
         }
+        NestingGraph::from_links(links)
     }
-    None
+}
+
+impl<W: Clone> NestingGraph<W> {
+    /// Build from `(chain, nested chain, weight)` links, in the order given.
+    pub fn from_links(links: impl IntoIterator<Item = (String, String, W)>) -> Self {
+        let mut g = NestingGraph {
+            graph: DiGraph::new(),
+            nodes: HashMap::new(),
+        };
+        for (from, to, w) in links {
+            let a = g.node(from);
+            let b = g.node(to);
+            g.graph.add_edge(a, b, w);
+        }
+        g
+    }
+
+    fn node(&mut self, name: String) -> NodeIndex {
+        if let Some(n) = self.nodes.get(&name) {
+            return *n;
+        }
+        let n = self.graph.add_node(name.clone());
+        self.nodes.insert(name, n);
+        n
+    }
+
+    /// The chains `chain` nests directly, with the weight of each link, in link order.
+    pub fn nested_in(&self, chain: &str) -> Vec<(String, W)> {
+        let Some(n) = self.nodes.get(chain) else {
+            return Vec::new();
+        };
+        let mut out: Vec<(usize, String, W)> = self
+            .graph
+            .edges(*n)
+            .map(|e| {
+                (
+                    e.id().index(),
+                    self.graph[e.target()].clone(),
+                    e.weight().clone(),
+                )
+            })
+            .collect();
+        out.sort_by_key(|(i, _, _)| *i);
+        out.into_iter().map(|(_, c, w)| (c, w)).collect()
+    }
+
+    /// Loops in the nesting relation: one per strongly connected component that has one (a
+    /// chain nesting itself is a loop of one). Each loop lists `(chain, weight of its link to
+    /// the next chain)`, starting at the loop's smallest chain name; loops are sorted by it.
+    pub fn cycles(&self) -> Vec<Vec<(String, W)>> {
+        let mut loops = Vec::new();
+        for scc in petgraph::algo::tarjan_scc(&self.graph) {
+            let self_loop = scc.len() == 1 && self.graph.find_edge(scc[0], scc[0]).is_some();
+            if scc.len() < 2 && !self_loop {
+                continue;
+            }
+            let Some(first) = scc
+                .iter()
+                .copied()
+                .min_by(|a, b| self.graph[*a].cmp(&self.graph[*b]))
+            else {
+                continue;
+            };
+            if let Some(cycle) = self.shortest_loop(first, &scc) {
+                loops.push(cycle);
+            }
+        }
+        loops.sort_by(|a, b| a[0].0.cmp(&b[0].0));
+        loops
+    }
+
+    /// The shortest loop from `first` back to itself inside one component (breadth-first).
+    fn shortest_loop(&self, first: NodeIndex, scc: &[NodeIndex]) -> Option<Vec<(String, W)>> {
+        let g = &self.graph;
+        let mut parent: HashMap<NodeIndex, (NodeIndex, W)> = HashMap::new();
+        let mut queue = VecDeque::from([first]);
+        while let Some(n) = queue.pop_front() {
+            let mut out: Vec<_> = g.edges(n).collect();
+            out.sort_by(|a, b| {
+                (&g[a.target()], a.id().index()).cmp(&(&g[b.target()], b.id().index()))
+            });
+            for e in out {
+                let t = e.target();
+                if !scc.contains(&t) {
+                    continue;
+                }
+                if t == first {
+                    let mut rev = vec![(g[n].clone(), e.weight().clone())];
+                    let mut cur = n;
+                    while cur != first {
+                        let (p, w) = parent.get(&cur)?;
+                        rev.push((g[*p].clone(), w.clone()));
+                        cur = *p;
+                    }
+                    rev.reverse();
+                    return Some(rev);
+                }
+                if !parent.contains_key(&t) {
+                    parent.insert(t, (n, e.weight().clone()));
+                    queue.push_back(t);
+                }
+            }
+        }
+        None
+    }
 }

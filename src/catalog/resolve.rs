@@ -9,7 +9,7 @@
 //! The model carries no spans (it is stored with running jobs); [`ChainSpans`] keeps, next to
 //! it, where each step and rule was written, so lints can point at the source.
 
-use super::graph::nesting_cycles;
+use super::graph::NestingGraph;
 use super::model::*;
 use crate::lang::ast;
 use crate::lang::diagnostic::{nearest_name, Diagnostic};
@@ -622,7 +622,7 @@ impl<'s> Resolver<'s> {
                 }
             }
         }
-        for cycle in nesting_cycles(&edges) {
+        for cycle in NestingGraph::from_links(edges).cycles() {
             let path = cycle
                 .iter()
                 .map(|(c, _)| c.as_str())
