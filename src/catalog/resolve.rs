@@ -35,7 +35,8 @@ pub struct RuleSpans {
     pub name: Option<Span>,
     /// From the first to the last predicate of the condition.
     pub condition: Span,
-    /// The leaf predicates of the condition in pre-order (see [`condition_leaves`]).
+    /// The leaf predicates of the condition (every node that is not AND, OR or NOT), in
+    /// pre-order, left to right.
     pub leaves: Vec<Span>,
 }
 
@@ -49,18 +50,6 @@ pub struct Resolution {
     /// Chains whose own declaration resolved without error (safe to lint).
     pub clean_chains: BTreeSet<String>,
     pub diagnostics: Vec<Diagnostic>,
-}
-
-/// The leaf predicates of a condition in pre-order: the order [`RuleSpans::leaves`] uses.
-pub fn condition_leaves<'a>(c: &'a Condition, out: &mut Vec<&'a Condition>) {
-    match c {
-        Condition::And(a, b) | Condition::Or(a, b) => {
-            condition_leaves(a, out);
-            condition_leaves(b, out);
-        }
-        Condition::Not(a) => condition_leaves(a, out),
-        leaf => out.push(leaf),
-    }
 }
 
 /// Resolve parsed files into one catalog.
