@@ -296,8 +296,8 @@ impl<W: Clone> NestingGraph<W> {
                     rev.reverse();
                     return Some(rev);
                 }
-                if !parent.contains_key(&t) {
-                    parent.insert(t, (n, e.weight().clone()));
+                if let std::collections::hash_map::Entry::Vacant(slot) = parent.entry(t) {
+                    slot.insert((n, e.weight().clone()));
                     queue.push_back(t);
                 }
             }
