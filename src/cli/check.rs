@@ -106,9 +106,9 @@ pub fn run(args: CheckArgs) -> i32 {
     }
     let loaded = load_paths(&args.paths);
     match args.format {
-        CheckFormat::Text => print!("{}", render_report(&loaded)),
+        CheckFormat::Text => write_stdout(&render_report(&loaded)),
         CheckFormat::Json => match serde_json::to_string_pretty(&CheckReport::new(&loaded)) {
-            Ok(s) => println!("{s}"),
+            Ok(s) => write_stdout(&format!("{s}\n")),
             Err(e) => {
                 eprintln!("error: cannot write the report as JSON: {e}");
                 return 1;
@@ -120,4 +120,11 @@ pub fn run(args: CheckArgs) -> i32 {
     } else {
         0
     }
+}
+
+/// Print to standard output; a closed pipe (`| head`) is not an error worth a panic.
+fn write_stdout(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
 }

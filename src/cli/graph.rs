@@ -66,7 +66,7 @@ pub fn run(args: GraphArgs) -> i32 {
     };
     match drawn {
         Ok(text) => {
-            print!("{text}");
+            write_stdout(&text);
             0
         }
         Err(e) => {
@@ -74,4 +74,11 @@ pub fn run(args: GraphArgs) -> i32 {
             1
         }
     }
+}
+
+/// Print to standard output; a closed pipe (`| head`) is not an error worth a panic.
+fn write_stdout(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
 }
