@@ -137,7 +137,15 @@ fn every_view_has_the_spec_columns_and_the_values_of_the_run() {
     assert_eq!(status, 200);
     assert!(api["paths"]["/api/v1/jobs/{job}/alter"]["post"].is_object());
 
-    let (_, _, metrics) = s.get_text("/metrics");
+    // Step starts are counted from the engine's event stream: allow the feed a moment.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let metrics = loop {
+        let (_, _, m) = s.get_text("/metrics");
+        if m.contains("chainsched_step_starts_total 3\n") || Instant::now() > deadline {
+            break m;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
     assert!(
         metrics.contains("chainsched_jobs{state=\"SUCCEEDED\"} 1\n"),
         "{metrics}"
