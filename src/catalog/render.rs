@@ -363,8 +363,8 @@ fn mermaid_cluster(
 pub fn render_mermaid(catalog: &Catalog, chain: &str) -> Result<String, RenderError> {
     let s = scene(catalog, chain)?;
     let mut out = String::new();
-    let _ = writeln!(out, "---\ntitle: {}\n---", mermaid_escape(&s.title));
     out.push_str("flowchart TD\n");
+    let _ = writeln!(out, "    %% chain {}", s.title.replace('\n', " "));
     let mut ids = MermaidIds {
         ids: HashMap::new(),
     };
