@@ -177,8 +177,7 @@ fn collect_dir(
     paths.sort();
     for p in paths {
         if p.is_dir() {
-            // An unreadable sub-folder is skipped silently only if it is not ours to read;
-            // report it so nothing is left out without a word.
+            // An unreadable sub-folder is reported (naming it), so nothing is left out silently.
             if let Err(e) = collect_dir(&p, out, visited) {
                 return Err(format!("{}: {e}", p.display()));
             }
