@@ -141,9 +141,10 @@ pub fn resolve_rule(
     )
 }
 
-/// Oracle's identifier rule for a name given as a string: `"exact"` keeps its case, anything
-/// else is upper-cased.
-fn normalise_name(n: &str) -> String {
+/// Oracle's identifier rule for a name typed by a user (command line, API, scenario):
+/// `"exact"` keeps its case, anything else is upper-cased (`loan` names `LOAN`).
+pub fn normalise_name(n: &str) -> String {
+    let n = n.trim();
     if n.len() >= 2 && n.starts_with('"') && n.ends_with('"') {
         n[1..n.len() - 1].to_string()
     } else {

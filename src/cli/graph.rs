@@ -4,9 +4,9 @@
 //! warnings are not repeated here (run `check`). An unknown chain name is an error naming the
 //! nearest existing chain (exit 1). The drawing goes to standard output.
 
-use crate::catalog::load_paths;
 use crate::catalog::render::{render_dot, render_mermaid};
 use crate::catalog::svg::render_svg;
+use crate::catalog::{load_paths, normalise_name};
 use crate::lang::diagnostic::render_text;
 
 #[derive(Debug, clap::Args)]
@@ -25,17 +25,6 @@ pub enum GraphFormat {
     Mermaid,
     /// A standalone SVG drawn without external tools.
     Svg,
-}
-
-/// A chain name as written on the command line: `"exact"` keeps its case, else upper-cased
-/// (the rule-file identifier rule), so `--chain loan_approval` finds LOAN_APPROVAL.
-fn chain_name(arg: &str) -> String {
-    let t = arg.trim();
-    if t.len() >= 2 && t.starts_with('"') && t.ends_with('"') {
-        t[1..t.len() - 1].to_string()
-    } else {
-        t.to_uppercase()
-    }
 }
 
 pub fn run(args: GraphArgs) -> i32 {
@@ -57,7 +46,7 @@ pub fn run(args: GraphArgs) -> i32 {
     let name = if catalog.chains.contains_key(&args.chain) {
         args.chain.clone()
     } else {
-        chain_name(&args.chain)
+        normalise_name(&args.chain)
     };
     let drawn = match args.format {
         GraphFormat::Dot => render_dot(catalog, &name),
