@@ -355,13 +355,7 @@ impl<'a> Ctx<'a> {
             }
             walk(&rule.condition, true, &mut |leaf, positive| {
                 let d = Domains::for_condition(leaf, &ab);
-                let want = move |t: Truths| {
-                    if positive {
-                        t.can_be_true()
-                    } else {
-                        t.can_be_false()
-                    }
-                };
+                let want = move |t: Truths| effective(t, positive);
                 for s in d.steps().collect::<Vec<_>>() {
                     if s >= n {
                         continue;
@@ -593,6 +587,8 @@ fn pitfall_form(leaf: &Condition, positive: bool) -> Option<Pitfall> {
     }
 }
 
+/// Can the leaf make its enclosing condition TRUE? (Under an odd number of NOTs, it must be
+/// FALSE for that.)
 fn effective(t: Truths, positive: bool) -> bool {
     if positive {
         t.can_be_true()
