@@ -47,9 +47,9 @@ fn every_view_has_the_spec_columns_and_the_values_of_the_run() {
         (
             b["step_name"].as_str(),
             b["state"].as_str(),
-            b["completed"].as_bool()
+            b["completed"].as_str()
         ),
-        (Some("B"), Some("SUCCEEDED"), Some(true))
+        (Some("B"), Some("SUCCEEDED"), Some("TRUE"))
     );
     assert_eq!(
         (b["sofar"].as_u64(), b["totalwork"].as_u64()),

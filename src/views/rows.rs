@@ -2,13 +2,41 @@
 //!
 //! One struct per view; field order is column order; serde names are the lower-case column
 //! names (what JSON carries). Times are RFC 3339 UTC strings, durations seconds as numbers,
-//! flags booleans (rendered `TRUE`/`FALSE` in tables and CSV), missing values `null`.
+//! flags (COMPLETED, SKIP, PAUSE, ...) the strings `"TRUE"`/`"FALSE"` as in Oracle's
+//! VARCHAR2 columns (see [`oracle_flag`]), missing values `null`.
 //! Rows are also `Deserialize` so that the CLI can read them back from a running service and
 //! print exactly what it would print from the embedded store.
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+/// Oracle's scheduler views hold flags as VARCHAR2 'TRUE'/'FALSE'; the JSON of our views does
+/// the same so a row reads like Oracle's. Reading back accepts the strings and JSON booleans.
+pub mod oracle_flag {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &bool, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(if *v { "TRUE" } else { "FALSE" })
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Flag {
+            B(bool),
+            S(String),
+        }
+        match Flag::deserialize(d)? {
+            Flag::B(b) => Ok(b),
+            Flag::S(s) if s.eq_ignore_ascii_case("TRUE") => Ok(true),
+            Flag::S(s) if s.eq_ignore_ascii_case("FALSE") => Ok(false),
+            Flag::S(s) => Err(serde::de::Error::custom(format!(
+                "expected TRUE or FALSE, found {s}"
+            ))),
+        }
+    }
+}
 
 /// A view row: serialisable, with its column names (views.md spelling, upper case).
 pub trait ViewRow: Serialize + DeserializeOwned {
@@ -74,14 +102,20 @@ pub struct RunningChainRow {
     pub step_name: String,
     pub state: String,
     pub error_code: Option<i64>,
+    #[serde(with = "oracle_flag")]
     pub completed: bool,
     pub start_date: Option<String>,
     pub end_date: Option<String>,
     pub duration: Option<f64>,
+    #[serde(with = "oracle_flag")]
     pub skip: bool,
+    #[serde(with = "oracle_flag")]
     pub pause: bool,
+    #[serde(with = "oracle_flag")]
     pub pause_before: bool,
+    #[serde(with = "oracle_flag")]
     pub restart_on_recovery: bool,
+    #[serde(with = "oracle_flag")]
     pub restart_on_failure: bool,
     /// The step's own subname (`A`, `N.I1`).
     pub step_job_subname: String,
@@ -273,10 +307,15 @@ pub struct ChainStepRow {
     pub subchain_name: Option<String>,
     pub event_name: Option<String>,
     pub event_condition: Option<String>,
+    #[serde(with = "oracle_flag")]
     pub skip: bool,
+    #[serde(with = "oracle_flag")]
     pub pause: bool,
+    #[serde(with = "oracle_flag")]
     pub pause_before: bool,
+    #[serde(with = "oracle_flag")]
     pub restart_on_recovery: bool,
+    #[serde(with = "oracle_flag")]
     pub restart_on_failure: bool,
 }
 

@@ -210,7 +210,8 @@ function renderSteps() {
   if (!ui.steps.length) { tb.innerHTML = `<tr><td colspan="8" class="empty">No steps recorded.</td></tr>`; return; }
   tb.innerHTML = ui.steps.map((s) => {
     const depth = s.step_job_subname.split(".").length - 1;
-    const flags = [s.skip && "skip", s.pause && "pause", s.pause_before && "pause_before", s.restart_on_failure && "retry", s.restart_on_recovery && "recovery"]
+    const on = (v) => v === true || v === "TRUE"; // view flags are Oracle-style "TRUE"/"FALSE"
+    const flags = [on(s.skip) && "skip", on(s.pause) && "pause", on(s.pause_before) && "pause_before", on(s.restart_on_failure) && "retry", on(s.restart_on_recovery) && "recovery"]
       .filter(Boolean).map((f) => `<span class="flag">${f}</span>`).join("");
     const pct = s.totalwork ? `<span class="mono">${s.sofar ?? 0}/${s.totalwork}</span>` : "";
     return `<tr data-sub="${esc(s.step_job_subname)}" data-log="${esc(s.step_job_log_id ?? "")}" class="${s.step_job_log_id ? "clickable" : ""}">
