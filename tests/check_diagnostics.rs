@@ -49,6 +49,7 @@ diagnostic_snapshot! {
     stall_risk => "stall-risk",
     unguarded_negation_error_code => "unguarded-negation-error-code",
     unguarded_negation => "unguarded-negation",
+    unguarded_negation_not => "unguarded-negation-not",
     unknown_chain_in_job => "unknown-chain-in-job",
     unknown_chain => "unknown-chain",
     unknown_group => "unknown-group",

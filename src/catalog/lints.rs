@@ -435,7 +435,7 @@ impl<'a> Ctx<'a> {
             }
             let mut leaf_index = 0;
             let mut guards = Vec::new();
-            let mut found: Vec<(usize, Pitfall)> = Vec::new();
+            let mut found: Vec<(usize, Pitfall, bool)> = Vec::new();
             pitfalls(
                 &rule.condition,
                 true,
@@ -444,14 +444,19 @@ impl<'a> Ctx<'a> {
                 &ab,
                 &mut found,
             );
-            for (leaf, p) in found {
+            for (leaf, p, positive) in found {
                 let span = self
                     .spans
                     .rules
                     .get(r)
                     .and_then(|rs| rs.leaves.get(leaf).copied())
                     .unwrap_or_else(|| self.rule_span(r));
-                let text = self.text(span);
+                // Under an odd number of NOTs the pitfall is the negation, so quote it that way.
+                let text = if positive {
+                    self.text(span).to_string()
+                } else {
+                    format!("NOT ({})", self.text(span))
+                };
                 let step = self.step_name(p.step);
                 let (message, expected) = match p.kind {
                     PitfallKind::BeforeRun => (
@@ -459,9 +464,13 @@ impl<'a> Ctx<'a> {
                             "`{text}` is TRUE before {step} has run, so rule {} can fire before {step} even starts",
                             rule.name
                         ),
-                        format!(
-                            "a guard in the same AND, e.g. `{step} COMPLETED AND {text}`, or a positive test such as `{step} FAILED`"
-                        ),
+                        if positive {
+                            format!(
+                                "a guard in the same AND, e.g. `{step} COMPLETED AND {text}`, or a positive test such as `{step} FAILED`"
+                            )
+                        } else {
+                            format!("a guard in the same AND, e.g. `{step} COMPLETED AND {text}`")
+                        },
                     ),
                     PitfallKind::OnSuccess => (
                         format!(
@@ -605,7 +614,7 @@ fn pitfalls<'c>(
     guards: &mut Vec<(&'c Condition, bool)>,
     leaf_index: &mut usize,
     ab: &impl Fn(StepIdx) -> StepAbility,
-    found: &mut Vec<(usize, Pitfall)>,
+    found: &mut Vec<(usize, Pitfall, bool)>,
 ) {
     match c {
         Condition::And(a, b) | Condition::Or(a, b) => {
@@ -648,7 +657,7 @@ fn pitfalls<'c>(
                 gd.exists(g, DEFAULT_LIMIT, |t| effective(t, *pos)) == Some(false)
             });
             if !guarded {
-                found.push((index, p));
+                found.push((index, p, positive));
             }
         }
     }

@@ -25,6 +25,31 @@ impl Span {
 pub struct SourceFile {
     pub path: String,
     pub text: String,
+    /// Byte offset at which each line starts (line 1 at index 0), so that turning a span
+    /// into `line:column` is a binary search, not a scan from the top of the file.
+    line_starts: Vec<usize>,
+}
+
+impl SourceFile {
+    pub fn new(path: impl Into<String>, text: impl Into<String>) -> Self {
+        let text = text.into();
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        SourceFile {
+            path: path.into(),
+            text,
+            line_starts,
+        }
+    }
+
+    /// Index (0-based) of the line containing `offset`.
+    fn line_index(&self, offset: usize) -> usize {
+        match self.line_starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i.saturating_sub(1),
+        }
+    }
 }
 
 /// All source files of a catalog, so spans can be rendered later.
@@ -35,10 +60,7 @@ pub struct SourceMap {
 
 impl SourceMap {
     pub fn add(&mut self, path: impl Into<String>, text: impl Into<String>) -> FileId {
-        self.files.push(SourceFile {
-            path: path.into(),
-            text: text.into(),
-        });
+        self.files.push(SourceFile::new(path, text));
         self.files.len() - 1
     }
 
@@ -51,22 +73,14 @@ impl SourceMap {
         let Some(f) = self.files.get(file) else {
             return (1, 1);
         };
-        let offset = offset.min(f.text.len());
-        let mut line = 1;
-        let mut line_start = 0;
-        for (i, b) in f.text.as_bytes().iter().enumerate().take(offset) {
-            if *b == b'\n' {
-                line += 1;
-                line_start = i + 1;
-            }
+        let mut offset = offset.min(f.text.len());
+        while !f.text.is_char_boundary(offset) {
+            offset -= 1;
         }
-        let col = f
-            .text
-            .get(line_start..offset)
-            .map(|s| s.chars().count())
-            .unwrap_or(0)
-            + 1;
-        (line, col)
+        let index = f.line_index(offset);
+        let line_start = f.line_starts[index];
+        let col = f.text[line_start..offset].chars().count() + 1;
+        (index + 1, col)
     }
 
     /// The text of the (1-based) line containing `offset`, without its newline.
