@@ -311,3 +311,26 @@ chain S { step A program LONG; step B program LONG;
     assert_eq!(log.len(), 3, "two step rows and the job row: {v}");
     assert!(log.iter().all(|r| r["status"] == "STOPPED"));
 }
+
+#[test]
+fn a_stalled_job_ends_the_run_with_exit_1() {
+    let tmp = tempfile::tempdir().unwrap();
+    rules(
+        tmp.path(),
+        r#"
+program BAD { builtin fail 3; }
+program OK  { builtin noop; }
+chain ST { step A program BAD; step B program OK;
+  rule R1 when TRUE then START A;
+  rule R2 when A SUCCEEDED then START B;
+  rule R3 when B SUCCEEDED then END; }
+"#,
+    );
+    let t0 = Instant::now();
+    let out = run(tmp.path(), &["--chain", "ST", "--format", "json"]);
+    assert!(t0.elapsed() < Duration::from_secs(10));
+    assert_eq!(out.status.code(), Some(1));
+    let v = json(&out);
+    assert_eq!(v["jobs"][0]["state"], "CHAIN_STALLED", "{v}");
+    assert_eq!(v["jobs"][0]["steps"][0]["error_code"], 3);
+}

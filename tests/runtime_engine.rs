@@ -385,3 +385,28 @@ job NIGHTLY { chain C; parameters RUN_DATE = 'today', MODE = 'full'; }
     let d = e.run_details(log[0].log_id).unwrap().unwrap();
     assert_eq!(d.output, "today delta\n");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_program_timeout_fails_the_step_with_124() {
+    let e = engine(
+        r#"
+program SLOW { shell 'echo begun; sleep 30'; timeout 1s; }
+chain TO { step S program SLOW;
+  rule R1 when TRUE then START S;
+  rule R2 when S FAILED then END S.ERROR_CODE;
+  rule R3 when S SUCCEEDED then END; }
+"#,
+        1.0,
+    )
+    .await;
+    let t0 = Instant::now();
+    let job = e.start(start("TO")).await.unwrap();
+    let rec = wait(&e, &job).await;
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    assert_eq!((rec.state, rec.error_code), (JobState::Failed, Some(124)));
+    let log = e.job_log(&job).unwrap();
+    assert_eq!(log[0].error_code, 124);
+    let d = e.run_details(log[0].log_id).unwrap().unwrap();
+    assert_eq!(d.output, "begun\n");
+    assert!(d.errors.contains("timed out"), "{}", d.errors);
+}
