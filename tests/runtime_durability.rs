@@ -162,3 +162,64 @@ async fn relaxed_mode_runs_and_the_store_is_read_back() {
         "log ids continue after a reopen"
     );
 }
+
+/// A store whose flush fails from the n-th call on.
+struct Failing {
+    inner: chainsched::store::MemoryStore,
+    flushes_left: AtomicUsize,
+}
+
+impl KvStore for Failing {
+    fn apply(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        self.inner.apply(batch)
+    }
+    fn flush(&self) -> Result<(), StoreError> {
+        if self.flushes_left.load(Ordering::SeqCst) == 0 {
+            return Err(StoreError::Io("disk full".into()));
+        }
+        self.flushes_left.fetch_sub(1, Ordering::SeqCst);
+        Ok(())
+    }
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.get(key)
+    }
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<Pair>, StoreError> {
+        self.inner.scan_prefix(prefix)
+    }
+    fn scan_from(&self, prefix: &[u8], from: &[u8], limit: usize) -> Result<Vec<Pair>, StoreError> {
+        self.inner.scan_from(prefix, from, limit)
+    }
+    fn last_with_prefix(&self, prefix: &[u8]) -> Result<Option<Pair>, StoreError> {
+        self.inner.last_with_prefix(prefix)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_store_fails_nothing_more_is_acted_on() {
+    let kv = Arc::new(Failing {
+        inner: chainsched::store::MemoryStore::default(),
+        flushes_left: AtomicUsize::new(3),
+    });
+    let store = ChainStore::from_kv(kv.clone(), "failing").unwrap();
+    let engine = Engine::open_with_store(
+        store,
+        EngineOptions {
+            catalog: Some(catalog()),
+            ..EngineOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    kv.flushes_left.store(0, Ordering::SeqCst);
+    let err = engine
+        .start(StartRequest {
+            chain: "C".into(),
+            ..StartRequest::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("disk full"), "{err}");
+    // The engine refuses everything afterwards, with the reason.
+    let err = engine.evaluate("ANY").await.unwrap_err();
+    assert!(err.to_string().contains("disk full"), "{err}");
+}

@@ -278,6 +278,9 @@ impl Actor {
     /// Check what the runtime itself must check, then hand the input to the core and record
     /// its effects in the turn.
     fn feed(&mut self, mut input: Input, turn: &mut Turn) -> Result<Accepted, EngineError> {
+        if let Some(why) = &self.failed {
+            return Err(EngineError::NotRunning(why.clone()));
+        }
         let mut fresh_name = None;
         if let Input::StartJob(req) = &mut input {
             self.check_start(req)?;
@@ -583,6 +586,11 @@ impl Actor {
 
     /// Snapshot the touched jobs, commit the turn's batch (flushing in sync mode), then act.
     async fn finish_turn(&mut self, mut turn: Turn) {
+        if let Some(why) = self.failed.clone() {
+            // Nothing can be made durable any more: act on nothing.
+            self.fail(why, turn);
+            return;
+        }
         let touched = std::mem::take(&mut turn.touched);
         let mut ended = Vec::new();
         for job in &touched {
@@ -653,7 +661,9 @@ impl Actor {
 
     /// The store failed: nothing more can be made durable, so nothing more may be acted on.
     fn fail(&mut self, why: String, turn: Turn) {
-        tracing::error!("{why}; the engine stops");
+        if self.failed.is_none() {
+            tracing::error!("{why}; the engine stops");
+        }
         self.failed = Some(why.clone());
         for a in turn.answers {
             match a {
