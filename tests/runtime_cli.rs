@@ -283,7 +283,7 @@ chain S { step A program LONG; step B program LONG;
   rule R2 when A COMPLETED AND B COMPLETED then END; }
 "#,
     );
-    let mut child = Command::new(BIN)
+    let child = Command::new(BIN)
         .arg("run")
         .arg(tmp.path().join("rules.chain"))
         .args(["--chain", "S", "--job", "J", "--format", "json", "--db"])

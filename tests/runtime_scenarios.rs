@@ -375,7 +375,10 @@ async fn scenarios_replayed_through_the_runtime_match_simulate() {
         .iter()
         .map(String::as_str)
         .filter(|f| !not_replayable.contains(f))
-        .filter(|f| only.as_deref().map_or(true, |o| f.contains(o)))
+        .filter(|f| match &only {
+            Some(o) => f.contains(o.as_str()),
+            None => true,
+        })
         .collect();
     replay_all(&files).await;
 }
