@@ -43,7 +43,30 @@ unsafe impl GlobalAlloc for Counting {
 static ALLOCATOR: Counting = Counting;
 
 const STEPS: usize = 10;
-const JOBS: usize = 200;
+
+/// Sizes: the full run under `cargo bench` (which passes `--bench`); a quick smoke run when the
+/// binary is run by `cargo test --all-targets`, so the suite stays fast but the code is exercised.
+struct Sizes {
+    jobs: usize,
+    concurrent: usize,
+    latency_jobs: usize,
+}
+
+fn sizes() -> Sizes {
+    if std::env::args().any(|a| a == "--bench") {
+        Sizes {
+            jobs: 200,
+            concurrent: 1000,
+            latency_jobs: 500,
+        }
+    } else {
+        Sizes {
+            jobs: 10,
+            concurrent: 20,
+            latency_jobs: 10,
+        }
+    }
+}
 
 fn catalog(extra: &str) -> Catalog {
     let mut text = String::from("program OK { builtin noop; }\nchain SEQ {\n");
@@ -85,8 +108,8 @@ fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-/// JOBS jobs of STEPS no-op steps, all at once; returns steps per second.
-async fn noop_throughput(durability: Durability) -> f64 {
+/// `jobs` jobs of STEPS no-op steps, all at once; returns steps per second.
+async fn noop_throughput(durability: Durability, jobs: usize) -> f64 {
     let dir = tempfile::tempdir().unwrap();
     let engine = Engine::open(
         dir.path(),
@@ -100,7 +123,7 @@ async fn noop_throughput(durability: Durability) -> f64 {
     .unwrap();
     let t0 = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..JOBS {
+    for _ in 0..jobs {
         let e = engine.clone();
         tasks.push(tokio::spawn(async move {
             let j = e.start(start("SEQ")).await.unwrap();
@@ -112,14 +135,14 @@ async fn noop_throughput(durability: Durability) -> f64 {
     }
     let secs = t0.elapsed().as_secs_f64();
     engine.shutdown().await;
-    (JOBS * STEPS) as f64 / secs
+    (jobs * STEPS) as f64 / secs
 }
 
 /// The same work without the engine: per job, STEPS times { ask a writer task to commit a
 /// batch of the size the engine writes (job record, step record, log row, timeline rows,
 /// snapshot), wait for it, spawn the "step" task and wait for it }. The writer drains every
 /// ready request, applies one batch per request and flushes once (group commit) in sync mode.
-async fn baseline_throughput(sync: bool) -> f64 {
+async fn baseline_throughput(sync: bool, jobs: usize) -> f64 {
     let dir = tempfile::tempdir().unwrap();
     let db = sled::Config::new()
         .path(dir.path())
@@ -158,7 +181,7 @@ async fn baseline_throughput(sync: bool) -> f64 {
     });
     let t0 = Instant::now();
     let mut tasks = Vec::new();
-    for j in 0..JOBS as u64 {
+    for j in 0..jobs as u64 {
         let tx = tx.clone();
         tasks.push(tokio::spawn(async move {
             for s in 0..=STEPS as u64 {
@@ -177,12 +200,12 @@ async fn baseline_throughput(sync: bool) -> f64 {
     let secs = t0.elapsed().as_secs_f64();
     drop(tx);
     writer.await.unwrap();
-    (JOBS * STEPS) as f64 / secs
+    (jobs * STEPS) as f64 / secs
 }
 
 /// 1,000 jobs waiting for an event: start time, memory per job (heap bytes and RSS), time to
 /// end them all.
-async fn concurrent_jobs() -> (f64, f64, f64, f64) {
+async fn concurrent_jobs(n: usize) -> (f64, f64, f64, f64) {
     let dir = tempfile::tempdir().unwrap();
     let extra = "chain WAITS { step W event GO; step A program OK;
         rule R1 when TRUE then START W; rule R2 when W SUCCEEDED then START A;
@@ -203,7 +226,7 @@ async fn concurrent_jobs() -> (f64, f64, f64, f64) {
     let heap0 = LIVE.load(Ordering::Relaxed);
     let t0 = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..1000 {
+    for _ in 0..n {
         let e = engine.clone();
         tasks.push(tokio::spawn(async move {
             e.start(start("WAITS")).await.unwrap()
@@ -216,14 +239,14 @@ async fn concurrent_jobs() -> (f64, f64, f64, f64) {
     let start_secs = t0.elapsed().as_secs_f64();
     let rss1 = rss_kib();
     let heap1 = LIVE.load(Ordering::Relaxed);
-    let per_job_kib = (rss1.saturating_sub(rss0)) as f64 / 1000.0;
-    let heap_per_job_kib = heap1.saturating_sub(heap0) as f64 / 1024.0 / 1000.0;
+    let per_job_kib = (rss1.saturating_sub(rss0)) as f64 / n as f64;
+    let heap_per_job_kib = heap1.saturating_sub(heap0) as f64 / 1024.0 / n as f64;
     let t1 = Instant::now();
-    let n = engine
+    let ended = engine
         .raise_event("GO", serde_json::Value::Null, None)
         .await
         .unwrap();
-    assert_eq!(n, 1000);
+    assert_eq!(ended, n);
     for j in &jobs {
         engine.wait(j).await.unwrap();
     }
@@ -233,7 +256,7 @@ async fn concurrent_jobs() -> (f64, f64, f64, f64) {
 }
 
 /// Step end → dependent step start, measured inside handlers, one job at a time (no queueing).
-async fn latency(durability: Durability) -> (Duration, Duration) {
+async fn latency(durability: Durability, jobs: usize) -> (Duration, Duration) {
     let dir = tempfile::tempdir().unwrap();
     let extra = "program H1 { handler 'first'; } program H2 { handler 'second'; }
         chain LAT { step A program H1; step B program H2;
@@ -268,7 +291,7 @@ async fn latency(durability: Durability) -> (Duration, Duration) {
         });
     }
     let engine = Engine::open(dir.path(), options).await.unwrap();
-    for _ in 0..500 {
+    for _ in 0..jobs {
         let j = engine.start(start("LAT")).await.unwrap();
         engine.wait(&j).await.unwrap();
     }
@@ -280,7 +303,7 @@ async fn latency(durability: Durability) -> (Duration, Duration) {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; nothing to parse.
+    let sz = sizes();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -290,11 +313,12 @@ fn main() {
         let relaxed = Durability::Relaxed {
             flush_every_ms: 100,
         };
-        let sync_steps = noop_throughput(Durability::Sync).await;
-        let sync_base = baseline_throughput(true).await;
-        let relaxed_steps = noop_throughput(relaxed).await;
-        let relaxed_base = baseline_throughput(false).await;
-        println!("## no-op steps ({JOBS} jobs x {STEPS} steps, concurrently, sled on disk)");
+        let jobs = sz.jobs;
+        let sync_steps = noop_throughput(Durability::Sync, jobs).await;
+        let sync_base = baseline_throughput(true, jobs).await;
+        let relaxed_steps = noop_throughput(relaxed, jobs).await;
+        let relaxed_base = baseline_throughput(false, jobs).await;
+        println!("## no-op steps ({jobs} jobs x {STEPS} steps, concurrently, sled on disk)");
         println!("| mode | engine steps/s | raw tokio+sled baseline ops/s | engine / baseline |");
         println!("|---|---|---|---|");
         println!(
@@ -306,21 +330,23 @@ fn main() {
             relaxed_steps / relaxed_base
         );
 
-        let (start_secs, heap_per_job, per_job, end_secs) = concurrent_jobs().await;
-        println!("\n## 1,000 concurrent jobs (sync)");
+        let n = sz.concurrent;
+        let (start_secs, heap_per_job, per_job, end_secs) = concurrent_jobs(n).await;
+        println!("\n## {n} concurrent jobs (sync)");
         println!("| measure | value |");
         println!("|---|---|");
-        println!("| start 1,000 jobs | {:.0} ms |", start_secs * 1000.0);
-        println!("| memory per running job (live heap delta / 1,000) | {heap_per_job:.1} KiB |");
-        println!("| memory per running job (RSS delta / 1,000) | {per_job:.1} KiB |");
+        println!("| start {n} jobs | {:.0} ms |", start_secs * 1000.0);
+        println!("| memory per running job (live heap delta / {n}) | {heap_per_job:.1} KiB |");
+        println!("| memory per running job (RSS delta / {n}) | {per_job:.1} KiB |");
         println!(
-            "| raise the event, all 1,000 jobs end | {:.0} ms |",
+            "| raise the event, all {n} jobs end | {:.0} ms |",
             end_secs * 1000.0
         );
 
-        let (p50, p99) = latency(Durability::Sync).await;
-        let (rp50, rp99) = latency(relaxed).await;
-        println!("\n## step end -> dependent step start (500 jobs, one at a time)");
+        let l = sz.latency_jobs;
+        let (p50, p99) = latency(Durability::Sync, l).await;
+        let (rp50, rp99) = latency(relaxed, l).await;
+        println!("\n## step end -> dependent step start ({l} jobs, one at a time)");
         println!("| mode | p50 | p99 |");
         println!("|---|---|---|");
         println!("| sync | {p50:.2?} | {p99:.2?} |");
