@@ -382,6 +382,7 @@ impl Actor {
                     turn.events.push(EngineEvent::Job(job.clone()));
                 }
                 Effect::Log(row) => {
+                    turn.touched.insert(row.job.clone());
                     turn.batch.put_log(row);
                     let details = self.details_for(row);
                     turn.batch.put_run_details(&details);
@@ -392,13 +393,17 @@ impl Actor {
                     turn.batch.put_timeline(seq, entry);
                 }
                 Effect::SetTimer { job, timer, due } => {
+                    turn.touched.insert(job.clone());
                     turn.batch.put_timer(&TimerEntry {
                         job: job.clone(),
                         timer: timer.clone(),
                         due: *due,
                     });
                 }
-                Effect::CancelTimer { job, timer } => turn.batch.delete_timer(job, timer),
+                Effect::CancelTimer { job, timer } => {
+                    turn.touched.insert(job.clone());
+                    turn.batch.delete_timer(job, timer);
+                }
                 Effect::Launch { job, subname, .. } => {
                     turn.touched.insert(job.clone());
                     let key = (job.clone(), subname.clone());
