@@ -329,7 +329,7 @@ fn near_keyword(found: &str, candidates: &[&'static str]) -> Option<String> {
     for c in candidates {
         let d = strsim::damerau_levenshtein(&up, &c.to_ascii_uppercase());
         let limit = if c.len() <= 4 { 1 } else { 2 };
-        if d > 0 && d <= limit && best.map_or(true, |(bd, _)| d < bd) {
+        if d > 0 && d <= limit && best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, c));
         }
     }
