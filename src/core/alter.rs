@@ -40,6 +40,15 @@ fn describe(change: &AlterChange) -> String {
 }
 
 impl Job {
+    /// Run a manual change: it neither evaluates nor schedules a stall check (only an
+    /// evaluation decides a stall), so the instances it touches are not recorded as touched.
+    pub fn without_stall_checks<R>(&mut self, f: impl FnOnce(&mut Job) -> R) -> R {
+        let saved = self.touched.clone();
+        let r = f(self);
+        self.touched = saved;
+        r
+    }
+
     /// Apply an (already validated) change to one step.
     pub fn alter_step(&mut self, i: InstId, s: StepIdx, change: &AlterChange, ctx: &mut Ctx) {
         let st = &mut self.instances[i].steps[s];
@@ -155,7 +164,7 @@ impl Core {
                     }
                     let detail = format!("{sub}: {}", describe(change));
                     j.timeline(ctx, Some(sub.to_string()), TimelineKind::Alter, detail);
-                    j.alter_step(i, s, change, ctx);
+                    j.without_stall_checks(|j| j.alter_step(i, s, change, ctx));
                 }
                 None => {
                     if change.state.is_some() {
@@ -165,11 +174,13 @@ impl Core {
                     }
                     let detail = format!("all steps: {}", describe(change));
                     j.timeline(ctx, None, TimelineKind::Alter, detail);
-                    for i in j.live_instances() {
-                        for s in 0..j.instances[i].steps.len() {
-                            j.alter_step(i, s, change, ctx);
+                    j.without_stall_checks(|j| {
+                        for i in j.live_instances() {
+                            for s in 0..j.instances[i].steps.len() {
+                                j.alter_step(i, s, change, ctx);
+                            }
                         }
-                    }
+                    });
                 }
             }
             Ok(())
@@ -379,7 +390,7 @@ impl Core {
             for i in job.live_instances() {
                 if job.instances[i].chain_name == chain {
                     job.instances[i].def = new.clone();
-                    per_instance(job, i, &mut ctx);
+                    job.without_stall_checks(|job| per_instance(job, i, &mut ctx));
                 }
             }
         }

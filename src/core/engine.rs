@@ -97,6 +97,10 @@ impl Core {
         self.next_job_number = next.max(1);
     }
 
+    pub fn next_job_number(&self) -> u64 {
+        self.next_job_number
+    }
+
     /// Number of event steps the last `RaiseEvent` completed (the HTTP API's `completed_steps`).
     pub fn last_event_matches(&self) -> usize {
         self.last_event_matches

@@ -164,12 +164,25 @@ impl Job {
 
     /// Settle a job after a batch of inputs: evaluate every queued instance (which may queue
     /// others: nested starts, nested ends), then check stalls innermost first, until quiet.
+    ///
+    /// A chain stalls only as the outcome of an evaluation: when a change that is not an
+    /// evaluation trigger (a step paused after running, a nested chain stalled) would leave an
+    /// instance with nothing active, that instance is evaluated once before being declared
+    /// stalled (again if a step of it changed since its last evaluation), so a rule that is
+    /// TRUE at that instant still gets its chance.
     pub fn settle(&mut self, ctx: &mut Ctx) {
+        let mut evaluated = std::collections::BTreeSet::new();
         loop {
             while let Some(i) = self.eval_queue.pop_first() {
+                evaluated.insert(i);
                 self.evaluate_instance(i, ctx);
             }
             while let Some(i) = self.touched.pop_last() {
+                let stale = !evaluated.contains(&i) || !self.instances[i].cache.dirty.is_empty();
+                if self.would_stall(i) && stale {
+                    self.queue_eval(i);
+                    continue;
+                }
                 self.stall_check(i, ctx);
             }
             if self.eval_queue.is_empty() {
@@ -177,6 +190,15 @@ impl Job {
             }
         }
         self.first_eval_only = None;
+    }
+
+    fn would_stall(&self, i: InstId) -> bool {
+        let inst = &self.instances[i];
+        !self.ended()
+            && inst.live()
+            && inst.status == InstStatus::Running
+            && inst.cache.active == 0
+            && inst.def.chain.evaluation_interval.is_none()
     }
 
     /// Stall / unstall instance `i` (semantics.md "One evaluation pass", step 5).

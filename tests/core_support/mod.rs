@@ -90,6 +90,15 @@ impl Driver {
         self
     }
 
+    /// Carry out effects obtained outside the driver (e.g. from `handle_batch`).
+    pub fn effects_apply(&mut self, effects: Vec<Effect>) {
+        self.carry_out(effects)
+    }
+
+    pub fn next_due_pub(&self) -> Option<u64> {
+        self.next_due()
+    }
+
     fn carry_out(&mut self, effects: Vec<Effect>) {
         for e in &effects {
             match e {
