@@ -7,6 +7,7 @@
 pub mod ast;
 pub mod diagnostic;
 pub mod duration;
+pub mod logic;
 pub mod parser;
 pub mod span;
 
