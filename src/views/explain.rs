@@ -8,9 +8,10 @@
 //! paused or stalled steps — what an operator needs to decide on an alter + evaluate.
 
 use super::rows::{ExplainRuleRow, Explanation, PredicateTruth};
-use super::truth::{self, InstanceStates, Truth};
+use super::truth::{self, InstanceStates};
 use crate::catalog::{Catalog, Chain, RuleAction, StepTarget};
 use crate::core::types::{JobRecord, JobState, StepRecord, StepState, TimelineEntry, TimelineKind};
+use crate::core::Truth;
 use crate::lang::duration::Millis;
 
 /// One chain instance of a job: the job's chain (`parent: None`) or a nested chain run by the
@@ -78,7 +79,7 @@ pub fn explain(
                 .into_iter()
                 .map(|leaf| PredicateTruth {
                     predicate: truth::predicate_text(inst.chain, leaf),
-                    value: truth::eval(leaf, &st).as_str().to_string(),
+                    value: st.truth(leaf).as_str().to_string(),
                 })
                 .collect();
             rules.push(ExplainRuleRow {
@@ -93,7 +94,7 @@ pub fn explain(
                     rule.condition_text.clone()
                 },
                 predicates,
-                value: truth::eval(&rule.condition, &st).as_str().to_string(),
+                value: st.truth(&rule.condition).as_str().to_string(),
                 fired: fired(timeline, inst.parent.as_deref(), &rule.name),
                 action: truth::action_text(inst.chain, rule),
             });
@@ -164,11 +165,7 @@ fn instance_reasons(
     depth: usize,
 ) -> Vec<String> {
     let st = InstanceStates::new(chain, parent, steps, now);
-    let values: Vec<Truth> = chain
-        .rules
-        .iter()
-        .map(|r| truth::eval(&r.condition, &st))
-        .collect();
+    let values: Vec<Truth> = chain.rules.iter().map(|r| st.truth(&r.condition)).collect();
     let mentions = |rule_idx: usize, step_idx: usize| {
         let mut v = Vec::new();
         chain.rules[rule_idx].condition.steps(&mut v);
@@ -241,7 +238,7 @@ fn instance_reasons(
         let blocking: Vec<String> = truth::leaves(&rule.condition)
             .into_iter()
             .filter_map(|leaf| {
-                let v = truth::eval(leaf, &st);
+                let v = st.truth(leaf);
                 (v != Truth::True)
                     .then(|| format!("{} is {}", truth::predicate_text(chain, leaf), v.as_str()))
             })

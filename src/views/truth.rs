@@ -1,64 +1,19 @@
-//! Three-valued truth of rule conditions against a job's current step states, predicate by
-//! predicate, for the `explain` view.
+//! What `explain` needs to talk about rule conditions: the truth of a condition against the
+//! step records the store holds, and predicates and actions written back in the rule language.
 //!
-//! Why the views have their own small evaluator: `explain` must show the value of *every*
-//! predicate (TRUE/FALSE/UNKNOWN), not only whether a rule fires, and it must work on what the
-//! store holds (step records) without touching the engine. The rules are SQL three-valued logic
-//! as semantics.md fixes them: state tests are two-valued, comparisons with a NULL error code or
-//! date are UNKNOWN, `NOT (UNKNOWN)` is UNKNOWN. Whether a rule actually *fired* is not decided
+//! Why no evaluator here: `explain` must show exactly what the engine sees, so it adapts the
+//! job's step records into the engine's [`StepFacts`] and calls the engine's own evaluator
+//! ([`crate::core::eval::evaluate_condition`], SQL three-valued logic as semantics.md fixes it)
+//! on the whole condition and on each predicate. Whether a rule actually *fired* is not decided
 //! here: it is read from the job's timeline (what the engine did).
 
 use crate::catalog::{Chain, Condition, EndAction, Operand, Rule, RuleAction, StepIdx};
+use crate::core::eval::{evaluate_condition, StepFacts};
 use crate::core::types::{StepRecord, StepState};
+use crate::core::Truth;
 use crate::lang::ast::{CmpOp, SqlAttr, StateTest};
 use crate::lang::duration::Millis;
 use std::cmp::Ordering;
-
-/// SQL's three truth values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Truth {
-    True,
-    False,
-    Unknown,
-}
-
-impl Truth {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Truth::True => "TRUE",
-            Truth::False => "FALSE",
-            Truth::Unknown => "UNKNOWN",
-        }
-    }
-    fn from_bool(b: bool) -> Truth {
-        if b {
-            Truth::True
-        } else {
-            Truth::False
-        }
-    }
-    fn and(self, other: Truth) -> Truth {
-        match (self, other) {
-            (Truth::False, _) | (_, Truth::False) => Truth::False,
-            (Truth::True, Truth::True) => Truth::True,
-            _ => Truth::Unknown,
-        }
-    }
-    fn or(self, other: Truth) -> Truth {
-        match (self, other) {
-            (Truth::True, _) | (_, Truth::True) => Truth::True,
-            (Truth::False, Truth::False) => Truth::False,
-            _ => Truth::Unknown,
-        }
-    }
-    fn not(self) -> Truth {
-        match self {
-            Truth::True => Truth::False,
-            Truth::False => Truth::True,
-            Truth::Unknown => Truth::Unknown,
-        }
-    }
-}
 
 /// The states of one chain instance's steps, by step index (`None`: no record yet, i.e. the
 /// step has not started).
@@ -85,181 +40,49 @@ impl<'a> InstanceStates<'a> {
         InstanceStates { by_index, now }
     }
 
-    fn record(&self, idx: StepIdx) -> Option<&'a StepRecord> {
-        self.by_index.get(idx).copied().flatten()
+    /// What the engine's evaluator sees of step `idx`: a step with no record has not started
+    /// (the engine keeps every step of an instance, starting NOT_STARTED); `None` for an index
+    /// the chain does not have.
+    pub fn facts(&self, idx: StepIdx) -> Option<StepFacts> {
+        let record = *self.by_index.get(idx)?;
+        Some(match record {
+            Some(r) => StepFacts {
+                state: r.state,
+                error_code: r.error_code,
+                started_at: r.started_at,
+                ended_at: r.ended_at,
+            },
+            None => StepFacts {
+                state: StepState::NotStarted,
+                error_code: None,
+                started_at: None,
+                ended_at: None,
+            },
+        })
     }
 
-    fn state(&self, idx: StepIdx) -> StepState {
-        self.record(idx).map_or(StepState::NotStarted, |r| r.state)
-    }
-
-    fn error_code(&self, idx: StepIdx) -> Option<i64> {
-        self.record(idx).and_then(|r| r.error_code)
+    /// The truth of `cond` (a whole condition or one predicate) as the engine evaluates it now.
+    pub fn truth(&self, cond: &Condition) -> Truth {
+        evaluate_condition(cond, &|idx| self.facts(idx), self.now)
     }
 }
 
-/// Evaluate a whole condition.
-pub fn eval(cond: &Condition, st: &InstanceStates<'_>) -> Truth {
-    match cond {
-        Condition::And(a, b) => eval(a, st).and(eval(b, st)),
-        Condition::Or(a, b) => eval(a, st).or(eval(b, st)),
-        Condition::Not(a) => eval(a, st).not(),
-        leaf => eval_leaf(leaf, st),
-    }
-}
-
-/// Every leaf predicate of `cond` in reading order.
+/// Every leaf predicate of `cond` in reading order (an explicit stack: conditions that join
+/// thousands of steps must not exhaust the call stack).
 pub fn leaves(cond: &Condition) -> Vec<&Condition> {
     let mut out = Vec::new();
-    fn walk<'c>(c: &'c Condition, out: &mut Vec<&'c Condition>) {
+    let mut stack = vec![cond];
+    while let Some(c) = stack.pop() {
         match c {
             Condition::And(a, b) | Condition::Or(a, b) => {
-                walk(a, out);
-                walk(b, out);
+                stack.push(b);
+                stack.push(a);
             }
-            Condition::Not(a) => walk(a, out),
+            Condition::Not(a) => stack.push(a),
             leaf => out.push(leaf),
         }
     }
-    walk(cond, &mut out);
     out
-}
-
-fn eval_leaf(cond: &Condition, st: &InstanceStates<'_>) -> Truth {
-    match cond {
-        Condition::Const(b) => Truth::from_bool(*b),
-        Condition::StepState {
-            step,
-            negated,
-            test,
-        } => {
-            let s = st.state(*step);
-            let holds = match test {
-                StateTest::Succeeded => s == StepState::Succeeded,
-                StateTest::Failed => s == StepState::Failed,
-                StateTest::Stopped => s == StepState::Stopped,
-                StateTest::Completed => s.is_completed(),
-            };
-            Truth::from_bool(holds != *negated)
-        }
-        Condition::ErrorCodeIn {
-            step,
-            negated,
-            codes,
-        } => match st.error_code(*step) {
-            None => Truth::Unknown,
-            Some(code) => Truth::from_bool(codes.contains(&code) != *negated),
-        },
-        Condition::ErrorCodeCmp { step, op, value } => match st.error_code(*step) {
-            None => Truth::Unknown,
-            Some(code) => Truth::from_bool(cmp_holds(code.cmp(value), *op)),
-        },
-        Condition::SqlCompare { left, op, right } => {
-            compare(&value_of(left, st), &value_of(right, st), *op)
-        }
-        Condition::SqlIn {
-            left,
-            negated,
-            list,
-        } => {
-            let l = value_of(left, st);
-            let mut acc = Truth::False;
-            for item in list {
-                acc = acc.or(compare(&l, &value_of(item, st), CmpOp::Eq));
-            }
-            if *negated {
-                acc.not()
-            } else {
-                acc
-            }
-        }
-        Condition::SqlIsNull { operand, negated } => {
-            let is_null = matches!(value_of(operand, st), Value::Null);
-            Truth::from_bool(is_null != *negated)
-        }
-        Condition::And(..) | Condition::Or(..) | Condition::Not(..) => eval(cond, st),
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum Value {
-    Null,
-    Str(String),
-    Num(i64),
-    /// An instant, milliseconds.
-    Time(i64),
-    /// A duration, milliseconds.
-    Interval(i64),
-}
-
-fn value_of(op: &Operand, st: &InstanceStates<'_>) -> Value {
-    let now = i64::try_from(st.now).unwrap_or(i64::MAX);
-    match op {
-        Operand::Str(s) => Value::Str(s.clone()),
-        Operand::Num(n) => Value::Num(*n),
-        Operand::Interval(ms) => Value::Interval(i64::try_from(*ms).unwrap_or(i64::MAX)),
-        Operand::Now { offset_millis } => Value::Time(now.saturating_add(*offset_millis)),
-        Operand::Attr { step, attr } => {
-            let rec = st.record(*step);
-            let time = |t: Option<Millis>| t.and_then(|t| i64::try_from(t).ok());
-            match attr {
-                SqlAttr::State => Value::Str(st.state(*step).as_str().to_string()),
-                SqlAttr::Completed => Value::Str(
-                    if st.state(*step).is_completed() {
-                        "TRUE"
-                    } else {
-                        "FALSE"
-                    }
-                    .to_string(),
-                ),
-                SqlAttr::ErrorCode => st.error_code(*step).map_or(Value::Null, Value::Num),
-                SqlAttr::StartDate => {
-                    time(rec.and_then(|r| r.started_at)).map_or(Value::Null, Value::Time)
-                }
-                SqlAttr::EndDate => {
-                    time(rec.and_then(|r| r.ended_at)).map_or(Value::Null, Value::Time)
-                }
-                SqlAttr::Duration => match time(rec.and_then(|r| r.started_at)) {
-                    None => Value::Null,
-                    Some(start) => {
-                        let end = time(rec.and_then(|r| r.ended_at)).unwrap_or(now);
-                        Value::Interval(end.saturating_sub(start).max(0))
-                    }
-                },
-            }
-        }
-    }
-}
-
-fn compare(l: &Value, r: &Value, op: CmpOp) -> Truth {
-    let ord = match (l, r) {
-        (Value::Null, _) | (_, Value::Null) => return Truth::Unknown,
-        (Value::Str(a), Value::Str(b)) => a.cmp(b),
-        (Value::Num(a), Value::Num(b)) => a.cmp(b),
-        // Oracle converts a string to a number when compared with one.
-        (Value::Num(a), Value::Str(b)) => match b.trim().parse::<i64>() {
-            Ok(b) => a.cmp(&b),
-            Err(_) => return Truth::Unknown,
-        },
-        (Value::Str(a), Value::Num(b)) => match a.trim().parse::<i64>() {
-            Ok(a) => a.cmp(b),
-            Err(_) => return Truth::Unknown,
-        },
-        (Value::Time(a), Value::Time(b)) | (Value::Interval(a), Value::Interval(b)) => a.cmp(b),
-        _ => return Truth::Unknown,
-    };
-    Truth::from_bool(cmp_holds(ord, op))
-}
-
-fn cmp_holds(ord: Ordering, op: CmpOp) -> bool {
-    match op {
-        CmpOp::Eq => ord == Ordering::Equal,
-        CmpOp::Ne => ord != Ordering::Equal,
-        CmpOp::Lt => ord == Ordering::Less,
-        CmpOp::Le => ord != Ordering::Greater,
-        CmpOp::Gt => ord == Ordering::Greater,
-        CmpOp::Ge => ord != Ordering::Less,
-    }
 }
 
 // ---------------------------------------------------------------- text
@@ -433,6 +256,10 @@ mod tests {
     use super::*;
     use crate::catalog::{Step, StepAttributes, StepTarget};
 
+    fn eval(cond: &Condition, st: &InstanceStates<'_>) -> Truth {
+        st.truth(cond)
+    }
+
     fn chain() -> Chain {
         let step = |n: &str| Step {
             name: n.into(),
@@ -585,6 +412,52 @@ mod tests {
             ":A.end_date > SYSTIMESTAMP - INTERVAL '1' HOUR"
         );
         assert_eq!(predicate_text(&c, &in_list), ":A.error_code IN (1, 3)");
+    }
+
+    #[test]
+    fn explain_sees_what_the_engine_sees() {
+        // The engine converts '2.5' to a number (3 = 2.5 is FALSE, not UNKNOWN), and a step the
+        // chain does not have is UNKNOWN, never NOT_STARTED.
+        let c = chain();
+        let recs = vec![rec("A", StepState::Failed, Some(3))];
+        let st = InstanceStates::new(&c, None, &recs, 10_000);
+        let cond = Condition::SqlCompare {
+            left: Operand::Attr {
+                step: 0,
+                attr: SqlAttr::ErrorCode,
+            },
+            op: CmpOp::Eq,
+            right: Operand::Str("2.5".into()),
+        };
+        assert_eq!(eval(&cond, &st), Truth::False);
+        let ghost = Condition::StepState {
+            step: 99,
+            negated: true,
+            test: StateTest::Succeeded,
+        };
+        assert_eq!(eval(&ghost, &st), Truth::Unknown);
+        assert_eq!(st.facts(1).map(|f| f.state), Some(StepState::NotStarted));
+    }
+
+    #[test]
+    fn leaves_of_a_very_long_chain_do_not_recurse() {
+        let leaf = |s| Condition::StepState {
+            step: s,
+            negated: false,
+            test: StateTest::Succeeded,
+        };
+        let mut cond = leaf(0);
+        for i in 1..50_000 {
+            cond = Condition::And(Box::new(cond), Box::new(leaf(i % 3)));
+        }
+        let found = leaves(&cond);
+        assert_eq!(found.len(), 50_000);
+        assert_eq!(found[1], &leaf(1));
+        // Dismantle iteratively so the test itself does not overflow on drop.
+        let mut cur = cond;
+        while let Condition::And(a, _) = cur {
+            cur = *a;
+        }
     }
 
     #[test]
