@@ -5,7 +5,9 @@
 //! on the steps it mentions, and only on a few distinguishable states of each (not started,
 //! succeeded, stopped, failed with each error code the condition compares against ±1, …), so we
 //! enumerate those combinations and evaluate with SQL three-valued logic, exactly as the
-//! engine does (NULL error code before a step completes; a rule fires only on TRUE).
+//! engine does (NULL error code before a step completes; a rule fires only on TRUE): the
+//! connectives and the comparison of known values are the shared ones of [`crate::lang::logic`],
+//! lifted to sets of truth values.
 //!
 //! Time-dependent predicates (`:A.end_date > SYSTIMESTAMP - ...`) cannot be decided statically;
 //! they evaluate to a *set* of possible truth values, which keeps every answer conservative:
@@ -14,7 +16,7 @@
 
 use super::model::{Condition, Operand, StepIdx};
 use crate::lang::ast::{CmpOp, SqlAttr, StateTest};
-use std::cmp::Ordering;
+use crate::lang::logic::{compare_values, holds, SqlValue, Truth};
 
 /// At most this many state combinations are enumerated for one question.
 pub const DEFAULT_LIMIT: usize = 20_000;
@@ -126,127 +128,149 @@ impl Truths {
         self.0 & 6 != 0
     }
 
-    fn values(self) -> impl Iterator<Item = u8> {
-        [1u8, 2, 4].into_iter().filter(move |b| self.0 & b != 0)
+    fn contains(self, t: Truth) -> bool {
+        self.0 & Truths::from(t).0 != 0
     }
 
-    fn lift2(self, other: Truths, f: fn(u8, u8) -> u8) -> Truths {
-        let mut out = 0;
+    /// Every truth value in the set.
+    pub fn values(self) -> impl Iterator<Item = Truth> {
+        [Truth::True, Truth::False, Truth::Unknown]
+            .into_iter()
+            .filter(move |t| self.contains(*t))
+    }
+
+    /// The set of `f(a, b)` for every `a` in `self` and `b` in `other`.
+    fn lift2(self, other: Truths, f: fn(Truth, Truth) -> Truth) -> Truths {
+        let mut out = Truths(0);
         for a in self.values() {
             for b in other.values() {
-                out |= f(a, b);
+                out = out.union(Truths::from(f(a, b)));
             }
         }
-        Truths(out)
+        out
+    }
+
+    pub fn union(self, other: Truths) -> Truths {
+        Truths(self.0 | other.0)
     }
 
     pub fn and(self, other: Truths) -> Truths {
-        self.lift2(other, |a, b| {
-            if a == 2 || b == 2 {
-                2
-            } else if a == 1 && b == 1 {
-                1
-            } else {
-                4
-            }
-        })
+        self.lift2(other, Truth::and)
     }
 
     pub fn or(self, other: Truths) -> Truths {
-        self.lift2(other, |a, b| {
-            if a == 1 || b == 1 {
-                1
-            } else if a == 2 && b == 2 {
-                2
-            } else {
-                4
-            }
-        })
+        self.lift2(other, Truth::or)
     }
 
     pub fn negate(self) -> Truths {
-        let mut out = 0;
-        for v in self.values() {
-            out |= match v {
-                1 => 2,
-                2 => 1,
-                _ => 4,
-            };
+        self.values()
+            .fold(Truths(0), |out, t| out.union(Truths::from(!t)))
+    }
+
+    /// `negate()` when `negated`.
+    fn negate_if(self, negated: bool) -> Truths {
+        if negated {
+            self.negate()
+        } else {
+            self
         }
-        Truths(out)
+    }
+}
+
+impl From<Truth> for Truths {
+    fn from(t: Truth) -> Truths {
+        match t {
+            Truth::True => Truths::TRUE,
+            Truth::False => Truths::FALSE,
+            Truth::Unknown => Truths::UNKNOWN,
+        }
     }
 }
 
 /// The abstract value of a SQL operand.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Value<'a> {
-    Null,
-    Num(i64),
-    Str(&'a str),
-    /// A date or interval whose value is not known statically (never NULL).
-    Time,
-    /// A date that may or may not be NULL.
-    MaybeTime,
+    /// Known statically (NULL included), compared exactly as the engine compares.
+    Known(SqlValue<'a>),
+    /// A date or interval whose magnitude depends on when steps ran or on SYSTIMESTAMP.
+    /// `like` is some value of its kind (`Time` or `Interval`), which decides what it compares
+    /// with; `maybe_null`: in some histories of the step it is NULL.
+    Varies {
+        like: SqlValue<'static>,
+        maybe_null: bool,
+    },
 }
 
+const SOME_TIME: SqlValue<'static> = SqlValue::Time(0);
+const SOME_INTERVAL: SqlValue<'static> = SqlValue::Interval(0);
+
 fn operand<'a>(o: &'a Operand, state: &impl Fn(StepIdx) -> AbsState) -> Value<'a> {
+    let varies = |like, maybe_null| Value::Varies { like, maybe_null };
     match o {
         Operand::Attr { step, attr } => {
             let s = state(*step);
             match attr {
-                SqlAttr::State => Value::Str(s.phase.as_str()),
-                SqlAttr::Completed => {
-                    Value::Str(if s.phase.completed() { "TRUE" } else { "FALSE" })
-                }
-                SqlAttr::ErrorCode => s.error_code().map_or(Value::Null, Value::Num),
-                SqlAttr::StartDate | SqlAttr::Duration => match s.phase {
-                    Phase::NotStarted => Value::Null,
-                    Phase::Running | Phase::Succeeded | Phase::Failed | Phase::Stopped => {
-                        Value::Time
+                SqlAttr::State => Value::Known(SqlValue::Str(s.phase.as_str())),
+                SqlAttr::Completed => Value::Known(SqlValue::Str(if s.phase.completed() {
+                    "TRUE"
+                } else {
+                    "FALSE"
+                })),
+                SqlAttr::ErrorCode => Value::Known(
+                    s.error_code()
+                        .map_or(SqlValue::Null, |c| SqlValue::Int(c.into())),
+                ),
+                SqlAttr::StartDate | SqlAttr::Duration => {
+                    let like = if *attr == SqlAttr::Duration {
+                        SOME_INTERVAL
+                    } else {
+                        SOME_TIME
+                    };
+                    match s.phase {
+                        Phase::NotStarted => Value::Known(SqlValue::Null),
+                        Phase::Running | Phase::Succeeded | Phase::Failed | Phase::Stopped => {
+                            varies(like, false)
+                        }
+                        _ => varies(like, true),
                     }
-                    _ => Value::MaybeTime,
-                },
+                }
                 SqlAttr::EndDate => match s.phase {
-                    Phase::NotStarted | Phase::Scheduled | Phase::Running => Value::Null,
-                    Phase::Succeeded | Phase::Failed | Phase::Stopped => Value::Time,
-                    _ => Value::MaybeTime,
+                    Phase::NotStarted | Phase::Scheduled | Phase::Running => {
+                        Value::Known(SqlValue::Null)
+                    }
+                    Phase::Succeeded | Phase::Failed | Phase::Stopped => varies(SOME_TIME, false),
+                    _ => varies(SOME_TIME, true),
                 },
             }
         }
-        Operand::Str(s) => Value::Str(s.as_str()),
-        Operand::Num(n) => Value::Num(*n),
-        Operand::Interval(_) | Operand::Now { .. } => Value::Time,
+        Operand::Str(s) => Value::Known(SqlValue::Str(s.as_str())),
+        Operand::Num(n) => Value::Known(SqlValue::Int((*n).into())),
+        Operand::Interval(ms) => Value::Known(SqlValue::Interval((*ms).into())),
+        Operand::Now { .. } => varies(SOME_TIME, false),
     }
 }
 
-fn cmp_result(ord: Ordering, op: CmpOp) -> bool {
-    match op {
-        CmpOp::Eq => ord == Ordering::Equal,
-        CmpOp::Ne => ord != Ordering::Equal,
-        CmpOp::Lt => ord == Ordering::Less,
-        CmpOp::Le => ord != Ordering::Greater,
-        CmpOp::Gt => ord == Ordering::Greater,
-        CmpOp::Ge => ord != Ordering::Less,
-    }
-}
-
+/// The possible truths of `l op r`: the engine's comparison ([`compare_values`]) when both
+/// values are known; when one varies, TRUE or FALSE if the kinds compare (UNKNOWN if not), plus
+/// UNKNOWN when it may be NULL.
 fn compare(l: Value, op: CmpOp, r: Value) -> Truths {
-    match (l, r) {
-        (Value::Null, _) | (_, Value::Null) => Truths::UNKNOWN,
-        (Value::MaybeTime, _) | (_, Value::MaybeTime) => Truths::ANY,
-        (Value::Time, _) | (_, Value::Time) => Truths::TRUE_OR_FALSE,
-        (Value::Num(a), Value::Num(b)) => Truths::of(cmp_result(a.cmp(&b), op)),
-        (Value::Str(a), Value::Str(b)) => {
-            Truths::of(cmp_result(a.to_uppercase().cmp(&b.to_uppercase()), op))
-        }
-        (Value::Num(a), Value::Str(s)) => match s.trim().parse::<i64>() {
-            Ok(b) => Truths::of(cmp_result(a.cmp(&b), op)),
-            Err(_) => Truths::ANY,
-        },
-        (Value::Str(s), Value::Num(b)) => match s.trim().parse::<i64>() {
-            Ok(a) => Truths::of(cmp_result(a.cmp(&b), op)),
-            Err(_) => Truths::ANY,
-        },
+    let (a, a_varies, a_null) = match l {
+        Value::Known(v) => (v, false, false),
+        Value::Varies { like, maybe_null } => (like, true, maybe_null),
+    };
+    let (b, b_varies, b_null) = match r {
+        Value::Known(v) => (v, false, false),
+        Value::Varies { like, maybe_null } => (like, true, maybe_null),
+    };
+    let t = match compare_values(&a, &b) {
+        None => Truths::UNKNOWN,
+        Some(_) if a_varies || b_varies => Truths::TRUE_OR_FALSE,
+        ord => Truth::of_comparison(op, ord).into(),
+    };
+    if a_null || b_null {
+        t.union(Truths::UNKNOWN)
+    } else {
+        t
     }
 }
 
@@ -281,7 +305,7 @@ pub fn eval(cond: &Condition, state: &impl Fn(StepIdx) -> AbsState) -> Truths {
             codes,
         } => error_code_test(state(*step), |c| codes.contains(&c) != *negated),
         Condition::ErrorCodeCmp { step, op, value } => {
-            error_code_test(state(*step), |c| cmp_result(c.cmp(value), *op))
+            error_code_test(state(*step), |c| holds(*op, c.cmp(value)))
         }
         Condition::SqlCompare { left, op, right } => {
             compare(operand(left, state), *op, operand(right, state))
@@ -292,30 +316,25 @@ pub fn eval(cond: &Condition, state: &impl Fn(StepIdx) -> AbsState) -> Truths {
             list,
         } => {
             let l = operand(left, state);
+            // x IN (a, b) is x = a OR x = b (lang::logic::in_list), over sets.
             let mut t = Truths::FALSE;
             for item in list {
                 t = t.or(compare(l, CmpOp::Eq, operand(item, state)));
             }
-            if *negated {
-                t.negate()
-            } else {
-                t
-            }
+            t.negate_if(*negated)
         }
         Condition::SqlIsNull {
             operand: o,
             negated,
         } => {
             let t = match operand(o, state) {
-                Value::Null => Truths::TRUE,
-                Value::MaybeTime => Truths::TRUE_OR_FALSE,
+                Value::Known(SqlValue::Null) => Truths::TRUE,
+                Value::Varies {
+                    maybe_null: true, ..
+                } => Truths::TRUE_OR_FALSE,
                 _ => Truths::FALSE,
             };
-            if *negated {
-                t.negate()
-            } else {
-                t
-            }
+            t.negate_if(*negated)
         }
         Condition::And(a, b) => eval(a, state).and(eval(b, state)),
         Condition::Or(a, b) => eval(a, state).or(eval(b, state)),
@@ -357,10 +376,19 @@ fn facts(cond: &Condition, out: &mut Vec<(StepIdx, StepFacts)>) {
         };
         &mut out[i].1
     }
+    /// The integer an error code is compared against (for `'2.5'`, 2: the ±1 around it
+    /// covers both sides, as the engine converts the string to the number 2.5).
     fn num(o: &Operand) -> Option<i64> {
         match o {
             Operand::Num(n) => Some(*n),
-            Operand::Str(t) => t.trim().parse().ok(),
+            Operand::Str(t) => {
+                let t = t.trim();
+                t.parse().ok().or_else(|| {
+                    let f: f64 = t.parse().ok()?;
+                    // `as` saturates: huge values become i64::MIN/MAX.
+                    f.is_finite().then(|| f.floor() as i64)
+                })
+            }
             _ => None,
         }
     }
@@ -667,6 +695,57 @@ mod tests {
         };
         assert_eq!(eval(&late, &|_| AbsState::NOT_STARTED), Truths::UNKNOWN);
         assert_eq!(eval(&late, &|_| AbsState::SUCCEEDED), Truths::TRUE_OR_FALSE);
+    }
+
+    #[test]
+    fn comparisons_follow_the_engine() {
+        let attr = |attr| Operand::Attr { step: 0, attr };
+        let cmp = |left, op, right| Condition::SqlCompare { left, op, right };
+        let failed_3 = |_| AbsState::failed(3);
+        // Strings compare exactly: a lower-case state name never matches.
+        let lower = cmp(
+            attr(SqlAttr::State),
+            CmpOp::Eq,
+            Operand::Str("running".into()),
+        );
+        assert!(!satisfiable(&lower));
+        // A number meets a numeric string as a number; a non-number string is UNKNOWN.
+        let half = cmp(
+            attr(SqlAttr::ErrorCode),
+            CmpOp::Gt,
+            Operand::Str("2.5".into()),
+        );
+        assert_eq!(eval(&half, &failed_3), Truths::TRUE);
+        let between = Condition::And(
+            Box::new(half),
+            Box::new(cmp(
+                attr(SqlAttr::ErrorCode),
+                CmpOp::Lt,
+                Operand::Str("3.5".into()),
+            )),
+        );
+        assert!(satisfiable(&between));
+        let word = cmp(
+            attr(SqlAttr::ErrorCode),
+            CmpOp::Ne,
+            Operand::Str("abc".into()),
+        );
+        assert_eq!(eval(&word, &failed_3), Truths::UNKNOWN);
+        assert!(!satisfiable(&word));
+        // Dates compare with dates, durations with intervals, never across.
+        let crossed = cmp(attr(SqlAttr::EndDate), CmpOp::Gt, Operand::Interval(1_000));
+        assert_eq!(eval(&crossed, &failed_3), Truths::UNKNOWN);
+        let long = cmp(attr(SqlAttr::Duration), CmpOp::Gt, Operand::Interval(1_000));
+        assert_eq!(eval(&long, &failed_3), Truths::TRUE_OR_FALSE);
+        let paused = |_| AbsState::waiting(Phase::Paused);
+        assert_eq!(eval(&long, &paused), Truths::ANY);
+        // Two literals are known: compared exactly.
+        let fixed = cmp(
+            Operand::Interval(3_600_000),
+            CmpOp::Gt,
+            Operand::Interval(60_000),
+        );
+        assert_eq!(eval(&fixed, &failed_3), Truths::TRUE);
     }
 
     #[test]
