@@ -123,7 +123,8 @@ impl Core {
         now: Millis,
         inputs: Vec<Input>,
     ) -> (Vec<Effect>, Vec<Result<(), CoreError>>) {
-        let mut effects = Vec::new();
+        // A completion typically yields ~8 effects (state rows, log, timeline, next launch).
+        let mut effects = Vec::with_capacity(inputs.len().saturating_mul(8));
         let mut results = Vec::with_capacity(inputs.len());
         let mut affected: Vec<String> = Vec::new();
         let mut seen: BTreeSet<String> = BTreeSet::new();

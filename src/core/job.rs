@@ -195,6 +195,9 @@ pub(crate) enum InstStatus {
 #[derive(Debug, Default, Clone)]
 pub(crate) struct RuleState {
     pub truth: Vec<Truth>,
+    /// Per rule: the operand of its top-level AND/OR that decided it last (see
+    /// `Expr::eval_watched`).
+    pub watch: Vec<u32>,
     pub true_ends: BTreeSet<RuleIdx>,
     pub dirty_flag: Vec<bool>,
     pub dirty: Vec<RuleIdx>,
@@ -206,6 +209,7 @@ impl RuleState {
     pub fn all_dirty(rules: usize) -> RuleState {
         RuleState {
             truth: vec![Truth::Unknown; rules],
+            watch: vec![0; rules],
             true_ends: BTreeSet::new(),
             dirty_flag: vec![true; rules],
             dirty: (0..rules).collect(),
@@ -227,6 +231,7 @@ impl RuleState {
         while self.truth.len() < rules {
             let r = self.truth.len();
             self.truth.push(Truth::Unknown);
+            self.watch.push(0);
             self.dirty_flag.push(false);
             self.mark(r);
         }

@@ -36,15 +36,12 @@ impl Job {
             let rules = self.rules_to_evaluate(i, ctx.reference);
             // 1. Evaluate against the snapshot (no action applied yet).
             {
-                let inst = &self.instances[i];
+                let inst = &mut self.instances[i];
                 let steps = &inst.steps;
+                let cache = &mut inst.cache;
                 let facts = |idx: usize| steps.get(idx).map(|s| s.facts());
-                let values: Vec<Truth> = rules
-                    .iter()
-                    .map(|&r| def.exprs[r].eval(&facts, ctx.now))
-                    .collect();
-                let cache = &mut self.instances[i].cache;
-                for (&r, t) in rules.iter().zip(values) {
+                for &r in &rules {
+                    let t = def.exprs[r].eval_watched(&facts, ctx.now, &mut cache.watch[r]);
                     cache.truth[r] = t;
                     if def.is_end(r) && t.is_true() {
                         cache.true_ends.insert(r);
