@@ -5,53 +5,16 @@
 //! an [`Expr`] whose AND/OR chains are flattened (n-ary), so a rule that joins thousands of steps
 //! (`B1 SUCCEEDED AND B2 SUCCEEDED AND ...`) is evaluated without deep recursion.
 //!
-//! This module is public so views (`explain`) can evaluate a condition exactly as the engine does.
+//! This module is public so views (`explain`) can evaluate a condition exactly as the engine does;
+//! the value rules themselves (NULL, numeric strings, Kleene connectives) are `lang::logic`,
+//! shared with the lints.
 
 use super::types::StepState;
 use crate::catalog::{Condition, Operand, StepIdx};
-use crate::lang::ast::{CmpOp, SqlAttr, StateTest};
+use crate::lang::ast::{SqlAttr, StateTest};
 use crate::lang::duration::Millis;
-use serde::{Deserialize, Serialize};
-use std::cmp::Ordering;
-
-/// SQL truth value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Truth {
-    True,
-    False,
-    Unknown,
-}
-
-impl Truth {
-    pub fn from_bool(b: bool) -> Truth {
-        if b {
-            Truth::True
-        } else {
-            Truth::False
-        }
-    }
-    pub fn is_true(self) -> bool {
-        self == Truth::True
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Truth::True => "TRUE",
-            Truth::False => "FALSE",
-            Truth::Unknown => "UNKNOWN",
-        }
-    }
-}
-
-impl std::ops::Not for Truth {
-    type Output = Truth;
-    fn not(self) -> Truth {
-        match self {
-            Truth::True => Truth::False,
-            Truth::False => Truth::True,
-            Truth::Unknown => Truth::Unknown,
-        }
-    }
-}
+pub use crate::lang::logic::Truth;
+use crate::lang::logic::{compare_values, in_list, SqlValue};
 
 /// What a condition can see of one step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -248,18 +211,13 @@ fn eval_leaf(c: &Condition, facts: &dyn Fn(StepIdx) -> Option<StepFacts>, now: M
             Some(code) => Truth::from_bool(codes.contains(&code) != *negated),
         },
         Condition::ErrorCodeCmp { step, op, value } => {
-            match facts(*step).and_then(|f| f.error_code) {
-                None => Truth::Unknown,
-                Some(code) => Truth::from_bool(apply_op(*op, code.cmp(value))),
-            }
+            let code = facts(*step).and_then(|f| f.error_code);
+            Truth::of_comparison(*op, code.map(|c| c.cmp(value)))
         }
         Condition::SqlCompare { left, op, right } => {
             let l = operand_value(left, facts, now);
             let r = operand_value(right, facts, now);
-            match compare(&l, &r) {
-                Some(ord) => Truth::from_bool(apply_op(*op, ord)),
-                None => Truth::Unknown,
-            }
+            Truth::of_comparison(*op, compare_values(&l, &r))
         }
         Condition::SqlIn {
             left,
@@ -267,26 +225,14 @@ fn eval_leaf(c: &Condition, facts: &dyn Fn(StepIdx) -> Option<StepFacts>, now: M
             list,
         } => {
             let l = operand_value(left, facts, now);
-            let mut acc = Truth::False;
-            for item in list {
-                let v = operand_value(item, facts, now);
-                match compare(&l, &v) {
-                    Some(Ordering::Equal) => {
-                        acc = Truth::True;
-                        break;
-                    }
-                    Some(_) => {}
-                    None => acc = Truth::Unknown,
-                }
-            }
-            if *negated {
-                !acc
-            } else {
-                acc
-            }
+            in_list(
+                list.iter()
+                    .map(|item| compare_values(&l, &operand_value(item, facts, now))),
+            )
+            .negate_if(*negated)
         }
         Condition::SqlIsNull { operand, negated } => {
-            let is_null = matches!(operand_value(operand, facts, now), Value::Null);
+            let is_null = matches!(operand_value(operand, facts, now), SqlValue::Null);
             Truth::from_bool(is_null != *negated)
         }
         // Junctions are compiled away; evaluate defensively if one arrives here.
@@ -294,89 +240,46 @@ fn eval_leaf(c: &Condition, facts: &dyn Fn(StepIdx) -> Option<StepFacts>, now: M
     }
 }
 
-fn apply_op(op: CmpOp, ord: Ordering) -> bool {
+fn operand_value<'a>(
+    op: &'a Operand,
+    facts: &dyn Fn(StepIdx) -> Option<StepFacts>,
+    now: Millis,
+) -> SqlValue<'a> {
     match op {
-        CmpOp::Eq => ord == Ordering::Equal,
-        CmpOp::Ne => ord != Ordering::Equal,
-        CmpOp::Lt => ord == Ordering::Less,
-        CmpOp::Le => ord != Ordering::Greater,
-        CmpOp::Gt => ord == Ordering::Greater,
-        CmpOp::Ge => ord != Ordering::Less,
-    }
-}
-
-/// A SQL value of the condition language.
-#[derive(Debug, Clone, PartialEq)]
-enum Value {
-    Null,
-    Int(i128),
-    Str(String),
-    /// An instant (ms).
-    Time(i128),
-    /// A duration (ms).
-    Interval(i128),
-}
-
-fn operand_value(op: &Operand, facts: &dyn Fn(StepIdx) -> Option<StepFacts>, now: Millis) -> Value {
-    match op {
-        Operand::Str(s) => Value::Str(s.clone()),
-        Operand::Num(n) => Value::Int(*n as i128),
-        Operand::Interval(ms) => Value::Interval(*ms as i128),
-        Operand::Now { offset_millis } => Value::Time(now as i128 + *offset_millis as i128),
+        Operand::Str(s) => SqlValue::Str(s),
+        Operand::Num(n) => SqlValue::Int(*n as i128),
+        Operand::Interval(ms) => SqlValue::Interval(*ms as i128),
+        Operand::Now { offset_millis } => SqlValue::Time(now as i128 + *offset_millis as i128),
         Operand::Attr { step, attr } => {
             let Some(f) = facts(*step) else {
-                return Value::Null;
+                return SqlValue::Null;
             };
             match attr {
-                SqlAttr::State => Value::Str(f.state.as_str().to_string()),
-                SqlAttr::Completed => Value::Str(
-                    if f.state.is_completed() {
-                        "TRUE"
-                    } else {
-                        "FALSE"
-                    }
-                    .to_string(),
-                ),
-                SqlAttr::ErrorCode => f.error_code.map_or(Value::Null, |c| Value::Int(c as i128)),
-                SqlAttr::StartDate => f.started_at.map_or(Value::Null, |t| Value::Time(t as i128)),
-                SqlAttr::EndDate => f.ended_at.map_or(Value::Null, |t| Value::Time(t as i128)),
-                SqlAttr::Duration => f.duration(now).map_or(Value::Null, Value::Interval),
+                SqlAttr::State => SqlValue::Str(f.state.as_str()),
+                SqlAttr::Completed => SqlValue::Str(if f.state.is_completed() {
+                    "TRUE"
+                } else {
+                    "FALSE"
+                }),
+                SqlAttr::ErrorCode => f
+                    .error_code
+                    .map_or(SqlValue::Null, |c| SqlValue::Int(c as i128)),
+                SqlAttr::StartDate => f
+                    .started_at
+                    .map_or(SqlValue::Null, |t| SqlValue::Time(t as i128)),
+                SqlAttr::EndDate => f
+                    .ended_at
+                    .map_or(SqlValue::Null, |t| SqlValue::Time(t as i128)),
+                SqlAttr::Duration => f.duration(now).map_or(SqlValue::Null, SqlValue::Interval),
             }
         }
     }
 }
 
-/// SQL comparison: NULL or incomparable kinds → `None` (UNKNOWN). A string compared with a
-/// number is converted to a number, as SQL does; a string that is not a number → UNKNOWN
-/// (Oracle would raise ORA-01722; a rule must not crash the engine).
-fn compare(l: &Value, r: &Value) -> Option<Ordering> {
-    match (l, r) {
-        (Value::Null, _) | (_, Value::Null) => None,
-        (Value::Int(a), Value::Int(b)) => Some(a.cmp(b)),
-        (Value::Str(a), Value::Str(b)) => Some(a.cmp(b)),
-        (Value::Time(a), Value::Time(b)) => Some(a.cmp(b)),
-        (Value::Interval(a), Value::Interval(b)) => Some(a.cmp(b)),
-        (Value::Int(a), Value::Str(s)) => compare_num_str(*a, s),
-        (Value::Str(s), Value::Int(b)) => compare_num_str(*b, s).map(Ordering::reverse),
-        _ => None,
-    }
-}
-
-fn compare_num_str(n: i128, s: &str) -> Option<Ordering> {
-    let t = s.trim();
-    if let Ok(v) = t.parse::<i128>() {
-        return Some(n.cmp(&v));
-    }
-    let v: f64 = t.parse().ok()?;
-    if !v.is_finite() {
-        return None;
-    }
-    (n as f64).partial_cmp(&v)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lang::ast::CmpOp;
 
     fn facts_of(state: StepState, code: Option<i64>) -> impl Fn(StepIdx) -> Option<StepFacts> {
         move |_| {

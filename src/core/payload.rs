@@ -4,8 +4,8 @@
 //! field (or a payload that is not an object, or a JSON null) is NULL, and comparisons with NULL
 //! are UNKNOWN, as in rule conditions. A step completes only when the condition is TRUE.
 
-use super::eval::Truth;
-use crate::lang::ast::{CmpOp, Literal, PayloadCond};
+use crate::lang::ast::{Literal, PayloadCond};
+use crate::lang::logic::{in_list, Truth};
 use serde_json::Value as Json;
 use std::cmp::Ordering;
 
@@ -14,10 +14,7 @@ pub fn payload_matches(cond: &PayloadCond, payload: &Json) -> Truth {
     match cond {
         PayloadCond::Compare {
             field, op, value, ..
-        } => match compare(field_value(payload, field), value) {
-            Some(ord) => Truth::from_bool(apply(*op, ord)),
-            None => Truth::Unknown,
-        },
+        } => Truth::of_comparison(*op, compare(field_value(payload, field), value)),
         PayloadCond::In {
             field,
             negated,
@@ -25,22 +22,7 @@ pub fn payload_matches(cond: &PayloadCond, payload: &Json) -> Truth {
             ..
         } => {
             let v = field_value(payload, field);
-            let mut acc = Truth::False;
-            for lit in values {
-                match compare(v, lit) {
-                    Some(Ordering::Equal) => {
-                        acc = Truth::True;
-                        break;
-                    }
-                    Some(_) => {}
-                    None => acc = Truth::Unknown,
-                }
-            }
-            if *negated {
-                !acc
-            } else {
-                acc
-            }
+            in_list(values.iter().map(|lit| compare(v, lit))).negate_if(*negated)
         }
         PayloadCond::IsNull { field, negated, .. } => {
             let is_null = matches!(field_value(payload, field), None | Some(Json::Null));
@@ -66,17 +48,6 @@ fn field_value<'a>(payload: &'a Json, field: &str) -> Option<&'a Json> {
     payload.as_object().and_then(|o| o.get(field))
 }
 
-fn apply(op: CmpOp, ord: Ordering) -> bool {
-    match op {
-        CmpOp::Eq => ord == Ordering::Equal,
-        CmpOp::Ne => ord != Ordering::Equal,
-        CmpOp::Lt => ord == Ordering::Less,
-        CmpOp::Le => ord != Ordering::Greater,
-        CmpOp::Gt => ord == Ordering::Greater,
-        CmpOp::Ge => ord != Ordering::Less,
-    }
-}
-
 /// Compare a JSON value with a literal. Strings compare as strings, numbers as numbers; a
 /// numeric string against a number literal (or a number against a numeric string literal) is
 /// converted as SQL does; booleans compare as the strings `true`/`false`; anything else
@@ -100,6 +71,7 @@ fn compare(v: Option<&Json>, lit: &Literal) -> Option<Ordering> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lang::ast::CmpOp;
     use crate::lang::span::Span;
     use serde_json::json;
 
