@@ -1333,3 +1333,132 @@ fn unknown_inputs_are_reported() {
     assert!(core.job_record("X").is_none());
     assert!(core.step_records("X").is_empty());
 }
+
+// ------------------------------------------------------------------ more decisions (docs/evaluator.md)
+
+#[test]
+fn redefined_rules_reach_running_nested_chains() {
+    let body = NESTED.replace("rule when I2 FAILED then END I2.ERROR_CODE;", "");
+    let mut d = Driver::new(&src(&body));
+    d.script("N.I1", vec![fail(5)]);
+    d.start("OUTER", "J");
+    d.run();
+    assert_eq!(d.st("J", "N"), "STALLED");
+    let inner = d.core.catalog.chains["INNER"].clone();
+    let rule = resolve_rule(&inner, Some("FIX"), 4, "I1 FAILED", "END 12").expect("rule");
+    d.input(Input::DefineRule {
+        chain: "INNER".into(),
+        rule,
+    })
+    .unwrap();
+    assert_eq!(d.st("J", "N"), "STALLED");
+    d.input(evaluate("J")).unwrap();
+    assert_eq!(d.st("J", "N"), "FAILED 12");
+    assert_eq!(d.state("J"), JobState::Failed);
+    assert_eq!(d.job("J").error_code, Some(12));
+    assert_eq!(d.core.job_definitions("J").map(|x| x.version), Some(2));
+}
+
+#[test]
+fn after_delay_looks_at_attributes_when_it_expires() {
+    let mut d = Driver::new(&src("chain C { step A program P; step B program P;
+           rule R1 when TRUE then AFTER 00:00:10 START A;
+           rule R2 when A SUCCEEDED then END; }"));
+    d.start("C", "J");
+    d.run_until(5 * S);
+    d.input(alter(
+        "J",
+        Some("A"),
+        AlterChange {
+            skip: Some(true),
+            ..Default::default()
+        },
+    ))
+    .unwrap();
+    d.run();
+    assert_eq!(d.launched("J", "A"), 0);
+    assert_eq!(d.state("J"), JobState::Succeeded);
+    assert_eq!(d.job("J").ended_at, Some(10 * S));
+}
+
+#[test]
+fn event_steps_with_pause_hold_their_success() {
+    let mut d = Driver::new(&src(
+        "chain E { step W event GO with pause; step A program P;
+           rule R1 when TRUE then START W;
+           rule R2 when W SUCCEEDED then START A;
+           rule R3 when A SUCCEEDED then END; }",
+    ));
+    d.start("E", "J");
+    d.input(raise("GO", json!(null), None)).unwrap();
+    assert_eq!(d.core.last_event_matches(), 1);
+    assert_eq!(d.st("J", "W"), "PAUSED");
+    assert_eq!(d.state("J"), JobState::ChainStalled);
+    // Alter chain releases the held outcome in running jobs too.
+    d.input(Input::AlterChain {
+        chain: "E".into(),
+        step: Some("W".into()),
+        change: AlterChange {
+            pause: Some(false),
+            ..Default::default()
+        },
+    })
+    .unwrap();
+    assert_eq!(d.st("J", "W"), "SUCCEEDED");
+    d.input(evaluate("J")).unwrap();
+    d.run();
+    assert_eq!(d.state("J"), JobState::Succeeded);
+}
+
+#[test]
+fn rule_values_explain_the_current_truth() {
+    let mut d = Driver::new(&src(SEQ));
+    d.start("C", "J");
+    let values: Vec<(String, Truth)> = d
+        .core
+        .rule_values("J", None, 0)
+        .into_iter()
+        .map(|v| (v.rule, v.truth))
+        .collect();
+    assert_eq!(
+        values,
+        vec![
+            ("R1".to_string(), Truth::True),
+            ("R2".to_string(), Truth::False),
+            ("R3".to_string(), Truth::False)
+        ]
+    );
+    assert!(d.core.rule_values("NOPE", None, 0).is_empty());
+}
+
+#[test]
+fn forget_only_ended_jobs() {
+    let mut d = Driver::new(&src(SEQ));
+    d.start("C", "J");
+    assert!(!d.core.forget_job("J"));
+    d.run();
+    assert!(d.core.forget_job("J"));
+    assert!(d.core.job_record("J").is_none());
+}
+
+#[test]
+fn state_snapshots_need_their_definitions() {
+    let mut d = Driver::new(&src(SEQ));
+    d.start("C", "J");
+    let mut state = d.core.snapshot_job_state("J").unwrap();
+    assert!(!state.has_definitions());
+    let mut defs = d.core.job_definitions("J").unwrap();
+    defs.version += 1;
+    assert!(state.attach_definitions(defs).is_err());
+    let defs = d.core.job_definitions("J").unwrap();
+    state.attach_definitions(defs).unwrap();
+    assert!(state.has_definitions());
+    let mut core = Core::new(catalog(&src(SEQ)));
+    core.restore_job(state);
+    let effects = core.recover_job(S, "J", false).unwrap();
+    // A was RUNNING without restart_on_recovery: STOPPED, then nothing reacts → stalled.
+    assert!(effects
+        .iter()
+        .any(|e| matches!(e, Effect::Log(r) if r.status == StepState::Stopped)));
+    assert_eq!(core.job_record("J").unwrap().state, JobState::ChainStalled);
+}

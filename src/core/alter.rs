@@ -380,6 +380,7 @@ impl Core {
                 .clone();
             let Some(new) = new else { continue };
             job.defs.insert(chain.to_string(), new.clone());
+            job.defs_version += 1;
             let mut ctx = Ctx {
                 now,
                 effects,

@@ -671,7 +671,7 @@ fn complete_waiting(j: &mut Job, name: &str, payload: &serde_json::Value, ctx: &
                 event_name_matches(ev, name)
                     && condition
                         .as_ref()
-                        .map_or(true, |c| payload_matches(c, payload) == Truth::True)
+                        .is_none_or(|c| payload_matches(c, payload) == Truth::True)
             }
             _ => false,
         };

@@ -300,6 +300,10 @@ pub(crate) struct Job {
     pub request: StartRequest,
     /// The chain definitions the job runs (its chain and every nested chain it can reach).
     pub defs: BTreeMap<String, Arc<Def>>,
+    /// Bumped whenever `defs` changes (alter chain, rule redefinition), so a store can keep the
+    /// definitions apart and rewrite them only when they change.
+    #[serde(default)]
+    pub defs_version: u64,
     pub instances: Vec<Instance>,
     /// *run with start steps*: until the first evaluation is over, a START of a top-level step
     /// not in this set makes it skipped-and-paused.
@@ -345,6 +349,7 @@ impl Job {
             record,
             request,
             defs,
+            defs_version: 1,
             instances: Vec::new(),
             first_eval_only: None,
             pending_presets: BTreeMap::new(),

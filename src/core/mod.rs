@@ -21,6 +21,6 @@ pub mod types;
 
 pub use engine::{Core, RuleValue};
 pub use eval::{StepFacts, Truth};
-pub use recovery::JobSnapshot;
+pub use recovery::{JobDefinitions, JobSnapshot};
 
 pub use types::*;

@@ -10,10 +10,11 @@
 use super::engine::{begin_run, subname_exists, Core};
 use super::job::*;
 use super::types::*;
-use crate::catalog::StepTarget;
+use crate::catalog::{Chain, StepTarget};
 use crate::lang::duration::Millis;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The persisted form of one job (see the module documentation).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -31,6 +32,44 @@ impl JobSnapshot {
     pub fn job_record(&self) -> &JobRecord {
         &self.data.record
     }
+
+    /// False for a snapshot taken by [`Core::snapshot_job_state`] (definitions kept apart).
+    pub fn has_definitions(&self) -> bool {
+        !self.data.defs.is_empty()
+    }
+
+    /// The version of the definitions this state goes with.
+    pub fn definitions_version(&self) -> u64 {
+        self.data.defs_version
+    }
+
+    /// Put the definitions back into a state-only snapshot before restoring it. Refused when
+    /// they belong to another job or another version.
+    pub fn attach_definitions(&mut self, defs: JobDefinitions) -> Result<(), CoreError> {
+        if defs.job != self.job || defs.version != self.data.defs_version {
+            return Err(CoreError::Invalid(format!(
+                "definitions of job {} version {} do not go with the snapshot of job {} version {}",
+                defs.job, defs.version, self.job, self.data.defs_version
+            )));
+        }
+        self.data.defs = defs
+            .chains
+            .into_iter()
+            .map(|(name, chain)| (name, Arc::new(Def::build(chain))))
+            .collect();
+        Ok(())
+    }
+}
+
+/// The chain definitions a job runs (its chain and every nested chain, as altered since the
+/// start), with the version they have in the job. They change only on alter chain and rule
+/// redefinition, so a store can write them once per version and write only the job's dynamic
+/// state ([`Core::snapshot_job_state`]) on every change.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobDefinitions {
+    pub job: String,
+    pub version: u64,
+    chains: BTreeMap<String, Chain>,
 }
 
 impl Core {
@@ -45,10 +84,64 @@ impl Core {
         })
     }
 
+    /// Like [`Core::snapshot_job`] but without the chain definitions (see [`JobDefinitions`]):
+    /// what changes on every state change. Re-attach the definitions before restoring.
+    pub fn snapshot_job_state(&self, job: &str) -> Option<JobSnapshot> {
+        let j = self.jobs.get(job)?;
+        let mut data = j.clone();
+        data.defs = BTreeMap::new();
+        Some(JobSnapshot {
+            format: JobSnapshot::FORMAT,
+            job: j.record.job.clone(),
+            state: j.record.state,
+            data,
+        })
+    }
+
+    /// The chain definitions the job runs, with their version.
+    pub fn job_definitions(&self, job: &str) -> Option<JobDefinitions> {
+        let j = self.jobs.get(job)?;
+        Some(JobDefinitions {
+            job: j.record.job.clone(),
+            version: j.defs_version,
+            chains: j
+                .defs
+                .iter()
+                .map(|(n, d)| (n.clone(), d.chain.clone()))
+                .collect(),
+        })
+    }
+
+    /// The version of the job's definitions (changes on alter chain / rule redefinition).
+    pub fn job_definitions_version(&self, job: &str) -> Option<u64> {
+        self.jobs.get(job).map(|j| j.defs_version)
+    }
+
     /// Put a job back (replacing one of the same name). Rebuilds the indexes and rule caches.
     /// Call [`Core::recover_job`] afterwards to apply the recovery transitions.
+    /// A snapshot without definitions (see [`Core::snapshot_job_state`]) falls back on the
+    /// catalog's chains of the same names; attach its [`JobDefinitions`] first to be exact.
     pub fn restore_job(&mut self, snapshot: JobSnapshot) {
         let mut job = snapshot.data;
+        if job.defs.is_empty() {
+            // Every chain reachable from the job's chain, as the catalog has it now.
+            let mut todo: Vec<String> =
+                job.instances.iter().map(|i| i.chain_name.clone()).collect();
+            todo.push(job.record.chain.clone());
+            while let Some(name) = todo.pop() {
+                if job.defs.contains_key(&name) {
+                    continue;
+                }
+                if let Some(c) = self.catalog.chains.get(&name) {
+                    for st in &c.steps {
+                        if let StepTarget::Chain(inner) = &st.kind {
+                            todo.push(inner.clone());
+                        }
+                    }
+                    job.defs.insert(name, Arc::new(Def::build(c.clone())));
+                }
+            }
+        }
         // Share compiled definitions with the catalog's when they are the same.
         let names: Vec<String> = job.defs.keys().cloned().collect();
         for name in names {
