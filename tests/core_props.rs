@@ -753,7 +753,7 @@ fn check_end_and_runs(case: &Case, run: &Outcome_) -> Vec<String> {
 proptest! {
     #![proptest_config(ProptestConfig {
         // CORE_PROP_CASES=20000 for a longer search.
-        cases: std::env::var("CORE_PROP_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(1500),
+        cases: std::env::var("CORE_PROP_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(1000),
         failure_persistence: None,
         .. ProptestConfig::default()
     })]

@@ -1462,3 +1462,21 @@ fn state_snapshots_need_their_definitions() {
         .any(|e| matches!(e, Effect::Log(r) if r.status == StepState::Stopped)));
     assert_eq!(core.job_record("J").unwrap().state, JobState::ChainStalled);
 }
+
+#[test]
+fn a_snapshot_that_does_not_fit_its_definitions_is_refused() {
+    let mut d = Driver::new(&src(SEQ));
+    d.start("C", "J");
+    let state = d.core.snapshot_job_state("J").unwrap();
+    // Restored without its definitions against a catalog where C has other steps.
+    let other = src("chain C { step X program P; rule R1 when TRUE then START X; }");
+    let mut core = Core::new(catalog(&other));
+    let err = core.try_restore_job(state.clone()).unwrap_err();
+    assert!(err.to_string().contains("do not match"), "{err}");
+    core.restore_job(state);
+    assert!(core.job_record("J").is_none());
+    assert_eq!(
+        core.recover_job(0, "J", false),
+        Err(CoreError::UnknownJob("J".into()))
+    );
+}

@@ -108,7 +108,13 @@ impl Job {
                         } else {
                             self.start_step(i, s, after, ctx);
                         }
-                        changed = true;
+                        // semantics.md §4: only a step that completed synchronously (STOPPED,
+                        // a skipped step, a nested chain that ended at once) causes another
+                        // pass. A START alone does not, so a TRUE STOP rule does not undo a
+                        // START of the same pass ("every STOP, then every START").
+                        if self.instances[i].steps[s].state.is_completed() {
+                            changed = true;
+                        }
                     }
                 }
             }

@@ -121,7 +121,16 @@ impl Core {
     /// Call [`Core::recover_job`] afterwards to apply the recovery transitions.
     /// A snapshot without definitions (see [`Core::snapshot_job_state`]) falls back on the
     /// catalog's chains of the same names; attach its [`JobDefinitions`] first to be exact.
+    ///
+    /// A snapshot that does not fit its definitions (an instance whose steps differ from its
+    /// chain's) is not restored; [`Core::try_restore_job`] says why.
     pub fn restore_job(&mut self, snapshot: JobSnapshot) {
+        let _ = self.try_restore_job(snapshot);
+    }
+
+    /// [`Core::restore_job`], refusing (and changing nothing) when the snapshot's steps do not
+    /// fit the chain definitions it is restored with.
+    pub fn try_restore_job(&mut self, snapshot: JobSnapshot) -> Result<(), CoreError> {
         let mut job = snapshot.data;
         if job.defs.is_empty() {
             // Every chain reachable from the job's chain, as the catalog has it now.
@@ -153,6 +162,38 @@ impl Core {
                 job.defs.insert(name, d);
             }
         }
+        for inst in &job.instances {
+            let fits = job.defs.get(&inst.chain_name).is_some_and(|d| {
+                d.chain.steps.len() == inst.steps.len()
+                    && d.chain.steps.iter().zip(&inst.steps).all(|(def, st)| {
+                        st.subname == def.name || st.subname.ends_with(&format!(".{}", def.name))
+                    })
+            });
+            if !fits {
+                return Err(CoreError::Invalid(format!(
+                    "snapshot of job {}: the steps of chain {} do not match its definition",
+                    job.record.job, inst.chain_name
+                )));
+            }
+        }
+        if job
+            .instances
+            .first()
+            .is_some_and(|root| root.outer.is_some())
+            || job.instances.iter().enumerate().any(|(i, inst)| {
+                inst.outer.is_some_and(|(oi, os)| {
+                    oi >= i || job.instances.get(oi).is_none_or(|o| os >= o.steps.len())
+                }) || inst.steps.iter().any(|st| {
+                    st.nested
+                        .is_some_and(|n| n <= i || n >= job.instances.len())
+                })
+            })
+        {
+            return Err(CoreError::Invalid(format!(
+                "snapshot of job {}: inconsistent nested chains",
+                job.record.job
+            )));
+        }
         job.subnames.clear();
         job.waiting.clear();
         job.eval_queue.clear();
@@ -182,6 +223,7 @@ impl Core {
             }
         }
         self.jobs.insert(job.record.job.clone(), job);
+        Ok(())
     }
 
     /// Recovery after a crash or restart (semantics.md "Durability and recovery"):
