@@ -2,15 +2,17 @@
 //!
 //! A pass: (1) evaluate the conditions against a snapshot of the step states; (2) if any TRUE
 //! rule's action is END, the first such rule in rule order ends the chain and nothing else of
-//! the pass applies; (3) otherwise apply every STOP, then every START, in rule order. Passes
-//! repeat until a pass changes nothing (a skipped step completes synchronously, a STOP
-//! completes a step, a START changes what later rules see).
+//! the pass applies; (3) otherwise apply every STOP, then every START, in rule order. Another
+//! pass follows only when a step completed synchronously during the pass (a STOP, a skipped
+//! step, a nested chain that ended at once) — a START alone does not (semantics.md §4), so a
+//! TRUE `STOP B` does not undo the `START B` of the same pass; it acts at the next evaluation.
 //!
 //! Incremental mode (default) re-evaluates only dirty rules (those that can see a step changed
 //! since their last evaluation, plus time-dependent ones) and applies only their actions. This
-//! is exact: at the end of every evaluation each TRUE rule's action is a no-op on the current
-//! states, and a rule stays clean only while nothing it reads or targets changes, so a clean
-//! TRUE rule's action is still a no-op; END precedence uses the set of ALL cached TRUE END rules.
+//! is exact: a rule stays clean only while nothing it reads or targets changes, so the action
+//! of a clean TRUE rule is a no-op or was already applied (a START/STOP target that changes
+//! makes every rule targeting it dirty again, so e.g. a pending `STOP B` re-applies at the next
+//! evaluation exactly as in the reference mode); END precedence uses the set of ALL cached TRUE END rules.
 //! Reference mode re-evaluates and re-applies every rule on every pass (property tests compare).
 
 use super::eval::Truth;
