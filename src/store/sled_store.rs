@@ -39,26 +39,43 @@ fn to_vec(pair: sled::Result<(sled::IVec, sled::IVec)>) -> Result<Pair, StoreErr
     pair.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(io)
 }
 
+fn is_lock_error(io: &std::io::Error) -> bool {
+    io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock")
+}
+
 impl SledStore {
     pub fn open(path: &Path, options: &SledOptions) -> Result<SledStore, StoreError> {
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(path)
             .cache_capacity(options.cache_capacity)
-            .flush_every_ms(options.flush_every_ms)
-            .open()
-            .map_err(|e| {
-                let message = match &e {
-                    sled::Error::Io(io) if io.to_string().contains("lock") => format!(
-                        "{io} (is another chainsched process using this store? only one \
-                         process can open it at a time)"
-                    ),
-                    other => other.to_string(),
-                };
-                StoreError::Open {
-                    path: path.display().to_string(),
-                    message,
+            .flush_every_ms(options.flush_every_ms);
+        // After a `Db` in this process is dropped, sled's flusher thread can hold the file lock
+        // for a moment longer; an immediate reopen (recovery in an embedding service, tests)
+        // then fails with a lock error. Retry lock errors briefly before giving up: another
+        // *process* holding the store still gets the clear error below after ~2 s.
+        let mut attempt = 0;
+        let opened = loop {
+            match config.open() {
+                Err(sled::Error::Io(io)) if is_lock_error(&io) && attempt < 100 => {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
                 }
-            })?;
+                other => break other,
+            }
+        };
+        let db = opened.map_err(|e| {
+            let message = match &e {
+                sled::Error::Io(io) if is_lock_error(io) => format!(
+                    "{io} (is another chainsched process using this store? only one \
+                         process can open it at a time)"
+                ),
+                other => other.to_string(),
+            };
+            StoreError::Open {
+                path: path.display().to_string(),
+                message,
+            }
+        })?;
         Ok(SledStore { db })
     }
 
