@@ -20,6 +20,9 @@ fn job(name: &str, state: JobState, ended: Option<u64>) -> JobRecord {
         started_at: 1_000,
         ended_at: ended,
         stall_reason: None,
+        group: None,
+        serialize_key: None,
+        enqueued_at: None,
     }
 }
 

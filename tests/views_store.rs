@@ -76,6 +76,9 @@ fn store() -> ChainStore {
         started_at: T0,
         ended_at: None,
         stall_reason: None,
+        group: None,
+        serialize_key: None,
+        enqueued_at: None,
     });
     let steps = [
         step("OUTER", "A", None, StepState::Succeeded, Some(0)),

@@ -237,6 +237,8 @@ pub fn start(a: StartArgs) -> i32 {
                     parameters,
                     start_steps: a.start_steps.clone(),
                     step_states: states.iter().map(|(s, _, p)| (s.clone(), *p)).collect(),
+                    definition: None,
+                    group: None,
                 };
                 let fmt = a.ctl.format;
                 embedded(&a.ctl, move |engine: Engine| async move {

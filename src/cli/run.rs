@@ -168,6 +168,8 @@ fn request(args: &RunArgs, catalog: &Catalog) -> Result<StartRequest, Refusal> {
         parameters,
         start_steps,
         step_states,
+        definition: None,
+        group: None,
     })
 }
 

@@ -38,6 +38,9 @@ pub struct Core {
     pub(crate) next_job_number: u64,
     pub(crate) reference: bool,
     pub(crate) last_event_matches: usize,
+    /// ENQUEUED jobs in FIFO order (queue sequence → job name); see `admission.rs`.
+    pub(crate) queue: BTreeMap<u64, String>,
+    pub(crate) next_queue_seq: u64,
 }
 
 impl Default for Core {
@@ -63,6 +66,8 @@ impl Core {
             next_job_number: 1,
             reference: false,
             last_event_matches: 0,
+            queue: BTreeMap::new(),
+            next_queue_seq: 1,
         }
     }
 
@@ -154,6 +159,9 @@ impl Core {
                 };
                 job.settle(&mut ctx);
             }
+        }
+        if !self.queue.is_empty() {
+            self.admit_queued(now, &mut effects);
         }
         (effects, results)
     }
@@ -293,6 +301,13 @@ impl Core {
                 }
                 Ok(())
             }
+            Input::TimerFired {
+                job,
+                timer: TimerKey::MaxRunDuration,
+            } => self.with_job(&job, now, effects, |j, ctx| {
+                super::admission::max_run_duration_fired(j, ctx);
+                Ok(())
+            }),
             Input::TimerFired { job, timer } => {
                 let hit =
                     self.with_job(&job, now, effects, |j, ctx| Ok(timer_fired(j, timer, ctx)))?;
@@ -403,6 +418,7 @@ impl Core {
         req: StartRequest,
         effects: &mut Vec<Effect>,
     ) -> Result<String, CoreError> {
+        let req = self.resolve_definition(req)?;
         if !self.catalog.chains.contains_key(&req.chain) {
             return Err(CoreError::UnknownChain(req.chain.clone()));
         }
@@ -429,18 +445,13 @@ impl Core {
             started_at: now,
             ended_at: None,
             stall_reason: None,
+            group: None,
+            serialize_key: None,
+            enqueued_at: None,
         };
         let mut job = Job::new(record, req, defs);
         job.pending_presets = presets;
-        let mut ctx = Ctx {
-            now,
-            effects,
-            next_log_id: &mut self.next_log_id,
-            reference: self.reference,
-        };
-        begin_run(&mut job, only, &mut ctx);
-        self.jobs.insert(name.clone(), job);
-        Ok(name)
+        Ok(self.place_new_job(now, job, only, effects))
     }
 
     fn generate_name(&mut self, chain: &str) -> String {
@@ -495,6 +506,14 @@ impl Core {
 
 /// *run with start steps*: the listed top-level steps, in the order given (`None`: all).
 type StartOnly = Option<Vec<StepIdx>>;
+
+/// The *run with start steps* list of an already validated request (a job leaving the queue).
+pub(crate) fn start_steps(
+    defs: &BTreeMap<String, Arc<Def>>,
+    req: &StartRequest,
+) -> Option<Vec<StepIdx>> {
+    validate_start(defs, req).ok().and_then(|(only, _)| only)
+}
 
 /// Validate *run with start steps* and *run with step states* against the definitions.
 fn validate_start(
@@ -607,6 +626,8 @@ fn timer_fired(j: &mut Job, timer: TimerKey, ctx: &mut Ctx) -> bool {
             }
             true
         }
+        // Handled by `admission::max_run_duration_fired` before reaching here.
+        TimerKey::MaxRunDuration => false,
         TimerKey::Interval { subname } => {
             let inst = if subname.is_empty() {
                 Some(0)

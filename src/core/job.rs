@@ -324,6 +324,15 @@ pub(crate) struct Job {
     /// Instances whose steps changed (stall check at the end of the batch).
     #[serde(skip)]
     pub touched: BTreeSet<InstId>,
+    /// Position in the FIFO queue while ENQUEUED (`admission.rs`).
+    #[serde(default)]
+    pub queue_seq: u64,
+    /// The definition's `max_run_duration` (logged when exceeded, never enforced).
+    #[serde(default)]
+    pub max_run_duration: Option<Millis>,
+    /// The `max_run_duration` was exceeded (the chain job's log row says so).
+    #[serde(default)]
+    pub over_duration: bool,
 }
 
 /// What every state change needs: the instant, the effect sink, the log-id allocator.
@@ -358,6 +367,9 @@ impl Job {
             eval_queue: BTreeSet::new(),
             quiet: BTreeSet::new(),
             touched: BTreeSet::new(),
+            queue_seq: 0,
+            max_run_duration: None,
+            over_duration: false,
         }
     }
 

@@ -339,6 +339,11 @@ impl Job {
 
     /// The job is over: job record, the chain job's own log row, timeline.
     pub fn end_job(&mut self, outcome: Outcome, ctx: &mut Ctx) {
+        // A job stopped while ENQUEUED never ran: its run starts and ends now.
+        let was_queued = self.record.state == JobState::Enqueued;
+        if was_queued {
+            self.record.started_at = ctx.now;
+        }
         let (status, code) = outcome_status(outcome);
         let state = match status {
             StepState::Succeeded => JobState::Succeeded,
@@ -364,8 +369,16 @@ impl Job {
             status,
             error_code: code,
             started_at: Some(self.record.started_at),
-            additional_info: None,
+            additional_info: self
+                .over_duration
+                .then(|| "MAX_RUN_DURATION_EXCEEDED".to_string()),
         }));
+        if self.max_run_duration.is_some() && !self.over_duration && !was_queued {
+            ctx.effects.push(Effect::CancelTimer {
+                job: self.record.job.clone(),
+                timer: TimerKey::MaxRunDuration,
+            });
+        }
         self.job_changed(ctx);
         let detail = match state {
             JobState::Failed => format!("FAILED {code}"),

@@ -9,6 +9,7 @@
 //! passes and stalls), `alter` (manual control), `recovery` (snapshots and restart),
 //! `eval` / `payload` (three-valued conditions).
 
+mod admission;
 mod alter;
 pub mod engine;
 pub mod eval;

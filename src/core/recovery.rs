@@ -222,6 +222,7 @@ impl Core {
                 }
             }
         }
+        self.requeue_restored(&job);
         self.jobs.insert(job.record.job.clone(), job);
         Ok(())
     }
@@ -254,6 +255,10 @@ impl Core {
             if j.ended() {
                 return Err(CoreError::JobEnded(j.name().to_string()));
             }
+            if j.record.state == JobState::Enqueued {
+                return Ok(()); // still waiting: admitted by the queue, not recovered
+            }
+            super::admission::rearm_max_run_duration(j, ctx);
             if restartable {
                 restart_from_beginning(j, defs_ok, ctx);
             } else {
@@ -262,6 +267,9 @@ impl Core {
             j.settle(ctx);
             Ok(())
         })?;
+        if !self.queue.is_empty() {
+            self.admit_queued(now, &mut effects);
+        }
         Ok(effects)
     }
 }

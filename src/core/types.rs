@@ -170,6 +170,14 @@ pub struct StartRequest {
     pub start_steps: Vec<String>,
     /// *run with step states*: step name (or nested subname) → state.
     pub step_states: Vec<(String, PresetState)>,
+    /// The job definition (`job NAME { ... }`) this run is of: its chain (when `chain` is
+    /// empty), parameter defaults, group, `serialize by` and `max_run_duration` apply. `None`:
+    /// the definition named like the job, if there is one.
+    #[serde(default)]
+    pub definition: Option<String>,
+    /// Resource group of an ad-hoc run (overrides the definition's group).
+    #[serde(default)]
+    pub group: Option<String>,
 }
 
 /// What a driver feeds the core. Each is handled at one instant `now`.
@@ -230,6 +238,8 @@ pub enum TimerKey {
     Retry { subname: String, attempt: u32 },
     /// `evaluation_interval` tick of the chain instance running at `subname` ("" = top level).
     Interval { subname: String },
+    /// The job's `max_run_duration` has passed since it started (logged, never stops it).
+    MaxRunDuration,
 }
 
 /// What the core asks its driver to do, in order.
@@ -304,9 +314,19 @@ pub struct JobRecord {
     pub state: JobState,
     pub error_code: Option<i64>,
     pub parameters: BTreeMap<String, String>,
+    /// When the job started running (admitted); while ENQUEUED, its enqueue time.
     pub started_at: Millis,
     pub ended_at: Option<Millis>,
     pub stall_reason: Option<String>,
+    /// Resource group (dotted path) the job counts against.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// `PARAM=value` of the definition's `serialize by` parameter.
+    #[serde(default)]
+    pub serialize_key: Option<String>,
+    /// When the job was ENQUEUED (`None`: it started at once).
+    #[serde(default)]
+    pub enqueued_at: Option<Millis>,
 }
 
 /// One job-log row (a step-job run or the chain job).
@@ -339,6 +359,8 @@ pub enum TimelineKind {
     Alter,
     Stall,
     JobEnded,
+    /// The job ran longer than its definition's `max_run_duration` (it keeps running).
+    MaxRunDuration,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -131,6 +131,8 @@ pub async fn start(State(st): State<Arc<AppState>>, b: Body) -> Result<Response,
             .collect(),
         start_steps: req.start_steps.unwrap_or_default(),
         step_states: step_states(req.step_states)?,
+        definition: None,
+        group: None,
     };
     let job = timed(&st, "start", st.engine.start(request)).await?;
     Ok((StatusCode::CREATED, Json(json!({ "job": job }))).into_response())

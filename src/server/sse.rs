@@ -50,6 +50,9 @@ pub fn to_event(ev: &EngineEvent, only_job: Option<&str>, now: u64) -> Option<Ev
                 started_at: 0,
                 ended_at: None,
                 stall_reason: None,
+                group: None,
+                serialize_key: None,
+                enqueued_at: None,
             };
             let info = StepInfo {
                 record: step.clone(),

@@ -293,6 +293,8 @@ impl<'s> Driver<'s> {
                         parameters: spec.parameters.clone(),
                         start_steps: spec.start_steps.clone(),
                         step_states: spec.step_states.clone(),
+                        definition: None,
+                        group: None,
                     }));
                     origins.push(Origin::Start(i));
                 }

@@ -407,6 +407,9 @@ mod tests {
             started_at: 0,
             ended_at: None,
             stall_reason: None,
+            group: None,
+            serialize_key: None,
+            enqueued_at: None,
         }
     }
 

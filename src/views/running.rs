@@ -86,6 +86,9 @@ mod tests {
             started_at: 1_000,
             ended_at: None,
             stall_reason: None,
+            group: None,
+            serialize_key: None,
+            enqueued_at: None,
         }
     }
 

@@ -15,6 +15,7 @@ pub fn kind_text(kind: TimelineKind) -> &'static str {
         TimelineKind::Alter => "alter",
         TimelineKind::Stall => "stall",
         TimelineKind::JobEnded => "job_ended",
+        TimelineKind::MaxRunDuration => "max_run_duration",
     }
 }
 
