@@ -303,10 +303,11 @@ pub(crate) fn max_run_duration_fired(j: &mut Job, ctx: &mut Ctx) {
         return;
     };
     j.over_duration = true;
+    let fmt = crate::lang::duration::format_duration;
     let detail = format!(
-        "running for {} ms, longer than max_run_duration {} ms",
-        ctx.now.saturating_sub(j.record.started_at),
-        limit
+        "MAX_RUN_DURATION_EXCEEDED: running for {}, max_run_duration {}; the job keeps running",
+        fmt(ctx.now.saturating_sub(j.record.started_at)),
+        fmt(limit)
     );
     j.timeline(ctx, None, TimelineKind::MaxRunDuration, detail);
 }

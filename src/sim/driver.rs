@@ -223,7 +223,7 @@ impl<'s> Driver<'s> {
                 && self
                     .job_index
                     .get(j)
-                    .is_some_and(|&i| self.time_dependent.contains(&self.scenario.jobs[i].chain))
+                    .is_some_and(|&i| self.time_dependent.contains(&self.spec_chain(i)))
         });
         !clock_matters
             && self.queue.values().all(|p| match p {
@@ -293,8 +293,8 @@ impl<'s> Driver<'s> {
                         parameters: spec.parameters.clone(),
                         start_steps: spec.start_steps.clone(),
                         step_states: spec.step_states.clone(),
-                        definition: None,
-                        group: None,
+                        definition: spec.definition.clone(),
+                        group: spec.group.clone(),
                     }));
                     origins.push(Origin::Start(i));
                 }
@@ -559,6 +559,20 @@ impl<'s> Driver<'s> {
         let records = self.core.step_records(job);
         match_name(written, records.iter().map(|r| r.subname.as_str()))
             .unwrap_or_else(|| written.to_string())
+    }
+
+    /// The chain job `i` of the scenario runs: its `chain`, or its definition's.
+    fn spec_chain(&self, i: usize) -> String {
+        let spec = &self.scenario.jobs[i];
+        match (&spec.definition, spec.chain.is_empty()) {
+            (Some(d), true) => self
+                .catalog
+                .jobs
+                .get(d)
+                .and_then(|j| j.chain.clone())
+                .unwrap_or_default(),
+            _ => spec.chain.clone(),
+        }
     }
 
     fn chain_name(&self, written: &str) -> String {

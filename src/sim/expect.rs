@@ -162,6 +162,15 @@ fn check_job(
             ));
         }
     }
+    if let Some(t) = e.enqueued_at {
+        if t != rec.enqueued_at {
+            out.push(mismatch(
+                format!("{j}.enqueued_at"),
+                time_text(t),
+                time_text(rec.enqueued_at),
+            ));
+        }
+    }
     if let Some(t) = e.ended_at {
         if t != rec.ended_at {
             out.push(mismatch(

@@ -63,7 +63,13 @@ pub struct JobSpec {
     /// `job[N]`, for messages.
     pub key: String,
     pub name: Option<String>,
+    /// Empty when a `definition` gives the chain.
     pub chain: String,
+    /// `definition = "NIGHTLY_LOANS"`: a run of that job definition (group, serialize by,
+    /// parameter defaults, max_run_duration).
+    pub definition: Option<String>,
+    /// `group = "FINANCE.LOANS"`: the resource group of this run.
+    pub group: Option<String>,
     pub at: Millis,
     pub start_steps: Vec<String>,
     pub step_states: Vec<(String, PresetState)>,
@@ -183,6 +189,8 @@ pub struct JobExpect {
     /// `Some(None)`: expected not ended (`ended_at = "null"`).
     pub ended_at: Option<Option<Millis>>,
     pub started_at: Option<Millis>,
+    /// `Some(None)`: expected never ENQUEUED (`enqueued_at = "null"`).
+    pub enqueued_at: Option<Option<Millis>>,
     pub attempts: Vec<(String, u32)>,
     /// Step subname → expected `started_at` (`None` = null).
     pub step_started: Vec<(String, Option<Millis>)>,
@@ -322,6 +330,23 @@ impl Scenario {
             message,
         };
         for job in &mut self.jobs {
+            if let Some(d) = &job.definition {
+                let names = catalog.jobs.keys().map(|k| k.as_str());
+                let Some(name) = super::names::match_name(d, names.clone()) else {
+                    let hint = nearest_name(d, names)
+                        .map(|n| format!(" (did you mean {n}?)"))
+                        .unwrap_or_default();
+                    return Err(err(
+                        format!("{}.definition", job.key),
+                        format!("unknown job definition {d}{hint}"),
+                    ));
+                };
+                if job.chain.is_empty() {
+                    let chain = catalog.jobs[&name].chain.clone().unwrap_or_default();
+                    job.chain = chain;
+                }
+                job.definition = Some(name);
+            }
             let chain = resolve_chain(catalog, &job.chain)
                 .map_err(|m| err(format!("{}.chain", job.key), m))?;
             job.chain = chain.clone();
@@ -541,6 +566,8 @@ impl Cx<'_> {
             &[
                 "name",
                 "chain",
+                "definition",
+                "group",
                 "at",
                 "start_steps",
                 "step_states",
@@ -549,7 +576,12 @@ impl Cx<'_> {
             ],
         )?;
         let name = self.opt_string(t, key, "name")?;
-        let chain = self.req_string(t, key, "chain")?;
+        let definition = self.opt_string(t, key, "definition")?;
+        let group = self.opt_string(t, key, "group")?;
+        let chain = match definition {
+            Some(_) => self.opt_string(t, key, "chain")?.unwrap_or_default(),
+            None => self.req_string(t, key, "chain")?,
+        };
         let at = match t.get("at") {
             Some(v) => self.duration(v, &join(key, "at"))?,
             None => 0,
@@ -603,6 +635,8 @@ impl Cx<'_> {
             key: key.to_string(),
             name,
             chain,
+            definition,
+            group,
             at,
             start_steps,
             step_states,
@@ -864,6 +898,7 @@ impl Cx<'_> {
                 "log_rows",
                 "ended_at",
                 "started_at",
+                "enqueued_at",
                 "attempts",
                 "step_started",
                 "step_ended",
@@ -919,6 +954,9 @@ impl Cx<'_> {
         }
         if let Some(v) = t.get("started_at") {
             e.started_at = Some(self.duration(v, &join(key, "started_at"))?);
+        }
+        if let Some(v) = t.get("enqueued_at") {
+            e.enqueued_at = Some(self.opt_duration(v, &join(key, "enqueued_at"))?);
         }
         if let Some(v) = t.get("attempts") {
             let path = join(key, "attempts");
