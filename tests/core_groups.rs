@@ -128,7 +128,7 @@ fn serialize_by_allows_one_running_job_per_parameter_value() {
     );
     assert_eq!(d.state("N10B"), JobState::Enqueued);
     let rec = d.job("N10B");
-    assert_eq!(rec.serialize_key.as_deref(), Some("DEPTNO=10"));
+    assert_eq!(rec.serialize_key.as_deref(), Some("10"));
     assert_eq!(rec.group.as_deref(), Some("FINANCE.LOANS"));
     assert_eq!(rec.parameters.get("DEPTNO").map(String::as_str), Some("10"));
     assert_eq!(rec.chain, "C", "the definition's chain");
@@ -147,7 +147,7 @@ fn the_job_named_after_a_definition_runs_it() {
     });
     let rec = d.job("NIGHTLY_LOANS");
     assert_eq!(rec.group.as_deref(), Some("FINANCE.LOANS"));
-    assert_eq!(rec.serialize_key.as_deref(), Some("DEPTNO=10"));
+    assert_eq!(rec.serialize_key.as_deref(), Some("10"));
 }
 
 #[test]
@@ -242,4 +242,32 @@ fn queued_jobs_survive_a_snapshot_and_restore() {
     e.run();
     assert_eq!(e.state("L3"), JobState::Succeeded);
     assert_eq!(e.job("L3").enqueued_at, Some(0));
+}
+
+#[test]
+fn the_jobs_view_shows_group_key_enqueue_time_and_wait() {
+    use chainsched::views::{jobs::job_row, time::rfc3339, JobInfo};
+    let mut d = Driver::new(SRC);
+    d.script("W", vec![ok_after(4 * S), ok()]);
+    d.start_req(with_dept(req("A", Some("NIGHTLY_LOANS"), None), "10"));
+    d.start_req(with_dept(req("B", Some("NIGHTLY_LOANS"), None), "20"));
+    let waiting = job_row(&JobInfo::from_record(d.job("B")), &[], None, 3 * S);
+    assert_eq!(waiting.state, "ENQUEUED");
+    assert_eq!(waiting.group.as_deref(), Some("FINANCE.LOANS"));
+    assert_eq!(waiting.serialize_key.as_deref(), Some("20"));
+    assert_eq!(waiting.enqueued_at, Some(rfc3339(0)));
+    assert_eq!(waiting.started_at, None);
+    assert_eq!(waiting.wait_duration, Some(3.0), "still waiting: up to now");
+    d.run();
+    let done = job_row(&JobInfo::from_record(d.job("B")), &[], None, 60 * S);
+    assert_eq!(done.state, "SUCCEEDED");
+    assert_eq!(done.started_at, Some(rfc3339(4 * S)));
+    assert_eq!(
+        done.wait_duration,
+        Some(4.0),
+        "admitted 4s after it was enqueued"
+    );
+    assert_eq!(done.run_duration, Some(1.0));
+    let a = job_row(&JobInfo::from_record(d.job("A")), &[], None, 60 * S);
+    assert_eq!(a.wait_duration, Some(0.0), "never waited");
 }

@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Claim {
     groups: Vec<String>,
-    /// (definition, `PARAM=value`).
+    /// (definition, value of its `serialize by` parameter).
     key: Option<(String, String)>,
 }
 
@@ -102,10 +102,16 @@ impl Core {
         }
         if let Some(k) = &claim.key {
             if usage.keys.contains(k) {
-                why.push(format!("a job of {} with {} is running", k.0, k.1));
+                why.push(format!(
+                    "a job of {} with serialize key '{}' is running",
+                    k.0, k.1
+                ));
                 held.key = Some(k.clone());
             } else if usage.held_keys.contains(k) {
-                why.push(format!("an earlier job of {} with {} is waiting", k.0, k.1));
+                why.push(format!(
+                    "an earlier job of {} with serialize key '{}' is waiting",
+                    k.0, k.1
+                ));
                 held.key = Some(k.clone());
             }
         }
@@ -200,10 +206,9 @@ impl Core {
             .as_ref()
             .and_then(|d| self.catalog.jobs.get(d));
         job.record.group = job.request.group.clone();
-        job.record.serialize_key = def.and_then(|d| d.serialize_by.as_ref()).map(|p| {
-            let v = job.request.parameters.get(p).cloned().unwrap_or_default();
-            format!("{p}={v}")
-        });
+        job.record.serialize_key = def
+            .and_then(|d| d.serialize_by.as_ref())
+            .map(|p| job.request.parameters.get(p).cloned().unwrap_or_default());
         job.max_run_duration = def.and_then(|d| d.max_run_duration);
         let claim = Claim::of(&job);
         let reason = if self.limited(&claim) {

@@ -321,7 +321,8 @@ pub struct JobRecord {
     /// Resource group (dotted path) the job counts against.
     #[serde(default)]
     pub group: Option<String>,
-    /// `PARAM=value` of the definition's `serialize by` parameter.
+    /// Value of the definition's `serialize by` parameter (`10` for `serialize by DEPTNO` with
+    /// DEPTNO = '10'; '' when the parameter has no value).
     #[serde(default)]
     pub serialize_key: Option<String>,
     /// When the job was ENQUEUED (`None`: it started at once).

@@ -56,11 +56,11 @@ pub struct JobInfo {
 impl JobInfo {
     pub fn from_record(record: JobRecord) -> JobInfo {
         JobInfo {
-            record,
-            group: None,
-            serialize_key: None,
+            group: record.group.clone(),
+            serialize_key: record.serialize_key.clone(),
             requested_by: None,
-            enqueued_at: None,
+            enqueued_at: record.enqueued_at,
+            record,
         }
     }
 }

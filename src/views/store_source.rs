@@ -37,10 +37,13 @@ impl StoreViews {
         let serialize_key = def
             .and_then(|d| d.serialize_by.as_ref())
             .and_then(|p| record.parameters.get(&p.to_ascii_uppercase()).cloned());
+        // The core records group and key (admission); the definition is the fallback for
+        // records written before it did.
+        let info = JobInfo::from_record(record);
         JobInfo {
-            group,
-            serialize_key,
-            ..JobInfo::from_record(record)
+            group: info.group.clone().or(group),
+            serialize_key: info.serialize_key.clone().or(serialize_key),
+            ..info
         }
     }
 }
