@@ -108,11 +108,7 @@ impl Truths {
     pub const ANY: Truths = Truths(7);
 
     pub fn of(b: bool) -> Self {
-        if b {
-            Truths::TRUE
-        } else {
-            Truths::FALSE
-        }
+        Truth::from_bool(b).into()
     }
 
     pub fn can_be_true(self) -> bool {
@@ -128,15 +124,11 @@ impl Truths {
         self.0 & 6 != 0
     }
 
-    fn contains(self, t: Truth) -> bool {
-        self.0 & Truths::from(t).0 != 0
-    }
-
     /// Every truth value in the set.
     pub fn values(self) -> impl Iterator<Item = Truth> {
         [Truth::True, Truth::False, Truth::Unknown]
             .into_iter()
-            .filter(move |t| self.contains(*t))
+            .filter(move |t| self.0 & Truths::from(*t).0 != 0)
     }
 
     /// The set of `f(a, b)` for every `a` in `self` and `b` in `other`.
@@ -187,47 +179,57 @@ impl From<Truth> for Truths {
     }
 }
 
-/// The abstract value of a SQL operand.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Value<'a> {
-    /// Known statically (NULL included), compared exactly as the engine compares.
-    Known(SqlValue<'a>),
-    /// A date or interval whose magnitude depends on when steps ran or on SYSTIMESTAMP.
-    /// `like` is some value of its kind (`Time` or `Interval`), which decides what it compares
-    /// with; `maybe_null`: in some histories of the step it is NULL.
-    Varies {
-        like: SqlValue<'static>,
-        maybe_null: bool,
-    },
+/// The abstract value of a SQL operand: `value` itself when known statically. A date or
+/// interval whose magnitude depends on when steps ran or on SYSTIMESTAMP `varies`: `value` is
+/// then some value of its kind, which decides what it compares with. `maybe_null`: NULL in some
+/// histories of the step.
+#[derive(Debug, Clone, Copy)]
+struct Value<'a> {
+    value: SqlValue<'a>,
+    varies: bool,
+    maybe_null: bool,
 }
 
-const SOME_TIME: SqlValue<'static> = SqlValue::Time(0);
-const SOME_INTERVAL: SqlValue<'static> = SqlValue::Interval(0);
+fn known(value: SqlValue<'_>) -> Value<'_> {
+    Value {
+        value,
+        varies: false,
+        maybe_null: false,
+    }
+}
+
+fn varies(like: SqlValue<'static>, maybe_null: bool) -> Value<'static> {
+    Value {
+        value: like,
+        varies: true,
+        maybe_null,
+    }
+}
 
 fn operand<'a>(o: &'a Operand, state: &impl Fn(StepIdx) -> AbsState) -> Value<'a> {
-    let varies = |like, maybe_null| Value::Varies { like, maybe_null };
+    let (time, interval) = (SqlValue::Time(0), SqlValue::Interval(0));
     match o {
         Operand::Attr { step, attr } => {
             let s = state(*step);
             match attr {
-                SqlAttr::State => Value::Known(SqlValue::Str(s.phase.as_str())),
-                SqlAttr::Completed => Value::Known(SqlValue::Str(if s.phase.completed() {
+                SqlAttr::State => known(SqlValue::Str(s.phase.as_str())),
+                SqlAttr::Completed => known(SqlValue::Str(if s.phase.completed() {
                     "TRUE"
                 } else {
                     "FALSE"
                 })),
-                SqlAttr::ErrorCode => Value::Known(
+                SqlAttr::ErrorCode => known(
                     s.error_code()
                         .map_or(SqlValue::Null, |c| SqlValue::Int(c.into())),
                 ),
                 SqlAttr::StartDate | SqlAttr::Duration => {
                     let like = if *attr == SqlAttr::Duration {
-                        SOME_INTERVAL
+                        interval
                     } else {
-                        SOME_TIME
+                        time
                     };
                     match s.phase {
-                        Phase::NotStarted => Value::Known(SqlValue::Null),
+                        Phase::NotStarted => known(SqlValue::Null),
                         Phase::Running | Phase::Succeeded | Phase::Failed | Phase::Stopped => {
                             varies(like, false)
                         }
@@ -235,39 +237,29 @@ fn operand<'a>(o: &'a Operand, state: &impl Fn(StepIdx) -> AbsState) -> Value<'a
                     }
                 }
                 SqlAttr::EndDate => match s.phase {
-                    Phase::NotStarted | Phase::Scheduled | Phase::Running => {
-                        Value::Known(SqlValue::Null)
-                    }
-                    Phase::Succeeded | Phase::Failed | Phase::Stopped => varies(SOME_TIME, false),
-                    _ => varies(SOME_TIME, true),
+                    Phase::NotStarted | Phase::Scheduled | Phase::Running => known(SqlValue::Null),
+                    Phase::Succeeded | Phase::Failed | Phase::Stopped => varies(time, false),
+                    _ => varies(time, true),
                 },
             }
         }
-        Operand::Str(s) => Value::Known(SqlValue::Str(s.as_str())),
-        Operand::Num(n) => Value::Known(SqlValue::Int((*n).into())),
-        Operand::Interval(ms) => Value::Known(SqlValue::Interval((*ms).into())),
-        Operand::Now { .. } => varies(SOME_TIME, false),
+        Operand::Str(s) => known(SqlValue::Str(s.as_str())),
+        Operand::Num(n) => known(SqlValue::Int((*n).into())),
+        Operand::Interval(ms) => known(SqlValue::Interval((*ms).into())),
+        Operand::Now { .. } => varies(time, false),
     }
 }
 
 /// The possible truths of `l op r`: the engine's comparison ([`compare_values`]) when both
-/// values are known; when one varies, TRUE or FALSE if the kinds compare (UNKNOWN if not), plus
-/// UNKNOWN when it may be NULL.
+/// values are known; when one varies, TRUE or FALSE if the kinds compare (UNKNOWN if not); and
+/// UNKNOWN too when one may be NULL.
 fn compare(l: Value, op: CmpOp, r: Value) -> Truths {
-    let (a, a_varies, a_null) = match l {
-        Value::Known(v) => (v, false, false),
-        Value::Varies { like, maybe_null } => (like, true, maybe_null),
-    };
-    let (b, b_varies, b_null) = match r {
-        Value::Known(v) => (v, false, false),
-        Value::Varies { like, maybe_null } => (like, true, maybe_null),
-    };
-    let t = match compare_values(&a, &b) {
+    let t = match compare_values(&l.value, &r.value) {
         None => Truths::UNKNOWN,
-        Some(_) if a_varies || b_varies => Truths::TRUE_OR_FALSE,
+        Some(_) if l.varies || r.varies => Truths::TRUE_OR_FALSE,
         ord => Truth::of_comparison(op, ord).into(),
     };
-    if a_null || b_null {
+    if l.maybe_null || r.maybe_null {
         t.union(Truths::UNKNOWN)
     } else {
         t
@@ -327,11 +319,10 @@ pub fn eval(cond: &Condition, state: &impl Fn(StepIdx) -> AbsState) -> Truths {
             operand: o,
             negated,
         } => {
-            let t = match operand(o, state) {
-                Value::Known(SqlValue::Null) => Truths::TRUE,
-                Value::Varies {
-                    maybe_null: true, ..
-                } => Truths::TRUE_OR_FALSE,
+            let v = operand(o, state);
+            let t = match v.value {
+                SqlValue::Null => Truths::TRUE,
+                _ if v.maybe_null => Truths::TRUE_OR_FALSE,
                 _ => Truths::FALSE,
             };
             t.negate_if(*negated)
