@@ -22,6 +22,38 @@ pub mod views;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Diagnostic log lines on stderr: `text` for people, `json` (one object per line) for
+    /// log collectors. Levels come from CHAINSCHED_LOG (e.g. `info`, `chainsched=debug`);
+    /// the default is `info` for `serve`, `warn` otherwise.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "CHAINSCHED_LOG_FORMAT"
+    )]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Install the tracing subscriber (stderr) once per process. A bad CHAINSCHED_LOG filter
+/// falls back to the default level instead of failing the command.
+fn init_logging(format: LogFormat, default_level: &str) {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_env("CHAINSCHED_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -91,6 +123,12 @@ pub fn main() -> i32 {
             return code;
         }
     };
+    let default_level = if matches!(cli.command, Command::Serve(_)) {
+        "info"
+    } else {
+        "warn"
+    };
+    init_logging(cli.log_format, default_level);
     match cli.command {
         Command::Check(a) => check::run(a),
         Command::Graph(a) => graph::run(a),

@@ -377,11 +377,27 @@ impl Actor {
                     });
                 }
                 Effect::JobChanged { job } => {
+                    tracing::info!(
+                        job = %job.job,
+                        chain = %job.chain,
+                        state = job.state.as_str(),
+                        error_code = job.error_code,
+                        "job state"
+                    );
                     turn.touched.insert(job.job.clone());
                     turn.batch.put_job(job);
                     turn.events.push(EngineEvent::Job(job.clone()));
                 }
                 Effect::Log(row) => {
+                    tracing::debug!(
+                        log_id = row.log_id,
+                        job = %row.job,
+                        subname = row.subname.as_deref().unwrap_or(""),
+                        operation = row.operation.as_str(),
+                        status = row.status.as_str(),
+                        error_code = row.error_code,
+                        "job log row"
+                    );
                     turn.touched.insert(row.job.clone());
                     turn.batch.put_log(row);
                     let details = self.details_for(row);

@@ -193,6 +193,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     spawn_signals(state.clone(), stop_tx);
 
     println!("chainsched serve: listening on http://{addr}");
+    tracing::info!(%addr, "serving the HTTP API and dashboard");
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
 
