@@ -644,21 +644,38 @@ fn check_stalls(d: &Driver, cat: &Catalog, jobs: &[String], out: &mut Vec<String
         let mut copy = Core::new(cat.clone());
         copy.restore_job(snap);
         let before = copy.step_records(j);
-        // Evaluate at the instant the job stalled (time-dependent rules may change later);
-        // when a nested chain stalled at another instant than its outer chain, no single
-        // instant reproduces both evaluations: skip.
-        let stall_times: Vec<u64> = d
-            .effects
-            .iter()
-            .filter_map(|e| match e {
-                Effect::Timeline(t) if t.job == *j && t.kind == TimelineKind::Stall => Some(t.time),
-                _ => None,
-            })
-            .collect();
-        let stalled_at = stall_times.last().copied().unwrap_or(d.now);
-        if stall_times.iter().any(|t| *t != stalled_at) {
-            continue;
+        // Evaluate at the instant of the job's last evaluation (time-dependent rules may have
+        // changed since). Every live chain instance (top level, nested chains that started)
+        // must have been evaluated last at that same instant; otherwise no single instant
+        // reproduces them all: skip.
+        let mut instances: Vec<Option<String>> = vec![None];
+        for s in &before {
+            if let Some(p) = &s.parent_subname {
+                if !instances.contains(&Some(p.clone())) {
+                    instances.push(Some(p.clone()));
+                }
+            }
         }
+        let last_eval = |sub: &Option<String>| {
+            d.effects
+                .iter()
+                .filter_map(|e| match e {
+                    Effect::Timeline(t)
+                        if t.job == *j
+                            && t.kind == TimelineKind::Evaluation
+                            && t.subname == *sub =>
+                    {
+                        Some(t.time)
+                    }
+                    _ => None,
+                })
+                .last()
+        };
+        let times: Vec<Option<u64>> = instances.iter().map(last_eval).collect();
+        let stalled_at = match times.first().copied().flatten() {
+            Some(t) if times.iter().all(|x| *x == Some(t)) => t,
+            _ => continue,
+        };
         let effects = copy
             .handle(stalled_at, Input::Evaluate { job: j.clone() })
             .expect("evaluate");

@@ -18,7 +18,7 @@
 use super::eval::Truth;
 use super::job::*;
 use super::lifecycle::StopReason;
-use super::payload::payload_matches;
+use super::triggers::{complete_waiting, timer_fired};
 use super::types::*;
 use crate::catalog::{Catalog, StepIdx, StepTarget};
 use crate::lang::duration::Millis;
@@ -600,115 +600,4 @@ pub(crate) fn begin_run(job: &mut Job, only: Option<Vec<StepIdx>>, ctx: &mut Ctx
             }
         }
     }
-}
-
-/// A timer is due. Stale or unknown timers are ignored (returns false).
-fn timer_fired(j: &mut Job, timer: TimerKey, ctx: &mut Ctx) -> bool {
-    if j.ended() {
-        return false;
-    }
-    match &timer {
-        TimerKey::AfterDelay { subname } | TimerKey::Retry { subname, .. } => {
-            let Some((i, s)) = j.locate(subname) else {
-                return false;
-            };
-            let st = &j.instances[i].steps[s];
-            let matches = st.timer.as_ref().is_some_and(|(k, _)| *k == timer);
-            if !j.instances[i].live() || !matches {
-                return false;
-            }
-            match (st.state, &timer) {
-                (StepState::Scheduled, TimerKey::AfterDelay { .. }) => j.begin(i, s, ctx),
-                (StepState::RetryScheduled, TimerKey::Retry { .. }) => {
-                    j.run(i, s, RunOperation::RetryRun, ctx)
-                }
-                _ => return false,
-            }
-            true
-        }
-        // Handled by `admission::max_run_duration_fired` before reaching here.
-        TimerKey::MaxRunDuration => false,
-        TimerKey::Interval { subname } => {
-            let inst = if subname.is_empty() {
-                Some(0)
-            } else {
-                j.locate(subname)
-                    .and_then(|(i, s)| j.instances[i].steps[s].nested)
-            };
-            let Some(i) = inst.filter(|&i| i < j.instances.len() && j.instances[i].live()) else {
-                return false;
-            };
-            let Some(every) = j.instances[i]
-                .def
-                .chain
-                .evaluation_interval
-                .filter(|m| *m > 0)
-            else {
-                return false;
-            };
-            if j.instances[i].interval_due.is_none() {
-                return false;
-            }
-            let due = ctx.now.saturating_add(every);
-            j.instances[i].interval_due = Some(due);
-            ctx.effects.push(Effect::SetTimer {
-                job: j.name().to_string(),
-                timer: j.instances[i].interval_key(),
-                due,
-            });
-            if !j.eval_queue.contains(&i) {
-                j.eval_queue.insert(i);
-                j.quiet.insert(i);
-            }
-            true
-        }
-    }
-}
-
-/// Does a raised event name match a step's event name? Names follow identifier rules: an
-/// unquoted raised name also matches the upper-cased step name; `"x"` matches exactly.
-fn event_name_matches(step_event: &str, raised: &str) -> bool {
-    let raised = raised.trim();
-    if raised.len() >= 2 && raised.starts_with('"') && raised.ends_with('"') {
-        return step_event == &raised[1..raised.len() - 1];
-    }
-    step_event == raised || step_event == raised.to_uppercase()
-}
-
-/// Complete every event step of `j` waiting for `name` whose payload condition holds.
-fn complete_waiting(j: &mut Job, name: &str, payload: &serde_json::Value, ctx: &mut Ctx) -> usize {
-    if j.ended() {
-        return 0;
-    }
-    let candidates: Vec<(InstId, StepIdx)> = j.waiting.iter().copied().collect();
-    let mut n = 0;
-    for (i, s) in candidates {
-        let matches = match &j.step_def(i, s).kind {
-            StepTarget::Event {
-                name: ev,
-                condition,
-                ..
-            } => {
-                event_name_matches(ev, name)
-                    && condition
-                        .as_ref()
-                        .is_none_or(|c| payload_matches(c, payload) == Truth::True)
-            }
-            _ => false,
-        };
-        if !matches || j.instances[i].steps[s].state != StepState::Running {
-            continue;
-        }
-        n += 1;
-        let sub = j.instances[i].steps[s].subname.clone();
-        let ev = j.event_step_name(i, s).unwrap_or(name).to_string();
-        j.timeline(
-            ctx,
-            Some(sub.clone()),
-            TimelineKind::EventRaised,
-            format!("{ev} completed {sub}"),
-        );
-        j.finish_run(i, s, Outcome::Succeeded, Some(format!("event {ev}")), ctx);
-    }
-    n
 }

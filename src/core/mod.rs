@@ -6,7 +6,7 @@
 //!
 //! Layout: `types` (the contract), `engine` (the `Core` and input dispatch), `job` (job,
 //! instance and step state, rule cache), `lifecycle` (step transitions), `passes` (evaluation
-//! passes and stalls), `alter` (manual control), `recovery` (snapshots and restart),
+//! passes and stalls), `alter` (manual control), `triggers` (timers and events), `recovery` (snapshots and restart),
 //! `eval` / `payload` (three-valued conditions).
 
 mod admission;
@@ -18,6 +18,7 @@ mod lifecycle;
 mod passes;
 pub mod payload;
 mod recovery;
+mod triggers;
 pub mod types;
 
 pub use engine::{Core, RuleValue};
