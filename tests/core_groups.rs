@@ -236,6 +236,12 @@ fn queued_jobs_survive_a_snapshot_and_restore() {
     // chain ends (R2: W COMPLETED); then the queue moves, L2 before L3.
     let fx = e.core.recover_job(0, "L1", false).unwrap_or_default();
     e.effects_apply(fx);
+    assert_eq!(e.state("L2"), JobState::Enqueued, "recover_job does not admit");
+    for j in ["L2", "L3"] {
+        assert!(e.core.recover_job(0, j, false).unwrap_or_default().is_empty());
+    }
+    let fx = e.core.admit_waiting_jobs(0);
+    e.effects_apply(fx);
     assert_eq!(e.state("L1"), JobState::Succeeded);
     assert_eq!(e.state("L2"), JobState::Running);
     assert_eq!(e.state("L3"), JobState::Enqueued);

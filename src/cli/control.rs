@@ -200,6 +200,13 @@ pub struct StartArgs {
     /// Run with step states: A=SUCCEEDED or A='FAILED 20100' (repeatable)
     #[arg(long = "step-state")]
     pub step_states: Vec<String>,
+    /// Run of this job definition (its group, serialize by, parameter defaults,
+    /// max_run_duration); several runs may exist under different --job names.
+    #[arg(long)]
+    pub definition: Option<String>,
+    /// Resource group of this run (dotted path, e.g. FINANCE.LOANS).
+    #[arg(long)]
+    pub group: Option<String>,
     #[command(flatten)]
     pub ctl: ControlArgs,
 }
@@ -237,8 +244,8 @@ pub fn start(a: StartArgs) -> i32 {
                     parameters,
                     start_steps: a.start_steps.clone(),
                     step_states: states.iter().map(|(s, _, p)| (s.clone(), *p)).collect(),
-                    definition: None,
-                    group: None,
+                    definition: a.definition.clone(),
+                    group: a.group.clone(),
                 };
                 let fmt = a.ctl.format;
                 embedded(&a.ctl, move |engine: Engine| async move {

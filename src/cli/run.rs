@@ -43,6 +43,12 @@ pub struct RunArgs {
     /// A=SUCCEEDED or A='FAILED 20100' (repeatable)
     #[arg(long = "step-state")]
     pub step_states: Vec<String>,
+    /// Run of this job definition (group, serialize by, parameter defaults, max_run_duration).
+    #[arg(long)]
+    pub definition: Option<String>,
+    /// Resource group of this run (dotted path).
+    #[arg(long)]
+    pub group: Option<String>,
     #[arg(long, default_value = "./chainsched-data")]
     pub db: PathBuf,
     #[arg(long, value_enum, default_value = "table")]
@@ -168,8 +174,8 @@ fn request(args: &RunArgs, catalog: &Catalog) -> Result<StartRequest, Refusal> {
         parameters,
         start_steps,
         step_states,
-        definition: None,
-        group: None,
+        definition: args.definition.as_deref().map(identifier),
+        group: args.group.as_deref().map(|g| g.trim().to_ascii_uppercase()),
     })
 }
 

@@ -277,8 +277,9 @@ impl Core {
         }
     }
 
-    /// Drivers restoring from a store call this once every job is restored: queued jobs whose
-    /// slots are free now start.
+    /// Drivers restoring from a store call this once every job is restored and recovered
+    /// (`recover_job` does not admit: a job admitted before its own recovery would be
+    /// "recovered" a second time): queued jobs whose slots are free now start.
     pub fn admit_waiting_jobs(&mut self, now: Millis) -> Vec<Effect> {
         let mut effects = Vec::new();
         self.admit_queued(now, &mut effects);

@@ -267,9 +267,6 @@ impl Core {
             j.settle(ctx);
             Ok(())
         })?;
-        if !self.queue.is_empty() {
-            self.admit_queued(now, &mut effects);
-        }
         Ok(effects)
     }
 }

@@ -348,8 +348,17 @@ impl Actor {
                 )));
             }
         }
+        if let Some(d) = &req.definition {
+            let Some(def) = self.catalog.jobs.get(d) else {
+                return Err(EngineError::Invalid(format!("unknown job definition {d}")));
+            };
+            if req.chain.trim().is_empty() {
+                req.chain = def.chain.clone().unwrap_or_default();
+            }
+        }
         let mut params: BTreeMap<String, String> = BTreeMap::new();
-        if let Some(def) = req.job.as_ref().and_then(|j| self.catalog.jobs.get(j)) {
+        let definition = req.definition.as_ref().or(req.job.as_ref());
+        if let Some(def) = definition.and_then(|j| self.catalog.jobs.get(j)) {
             params.extend(def.parameters.clone());
         }
         params.extend(std::mem::take(&mut req.parameters));
@@ -918,6 +927,10 @@ impl Actor {
                 Err(e) => tracing::error!("recovery of job {job} failed: {e}"),
             }
         }
+        // ENQUEUED jobs whose slots were freed by recovery (or by jobs that ended before the
+        // restart) start now.
+        let effects = self.core.admit_waiting_jobs(now);
+        self.record(effects, turn);
     }
 }
 
