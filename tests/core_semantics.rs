@@ -1480,3 +1480,54 @@ fn a_snapshot_that_does_not_fit_its_definitions_is_refused() {
         Err(CoreError::UnknownJob("J".into()))
     );
 }
+
+#[test]
+fn a_true_stop_does_not_undo_a_start_of_the_same_pass_but_acts_at_the_next_evaluation() {
+    let mut d = Driver::new(&src(
+        "chain C { step A program P; step B program P; step T program P;
+           rule R1 when TRUE then START A, T;
+           rule R2 when A SUCCEEDED then START B;
+           rule R3 when A SUCCEEDED then STOP B;
+           rule R4 when B COMPLETED then END B.ERROR_CODE; }",
+    ));
+    d.script("B", vec![ok_after(10 * S)]);
+    d.script("T", vec![ok_after(3 * S)]);
+    d.start("C", "J");
+    d.run_until(S);
+    // At 1s: STOPs first (B NOT_STARTED: nothing), then R2 starts B.
+    assert_eq!(d.st("J", "B"), "RUNNING");
+    // At 3s T completes: the next evaluation applies the still-TRUE STOP B.
+    d.run_until(3 * S);
+    assert_eq!(d.st("J", "B"), "STOPPED");
+    d.run();
+    assert_eq!(d.state("J"), JobState::Failed);
+    assert_eq!(d.job("J").error_code, Some(1013));
+}
+
+#[test]
+fn events_reach_event_steps_of_nested_chains() {
+    let mut d = Driver::new(&src(
+        "chain I { step W event GO where n > 1; rule when TRUE then START W;
+                   rule when W SUCCEEDED then END; }
+         chain O { step N chain I; rule when TRUE then START N;
+                   rule when N SUCCEEDED then END; }",
+    ));
+    d.start("O", "J");
+    assert_eq!(d.st("J", "N.W"), "RUNNING");
+    d.input(raise("GO", json!({"n": 1}), None)).unwrap();
+    assert_eq!(d.core.last_event_matches(), 0);
+    d.input(raise("GO", json!({"n": "2"}), Some("J"))).unwrap();
+    assert_eq!(d.core.last_event_matches(), 1);
+    assert_eq!(d.state("J"), JobState::Succeeded);
+    assert_eq!(
+        d.log_lines("J"),
+        vec![
+            "N.W RUN SUCCEEDED 0",
+            "N RUN SUCCEEDED 0",
+            "- RUN SUCCEEDED 0"
+        ]
+    );
+    // Raising at a job that has ended completes nothing.
+    d.input(raise("GO", json!({"n": 5}), Some("J"))).unwrap();
+    assert_eq!(d.core.last_event_matches(), 0);
+}
