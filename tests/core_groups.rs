@@ -236,9 +236,17 @@ fn queued_jobs_survive_a_snapshot_and_restore() {
     // chain ends (R2: W COMPLETED); then the queue moves, L2 before L3.
     let fx = e.core.recover_job(0, "L1", false).unwrap_or_default();
     e.effects_apply(fx);
-    assert_eq!(e.state("L2"), JobState::Enqueued, "recover_job does not admit");
+    assert_eq!(
+        e.state("L2"),
+        JobState::Enqueued,
+        "recover_job does not admit"
+    );
     for j in ["L2", "L3"] {
-        assert!(e.core.recover_job(0, j, false).unwrap_or_default().is_empty());
+        assert!(e
+            .core
+            .recover_job(0, j, false)
+            .unwrap_or_default()
+            .is_empty());
     }
     let fx = e.core.admit_waiting_jobs(0);
     e.effects_apply(fx);
@@ -276,4 +284,32 @@ fn the_jobs_view_shows_group_key_enqueue_time_and_wait() {
     assert_eq!(done.run_duration, Some(1.0));
     let a = job_row(&JobInfo::from_record(d.job("A")), &[], None, 60 * S);
     assert_eq!(a.wait_duration, Some(0.0), "never waited");
+}
+
+#[test]
+fn inputs_aimed_at_an_enqueued_job_do_not_start_it() {
+    let mut d = Driver::new(SRC);
+    d.start_req(req("L1", None, Some("FINANCE.LOANS")));
+    d.start_req(req("L2", None, Some("FINANCE.LOANS")));
+    let _ = d.input(Input::Evaluate { job: "L2".into() });
+    let _ = d.input(Input::Alter {
+        job: "L2".into(),
+        step: None,
+        change: AlterChange {
+            pause: Some(true),
+            ..Default::default()
+        },
+    });
+    let _ = d.input(Input::RaiseEvent {
+        name: "GO".into(),
+        payload: serde_json::Value::Null,
+        job: Some("L2".into()),
+    });
+    let dup = d.input(Input::StartJob(req("L2", None, None)));
+    assert!(matches!(dup, Err(CoreError::DuplicateJob(_))), "{dup:?}");
+    assert_eq!(d.state("L2"), JobState::Enqueued);
+    assert_eq!(d.launched("L2", "W"), 0);
+    assert!(!d.core.forget_job("L2"), "a queued job is not forgotten");
+    d.run();
+    assert_eq!(d.state("L2"), JobState::Succeeded);
 }
