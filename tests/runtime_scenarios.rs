@@ -198,8 +198,8 @@ async fn replay(file: &str) -> Result<(), String> {
                     parameters: spec.parameters.clone(),
                     start_steps: spec.start_steps.clone(),
                     step_states: spec.step_states.clone(),
-                    definition: None,
-                    group: None,
+                    definition: spec.definition.clone(),
+                    group: spec.group.clone(),
                 };
                 let _ = engine.start(req).await;
             }
