@@ -601,3 +601,36 @@ fn sigterm_stops_gracefully_with_an_open_stream_and_loses_no_write() {
         assert!(rows.iter().any(|r| r["job_name"] == n.as_str()), "{n} lost");
     }
 }
+
+#[test]
+fn start_through_a_job_definition_queues_beyond_the_group_limit() {
+    let rules = format!(
+        "{RULES}\ngroup ONE {{ max_running 1; }}\njob SLOW_DEF {{ chain SLOW; group ONE; }}\n"
+    );
+    let s = Server::start(&rules);
+    // No chain given: the definition names it.
+    let (code, first) = s.post(
+        "/api/v1/jobs",
+        json!({"definition": "SLOW_DEF", "job": "Q1"}),
+    );
+    assert_eq!(code, 201, "{first}");
+    s.wait_state("Q1", &["RUNNING"]);
+    let (code, second) = s.post(
+        "/api/v1/jobs",
+        json!({"definition": "SLOW_DEF", "job": "Q2"}),
+    );
+    assert_eq!(code, 201, "{second}");
+    let q2 = s.wait_state("Q2", &["ENQUEUED"]);
+    assert_eq!(q2["group"], "ONE", "{q2}");
+    // Stopping the running job frees the slot: the queued one is admitted.
+    let (code, body) = s.post("/api/v1/jobs/Q1/stop", json!({}));
+    assert_eq!(code, 200, "{body}");
+    s.wait_state("Q2", &["RUNNING"]);
+    // Neither a chain nor a definition: a clear 400.
+    let (code, err) = s.post("/api/v1/jobs", json!({"job": "Q3"}));
+    assert_eq!(code, 400, "{err}");
+    assert!(err["error"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .contains("definition"));
+}

@@ -108,8 +108,15 @@ fn step_states(v: Option<Value>) -> Result<Vec<(String, PresetState)>, ApiError>
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct StartBody {
+    /// The chain to run; may be omitted when `definition` names a job definition with a chain.
+    #[serde(default)]
     chain: String,
     job: Option<String>,
+    /// A `job` definition of the catalog: its chain, parameter defaults, group, serialize key
+    /// and max_run_duration apply.
+    definition: Option<String>,
+    /// A resource group for an ad-hoc run (a definition's group otherwise).
+    group: Option<String>,
     parameters: Option<BTreeMap<String, Value>>,
     start_steps: Option<Vec<String>>,
     step_states: Option<Value>,
@@ -117,8 +124,11 @@ struct StartBody {
 
 pub async fn start(State(st): State<Arc<AppState>>, b: Body) -> Result<Response, ApiError> {
     let req: StartBody = body(b)?;
-    if req.chain.trim().is_empty() {
-        return Err(ApiError::bad_request("\"chain\" is empty"));
+    let definition = req.definition.filter(|d| !d.trim().is_empty());
+    if req.chain.trim().is_empty() && definition.is_none() {
+        return Err(ApiError::bad_request(
+            "\"chain\" is empty: give a chain, or a job \"definition\" that names one",
+        ));
     }
     let request = StartRequest {
         job: req.job.filter(|j| !j.trim().is_empty()),
@@ -131,8 +141,8 @@ pub async fn start(State(st): State<Arc<AppState>>, b: Body) -> Result<Response,
             .collect(),
         start_steps: req.start_steps.unwrap_or_default(),
         step_states: step_states(req.step_states)?,
-        definition: None,
-        group: None,
+        definition,
+        group: req.group.filter(|g| !g.trim().is_empty()),
     };
     let job = timed(&st, "start", st.engine.start(request)).await?;
     Ok((StatusCode::CREATED, Json(json!({ "job": job }))).into_response())
