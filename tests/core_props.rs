@@ -669,7 +669,7 @@ fn check_stalls(d: &Driver, cat: &Catalog, jobs: &[String], out: &mut Vec<String
                     }
                     _ => None,
                 })
-                .last()
+                .next_back()
         };
         let times: Vec<Option<u64>> = instances.iter().map(last_eval).collect();
         let stalled_at = match times.first().copied().flatten() {
