@@ -230,6 +230,8 @@ pub fn start(a: StartArgs) -> i32 {
                     "job": a.job,
                     "parameters": parameters,
                     "start_steps": a.start_steps,
+                    "definition": a.definition,
+                    "group": a.group,
                     "step_states": states.iter().map(|(s, t, _)| (s.clone(), Value::String(t.clone()))).collect::<serde_json::Map<_, _>>(),
                 });
                 let resp: Value = client(&a.ctl, &url)?.post("/api/v1/jobs", &body)?;
