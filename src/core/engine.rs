@@ -184,6 +184,11 @@ impl Core {
         self.jobs.keys().cloned().collect()
     }
 
+    /// How much evaluation work the job has cost so far (since it was started or restored).
+    pub fn eval_stats(&self, job: &str) -> Option<EvalStats> {
+        self.jobs.get(job).map(|j| j.stats)
+    }
+
     /// Drop an ended job from memory (drivers keep its history in the store).
     pub fn forget_job(&mut self, job: &str) -> bool {
         match self.jobs.get(job) {

@@ -324,6 +324,9 @@ pub(crate) struct Job {
     /// Instances whose steps changed (stall check at the end of the batch).
     #[serde(skip)]
     pub touched: BTreeSet<InstId>,
+    /// Work done by evaluations (not persisted): the cost measure the tests check.
+    #[serde(skip)]
+    pub stats: EvalStats,
     /// Position in the FIFO queue while ENQUEUED (`admission.rs`).
     #[serde(default)]
     pub queue_seq: u64,
@@ -333,6 +336,17 @@ pub(crate) struct Job {
     /// The `max_run_duration` was exceeded (the chain job's log row says so).
     #[serde(default)]
     pub over_duration: bool,
+}
+
+/// How much evaluation work a job has cost: rule conditions evaluated and step facts read by
+/// them. Deterministic (unlike time), so tests can check that the cost of a completion does not
+/// grow with the chain.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EvalStats {
+    pub evaluations: u64,
+    pub passes: u64,
+    pub rules_evaluated: u64,
+    pub facts_read: u64,
 }
 
 /// What every state change needs: the instant, the effect sink, the log-id allocator.
@@ -367,6 +381,7 @@ impl Job {
             eval_queue: BTreeSet::new(),
             quiet: BTreeSet::new(),
             touched: BTreeSet::new(),
+            stats: EvalStats::default(),
             queue_seq: 0,
             max_run_duration: None,
             over_duration: false,

@@ -23,6 +23,7 @@ pub mod types;
 
 pub use engine::{Core, RuleValue};
 pub use eval::{StepFacts, Truth};
+pub use job::EvalStats;
 pub use recovery::{JobDefinitions, JobSnapshot};
 
 pub use types::*;

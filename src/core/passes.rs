@@ -29,6 +29,7 @@ impl Job {
         if self.ended() || !self.instances[i].live() {
             return;
         }
+        self.stats.evaluations += 1;
         // Every evaluation is followed by a stall check of the instance.
         self.touched.insert(i);
         let mark = ctx.effects.len();
@@ -37,11 +38,17 @@ impl Job {
             let def = self.instances[i].def.clone();
             let rules = self.rules_to_evaluate(i, ctx.reference);
             // 1. Evaluate against the snapshot (no action applied yet).
+            self.stats.passes += 1;
+            self.stats.rules_evaluated += rules.len() as u64;
             {
                 let inst = &mut self.instances[i];
                 let steps = &inst.steps;
                 let cache = &mut inst.cache;
-                let facts = |idx: usize| steps.get(idx).map(|s| s.facts());
+                let reads = std::cell::Cell::new(0u64);
+                let facts = |idx: usize| {
+                    reads.set(reads.get() + 1);
+                    steps.get(idx).map(|s| s.facts())
+                };
                 for &r in &rules {
                     let t = def.exprs[r].eval_watched(&facts, ctx.now, &mut cache.watch[r]);
                     cache.truth[r] = t;
@@ -51,6 +58,7 @@ impl Job {
                         cache.true_ends.remove(&r);
                     }
                 }
+                self.stats.facts_read += reads.get();
             }
             // 2. The first TRUE END rule (among ALL rules) ends the chain.
             if let Some(&r) = self.instances[i].cache.true_ends.first() {
