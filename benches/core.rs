@@ -10,13 +10,14 @@
 //! * `concurrent`: 10,000 jobs of a 20-step chain (sequence, fan-out of 8, fan-in, sequence);
 //! * the same small workloads with the reference (full re-evaluation) mode, for contrast.
 //!
-//! Run: `cargo bench --bench core` (results go to docs/benchmarks.md by hand).
+//! Run: `cargo bench --bench core` (results go to docs/benchmarks.md by hand). Without
+//! `--bench` (as under `cargo test --all-targets`) it is a quick smoke run.
 
 use chainsched::catalog::*;
 use chainsched::core::*;
 use chainsched::lang::ast::StateTest;
-use std::collections::{BTreeMap, BinaryHeap};
 use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::time::Instant;
 
 fn succeeded(step: StepIdx) -> Condition {
@@ -212,7 +213,8 @@ fn best_of(times: usize, f: impl Fn() -> Run) -> Run {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let quick = args.iter().any(|a| a == "--quick");
+    // `cargo bench` passes `--bench`; under `cargo test --all-targets` this is a smoke run.
+    let quick = args.iter().any(|a| a == "--quick") || !args.iter().any(|a| a == "--bench");
     // `--sizes 100,1000,100000` overrides the chain sizes.
     let custom: Option<Vec<usize>> = args
         .iter()
@@ -221,7 +223,7 @@ fn main() {
         .map(|v| v.split(',').filter_map(|x| x.parse().ok()).collect());
     let sizes: &[usize] = match &custom {
         Some(v) => v,
-        None if quick => &[100, 1000],
+        None if quick => &[100, 500],
         None => &[100, 1000, 10_000],
     };
     let reps = if quick { 1 } else { 3 };
@@ -242,7 +244,7 @@ fn main() {
         });
         report(&format!("fan {n} (staggered)"), &run, 1);
     }
-    let jobs = if quick { 1000 } else { 10_000 };
+    let jobs = if quick { 200 } else { 10_000 };
     let run = best_of(reps, || drive(twenty(), jobs, false, |_| 1000));
     report(&format!("concurrent {jobs} x 20 steps"), &run, jobs);
     let run = best_of(reps, || {
@@ -253,7 +255,8 @@ fn main() {
     report(&format!("concurrent {jobs} x 20 (staggered)"), &run, jobs);
 
     println!("reference evaluator (every rule, every pass), for contrast:");
-    for &n in &[100usize, 1000] {
+    let reference_sizes: &[usize] = if quick { &[100] } else { &[100, 1000] };
+    for &n in reference_sizes {
         let run = drive(sequence(n), 1, true, |_| 1000);
         report(&format!("sequence {n} (reference)"), &run, 1);
     }
