@@ -238,7 +238,10 @@ pub enum SqlOperand {
     /// `INTERVAL 'n' unit`
     Interval(Millis, Span),
     /// `SYSTIMESTAMP` / `SYSDATE`, optionally `± INTERVAL ...` (signed offset in ms).
-    Now { offset_millis: i64, span: Span },
+    Now {
+        offset_millis: i64,
+        span: Span,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
