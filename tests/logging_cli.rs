@@ -1,25 +1,34 @@
 //! Structured logs: `--log-format json` with CHAINSCHED_LOG writes one JSON object per line on
 //! stderr (what a log collector reads), and stdout keeps only the command's data.
 
-use std::process::Command;
+use std::process::{Command, Output};
+
+/// `chainsched run fixtures/demo.chain --chain DEMO --format json --log-format json` on a fresh
+/// store, with CHAINSCHED_LOG set to `log` (or unset).
+fn run_demo(log: Option<&str>) -> Output {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_chainsched"));
+    cmd.args([
+        "run",
+        &format!("{root}/fixtures/demo.chain"),
+        "--chain",
+        "DEMO",
+    ])
+    .args(["--format", "json", "--log-format", "json", "--db"])
+    .arg(dir.path().join("db"))
+    .env_remove("CHAINSCHED_LOG");
+    if let Some(level) = log {
+        cmd.env("CHAINSCHED_LOG", level);
+    }
+    let out = cmd.output().expect("run chainsched");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    out
+}
 
 #[test]
 fn json_logs_go_to_stderr_one_object_per_line() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let root = env!("CARGO_MANIFEST_DIR");
-    let out = Command::new(env!("CARGO_BIN_EXE_chainsched"))
-        .args([
-            "run",
-            &format!("{root}/fixtures/demo.chain"),
-            "--chain",
-            "DEMO",
-        ])
-        .args(["--format", "json", "--log-format", "json", "--db"])
-        .arg(dir.path().join("db"))
-        .env("CHAINSCHED_LOG", "info")
-        .output()
-        .expect("run chainsched");
-    assert_eq!(out.status.code(), Some(0));
+    let out = run_demo(Some("info"));
     // stdout is exactly the run's JSON document.
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
     assert_eq!(doc["jobs"][0]["state"], "SUCCEEDED");
@@ -42,21 +51,7 @@ fn json_logs_go_to_stderr_one_object_per_line() {
 
 #[test]
 fn without_chainsched_log_one_shot_commands_stay_quiet() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let root = env!("CARGO_MANIFEST_DIR");
-    let out = Command::new(env!("CARGO_BIN_EXE_chainsched"))
-        .args([
-            "run",
-            &format!("{root}/fixtures/demo.chain"),
-            "--chain",
-            "DEMO",
-        ])
-        .args(["--format", "json", "--log-format", "json", "--db"])
-        .arg(dir.path().join("db"))
-        .env_remove("CHAINSCHED_LOG")
-        .output()
-        .expect("run chainsched");
-    assert_eq!(out.status.code(), Some(0));
+    let out = run_demo(None);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         !stderr.lines().any(|l| l.contains("\"level\":\"INFO\"")),
