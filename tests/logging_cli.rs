@@ -28,7 +28,7 @@ fn run_demo(log: Option<&str>) -> Output {
 
 #[test]
 fn json_logs_go_to_stderr_one_object_per_line() {
-    let out = run_demo(Some("info"));
+    let out = run_demo(Some("debug"));
     // stdout is exactly the run's JSON document.
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
     assert_eq!(doc["jobs"][0]["state"], "SUCCEEDED");
@@ -54,7 +54,7 @@ fn without_chainsched_log_one_shot_commands_stay_quiet() {
     let out = run_demo(None);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        !stderr.lines().any(|l| l.contains("\"level\":\"INFO\"")),
+        !stderr.lines().any(|l| l.contains("\"level\":\"DEBUG\"")),
         "{stderr}"
     );
 }

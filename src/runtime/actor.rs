@@ -386,7 +386,9 @@ impl Actor {
                     });
                 }
                 Effect::JobChanged { job } => {
-                    tracing::info!(
+                    // debug, not info: per-job events must not depend on a log sink keeping
+                    // up (a full stderr pipe would block the engine's actor).
+                    tracing::debug!(
                         job = %job.job,
                         chain = %job.chain,
                         state = job.state.as_str(),
@@ -398,7 +400,7 @@ impl Actor {
                     turn.events.push(EngineEvent::Job(job.clone()));
                 }
                 Effect::Log(row) => {
-                    tracing::debug!(
+                    tracing::trace!(
                         log_id = row.log_id,
                         job = %row.job,
                         subname = row.subname.as_deref().unwrap_or(""),
