@@ -6,7 +6,7 @@ use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub const TOKEN: &str = "test-token-42";
@@ -64,6 +64,10 @@ pub fn bin() -> &'static str {
 
 pub struct Server {
     pub child: Option<Child>,
+    /// Everything `serve` wrote to stderr so far. A thread drains the pipe continuously, so a
+    /// chatty server can never block on a full pipe while a test runs.
+    pub stderr: Arc<Mutex<String>>,
+    stderr_reader: Option<std::thread::JoinHandle<()>>,
     pub url: String,
     pub dir: tempfile::TempDir,
     pub db: PathBuf,
@@ -112,6 +116,17 @@ impl Server {
             cmd.env("CHAINSCHED_TOKEN", t);
         }
         let mut child = cmd.spawn().expect("spawn chainsched serve");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let stderr_reader = child.stderr.take().map(|pipe| {
+            let sink = Arc::clone(&stderr);
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    let mut text = sink.lock().unwrap_or_else(|p| p.into_inner());
+                    text.push_str(&line);
+                    text.push('\n');
+                }
+            })
+        });
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -128,16 +143,19 @@ impl Server {
                 }
                 Err(_) => {
                     let _ = child.kill();
-                    let out = child.wait_with_output().unwrap();
-                    panic!(
-                        "serve did not start: {}",
-                        String::from_utf8_lossy(&out.stderr)
-                    );
+                    let _ = child.wait();
+                    if let Some(h) = stderr_reader {
+                        let _ = h.join();
+                    }
+                    let text = stderr.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                    panic!("serve did not start: {text}");
                 }
             }
         };
         Server {
             child: Some(child),
+            stderr,
+            stderr_reader,
             url,
             dir,
             db,
@@ -221,11 +239,15 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(status) = child.try_wait().unwrap() {
-                let mut err = String::new();
-                if let Some(mut e) = child.stderr.take() {
-                    use std::io::Read;
-                    let _ = e.read_to_string(&mut err);
+                // The pipe is closed now: the reader thread ends after the last line.
+                if let Some(h) = self.stderr_reader.take() {
+                    let _ = h.join();
                 }
+                let err = self
+                    .stderr
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone();
                 return (status.code(), err);
             }
             assert!(
