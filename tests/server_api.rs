@@ -384,11 +384,17 @@ fn errors_are_json_with_a_4xx_status() {
         "refusals change nothing"
     );
 
-    let big = format!(
-        "{{\"chain\": \"DEMO\", \"job\": \"{}\"}}",
-        "x".repeat(2 * 1024 * 1024)
+    // Refused from the declared length, before any of the body is sent.
+    check(
+        s.post_declared("/api/v1/jobs", 2 * 1024 * 1024),
+        413,
+        "payload_too_large",
     );
-    check(s.post_raw("/api/v1/jobs", &big), 413, "payload_too_large");
+    assert_eq!(
+        s.get("/api/v1/jobs").1.as_array().map(Vec::len),
+        Some(1),
+        "a refused start changes nothing"
+    );
 }
 
 #[test]

@@ -146,6 +146,37 @@ pub async fn count(State(state): State<Arc<AppState>>, req: Request, next: Next)
     resp
 }
 
+/// Refuse a body whose declared `Content-Length` exceeds the limit before reading any of it.
+///
+/// `DefaultBodyLimit` alone only notices once the limit has been read, and then the server closes
+/// the connection with the rest of the body unread: the client sees a reset instead of the 413.
+/// Answering from the header lets a client that sent `Expect: 100-continue` (or one that reads
+/// while it writes) get the JSON error without transferring the body at all. Chunked bodies
+/// without a length are still capped by `DefaultBodyLimit`.
+pub async fn declared_size(max_body_bytes: usize, req: Request, next: Next) -> Response {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match declared {
+        Some(n) if n > max_body_bytes as u64 => {
+            let mut resp = ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!(
+                    "the request body is {n} bytes; the service accepts at most {max_body_bytes}"
+                ),
+            )
+            .into_response();
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            resp
+        }
+        _ => next.run(req).await,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -122,6 +122,9 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            guard::declared_size(max_body_bytes, req, next)
+        }))
         .layer(from_fn_with_state(state.clone(), guard::auth))
         .layer(from_fn_with_state(state.clone(), guard::rate_limit))
         .layer(from_fn_with_state(state.clone(), guard::count))

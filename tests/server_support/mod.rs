@@ -197,6 +197,36 @@ impl Server {
         answer(req.send_string(body))
     }
 
+    /// POST announcing a `Content-Length` of `declared` bytes with `Expect: 100-continue`, and
+    /// read the answer before sending any of the body (a refused body is never transferred, so
+    /// the answer cannot be lost to a reset, as it can with a client that writes it all first).
+    pub fn post_declared(&self, path: &str, declared: usize) -> (u16, Value) {
+        use std::io::{Read, Write};
+        let addr = self.url.trim_start_matches("http://");
+        let mut tcp = std::net::TcpStream::connect(addr).expect("connect");
+        tcp.set_read_timeout(Some(Duration::from_secs(10))).ok();
+        write!(
+            tcp,
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {TOKEN}\r\n\
+             Content-Type: application/json\r\nContent-Length: {declared}\r\n\
+             Expect: 100-continue\r\nConnection: close\r\n\r\n"
+        )
+        .expect("write headers");
+        let mut raw = Vec::new();
+        let _ = tcp.read_to_end(&mut raw);
+        let text = String::from_utf8_lossy(&raw);
+        let status = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no HTTP status in {text:?}"));
+        let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+        (
+            status,
+            serde_json::from_str(body).unwrap_or(Value::String(body.to_string())),
+        )
+    }
+
     /// Start a job and return its name.
     pub fn start_job(&self, body: Value) -> String {
         let (status, v) = self.post("/api/v1/jobs", body);
