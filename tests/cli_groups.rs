@@ -94,3 +94,67 @@ fn a_run_of_a_definition_carries_its_group_key_and_logs_max_run_duration() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("max_run_duration"), "{text}");
 }
+
+#[test]
+fn a_definition_names_its_chain_for_run_and_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("napper.chain");
+    std::fs::write(&file, CHAIN).unwrap();
+    let db = dir.path().join("db");
+
+    // `run --definition` alone: the definition gives the chain.
+    let out = bin()
+        .arg("run")
+        .arg(&file)
+        .args(["--definition", "napper", "--job", "R1", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A misspelt definition is a usage error with the nearest name; nothing runs.
+    let out = bin()
+        .arg("run")
+        .arg(&file)
+        .args(["--definition", "NAPER", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("did you mean NAPPER?"), "{err}");
+
+    // Neither --chain nor --definition: clap refuses.
+    let out = bin().arg("run").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+
+    // `start NAPPER`: a job definition's name where a chain is expected runs the definition,
+    // as Oracle runs a job by its name.
+    let out = bin()
+        .args(["start", "NAPPER", "--job", "S1", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let jobs = json(&["jobs"], &db);
+    let rows = jobs.as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{jobs}");
+    for name in ["R1", "S1"] {
+        let row = rows
+            .iter()
+            .find(|r| r["job_name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {jobs}"));
+        assert_eq!(row["chain_name"], "NAPPING");
+        assert_eq!(row["group"], "BATCH");
+        assert_eq!(row["parameters"]["DEPTNO"], "7");
+    }
+}

@@ -188,7 +188,9 @@ pub fn parse_params(items: &[String]) -> Result<BTreeMap<String, String>, CmdErr
 
 #[derive(Debug, clap::Args)]
 pub struct StartArgs {
-    pub chain: String,
+    /// The chain to run (or a job definition's name); may be left out with `--definition`.
+    #[arg(required_unless_present = "definition")]
+    pub chain: Option<String>,
     #[arg(long)]
     pub job: Option<String>,
     /// K=V (repeatable)
@@ -226,7 +228,7 @@ pub fn start(a: StartArgs) -> i32 {
         let job = match server_url(&a.ctl) {
             Some(url) => {
                 let body = json!({
-                    "chain": a.chain,
+                    "chain": a.chain.clone().unwrap_or_default(),
                     "job": a.job,
                     "parameters": parameters,
                     "start_steps": a.start_steps,
@@ -242,7 +244,7 @@ pub fn start(a: StartArgs) -> i32 {
             None => {
                 let request = StartRequest {
                     job: a.job.clone(),
-                    chain: a.chain.clone(),
+                    chain: a.chain.clone().unwrap_or_default(),
                     parameters,
                     start_steps: a.start_steps.clone(),
                     step_states: states.iter().map(|(s, _, p)| (s.clone(), *p)).collect(),

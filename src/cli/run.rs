@@ -16,7 +16,7 @@
 
 use crate::catalog::{load_paths, Catalog};
 use crate::core::types::{JobRecord, JobState, PresetState, StartRequest};
-use crate::lang::diagnostic::render_text;
+use crate::lang::diagnostic::{nearest_name, render_text};
 use crate::runtime::{report, Engine, EngineEvent, EngineOptions};
 use crate::sim::names::{resolve_chain, resolve_subname};
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,8 +30,9 @@ use tokio::sync::watch;
 pub struct RunArgs {
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    #[arg(long)]
-    pub chain: String,
+    /// The chain to run; may be left out with `--definition` (the definition names it).
+    #[arg(long, required_unless_present = "definition")]
+    pub chain: Option<String>,
     #[arg(long)]
     pub job: Option<String>,
     /// K=V (repeatable)
@@ -115,9 +116,13 @@ fn load_catalog(paths: &[PathBuf]) -> Result<Catalog, Refusal> {
 
 /// Turn the flags into a start request, checking names against the catalog.
 fn request(args: &RunArgs, catalog: &Catalog) -> Result<StartRequest, Refusal> {
-    let chain = resolve_chain(catalog, &identifier(&args.chain))
-        .or_else(|_| resolve_chain(catalog, args.chain.trim()))
-        .map_err(|m| usage(format!("error: --chain: {m}")))?;
+    let chain = match (&args.chain, &args.definition) {
+        (Some(c), _) => resolve_chain(catalog, &identifier(c))
+            .or_else(|_| resolve_chain(catalog, c.trim()))
+            .map_err(|m| usage(format!("error: --chain: {m}")))?,
+        (None, Some(d)) => definition_chain(catalog, d)?,
+        (None, None) => return Err(usage("error: give --chain or --definition".into())),
+    };
     let mut parameters = BTreeMap::new();
     for p in &args.params {
         let Some((k, v)) = p.split_once('=') else {
@@ -176,6 +181,24 @@ fn request(args: &RunArgs, catalog: &Catalog) -> Result<StartRequest, Refusal> {
         step_states,
         definition: args.definition.as_deref().map(identifier),
         group: args.group.as_deref().map(|g| g.trim().to_ascii_uppercase()),
+    })
+}
+
+/// The chain a job definition names (for `run --definition D` without `--chain`).
+fn definition_chain(catalog: &Catalog, wanted: &str) -> Result<String, Refusal> {
+    let name = identifier(wanted);
+    let Some(def) = catalog.jobs.get(&name) else {
+        let hint = nearest_name(&name, catalog.jobs.keys().map(|k| k.as_str()))
+            .map(|n| format!(" (did you mean {n}?)"))
+            .unwrap_or_default();
+        return Err(usage(format!(
+            "error: --definition: unknown job definition {name}{hint}"
+        )));
+    };
+    def.chain.clone().ok_or_else(|| {
+        usage(format!(
+            "error: --definition: job definition {name} names no chain; give --chain"
+        ))
     })
 }
 

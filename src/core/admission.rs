@@ -163,6 +163,13 @@ impl Core {
         &self,
         mut req: StartRequest,
     ) -> Result<StartRequest, CoreError> {
+        if req.definition.is_none()
+            && !self.catalog.chains.contains_key(&req.chain)
+            && self.catalog.jobs.contains_key(&req.chain)
+        {
+            // `start NIGHTLY_LOANS`: the name of a job definition, as Oracle runs a job by name.
+            req.definition = Some(std::mem::take(&mut req.chain));
+        }
         if req.definition.is_none() {
             req.definition = req
                 .job
