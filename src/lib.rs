@@ -8,6 +8,7 @@ pub mod cli;
 pub mod core;
 pub mod lang;
 pub mod runtime;
+pub mod schedule;
 pub mod server;
 pub mod sim;
 pub mod store;

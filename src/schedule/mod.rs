@@ -1,0 +1,135 @@
+//! Job schedules: the `schedule '...'` string of a `job` block, parsed and evaluated.
+//!
+//! Two syntaxes are accepted (docs/scheduling.md): Oracle's calendaring syntax
+//! (`FREQ=WEEKLY; BYDAY=MON,WED,FRI; BYHOUR=9`, see [`calendar`]) — a string whose first
+//! non-blank character is a letter — and cron lines (`0 2 * * *`, see [`cron`]) otherwise.
+//!
+//! Why pure: the module reads no clock and knows no runtime. Time is engine time,
+//! [`Millis`] since the Unix epoch, always UTC; [`Schedule::next_after`] answers "when is the
+//! first occurrence strictly after `t`", which is all a scheduler needs, and is what the
+//! property tests check against a brute-force scan. Occurrences are whole seconds.
+//!
+//! The anchor of a calendar string (Oracle's `start_date`) is fixed: the start of the FREQ
+//! period containing the Unix epoch (1970-01-01T00:00:00Z; for weeks, Monday 1969-12-29). It
+//! supplies the fields a string leaves out (midnight, Monday, the 1st, January) and INTERVAL
+//! counts periods from it, so the schedule does not depend on when or how often it is loaded.
+
+pub mod calendar;
+pub mod civil;
+pub mod cron;
+mod timeset;
+
+use crate::lang::duration::Millis;
+
+/// A parsed schedule.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Schedule {
+    Calendar(calendar::Calendar),
+    Cron(cron::Cron),
+}
+
+/// Why a schedule string is invalid: a message, and where in the string (byte offset and
+/// length of the offending part), what was expected there and, for a misspelt keyword or name,
+/// the nearest valid one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleError {
+    pub message: String,
+    /// Byte offset of the offending part in the schedule string.
+    pub offset_in_string: usize,
+    /// Byte length of the offending part (at least 1 when the string is not empty).
+    pub len: usize,
+    pub expected: Option<String>,
+    pub suggestion: Option<String>,
+}
+
+impl std::fmt::Display for ScheduleError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (at offset {})", self.message, self.offset_in_string)?;
+        if let Some(s) = &self.suggestion {
+            write!(f, "; did you mean {s}?")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ScheduleError {}
+
+impl ScheduleError {
+    pub(crate) fn at(offset: usize, len: usize, message: impl Into<String>) -> ScheduleError {
+        ScheduleError {
+            message: message.into(),
+            offset_in_string: offset,
+            len: len.max(1),
+            expected: None,
+            suggestion: None,
+        }
+    }
+
+    pub(crate) fn expected(mut self, e: impl Into<String>) -> Self {
+        self.expected = Some(e.into());
+        self
+    }
+
+    pub(crate) fn suggest(mut self, s: Option<String>) -> Self {
+        self.suggestion = s;
+        self
+    }
+}
+
+impl Schedule {
+    /// Parse a schedule string: Oracle calendaring syntax when it starts with a letter, else a
+    /// cron line.
+    pub fn parse(text: &str) -> Result<Schedule, ScheduleError> {
+        let first = text.trim_start().chars().next();
+        match first {
+            None => Err(ScheduleError::at(0, text.len(), "the schedule is empty").expected(
+                "an Oracle calendar string such as `FREQ=DAILY;BYHOUR=2` or a cron line such as `0 2 * * *`",
+            )),
+            Some(c) if c.is_ascii_alphabetic() => calendar::Calendar::parse(text).map(Schedule::Calendar),
+            Some(_) => cron::Cron::parse(text).map(Schedule::Cron),
+        }
+    }
+
+    /// The first occurrence strictly after `t` (whole seconds, UTC). `None` when there is none
+    /// (`FREQ=YEARLY;BYMONTH=FEB;BYMONTHDAY=30`, `0 0 30 2 *`) or it would not fit in `Millis`.
+    pub fn next_after(&self, t: Millis) -> Option<Millis> {
+        let from = (t / 1000).checked_add(1)?;
+        let sec = match self {
+            Schedule::Calendar(c) => c.first_at_or_after(from)?,
+            Schedule::Cron(c) => c.first_at_or_after(from)?,
+        };
+        sec.checked_mul(1000)
+    }
+
+    /// Whether `t` is an occurrence (a whole second that the schedule selects).
+    pub fn matches(&self, t: Millis) -> bool {
+        if t % 1000 != 0 {
+            return false;
+        }
+        match self {
+            Schedule::Calendar(c) => c.matches_sec(t / 1000),
+            Schedule::Cron(c) => c.matches_sec(t / 1000),
+        }
+    }
+}
+
+/// Split `text` into items separated by `sep`, each trimmed, with its byte offset.
+pub(crate) fn split_trimmed(text: &str, base: usize, sep: char) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, c) in text
+        .char_indices()
+        .chain(std::iter::once((text.len(), sep)))
+    {
+        if c == sep {
+            let raw = &text[start..i];
+            let lead = raw.len() - raw.trim_start().len();
+            out.push((base + start + lead, raw.trim()));
+            start = i + c.len_utf8();
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
