@@ -107,6 +107,26 @@ impl Calendar {
         let (mut hours, mut minutes, mut seconds) = (None, None, None);
         let mut setpos = vec![];
         let mut setpos_at = None;
+        let lead = text.len() - text.trim_start().len();
+        let upper = text.trim().to_ascii_uppercase();
+        if [
+            "SYSDATE",
+            "SYSTIMESTAMP",
+            "TRUNC",
+            "LAST_DAY",
+            "NEXT_DAY",
+            "ADD_MONTHS",
+        ]
+        .iter()
+        .any(|f| upper.starts_with(f))
+        {
+            return Err(ScheduleError::at(
+                lead,
+                text.trim().len(),
+                "PL/SQL date expressions are not supported as schedules; use the calendaring syntax",
+            )
+            .expected("`FREQ=...` clauses, e.g. `FREQ=DAILY;BYHOUR=2`"));
+        }
         for (off, clause) in split_trimmed(text, 0, ';') {
             if clause.is_empty() {
                 continue;
@@ -265,18 +285,12 @@ impl Calendar {
             }
         }
         let Some(freq) = freq else {
-            let lead = text.len() - text.trim_start().len();
-            let sql = text.trim_start().to_ascii_uppercase();
-            let message = if sql.starts_with("SYSDATE")
-                || sql.starts_with("SYSTIMESTAMP")
-                || sql.starts_with("TRUNC")
-            {
-                "PL/SQL date expressions are not supported as schedules; use the calendaring syntax"
-            } else {
-                "a calendar string needs a FREQ clause"
-            };
-            return Err(ScheduleError::at(lead, text.trim().len(), message)
-                .expected("`FREQ=YEARLY|MONTHLY|WEEKLY|DAILY|HOURLY|MINUTELY|SECONDLY`"));
+            return Err(ScheduleError::at(
+                lead,
+                text.trim().len(),
+                "a calendar string needs a FREQ clause",
+            )
+            .expected("`FREQ=YEARLY|MONTHLY|WEEKLY|DAILY|HOURLY|MINUTELY|SECONDLY`"));
         };
 
         // n-th weekdays count within the month or the year: only meaningful for those FREQs.
