@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod cli;
 pub mod core;
 pub mod lang;
+pub mod oracle;
 pub mod runtime;
 pub mod schedule;
 pub mod server;

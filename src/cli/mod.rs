@@ -7,6 +7,7 @@ use std::path::PathBuf;
 pub mod check;
 pub mod control;
 pub mod graph;
+pub mod import_oracle;
 pub mod run;
 pub mod serve;
 pub mod simulate;
@@ -111,6 +112,8 @@ pub enum Command {
     ChainSteps(views::ChainArgs),
     /// The chain_rules view of the catalog.
     ChainRules(views::ChainArgs),
+    /// Translate DBMS_SCHEDULER chain calls (a SQL script) into a rule file.
+    ImportOracle(import_oracle::ImportOracleArgs),
 }
 
 /// Parse arguments and run; returns the exit code. clap usage errors exit 2.
@@ -153,6 +156,7 @@ pub fn main() -> i32 {
         Command::Chains(a) => views::chains(a),
         Command::ChainSteps(a) => views::chain_steps(a),
         Command::ChainRules(a) => views::chain_rules(a),
+        Command::ImportOracle(a) => import_oracle::run(a),
     }
 }
 
