@@ -31,6 +31,7 @@ macro_rules! diagnostic_snapshot {
 diagnostic_snapshot! {
     bad_value_max_running => "bad-value-max-running",
     bad_value => "bad-value",
+    bad_schedule => "bad-schedule",
     duplicate_chain => "duplicate-chain",
     duplicate_group => "duplicate-group",
     duplicate_job => "duplicate-job",

@@ -575,6 +575,11 @@ impl<'s> Resolver<'s> {
                 );
             }
         }
+        if let Some(lit) = &j.schedule {
+            if let Some(d) = crate::schedule::diagnostic::check_schedule(job, lit) {
+                self.diags.push(d);
+            }
+        }
         // Duplicate parameters and durations are rejected by the parser.
         let parameters: BTreeMap<String, String> = j
             .parameters

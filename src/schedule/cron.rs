@@ -215,8 +215,11 @@ fn parse_field(text: &str, base: usize, f: &Field) -> Result<u64, ScheduleError>
                 format!("an empty item in the {} field", f.what),
             )
             .expected(format!(
-                "a {} ({}-{}), a range or `*`",
-                f.what, f.min, f.max
+                "{} {} ({}-{}), a range or `*`",
+                article(f.what),
+                f.what,
+                f.min,
+                f.max
             )));
         }
         let (range, step) = match item.split_once('/') {
@@ -272,8 +275,9 @@ fn value(text: &str, off: usize, f: &Field) -> Result<u32, ScheduleError> {
             return Ok(v);
         }
         return Err(
-            ScheduleError::at(off, text.len(), format!("{} {v} is out of range", f.what))
-                .expected(format!("a {} from {} to {}", f.what, f.min, f.max)),
+            ScheduleError::at(off, text.len(), format!("{} {v} is out of range", f.what)).expected(
+                format!("{} {} from {} to {}", article(f.what), f.what, f.min, f.max),
+            ),
         );
     }
     let up = text.to_ascii_uppercase();
@@ -281,10 +285,11 @@ fn value(text: &str, off: usize, f: &Field) -> Result<u32, ScheduleError> {
         return Ok(i as u32 + f.names_from);
     }
     let expected = if f.names.is_empty() {
-        format!("a {} from {} to {}", f.what, f.min, f.max)
+        format!("{} {} from {} to {}", article(f.what), f.what, f.min, f.max)
     } else {
         format!(
-            "a {} from {} to {} or a name ({})",
+            "{} {} from {} to {} or a name ({})",
+            article(f.what),
             f.what,
             f.min,
             f.max,
@@ -302,4 +307,12 @@ fn value(text: &str, off: usize, f: &Field) -> Result<u32, ScheduleError> {
     } else {
         nearest_name(text, f.names.iter().copied())
     }))
+}
+
+fn article(what: &str) -> &'static str {
+    if what.starts_with('h') {
+        "an"
+    } else {
+        "a"
+    }
 }

@@ -17,6 +17,7 @@
 pub mod calendar;
 pub mod civil;
 pub mod cron;
+pub mod diagnostic;
 mod timeset;
 
 use crate::lang::duration::Millis;
