@@ -318,11 +318,8 @@ impl<'a> Scanner<'a> {
     /// `a.b.c` at `i`: its parts and the index after it.
     fn qualified_name(&self, mut i: usize) -> (Vec<String>, usize) {
         let mut parts = Vec::new();
-        loop {
-            match self.tok(i).map(|t| &t.kind) {
-                Some(TokKind::Ident(w) | TokKind::QuotedIdent(w)) => parts.push(w.clone()),
-                _ => break,
-            }
+        while let Some(TokKind::Ident(w) | TokKind::QuotedIdent(w)) = self.tok(i).map(|t| &t.kind) {
+            parts.push(w.clone());
             i += 1;
             if !self.is_punct(i, ".") {
                 break;

@@ -260,7 +260,7 @@ fn positional(proc: &str, values: &[&Value]) -> &'static [&'static str] {
 }
 
 /// Bind a call's arguments to parameter names. `Ok(None)`: not a procedure the importer knows.
-pub fn bind(call: &Call) -> Result<Option<Bound>, Diagnostic> {
+pub fn bind(call: &Call) -> Result<Option<Bound>, Box<Diagnostic>> {
     let Some(sig) = signature(&call.proc) else {
         return Ok(None);
     };
@@ -280,12 +280,14 @@ pub fn bind(call: &Call) -> Result<Option<Bound>, Diagnostic> {
         let param = match &a.name {
             None => {
                 let Some(p) = order.get(next_pos) else {
-                    return Err(Diagnostic::error(
-                        "syntax",
-                        format!("{full} takes at most {} positional arguments", order.len()),
-                        aspan,
-                    )
-                    .with_expected("`)`"));
+                    return Err(Box::new(
+                        Diagnostic::error(
+                            "syntax",
+                            format!("{full} takes at most {} positional arguments", order.len()),
+                            aspan,
+                        )
+                        .with_expected("`)`"),
+                    ));
                 };
                 next_pos += 1;
                 *p
@@ -293,22 +295,24 @@ pub fn bind(call: &Call) -> Result<Option<Bound>, Diagnostic> {
             Some(n) => match sig.named.iter().find(|p| **p == n.as_str()) {
                 Some(p) => *p,
                 None => {
-                    return Err(Diagnostic::error(
-                        "syntax",
-                        format!("{full} has no parameter `{n}`"),
-                        aspan,
-                    )
-                    .with_expected(format!("one of {}", sig.named.join(", ")))
-                    .with_suggestion(nearest_name(n, sig.named.iter().copied())))
+                    return Err(Box::new(
+                        Diagnostic::error(
+                            "syntax",
+                            format!("{full} has no parameter `{n}`"),
+                            aspan,
+                        )
+                        .with_expected(format!("one of {}", sig.named.join(", ")))
+                        .with_suggestion(nearest_name(n, sig.named.iter().copied())),
+                    ))
                 }
             },
         };
         if args.insert(param, (a.value.clone(), aspan)).is_some() {
-            return Err(Diagnostic::error(
+            return Err(Box::new(Diagnostic::error(
                 "syntax",
                 format!("{full}: parameter `{param}` is given twice"),
                 aspan,
-            ));
+            )));
         }
     }
     let bound = Bound {
@@ -317,12 +321,14 @@ pub fn bind(call: &Call) -> Result<Option<Bound>, Diagnostic> {
         args,
     };
     if let Some(missing) = sig.required.iter().find(|r| bound.get(r).is_none()) {
-        return Err(Diagnostic::error(
-            "syntax",
-            format!("{full} needs a value for `{missing}`"),
-            span,
-        )
-        .with_expected(format!("an argument `{missing} => ...`")));
+        return Err(Box::new(
+            Diagnostic::error(
+                "syntax",
+                format!("{full} needs a value for `{missing}`"),
+                span,
+            )
+            .with_expected(format!("an argument `{missing} => ...`")),
+        ));
     }
     Ok(Some(bound))
 }
@@ -332,7 +338,7 @@ mod tests {
     use super::*;
     use crate::oracle::calls::{parse, Item};
 
-    fn bind_text(text: &str) -> Result<Option<Bound>, Diagnostic> {
+    fn bind_text(text: &str) -> Result<Option<Bound>, Box<Diagnostic>> {
         match parse(text).unwrap().into_iter().next() {
             Some(Item::Call(c)) => bind(&c),
             other => panic!("not a call: {other:?}"),

@@ -39,7 +39,7 @@ pub fn translate(items: &[Item], sources: &SourceMap) -> Result<Translated, Vec<
                     Span::new(0, call.start, call.end),
                     format!("unknown procedure DBMS_SCHEDULER.{} ignored", call.proc),
                 ),
-                Err(e) => errors.push(e),
+                Err(e) => errors.push(*e),
             },
             Item::Ignored {
                 start,

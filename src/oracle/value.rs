@@ -142,10 +142,7 @@ fn interval_literal(toks: &[Token]) -> Option<Millis> {
 fn fields_to_millis(text: &str, from: usize, to: usize) -> Option<Millis> {
     let text = text.trim();
     let text = text.strip_prefix('+').unwrap_or(text);
-    let fields: Vec<&str> = text
-        .split(|c: char| c == ' ' || c == ':')
-        .filter(|f| !f.is_empty())
-        .collect();
+    let fields: Vec<&str> = text.split([' ', ':']).filter(|f| !f.is_empty()).collect();
     if fields.len() != to - from + 1 {
         return None;
     }
