@@ -20,9 +20,10 @@ use crate::store::sled_store::SledOptions;
 use crate::store::{ChainStore, Progress, RunDetails};
 use std::future::Future;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 /// A step record with its progress, as the running-chain view shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +39,10 @@ struct Inner {
     events: broadcast::Sender<EngineEvent>,
     clock: EngineClock,
     recovery: RecoveryReport,
+    /// Bumped after each catalog load (the scheduler re-reads the schedules).
+    catalog_changed: watch::Sender<u64>,
+    /// Whether the scheduler task has been started.
+    schedules_on: AtomicBool,
     /// Keeps the launcher thread (and with it the parent-death link of step processes) alive
     /// exactly as long as the engine.
     _launcher: Launcher,
@@ -46,6 +51,16 @@ struct Inner {
 impl Drop for Inner {
     fn drop(&mut self) {
         let _ = self.tx.send(Msg::Shutdown { reply: None });
+    }
+}
+
+/// A handle that does not keep the engine alive (for background tasks such as the scheduler).
+#[derive(Clone)]
+pub(crate) struct WeakEngine(Weak<Inner>);
+
+impl WeakEngine {
+    pub(crate) fn upgrade(&self) -> Option<Engine> {
+        self.0.upgrade().map(|inner| Engine { inner })
     }
 }
 
@@ -148,7 +163,7 @@ impl Engine {
             spawn_retention(store.clone(), clock, keep, tx.downgrade());
         }
 
-        Ok(Engine {
+        let engine = Engine {
             inner: Arc::new(Inner {
                 tx,
                 store,
@@ -156,9 +171,34 @@ impl Engine {
                 events,
                 clock,
                 recovery: report,
+                catalog_changed: watch::channel(0).0,
+                schedules_on: AtomicBool::new(false),
                 _launcher: launcher,
             }),
-        })
+        };
+        if options.schedules {
+            engine.enable_schedules();
+        }
+        Ok(engine)
+    }
+
+    /// Fire the catalog's scheduled job definitions at their due times from now on (once; later
+    /// calls do nothing). See docs/scheduling.md and [`super::scheduler`].
+    pub fn enable_schedules(&self) {
+        if self.inner.schedules_on.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        super::scheduler::spawn(
+            WeakEngine(Arc::downgrade(&self.inner)),
+            self.inner.store.clone(),
+            self.inner.clock,
+            self.inner.catalog_changed.subscribe(),
+        );
+    }
+
+    /// The scheduler's state of every scheduled job definition (next due time, last start).
+    pub fn schedules(&self) -> Result<Vec<super::scheduler::ScheduleState>, EngineError> {
+        Ok(super::scheduler::schedule_states(&self.inner.store)?)
     }
 
     /// What recovery found when this engine opened.
@@ -214,7 +254,11 @@ impl Engine {
             catalog: Box::new(catalog),
             reply,
         })
-        .await
+        .await?;
+        self.inner
+            .catalog_changed
+            .send_modify(|n| *n = n.wrapping_add(1));
+        Ok(())
     }
 
     /// Start a chain job; returns its name once its start is durable. An unknown `${PARAM}` in

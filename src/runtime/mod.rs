@@ -12,6 +12,7 @@ pub mod events;
 pub mod executor;
 pub mod options;
 pub mod recovery;
+pub mod scheduler;
 
 pub use actor::Accepted;
 pub use engine::{Engine, StepView};

@@ -36,6 +36,9 @@ pub struct EngineOptions {
     /// In-process handlers. Register handlers here *before* opening so that steps restarted by
     /// recovery find them; [`super::Engine::register_handler`] adds to the same registry.
     pub handlers: HandlerRegistry,
+    /// Fire the catalog's scheduled job definitions (`schedule '...'`) at their due times
+    /// (docs/scheduling.md). `serve` turns it on; `run`/`resume` leave it off.
+    pub schedules: bool,
 }
 
 impl Default for EngineOptions {
@@ -48,6 +51,7 @@ impl Default for EngineOptions {
             retention: None,
             catalog: None,
             handlers: HandlerRegistry::default(),
+            schedules: false,
         }
     }
 }
@@ -61,6 +65,7 @@ impl std::fmt::Debug for EngineOptions {
             .field("cache_capacity", &self.cache_capacity)
             .field("retention", &self.retention)
             .field("catalog", &self.catalog.is_some())
+            .field("schedules", &self.schedules)
             .finish()
     }
 }

@@ -112,7 +112,8 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         .route("/chains/{chain}/graph.svg", get(api::chain_graph))
         .route("/events/stream", get(sse::stream))
         .route("/events", post(control::raise_event))
-        .route("/reload", post(control::reload));
+        .route("/reload", post(control::reload))
+        .route("/schedules", get(api::schedules));
     Router::new()
         .route("/", get(api::dashboard))
         .route("/healthz", get(api::healthz))
@@ -165,6 +166,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     let options = EngineOptions {
         catalog: Some(catalog.clone()),
         time_scale: config.time_scale,
+        schedules: true,
         ..EngineOptions::default()
     };
     let engine = Engine::open(&config.db, options).await.map_err(|e| {

@@ -21,6 +21,7 @@
 //! | `log/<log_id BE>` | `LogRow` | at the end of each step-job run and of the chain job |
 //! | `run/<log_id BE>` | [`RunDetails`](super::records::RunDetails): pid, requested/actual start, duration, last 64 KiB of output and errors | with its log row (completed when the process is reaped) |
 //! | `tl/<job>\0<seq BE>` | `TimelineEntry` | each timeline effect |
+//! | `sched/<job definition>` | [`ScheduleState`](crate::runtime::scheduler::ScheduleState): a scheduled job definition's schedule string, next due time, last start | by the scheduler (`serve`), when a schedule is loaded, fires or changes; removed with the schedule |
 //! | `pid/<job>\0<subname>` | [`LivePid`](super::records::LivePid): process group of a running external step | after the process is spawned; removed when it is reaped |
 
 /// The layout version this build reads and writes. A store with another version is refused
@@ -41,6 +42,7 @@ pub const LOG: &str = "log/";
 pub const RUN: &str = "run/";
 pub const TIMELINE: &str = "tl/";
 pub const PID: &str = "pid/";
+pub const SCHEDULE: &str = "sched/";
 
 const SEP: u8 = 0;
 
@@ -107,6 +109,11 @@ pub fn run_key(log_id: u64) -> Vec<u8> {
 
 pub fn timeline_key(job: &str, seq: u64) -> Vec<u8> {
     job_part(TIMELINE, job, &seq.to_be_bytes())
+}
+
+/// `sched/<job definition>`: the scheduler's durable state of one scheduled job definition.
+pub fn schedule_key(definition: &str) -> Vec<u8> {
+    tagged(SCHEDULE, definition)
 }
 
 /// The big-endian number at the end of a key (log ids, timeline sequence numbers).

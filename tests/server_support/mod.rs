@@ -288,6 +288,14 @@ impl Server {
         }
     }
 
+    /// SIGTERM this service, then start `serve` again on the same rule folder and `--db`.
+    pub fn restart(mut self, extra: &[&str]) -> Server {
+        let (code, err) = self.terminate();
+        assert_eq!(code, Some(0), "serve did not stop cleanly: {err}");
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        Server::spawn(dir, self.rules.clone(), self.db.clone(), extra, Some(TOKEN))
+    }
+
     pub fn signal(&self, sig: i32) {
         if let Some(c) = &self.child {
             unsafe {
