@@ -70,6 +70,10 @@ const SETPOS_CANDIDATE_LIMIT: u64 = 100_000;
 /// Largest INTERVAL Oracle accepts.
 pub const MAX_INTERVAL: u64 = 1000;
 
+/// A parsed BYDAY clause: plain weekdays (bit 0 = Monday), numbered weekdays, and where the
+/// clause is in the string (for errors found later).
+type ByDayClause = (u8, Vec<(i32, u32)>, usize, usize);
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Calendar {
     freq: Freq,
@@ -103,7 +107,8 @@ impl Calendar {
         let mut months = None;
         let (mut weeknos, mut yeardays, mut monthdays, mut dates) =
             (vec![], vec![], vec![], vec![]);
-        let mut byday: Option<(u8, Vec<(i32, u32)>, usize, usize)> = None;
+        // (plain weekdays, numbered weekdays, clause offset, clause length)
+        let mut byday: Option<ByDayClause> = None;
         let (mut hours, mut minutes, mut seconds) = (None, None, None);
         let mut setpos = vec![];
         let mut setpos_at = None;
