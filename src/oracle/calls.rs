@@ -230,7 +230,7 @@ impl<'a> Scanner<'a> {
     /// `CREATE [OR REPLACE] PROCEDURE ... /`: its body is not part of the chain definitions.
     fn skip_plsql_unit(&mut self) {
         let start = self.toks[self.i].start;
-        let summary = self.summary(self.i);
+        let summary = self.summary(self.i, self.toks.len());
         while let Some(t) = self.tok(self.i) {
             self.i += 1;
             if t.kind == TokKind::SlashLine {
@@ -266,10 +266,14 @@ impl<'a> Scanner<'a> {
         self.toks[self.i.saturating_sub(1).min(self.toks.len() - 1)].end
     }
 
-    /// The first words of the statement at `i`, for a warning.
-    fn summary(&self, i: usize) -> String {
+    /// The first words of the statement at `i` (tokens before `stop`), for a warning.
+    fn summary(&self, i: usize, stop: usize) -> String {
         let start = self.toks[i].start;
-        let end = self.toks[(i + 6).min(self.toks.len() - 1)].end;
+        let last = (i + 6)
+            .min(stop.saturating_sub(1))
+            .max(i)
+            .min(self.toks.len() - 1);
+        let end = self.toks[last].end;
         let text: String = self.text[start..end]
             .split_whitespace()
             .collect::<Vec<_>>()
@@ -305,9 +309,10 @@ impl<'a> Scanner<'a> {
             }
             return;
         }
-        let summary = self.summary(self.i);
+        let first_i = self.i;
         let start = first.start;
         let end = self.skip_statement();
+        let summary = self.summary(first_i, self.i);
         self.items.push(Item::Ignored {
             start,
             end,
