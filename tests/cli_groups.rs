@@ -108,6 +108,7 @@ fn a_definition_names_its_chain_for_run_and_start() {
         .arg(&file)
         .args(["--definition", "napper", "--job", "R1", "--db"])
         .arg(&db)
+        .env("USER", "alice")
         .output()
         .unwrap();
     assert!(
@@ -157,4 +158,9 @@ fn a_definition_names_its_chain_for_run_and_start() {
         assert_eq!(row["group"], "BATCH");
         assert_eq!(row["parameters"]["DEPTNO"], "7");
     }
+    let r1 = rows.iter().find(|r| r["job_name"] == "R1").unwrap();
+    assert_eq!(
+        r1["requested_by"], "alice",
+        "the operating-system user who ran it"
+    );
 }

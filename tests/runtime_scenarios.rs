@@ -200,6 +200,7 @@ async fn replay(file: &str) -> Result<(), String> {
                     step_states: spec.step_states.clone(),
                     definition: spec.definition.clone(),
                     group: spec.group.clone(),
+                    requested_by: None,
                 };
                 let _ = engine.start(req).await;
             }

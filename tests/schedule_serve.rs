@@ -91,6 +91,8 @@ fn serve_fires_schedules_skips_busy_jobs_and_resumes_after_restart() {
     for w in slow.windows(2) {
         assert!(w[1] - w[0] >= 3000, "SLOWJOB runs overlapped: {slow:?}");
     }
+    let (_, tick_job) = server.get("/api/v1/jobs/TICK");
+    assert_eq!(tick_job["requested_by"], "SCHEDULER", "{tick_job}");
     let row = schedule_row(&server, "SLOWJOB");
     assert!(row["skipped_count"].as_u64().unwrap() >= 1, "{row}");
     let row = schedule_row(&server, "TICK");

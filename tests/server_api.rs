@@ -136,6 +136,12 @@ fn every_view_has_the_spec_columns_and_the_values_of_the_run() {
     let (status, api) = s.get("/openapi.json");
     assert_eq!(status, 200);
     assert!(api["paths"]["/api/v1/jobs/{job}/alter"]["post"].is_object());
+    assert!(api["paths"]["/api/v1/schedules"]["get"].is_object());
+    let start_body = &api["paths"]["/api/v1/jobs"]["post"]["requestBody"]["content"]
+        ["application/json"]["schema"]["properties"];
+    for field in ["chain", "definition", "group", "requested_by"] {
+        assert!(start_body[field].is_object(), "{field}: {start_body}");
+    }
 
     // Step starts are counted from the engine's event stream: allow the feed a moment.
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -617,10 +623,11 @@ fn start_through_a_job_definition_queues_beyond_the_group_limit() {
     // No chain given: the definition names it.
     let (code, first) = s.post(
         "/api/v1/jobs",
-        json!({"definition": "SLOW_DEF", "job": "Q1"}),
+        json!({"definition": "SLOW_DEF", "job": "Q1", "requested_by": "bob"}),
     );
     assert_eq!(code, 201, "{first}");
-    s.wait_state("Q1", &["RUNNING"]);
+    let q1 = s.wait_state("Q1", &["RUNNING"]);
+    assert_eq!(q1["requested_by"], "bob", "{q1}");
     let (code, second) = s.post(
         "/api/v1/jobs",
         json!({"definition": "SLOW_DEF", "job": "Q2"}),

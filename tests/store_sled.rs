@@ -23,6 +23,7 @@ fn job(name: &str, state: JobState, ended: Option<u64>) -> JobRecord {
         group: None,
         serialize_key: None,
         enqueued_at: None,
+        requested_by: None,
     }
 }
 

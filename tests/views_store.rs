@@ -79,6 +79,7 @@ fn store() -> ChainStore {
         group: None,
         serialize_key: None,
         enqueued_at: None,
+        requested_by: Some("ops".into()),
     });
     let steps = [
         step("OUTER", "A", None, StepState::Succeeded, Some(0)),
@@ -200,6 +201,11 @@ fn jobs_take_group_and_serialize_key_from_the_job_definition_and_explain_the_sta
     let j = &rows[0];
     assert_eq!(j.group.as_deref(), Some("FINANCE.LOANS"));
     assert_eq!(j.serialize_key.as_deref(), Some("10"));
+    assert_eq!(
+        j.requested_by.as_deref(),
+        Some("ops"),
+        "kept from the start request"
+    );
     assert_eq!(j.run_duration, Some(10.0));
     assert_eq!(
         j.wait_duration,

@@ -38,6 +38,15 @@ pub struct ControlArgs {
     pub format: OutputFormat,
 }
 
+/// The operating-system user running the command: the REQUESTED_BY of jobs it starts.
+pub(crate) fn requesting_user() -> Option<String> {
+    ["USER", "LOGNAME"]
+        .iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .map(|u| u.trim().to_string())
+        .find(|u| !u.is_empty())
+}
+
 fn server_url(c: &ControlArgs) -> Option<String> {
     c.server
         .as_deref()
@@ -234,6 +243,7 @@ pub fn start(a: StartArgs) -> i32 {
                     "start_steps": a.start_steps,
                     "definition": a.definition,
                     "group": a.group,
+                    "requested_by": requesting_user(),
                     "step_states": states.iter().map(|(s, t, _)| (s.clone(), Value::String(t.clone()))).collect::<serde_json::Map<_, _>>(),
                 });
                 let resp: Value = client(&a.ctl, &url)?.post("/api/v1/jobs", &body)?;
@@ -245,6 +255,7 @@ pub fn start(a: StartArgs) -> i32 {
                 let request = StartRequest {
                     job: a.job.clone(),
                     chain: a.chain.clone().unwrap_or_default(),
+                    requested_by: requesting_user(),
                     parameters,
                     start_steps: a.start_steps.clone(),
                     step_states: states.iter().map(|(s, _, p)| (s.clone(), *p)).collect(),

@@ -176,6 +176,7 @@ fn request(args: &RunArgs, catalog: &Catalog) -> Result<StartRequest, Refusal> {
     Ok(StartRequest {
         job,
         chain,
+        requested_by: super::control::requesting_user(),
         parameters,
         start_steps,
         step_states,

@@ -453,6 +453,7 @@ impl Core {
             group: None,
             serialize_key: None,
             enqueued_at: None,
+            requested_by: req.requested_by.clone(),
         };
         let mut job = Job::new(record, req, defs);
         job.pending_presets = presets;

@@ -178,6 +178,10 @@ pub struct StartRequest {
     /// Resource group of an ad-hoc run (overrides the definition's group).
     #[serde(default)]
     pub group: Option<String>,
+    /// Who asked for the run (the jobs view's REQUESTED_BY): `SCHEDULER` for a scheduled
+    /// run, the operating-system user for the CLI, what an API client sends.
+    #[serde(default)]
+    pub requested_by: Option<String>,
 }
 
 /// What a driver feeds the core. Each is handled at one instant `now`.
@@ -328,6 +332,9 @@ pub struct JobRecord {
     /// When the job was ENQUEUED (`None`: it started at once).
     #[serde(default)]
     pub enqueued_at: Option<Millis>,
+    /// Who asked for the job (from its start request).
+    #[serde(default)]
+    pub requested_by: Option<String>,
 }
 
 /// One job-log row (a step-job run or the chain job).

@@ -237,6 +237,7 @@ async fn fire(
         let request = StartRequest {
             job: Some(name.clone()),
             definition: Some(name.clone()),
+            requested_by: Some("SCHEDULER".into()),
             ..StartRequest::default()
         };
         match engine.start(request).await {

@@ -120,6 +120,8 @@ struct StartBody {
     parameters: Option<BTreeMap<String, Value>>,
     start_steps: Option<Vec<String>>,
     step_states: Option<Value>,
+    /// Who asks (the jobs view's REQUESTED_BY); the CLI sends the operating-system user.
+    requested_by: Option<String>,
 }
 
 pub async fn start(State(st): State<Arc<AppState>>, b: Body) -> Result<Response, ApiError> {
@@ -143,6 +145,10 @@ pub async fn start(State(st): State<Arc<AppState>>, b: Body) -> Result<Response,
         step_states: step_states(req.step_states)?,
         definition,
         group: req.group.filter(|g| !g.trim().is_empty()),
+        requested_by: req
+            .requested_by
+            .map(|r| r.trim().to_string())
+            .filter(|r| !r.is_empty()),
     };
     let job = timed(&st, "start", st.engine.start(request)).await?;
     Ok((StatusCode::CREATED, Json(json!({ "job": job }))).into_response())

@@ -203,6 +203,7 @@ mod tests {
             group: None,
             serialize_key: None,
             enqueued_at: None,
+            requested_by: None,
         }];
         let text = m.render(&jobs);
         assert!(

@@ -63,9 +63,12 @@ pub fn document() -> Value {
             "/api/v1/jobs": {
                 "get": { "summary": "jobs view (newest first)", "parameters": [q("state", "comma-separated job states"), q("chain", "chain name"), q("limit", "at most this many"), q("since", "RFC 3339"), q("until", "RFC 3339")], "responses": list("JobRow") },
                 "post": { "summary": "start a chain job", "security": [{ "bearer": [] }],
-                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["chain"], "properties": {
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "properties": {
                         "chain": s("string"), "job": s("string"), "parameters": { "type": "object", "additionalProperties": s("string") },
                         "start_steps": { "type": "array", "items": s("string") },
+                        "definition": { "type": "string", "description": "a job definition: its chain (when none is given), parameter defaults, group, serialize by" },
+                        "group": { "type": "string", "description": "resource group of an ad-hoc run" },
+                        "requested_by": { "type": "string", "description": "who asks (the jobs view's REQUESTED_BY)" },
                         "step_states": { "type": "object", "additionalProperties": { "type": "string", "description": "SUCCEEDED, NOT_STARTED or 'FAILED n'" } } } } } } },
                     "responses": { "201": { "description": "started", "content": { "application/json": { "schema": { "type": "object", "properties": { "job": s("string") } } } } },
                         "400": { "$ref": "#/components/responses/Error" }, "401": { "$ref": "#/components/responses/Error" }, "404": { "$ref": "#/components/responses/Error" }, "409": { "$ref": "#/components/responses/Error" } } } },
@@ -84,6 +87,7 @@ pub fn document() -> Value {
             "/api/v1/chains/{chain}/steps": { "get": { "summary": "chain_steps view", "parameters": [p("chain")], "responses": list("ChainStepRow") } },
             "/api/v1/chains/{chain}/rules": { "get": { "summary": "chain_rules view", "parameters": [p("chain")], "responses": list("ChainRuleRow") } },
             "/api/v1/chains/{chain}/graph.svg": { "get": { "summary": "the chain drawn (image/svg+xml)", "parameters": [p("chain")], "responses": { "200": { "description": "SVG" }, "404": { "$ref": "#/components/responses/Error" } } } },
+            "/api/v1/schedules": { "get": { "summary": "scheduled job definitions: job_name, chain_name, schedule, next_run_date, last_start_date, skipped_count (extension)", "responses": { "200": { "description": "a list", "content": { "application/json": { "schema": { "type": "array", "items": { "type": "object" } } } } } } } },
             "/api/v1/events/stream": { "get": { "summary": "server-sent events: job, step, progress and log changes (event names job, step, progress, log)", "parameters": [q("job", "only this job")], "responses": { "200": { "description": "text/event-stream" } } } },
             "/api/v1/events": post("raise an event", json!({ "type": "object", "required": ["name"], "properties": { "name": s("string"), "job": s("string"), "payload": {} } }), json!({ "type": "object", "properties": { "completed_steps": s("integer") } })),
             "/api/v1/reload": post("reload the rule folder; a catalog with errors is refused (422, diagnostics) and the old one kept", json!({ "type": "object" }), json!({ "type": "object" }))

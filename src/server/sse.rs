@@ -53,6 +53,7 @@ pub fn to_event(ev: &EngineEvent, only_job: Option<&str>, now: u64) -> Option<Ev
                 group: None,
                 serialize_key: None,
                 enqueued_at: None,
+                requested_by: None,
             };
             let info = StepInfo {
                 record: step.clone(),

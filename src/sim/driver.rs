@@ -293,6 +293,7 @@ impl<'s> Driver<'s> {
                         parameters: spec.parameters.clone(),
                         start_steps: spec.start_steps.clone(),
                         step_states: spec.step_states.clone(),
+                        requested_by: None,
                         definition: spec.definition.clone(),
                         group: spec.group.clone(),
                     }));

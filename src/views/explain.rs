@@ -410,6 +410,7 @@ mod tests {
             group: None,
             serialize_key: None,
             enqueued_at: None,
+            requested_by: None,
         }
     }
 

@@ -123,6 +123,7 @@ mod tests {
                 group: None,
                 serialize_key: None,
                 enqueued_at: None,
+                requested_by: None,
             },
             group: Some("FINANCE.LOANS".into()),
             serialize_key: Some("10".into()),

@@ -58,7 +58,7 @@ impl JobInfo {
         JobInfo {
             group: record.group.clone(),
             serialize_key: record.serialize_key.clone(),
-            requested_by: None,
+            requested_by: record.requested_by.clone(),
             enqueued_at: record.enqueued_at,
             record,
         }

@@ -89,6 +89,7 @@ mod tests {
             group: None,
             serialize_key: None,
             enqueued_at: None,
+            requested_by: None,
         }
     }
 
