@@ -106,6 +106,8 @@ pub enum Command {
     Stats(views::StatsArgs),
     /// The explain view: each rule's predicates and truth values; why a job stalled.
     Explain(views::ExplainArgs),
+    /// The schedules view: each scheduled job definition, its next run, last start, skips.
+    Schedules(views::SchedulesArgs),
     /// The chains view of the catalog.
     Chains(views::ChainArgs),
     /// The chain_steps view of the catalog.
@@ -153,6 +155,7 @@ pub fn main() -> i32 {
         Command::Timeline(a) => views::timeline(a),
         Command::Stats(a) => views::stats(a),
         Command::Explain(a) => views::explain(a),
+        Command::Schedules(a) => views::schedules(a),
         Command::Chains(a) => views::chains(a),
         Command::ChainSteps(a) => views::chain_steps(a),
         Command::ChainRules(a) => views::chain_rules(a),

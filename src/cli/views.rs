@@ -1,5 +1,6 @@
 //! The view commands: `jobs`, `steps JOB`, `log`, `details LOG_ID`, `timeline JOB`, `stats`,
-//! `explain JOB`, and the catalog views `chains`, `chain-steps`, `chain-rules`, `running`.
+//! `explain JOB`, `schedules`, and the catalog views `chains`, `chain-steps`, `chain-rules`,
+//! `running`.
 //!
 //! Each reads either the embedded store (`--db`, default ./chainsched-data) or a running
 //! service (`--server URL` or CHAINSCHED_SERVER) and prints the same rows either way: from the
@@ -454,6 +455,26 @@ pub fn chain_rules(a: ChainArgs) -> i32 {
         let rows: Vec<views::ChainRuleRow> = match backend(&a.src)? {
             Backend::Local(v) => query::chain_rules(&v, a.chain.as_deref())?,
             Backend::Remote(c) => per_chain(&c, &a.chain, "rules")?,
+        };
+        Ok(render::rows(&rows, format(a.src.format)))
+    })())
+}
+
+// ---------------------------------------------------------------- schedules
+
+#[derive(Debug, clap::Args)]
+pub struct SchedulesArgs {
+    #[command(flatten)]
+    pub src: SourceArgs,
+}
+
+/// The schedules view: each scheduled job definition with its next and last run. A store on
+/// which `serve` never ran has none (an empty list, not an error).
+pub fn schedules(a: SchedulesArgs) -> i32 {
+    finish((|| {
+        let rows: Vec<views::ScheduleRow> = match backend(&a.src)? {
+            Backend::Local(v) => query::schedules(&v)?,
+            Backend::Remote(c) => c.get("/api/v1/schedules")?,
         };
         Ok(render::rows(&rows, format(a.src.format)))
     })())

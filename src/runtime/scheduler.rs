@@ -24,42 +24,15 @@ use crate::catalog::Catalog;
 use crate::core::types::StartRequest;
 use crate::lang::duration::Millis;
 use crate::schedule::Schedule;
-use crate::store::records::{decode, encode};
+use crate::store::records::encode;
 use crate::store::{layout, ChainStore, StoreError, WriteBatch};
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// The durable state of one scheduled job definition (`sched/<definition>`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ScheduleState {
-    /// The job definition (and the name of the jobs it starts).
-    pub job: String,
-    pub chain: Option<String>,
-    /// The schedule string as written; a different string on reload means "recompute".
-    pub schedule: String,
-    /// The next due time (engine ms); `None`: the schedule has no further occurrence.
-    pub next_run: Option<Millis>,
-    /// When the scheduler last started a run of it.
-    pub last_start: Option<Millis>,
-    /// Set while an occurrence is being started (the due time): see the module docs.
-    #[serde(default)]
-    pub firing: Option<Millis>,
-    /// Occurrences skipped because the previous run had not ended.
-    #[serde(default)]
-    pub skipped: u64,
-}
-
-/// Every schedule state in the store, by definition name (for the views and the HTTP API).
-pub fn schedule_states(store: &ChainStore) -> Result<Vec<ScheduleState>, StoreError> {
-    store
-        .kv()
-        .scan_prefix(layout::SCHEDULE.as_bytes())?
-        .into_iter()
-        .map(|(k, v)| decode(&k, &v))
-        .collect()
-}
+// The record and its decoding live in the store, so that the views can read them without
+// depending on the runtime (docs/ARCHITECTURE.md).
+pub use crate::store::schedules::{schedule_states, ScheduleState};
 
 fn save(store: &ChainStore, state: &ScheduleState) -> Result<(), StoreError> {
     let mut b = WriteBatch::default();

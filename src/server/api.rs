@@ -289,22 +289,11 @@ pub async fn method_not_allowed() -> ApiError {
 }
 
 /// `GET /api/v1/schedules` (extension): each scheduled job definition with its next and last
-/// run, like Oracle's *_SCHEDULER_JOBS columns (docs/http-api.md, docs/scheduling.md).
+/// run, like Oracle's *_SCHEDULER_JOBS columns (docs/http-api.md, docs/scheduling.md). The
+/// rows are the schedules view's, so `chainsched schedules` prints the same from here as from
+/// the embedded store.
 pub async fn schedules(State(st): State<Arc<AppState>>) -> Result<Response, ApiError> {
-    let engine = st.engine.clone();
-    let states = blocking(move || Ok(engine.schedules()?)).await?;
-    let rows: Vec<serde_json::Value> = states
-        .into_iter()
-        .map(|s| {
-            serde_json::json!({
-                "job_name": s.job,
-                "chain_name": s.chain,
-                "schedule": s.schedule,
-                "next_run_date": s.next_run.map(views::time::rfc3339),
-                "last_start_date": s.last_start.map(views::time::rfc3339),
-                "skipped_count": s.skipped,
-            })
-        })
-        .collect();
+    let views = st.views();
+    let rows = blocking(move || Ok(query::schedules(&views)?)).await?;
     Ok(Json(rows).into_response())
 }

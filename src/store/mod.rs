@@ -11,6 +11,7 @@ pub mod chain_store;
 pub mod layout;
 pub mod memory;
 pub mod records;
+pub mod schedules;
 pub mod sled_store;
 
 pub use chain_store::{ChainStore, StateBatch};

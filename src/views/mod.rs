@@ -12,6 +12,7 @@
 //! * [`time`] — RFC 3339 instants and durations in seconds;
 //! * [`running`], [`jobs`], [`log`], [`timeline`], [`catalog_views`], [`stats`], [`explain`]
 //!   — the builders; [`truth`] — three-valued predicate truth for explain;
+//! * [`schedules`] — the schedules view (scheduled job definitions, next and last runs);
 //! * [`query`] — filters + builders over a [`ViewSource`];
 //! * [`render`] — table, JSON and CSV.
 
@@ -23,6 +24,7 @@ pub mod query;
 pub mod render;
 pub mod rows;
 pub mod running;
+pub mod schedules;
 pub mod stats;
 pub mod store_source;
 pub mod time;
@@ -30,6 +32,7 @@ pub mod timeline;
 pub mod truth;
 
 pub use rows::*;
+pub use schedules::ScheduleRow;
 
 use crate::catalog::Catalog;
 use crate::core::types::{JobRecord, JobState, LogRow, StepRecord, TimelineEntry};
@@ -136,6 +139,12 @@ pub trait ViewSource {
     fn timeline(&self, job: &str) -> Result<Vec<TimelineEntry>, ViewError>;
     /// The catalog the engine runs.
     fn catalog(&self) -> Result<Arc<Catalog>, ViewError>;
+
+    /// The scheduler's records of the scheduled job definitions (any order). Sources without
+    /// a scheduler have none.
+    fn schedules(&self) -> Result<Vec<crate::store::schedules::ScheduleState>, ViewError> {
+        Ok(Vec::new())
+    }
 
     /// When the job was requested, from its timeline's `job_enqueued` entry (the first entries
     /// of a timeline). Sources that can read just the head of a timeline should override this.

@@ -187,3 +187,8 @@ pub fn explain(src: &dyn ViewSource, job: &str, now: Millis) -> Result<Explanati
         now,
     ))
 }
+
+/// The schedules view: every scheduled job definition the scheduler keeps, by job name.
+pub fn schedules(src: &dyn ViewSource) -> Result<Vec<super::ScheduleRow>, ViewError> {
+    Ok(super::schedules::schedule_rows(&src.schedules()?))
+}

@@ -122,6 +122,10 @@ impl ViewSource for StoreViews {
         Ok(None)
     }
 
+    fn schedules(&self) -> Result<Vec<crate::store::schedules::ScheduleState>, ViewError> {
+        Ok(crate::store::schedules::schedule_states(&self.store)?)
+    }
+
     fn catalog(&self) -> Result<Arc<Catalog>, ViewError> {
         match &self.catalog {
             Some(c) => Ok(c.clone()),
