@@ -128,7 +128,21 @@ fn generated_names_duplicates_and_unknown_chains() {
         chain: "NOPE".into(),
         ..Default::default()
     }));
-    assert_eq!(unknown, Err(CoreError::UnknownChain("NOPE".into())));
+    assert_eq!(
+        unknown,
+        Err(CoreError::UnknownChain {
+            chain: "NOPE".into(),
+            nearest: None
+        })
+    );
+    let misspelt = d.input(Input::StartJob(StartRequest {
+        chain: "LOAN_APROVAL".into(),
+        ..Default::default()
+    }));
+    assert_eq!(
+        misspelt.map_err(|e| e.to_string()),
+        Err("unknown chain LOAN_APROVAL (did you mean LOAN_APPROVAL?)".to_string())
+    );
     // Once J1 has ended, its name may be used again.
     d.run();
     assert_eq!(d.state("J1"), JobState::Succeeded);
@@ -961,7 +975,8 @@ fn alter_chain_changes_running_jobs_and_future_runs() {
         }),
         Err(CoreError::UnknownChainStep {
             chain: "C".into(),
-            step: "Q".into()
+            step: "Q".into(),
+            nearest: None
         })
     );
 }
@@ -996,7 +1011,8 @@ fn run_with_start_steps() {
         })),
         Err(CoreError::UnknownChainStep {
             chain: "C".into(),
-            step: "ZZ".into()
+            step: "ZZ".into(),
+            nearest: None
         })
     );
 }
@@ -1324,7 +1340,10 @@ fn unknown_inputs_are_reported() {
                 change: AlterChange::default()
             }
         ),
-        Err(CoreError::UnknownChain("X".into()))
+        Err(CoreError::UnknownChain {
+            chain: "X".into(),
+            nearest: None
+        })
     );
     assert_eq!(
         core.recover_job(0, "X", false),

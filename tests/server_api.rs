@@ -319,6 +319,24 @@ fn errors_are_json_with_a_4xx_status() {
         404,
         "not_found",
     );
+    let (status, v) = s.post("/api/v1/jobs", json!({ "chain": "DEMX" }));
+    assert_eq!(status, 404);
+    assert_eq!(
+        v["error"]["message"], "unknown chain DEMX (did you mean DEMO?)",
+        "{v}"
+    );
+    let (status, v) = s.post(
+        "/api/v1/jobs",
+        json!({ "chain": "DEMO", "start_steps": ["AA"] }),
+    );
+    assert_eq!(status, 404);
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .ends_with("has no step AA (did you mean A?)"),
+        "{v}"
+    );
     check(
         s.post("/api/v1/jobs", json!({ "job": "X" })),
         400,

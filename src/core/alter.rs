@@ -10,6 +10,7 @@ use super::job::*;
 use super::lifecycle::StopReason;
 use super::types::*;
 use crate::catalog::{Chain, RuleAction, StepIdx};
+use crate::lang::diagnostic::nearest_name;
 use crate::lang::duration::Millis;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -206,12 +207,13 @@ impl Core {
             .catalog
             .chains
             .get(chain)
-            .ok_or_else(|| CoreError::UnknownChain(chain.to_string()))?;
+            .ok_or_else(|| self.unknown_chain(chain))?;
         if let Some(name) = step {
             if def.step_index(name).is_none() {
                 return Err(CoreError::UnknownChainStep {
                     chain: chain.to_string(),
                     step: name.to_string(),
+                    nearest: nearest_name(name, def.steps.iter().map(|s| s.name.as_str())),
                 });
             }
         }
@@ -267,7 +269,7 @@ impl Core {
             .catalog
             .chains
             .get(chain)
-            .ok_or_else(|| CoreError::UnknownChain(chain.to_string()))?;
+            .ok_or_else(|| self.unknown_chain(chain))?;
         if rule.name.trim().is_empty() {
             return Err(CoreError::Invalid("a rule needs a name".into()));
         }

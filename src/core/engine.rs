@@ -21,6 +21,7 @@ use super::lifecycle::StopReason;
 use super::triggers::{complete_waiting, timer_fired};
 use super::types::*;
 use crate::catalog::{Catalog, StepIdx, StepTarget};
+use crate::lang::diagnostic::nearest_name;
 use crate::lang::duration::Millis;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -401,7 +402,7 @@ impl Core {
                         .catalog
                         .chains
                         .get(&name)
-                        .ok_or_else(|| CoreError::UnknownChain(name.clone()))?;
+                        .ok_or_else(|| self.unknown_chain(&name))?;
                     let d = Arc::new(Def::build(c.clone()));
                     self.defs.insert(name.clone(), d.clone());
                     d
@@ -425,7 +426,7 @@ impl Core {
     ) -> Result<String, CoreError> {
         let req = self.resolve_definition(req)?;
         if !self.catalog.chains.contains_key(&req.chain) {
-            return Err(CoreError::UnknownChain(req.chain.clone()));
+            return Err(self.unknown_chain(&req.chain));
         }
         let defs = self.collect_defs(&req.chain)?;
         let (only, presets) = validate_start(&defs, &req)?;
@@ -458,6 +459,15 @@ impl Core {
         let mut job = Job::new(record, req, defs);
         job.pending_presets = presets;
         Ok(self.place_new_job(now, job, only, effects))
+    }
+
+    /// "unknown chain X", with the closest chain (or job definition) name of the catalog.
+    pub(crate) fn unknown_chain(&self, chain: &str) -> CoreError {
+        let names = self.catalog.chains.keys().chain(self.catalog.jobs.keys());
+        CoreError::UnknownChain {
+            chain: chain.to_string(),
+            nearest: nearest_name(chain, names.map(|k| k.as_str())),
+        }
     }
 
     fn generate_name(&mut self, chain: &str) -> String {
@@ -537,6 +547,7 @@ fn validate_start(
                 .ok_or_else(|| CoreError::UnknownChainStep {
                     chain: req.chain.clone(),
                     step: name.clone(),
+                    nearest: nearest_name(name, root.steps.iter().map(|s| s.name.as_str())),
                 })?;
             if !list.contains(&idx) {
                 list.push(idx);
@@ -557,6 +568,7 @@ fn validate_start(
             return Err(CoreError::UnknownChainStep {
                 chain: req.chain.clone(),
                 step: sub.clone(),
+                nearest: nearest_name(sub, root.steps.iter().map(|s| s.name.as_str())),
             });
         }
         presets.insert(sub.clone(), *state);

@@ -380,17 +380,33 @@ pub struct TimelineEntry {
     pub detail: String,
 }
 
+fn did_you_mean(nearest: &Option<String>) -> String {
+    nearest
+        .as_ref()
+        .map(|n| format!(" (did you mean {n}?)"))
+        .unwrap_or_default()
+}
+
 /// Why the core refused an input. A refused input changes nothing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum CoreError {
     #[error("unknown job {0}")]
     UnknownJob(String),
-    #[error("unknown chain {0}")]
-    UnknownChain(String),
+    #[error("unknown chain {chain}{}", did_you_mean(.nearest))]
+    UnknownChain {
+        chain: String,
+        /// The closest existing chain name, if one is close.
+        nearest: Option<String>,
+    },
     #[error("job {job} has no step {step}")]
     UnknownStep { job: String, step: String },
-    #[error("chain {chain} has no step {step}")]
-    UnknownChainStep { chain: String, step: String },
+    #[error("chain {chain} has no step {step}{}", did_you_mean(.nearest))]
+    UnknownChainStep {
+        chain: String,
+        step: String,
+        /// The closest step name of the chain, if one is close.
+        nearest: Option<String>,
+    },
     #[error("step {step} of job {job} is RUNNING; its state cannot be altered")]
     StepRunning { job: String, step: String },
     #[error("job {0} already exists")]

@@ -72,7 +72,8 @@ impl Diagnostic {
 }
 
 /// The nearest name to `wanted` among `candidates` (Levenshtein, case-insensitive), if close
-/// enough to be a plausible typo.
+/// enough to be a plausible typo: at most half the longer name's length edited, and at least one
+/// character of `wanted` kept (`ZZ` is no typo of `A`, nor `X` of `C`).
 pub fn nearest_name<'a, I>(wanted: &str, candidates: I) -> Option<String>
 where
     I: IntoIterator<Item = &'a str>,
@@ -81,8 +82,9 @@ where
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
         let d = strsim::levenshtein(&wanted_up, &c.to_uppercase());
-        let limit = (wanted.chars().count().max(c.chars().count()) / 2).max(2);
-        if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
+        let len = wanted.chars().count();
+        let limit = (len.max(c.chars().count()) / 2).max(1);
+        if d <= limit && d < len && best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, c));
         }
     }

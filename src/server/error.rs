@@ -73,7 +73,7 @@ impl From<EngineError> for ApiError {
         match &e {
             EngineError::Core(core) => match core {
                 CoreError::UnknownJob(_)
-                | CoreError::UnknownChain(_)
+                | CoreError::UnknownChain { .. }
                 | CoreError::UnknownStep { .. }
                 | CoreError::UnknownChainStep { .. } => ApiError::not_found(message),
                 CoreError::DuplicateJob(_) => {
