@@ -1,6 +1,7 @@
 //! The dashboard in a real browser (headless Debian chromium): after a job was started and
 //! finished through the API, the page lists it, shows its steps, graph and rules, and a
-//! screenshot is kept under target/ for people to look at. Skipped, with the reason printed,
+//! screenshot is kept under target/ for people to look at; with scheduled job definitions the
+//! Schedules panel lists them (next run relative, absolute in the tooltip). Skipped, with the reason printed,
 //! only when chromium is not installed.
 
 mod server_support;
@@ -91,6 +92,10 @@ fn the_dashboard_shows_a_finished_job_its_steps_graph_and_rules() {
         "the job list shows WEB2"
     );
     assert!(
+        dom.contains(r#"id="schedules" class="schedules hidden""#),
+        "no schedules: the schedules panel is hidden"
+    );
+    assert!(
         dom.contains(
             r#"<h1 id="job-title">WEB1 <span class="badge st-SUCCEEDED">SUCCEEDED</span>"#
         ),
@@ -148,4 +153,76 @@ fn the_dashboard_shows_a_finished_job_its_steps_graph_and_rules() {
         shot.display()
     );
     println!("screenshot: {}", shot.display());
+}
+
+#[test]
+fn the_schedules_panel_lists_scheduled_jobs_with_next_and_last_runs() {
+    let Some(chrome) = chromium() else {
+        println!("SKIPPED browser_dashboard: chromium is not installed (apt-get install chromium; see .ci/apt-packages)");
+        return;
+    };
+    let rules = format!(
+        "{RULES}\njob NIGHTLY {{ chain DEMO; schedule 'FREQ=DAILY; BYHOUR=2'; }}\n\
+         job TICK {{ chain SLOW; schedule 'FREQ=SECONDLY;INTERVAL=2'; }}\n"
+    );
+    let s = Server::start(&rules);
+    // Wait until TICK has fired (its run of SLOW lasts a minute: later occurrences are skipped).
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let nightly = loop {
+        let (_, rows) = s.get("/api/v1/schedules");
+        let find = |name: &str| {
+            rows.as_array()
+                .and_then(|a| a.iter().find(|r| r["job_name"] == name))
+                .cloned()
+        };
+        if find("TICK").is_some_and(|t| t["last_start_date"].is_string()) {
+            break find("NIGHTLY").expect("NIGHTLY is scheduled");
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "TICK never fired: {rows}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let profile = tempfile::tempdir().unwrap();
+    let dom = run_chromium(
+        &chrome,
+        profile.path(),
+        &format!("{}/?nolive#/", s.url),
+        &["--dump-dom"],
+    );
+    assert!(
+        dom.contains(r#"id="schedules" class="schedules""#),
+        "the schedules panel is shown:\n{dom}"
+    );
+    assert!(dom.contains(r#"<span class="count" id="schedules-count">2</span>"#));
+    let item = |name: &str| {
+        let start = dom
+            .find(&format!(r#"data-schedule="{name}""#))
+            .unwrap_or_else(|| panic!("no schedule item for {name}:\n{dom}"));
+        let end = dom[start..].find("</li>").map_or(dom.len(), |e| start + e);
+        dom[start..end].to_string()
+    };
+    let n = item("NIGHTLY");
+    assert!(n.contains("FREQ=DAILY; BYHOUR=2"), "{n}");
+    assert!(n.contains(">in "), "next run shown relative: {n}");
+    let next = nightly["next_run_date"].as_str().unwrap();
+    assert!(
+        n.contains(&format!("({next})")),
+        "absolute next run {next} in the tooltip: {n}"
+    );
+    assert!(
+        n.contains("never started") && n.contains("0 skipped"),
+        "{n}"
+    );
+    let t = item("TICK");
+    assert!(
+        t.contains(r#"class="has-run""#),
+        "TICK's run can be opened: {t}"
+    );
+    assert!(
+        t.contains("FREQ=SECONDLY;INTERVAL=2") && t.contains(">SLOW<"),
+        "{t}"
+    );
+    assert!(t.contains(r#"title="last start "#), "last start shown: {t}");
 }

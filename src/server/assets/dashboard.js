@@ -24,6 +24,8 @@ const ui = {
   token: localStorage.getItem("chainsched.token") || "",
   refreshTimer: null,
   chains: [],
+  schedules: [],
+  schedulesTimer: null,
 };
 
 // ------------------------------------------------------------------ API
@@ -107,11 +109,14 @@ function progressBar(sofar, total, state) {
 // ------------------------------------------------------------------ jobs list
 
 async function loadJobs() {
+  const schedules = loadSchedules(); // the schedules panel refreshes with the jobs list
   try {
     const rows = await api("/api/v1/jobs?limit=300");
     ui.jobs = new Map(rows.map((r) => [r.job_name, r]));
     renderJobs();
   } catch (e) { toast("cannot list jobs: " + e.message, true); }
+  await schedules;
+  renderSchedules(); // again: which schedules have a run to open depends on the jobs
 }
 
 function sortedJobs() {
@@ -136,6 +141,66 @@ function renderJobs() {
     </li>`).join("");
   $("#jobs-empty").classList.toggle("hidden", ui.jobs.size > 0);
   $$("#jobs li").forEach((li) => li.addEventListener("click", () => { location.hash = "#/job/" + encodeURIComponent(li.dataset.job); }));
+}
+
+// ------------------------------------------------------------------ schedules
+
+// "in 1 m 20 s", "in 3 h 5 m", "12 s ago": the two largest units of a time difference.
+function fmtRelative(iso, now = Date.now()) {
+  if (!iso) return "";
+  const ms = new Date(iso).getTime() - now;
+  const s = Math.round(Math.abs(ms) / 1000);
+  if (s < 1) return "now";
+  const vals = [Math.floor(s / 86400), Math.floor((s % 86400) / 3600), Math.floor((s % 3600) / 60), s % 60];
+  const names = ["d", "h", "m", "s"];
+  const i = vals.findIndex((v) => v > 0);
+  const text = [i, i + 1].filter((k) => k < 4 && vals[k] > 0).map((k) => `${vals[k]} ${names[k]}`).join(" ");
+  return ms > 0 ? "in " + text : text + " ago";
+}
+
+// Local time, then the RFC 3339 UTC instant the views carry (tooltips).
+function fmtAbsolute(iso) {
+  if (!iso) return "";
+  return `${new Date(iso).toLocaleString([], { hour12: false })} (${iso})`;
+}
+
+function nextRunText(iso) {
+  return new Date(iso).getTime() <= Date.now() ? "due now" : fmtRelative(iso);
+}
+
+async function loadSchedules() {
+  try { ui.schedules = await api("/api/v1/schedules"); }
+  catch (_) { ui.schedules = []; } // not worth a toast every refresh: the panel hides until the next one
+  renderSchedules();
+}
+
+function renderSchedules() {
+  $("#schedules").classList.toggle("hidden", !ui.schedules.length);
+  $("#schedules-count").textContent = ui.schedules.length;
+  $("#schedule-list").innerHTML = ui.schedules.map((s) => {
+    const next = s.next_run_date
+      ? `<span class="next" data-next="${esc(s.next_run_date)}" title="next run ${esc(fmtAbsolute(s.next_run_date))}">${esc(nextRunText(s.next_run_date))}</span>`
+      : `<span class="next none" title="the schedule has no further occurrence">no next run</span>`;
+    const last = s.last_start_date
+      ? `<span class="last" title="last start ${esc(fmtAbsolute(s.last_start_date))}">last ${esc(fmtDate(s.last_start_date))}</span>`
+      : `<span class="last">never started</span>`;
+    const skipped = `<span class="${s.skipped_count ? "skipped" : ""}" title="occurrences skipped because the previous run had not ended">${esc(s.skipped_count)} skipped</span>`;
+    return `<li data-schedule="${esc(s.job_name)}" class="${ui.jobs.has(s.job_name) ? "has-run" : ""}">
+      <span class="name" title="${esc(s.job_name)}">${esc(s.job_name)}</span>${next}
+      <span class="rule mono" title="${esc(s.schedule)}">${esc(s.schedule)}</span>
+      <span class="sub">${s.chain_name ? `<span>${esc(s.chain_name)}</span>` : ""}${last}${skipped}</span></li>`;
+  }).join("");
+  $$("#schedule-list li.has-run").forEach((li) => li.addEventListener("click", () => { location.hash = "#/job/" + encodeURIComponent(li.dataset.schedule); }));
+}
+
+// Relative next-run times move on between refreshes.
+function tickSchedules() {
+  $$("#schedule-list .next[data-next]").forEach((el) => { el.textContent = nextRunText(el.dataset.next); });
+}
+
+function refreshSchedulesSoon() {
+  if (ui.schedulesTimer) return;
+  ui.schedulesTimer = setTimeout(() => { ui.schedulesTimer = null; loadSchedules(); }, 300);
 }
 
 // ------------------------------------------------------------------ one job
@@ -449,6 +514,8 @@ function connectEvents() {
     ui.jobs.set(row.job_name, row);
     renderJobs();
     if (row.job_name === ui.selected) scheduleRefresh();
+    // A scheduled run started or ended: its last start (and next run) moved.
+    if (ui.schedules.some((s) => s.job_name === row.job_name)) refreshSchedulesSoon();
   });
   es.addEventListener("step", (ev) => {
     const row = JSON.parse(ev.data);
@@ -516,6 +583,7 @@ function init() {
     const j = ui.selected && ui.jobs.get(ui.selected);
     if (j && (j.state === "RUNNING" || j.state === "CHAIN_STALLED")) scheduleRefresh(0);
   }, 5000);
+  setInterval(tickSchedules, 1000);
 }
 
 init();
