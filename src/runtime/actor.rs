@@ -125,6 +125,10 @@ pub(crate) struct Actor {
     timeline_seq: HashMap<String, u64>,
     known_steps: HashMap<String, HashSet<String>>,
     waiters: HashMap<String, Vec<Reply<JobRecord>>>,
+    /// Per unfinished job, the version of its chain definitions already in the store
+    /// (`jdef/<job>`): snapshots are written without definitions, which are written again only
+    /// when their version changes (alter chain, rule redefinition).
+    stored_definitions: HashMap<String, u64>,
     failed: Option<String>,
     next_job_number: u64,
 }
@@ -158,6 +162,7 @@ impl Actor {
             timeline_seq: HashMap::new(),
             known_steps: HashMap::new(),
             waiters: HashMap::new(),
+            stored_definitions: HashMap::new(),
             failed: None,
             next_job_number: 0,
         }
@@ -335,6 +340,7 @@ impl Actor {
         }
         self.timeline_seq.remove(job);
         self.known_steps.remove(job);
+        self.stored_definitions.remove(job);
     }
 
     /// Check a start request and complete it: a job named after a job definition of the
@@ -628,14 +634,24 @@ impl Actor {
         for job in &touched {
             match self.core.job_record(job) {
                 Some(r) if r.state.is_finished() => {
+                    // Also removes the job's definitions (`jdef/`).
                     turn.batch.delete_snapshot(job);
+                    self.stored_definitions.remove(job);
                     for k in chain_store::timer_keys(&self.store, job).unwrap_or_default() {
                         turn.batch.delete_raw(k);
                     }
                     ended.push(r);
                 }
                 Some(_) => {
-                    if let Some(snap) = self.core.snapshot_job(job) {
+                    // The state on every change; the definitions once per version.
+                    let version = self.core.job_definitions_version(job);
+                    if version.is_some() && self.stored_definitions.get(job) != version.as_ref() {
+                        if let Some(defs) = self.core.job_definitions(job) {
+                            turn.batch.put_definitions(job, &defs);
+                            self.stored_definitions.insert(job.clone(), defs.version);
+                        }
+                    }
+                    if let Some(snap) = self.core.snapshot_job_state(job) {
                         turn.batch.put_snapshot(job, &snap);
                     }
                 }

@@ -12,7 +12,7 @@
 use super::actor::RecoveryWork;
 use super::executor::process::kill_group;
 use crate::core::Core;
-use crate::core::JobSnapshot;
+use crate::core::{JobDefinitions, JobSnapshot};
 use crate::store::{ChainStore, LivePid, StoreError};
 
 /// What recovery did, for the caller to report.
@@ -37,9 +37,9 @@ pub(crate) fn prepare(
         };
         let snapshot: Result<JobSnapshot, _> = serde_json::from_value(json);
         let restored = match snapshot {
-            Ok(snap) if snap.format == JobSnapshot::FORMAT => {
-                core.restore_job(snap);
-                Ok(())
+            Ok(mut snap) if snap.format == JobSnapshot::FORMAT => {
+                attach_definitions(store, &job, &mut snap)
+                    .and_then(|()| core.try_restore_job(snap).map_err(|e| e.to_string()))
             }
             Ok(snap) => Err(format!(
                 "its stored snapshot has format {}, this chainsched reads {}",
@@ -59,6 +59,21 @@ pub(crate) fn prepare(
     }
     work.leftover_pids = store.all_live_pids()?;
     Ok((work, report))
+}
+
+/// Put a state-only snapshot's chain definitions (`jdef/<job>`) back. A snapshot that holds
+/// its definitions (an older store) needs none.
+fn attach_definitions(store: &ChainStore, job: &str, snap: &mut JobSnapshot) -> Result<(), String> {
+    if snap.has_definitions() {
+        return Ok(());
+    }
+    let json = store
+        .definitions_json(job)
+        .map_err(|e| format!("its chain definitions cannot be read: {e}"))?
+        .ok_or("its chain definitions are missing from the store")?;
+    let defs: JobDefinitions = serde_json::from_value(json)
+        .map_err(|e| format!("its stored chain definitions cannot be read: {e}"))?;
+    snap.attach_definitions(defs).map_err(|e| e.to_string())
 }
 
 /// Kill what is left of a step's process group from a previous engine. When a process with

@@ -167,6 +167,12 @@ impl ChainStore {
         self.get_as(&layout::snapshot_key(job))
     }
 
+    /// The chain definitions of an unfinished job (`None`: kept inside its snapshot, or an
+    /// older store), as JSON (the type belongs to the core).
+    pub fn definitions_json(&self, job: &str) -> Result<Option<serde_json::Value>, StoreError> {
+        self.get_as(&layout::definitions_key(job))
+    }
+
     /// The job's step records, in definition order (nested steps right after their outer step).
     pub fn steps(&self, job: &str) -> Result<Vec<StepRecord>, StoreError> {
         let mut by_subname: BTreeMap<String, StepRecord> = self
@@ -308,6 +314,7 @@ impl ChainStore {
             batch.delete(layout::job_key(job));
             batch.delete(layout::order_key(job));
             batch.delete(layout::snapshot_key(job));
+            batch.delete(layout::definitions_key(job));
             for tag in [
                 layout::STEP,
                 layout::PROGRESS,
@@ -370,6 +377,10 @@ impl StateBatch {
     }
     pub fn delete_snapshot(&mut self, job: &str) {
         self.inner.delete(layout::snapshot_key(job));
+        self.inner.delete(layout::definitions_key(job));
+    }
+    pub fn put_definitions<T: Serialize>(&mut self, job: &str, definitions: &T) {
+        self.put(layout::definitions_key(job), definitions);
     }
     pub fn put_step(&mut self, job: &str, step: &StepRecord) {
         self.put(layout::step_key(job, &step.subname), step);

@@ -13,7 +13,8 @@
 //! | `meta/store_id` | a random id of this store, given to every step process (`CHAINSCHED_STORE_ID`) so recovery can find the strays of a crashed engine | when the store is created |
 //! | `meta/catalog` | the catalog the engine runs (`catalog::Catalog`) | on each catalog load |
 //! | `job/<job>` | [`JobEntry`](super::records::JobEntry): the job record | each change of the job |
-//! | `snap/<job>` | the core's `JobSnapshot` (the chain definition the job started with + state) | each state change of an unfinished job; removed when it ends |
+//! | `snap/<job>` | the core's `JobSnapshot`: the job's dynamic state (written without its chain definitions by this version; older stores may hold them inline) | each state change of an unfinished job; removed when it ends |
+//! | `jdef/<job>` | the core's `JobDefinitions`: the chain definitions the job runs (as started, then altered), with their version | when the job starts and when an alter chain or rule redefinition changes them; removed when it ends |
 //! | `step/<job>\0<subname>` | `StepRecord` | each step change |
 //! | `ord/<job>` | the job's subnames in definition order (nested right after their outer step) | when a new subname appears |
 //! | `prog/<job>\0<subname>` | [`Progress`](super::records::Progress): SOFAR, TOTALWORK, STATUS_MESSAGE | `::progress`/`::status` lines, handler progress |
@@ -34,6 +35,7 @@ pub const STORE_ID_KEY: &[u8] = b"meta/store_id";
 
 pub const JOB: &str = "job/";
 pub const SNAPSHOT: &str = "snap/";
+pub const DEFINITIONS: &str = "jdef/";
 pub const STEP: &str = "step/";
 pub const ORDER: &str = "ord/";
 pub const PROGRESS: &str = "prog/";
@@ -72,6 +74,10 @@ pub fn job_key(job: &str) -> Vec<u8> {
 
 pub fn snapshot_key(job: &str) -> Vec<u8> {
     tagged(SNAPSHOT, job)
+}
+
+pub fn definitions_key(job: &str) -> Vec<u8> {
+    tagged(DEFINITIONS, job)
 }
 
 pub fn order_key(job: &str) -> Vec<u8> {
