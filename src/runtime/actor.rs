@@ -94,6 +94,10 @@ struct Turn {
     events: Vec<EngineEvent>,
     /// Timers re-armed by recovery (already stored).
     rearm: Vec<TimerEntry>,
+    /// Step completions received one after the other in this turn, not yet given to the core:
+    /// they are handed over together (`Core::handle_batch`, one evaluation per job, as the
+    /// simulator does for completions at one instant) before anything else is fed.
+    finished: Vec<Input>,
 }
 
 /// What the engine hands the actor when it starts.
@@ -188,6 +192,7 @@ impl Actor {
                     other => self.accept(other, &mut turn),
                 }
             }
+            self.feed_finished(&mut turn);
             self.finish_turn(turn).await;
             if let Some(reply) = shutdown {
                 self.shutdown();
@@ -202,6 +207,10 @@ impl Actor {
     }
 
     fn accept(&mut self, msg: Msg, turn: &mut Turn) {
+        if !matches!(msg, Msg::Exec(_)) {
+            // Keep the order of what the core sees: completions first, then this message.
+            self.feed_finished(turn);
+        }
         match msg {
             Msg::Input { input, reply } => {
                 if let Some(why) = &self.failed {
@@ -280,12 +289,25 @@ impl Actor {
         }
     }
 
+    /// Hand the completions gathered in this turn to the core at once.
+    fn feed_finished(&mut self, turn: &mut Turn) {
+        if turn.finished.is_empty() || self.failed.is_some() {
+            return;
+        }
+        let inputs = std::mem::take(&mut turn.finished);
+        let now = self.clock.now();
+        // A refused completion (a job that ended meanwhile) changes nothing; nobody awaits it.
+        let (effects, _refusals) = self.core.handle_batch(now, inputs);
+        self.record(effects, turn);
+    }
+
     /// Check what the runtime itself must check, then hand the input to the core and record
     /// its effects in the turn.
     fn feed(&mut self, mut input: Input, turn: &mut Turn) -> Result<Accepted, EngineError> {
         if let Some(why) = &self.failed {
             return Err(EngineError::NotRunning(why.clone()));
         }
+        self.feed_finished(turn);
         let mut fresh_name = None;
         if let Input::StartJob(req) = &mut input {
             self.check_start(req)?;
@@ -609,15 +631,12 @@ impl Actor {
                     // The core no longer awaits it; its log row (if any) picks up the capture.
                     return;
                 }
-                let _ = self.feed(
-                    Input::StepFinished {
-                        job,
-                        subname,
-                        attempt,
-                        outcome,
-                    },
-                    turn,
-                );
+                turn.finished.push(Input::StepFinished {
+                    job,
+                    subname,
+                    attempt,
+                    outcome,
+                });
             }
         }
     }
