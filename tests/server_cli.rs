@@ -71,7 +71,8 @@ fn views_print_the_same_from_the_service_and_from_the_store() {
         json!({ "job": "C2" })
     );
     assert!(s.cli(&["start", "OUTER", "--job", "N1"]).status.success());
-    s.wait_state("C1", &["SUCCEEDED"]);
+    let c1 = s.wait_state("C1", &["SUCCEEDED"]);
+    assert_eq!(c1["requested_by"], CLI_USER, "the CLI sends its user: {c1}");
     s.wait_state("C2", &["CHAIN_STALLED"]);
     let out = s.cli(&["explain", "C2"]);
     assert!(

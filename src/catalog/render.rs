@@ -17,7 +17,7 @@ use std::fmt::Write as _;
 /// Why a chain could not be drawn.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RenderError {
-    #[error("unknown chain {name}{}", suggestion.as_ref().map(|s| format!(" (did you mean {s}?)")).unwrap_or_default())]
+    #[error("unknown chain {name}{}", crate::lang::diagnostic::did_you_mean(suggestion.as_deref()))]
     UnknownChain {
         name: String,
         suggestion: Option<String>,

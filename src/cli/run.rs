@@ -16,7 +16,7 @@
 
 use crate::catalog::{load_paths, Catalog};
 use crate::core::types::{JobRecord, JobState, PresetState, StartRequest};
-use crate::lang::diagnostic::{nearest_name, render_text};
+use crate::lang::diagnostic::{did_you_mean, nearest_name, render_text};
 use crate::runtime::{report, Engine, EngineEvent, EngineOptions};
 use crate::sim::names::{resolve_chain, resolve_subname};
 use std::collections::{BTreeMap, BTreeSet};
@@ -189,9 +189,8 @@ fn request(args: &RunArgs, catalog: &Catalog) -> Result<StartRequest, Refusal> {
 fn definition_chain(catalog: &Catalog, wanted: &str) -> Result<String, Refusal> {
     let name = identifier(wanted);
     let Some(def) = catalog.jobs.get(&name) else {
-        let hint = nearest_name(&name, catalog.jobs.keys().map(|k| k.as_str()))
-            .map(|n| format!(" (did you mean {n}?)"))
-            .unwrap_or_default();
+        let hint =
+            did_you_mean(nearest_name(&name, catalog.jobs.keys().map(|k| k.as_str())).as_deref());
         return Err(usage(format!(
             "error: --definition: unknown job definition {name}{hint}"
         )));

@@ -380,19 +380,12 @@ pub struct TimelineEntry {
     pub detail: String,
 }
 
-fn did_you_mean(nearest: &Option<String>) -> String {
-    nearest
-        .as_ref()
-        .map(|n| format!(" (did you mean {n}?)"))
-        .unwrap_or_default()
-}
-
 /// Why the core refused an input. A refused input changes nothing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum CoreError {
     #[error("unknown job {0}")]
     UnknownJob(String),
-    #[error("unknown chain {chain}{}", did_you_mean(.nearest))]
+    #[error("unknown chain {chain}{}", crate::lang::diagnostic::did_you_mean(.nearest.as_deref()))]
     UnknownChain {
         chain: String,
         /// The closest existing chain name, if one is close.
@@ -400,7 +393,7 @@ pub enum CoreError {
     },
     #[error("job {job} has no step {step}")]
     UnknownStep { job: String, step: String },
-    #[error("chain {chain} has no step {step}{}", did_you_mean(.nearest))]
+    #[error("chain {chain} has no step {step}{}", crate::lang::diagnostic::did_you_mean(.nearest.as_deref()))]
     UnknownChainStep {
         chain: String,
         step: String,

@@ -91,6 +91,14 @@ where
     best.map(|(_, c)| c.to_string())
 }
 
+/// ` (did you mean X?)` for a nearest name, or nothing: the suffix every "unknown name" message
+/// outside the rule-file diagnostics (which have their own `help:` line) ends with.
+pub fn did_you_mean(nearest: Option<&str>) -> String {
+    nearest
+        .map(|n| format!(" (did you mean {n}?)"))
+        .unwrap_or_default()
+}
+
 /// The stable JSON shape of one diagnostic (`check --format json`).
 #[derive(Debug, Clone, Serialize)]
 pub struct DiagnosticJson {

@@ -307,7 +307,6 @@ impl Actor {
         if let Some(why) = &self.failed {
             return Err(EngineError::NotRunning(why.clone()));
         }
-        self.feed_finished(turn);
         let mut fresh_name = None;
         if let Input::StartJob(req) = &mut input {
             self.check_start(req)?;

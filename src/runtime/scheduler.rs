@@ -142,6 +142,7 @@ fn sync(
             .map(|e| e.state)
             .or_else(|| stored.remove(name))
             .filter(|s| s.schedule == *text);
+        let before = kept.clone();
         let mut state = match kept {
             Some(s) => s,
             None => {
@@ -159,7 +160,10 @@ fn sync(
             }
         };
         state.chain = def.chain.clone();
-        persist(store, &state);
+        if before.as_ref() != Some(&state) {
+            // New, recomputed, or its chain changed; an unchanged state is not rewritten.
+            persist(store, &state);
+        }
         out.insert(name.clone(), Entry { schedule, state });
     }
     for name in stored.keys().chain(old.keys()) {
@@ -184,18 +188,13 @@ async fn fire(
     let name = entry.state.job.clone();
     let due = entry.state.next_run.unwrap_or_default();
     let now = clock.now();
+    let last_run = engine.job(&name).ok().flatten();
     // A previous engine crashed while starting this occurrence: did the run start?
     let already_started = entry.state.firing == Some(due)
-        && engine
-            .job(&name)
-            .ok()
-            .flatten()
+        && last_run
+            .as_ref()
             .is_some_and(|r| r.enqueued_at.unwrap_or(r.started_at) >= due);
-    let running = engine
-        .job(&name)
-        .ok()
-        .flatten()
-        .is_some_and(|r| !r.state.is_finished());
+    let running = last_run.is_some_and(|r| !r.state.is_finished());
     entry.state.next_run = entry.schedule.next_after(now.max(due));
     if already_started {
         tracing::info!(job = %name, due, "scheduler: the occurrence was started before a restart");

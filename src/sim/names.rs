@@ -6,7 +6,7 @@
 //! Unknown names get the nearest existing name as a hint.
 
 use crate::catalog::{Catalog, Chain, StepTarget};
-use crate::lang::diagnostic::nearest_name;
+use crate::lang::diagnostic::{did_you_mean, nearest_name};
 
 /// Match `wanted` among `candidates`: exact, else upper-cased. `None` when neither matches.
 pub fn match_name<'a, I>(wanted: &str, candidates: I) -> Option<String>
@@ -116,10 +116,7 @@ pub fn event_names(catalog: &Catalog) -> Vec<String> {
 }
 
 fn unknown(what: &str, suggestion: Option<String>) -> String {
-    match suggestion {
-        Some(s) => format!("{what} (did you mean {s}?)"),
-        None => what.to_string(),
-    }
+    format!("{what}{}", did_you_mean(suggestion.as_deref()))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 use super::names::{resolve_chain, resolve_subname};
 use crate::catalog::{Catalog, StepTarget};
 use crate::core::{JobState, PresetState, StepState};
-use crate::lang::diagnostic::nearest_name;
+use crate::lang::diagnostic::{did_you_mean, nearest_name};
 use crate::lang::duration::{parse_duration_decimal, Millis};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -333,9 +333,7 @@ impl Scenario {
             if let Some(d) = &job.definition {
                 let names = catalog.jobs.keys().map(|k| k.as_str());
                 let Some(name) = super::names::match_name(d, names.clone()) else {
-                    let hint = nearest_name(d, names)
-                        .map(|n| format!(" (did you mean {n}?)"))
-                        .unwrap_or_default();
+                    let hint = did_you_mean(nearest_name(d, names).as_deref());
                     return Err(err(
                         format!("{}.definition", job.key),
                         format!("unknown job definition {d}{hint}"),

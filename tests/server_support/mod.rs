@@ -10,6 +10,8 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub const TOKEN: &str = "test-token-42";
+/// The operating-system user the CLI runs as in these tests (its REQUESTED_BY).
+pub const CLI_USER: &str = "operator";
 
 /// Rules used by most server tests: builtin programs and one shell program that reports
 /// progress and prints output.
@@ -256,6 +258,7 @@ impl Server {
             .args(args)
             .env("CHAINSCHED_SERVER", &self.url)
             .env("CHAINSCHED_TOKEN", TOKEN)
+            .env("USER", CLI_USER)
             .output()
             .unwrap()
     }

@@ -179,10 +179,9 @@ impl Translator<'_> {
                     } else {
                         self.interval_arg(b, "value", &anchor)
                     };
-                    self.model
-                        .chain_mut(&name)
-                        .into_iter()
-                        .for_each(|c| c.evaluation_interval = v);
+                    if let Some(c) = self.model.chain_mut(&name) {
+                        c.evaluation_interval = v;
+                    }
                     true
                 }
                 "comments" => {
@@ -191,10 +190,9 @@ impl Translator<'_> {
                     } else {
                         self.text(b, "value", &anchor)
                     };
-                    self.model
-                        .chain_mut(&name)
-                        .into_iter()
-                        .for_each(|c| c.comment = v.clone());
+                    if let Some(c) = self.model.chain_mut(&name) {
+                        c.comment = v;
+                    }
                     true
                 }
                 _ => false,
@@ -208,10 +206,9 @@ impl Translator<'_> {
             };
             match (attr.as_str(), v) {
                 ("comments", v) => {
-                    self.model
-                        .program_mut(&name)
-                        .into_iter()
-                        .for_each(|p| p.comment = v.clone());
+                    if let Some(p) = self.model.program_mut(&name) {
+                        p.comment = v;
+                    }
                     true
                 }
                 ("program_action", Some(action)) => {
@@ -227,10 +224,9 @@ impl Translator<'_> {
                 }
                 ("number_of_arguments", Some(n)) => {
                     let n = n.parse().unwrap_or(0);
-                    self.model
-                        .program_mut(&name)
-                        .into_iter()
-                        .for_each(|p| p.number_of_arguments = n);
+                    if let Some(p) = self.model.program_mut(&name) {
+                        p.number_of_arguments = n;
+                    }
                     true
                 }
                 _ => false,
@@ -279,18 +275,16 @@ impl Translator<'_> {
                 } else {
                     self.calendar(b, "value", &anchor)
                 };
-                self.model
-                    .job_mut(job)
-                    .into_iter()
-                    .for_each(|j| j.schedule = v.clone());
+                if let Some(j) = self.model.job_mut(job) {
+                    j.schedule = v;
+                }
             }
             "schedule_name" => {
                 let v = if null { None } else { self.name(b, "value") };
                 let s = v.and_then(|s| self.inline_schedule(&s, b.span, &anchor));
-                self.model
-                    .job_mut(job)
-                    .into_iter()
-                    .for_each(|j| j.schedule = s.clone());
+                if let Some(j) = self.model.job_mut(job) {
+                    j.schedule = s;
+                }
             }
             "max_run_duration" => {
                 let v = if null {
@@ -298,10 +292,9 @@ impl Translator<'_> {
                 } else {
                     self.interval_arg(b, "value", &anchor)
                 };
-                self.model
-                    .job_mut(job)
-                    .into_iter()
-                    .for_each(|j| j.max_run_duration = v);
+                if let Some(j) = self.model.job_mut(job) {
+                    j.max_run_duration = v;
+                }
             }
             "restartable" => {
                 let v = if null {
@@ -319,17 +312,15 @@ impl Translator<'_> {
                 } else {
                     self.text(b, "value", &anchor)
                 };
-                self.model
-                    .job_mut(job)
-                    .into_iter()
-                    .for_each(|j| j.comment = v.clone());
+                if let Some(j) = self.model.job_mut(job) {
+                    j.comment = v;
+                }
             }
             "job_action" => {
                 if let Some(c) = self.text(b, "value", &anchor) {
-                    self.model
-                        .job_mut(job)
-                        .into_iter()
-                        .for_each(|j| j.chain = oracle_name(&c));
+                    if let Some(j) = self.model.job_mut(job) {
+                        j.chain = oracle_name(&c);
+                    }
                 }
             }
             _ => return false,
