@@ -52,7 +52,7 @@ impl Job {
 
     /// Apply an (already validated) change to one step.
     pub fn alter_step(&mut self, i: InstId, s: StepIdx, change: &AlterChange, ctx: &mut Ctx) {
-        let st = &mut self.instances[i].steps[s];
+        let st = self.instances[i].step_mut(s);
         if let Some(v) = change.skip {
             st.attrs.skip = v;
         }
@@ -81,7 +81,7 @@ impl Job {
     /// Set the state of a step that is not RUNNING (alter `state=`): cancels its timer and
     /// abandons a stalled nested chain.
     fn force_state(&mut self, i: InstId, s: StepIdx, state: PresetState, ctx: &mut Ctx) {
-        let st = &mut self.instances[i].steps[s];
+        let st = self.instances[i].step_mut(s);
         let timer = st.timer.take();
         let nested = st.nested;
         if let Some(n) = nested {
@@ -89,7 +89,7 @@ impl Job {
                 self.stop_instance(n, StopReason::ChainEnd, ctx);
             }
         }
-        let st = &mut self.instances[i].steps[s];
+        let st = self.instances[i].step_mut(s);
         st.held = None;
         st.paused_before = false;
         let new_state = match state {
@@ -156,7 +156,7 @@ impl Core {
                         )));
                     }
                     if change.state.is_some()
-                        && j.instances[i].steps[s].state == StepState::Running
+                        && j.instances[i].step(s).state == StepState::Running
                     {
                         return Err(CoreError::StepRunning {
                             job: j.name().to_string(),
@@ -177,7 +177,7 @@ impl Core {
                     j.timeline(ctx, None, TimelineKind::Alter, detail);
                     j.without_stall_checks(|j| {
                         for i in j.live_instances() {
-                            for s in 0..j.instances[i].steps.len() {
+                            for s in 0..j.instances[i].steps().len() {
                                 j.alter_step(i, s, change, ctx);
                             }
                         }
@@ -244,7 +244,7 @@ impl Core {
             apply,
             effects,
             |j, i, ctx| {
-                for s in 0..j.instances[i].steps.len() {
+                for s in 0..j.instances[i].steps().len() {
                     let name = &j.instances[i].def.chain.steps[s].name;
                     if step.is_some_and(|n| n != name) {
                         continue;

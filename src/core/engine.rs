@@ -208,7 +208,7 @@ impl Core {
             None => 0,
             Some(sub) => match j
                 .locate(sub)
-                .and_then(|(i, s)| j.instances[i].steps[s].nested)
+                .and_then(|(i, s)| j.instances[i].step(s).nested)
             {
                 Some(n) => n,
                 None => return Vec::new(),
@@ -217,7 +217,7 @@ impl Core {
         let Some(instance) = j.instances.get(inst) else {
             return Vec::new();
         };
-        let steps = &instance.steps;
+        let steps = instance.steps();
         let facts = |idx: usize| steps.get(idx).map(|s| s.facts());
         instance
             .def
@@ -290,7 +290,7 @@ impl Core {
                         job: j.name().to_string(),
                         step: subname.clone(),
                     })?;
-                    let st = &j.instances[i].steps[s];
+                    let st = &j.instances[i].step(s);
                     let is_program = matches!(j.step_def(i, s).kind, StepTarget::Program(_));
                     if !j.instances[i].live()
                         || st.state != StepState::Running
@@ -367,7 +367,7 @@ impl Core {
                                     "step {sub} of job {} is {}; only a RUNNING, SCHEDULED, \
                                      RETRY SCHEDULED or STALLED step can be stopped",
                                     j.name(),
-                                    j.instances[i].steps[s].state.as_str()
+                                    j.instances[i].step(s).state.as_str()
                                 )));
                             }
                             j.stop_step(i, s, StopReason::Stop, ctx);
@@ -613,7 +613,7 @@ pub(crate) fn begin_run(job: &mut Job, only: Option<Vec<StepIdx>>, ctx: &mut Ctx
     if let Some(list) = only {
         // *run with start steps*: the listed steps start at once, whatever the rules say.
         for s in list {
-            if job.instances[root].steps[s].state == StepState::NotStarted {
+            if job.instances[root].step(s).state == StepState::NotStarted {
                 job.begin(root, s, ctx);
             }
         }

@@ -11,15 +11,15 @@
 //! Instances live in an arena (`instances`, index = [`InstId`]); a nested instance always has a
 //! larger id than its parent, which the stall propagation relies on.
 
-use super::eval::{Expr, StepFacts, Truth};
+use super::eval::Expr;
 use super::types::*;
-use crate::catalog::{Chain, RuleAction, RuleIdx, StepAttributes, StepIdx, StepTarget};
+use crate::catalog::{Chain, RuleAction, RuleIdx, StepIdx, StepTarget};
 use crate::lang::duration::Millis;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-pub(crate) type InstId = usize;
+pub(crate) use super::instance::*;
 
 /// Error code of a step stopped by STOP, by stopping the job, by the chain's END or by recovery.
 pub(crate) const STOPPED_CODE: i64 = 1013;
@@ -111,186 +111,6 @@ impl<'de> Deserialize<'de> for Def {
     }
 }
 
-fn empty_def() -> Arc<Def> {
-    Def::empty()
-}
-
-/// Runtime state of one step of one chain instance.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct StepRt {
-    pub subname: String,
-    pub state: StepState,
-    pub error_code: Option<i64>,
-    /// All attempts of this subname in the job (never reset, so stale reports are recognised).
-    pub attempts: u32,
-    /// Retries used by the current run (restart_on_failure).
-    pub retries_done: u32,
-    /// When the current run started (first attempt).
-    pub started_at: Option<Millis>,
-    /// When the current attempt started (job-log `started_at`).
-    pub attempt_started_at: Option<Millis>,
-    pub ended_at: Option<Millis>,
-    pub attrs: StepAttributes,
-    pub log_id: Option<u64>,
-    /// Outcome held by `pause` (state PAUSED after running, or skip+pause).
-    pub held: Option<Outcome>,
-    /// PAUSED by `pause_before` (never ran).
-    pub paused_before: bool,
-    /// Operation of the current/last attempt.
-    pub operation: RunOperation,
-    /// The pending timer of this step (AFTER delay or retry), with its absolute due time.
-    pub timer: Option<(TimerKey, Millis)>,
-    /// The nested chain instance this step runs (chain steps).
-    pub nested: Option<InstId>,
-}
-
-impl StepRt {
-    fn new(subname: String, attrs: StepAttributes) -> StepRt {
-        StepRt {
-            subname,
-            state: StepState::NotStarted,
-            error_code: None,
-            attempts: 0,
-            retries_done: 0,
-            started_at: None,
-            attempt_started_at: None,
-            ended_at: None,
-            attrs,
-            log_id: None,
-            held: None,
-            paused_before: false,
-            operation: RunOperation::Run,
-            timer: None,
-            nested: None,
-        }
-    }
-
-    pub fn facts(&self) -> StepFacts {
-        StepFacts {
-            state: self.state,
-            error_code: self.error_code,
-            started_at: self.started_at,
-            ended_at: self.ended_at,
-        }
-    }
-}
-
-/// A step state that keeps a chain alive (not stalled).
-pub(crate) fn is_active(state: StepState) -> bool {
-    matches!(
-        state,
-        StepState::Running | StepState::Scheduled | StepState::RetryScheduled
-    )
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) enum InstStatus {
-    Running,
-    Stalled,
-    Ended,
-}
-
-/// Per-instance rule cache (not persisted: rebuilt with every rule dirty, which is exactly a
-/// full evaluation).
-#[derive(Debug, Default, Clone)]
-pub(crate) struct RuleState {
-    pub truth: Vec<Truth>,
-    /// Per rule: the operand of its top-level AND/OR that decided it last (see
-    /// `Expr::eval_watched`).
-    pub watch: Vec<u32>,
-    pub true_ends: BTreeSet<RuleIdx>,
-    pub dirty_flag: Vec<bool>,
-    pub dirty: Vec<RuleIdx>,
-    /// Number of steps RUNNING, SCHEDULED or RETRY SCHEDULED.
-    pub active: usize,
-}
-
-impl RuleState {
-    pub fn all_dirty(rules: usize) -> RuleState {
-        RuleState {
-            truth: vec![Truth::Unknown; rules],
-            watch: vec![0; rules],
-            true_ends: BTreeSet::new(),
-            dirty_flag: vec![true; rules],
-            dirty: (0..rules).collect(),
-            active: 0,
-        }
-    }
-
-    pub fn mark(&mut self, r: RuleIdx) {
-        if let Some(flag) = self.dirty_flag.get_mut(r) {
-            if !*flag {
-                *flag = true;
-                self.dirty.push(r);
-            }
-        }
-    }
-
-    /// Grow to `rules` rules (a rule was appended); new rules are dirty.
-    pub fn resize(&mut self, rules: usize) {
-        while self.truth.len() < rules {
-            let r = self.truth.len();
-            self.truth.push(Truth::Unknown);
-            self.watch.push(0);
-            self.dirty_flag.push(false);
-            self.mark(r);
-        }
-    }
-}
-
-/// One run of a chain: the top-level chain of a job or a nested chain started by a chain step.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct Instance {
-    pub chain_name: String,
-    /// The outer step running this instance (`None` at top level).
-    pub outer: Option<(InstId, StepIdx)>,
-    /// Subname of the outer step (`None` at top level).
-    pub outer_subname: Option<String>,
-    pub steps: Vec<StepRt>,
-    pub status: InstStatus,
-    /// Replaced by a re-run of its outer step; kept only for history.
-    pub detached: bool,
-    /// Absolute due time of the next evaluation_interval tick.
-    pub interval_due: Option<Millis>,
-    #[serde(skip, default = "empty_def")]
-    pub def: Arc<Def>,
-    #[serde(skip)]
-    pub cache: RuleState,
-}
-
-impl Instance {
-    pub fn live(&self) -> bool {
-        !self.detached && self.status != InstStatus::Ended
-    }
-
-    pub fn interval_key(&self) -> TimerKey {
-        TimerKey::Interval {
-            subname: self.outer_subname.clone().unwrap_or_default(),
-        }
-    }
-
-    /// Mark every rule that can see a change of step `s` (condition or action mentions it).
-    pub fn mark_step(&mut self, s: StepIdx) {
-        let def = &self.def;
-        if let Some(list) = def.cond_index.get(s) {
-            for &r in list {
-                self.cache.mark(r);
-            }
-        }
-        if let Some(list) = def.action_index.get(s) {
-            for &r in list {
-                self.cache.mark(r);
-            }
-        }
-    }
-
-    /// Rebuild the rule cache and the active count (after load or a definition change).
-    pub fn rebuild_cache(&mut self) {
-        let mut cache = RuleState::all_dirty(self.def.chain.rules.len());
-        cache.active = self.steps.iter().filter(|s| is_active(s.state)).count();
-        self.cache = cache;
-    }
-}
 
 /// Everything the core knows about one chain job.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -420,7 +240,7 @@ impl Job {
             .get(chain_name)
             .cloned()
             .unwrap_or_else(Def::empty);
-        let outer_subname = outer.map(|(oi, os)| self.instances[oi].steps[os].subname.clone());
+        let outer_subname = outer.map(|(oi, os)| self.instances[oi].step(os).subname.clone());
         let id = self.instances.len();
         let steps: Vec<StepRt> = def
             .chain
@@ -435,7 +255,7 @@ impl Job {
                 let mut rt = StepRt::new(subname, st.attrs.clone());
                 // Attempt numbers continue across re-runs of the same subname.
                 if let Some(prev) = previous {
-                    if let Some(p) = self.instances[prev].steps.get(idx) {
+                    if let Some(p) = self.instances[prev].steps().get(idx) {
                         rt.attempts = p.attempts;
                     }
                 }
@@ -443,27 +263,17 @@ impl Job {
             })
             .collect();
         let interval = def.chain.evaluation_interval;
-        let mut inst = Instance {
-            chain_name: chain_name.to_string(),
-            outer,
-            outer_subname,
-            steps,
-            status: InstStatus::Running,
-            detached: false,
-            interval_due: None,
-            def,
-            cache: RuleState::default(),
-        };
+        let mut inst = Instance::new(chain_name.to_string(), outer, outer_subname, steps, def);
         inst.rebuild_cache();
         self.instances.push(inst);
-        for s in 0..self.instances[id].steps.len() {
-            let sub = self.instances[id].steps[s].subname.clone();
+        for s in 0..self.instances[id].steps().len() {
+            let sub = self.instances[id].step(s).subname.clone();
             self.subnames.insert(sub.clone(), (id, s));
             if let Some(preset) = self.pending_presets.remove(&sub) {
                 self.apply_preset(id, s, preset);
             }
         }
-        for s in 0..self.instances[id].steps.len() {
+        for s in 0..self.instances[id].steps().len() {
             ctx.effects.push(Effect::StepChanged {
                 job: self.record.job.clone(),
                 step: self.step_record(id, s),
@@ -471,7 +281,7 @@ impl Job {
         }
         if let Some(every) = interval.filter(|ms| *ms > 0) {
             let due = ctx.now.saturating_add(every);
-            self.instances[id].interval_due = Some(due);
+            self.instances[id].set_interval_due(Some(due));
             ctx.effects.push(Effect::SetTimer {
                 job: self.record.job.clone(),
                 timer: self.instances[id].interval_key(),
@@ -484,7 +294,7 @@ impl Job {
 
     /// *run with step states*: the step is SUCCEEDED / FAILED n and never runs (no log row).
     pub fn apply_preset(&mut self, i: InstId, s: StepIdx, preset: PresetState) {
-        let st = &mut self.instances[i].steps[s];
+        let st = self.instances[i].step_mut(s);
         match preset {
             PresetState::NotStarted => {}
             PresetState::Succeeded => {
@@ -503,9 +313,9 @@ impl Job {
     pub fn detach_instance(&mut self, i: InstId) {
         let mut stack = vec![i];
         while let Some(id) = stack.pop() {
-            self.instances[id].detached = true;
-            for s in 0..self.instances[id].steps.len() {
-                let st = &self.instances[id].steps[s];
+            self.instances[id].set_detached();
+            for s in 0..self.instances[id].steps().len() {
+                let st = &self.instances[id].step(s);
                 if self.subnames.get(&st.subname) == Some(&(id, s)) {
                     self.subnames.remove(&st.subname);
                 }
@@ -520,7 +330,7 @@ impl Job {
     /// The view record of one step.
     pub fn step_record(&self, i: InstId, s: StepIdx) -> StepRecord {
         let inst = &self.instances[i];
-        let st = &inst.steps[s];
+        let st = inst.step(s);
         StepRecord {
             subname: st.subname.clone(),
             parent_subname: inst.outer_subname.clone(),
@@ -549,12 +359,12 @@ impl Job {
         // (instance, next step) stack: depth-first in definition order.
         let mut stack = vec![(0usize, 0usize)];
         while let Some((i, s)) = stack.pop() {
-            if s >= self.instances[i].steps.len() {
+            if s >= self.instances[i].steps().len() {
                 continue;
             }
             out.push(self.step_record(i, s));
             stack.push((i, s + 1));
-            if let Some(n) = self.instances[i].steps[s].nested {
+            if let Some(n) = self.instances[i].step(s).nested {
                 stack.push((n, 0));
             }
         }
@@ -570,8 +380,8 @@ impl Job {
             StepTarget::Event { .. }
         );
         let inst = &mut self.instances[i];
-        let old = inst.steps[s].state;
-        inst.steps[s].state = state;
+        let old = inst.step(s).state;
+        inst.step_mut(s).state = state;
         match (is_active(old), is_active(state)) {
             (false, true) => inst.cache.active += 1,
             (true, false) => inst.cache.active = inst.cache.active.saturating_sub(1),
@@ -641,14 +451,15 @@ impl Job {
         let log_id = ctx.alloc_log_id();
         let inst = &mut self.instances[i];
         let step_name = inst.def.chain.steps[s].name.clone();
-        let st = &mut inst.steps[s];
+        let chain = inst.chain_name.clone();
+        let st = inst.step_mut(s);
         st.log_id = Some(log_id);
         ctx.effects.push(Effect::Log(LogRow {
             log_id,
             time: ctx.now,
             job: self.record.job.clone(),
             subname: Some(st.subname.clone()),
-            chain: inst.chain_name.clone(),
+            chain,
             step: Some(step_name),
             operation: st.operation,
             status,

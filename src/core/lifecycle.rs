@@ -50,7 +50,7 @@ pub(crate) fn end_outcome(code: i64) -> Outcome {
 impl Job {
     /// Would a START act on this step? (NOT_STARTED, or PAUSED-before with pause_before cleared.)
     pub fn can_start(&self, i: InstId, s: StepIdx) -> bool {
-        let st = &self.instances[i].steps[s];
+        let st = &self.instances[i].step(s);
         st.state == StepState::NotStarted
             || (st.state == StepState::Paused && st.paused_before && !st.attrs.pause_before)
     }
@@ -58,7 +58,7 @@ impl Job {
     /// Would a STOP act on this step?
     pub fn can_stop(&self, i: InstId, s: StepIdx) -> bool {
         matches!(
-            self.instances[i].steps[s].state,
+            self.instances[i].step(s).state,
             StepState::Running
                 | StepState::Scheduled
                 | StepState::RetryScheduled
@@ -70,10 +70,10 @@ impl Job {
     pub fn start_step(&mut self, i: InstId, s: StepIdx, after: Option<u64>, ctx: &mut Ctx) {
         match after.filter(|d| *d > 0) {
             Some(delay) => {
-                let subname = self.instances[i].steps[s].subname.clone();
+                let subname = self.instances[i].step(s).subname.clone();
                 let key = TimerKey::AfterDelay { subname };
                 let due = ctx.now.saturating_add(delay);
-                let st = &mut self.instances[i].steps[s];
+                let st = self.instances[i].step_mut(s);
                 st.paused_before = false;
                 st.timer = Some((key.clone(), due));
                 self.commit(i, s, StepState::Scheduled, ctx);
@@ -94,7 +94,7 @@ impl Job {
                 .first_eval_only
                 .as_ref()
                 .is_some_and(|only| !only.contains(&s));
-        let st = &mut self.instances[i].steps[s];
+        let st = self.instances[i].step_mut(s);
         st.timer = None;
         st.paused_before = false;
         if restricted {
@@ -129,7 +129,7 @@ impl Job {
     pub fn run(&mut self, i: InstId, s: StepIdx, operation: RunOperation, ctx: &mut Ctx) {
         let kind = self.instances[i].def.chain.steps[s].kind.clone();
         let now = ctx.now;
-        let st = &mut self.instances[i].steps[s];
+        let st = self.instances[i].step_mut(s);
         st.attempts += 1;
         st.operation = operation;
         st.attempt_started_at = Some(now);
@@ -168,7 +168,7 @@ impl Job {
                     self.detach_instance(prev);
                 }
                 let id = self.create_instance(&chain, Some((i, s)), previous_nested, ctx);
-                self.instances[i].steps[s].nested = Some(id);
+                self.instances[i].step_mut(s).nested = Some(id);
             }
         }
     }
@@ -176,11 +176,11 @@ impl Job {
     /// A program attempt reported its outcome (the caller checked it is the current attempt).
     pub fn attempt_finished(&mut self, i: InstId, s: StepIdx, outcome: Outcome, ctx: &mut Ctx) {
         if let Outcome::Failed(code) = outcome {
-            let st = &self.instances[i].steps[s];
+            let st = &self.instances[i].step(s);
             if let Some(policy) = st.attrs.restart_on_failure {
                 if st.retries_done < policy.retries {
                     self.log_step(i, s, StepState::Failed, code, None, ctx);
-                    let st = &mut self.instances[i].steps[s];
+                    let st = self.instances[i].step_mut(s);
                     st.retries_done += 1;
                     let due = ctx
                         .now
@@ -215,7 +215,7 @@ impl Job {
     ) {
         let (status, code) = outcome_status(outcome);
         self.log_step(i, s, status, code, info, ctx);
-        let st = &mut self.instances[i].steps[s];
+        let st = self.instances[i].step_mut(s);
         st.ended_at = Some(ctx.now);
         st.timer = None;
         if st.attrs.pause {
@@ -230,7 +230,7 @@ impl Job {
     /// Make the step completed with `outcome` (no log row, no evaluation by itself).
     pub fn set_outcome(&mut self, i: InstId, s: StepIdx, outcome: Outcome, ctx: &mut Ctx) {
         let (status, code) = outcome_status(outcome);
-        let st = &mut self.instances[i].steps[s];
+        let st = self.instances[i].step_mut(s);
         st.error_code = Some(code);
         st.held = None;
         st.paused_before = false;
@@ -246,7 +246,7 @@ impl Job {
         if !self.can_stop(i, s) {
             return false;
         }
-        let st = &self.instances[i].steps[s];
+        let st = &self.instances[i].step(s);
         let was = st.state;
         let timer = st.timer.clone();
         let attempt = st.attempts;
@@ -274,7 +274,7 @@ impl Job {
             Some(reason.info().to_string()),
             ctx,
         );
-        let st = &mut self.instances[i].steps[s];
+        let st = self.instances[i].step_mut(s);
         st.error_code = Some(STOPPED_CODE);
         st.ended_at = Some(ctx.now);
         st.timer = None;
@@ -301,7 +301,7 @@ impl Job {
         if !self.instances[i].live() {
             return;
         }
-        for s in 0..self.instances[i].steps.len() {
+        for s in 0..self.instances[i].steps().len() {
             self.stop_step(i, s, reason, ctx);
         }
         self.close_instance(i, ctx);
@@ -310,8 +310,8 @@ impl Job {
     /// Mark an instance ended and cancel its interval timer.
     pub fn close_instance(&mut self, i: InstId, ctx: &mut Ctx) {
         let inst = &mut self.instances[i];
-        inst.status = InstStatus::Ended;
-        if inst.interval_due.take().is_some() {
+        inst.set_status(InstStatus::Ended);
+        if inst.set_interval_due(None).is_some() {
             let key = inst.interval_key();
             ctx.effects.push(Effect::CancelTimer {
                 job: self.record.job.clone(),
@@ -328,7 +328,7 @@ impl Job {
             None => self.end_job(end_outcome(code), ctx),
             Some((oi, os)) => {
                 if matches!(
-                    self.instances[oi].steps[os].state,
+                    self.instances[oi].step(os).state,
                     StepState::Running | StepState::Stalled
                 ) {
                     self.finish_run(oi, os, end_outcome(code), None, ctx);
@@ -355,7 +355,7 @@ impl Job {
         self.record.ended_at = Some(ctx.now);
         self.record.stall_reason = None;
         if let Some(root) = self.instances.first_mut() {
-            root.status = InstStatus::Ended;
+            root.set_status(InstStatus::Ended);
         }
         let log_id = ctx.alloc_log_id();
         ctx.effects.push(Effect::Log(LogRow {

@@ -13,6 +13,7 @@ mod admission;
 mod alter;
 pub mod engine;
 pub mod eval;
+mod instance;
 mod job;
 mod lifecycle;
 mod passes;

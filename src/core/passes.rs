@@ -42,8 +42,7 @@ impl Job {
             self.stats.rules_evaluated += rules.len() as u64;
             {
                 let inst = &mut self.instances[i];
-                let steps = &inst.steps;
-                let cache = &mut inst.cache;
+                let (steps, cache) = inst.steps_and_cache();
                 let reads = std::cell::Cell::new(0u64);
                 let facts = |idx: usize| {
                     reads.set(reads.get() + 1);
@@ -68,7 +67,7 @@ impl Job {
                 let code = match &rule.action {
                     RuleAction::End(EndAction::Code(n)) => *n,
                     RuleAction::End(EndAction::StepErrorCode(s)) => {
-                        match self.instances[i].steps.get(*s) {
+                        match self.instances[i].steps().get(*s) {
                             Some(st) if st.state.is_completed() => st.error_code.unwrap_or(0),
                             _ => END_STEP_NOT_COMPLETED,
                         }
@@ -95,7 +94,7 @@ impl Job {
                     };
                     let mut announced = false;
                     for &s in targets {
-                        if s >= self.instances[i].steps.len() {
+                        if s >= self.instances[i].steps().len() {
                             continue;
                         }
                         let effective = if stop_phase {
@@ -122,7 +121,7 @@ impl Job {
                         // a skipped step, a nested chain that ended at once) causes another
                         // pass. A START alone does not, so a TRUE STOP rule does not undo a
                         // START of the same pass ("every STOP, then every START").
-                        if self.instances[i].steps[s].state.is_completed() {
+                        if self.instances[i].step(s).state.is_completed() {
                             changed = true;
                         }
                     }
@@ -209,7 +208,7 @@ impl Job {
         let inst = &self.instances[i];
         !self.ended()
             && inst.live()
-            && inst.status == InstStatus::Running
+            && inst.status() == InstStatus::Running
             && inst.cache.active == 0
             && inst.def.chain.evaluation_interval.is_none()
     }
@@ -222,10 +221,10 @@ impl Job {
         let inst = &self.instances[i];
         let can_stall = inst.def.chain.evaluation_interval.is_none();
         let active = inst.cache.active > 0;
-        let stalled = inst.status == InstStatus::Stalled;
+        let stalled = inst.status() == InstStatus::Stalled;
         if !active && !stalled && can_stall {
             let reason = self.stall_reason(i, ctx.now);
-            self.instances[i].status = InstStatus::Stalled;
+            self.instances[i].set_status(InstStatus::Stalled);
             match self.instances[i].outer {
                 None => {
                     self.record.state = JobState::ChainStalled;
@@ -236,13 +235,13 @@ impl Job {
                 Some((oi, os)) => {
                     let sub = self.instances[i].outer_subname.clone();
                     self.timeline(ctx, sub, TimelineKind::Stall, reason);
-                    if self.instances[oi].steps[os].state == StepState::Running {
+                    if self.instances[oi].step(os).state == StepState::Running {
                         self.commit(oi, os, StepState::Stalled, ctx);
                     }
                 }
             }
         } else if stalled && (active || !can_stall) {
-            self.instances[i].status = InstStatus::Running;
+            self.instances[i].set_status(InstStatus::Running);
             match self.instances[i].outer {
                 None => {
                     self.record.state = JobState::Running;
@@ -250,7 +249,7 @@ impl Job {
                     self.job_changed(ctx);
                 }
                 Some((oi, os)) => {
-                    if self.instances[oi].steps[os].state == StepState::Stalled {
+                    if self.instances[oi].step(os).state == StepState::Stalled {
                         self.commit(oi, os, StepState::Running, ctx);
                     }
                 }
@@ -262,7 +261,7 @@ impl Job {
     pub fn stall_reason(&self, i: InstId, now: u64) -> String {
         let inst = &self.instances[i];
         let def = &inst.def;
-        let steps = &inst.steps;
+        let steps = inst.steps();
         let facts = |idx: usize| steps.get(idx).map(|s| s.facts());
         let truth: Vec<Truth> = def.exprs.iter().map(|e| e.eval(&facts, now)).collect();
         let mut parts = Vec::new();

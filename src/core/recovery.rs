@@ -164,8 +164,8 @@ impl Core {
         }
         for inst in &job.instances {
             let fits = job.defs.get(&inst.chain_name).is_some_and(|d| {
-                d.chain.steps.len() == inst.steps.len()
-                    && d.chain.steps.iter().zip(&inst.steps).all(|(def, st)| {
+                d.chain.steps.len() == inst.steps().len()
+                    && d.chain.steps.iter().zip(inst.steps()).all(|(def, st)| {
                         st.subname == def.name || st.subname.ends_with(&format!(".{}", def.name))
                     })
             });
@@ -182,8 +182,8 @@ impl Core {
             .is_some_and(|root| root.outer.is_some())
             || job.instances.iter().enumerate().any(|(i, inst)| {
                 inst.outer.is_some_and(|(oi, os)| {
-                    oi >= i || job.instances.get(oi).is_none_or(|o| os >= o.steps.len())
-                }) || inst.steps.iter().any(|st| {
+                    oi >= i || job.instances.get(oi).is_none_or(|o| os >= o.steps().len())
+                }) || inst.steps().iter().any(|st| {
                     st.nested
                         .is_some_and(|n| n <= i || n >= job.instances.len())
                 })
@@ -207,11 +207,11 @@ impl Core {
                 .unwrap_or_else(Def::empty);
             job.instances[i].def = def;
             job.instances[i].rebuild_cache();
-            if job.instances[i].detached {
+            if job.instances[i].detached() {
                 continue;
             }
-            for s in 0..job.instances[i].steps.len() {
-                let st = &job.instances[i].steps[s];
+            for s in 0..job.instances[i].steps().len() {
+                let st = &job.instances[i].step(s);
                 job.subnames.insert(st.subname.clone(), (i, s));
                 let waits = matches!(
                     job.instances[i].def.chain.steps.get(s).map(|d| &d.kind),
@@ -274,15 +274,15 @@ impl Core {
 fn resume(j: &mut Job, ctx: &mut Ctx) {
     let live = j.live_instances();
     for &i in &live {
-        if let Some(due) = j.instances[i].interval_due {
+        if let Some(due) = j.instances[i].interval_due() {
             ctx.effects.push(Effect::SetTimer {
                 job: j.name().to_string(),
                 timer: j.instances[i].interval_key(),
                 due,
             });
         }
-        for s in 0..j.instances[i].steps.len() {
-            if let Some((key, due)) = j.instances[i].steps[s].timer.clone() {
+        for s in 0..j.instances[i].steps().len() {
+            if let Some((key, due)) = j.instances[i].step(s).timer.clone() {
                 ctx.effects.push(Effect::SetTimer {
                     job: j.name().to_string(),
                     timer: key,
@@ -292,8 +292,8 @@ fn resume(j: &mut Job, ctx: &mut Ctx) {
         }
     }
     for &i in &live {
-        for s in 0..j.instances[i].steps.len() {
-            let st = &j.instances[i].steps[s];
+        for s in 0..j.instances[i].steps().len() {
+            let st = &j.instances[i].step(s);
             let is_program = matches!(j.step_def(i, s).kind, StepTarget::Program(_));
             if st.state != StepState::Running || !is_program {
                 continue;
@@ -313,7 +313,7 @@ fn resume(j: &mut Job, ctx: &mut Ctx) {
                     ctx,
                 );
                 j.set_outcome(i, s, Outcome::Stopped, ctx);
-                j.instances[i].steps[s].ended_at = Some(ctx.now);
+                j.instances[i].step_mut(s).ended_at = Some(ctx.now);
             }
         }
     }
@@ -325,20 +325,20 @@ fn resume(j: &mut Job, ctx: &mut Ctx) {
 
 fn restart_from_beginning(j: &mut Job, presets_ok: bool, ctx: &mut Ctx) {
     for i in j.live_instances() {
-        if j.instances[i].interval_due.is_some() {
+        if j.instances[i].interval_due().is_some() {
             ctx.effects.push(Effect::CancelTimer {
                 job: j.name().to_string(),
                 timer: j.instances[i].interval_key(),
             });
         }
-        for s in 0..j.instances[i].steps.len() {
-            if let Some((key, _)) = j.instances[i].steps[s].timer.clone() {
+        for s in 0..j.instances[i].steps().len() {
+            if let Some((key, _)) = j.instances[i].step(s).timer.clone() {
                 ctx.effects.push(Effect::CancelTimer {
                     job: j.name().to_string(),
                     timer: key,
                 });
             }
-            let st = &j.instances[i].steps[s];
+            let st = &j.instances[i].step(s);
             let is_program = matches!(j.step_def(i, s).kind, StepTarget::Program(_));
             if st.state == StepState::Running && is_program {
                 j.log_step(

@@ -18,7 +18,7 @@ pub(crate) fn timer_fired(j: &mut Job, timer: TimerKey, ctx: &mut Ctx) -> bool {
             let Some((i, s)) = j.locate(subname) else {
                 return false;
             };
-            let st = &j.instances[i].steps[s];
+            let st = &j.instances[i].step(s);
             let matches = st.timer.as_ref().is_some_and(|(k, _)| *k == timer);
             if !j.instances[i].live() || !matches {
                 return false;
@@ -39,7 +39,7 @@ pub(crate) fn timer_fired(j: &mut Job, timer: TimerKey, ctx: &mut Ctx) -> bool {
                 Some(0)
             } else {
                 j.locate(subname)
-                    .and_then(|(i, s)| j.instances[i].steps[s].nested)
+                    .and_then(|(i, s)| j.instances[i].step(s).nested)
             };
             let Some(i) = inst.filter(|&i| i < j.instances.len() && j.instances[i].live()) else {
                 return false;
@@ -52,11 +52,11 @@ pub(crate) fn timer_fired(j: &mut Job, timer: TimerKey, ctx: &mut Ctx) -> bool {
             else {
                 return false;
             };
-            if j.instances[i].interval_due.is_none() {
+            if j.instances[i].interval_due().is_none() {
                 return false;
             }
             let due = ctx.now.saturating_add(every);
-            j.instances[i].interval_due = Some(due);
+            j.instances[i].set_interval_due(Some(due));
             ctx.effects.push(Effect::SetTimer {
                 job: j.name().to_string(),
                 timer: j.instances[i].interval_key(),
@@ -107,11 +107,11 @@ pub(crate) fn complete_waiting(
             }
             _ => false,
         };
-        if !matches || j.instances[i].steps[s].state != StepState::Running {
+        if !matches || j.instances[i].step(s).state != StepState::Running {
             continue;
         }
         n += 1;
-        let sub = j.instances[i].steps[s].subname.clone();
+        let sub = j.instances[i].step(s).subname.clone();
         let ev = j.event_step_name(i, s).unwrap_or(name).to_string();
         j.timeline(
             ctx,
