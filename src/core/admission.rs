@@ -243,6 +243,7 @@ impl Core {
                 job.timeline(&mut ctx, None, TimelineKind::JobEnqueued, why);
             }
         }
+        self.changed.insert(name.clone());
         self.jobs.insert(name.clone(), job);
         name
     }

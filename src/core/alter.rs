@@ -358,15 +358,17 @@ impl Core {
             jobs,
             next_log_id,
             reference,
+            changed,
             ..
         } = self;
-        for job in jobs.values_mut() {
+        for (name, job) in jobs.iter_mut() {
             if job.ended() {
                 continue;
             }
             let Some(old) = job.defs.get(chain).cloned() else {
                 continue;
             };
+            changed.insert(name.clone());
             let key = Arc::as_ptr(&old) as usize;
             let new = memo
                 .entry(key)

@@ -42,6 +42,8 @@ pub struct Core {
     /// ENQUEUED jobs in FIFO order (queue sequence → job name); see `admission.rs`.
     pub(crate) queue: BTreeMap<u64, String>,
     pub(crate) next_queue_seq: u64,
+    /// Jobs that may have changed since the journal last took their changes (`journal.rs`).
+    pub(crate) changed: BTreeSet<String>,
 }
 
 impl Default for Core {
@@ -69,6 +71,7 @@ impl Core {
             last_event_matches: 0,
             queue: BTreeMap::new(),
             next_queue_seq: 1,
+            changed: BTreeSet::new(),
         }
     }
 
@@ -149,9 +152,11 @@ impl Core {
                 jobs,
                 next_log_id,
                 reference,
+                changed,
                 ..
             } = self;
             if let Some(job) = jobs.get_mut(&name) {
+                changed.insert(name.clone());
                 let mut ctx = Ctx {
                     now,
                     effects: &mut effects,
@@ -243,11 +248,15 @@ impl Core {
             jobs,
             next_log_id,
             reference,
+            changed,
             ..
         } = self;
         let job = jobs
             .get_mut(name)
             .ok_or_else(|| CoreError::UnknownJob(name.to_string()))?;
+        if !changed.contains(name) {
+            changed.insert(name.to_string());
+        }
         let mut ctx = Ctx {
             now,
             effects,

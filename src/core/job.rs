@@ -156,6 +156,10 @@ pub(crate) struct Job {
     /// The `max_run_duration` was exceeded (the chain job's log row says so).
     #[serde(default)]
     pub over_duration: bool,
+    /// The job's own record as the journal last took it (`journal.rs`): it is written again
+    /// only when it differs.
+    #[serde(skip)]
+    pub journaled_header: Option<super::journal::JobHeaderRecord>,
 }
 
 /// How much evaluation work a job has cost: rule conditions evaluated and step facts read by
@@ -205,6 +209,7 @@ impl Job {
             queue_seq: 0,
             max_run_duration: None,
             over_duration: false,
+            journaled_header: None,
         }
     }
 

@@ -15,6 +15,7 @@ pub mod engine;
 pub mod eval;
 mod instance;
 mod job;
+pub mod journal;
 mod lifecycle;
 mod passes;
 pub mod payload;

@@ -72,6 +72,16 @@ pub struct JobDefinitions {
     chains: BTreeMap<String, Chain>,
 }
 
+impl JobDefinitions {
+    /// The compiled definitions, by chain name.
+    pub(crate) fn into_defs(self) -> BTreeMap<String, Arc<Def>> {
+        self.chains
+            .into_iter()
+            .map(|(name, chain)| (name, Arc::new(Def::build(chain))))
+            .collect()
+    }
+}
+
 impl Core {
     /// Everything needed to rebuild the job after a restart.
     pub fn snapshot_job(&self, job: &str) -> Option<JobSnapshot> {
@@ -132,6 +142,13 @@ impl Core {
     /// fit the chain definitions it is restored with.
     pub fn try_restore_job(&mut self, snapshot: JobSnapshot) -> Result<(), CoreError> {
         let mut job = snapshot.data;
+        // Restored from a whole-job snapshot: every record counts as changed, so a driver that
+        // keeps per-record state (`journal.rs`) writes them all.
+        job.journaled_header = None;
+        for inst in &mut job.instances {
+            inst.mark_all_changed();
+        }
+        let name = job.record.job.clone();
         if job.defs.is_empty() {
             // Every chain reachable from the job's chain, as the catalog has it now.
             let mut todo: Vec<String> =
@@ -151,6 +168,15 @@ impl Core {
                 }
             }
         }
+        self.install_job(job)?;
+        self.changed.insert(name);
+        Ok(())
+    }
+
+    /// Check a rebuilt job against its definitions, rebuild its indexes and rule caches, and
+    /// put it in place (replacing a job of the same name). Refused, changing nothing, when its
+    /// steps do not fit its definitions.
+    pub(crate) fn install_job(&mut self, mut job: Job) -> Result<(), CoreError> {
         // Share compiled definitions with the catalog's when they are the same.
         let names: Vec<String> = job.defs.keys().cloned().collect();
         for name in names {
