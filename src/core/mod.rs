@@ -6,7 +6,8 @@
 //!
 //! Layout: `types` (the contract), `engine` (the `Core` and input dispatch), `job` (job,
 //! instance and step state, rule cache), `lifecycle` (step transitions), `passes` (evaluation
-//! passes and stalls), `alter` (manual control), `triggers` (timers and events), `recovery` (snapshots and restart),
+//! passes and stalls), `alter` (manual control), `triggers` (timers and events), `recovery` (snapshots and restart), `instance` (a chain
+//! instance and its steps, with change marks), `journal` (per-record persistence),
 //! `eval` / `payload` (three-valued conditions).
 
 mod admission;
@@ -25,7 +26,9 @@ pub mod types;
 
 pub use engine::{Core, RuleValue};
 pub use eval::{StepFacts, Truth};
+pub use instance::{InstStatusRecord, InstanceRecord, StepStateRecord};
 pub use job::EvalStats;
+pub use journal::{JobChanges, JobHeaderRecord, JobRecords};
 pub use recovery::{JobDefinitions, JobSnapshot};
 
 pub use types::*;
