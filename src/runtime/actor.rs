@@ -647,33 +647,36 @@ impl Actor {
             self.fail(why, turn);
             return;
         }
-        let touched = std::mem::take(&mut turn.touched);
+        let mut touched = std::mem::take(&mut turn.touched);
         let mut ended = Vec::new();
+        // The core's records that changed (O(size of the change)); the definitions once per
+        // version. An ended job's records are deleted instead.
+        for changes in self.core.take_changes() {
+            if changes.ended {
+                touched.insert(changes.job);
+                continue;
+            }
+            let job = &changes.job;
+            let version = self.core.job_definitions_version(job);
+            if version.is_some() && self.stored_definitions.get(job) != version.as_ref() {
+                if let Some(defs) = self.core.job_definitions(job) {
+                    turn.batch.put_definitions(job, &defs);
+                    self.stored_definitions.insert(job.clone(), defs.version);
+                }
+            }
+            turn.batch.put_job_changes(&changes);
+        }
         for job in &touched {
-            match self.core.job_record(job) {
-                Some(r) if r.state.is_finished() => {
-                    // Also removes the job's definitions (`jdef/`).
-                    turn.batch.delete_snapshot(job);
-                    self.stored_definitions.remove(job);
-                    for k in chain_store::timer_keys(&self.store, job).unwrap_or_default() {
-                        turn.batch.delete_raw(k);
-                    }
-                    ended.push(r);
+            if let Some(r) = self.core.job_record(job).filter(|r| r.state.is_finished()) {
+                self.stored_definitions.remove(job);
+                let keys = self.store.job_state_keys(job).unwrap_or_default();
+                for k in keys
+                    .into_iter()
+                    .chain(chain_store::timer_keys(&self.store, job).unwrap_or_default())
+                {
+                    turn.batch.delete_raw(k);
                 }
-                Some(_) => {
-                    // The state on every change; the definitions once per version.
-                    let version = self.core.job_definitions_version(job);
-                    if version.is_some() && self.stored_definitions.get(job) != version.as_ref() {
-                        if let Some(defs) = self.core.job_definitions(job) {
-                            turn.batch.put_definitions(job, &defs);
-                            self.stored_definitions.insert(job.clone(), defs.version);
-                        }
-                    }
-                    if let Some(snap) = self.core.snapshot_job_state(job) {
-                        turn.batch.put_snapshot(job, &snap);
-                    }
-                }
-                None => {}
+                ended.push(r);
             }
         }
         let result = self

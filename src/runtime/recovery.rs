@@ -1,7 +1,8 @@
 //! Recovery on every open of an existing store (semantics.md, "Durability and recovery").
 //!
-//! Before the engine actor starts: every unfinished job's core snapshot (the chain definitions
-//! it started with and its state) is restored into the core, its stored timers are collected to
+//! Before the engine actor starts: every unfinished job is rebuilt in the core from its records
+//! (`jh/`, `ji/`, `js/`: the job, its chain instances, its steps) and the chain definitions it
+//! runs (`jdef/`), its stored timers are collected to
 //! be re-armed at their absolute due times, and the process groups of steps that were running
 //! are collected to be killed (a crashed engine's direct children died with it by their
 //! parent-death signal; their own children did not). The actor then calls
@@ -12,7 +13,7 @@
 use super::actor::RecoveryWork;
 use super::executor::process::kill_group;
 use crate::core::Core;
-use crate::core::{JobDefinitions, JobSnapshot};
+use crate::core::JobDefinitions;
 use crate::store::{ChainStore, LivePid, StoreError};
 
 /// What recovery did, for the caller to report.
@@ -32,22 +33,14 @@ pub(crate) fn prepare(
     let mut work = RecoveryWork::default();
     let mut report = RecoveryReport::default();
     for job in store.unfinished_jobs()? {
-        let Some(json) = store.snapshot_json(&job)? else {
-            continue;
-        };
-        let snapshot: Result<JobSnapshot, _> = serde_json::from_value(json);
-        let restored = match snapshot {
-            Ok(mut snap) if snap.format == JobSnapshot::FORMAT => {
-                attach_definitions(store, &job, &mut snap)
-                    .and_then(|()| core.try_restore_job(snap).map_err(|e| e.to_string()))
-            }
-            Ok(snap) => Err(format!(
-                "its stored snapshot has format {}, this chainsched reads {}",
-                snap.format,
-                JobSnapshot::FORMAT
-            )),
-            Err(e) => Err(format!("its stored snapshot cannot be read: {e}")),
-        };
+        let restored = store
+            .job_records(&job)
+            .map_err(|e| format!("its stored state cannot be read: {e}"))
+            .and_then(|records| {
+                let defs = definitions(store, &job)?;
+                core.restore_from_records(records, defs)
+                    .map_err(|e| e.to_string())
+            });
         if let Err(why) = restored {
             tracing::error!("job {job} cannot be recovered: {why}");
             report.failed.push((job, why));
@@ -61,19 +54,14 @@ pub(crate) fn prepare(
     Ok((work, report))
 }
 
-/// Put a state-only snapshot's chain definitions (`jdef/<job>`) back. A snapshot that holds
-/// its definitions (an older store) needs none.
-fn attach_definitions(store: &ChainStore, job: &str, snap: &mut JobSnapshot) -> Result<(), String> {
-    if snap.has_definitions() {
-        return Ok(());
-    }
+/// The chain definitions the job runs (`jdef/<job>`).
+fn definitions(store: &ChainStore, job: &str) -> Result<JobDefinitions, String> {
     let json = store
         .definitions_json(job)
         .map_err(|e| format!("its chain definitions cannot be read: {e}"))?
         .ok_or("its chain definitions are missing from the store")?;
-    let defs: JobDefinitions = serde_json::from_value(json)
-        .map_err(|e| format!("its stored chain definitions cannot be read: {e}"))?;
-    snap.attach_definitions(defs).map_err(|e| e.to_string())
+    serde_json::from_value(json)
+        .map_err(|e| format!("its stored chain definitions cannot be read: {e}"))
 }
 
 /// Kill what is left of a step's process group from a previous engine. When a process with

@@ -5,10 +5,11 @@
 //! a store is opened, and implements retention (pruning finished jobs).
 
 use super::layout::{self, FORMAT_KEY, FORMAT_VERSION};
-use super::records::{decode, encode, JobEntry, LivePid, Progress, RunDetails, TimerEntry};
+use super::records::{decode, decode_compact, encode, encode_compact, JobEntry, LivePid, Progress, RunDetails, TimerEntry};
 use super::sled_store::SledOptions;
 use super::{KvStore, MemoryStore, SledStore, StoreError, WriteBatch};
 use crate::catalog::Catalog;
+use crate::core::journal::{JobChanges, JobRecords};
 use crate::core::types::{JobRecord, LogRow, StepRecord, TimelineEntry, TimerKey};
 use crate::lang::duration::Millis;
 use serde::Serialize;
@@ -149,26 +150,55 @@ impl ChainStore {
             .map(|e| e.record))
     }
 
-    /// Names of the jobs that have not finished (they carry a core snapshot).
+    /// Names of the jobs that have not finished (they have core records, `jh/<job>`).
     pub fn unfinished_jobs(&self) -> Result<Vec<String>, StoreError> {
         Ok(self
             .kv
-            .scan_prefix(layout::SNAPSHOT.as_bytes())?
+            .scan_prefix(layout::JOB_HEADER.as_bytes())?
             .into_iter()
             .filter_map(|(k, _)| {
-                let rest = k.strip_prefix(layout::SNAPSHOT.as_bytes())?;
+                let rest = k.strip_prefix(layout::JOB_HEADER.as_bytes())?;
                 String::from_utf8(rest.to_vec()).ok()
             })
             .collect())
     }
 
-    /// The core snapshot of an unfinished job, as JSON (its type belongs to the core).
-    pub fn snapshot_json(&self, job: &str) -> Result<Option<serde_json::Value>, StoreError> {
-        self.get_as(&layout::snapshot_key(job))
+    /// Every core record of an unfinished job (`jh/`, `ji/`, `js/`), to rebuild it.
+    pub fn job_records(&self, job: &str) -> Result<JobRecords, StoreError> {
+        let header_key = layout::job_header_key(job);
+        let mut records = JobRecords {
+            header: match self.kv.get(&header_key)? {
+                Some(v) => Some(decode_compact(&header_key, &v)?),
+                None => None,
+            },
+            ..JobRecords::default()
+        };
+        for (k, v) in self
+            .kv
+            .scan_prefix(&layout::job_prefix(layout::JOB_INSTANCE, job))?
+        {
+            let i = layout::job_instance_of(&k).ok_or_else(|| bad_key(&k))?;
+            records.instances.insert(i, decode_compact(&k, &v)?);
+        }
+        for (k, v) in self.kv.scan_prefix(&layout::job_prefix(layout::JOB_STEP, job))? {
+            let at = layout::job_step_of(&k).ok_or_else(|| bad_key(&k))?;
+            records.steps.insert(at, decode_compact(&k, &v)?);
+        }
+        Ok(records)
     }
 
-    /// The chain definitions of an unfinished job (`None`: kept inside its snapshot, or an
-    /// older store), as JSON (the type belongs to the core).
+    /// Every key of a job's core records and definitions (deleted when the job ends).
+    pub fn job_state_keys(&self, job: &str) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut keys = vec![layout::job_header_key(job), layout::definitions_key(job)];
+        for tag in [layout::JOB_INSTANCE, layout::JOB_STEP] {
+            for (k, _) in self.kv.scan_prefix(&layout::job_prefix(tag, job))? {
+                keys.push(k);
+            }
+        }
+        Ok(keys)
+    }
+
+    /// The chain definitions of an unfinished job, as JSON (the type belongs to the core).
     pub fn definitions_json(&self, job: &str) -> Result<Option<serde_json::Value>, StoreError> {
         self.get_as(&layout::definitions_key(job))
     }
@@ -247,6 +277,8 @@ impl ChainStore {
             layout::TIMELINE,
             layout::TIMER,
             layout::PID,
+            layout::JOB_INSTANCE,
+            layout::JOB_STEP,
         ] {
             for (k, _) in self.kv.scan_prefix(&layout::job_prefix(tag, job))? {
                 keys.push(k);
@@ -313,8 +345,9 @@ impl ChainStore {
             let job = record.job.as_str();
             batch.delete(layout::job_key(job));
             batch.delete(layout::order_key(job));
-            batch.delete(layout::snapshot_key(job));
-            batch.delete(layout::definitions_key(job));
+            for k in self.job_state_keys(job)? {
+                batch.delete(k);
+            }
             for tag in [
                 layout::STEP,
                 layout::PROGRESS,
@@ -372,12 +405,22 @@ impl StateBatch {
             },
         );
     }
-    pub fn put_snapshot<T: Serialize>(&mut self, job: &str, snapshot: &T) {
-        self.put(layout::snapshot_key(job), snapshot);
-    }
-    pub fn delete_snapshot(&mut self, job: &str) {
-        self.inner.delete(layout::snapshot_key(job));
-        self.inner.delete(layout::definitions_key(job));
+    /// The core records that changed in one job (`Core::take_changes`), for a job that has
+    /// not ended (an ended job's records are deleted: [`ChainStore::job_state_keys`]).
+    pub fn put_job_changes(&mut self, changes: &JobChanges) {
+        let job = changes.job.as_str();
+        if let Some(h) = &changes.header {
+            self.inner
+                .put(layout::job_header_key(job), encode_compact(h));
+        }
+        for (i, r) in &changes.instances {
+            self.inner
+                .put(layout::job_instance_key(job, *i), encode_compact(r));
+        }
+        for (i, s, r) in &changes.steps {
+            self.inner
+                .put(layout::job_step_key(job, *i, *s), encode_compact(r));
+        }
     }
     pub fn put_definitions<T: Serialize>(&mut self, job: &str, definitions: &T) {
         self.put(layout::definitions_key(job), definitions);
@@ -421,6 +464,13 @@ impl StateBatch {
     /// Append another batch's writes after this one's.
     pub fn extend(&mut self, other: StateBatch) {
         self.inner.ops.extend(other.inner.ops);
+    }
+}
+
+fn bad_key(key: &[u8]) -> StoreError {
+    StoreError::Corrupt {
+        key: String::from_utf8_lossy(key).into_owned(),
+        message: "malformed key".into(),
     }
 }
 

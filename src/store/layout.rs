@@ -13,7 +13,9 @@
 //! | `meta/store_id` | a random id of this store, given to every step process (`CHAINSCHED_STORE_ID`) so recovery can find the strays of a crashed engine | when the store is created |
 //! | `meta/catalog` | the catalog the engine runs (`catalog::Catalog`) | on each catalog load |
 //! | `job/<job>` | [`JobEntry`](super::records::JobEntry): the job record | each change of the job |
-//! | `snap/<job>` | the core's `JobSnapshot`: the job's dynamic state (written without its chain definitions by this version; older stores may hold them inline) | each state change of an unfinished job; removed when it ends |
+//! | `jh/<job>` | the core's `JobHeaderRecord` (postcard): an unfinished job's own state — view record, start request, definitions version, queue position, number of instances | when it changes; removed when the job ends |
+//! | `ji/<job>\0<instance BE u32>` | the core's `InstanceRecord` (postcard): one chain instance's status, interval tick, number of steps | when it changes; removed when the job ends |
+//! | `js/<job>\0<instance BE u32><step BE u32>` | the core's `StepStateRecord` (postcard): one step's runtime state (state, attempts, retries, held outcome, timer, …) | when that step changes; removed when the job ends |
 //! | `jdef/<job>` | the core's `JobDefinitions`: the chain definitions the job runs (as started, then altered), with their version | when the job starts and when an alter chain or rule redefinition changes them; removed when it ends |
 //! | `step/<job>\0<subname>` | `StepRecord` | each step change |
 //! | `ord/<job>` | the job's subnames in definition order (nested right after their outer step) | when a new subname appears |
@@ -34,7 +36,9 @@ pub const CATALOG_KEY: &[u8] = b"meta/catalog";
 pub const STORE_ID_KEY: &[u8] = b"meta/store_id";
 
 pub const JOB: &str = "job/";
-pub const SNAPSHOT: &str = "snap/";
+pub const JOB_HEADER: &str = "jh/";
+pub const JOB_INSTANCE: &str = "ji/";
+pub const JOB_STEP: &str = "js/";
 pub const DEFINITIONS: &str = "jdef/";
 pub const STEP: &str = "step/";
 pub const ORDER: &str = "ord/";
@@ -72,8 +76,35 @@ pub fn job_key(job: &str) -> Vec<u8> {
     tagged(JOB, job)
 }
 
-pub fn snapshot_key(job: &str) -> Vec<u8> {
-    tagged(SNAPSHOT, job)
+pub fn job_header_key(job: &str) -> Vec<u8> {
+    tagged(JOB_HEADER, job)
+}
+
+pub fn job_instance_key(job: &str, instance: u32) -> Vec<u8> {
+    job_part(JOB_INSTANCE, job, &instance.to_be_bytes())
+}
+
+pub fn job_step_key(job: &str, instance: u32, step: u32) -> Vec<u8> {
+    let mut k = job_prefix(JOB_STEP, job);
+    k.extend_from_slice(&instance.to_be_bytes());
+    k.extend_from_slice(&step.to_be_bytes());
+    k
+}
+
+/// The (instance, step) numbers at the end of a `js/` key.
+pub fn job_step_of(key: &[u8]) -> Option<(u32, u32)> {
+    let tail = key.get(key.len().checked_sub(8)?..)?;
+    let (i, s) = tail.split_at(4);
+    Some((
+        u32::from_be_bytes(i.try_into().ok()?),
+        u32::from_be_bytes(s.try_into().ok()?),
+    ))
+}
+
+/// The instance number at the end of a `ji/` key.
+pub fn job_instance_of(key: &[u8]) -> Option<u32> {
+    let tail = key.get(key.len().checked_sub(4)?..)?;
+    Some(u32::from_be_bytes(tail.try_into().ok()?))
 }
 
 pub fn definitions_key(job: &str) -> Vec<u8> {
