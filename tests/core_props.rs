@@ -403,67 +403,45 @@ enum Roundtrip {
     Journal,
 }
 
-/// A model of the store's journal records: what `Core::take_changes` wrote, by key, encoded.
-#[derive(Default)]
+/// The journal's records in a real store (in memory; the same keys and codec as on disk): what
+/// `Core::take_changes` reported, written the way the runtime writes it after each turn.
 struct RecordStore {
-    headers: BTreeMap<String, String>,
-    instances: BTreeMap<(String, u32), String>,
-    steps: BTreeMap<(String, u32, u32), String>,
-    definitions: BTreeMap<String, String>,
+    store: chainsched::store::ChainStore,
+}
+
+impl Default for RecordStore {
+    fn default() -> Self {
+        RecordStore {
+            store: chainsched::store::ChainStore::in_memory(),
+        }
+    }
 }
 
 impl RecordStore {
     fn drain(&mut self, core: &mut Core) {
+        let mut batch = chainsched::store::StateBatch::default();
         for ch in core.take_changes() {
-            let job = ch.job.clone();
             if ch.ended {
-                self.headers.remove(&job);
-                self.instances.retain(|(j, _), _| *j != job);
-                self.steps.retain(|(j, _, _), _| *j != job);
-                self.definitions.remove(&job);
+                for k in self.store.job_state_keys(&ch.job).expect("scan") {
+                    batch.delete_raw(k);
+                }
                 continue;
             }
-            if let Some(h) = &ch.header {
-                self.headers.insert(job.clone(), serde_json::to_string(h).expect("encode"));
-            }
-            for (i, r) in &ch.instances {
-                self.instances
-                    .insert((job.clone(), *i), serde_json::to_string(r).expect("encode"));
-            }
-            for (i, s, r) in &ch.steps {
-                self.steps
-                    .insert((job.clone(), *i, *s), serde_json::to_string(r).expect("encode"));
-            }
-            let defs = core.job_definitions(&job).expect("definitions of a live job");
-            self.definitions
-                .insert(job.clone(), serde_json::to_string(&defs).expect("encode"));
+            batch.put_job_changes(&ch);
+            let defs = core.job_definitions(&ch.job).expect("definitions of a live job");
+            batch.put_definitions(&ch.job, &defs);
         }
+        self.store.apply(batch).expect("apply");
     }
 
     fn restore(&self, job: &str, into: &mut Core) -> Result<(), CoreError> {
-        let mut records = JobRecords {
-            header: self
-                .headers
-                .get(job)
-                .map(|h| serde_json::from_str(h).expect("decode")),
-            ..JobRecords::default()
-        };
-        for ((j, i), r) in &self.instances {
-            if j == job {
-                records
-                    .instances
-                    .insert(*i, serde_json::from_str(r).expect("decode"));
-            }
-        }
-        for ((j, i, s), r) in &self.steps {
-            if j == job {
-                records
-                    .steps
-                    .insert((*i, *s), serde_json::from_str(r).expect("decode"));
-            }
-        }
-        let defs = serde_json::from_str(&self.definitions[job]).expect("decode");
-        into.restore_from_records(records, defs)
+        let records = self.store.job_records(job).expect("read records");
+        let defs = self
+            .store
+            .definitions_json(job)
+            .expect("read definitions")
+            .expect("definitions stored");
+        into.restore_from_records(records, serde_json::from_value(defs).expect("decode"))
     }
 }
 
@@ -615,7 +593,15 @@ fn run_case_with(case: &Case, reference: bool, roundtrip: Roundtrip) -> Outcome_
             for j in d.core.job_names() {
                 let live = d.core.snapshot_job(&j).expect("snapshot");
                 if live.job_record().state.is_finished() {
-                    assert!(!journal.headers.contains_key(&j), "records of ended job {j} kept");
+                    assert!(
+                        journal.store.job_state_keys(&j).expect("scan").iter().all(|k| journal
+                            .store
+                            .kv()
+                            .get(k)
+                            .expect("get")
+                            .is_none()),
+                        "records of ended job {j} kept"
+                    );
                     fresh.restore_job(live);
                     continue;
                 }

@@ -82,7 +82,7 @@ impl Job {
     /// abandons a stalled nested chain.
     fn force_state(&mut self, i: InstId, s: StepIdx, state: PresetState, ctx: &mut Ctx) {
         let st = self.instances[i].step_mut(s);
-        let timer = st.timer.take();
+        let timer = st.timer.take().map(|t| *t);
         let nested = st.nested;
         if let Some(n) = nested {
             if self.instances[n].live() {

@@ -45,7 +45,8 @@ pub(crate) struct StepRt {
     /// Operation of the current/last attempt.
     pub operation: RunOperation,
     /// The pending timer of this step (AFTER delay or retry), with its absolute due time.
-    pub timer: Option<(TimerKey, Millis)>,
+    /// Boxed: most steps have none, and a step's size is per-step memory of every job.
+    pub timer: Option<Box<(TimerKey, Millis)>>,
     /// The nested chain instance this step runs (chain steps).
     pub nested: Option<InstId>,
 }

@@ -38,6 +38,9 @@ pub(crate) struct Def {
     pub action_index: Vec<Vec<RuleIdx>>,
     /// Rules whose value can change with time alone (always re-evaluated).
     pub time_dependent: Vec<RuleIdx>,
+    /// Step name → index: top-level steps are located through their chain's definition (shared
+    /// by every job of the chain), so a job needs no per-step name index of its own.
+    pub step_by_name: HashMap<String, StepIdx>,
 }
 
 impl Def {
@@ -74,7 +77,14 @@ impl Def {
             }
             exprs.push(expr);
         }
+        let step_by_name = chain
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.clone(), i))
+            .collect();
         Def {
+            step_by_name,
             chain,
             exprs,
             cond_index,
@@ -130,6 +140,8 @@ pub(crate) struct Job {
     pub first_eval_only: Option<BTreeSet<StepIdx>>,
     /// *run with step states* for nested steps whose chain has not started yet.
     pub pending_presets: BTreeMap<String, PresetState>,
+    /// Subname → step, for the steps of nested chain instances (top-level steps are found
+    /// through their chain's definition: [`Def::step_by_name`]).
     #[serde(skip)]
     pub subnames: HashMap<String, (InstId, StepIdx)>,
     /// Event steps RUNNING (waiting for their event).
@@ -273,7 +285,9 @@ impl Job {
         self.instances.push(inst);
         for s in 0..self.instances[id].steps().len() {
             let sub = self.instances[id].step(s).subname.clone();
-            self.subnames.insert(sub.clone(), (id, s));
+            if outer.is_some() {
+                self.subnames.insert(sub.clone(), (id, s));
+            }
             if let Some(preset) = self.pending_presets.remove(&sub) {
                 self.apply_preset(id, s, preset);
             }
@@ -476,7 +490,11 @@ impl Job {
 
     /// Resolve a subname (`A`, `N.I2`) to a registered step.
     pub fn locate(&self, subname: &str) -> Option<(InstId, StepIdx)> {
-        self.subnames.get(subname).copied()
+        let top = self.instances.first().and_then(|root| {
+            let s = *root.def.step_by_name.get(subname)?;
+            (root.steps().get(s)?.subname == subname).then_some((0, s))
+        });
+        top.or_else(|| self.subnames.get(subname).copied())
     }
 
     /// Live instances in id order.

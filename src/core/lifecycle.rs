@@ -75,7 +75,7 @@ impl Job {
                 let due = ctx.now.saturating_add(delay);
                 let st = self.instances[i].step_mut(s);
                 st.paused_before = false;
-                st.timer = Some((key.clone(), due));
+                st.timer = Some(Box::new((key.clone(), due)));
                 self.commit(i, s, StepState::Scheduled, ctx);
                 ctx.effects.push(Effect::SetTimer {
                     job: self.record.job.clone(),
@@ -189,7 +189,7 @@ impl Job {
                         subname: st.subname.clone(),
                         attempt: st.attempts + 1,
                     };
-                    st.timer = Some((key.clone(), due));
+                    st.timer = Some(Box::new((key.clone(), due)));
                     self.commit(i, s, StepState::RetryScheduled, ctx);
                     ctx.effects.push(Effect::SetTimer {
                         job: self.record.job.clone(),
@@ -248,7 +248,7 @@ impl Job {
         }
         let st = &self.instances[i].step(s);
         let was = st.state;
-        let timer = st.timer.clone();
+        let timer = st.timer.as_deref().cloned();
         let attempt = st.attempts;
         let subname = st.subname.clone();
         let nested = st.nested;

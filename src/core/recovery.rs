@@ -238,7 +238,9 @@ impl Core {
             }
             for s in 0..job.instances[i].steps().len() {
                 let st = &job.instances[i].step(s);
-                job.subnames.insert(st.subname.clone(), (i, s));
+                if job.instances[i].outer.is_some() {
+                    job.subnames.insert(st.subname.clone(), (i, s));
+                }
                 let waits = matches!(
                     job.instances[i].def.chain.steps.get(s).map(|d| &d.kind),
                     Some(StepTarget::Event { .. })
@@ -308,7 +310,7 @@ fn resume(j: &mut Job, ctx: &mut Ctx) {
             });
         }
         for s in 0..j.instances[i].steps().len() {
-            if let Some((key, due)) = j.instances[i].step(s).timer.clone() {
+            if let Some((key, due)) = j.instances[i].step(s).timer.as_deref().cloned() {
                 ctx.effects.push(Effect::SetTimer {
                     job: j.name().to_string(),
                     timer: key,
@@ -358,7 +360,7 @@ fn restart_from_beginning(j: &mut Job, presets_ok: bool, ctx: &mut Ctx) {
             });
         }
         for s in 0..j.instances[i].steps().len() {
-            if let Some((key, _)) = j.instances[i].step(s).timer.clone() {
+            if let Some((key, _)) = j.instances[i].step(s).timer.as_deref().cloned() {
                 ctx.effects.push(Effect::CancelTimer {
                     job: j.name().to_string(),
                     timer: key,

@@ -19,7 +19,7 @@ pub(crate) fn timer_fired(j: &mut Job, timer: TimerKey, ctx: &mut Ctx) -> bool {
                 return false;
             };
             let st = &j.instances[i].step(s);
-            let matches = st.timer.as_ref().is_some_and(|(k, _)| *k == timer);
+            let matches = st.timer.as_ref().is_some_and(|t| t.0 == timer);
             if !j.instances[i].live() || !matches {
                 return false;
             }

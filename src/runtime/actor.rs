@@ -127,7 +127,9 @@ pub(crate) struct Actor {
     captures: HashMap<(String, String), Capture>,
     progress: HashMap<(String, String), Progress>,
     timeline_seq: HashMap<String, u64>,
-    known_steps: HashMap<String, HashSet<String>>,
+    /// Per job, the chain instances whose steps are already in `ord/<job>`, by their outer
+    /// step (`None`: the top-level chain). One entry per instance, not per step.
+    known_instances: HashMap<String, HashSet<Option<String>>>,
     waiters: HashMap<String, Vec<Reply<JobRecord>>>,
     /// Per unfinished job, the version of its chain definitions already in the store
     /// (`jdef/<job>`): snapshots are written without definitions, which are written again only
@@ -164,7 +166,7 @@ impl Actor {
             captures: HashMap::new(),
             progress: HashMap::new(),
             timeline_seq: HashMap::new(),
-            known_steps: HashMap::new(),
+            known_instances: HashMap::new(),
             waiters: HashMap::new(),
             stored_definitions: HashMap::new(),
             failed: None,
@@ -360,7 +362,7 @@ impl Actor {
             }
         }
         self.timeline_seq.remove(job);
-        self.known_steps.remove(job);
+        self.known_instances.remove(job);
         self.stored_definitions.remove(job);
     }
 
@@ -406,7 +408,7 @@ impl Actor {
                 Effect::StepChanged { job, step } => {
                     turn.touched.insert(job.clone());
                     turn.batch.put_step(job, step);
-                    self.note_subname(job, &step.subname, turn);
+                    self.note_instance(job, step.parent_subname.as_ref(), turn);
                     turn.events.push(EngineEvent::Step {
                         job: job.clone(),
                         step: step.clone(),
@@ -478,23 +480,21 @@ impl Actor {
         turn.effects.extend(effects);
     }
 
-    /// Keep `ord/<job>` (definition order of the job's steps) current when a subname appears.
-    fn note_subname(&mut self, job: &str, subname: &str, turn: &mut Turn) {
-        let known = self.known_steps.entry(job.to_string()).or_default();
-        if known.contains(subname) {
+    /// Keep `ord/<job>` (definition order of the job's steps) current when a chain instance
+    /// appears (the job's top-level chain, or a nested chain that starts). Its steps' records
+    /// come with it: the core reports every step of a new instance.
+    fn note_instance(&mut self, job: &str, parent: Option<&String>, turn: &mut Turn) {
+        let known = self.known_instances.entry(job.to_string()).or_default();
+        if known.contains(&parent.cloned()) {
             return;
         }
-        let records = self.core.step_records(job);
-        let order: Vec<String> = records.iter().map(|s| s.subname.clone()).collect();
-        for r in &records {
-            if !known.contains(&r.subname) {
-                // First sight of the job or of a nested chain: store every step, so the views
-                // list NOT_STARTED steps too.
-                turn.batch.put_step(job, r);
-                known.insert(r.subname.clone());
-            }
-        }
-        known.insert(subname.to_string());
+        known.insert(parent.cloned());
+        let order: Vec<String> = self
+            .core
+            .step_records(job)
+            .into_iter()
+            .map(|s| s.subname)
+            .collect();
         turn.batch.put_order(job, &order);
     }
 
@@ -901,7 +901,7 @@ impl Actor {
             }
         }
         self.timeline_seq.remove(job);
-        self.known_steps.remove(job);
+        self.known_instances.remove(job);
         self.progress.retain(|(j, _), _| j != job);
         self.captures.retain(|(j, _), _| j != job);
         if let Some(ws) = self.waiters.remove(job) {
@@ -950,8 +950,10 @@ impl Actor {
         }
         for job in &work.jobs {
             if let Ok(steps) = self.store.steps(job) {
-                self.known_steps
-                    .insert(job.clone(), steps.into_iter().map(|s| s.subname).collect());
+                self.known_instances.insert(
+                    job.clone(),
+                    steps.into_iter().map(|s| s.parent_subname).collect(),
+                );
             }
         }
         turn.rearm = work.timers;
