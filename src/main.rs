@@ -1,4 +1,4 @@
-//! The `chainsched` binary: see `chainsched --help` and ../shared/spec/cli.md.
+//! The `chainsched` binary: see `chainsched --help` and the README.
 
 fn main() {
     std::process::exit(chainsched::cli::main());

@@ -2,7 +2,7 @@
 //!
 //! Drivers (simulator, runtime, recovery) call [`Core::handle`] / [`Core::handle_batch`] with an
 //! [`Input`] and the current time and carry out the returned [`Effect`]s, persisting state
-//! changes before acting on them. See ../shared/spec/semantics.md and docs/evaluator.md.
+//! changes before acting on them. See docs/evaluator.md.
 //!
 //! Layout: `types` (the contract), `engine` (the `Core` and input dispatch), `job` (job,
 //! instance and step state, rule cache), `lifecycle` (step transitions), `passes` (evaluation

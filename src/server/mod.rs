@@ -1,4 +1,4 @@
-//! `chainsched serve`: the long-running engine with its HTTP API (../shared/spec/http-api.md)
+//! `chainsched serve`: the long-running engine with its HTTP API (docs/http-api.md)
 //! and web dashboard.
 //!
 //! Why this shape: the service is a thin shell around the runtime's [`Engine`]. GET handlers

@@ -1,9 +1,11 @@
 //! Values kept in the store besides the core's own records, and their codec.
 //!
-//! The codec is JSON (serde_json). Why: every value is small (a record, a log row, a snapshot of
-//! one job), encoding cost is far below the cost of a flush, the store can be inspected with
-//! ordinary tools when something goes wrong, and serde's defaults let a later version add
-//! optional fields without a migration. Keys, where order matters, are binary (see `layout`).
+//! Two codecs. JSON (serde_json) for the rows the views read: every value is small (a record, a
+//! log row), the store can be inspected with ordinary tools when something goes wrong, and
+//! serde's defaults let a later version add optional fields without a migration. postcard
+//! (compact binary) for the core's journal records written on every state change (`jh/`,
+//! `ji/`, `js/`), which only the engine reads and which are versioned by the core's record
+//! format. Keys, where order matters, are binary (see `layout`).
 
 use super::StoreError;
 use crate::core::types::{JobRecord, StepState, TimerKey};

@@ -1,4 +1,4 @@
-//! The views operators query (../shared/spec/views.md): running_chains, jobs, job_log,
+//! The views operators query (docs/http-api.md lists their rows): running_chains, jobs, job_log,
 //! job_run_details, timeline, chains, chain_steps, chain_rules, stats and explain.
 //!
 //! Why this shape: the same rows must come out of the Rust API, the CLI and the HTTP API, so
