@@ -126,3 +126,57 @@ chain C {{
     }
     assert!(!alive(grandchild));
 }
+
+#[test]
+fn a_timed_out_step_loses_its_whole_group_and_the_guardian_leaves_with_the_engine() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().display();
+    let rules = format!(
+        "program LONG {{ shell 'sleep 300 & echo $! > {d}/gc.tmp; mv {d}/gc.tmp {d}/gc.pid; wait'; timeout 2s; }}
+chain C {{
+  step S program LONG;
+  rule R1 when TRUE then START S;
+  rule R2 when S COMPLETED then END S.ERROR_CODE;
+}}
+"
+    );
+    let file = tmp.path().join("rules.chain");
+    std::fs::write(&file, rules).unwrap();
+    let mut engine = Command::new(BIN)
+        .arg("run")
+        .arg(&file)
+        .args(["--chain", "C", "--db"])
+        .arg(tmp.path().join("db"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let engine_pid = engine.id();
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let grandchild = loop {
+        if let Some(p) = read_pid(&tmp.path().join("gc.pid")) {
+            break p;
+        }
+        if let Some(status) = engine.try_wait().unwrap() {
+            panic!("chainsched run ended before its step started: {status}");
+        }
+        assert!(Instant::now() < deadline, "the step never started");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let guardians = children_named(engine_pid, "chainsched-guardian");
+    assert_eq!(guardians.len(), 1, "one guardian process: {guardians:?}");
+
+    let status = engine.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "the job ends FAILED (timeout)");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while alive(grandchild) || alive(guardians[0]) {
+        assert!(
+            Instant::now() < deadline,
+            "after the run: grandchild alive {}, guardian alive {}",
+            alive(grandchild),
+            alive(guardians[0])
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}

@@ -17,6 +17,9 @@
 //! also polls its parent pid, so that it still acts when some other process has inherited the
 //! write end (an embedder's fork without exec).
 //!
+//! Registrations are short blocking writes from the spawning task; the guardian reads all the
+//! time and a pipe holds thousands of lines, so they do not wait in practice.
+//!
 //! The guardian runs in its own process group (no terminal signal reaches it) with stdout and
 //! stderr on /dev/null; it holds no file of the engine's (everything else is close-on-exec).
 //!
@@ -235,9 +238,17 @@ impl Drop for Guardian {
     fn drop(&mut self) {
         // End-of-file: the guardian kills what is still registered (nothing, after a clean
         // shutdown) and exits. Reap it off this thread so dropping never blocks.
-        let pipe = self.pipe.get_mut().unwrap_or_else(|p| p.into_inner()).take();
+        let pipe = self
+            .pipe
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         drop(pipe);
-        let child = self.child.get_mut().unwrap_or_else(|p| p.into_inner()).take();
+        let child = self
+            .child
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         if let Some(mut child) = child {
             let spawned = std::thread::Builder::new()
                 .name("chainsched-guardian-reaper".into())
@@ -301,7 +312,9 @@ fn wait_ready(out: std::process::ChildStdout, timeout: Duration) -> io::Result<(
     if got.starts_with(READY) {
         Ok(())
     } else {
-        Err(io::Error::other("the guardian answered something unexpected"))
+        Err(io::Error::other(
+            "the guardian answered something unexpected",
+        ))
     }
 }
 
