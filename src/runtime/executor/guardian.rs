@@ -67,6 +67,13 @@ pub fn serve_if_requested() {
         .to_str()
         .and_then(|s| s.parse::<libc::pid_t>().ok())
         .filter(|p| *p > 0);
+    // Only an engine that started us as its child is served; a stray variable in a user's
+    // environment does not turn `chainsched` into a guardian.
+    // SAFETY: getppid has no preconditions.
+    if engine != Some(unsafe { libc::getppid() }) {
+        CAPABLE.store(true, Ordering::SeqCst);
+        return;
+    }
     // Tell the engine we are up (ignore failure: the engine then gives up on us and EOF comes).
     let mut out = io::stdout();
     let _ = out.write_all(READY).and_then(|()| out.flush());
