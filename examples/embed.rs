@@ -29,8 +29,14 @@ chain DAILY {
 }
 "#;
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // First thing, before any runtime or thread: when the engine re-executes this binary as its
+    // step guardian, this serves and exits; otherwise it returns at once (docs/embedding.md).
+    chainsched::runtime::serve_guardian_if_requested();
+    tokio::runtime::Runtime::new()?.block_on(run())
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     // 1. The catalog: from files with `catalog::load_paths`, or from text as here.
     let loaded = load_sources(&[("daily.chain".to_string(), RULES.to_string())]);
     let Some(catalog) = loaded.catalog else {

@@ -43,8 +43,8 @@ struct Inner {
     catalog_changed: watch::Sender<u64>,
     /// Whether the scheduler task has been started.
     schedules_on: AtomicBool,
-    /// Keeps the launcher thread (and with it the parent-death link of step processes) alive
-    /// exactly as long as the engine.
+    /// Keeps the launcher (its guardian process, or its forking thread and with it the
+    /// parent-death link of step processes) alive exactly as long as the engine.
     _launcher: Launcher,
 }
 

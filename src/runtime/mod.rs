@@ -18,6 +18,7 @@ pub use actor::Accepted;
 pub use engine::{Engine, StepView};
 pub use error::EngineError;
 pub use events::EngineEvent;
+pub use executor::guardian::serve_if_requested as serve_guardian_if_requested;
 pub use executor::{HandlerContext, HandlerRegistry};
 pub use options::{Durability, EngineOptions};
 pub use recovery::RecoveryReport;

@@ -1,14 +1,15 @@
-//! Recovery on every open of an existing store (semantics.md, "Durability and recovery").
+//! Recovery on every open of an existing store (docs/durability.md, "Recovery").
 //!
 //! Before the engine actor starts: every unfinished job is rebuilt in the core from its records
 //! (`jh/`, `ji/`, `js/`: the job, its chain instances, its steps) and the chain definitions it
-//! runs (`jdef/`), its stored timers are collected to
-//! be re-armed at their absolute due times, and the process groups of steps that were running
-//! are collected to be killed (a crashed engine's direct children died with it by their
-//! parent-death signal; their own children did not). The actor then calls
-//! `Core::recover_job` for each job: RUNNING steps with `restart_on_recovery` run again
-//! (RECOVERY_RUN), other RUNNING steps become STOPPED, `restartable` jobs start over, and the
-//! rules are evaluated. Those effects are persisted and acted on like any others.
+//! runs (`jdef/`), its stored timers are collected to be re-armed at their absolute due times,
+//! and the process groups of steps that were running are collected to be killed (a crashed
+//! engine's steps normally died with it, killed by its guardian process; what escaped — a
+//! step spawned in the instant before the crash, the children of a forked step — is killed
+//! here). The actor then calls `Core::recover_job` for each job: RUNNING steps with
+//! `restart_on_recovery` run again (RECOVERY_RUN), other RUNNING steps become STOPPED,
+//! `restartable` jobs start over, and the rules are evaluated. Those effects are persisted and
+//! acted on like any others.
 
 use super::actor::RecoveryWork;
 use super::executor::process::kill_group;

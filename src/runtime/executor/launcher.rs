@@ -1,33 +1,150 @@
-//! Spawns step processes from one dedicated, long-lived thread per engine.
+//! Starts step processes so that each runs in its own process group (stopping or timing out a
+//! step kills its whole tree) and none outlives the engine.
 //!
-//! Why a thread: a step process must not outlive the engine, so each child asks the kernel for
-//! SIGKILL when its parent dies (`PR_SET_PDEATHSIG`). Linux ties that signal to the *thread*
-//! that forked, not the process: a child forked from a short-lived thread (tokio's blocking
-//! pool) would be killed when that thread retires. Forking from this thread, which lives exactly
-//! as long as the engine, makes "parent died" mean "the engine is gone" — including when the
-//! engine is dropped. (Grandchildren do not inherit the setting: stopping kills the whole process
-//! group, and recovery kills the stored process groups of steps that were running.)
+//! Two ways, chosen once per engine by [`Launcher::start`]:
 //!
-//! The thread enters the engine's tokio runtime so the children are `tokio::process::Child`ren
-//! reaped by that runtime.
+//! * **Guarded** (the `chainsched` binary, and embedders whose `main` calls
+//!   `chainsched::runtime::serve_guardian_if_requested()`): the child is started with
+//!   `process_group(0)` and nothing else, which keeps std's `posix_spawn` path (a vfork that
+//!   borrows the engine's memory until exec), so a step costs what `posix_spawn` costs however
+//!   large the engine is. The new group is registered with the engine's guardian process
+//!   (`guardian.rs`), which SIGKILLs every registered group if the engine dies. The spawn and
+//!   the registration happen on one thread with nothing in between that can wait, so the window
+//!   in which an engine crash leaves a step unguarded is a few instructions wide; a step that
+//!   escaped through it carries the store's id in its environment and is killed by the next
+//!   engine that opens the store, before anything restarts (recovery.rs `kill_strays`).
+//!
+//! * **Forking** (fallback, when no guardian can start): each child runs a `pre_exec` hook that
+//!   calls `setpgid` and asks for SIGKILL when its parent dies (`PR_SET_PDEATHSIG`). The hook
+//!   forces a full fork of the engine per step. Linux ties that signal to the *thread* that
+//!   forked, so the forks happen on one dedicated thread that lives exactly as long as the
+//!   launcher (tokio's blocking pool retires idle threads, which would kill their children). Only
+//!   the step's leader gets the signal; the rest of its group is killed by the next engine on the
+//!   store. The launcher also falls back to this way for later steps if the guardian is lost.
+//!
+//! Children are `tokio::process::Child`ren reaped by the engine's tokio runtime.
 
+use super::guardian::Guardian;
 use std::io;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
 
 type Request = (Command, oneshot::Sender<io::Result<Child>>);
 
+/// Starts step processes (see the module docs). Cheap to clone; the guardian and the launcher
+/// thread end when the last clone is dropped.
 #[derive(Clone, Debug)]
 pub struct Launcher {
-    tx: mpsc::Sender<Request>,
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    guardian: Option<Guardian>,
+    /// Set when writing to the guardian failed: later steps are forked.
+    guardian_lost: AtomicBool,
+    /// The forking thread, started on first use.
+    forker: Mutex<Option<mpsc::Sender<Request>>>,
 }
 
 impl Launcher {
-    /// Start the launcher thread, bound to the current tokio runtime. The thread ends when the
-    /// last clone of the launcher is dropped.
+    /// Start a launcher: with a guardian process when this binary can provide one, otherwise
+    /// forking (said in a log line). Must be called inside a tokio runtime.
     pub fn start() -> io::Result<Launcher> {
-        let handle = tokio::runtime::Handle::current();
+        let guardian = if super::guardian::available() {
+            match Guardian::start() {
+                Ok(g) => Some(g),
+                Err(e) => {
+                    tracing::warn!(
+                        "cannot start the step guardian process ({e}); step processes will be \
+                         forked from the engine (slower)"
+                    );
+                    None
+                }
+            }
+        } else {
+            tracing::info!(
+                "step processes are forked from the engine; call \
+                 chainsched::runtime::serve_guardian_if_requested() first in main for faster \
+                 launches"
+            );
+            None
+        };
+        let launcher = Launcher {
+            inner: Arc::new(Inner {
+                guardian,
+                guardian_lost: AtomicBool::new(false),
+                forker: Mutex::new(None),
+            }),
+        };
+        if launcher.inner.guardian.is_none() {
+            // Start the forking thread now, bound to the caller's runtime.
+            launcher.forker()?;
+        }
+        Ok(launcher)
+    }
+
+    /// Whether steps are started with `posix_spawn` under a guardian (not forked).
+    pub fn guarded(&self) -> bool {
+        self.guardian().is_some()
+    }
+
+    /// The guardian process's id, when there is one.
+    pub fn guardian_pid(&self) -> Option<u32> {
+        self.guardian().and_then(Guardian::pid)
+    }
+
+    fn guardian(&self) -> Option<&Guardian> {
+        if self.inner.guardian_lost.load(Ordering::SeqCst) {
+            return None;
+        }
+        self.inner.guardian.as_ref()
+    }
+
+    /// Start `cmd` as a step process in its own process group (whose id is the child's pid).
+    /// Once the child has been reaped, call [`Launcher::release`] with that id.
+    pub async fn spawn(&self, mut cmd: Command) -> io::Result<Child> {
+        if let Some(guardian) = self.guardian() {
+            cmd.process_group(0);
+            // No await between the spawn and the registration (see the module docs).
+            let child = cmd.spawn()?;
+            if let Some(pgid) = child.id() {
+                if let Err(e) = guardian.register(pgid) {
+                    self.inner.guardian_lost.store(true, Ordering::SeqCst);
+                    tracing::warn!(
+                        "the step guardian process is gone ({e}); step processes will be forked \
+                         from the engine from now on"
+                    );
+                }
+            }
+            return Ok(child);
+        }
+        isolate(&mut cmd);
+        let (reply, rx) = oneshot::channel();
+        self.forker()?
+            .send((cmd, reply))
+            .map_err(|_| io::Error::other("the engine's launcher thread has stopped"))?;
+        rx.await
+            .map_err(|_| io::Error::other("the engine's launcher thread has stopped"))?
+    }
+
+    /// The step process with this group id has been reaped (and its group killed if it was
+    /// stopped): the guardian forgets it, so a later process reusing the id is never touched.
+    pub fn release(&self, pgid: u32) {
+        if let Some(guardian) = self.guardian() {
+            // A lost guardian guards nothing; the next spawn notices and says so.
+            let _ = guardian.release(pgid);
+        }
+    }
+
+    fn forker(&self) -> io::Result<mpsc::Sender<Request>> {
+        let mut forker = self.inner.forker.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(tx) = forker.as_ref() {
+            return Ok(tx.clone());
+        }
+        let handle = tokio::runtime::Handle::try_current().map_err(io::Error::other)?;
         let (tx, rx) = mpsc::channel::<Request>();
         std::thread::Builder::new()
             .name("chainsched-launcher".into())
@@ -37,23 +154,14 @@ impl Launcher {
                     let _ = reply.send(cmd.spawn());
                 }
             })?;
-        Ok(Launcher { tx })
-    }
-
-    /// Spawn `cmd` from the launcher thread.
-    pub async fn spawn(&self, cmd: Command) -> io::Result<Child> {
-        let (reply, rx) = oneshot::channel();
-        self.tx
-            .send((cmd, reply))
-            .map_err(|_| io::Error::other("the engine's launcher thread has stopped"))?;
-        rx.await
-            .map_err(|_| io::Error::other("the engine's launcher thread has stopped"))?
+        *forker = Some(tx.clone());
+        Ok(tx)
     }
 }
 
-/// Prepare `cmd` so that the child gets its own process group (stopping it kills the whole
-/// tree) and SIGKILL when the launcher thread (the engine) goes away.
-pub fn isolate(cmd: &mut Command) {
+/// Prepare `cmd` for the forking way: the child gets its own process group and SIGKILL when
+/// the launcher thread (the engine) goes away.
+fn isolate(cmd: &mut Command) {
     // SAFETY: `pre_exec` runs in the forked child before exec; the closure calls only
     // async-signal-safe functions (setpgid, prctl, getppid, _exit) and allocates nothing.
     let parent = unsafe { libc::getpid() };

@@ -8,6 +8,7 @@
 //! timeout → FAILED 124; killed by another signal S → FAILED 128+S.
 
 pub mod builtin;
+pub mod guardian;
 pub mod handler;
 pub mod launcher;
 pub mod output;

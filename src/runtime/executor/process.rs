@@ -1,8 +1,8 @@
 //! External programs: `executable` (run directly, arguments with `${PARAM}` substituted, no
-//! shell) and `shell` (`/bin/sh -c COMMAND`). The child runs in its own process group; stopping
-//! sends SIGTERM to the group, then SIGKILL after the grace period.
+//! shell) and `shell` (`/bin/sh -c COMMAND`). The child runs in its own process group (the
+//! launcher sees to that, and to the group not outliving the engine); stopping sends SIGTERM to
+//! the group, then SIGKILL after the grace period.
 
-use super::launcher::isolate;
 use super::output::{classify, Line, LineSplitter, TailBuffer};
 use super::params::substitute;
 use super::{
@@ -159,7 +159,6 @@ async fn run_command(
     if let Some(dir) = &program.working_directory {
         cmd.current_dir(dir);
     }
-    isolate(&mut cmd);
 
     let mut capture = Capture {
         actual_start: env.clock.now(),
@@ -219,6 +218,10 @@ async fn run_command(
             forced
         }
     };
+    // The leader is reaped (unless waiting failed: then it may still run, and stays guarded).
+    if !matches!(ending, Ending::Exited(Err(_))) {
+        env.launcher.release(pid);
+    }
 
     // Output still buffered in the pipes arrives quickly; a grandchild that keeps a pipe open
     // must not hold the step, so the readers get a short while and are then abandoned.
