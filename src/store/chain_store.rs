@@ -42,7 +42,8 @@ impl ChainStore {
     /// Open (or create) a sled store at `path`.
     pub fn open_sled(path: &Path, options: &SledOptions) -> Result<ChainStore, StoreError> {
         let kv = SledStore::open(path, options)?;
-        ChainStore::from_kv(Arc::new(kv), &path.display().to_string())
+        let used = kv.was_used();
+        ChainStore::wrap(Arc::new(kv), &path.display().to_string(), used)
     }
 
     /// A fresh store in memory.
@@ -56,6 +57,12 @@ impl ChainStore {
     /// Wrap any [`KvStore`]: a new store is stamped with the format version; an existing one
     /// must carry this build's version.
     pub fn from_kv(kv: Arc<dyn KvStore>, path: &str) -> Result<ChainStore, StoreError> {
+        ChainStore::wrap(kv, path, false)
+    }
+
+    /// [`ChainStore::from_kv`]; `used`: the store is known to have held data before (the sled
+    /// store's witness), so a missing format record is damage, not a new store.
+    fn wrap(kv: Arc<dyn KvStore>, path: &str, used: bool) -> Result<ChainStore, StoreError> {
         match kv.get(FORMAT_KEY)? {
             Some(found) if found == FORMAT_VERSION.as_bytes() => {}
             Some(found) => {
@@ -63,6 +70,14 @@ impl ChainStore {
                     path: path.to_string(),
                     found: String::from_utf8_lossy(&found).into_owned(),
                     expected: FORMAT_VERSION.to_string(),
+                })
+            }
+            None if used => {
+                return Err(StoreError::Damaged {
+                    path: path.to_string(),
+                    message: "it has no format record (meta/format), though it held data \
+                              before: sled lost records it had made durable"
+                        .into(),
                 })
             }
             None => {

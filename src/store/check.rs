@@ -127,7 +127,7 @@ pub fn check_store(path: &Path) -> CheckReport {
                  '{FORMAT_VERSION}' (values of another version are reported as damaged above)"
             ));
         }
-        None if report.error.is_none() && !report.prefixes.is_empty() => {
+        None if report.error.is_none() && (store.was_used() || !report.prefixes.is_empty()) => {
             report.damaged.push(DamagedKey {
                 key: layout::display_key(FORMAT_KEY),
                 reason: "missing: every chainsched store has one".into(),

@@ -66,6 +66,9 @@ pub struct SledStore {
     /// Set once sled failed on damaged data: the clean-close witness is then not raised (it
     /// would vouch for a store known to be damaged).
     damaged: AtomicBool,
+    /// The witness epoch found at open (0: this store was never opened and closed, or opened
+    /// with data, before).
+    previous_epoch: u64,
 }
 
 // ---- caught panics ----
@@ -250,14 +253,31 @@ impl SledStore {
     pub fn open(path: &Path, options: &SledOptions) -> Result<SledStore, StoreError> {
         set_aside_generating(path)?;
         let db = Self::open_db(path, options)?;
-        let store = SledStore {
+        let mut store = SledStore {
             db,
             path: path.to_path_buf(),
             damaged: AtomicBool::new(false),
+            previous_epoch: 0,
         };
         store.check_witness()?;
-        store.raise_witness()?;
+        store.previous_epoch = store
+            .witness_epoch()?
+            .max(read_witness_file(path).unwrap_or(0));
+        // A brand-new store (no witness, no data) is first witnessed when it holds something:
+        // at its first clean close, or at the next open if the process was killed. Raising it
+        // now would make a kill before the first record look like a store that lost it.
+        let empty = store.call("reading its first key", || Ok(store.db.is_empty()))?;
+        if store.previous_epoch > 0 || !empty {
+            store.raise_witness()?;
+        }
         Ok(store)
+    }
+
+    /// Whether this store was witnessed before this open (it held data and was opened or
+    /// closed since): then a missing record that every store has (`meta/format`) is damage,
+    /// not a new store.
+    pub fn was_used(&self) -> bool {
+        self.previous_epoch > 0
     }
 
     fn open_db(path: &Path, options: &SledOptions) -> Result<sled::Db, StoreError> {
@@ -458,5 +478,61 @@ impl KvStore for SledStore {
                 .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())))
                 .transpose()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_in_a_guarded_call_is_an_error_and_the_flag_is_reset() {
+        install_quiet_panic_hook();
+        let caught = guarded(|| -> u32 { panic!("tried to serialize Uninitialized") });
+        assert_eq!(caught, Err("tried to serialize Uninitialized".to_string()));
+        assert!(!GUARDED.with(Cell::get), "the flag is reset after the call");
+        assert_eq!(guarded(|| 7), Ok(7));
+    }
+
+    #[test]
+    fn set_aside_moves_only_generating_files_and_creates_nothing_otherwise() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("snap.00000000000000AA"), b"kept").unwrap();
+        assert!(set_aside_generating(dir.path()).unwrap().is_empty());
+        assert!(!dir.path().join(SET_ASIDE_DIR).exists());
+
+        std::fs::write(dir.path().join("snap.00000000000000AB.generating"), b"cut").unwrap();
+        let moved = set_aside_generating(dir.path()).unwrap();
+        assert_eq!(moved.len(), 1);
+        assert_eq!(std::fs::read(&moved[0].1).unwrap(), b"cut");
+        assert!(moved[0].1.starts_with(dir.path().join(SET_ASIDE_DIR)));
+        assert!(dir.path().join("snap.00000000000000AA").exists());
+        assert!(set_aside_generating(&dir.path().join("absent"))
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn a_new_store_is_witnessed_once_it_holds_data() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = SledStore::open(dir.path(), &SledOptions::default()).unwrap();
+            assert!(!store.was_used());
+            assert!(
+                read_witness_file(dir.path()).is_none(),
+                "empty: not yet witnessed"
+            );
+            let mut b = WriteBatch::default();
+            b.put(b"k".to_vec(), b"v".to_vec());
+            store.commit(b).unwrap();
+        }
+        assert_eq!(
+            read_witness_file(dir.path()),
+            Some(1),
+            "raised at the clean close"
+        );
+        let store = SledStore::open(dir.path(), &SledOptions::default()).unwrap();
+        assert!(store.was_used());
+        assert_eq!(read_witness_file(dir.path()), Some(2), "raised at the open");
     }
 }
