@@ -262,10 +262,10 @@ fn flip(file: &Path, offset: usize) {
 fn damaged_sled_files_give_a_clear_error_and_never_a_panic_or_a_silently_shorter_store() {
     let tmp = tempfile::tempdir().unwrap();
     let pristine = store_after_a_run(tmp.path());
-    // The log a run writes is tens of KiB at the start of sled's 512 KiB segment: these
-    // offsets fall in the segment header, in early records (the format, the catalog) and in
-    // the job's later records.
-    for offset in [2, 40, 300, 2_000, 9_000, 20_000] {
+    // sled's file after one run is exactly the log that run wrote: these offsets fall in the
+    // segment header, in early records (the format, the catalog) and in the job's later ones.
+    let len = std::fs::metadata(pristine.join("db")).unwrap().len() as usize;
+    for offset in [2, 40, 300, len / 4, len / 2, len * 3 / 4, len - 100] {
         let db = tmp.path().join(format!("flip-{offset}"));
         copy_dir(&pristine, &db);
         flip(&db.join("db"), offset);
@@ -299,12 +299,9 @@ fn damaged_sled_files_give_a_clear_error_and_never_a_panic_or_a_silently_shorter
     }
 }
 
-#[test]
-fn a_sled_panic_on_damaged_files_is_a_clear_error_without_panic_text() {
-    // Values this large go to sled's blob files; with those gone, sled 0.34.7 panics while it
-    // opens ("tried to serialize Uninitialized").
-    let tmp = tempfile::tempdir().unwrap();
-    let rules = tmp.path().join("big.chain");
+/// A store whose values are large enough to go to sled's blob files, after `runs` runs.
+fn store_with_blobs(dir: &Path, runs: usize) -> PathBuf {
+    let rules = dir.join("big.chain");
     std::fs::write(
         &rules,
         r#"
@@ -319,8 +316,8 @@ chain BIG {
 "#,
     )
     .unwrap();
-    let db = tmp.path().join("db");
-    for _ in 0..2 {
+    let db = dir.join("db");
+    for _ in 0..runs {
         let out = Command::new(BIN)
             .arg("run")
             .arg(&rules)
@@ -330,13 +327,62 @@ chain BIG {
             .unwrap();
         assert!(out.status.success(), "{}", text(&out.stderr));
     }
-    let mut blobs = 0;
-    for entry in std::fs::read_dir(db.join("blobs")).unwrap() {
-        std::fs::remove_file(entry.unwrap().path()).unwrap();
-        blobs += 1;
-    }
-    assert!(blobs > 0, "the run wrote no blob files");
+    db
+}
 
+fn snapshot_files(db: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(db)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with("snap."))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_snapshot_write_cut_anywhere_is_set_aside_and_every_job_is_still_there() {
+    // What a kill during sled's snapshot write really leaves: the previous snapshot, and a
+    // prefix of the new one under `.generating`. The new snapshot's bytes are taken from a
+    // copy of the same store that was opened once more.
+    let tmp = tempfile::tempdir().unwrap();
+    let db = store_with_blobs(tmp.path(), 3);
+    let reopened = tmp.path().join("reopened");
+    copy_dir(&db, &reopened);
+    let jobs = cli(&["jobs"], &reopened);
+    assert!(jobs.status.success());
+    let new = snapshot_files(&reopened).pop().expect("sled wrote a snapshot");
+    assert!(
+        !snapshot_files(&db).contains(&new),
+        "the reopen wrote a new snapshot"
+    );
+    let bytes = std::fs::read(reopened.join(&new)).unwrap();
+    for cut in [0, 7, bytes.len() / 2, bytes.len() - 1, bytes.len()] {
+        let killed = tmp.path().join(format!("killed-{cut}"));
+        copy_dir(&db, &killed);
+        std::fs::write(killed.join(format!("{new}.generating")), &bytes[..cut]).unwrap();
+        let out = cli(&["jobs", "--format", "json"], &killed);
+        assert_no_panic(&out);
+        assert!(out.status.success(), "cut {cut}: {}", text(&out.stderr));
+        let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(rows.as_array().unwrap().len(), 3, "cut {cut}: every job is there");
+        let check = cli(&["store", "check"], &killed);
+        assert_eq!(check.status.code(), Some(0), "cut {cut}: {}", text(&check.stdout));
+    }
+}
+
+#[test]
+fn a_sled_panic_on_damaged_files_is_a_clear_error_without_panic_text() {
+    // Files on which sled 0.34.7 panics while it opens ("tried to serialize Uninitialized"):
+    // see tests/store_fixtures/sled-panics-on-open/README.md.
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("db");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/store_fixtures/sled-panics-on-open"),
+        &db,
+    );
+    std::fs::remove_file(db.join("README.md")).unwrap();
+    std::fs::create_dir_all(db.join("blobs")).unwrap();
     for args in [&["jobs"][..], &["store", "check"][..]] {
         let out = cli(args, &db);
         assert_no_panic(&out);
@@ -344,13 +390,33 @@ chain BIG {
         let err = text(&out.stderr);
         assert!(err.contains("is damaged"), "{args:?}: {err}");
         assert!(
-            err.contains("sled failed while opening it"),
+            err.contains("sled failed while opening it (tried to serialize Uninitialized)"),
             "the panic path: {err}"
         );
-        assert!(
-            err.contains("Restore the store from a backup"),
-            "{args:?}: {err}"
-        );
+        assert!(err.contains("Restore the store from a backup"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn deleted_blob_files_never_make_the_store_panic() {
+    // Depending on the log's layout, sled panics (caught), reports corruption, fails to find a
+    // blob file while reading — or falls back to an older version of a page and reports
+    // nothing (docs/durability.md: deleted files are not always detected). Whatever it does,
+    // the user gets rows or a clear refusal, never a panic.
+    let tmp = tempfile::tempdir().unwrap();
+    let db = store_with_blobs(tmp.path(), 3);
+    for entry in std::fs::read_dir(db.join("blobs")).unwrap() {
+        std::fs::remove_file(entry.unwrap().path()).unwrap();
+    }
+    for args in [&["jobs"][..], &["store", "check"][..]] {
+        let out = cli(args, &db);
+        assert_no_panic(&out);
+        if !out.status.success() {
+            assert_eq!(out.status.code(), Some(1));
+            let err = text(&out.stderr);
+            assert!(err.contains("is damaged"), "{args:?}: {err}");
+            assert!(err.contains("Restore the store from a backup"), "{err}");
+        }
     }
 }
 
@@ -399,7 +465,8 @@ fn the_witness_accepts_a_normal_reopen_and_can_be_moved_away_to_accept_a_loss() 
     );
 
     // A store whose log lost its end: refused while the witness says it got further.
-    flip(&damaged.join("db"), 20_000);
+    let len = std::fs::metadata(damaged.join("db")).unwrap().len() as usize;
+    flip(&damaged.join("db"), len / 2);
     let refused = cli(&["jobs"], &damaged);
     assert_eq!(refused.status.code(), Some(1));
     let err = text(&refused.stderr);

@@ -8,13 +8,15 @@
 //! Three defences around sled 0.34.7, each for a failure seen with it (docs/durability.md,
 //! "What survives what"):
 //!
-//! * **Leftover `snap.*.generating` files are set aside before sled opens.** sled writes its
-//!   page-table snapshot (an index it can rebuild from its log) to `snap.<lsn>.generating`,
-//!   syncs it, renames it to `snap.<lsn>` and only then deletes older snapshots. A kill before
-//!   the rename leaves the `.generating` file, and sled's next open picks it as the newest
-//!   snapshot and fails with "Read corrupted data" — for good. Such a file is never the only
-//!   copy of anything (the previous snapshot and the log are intact), so it is moved into
-//!   `set-aside/<time>/` in the store folder (never deleted) and logged.
+//! * **Leftover `snap.*.generating` files are set aside before sled opens.** At each open sled
+//!   computes its page-table snapshot from the previous snapshot plus the log, writes it to
+//!   `snap.<lsn>.generating`, syncs it, renames it to `snap.<lsn>` and only then deletes older
+//!   snapshots. A kill before the rename leaves the `.generating` file, and sled's next open
+//!   picks it as the newest snapshot and fails with "Read corrupted data" — for good. Such a
+//!   file is never the only copy of anything (what it was computed from, the previous snapshot
+//!   and the log, is intact), so it is moved into `set-aside/<time>/` in the store folder (never
+//!   deleted) and logged. Complete `snap.<lsn>` files are left alone: sled cannot always
+//!   rebuild them from its log.
 //! * **sled panics are caught.** Damaged files can make sled panic (e.g. "tried to serialize
 //!   Uninitialized") instead of returning an error. Every sled call runs under
 //!   `catch_unwind`; a panic becomes [`StoreError::Damaged`] naming the store and what to do.
@@ -123,11 +125,15 @@ fn damaged(path: &Path, message: String) -> StoreError {
     }
 }
 
-/// sled's own report of damaged data, or a failure the store cannot classify.
+/// sled's own report of damaged data, a file of the store gone (sled keeps large values in
+/// files of their own under `blobs/`), or a failure the store cannot classify.
 fn sled_error(path: &Path, e: sled::Error) -> StoreError {
     match e {
         sled::Error::Corruption { .. } => {
             damaged(path, format!("sled found damaged data in its files ({e})"))
+        }
+        sled::Error::Io(io) if io.kind() == std::io::ErrorKind::NotFound => {
+            damaged(path, format!("a file of the store is missing ({io})"))
         }
         other => StoreError::Io(other.to_string()),
     }
@@ -200,7 +206,8 @@ pub fn set_aside_generating(path: &Path) -> Result<Vec<(PathBuf, PathBuf)>, Stor
             to = %to.display(),
             bytes = size,
             "set aside an unfinished sled snapshot file left by a process killed while it \
-             opened the store (sled rebuilds its snapshot from its log; nothing is lost)"
+             opened the store (sled computes it again from its previous snapshot and log; \
+             nothing is lost)"
         );
         moved.push((from, to));
     }
