@@ -351,7 +351,9 @@ fn a_snapshot_write_cut_anywhere_is_set_aside_and_every_job_is_still_there() {
     copy_dir(&db, &reopened);
     let jobs = cli(&["jobs"], &reopened);
     assert!(jobs.status.success());
-    let new = snapshot_files(&reopened).pop().expect("sled wrote a snapshot");
+    let new = snapshot_files(&reopened)
+        .pop()
+        .expect("sled wrote a snapshot");
     assert!(
         !snapshot_files(&db).contains(&new),
         "the reopen wrote a new snapshot"
@@ -365,9 +367,18 @@ fn a_snapshot_write_cut_anywhere_is_set_aside_and_every_job_is_still_there() {
         assert_no_panic(&out);
         assert!(out.status.success(), "cut {cut}: {}", text(&out.stderr));
         let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert_eq!(rows.as_array().unwrap().len(), 3, "cut {cut}: every job is there");
+        assert_eq!(
+            rows.as_array().unwrap().len(),
+            3,
+            "cut {cut}: every job is there"
+        );
         let check = cli(&["store", "check"], &killed);
-        assert_eq!(check.status.code(), Some(0), "cut {cut}: {}", text(&check.stdout));
+        assert_eq!(
+            check.status.code(),
+            Some(0),
+            "cut {cut}: {}",
+            text(&check.stdout)
+        );
     }
 }
 
@@ -393,7 +404,10 @@ fn a_sled_panic_on_damaged_files_is_a_clear_error_without_panic_text() {
             err.contains("sled failed while opening it (tried to serialize Uninitialized)"),
             "the panic path: {err}"
         );
-        assert!(err.contains("Restore the store from a backup"), "{args:?}: {err}");
+        assert!(
+            err.contains("Restore the store from a backup"),
+            "{args:?}: {err}"
+        );
     }
 }
 
