@@ -1,7 +1,7 @@
 //! A running job keeps the chain definitions it started with (as altered since) across an
 //! engine restart, even when the catalog changed meanwhile. The store keeps them apart from the
-//! job's state (`jdef/<job>` next to `snap/<job>`): the state is rewritten on every change, the
-//! definitions only when an alter chain changes them.
+//! job's state (`jdef/<job>` next to its records `jh/`, `ji/`, `js/`): the state records are
+//! written when they change, the definitions only when an alter chain changes them.
 
 use chainsched::catalog::{load_sources, Catalog};
 use chainsched::core::types::{AlterChange, JobState, StartRequest, StepState};

@@ -90,7 +90,7 @@ async fn a_changed_schedule_is_recomputed_and_a_missed_due_time_fires_once() {
     let mut b = chainsched::store::WriteBatch::default();
     b.put(
         chainsched::store::layout::schedule_key("J"),
-        serde_json::to_vec(&state).unwrap(),
+        chainsched::store::records::encode(&state),
     );
     store.kv().commit(b).unwrap();
     let e = open(store.clone(), "FREQ=YEARLY;BYMONTH=JAN;BYMONTHDAY=1", true).await;

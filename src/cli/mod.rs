@@ -11,6 +11,7 @@ pub mod import_oracle;
 pub mod run;
 pub mod serve;
 pub mod simulate;
+pub mod store_cmd;
 pub mod test_cmd;
 pub mod views;
 
@@ -116,10 +117,15 @@ pub enum Command {
     ChainRules(views::ChainArgs),
     /// Translate DBMS_SCHEDULER chain calls (a SQL script) into a rule file.
     ImportOracle(import_oracle::ImportOracleArgs),
+    /// Maintain the store: `store check` verifies every record.
+    Store(store_cmd::StoreArgs),
 }
 
 /// Parse arguments and run; returns the exit code. clap usage errors exit 2.
 pub fn main() -> i32 {
+    // sled panics on some damaged files; the store catches them and returns an error, and this
+    // keeps the default "thread … panicked" text off stderr for those (and only those).
+    crate::store::install_quiet_panic_hook();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -160,6 +166,7 @@ pub fn main() -> i32 {
         Command::ChainSteps(a) => views::chain_steps(a),
         Command::ChainRules(a) => views::chain_rules(a),
         Command::ImportOracle(a) => import_oracle::run(a),
+        Command::Store(a) => store_cmd::run(a),
     }
 }
 

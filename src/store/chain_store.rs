@@ -43,7 +43,8 @@ impl ChainStore {
     /// Open (or create) a sled store at `path`.
     pub fn open_sled(path: &Path, options: &SledOptions) -> Result<ChainStore, StoreError> {
         let kv = SledStore::open(path, options)?;
-        ChainStore::from_kv(Arc::new(kv), &path.display().to_string())
+        let used = kv.was_used();
+        ChainStore::wrap(Arc::new(kv), &path.display().to_string(), used)
     }
 
     /// A fresh store in memory.
@@ -57,6 +58,12 @@ impl ChainStore {
     /// Wrap any [`KvStore`]: a new store is stamped with the format version; an existing one
     /// must carry this build's version.
     pub fn from_kv(kv: Arc<dyn KvStore>, path: &str) -> Result<ChainStore, StoreError> {
+        ChainStore::wrap(kv, path, false)
+    }
+
+    /// [`ChainStore::from_kv`]; `used`: the store is known to have held data before (the sled
+    /// store's witness), so a missing format record is damage, not a new store.
+    fn wrap(kv: Arc<dyn KvStore>, path: &str, used: bool) -> Result<ChainStore, StoreError> {
         match kv.get(FORMAT_KEY)? {
             Some(found) if found == FORMAT_VERSION.as_bytes() => {}
             Some(found) => {
@@ -64,6 +71,14 @@ impl ChainStore {
                     path: path.to_string(),
                     found: String::from_utf8_lossy(&found).into_owned(),
                     expected: FORMAT_VERSION.to_string(),
+                })
+            }
+            None if used => {
+                return Err(StoreError::Damaged {
+                    path: path.to_string(),
+                    message: "it has no format record (meta/format), though it held data \
+                              before: sled lost records it had made durable"
+                        .into(),
                 })
             }
             None => {
@@ -74,7 +89,7 @@ impl ChainStore {
         }
         if kv.get(layout::STORE_ID_KEY)?.is_none() {
             let mut b = WriteBatch::default();
-            b.put(layout::STORE_ID_KEY.to_vec(), new_store_id().into_bytes());
+            b.put(layout::STORE_ID_KEY.to_vec(), encode(&new_store_id()));
             kv.commit(b)?;
         }
         Ok(ChainStore {
@@ -86,9 +101,7 @@ impl ChainStore {
     /// The store's random id (see `layout`, `meta/store_id`).
     pub fn store_id(&self) -> Result<String, StoreError> {
         Ok(self
-            .kv
-            .get(layout::STORE_ID_KEY)?
-            .map(|v| String::from_utf8_lossy(&v).into_owned())
+            .get_as::<String>(layout::STORE_ID_KEY)?
             .unwrap_or_default())
     }
 
@@ -115,9 +128,19 @@ impl ChainStore {
 
     // ---- reads ----
 
+    /// Decode a sealed JSON value read from this store; a damaged one is an error naming the
+    /// store, the key and what to do ([`StoreError::in_store`]).
+    pub fn decode<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &[u8],
+        bytes: &[u8],
+    ) -> Result<T, StoreError> {
+        decode(key, bytes).map_err(|e| e.in_store(&self.path))
+    }
+
     fn get_as<T: serde::de::DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
         match self.kv.get(key)? {
-            Some(bytes) => decode(key, &bytes).map(Some),
+            Some(bytes) => self.decode(key, &bytes).map(Some),
             None => Ok(None),
         }
     }
@@ -126,7 +149,7 @@ impl ChainStore {
         self.kv
             .scan_prefix(prefix)?
             .into_iter()
-            .map(|(k, v)| decode(&k, &v))
+            .map(|(k, v)| self.decode(&k, &v))
             .collect()
     }
 
@@ -229,7 +252,7 @@ impl ChainStore {
             .into_iter()
             .map(|(k, v)| {
                 let sub = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
-                decode::<Progress>(&k, &v).map(|p| (sub, p))
+                self.decode::<Progress>(&k, &v).map(|p| (sub, p))
             })
             .collect()
     }
@@ -246,7 +269,7 @@ impl ChainStore {
             .into_iter()
             .map(|(k, v)| {
                 let sub = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
-                decode::<LivePid>(&k, &v).map(|p| (sub, p))
+                self.decode::<LivePid>(&k, &v).map(|p| (sub, p))
             })
             .collect()
     }
@@ -262,7 +285,7 @@ impl ChainStore {
                 let cut = rest.iter().position(|b| *b == 0).unwrap_or(rest.len());
                 let job = String::from_utf8_lossy(&rest[..cut]).into_owned();
                 let sub = String::from_utf8_lossy(rest.get(cut + 1..).unwrap_or(&[])).into_owned();
-                decode::<LivePid>(&k, &v).map(|p| (job, sub, p))
+                self.decode::<LivePid>(&k, &v).map(|p| (job, sub, p))
             })
             .collect()
     }
@@ -292,7 +315,7 @@ impl ChainStore {
         self.kv
             .scan_from(layout::LOG.as_bytes(), &layout::log_key(since_id), limit)?
             .into_iter()
-            .map(|(k, v)| decode(&k, &v))
+            .map(|(k, v)| self.decode(&k, &v))
             .collect()
     }
 
@@ -361,7 +384,7 @@ impl ChainStore {
             }
         }
         for (k, v) in self.kv.scan_prefix(layout::LOG.as_bytes())? {
-            let row: LogRow = decode(&k, &v)?;
+            let row: LogRow = self.decode(&k, &v)?;
             if row.time >= cutoff {
                 // Log ids grow with time: everything after this row is newer.
                 break;
@@ -435,12 +458,14 @@ impl StateBatch {
         self.put(layout::progress_key(job, subname), progress);
     }
     pub fn put_timer(&mut self, entry: &TimerEntry) {
-        let timer = String::from_utf8(encode(&entry.timer)).unwrap_or_default();
-        self.put(layout::timer_key(&entry.job, &timer), entry);
+        self.put(
+            layout::timer_key(&entry.job, &timer_json(&entry.timer)),
+            entry,
+        );
     }
     pub fn delete_timer(&mut self, job: &str, timer: &TimerKey) {
-        let timer = String::from_utf8(encode(timer)).unwrap_or_default();
-        self.inner.delete(layout::timer_key(job, &timer));
+        self.inner
+            .delete(layout::timer_key(job, &timer_json(timer)));
     }
     /// Delete keys found by a scan (e.g. every timer of a job that ended).
     pub fn delete_raw(&mut self, key: Vec<u8>) {
@@ -472,6 +497,12 @@ fn bad_key(key: &[u8]) -> StoreError {
         key: String::from_utf8_lossy(key).into_owned(),
         message: "malformed key".into(),
     }
+}
+
+/// A timer's part of its key: its JSON form (plain JSON, not a sealed value: keys carry no
+/// envelope).
+fn timer_json(timer: &TimerKey) -> String {
+    serde_json::to_string(timer).unwrap_or_default()
 }
 
 /// Every timer key of a job (to delete them when it ends).

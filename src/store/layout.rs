@@ -7,7 +7,9 @@
 //! numbers are 8-byte big-endian so that byte order is numeric order (a prefix scan of `log/`
 //! returns the job log in log-id order, i.e. time order).
 //!
-//! | key | value (JSON) | written |
+//! Every value is sealed (codec tag, crc32, payload: see `records`) except `meta/format`.
+//!
+//! | key | value | written |
 //! |---|---|---|
 //! | `meta/format` | format version string ([`FORMAT_VERSION`]) | when the store is created |
 //! | `meta/store_id` | a random id of this store, given to every step process (`CHAINSCHED_STORE_ID`) so recovery can find the strays of a crashed engine | when the store is created |
@@ -29,7 +31,11 @@
 
 /// The layout version this build reads and writes. A store with another version is refused
 /// with a clear error instead of being misread.
-pub const FORMAT_VERSION: &str = "chainsched-store-1";
+///
+/// * `chainsched-store-1`: values were bare JSON.
+/// * `chainsched-store-2`: every value (but `meta/format`) is sealed: codec tag, crc32, payload
+///   (`records`). Upgrading a version-1 store means rewriting every value sealed (docs/durability.md).
+pub const FORMAT_VERSION: &str = "chainsched-store-2";
 
 pub const FORMAT_KEY: &[u8] = b"meta/format";
 pub const CATALOG_KEY: &[u8] = b"meta/catalog";
@@ -153,6 +159,62 @@ pub fn schedule_key(definition: &str) -> Vec<u8> {
     tagged(SCHEDULE, definition)
 }
 
+/// Every key tag, for walking the store (`store check`) and for messages.
+pub const TAGS: &[&str] = &[
+    JOB,
+    JOB_HEADER,
+    JOB_INSTANCE,
+    JOB_STEP,
+    DEFINITIONS,
+    STEP,
+    ORDER,
+    PROGRESS,
+    TIMER,
+    LOG,
+    RUN,
+    TIMELINE,
+    PID,
+    SCHEDULE,
+];
+
+/// A key as text for messages: `log/` and `run/` ids and timeline sequence numbers as numbers,
+/// the job/subname separator as `\0`, other bytes that are not printable ASCII as `\xNN`.
+pub fn display_key(key: &[u8]) -> String {
+    let numbered = |tag: &str| -> Option<String> {
+        let rest = key.strip_prefix(tag.as_bytes())?;
+        if tag == TIMELINE {
+            let cut = rest.iter().position(|b| *b == SEP)?;
+            if rest.len() != cut + 9 {
+                return None;
+            }
+            let job = escape(&rest[..cut]);
+            return Some(format!("{tag}{job}\\0#{}", trailing_u64(rest)?));
+        }
+        (rest.len() == 8).then(|| format!("{tag}#{}", trailing_u64(rest).unwrap_or(0)))
+    };
+    [LOG, RUN, TIMELINE]
+        .iter()
+        .find_map(|tag| numbered(tag))
+        .unwrap_or_else(|| escape(key))
+}
+
+fn escape(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\0' => out.push_str("\\0"),
+                c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
 /// The big-endian number at the end of a key (log ids, timeline sequence numbers).
 pub fn trailing_u64(key: &[u8]) -> Option<u64> {
     if key.len() < 8 {
@@ -192,6 +254,15 @@ mod tests {
         let b = step_key("J10", "A");
         assert!(a.starts_with(&job_prefix(STEP, "J1")));
         assert!(!b.starts_with(&job_prefix(STEP, "J1")));
+    }
+
+    #[test]
+    fn keys_display_readably() {
+        assert_eq!(display_key(&log_key(5)), "log/#5");
+        assert_eq!(display_key(&run_key(300)), "run/#300");
+        assert_eq!(display_key(&timeline_key("J1", 7)), "tl/J1\\0#7");
+        assert_eq!(display_key(&step_key("J1", "A")), "step/J1\\0A");
+        assert_eq!(display_key(b"x\x01\xff"), "x\\x01\\xff");
     }
 
     #[test]

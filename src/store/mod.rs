@@ -8,6 +8,7 @@
 //! replaceable and lets tests run the engine against memory.
 
 pub mod chain_store;
+pub mod check;
 pub mod layout;
 pub mod memory;
 pub mod records;
@@ -17,7 +18,7 @@ pub mod sled_store;
 pub use chain_store::{ChainStore, StateBatch};
 pub use memory::MemoryStore;
 pub use records::{JobEntry, LivePid, Progress, RunDetails, TimerEntry};
-pub use sled_store::SledStore;
+pub use sled_store::{install_quiet_panic_hook, SledStore};
 
 /// A key and its value.
 pub type Pair = (Vec<u8>, Vec<u8>);
@@ -67,6 +68,27 @@ pub enum StoreError {
     Io(String),
     #[error("corrupt store record at key '{key}': {message}")]
     Corrupt { key: String, message: String },
+    /// The store's files or one of its records are damaged (sled refused them or failed on
+    /// them, or a record's checksum does not match): the operation is refused.
+    #[error(
+        "the store at {path} is damaged: {message}. Restore the store from a backup; \
+         `chainsched store check --db {path}` reports what is damaged"
+    )]
+    Damaged { path: String, message: String },
+}
+
+impl StoreError {
+    /// Attach the store's path: a damaged record becomes a [`StoreError::Damaged`] naming the
+    /// store, the key and what to do.
+    pub fn in_store(self, path: &str) -> StoreError {
+        match self {
+            StoreError::Corrupt { key, message } => StoreError::Damaged {
+                path: path.to_string(),
+                message: format!("record '{key}': {message}"),
+            },
+            other => other,
+        }
+    }
 }
 
 /// The storage the engine needs. Implementations must be safe to share between the engine

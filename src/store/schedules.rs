@@ -6,7 +6,6 @@
 //! the CLI). Both layers depend on the store, and the views must not depend on the runtime
 //! (docs/ARCHITECTURE.md), so the record type and its decoding live in the store.
 
-use super::records::decode;
 use super::{layout, ChainStore, StoreError};
 use crate::lang::duration::Millis;
 use serde::{Deserialize, Serialize};
@@ -38,6 +37,6 @@ pub fn schedule_states(store: &ChainStore) -> Result<Vec<ScheduleState>, StoreEr
         .kv()
         .scan_prefix(layout::SCHEDULE.as_bytes())?
         .into_iter()
-        .map(|(k, v)| decode(&k, &v))
+        .map(|(k, v)| store.decode(&k, &v))
         .collect()
 }

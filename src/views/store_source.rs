@@ -8,7 +8,6 @@ use super::{JobInfo, LogFilter, StepInfo, ViewError, ViewSource};
 use crate::catalog::Catalog;
 use crate::core::types::{JobRecord, LogRow, TimelineEntry, TimelineKind};
 use crate::lang::duration::Millis;
-use crate::store::records::decode;
 use crate::store::{layout, ChainStore, RunDetails};
 use std::sync::Arc;
 
@@ -114,7 +113,7 @@ impl ViewSource for StoreViews {
         // Only the head of the timeline: `job_enqueued` is written first.
         let prefix = layout::job_prefix(layout::TIMELINE, job);
         for (k, v) in self.store.kv().scan_from(&prefix, &prefix, 4)? {
-            let entry: TimelineEntry = decode(&k, &v)?;
+            let entry: TimelineEntry = self.store.decode(&k, &v)?;
             if entry.kind == TimelineKind::JobEnqueued {
                 return Ok(Some(entry.time));
             }
