@@ -13,6 +13,7 @@ pub mod layout;
 pub mod memory;
 pub mod records;
 pub mod schedules;
+mod sled_chunks;
 pub mod sled_store;
 
 pub use chain_store::{ChainStore, StateBatch};
@@ -159,6 +160,32 @@ mod contract_tests {
         store.commit(b).unwrap();
         assert_eq!(store.get(b"job/J1").unwrap(), None);
         assert_eq!(store.get(b"job/J2").unwrap(), Some(b"y".to_vec()));
+
+        // Large values (the sled store cuts them into chunks) read back whole, also after an
+        // overwrite with a shorter value, and are gone after a delete.
+        let big: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
+        let mut b = WriteBatch::default();
+        b.put(b"jdef/J2".to_vec(), big.clone());
+        b.put(b"jdef/J3".to_vec(), b"small".to_vec());
+        store.commit(b).unwrap();
+        assert_eq!(store.get(b"jdef/J2").unwrap(), Some(big.clone()));
+        let scanned = store.scan_prefix(b"jdef/").unwrap();
+        assert_eq!(scanned.len(), 2);
+        assert_eq!(scanned[0], (b"jdef/J2".to_vec(), big.clone()));
+        assert_eq!(
+            store.last_with_prefix(b"jdef/J2").unwrap(),
+            Some((b"jdef/J2".to_vec(), big.clone()))
+        );
+        let mut b = WriteBatch::default();
+        b.put(b"jdef/J2".to_vec(), big[..5000].to_vec());
+        store.commit(b).unwrap();
+        assert_eq!(store.get(b"jdef/J2").unwrap(), Some(big[..5000].to_vec()));
+        let mut b = WriteBatch::default();
+        b.delete(b"jdef/J2".to_vec());
+        b.put(b"jdef/J3".to_vec(), big.clone());
+        store.commit(b).unwrap();
+        assert_eq!(store.get(b"jdef/J2").unwrap(), None);
+        assert_eq!(store.get(b"jdef/J3").unwrap(), Some(big));
     }
 
     #[test]
@@ -171,5 +198,42 @@ mod contract_tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(dir.path(), &sled_store::SledOptions::default()).unwrap();
         check_contract(&store);
+    }
+
+    #[test]
+    fn sled_store_chunks_large_values_and_keeps_no_stale_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = sled_store::SledOptions::default();
+        let big: Vec<u8> = (0..50_000u32).map(|i| (i % 13) as u8).collect();
+        {
+            let store = SledStore::open(dir.path(), &opts).unwrap();
+            let mut b = WriteBatch::default();
+            b.put(b"jdef/J".to_vec(), big.clone());
+            store.commit(b).unwrap();
+            assert_eq!(store.raw_keys_with_prefix(sled_chunks::REGION), 13);
+        }
+        // Reopened: the chunk counts are known again, so a shorter value removes the rest.
+        let store = SledStore::open(dir.path(), &opts).unwrap();
+        assert_eq!(store.get(b"jdef/J").unwrap(), Some(big.clone()));
+        let mut b = WriteBatch::default();
+        b.put(b"jdef/J".to_vec(), big[..9000].to_vec());
+        store.commit(b).unwrap();
+        assert_eq!(store.raw_keys_with_prefix(sled_chunks::REGION), 3);
+        let mut b = WriteBatch::default();
+        b.put(b"jdef/J".to_vec(), b"now small".to_vec());
+        store.commit(b).unwrap();
+        assert_eq!(store.raw_keys_with_prefix(sled_chunks::REGION), 0);
+        assert_eq!(store.get(b"jdef/J").unwrap(), Some(b"now small".to_vec()));
+        // A marker whose chunks are gone is damage, named by key, not a short value.
+        let mut b = WriteBatch::default();
+        b.put(b"jdef/K".to_vec(), big.clone());
+        store.commit(b).unwrap();
+        store.remove_raw_for_test(&{
+            let mut k = sled_chunks::chunk_prefix(b"jdef/K");
+            k.extend_from_slice(&5u32.to_be_bytes());
+            k
+        });
+        let err = store.get(b"jdef/K").unwrap_err().to_string();
+        assert!(err.contains("jdef/K") && err.contains("chunks"), "{err}");
     }
 }

@@ -29,7 +29,8 @@
 //!   clean close. If the sled value is ever behind the file, sled lost changes it had made
 //!   durable, and the open is refused instead of going on with a silently shorter store.
 
-use super::{KvStore, Pair, StoreError, WriteBatch, WriteOp};
+use super::sled_chunks::{self, Chunks, Translated};
+use super::{KvStore, Pair, StoreError, WriteBatch};
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -71,6 +72,8 @@ pub struct SledStore {
     /// The witness epoch found at open (0: this store was never opened and closed, or opened
     /// with data, before).
     previous_epoch: u64,
+    /// Large values are stored in chunks (`sled_chunks`): the counts of the chunked keys.
+    chunks: std::sync::Mutex<Chunks>,
 }
 
 // ---- caught panics ----
@@ -260,11 +263,22 @@ impl SledStore {
     pub fn open(path: &Path, options: &SledOptions) -> Result<SledStore, StoreError> {
         set_aside_generating(path)?;
         let db = Self::open_db(path, options)?;
+        let chunks = match guarded(|| Chunks::load(&db)) {
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) => return Err(sled_error(path, e)),
+            Err(panic) => {
+                return Err(damaged(
+                    path,
+                    format!("sled failed while reading it ({panic})"),
+                ))
+            }
+        };
         let mut store = SledStore {
             db,
             path: path.to_path_buf(),
             damaged: AtomicBool::new(false),
             previous_epoch: 0,
+            chunks: std::sync::Mutex::new(chunks),
         };
         store.check_witness()?;
         store.previous_epoch = store
@@ -409,13 +423,65 @@ impl SledStore {
     /// check`): what was read before sled fails on damaged data has been seen by `f` when the
     /// error comes back.
     pub fn for_each(&self, mut f: impl FnMut(Vec<u8>, Vec<u8>)) -> Result<(), StoreError> {
+        let mut broken = None;
         self.call("walking every key", || {
             for pair in self.db.iter() {
                 let (k, v) = pair?;
-                f(k.to_vec(), v.to_vec());
+                if sled_chunks::is_internal(&k) {
+                    continue;
+                }
+                match sled_chunks::assemble(&self.db, &k, v)? {
+                    Ok(v) => f(k.to_vec(), v),
+                    Err(why) => {
+                        broken = Some((k.to_vec(), why));
+                        break;
+                    }
+                }
             }
             Ok(())
-        })
+        })?;
+        match broken {
+            Some((k, why)) => Err(self.broken_chunks(&k, why)),
+            None => Ok(()),
+        }
+    }
+
+    /// How many raw sled keys start with `prefix` (tests of the chunked layout).
+    #[cfg(test)]
+    pub(crate) fn raw_keys_with_prefix(&self, prefix: &[u8]) -> usize {
+        self.db.scan_prefix(prefix).count()
+    }
+
+    /// Remove one raw sled key, bypassing the chunk bookkeeping (tests of damage).
+    #[cfg(test)]
+    pub(crate) fn remove_raw_for_test(&self, key: &[u8]) {
+        let _ = self.db.remove(key);
+    }
+
+    fn broken_chunks(&self, key: &[u8], why: String) -> StoreError {
+        self.damaged.store(true, Ordering::Relaxed);
+        StoreError::Corrupt {
+            key: super::layout::display_key(key),
+            message: why,
+        }
+    }
+
+    /// Whole values for pairs read from sled (chunks assembled, the chunk region skipped).
+    fn assembled(&self, pairs: Vec<(sled::IVec, sled::IVec)>) -> Result<Vec<Pair>, StoreError> {
+        let mut out = Vec::with_capacity(pairs.len());
+        for (k, v) in pairs {
+            if sled_chunks::is_internal(&k) {
+                continue;
+            }
+            let whole = self.call("reading a large value", || {
+                sled_chunks::assemble(&self.db, &k, v)
+            })?;
+            match whole {
+                Ok(v) => out.push((k.to_vec(), v)),
+                Err(why) => return Err(self.broken_chunks(&k, why)),
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -434,21 +500,18 @@ impl Drop for SledStore {
 
 fn collect(
     iter: impl Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>,
-) -> sled::Result<Vec<Pair>> {
-    iter.map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())))
-        .collect()
+) -> sled::Result<Vec<(sled::IVec, sled::IVec)>> {
+    iter.collect()
 }
 
 impl KvStore for SledStore {
     fn apply(&self, batch: WriteBatch) -> Result<(), StoreError> {
-        let mut b = sled::Batch::default();
-        for op in batch.ops {
-            match op {
-                WriteOp::Put(k, v) => b.insert(k, v),
-                WriteOp::Delete(k) => b.remove(k),
-            }
-        }
-        self.call("applying a batch", || self.db.apply_batch(b))
+        let mut chunks = self.chunks.lock().unwrap_or_else(|p| p.into_inner());
+        let translated = chunks.translate(batch.ops);
+        let Translated { batch, counts } = translated;
+        self.call("applying a batch", || self.db.apply_batch(batch))?;
+        chunks.applied(counts);
+        Ok(())
     }
 
     fn flush(&self) -> Result<(), StoreError> {
@@ -456,35 +519,36 @@ impl KvStore for SledStore {
     }
 
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        self.call("reading a key", || {
-            self.db.get(key).map(|v| v.map(|v| v.to_vec()))
-        })
+        let stored = self.call("reading a key", || self.db.get(key))?;
+        match stored {
+            Some(v) => Ok(self.assembled(vec![(sled::IVec::from(key), v)])?.pop().map(|p| p.1)),
+            None => Ok(None),
+        }
     }
 
     fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<Pair>, StoreError> {
-        self.call("scanning keys", || collect(self.db.scan_prefix(prefix)))
+        let pairs = self.call("scanning keys", || collect(self.db.scan_prefix(prefix)))?;
+        self.assembled(pairs)
     }
 
     fn scan_from(&self, prefix: &[u8], from: &[u8], limit: usize) -> Result<Vec<Pair>, StoreError> {
         let start = std::cmp::max(prefix.to_vec(), from.to_vec());
-        self.call("scanning keys", || {
+        let pairs = self.call("scanning keys", || {
             collect(
                 self.db
                     .range(start..)
                     .take_while(|r| r.as_ref().map_or(true, |(k, _)| k.starts_with(prefix)))
                     .take(limit),
             )
-        })
+        })?;
+        self.assembled(pairs)
     }
 
     fn last_with_prefix(&self, prefix: &[u8]) -> Result<Option<Pair>, StoreError> {
-        self.call("scanning keys", || {
-            self.db
-                .scan_prefix(prefix)
-                .next_back()
-                .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())))
-                .transpose()
-        })
+        let last = self.call("scanning keys", || {
+            self.db.scan_prefix(prefix).next_back().transpose()
+        })?;
+        Ok(self.assembled(last.into_iter().collect())?.pop())
     }
 }
 
