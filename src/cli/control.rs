@@ -25,9 +25,10 @@ use std::time::Duration;
 /// Where the request goes.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ControlArgs {
-    /// The embedded store (when no --server is given).
-    #[arg(long, default_value = "./chainsched-data")]
-    pub db: PathBuf,
+    /// The store (when no --server is given): a folder (the embedded sled store) or a PostgreSQL database
+    /// (postgres://user@host:port/dbname); CHAINSCHED_DB when not given.
+    #[arg(long, env = "CHAINSCHED_DB", hide_env_values = true, default_value = crate::store::open::DEFAULT_DB)]
+    pub db: String,
     /// URL of a running `chainsched serve`.
     #[arg(long, env = "CHAINSCHED_SERVER")]
     pub server: Option<String>,
@@ -70,10 +71,10 @@ where
     F: FnOnce(Engine) -> Fut,
     Fut: Future<Output = Result<T, CmdError>>,
 {
-    if !c.db.exists() {
+    if super::db_missing(&c.db) {
         return Err(CmdError::Problem(format!(
             "no store at {} (start `chainsched serve --rules DIR` and pass --server URL, or give --db PATH)",
-            c.db.display()
+            super::db_display(&c.db)
         )));
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -91,10 +92,10 @@ where
             time_scale,
             ..EngineOptions::default()
         };
-        let engine = Engine::open(&db, options).await.map_err(|e| {
+        let engine = Engine::open_db(&db, options).await.map_err(|e| {
             CmdError::Problem(format!(
                 "cannot open the store at {} (if `chainsched serve` runs on it, use --server URL): {e}",
-                db.display()
+                super::db_display(&db)
             ))
         })?;
         let out = f(engine.clone()).await;

@@ -172,5 +172,19 @@ pub fn main() -> i32 {
 
 /// Shared `--db` argument default.
 pub fn default_db() -> PathBuf {
-    PathBuf::from("./chainsched-data")
+    PathBuf::from(crate::store::open::DEFAULT_DB)
+}
+
+/// `--db` as messages show it: a folder as given, a database URL with its password hidden.
+pub fn db_display(db: &str) -> String {
+    crate::store::open::display_db(db)
+}
+
+/// Whether `--db` names a store folder that does not exist (a database URL is never "missing"
+/// here: whether it holds a store is known only once connected).
+pub fn db_missing(db: &str) -> bool {
+    match crate::store::DbLocation::parse(db) {
+        Ok(crate::store::DbLocation::Sled(path)) => !path.exists(),
+        _ => false,
+    }
 }

@@ -50,16 +50,20 @@ pub struct RunArgs {
     /// Resource group of this run (dotted path).
     #[arg(long)]
     pub group: Option<String>,
-    #[arg(long, default_value = "./chainsched-data")]
-    pub db: PathBuf,
+    /// The store: a folder (the embedded sled store) or a PostgreSQL database
+    /// (postgres://user@host:port/dbname); CHAINSCHED_DB when not given.
+    #[arg(long, env = "CHAINSCHED_DB", hide_env_values = true, default_value = crate::store::open::DEFAULT_DB)]
+    pub db: String,
     #[arg(long, value_enum, default_value = "table")]
     pub format: RunFormat,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct ResumeArgs {
-    #[arg(long, default_value = "./chainsched-data")]
-    pub db: PathBuf,
+    /// The store: a folder (the embedded sled store) or a PostgreSQL database
+    /// (postgres://user@host:port/dbname); CHAINSCHED_DB when not given.
+    #[arg(long, env = "CHAINSCHED_DB", hide_env_values = true, default_value = crate::store::open::DEFAULT_DB)]
+    pub db: String,
     #[arg(long, value_enum, default_value = "table")]
     pub format: RunFormat,
 }
@@ -242,7 +246,7 @@ pub fn run(args: RunArgs) -> i32 {
 }
 
 async fn run_async(args: RunArgs, catalog: Catalog, req: StartRequest) -> i32 {
-    let engine = match Engine::open(&args.db, options(Some(catalog))).await {
+    let engine = match Engine::open_db(&args.db, options(Some(catalog))).await {
         Ok(e) => e,
         Err(e) => {
             eprintln!("error: {e}");
@@ -267,9 +271,9 @@ async fn run_async(args: RunArgs, catalog: Catalog, req: StartRequest) -> i32 {
             eprintln!(
                 "note: {} other unfinished job(s) remain in {} ({}); `chainsched resume --db {}` runs them",
                 others.len(),
-                args.db.display(),
+                super::db_display(&args.db),
                 others.join(", "),
-                args.db.display()
+                super::db_display(&args.db)
             );
         }
     }
@@ -278,10 +282,10 @@ async fn run_async(args: RunArgs, catalog: Catalog, req: StartRequest) -> i32 {
 }
 
 pub fn resume(args: ResumeArgs) -> i32 {
-    if !args.db.exists() {
+    if super::db_missing(&args.db) {
         eprintln!(
             "error: --db {}: no store there; nothing to resume",
-            args.db.display()
+            super::db_display(&args.db)
         );
         return 1;
     }
@@ -293,7 +297,7 @@ pub fn resume(args: ResumeArgs) -> i32 {
         }
     };
     rt.block_on(async move {
-        let engine = match Engine::open(&args.db, options(None)).await {
+        let engine = match Engine::open_db(&args.db, options(None)).await {
             Ok(e) => e,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -307,7 +311,7 @@ pub fn resume(args: ResumeArgs) -> i32 {
         if jobs.is_empty() && args.format == RunFormat::Table {
             println!(
                 "nothing to resume: no unfinished jobs in {}",
-                args.db.display()
+                super::db_display(&args.db)
             );
         }
         let records = follow(&engine, events, jobs.clone()).await;

@@ -14,8 +14,10 @@ pub struct ServeArgs {
     /// The rule folder (or file) to run; reloaded on SIGHUP and POST /api/v1/reload.
     #[arg(long)]
     pub rules: PathBuf,
-    #[arg(long, default_value = "./chainsched-data")]
-    pub db: PathBuf,
+    /// The store: a folder (the embedded sled store) or a PostgreSQL database
+    /// (postgres://user@host:port/dbname); CHAINSCHED_DB when not given.
+    #[arg(long, env = "CHAINSCHED_DB", hide_env_values = true, default_value = crate::store::open::DEFAULT_DB)]
+    pub db: String,
     /// Address to listen on (port 0: any free port; the address is printed).
     #[arg(long, default_value = "127.0.0.1:7878")]
     pub listen: String,

@@ -1,13 +1,14 @@
-//! `chainsched store check --db PATH`: verify every record of a store (`store::check`).
+//! `chainsched store check --db PATH|URL`: verify every record of a store (`store::check`).
 //!
 //! Table output lists the records per key prefix, then each damaged key with the reason, then
 //! a verdict line; `--format json` prints the whole report (`store::check::CheckReport`).
 //! Exit status: 0 the store is clean, 1 damage was found or the store cannot be opened or
 //! walked, 2 bad usage (no store at the path).
 
-use crate::store::check::{check_store, CheckReport};
+use crate::store::check::{check_db, CheckReport};
+use crate::store::pg_store::is_postgres_url;
 use crate::views::render;
-use std::path::PathBuf;
+use std::path::Path;
 
 #[derive(Debug, clap::Args)]
 pub struct StoreArgs {
@@ -24,9 +25,10 @@ pub enum StoreCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct StoreCheckArgs {
-    /// The store folder.
-    #[arg(long, default_value = "./chainsched-data")]
-    pub db: PathBuf,
+    /// The store: a folder (the embedded sled store) or a PostgreSQL database
+    /// (postgres://user@host:port/dbname); CHAINSCHED_DB when not given.
+    #[arg(long, env = "CHAINSCHED_DB", hide_env_values = true, default_value = crate::store::open::DEFAULT_DB)]
+    pub db: String,
     #[arg(long, value_enum, default_value = "table")]
     pub format: StoreFormat,
 }
@@ -44,11 +46,14 @@ pub fn run(args: StoreArgs) -> i32 {
 }
 
 fn check(a: StoreCheckArgs) -> i32 {
-    if !a.db.is_dir() {
-        eprintln!("error: no store at {} (give --db PATH)", a.db.display());
+    if super::db_missing(&a.db) || (!is_postgres_url(&a.db) && !Path::new(&a.db).is_dir()) {
+        eprintln!(
+            "error: no store at {} (give --db PATH or --db postgres://…)",
+            super::db_display(&a.db)
+        );
         return 2;
     }
-    let report = check_store(&a.db);
+    let report = check_db(&a.db);
     match a.format {
         StoreFormat::Json => print!("{}", render::json(&report)),
         StoreFormat::Table => print!("{}", table(&report)),

@@ -12,18 +12,18 @@
 use super::OutputFormat;
 use crate::server::client::{encode, Client, ClientError};
 use crate::store::sled_store::SledOptions;
-use crate::store::ChainStore;
+use crate::store::{Access, ChainStore, DbLocation, OpenOptions};
 use crate::views::render::{self, Format};
 use crate::views::store_source::StoreViews;
 use crate::views::{self, query, time::parse_rfc3339, JobFilter, LogFilter, ViewError};
-use std::path::{Path, PathBuf};
 
 /// Where the rows come from, and how to print them.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SourceArgs {
-    /// The embedded store (when no --server is given).
-    #[arg(long, default_value = "./chainsched-data")]
-    pub db: PathBuf,
+    /// The store (when no --server is given): a folder (the embedded sled store) or a PostgreSQL database
+    /// (postgres://user@host:port/dbname); CHAINSCHED_DB when not given.
+    #[arg(long, env = "CHAINSCHED_DB", hide_env_values = true, default_value = crate::store::open::DEFAULT_DB)]
+    pub db: String,
     /// URL of a running `chainsched serve` (e.g. http://127.0.0.1:7878).
     #[arg(long, env = "CHAINSCHED_SERVER")]
     pub server: Option<String>,
@@ -84,20 +84,29 @@ pub fn now_millis() -> u64 {
         .unwrap_or(0)
 }
 
-/// Open the embedded store for reading views.
-pub fn open_store(db: &Path) -> Result<ChainStore, CmdError> {
-    if !db.exists() {
+/// Open the store for reading views: a sled folder (which must exist; sled lets one process
+/// at a time open it) or a PostgreSQL database (read only, beside a running engine).
+pub fn open_store(db: &str) -> Result<ChainStore, CmdError> {
+    let location = DbLocation::parse(db).map_err(|e| CmdError::Usage(e.to_string()))?;
+    let path = match &location {
+        DbLocation::Postgres(_) => {
+            return ChainStore::open(db, &OpenOptions::new(Access::Read))
+                .map_err(|e| CmdError::Problem(e.to_string()))
+        }
+        DbLocation::Sled(path) => path,
+    };
+    if !path.exists() {
         return Err(CmdError::Problem(format!(
             "no store at {} (give --db PATH, or --server URL for a running service)",
-            db.display()
+            path.display()
         )));
     }
-    ChainStore::open_sled(db, &SledOptions::default()).map_err(|e| {
+    ChainStore::open_sled(path, &SledOptions::default()).map_err(|e| {
         let text = e.to_string();
         if text.contains("lock") || text.contains("WouldBlock") || text.contains("Resource temporarily unavailable") {
             CmdError::Problem(format!(
                 "the store at {} is in use by another process (is `chainsched serve` running? then use --server URL): {text}",
-                db.display()
+                path.display()
             ))
         } else {
             CmdError::Problem(text)

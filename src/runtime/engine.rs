@@ -17,13 +17,32 @@ use crate::core::types::{
 };
 use crate::core::Core;
 use crate::store::sled_store::SledOptions;
-use crate::store::{ChainStore, Progress, RunDetails};
+use crate::store::{Access, ChainStore, OpenOptions, PgOptions, Progress, RunDetails};
 use std::future::Future;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
+
+/// How an engine opens its store: sled's background flush and PostgreSQL's
+/// `synchronous_commit` follow the durability mode (docs/durability.md).
+fn store_options(options: &EngineOptions) -> OpenOptions {
+    OpenOptions {
+        access: Access::Engine,
+        sled: SledOptions {
+            cache_capacity: options.cache_capacity,
+            flush_every_ms: match options.durability {
+                Durability::Sync => Some(500),
+                Durability::Relaxed { flush_every_ms } => Some(flush_every_ms.max(1)),
+            },
+        },
+        pg: PgOptions {
+            synchronous_commit: options.durability == Durability::Sync,
+            ..PgOptions::default()
+        },
+    }
+}
 
 /// A step record with its progress, as the running-chain view shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,15 +104,21 @@ impl Engine {
         path: impl AsRef<Path>,
         options: EngineOptions,
     ) -> Result<Engine, EngineError> {
-        let sled = SledOptions {
-            cache_capacity: options.cache_capacity,
-            flush_every_ms: match options.durability {
-                Durability::Sync => Some(500),
-                Durability::Relaxed { flush_every_ms } => Some(flush_every_ms.max(1)),
-            },
-        };
+        let sled = store_options(&options).sled;
         let path = path.as_ref().to_path_buf();
         let store = tokio::task::spawn_blocking(move || ChainStore::open_sled(&path, &sled))
+            .await
+            .map_err(|e| EngineError::Invalid(e.to_string()))??;
+        Engine::open_with_store(store, options).await
+    }
+
+    /// Open (or create) the store `db` names — a folder (sled) or a `postgres://` URL
+    /// (docs/scale-out.md) — recover its unfinished jobs, and start. On PostgreSQL the engine
+    /// holds the database's engine lock while it runs: a second engine is refused.
+    pub async fn open_db(db: &str, options: EngineOptions) -> Result<Engine, EngineError> {
+        let open = store_options(&options);
+        let db = db.to_string();
+        let store = tokio::task::spawn_blocking(move || ChainStore::open(&db, &open))
             .await
             .map_err(|e| EngineError::Invalid(e.to_string()))??;
         Engine::open_with_store(store, options).await

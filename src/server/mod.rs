@@ -42,7 +42,8 @@ use tokio::sync::watch;
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
     pub rules: PathBuf,
-    pub db: PathBuf,
+    /// The store: a folder (sled) or a `postgres://` URL (`crate::store::open`).
+    pub db: String,
     /// `127.0.0.1:7878`; port 0 picks a free port (the chosen address is printed).
     pub listen: String,
     /// Bearer token for mutating requests.
@@ -169,10 +170,10 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         schedules: true,
         ..EngineOptions::default()
     };
-    let engine = Engine::open(&config.db, options).await.map_err(|e| {
+    let engine = Engine::open_db(&config.db, options).await.map_err(|e| {
         ServeError::Failed(format!(
             "cannot open the engine at {}: {e}",
-            config.db.display()
+            crate::store::open::display_db(&config.db)
         ))
     })?;
     if !addr.ip().is_loopback() {

@@ -8,13 +8,18 @@
 //! raise its witness and may set aside a leftover `.generating` file, as every open does).
 //!
 //! A store that sled itself cannot open (or that makes sled fail while it is walked) is
-//! reported too, as [`CheckReport::error`], not as a crash.
+//! reported too, as [`CheckReport::error`], not as a crash. A PostgreSQL store ([`check_db`])
+//! is walked the same way through a read-only connection; there the database itself guards
+//! its pages (its own checksums, if the cluster has them on), and this check verifies what
+//! chainsched wrote into them.
 
 use super::layout::{self, FORMAT_KEY, FORMAT_VERSION};
+use super::open::DbLocation;
+use super::pg_store::{redact_url, PgAccess, PgOptions, PgStore};
 use super::records::{self, JobEntry, LivePid, Progress, RunDetails, TimerEntry};
 use super::schedules::ScheduleState;
 use super::sled_store::{set_aside_generating, SledOptions, SledStore};
-use super::StoreError;
+use super::{KvStore, StoreError};
 use crate::catalog::Catalog;
 use crate::core::types::{LogRow, StepRecord, TimelineEntry};
 use crate::core::{InstanceRecord, JobDefinitions, JobHeaderRecord, StepStateRecord};
@@ -87,14 +92,85 @@ pub fn check_store(path: &Path) -> CheckReport {
             return report;
         }
     };
-    let mut counts: BTreeMap<String, PrefixCount> = BTreeMap::new();
-    let mut unknown: BTreeMap<String, ()> = BTreeMap::new();
-    let walked = store.for_each(|key, value| {
+    let mut tally = Tally::default();
+    let walked = store.for_each(|key, value| tally.record(&mut report, key, value));
+    tally.finish(&mut report, walked, store.was_used());
+    report
+}
+
+/// Check the store `db` names: a sled folder ([`check_store`]) or a PostgreSQL database, read
+/// in pages of [`PG_PAGE`] keys on a read-only connection (no engine lock: it may run beside
+/// an engine, and then sees each page as of its own moment).
+pub fn check_db(db: &str) -> CheckReport {
+    let url = match DbLocation::parse(db) {
+        Ok(DbLocation::Sled(path)) => return check_store(&path),
+        Ok(DbLocation::Postgres(url)) => url,
+        Err(e) => {
+            return CheckReport {
+                store: super::open::display_db(db),
+                error: Some(e.to_string()),
+                ..CheckReport::default()
+            }
+        }
+    };
+    let mut report = CheckReport {
+        store: redact_url(&url),
+        ..CheckReport::default()
+    };
+    let options = PgOptions {
+        access: PgAccess::Read,
+        ..PgOptions::default()
+    };
+    let store = match PgStore::open(&url, &options) {
+        Ok(s) => s,
+        Err(e) => {
+            report.error = Some(e.to_string());
+            return report;
+        }
+    };
+    let mut tally = Tally::default();
+    let mut from = Vec::new();
+    let walked = loop {
+        let page = match store.scan_from(b"", &from, PG_PAGE) {
+            Ok(p) => p,
+            Err(e) => break Err(e),
+        };
+        let full = page.len() == PG_PAGE;
+        if let Some((last, _)) = page.last() {
+            from = last.clone();
+            from.push(0);
+        }
+        for (k, v) in page {
+            tally.record(&mut report, k, v);
+        }
+        if !full {
+            break Ok(());
+        }
+    };
+    tally.finish(&mut report, walked, false);
+    report
+}
+
+/// Keys read per query by [`check_db`] on PostgreSQL.
+pub const PG_PAGE: usize = 1000;
+
+/// Counts per prefix while walking.
+#[derive(Default)]
+struct Tally {
+    counts: BTreeMap<String, PrefixCount>,
+    unknown: BTreeMap<String, ()>,
+}
+
+impl Tally {
+    fn record(&mut self, report: &mut CheckReport, key: Vec<u8>, value: Vec<u8>) {
         let prefix = prefix_of(&key);
-        let count = counts.entry(prefix.clone()).or_insert_with(|| PrefixCount {
-            prefix: prefix.clone(),
-            ..PrefixCount::default()
-        });
+        let count = self
+            .counts
+            .entry(prefix.clone())
+            .or_insert_with(|| PrefixCount {
+                prefix: prefix.clone(),
+                ..PrefixCount::default()
+            });
         count.records += 1;
         if key == FORMAT_KEY {
             report.format = Some(String::from_utf8_lossy(&value).into_owned());
@@ -103,7 +179,7 @@ pub fn check_store(path: &Path) -> CheckReport {
         match check_value(&key, &value) {
             Verdict::Good => {}
             Verdict::Unknown => {
-                unknown.insert(prefix, ());
+                self.unknown.insert(prefix, ());
             }
             Verdict::Damaged(reason) => {
                 count.damaged += 1;
@@ -113,30 +189,34 @@ pub fn check_store(path: &Path) -> CheckReport {
                 });
             }
         }
-    });
-    report.prefixes = counts.into_values().collect();
-    report.unknown_prefixes = unknown.into_keys().collect();
-    if let Err(e) = walked {
-        report.error = Some(format!("the walk stopped: {e}"));
     }
-    match report.format.as_deref() {
-        Some(FORMAT_VERSION) => {}
-        Some(other) if report.error.is_none() => {
-            report.error = Some(format!(
-                "the store has format version '{other}', this chainsched checks \
-                 '{FORMAT_VERSION}' (values of another version are reported as damaged above)"
-            ));
+
+    /// `used`: the store is known to have held data (sled's witness), so a missing format
+    /// record is damage even when it is empty.
+    fn finish(self, report: &mut CheckReport, walked: Result<(), StoreError>, used: bool) {
+        report.prefixes = self.counts.into_values().collect();
+        report.unknown_prefixes = self.unknown.into_keys().collect();
+        if let Err(e) = walked {
+            report.error = Some(format!("the walk stopped: {e}"));
         }
-        None if report.error.is_none() && (store.was_used() || !report.prefixes.is_empty()) => {
-            report.damaged.push(DamagedKey {
-                key: layout::display_key(FORMAT_KEY),
-                reason: "missing: every chainsched store has one".into(),
-            });
+        match report.format.as_deref() {
+            Some(FORMAT_VERSION) => {}
+            Some(other) if report.error.is_none() => {
+                report.error = Some(format!(
+                    "the store has format version '{other}', this chainsched checks \
+                     '{FORMAT_VERSION}' (values of another version are reported as damaged above)"
+                ));
+            }
+            None if report.error.is_none() && (used || !report.prefixes.is_empty()) => {
+                report.damaged.push(DamagedKey {
+                    key: layout::display_key(FORMAT_KEY),
+                    reason: "missing: every chainsched store has one".into(),
+                });
+            }
+            _ => {}
         }
-        _ => {}
+        report.clean = report.error.is_none() && report.damaged.is_empty();
     }
-    report.clean = report.error.is_none() && report.damaged.is_empty();
-    report
 }
 
 /// The part of a key that says its type: `meta/<name>` whole, otherwise up to the first `/`.

@@ -1,16 +1,22 @@
-//! The durable store: a narrow key-value trait ([`KvStore`]), two implementations (sled on
-//! disk, a `BTreeMap` in memory for tests), the key layout ([`layout`]) and a typed layer
-//! ([`ChainStore`]) that the runtime writes and the views read.
+//! The durable store: a narrow key-value trait ([`KvStore`]), three implementations (sled on
+//! disk, PostgreSQL for a shared database — docs/scale-out.md —, a `BTreeMap` in memory for
+//! tests), the key layout ([`layout`]), a typed layer ([`ChainStore`]) that the runtime writes
+//! and the views read, and [`open`], which picks the implementation from `--db`.
 //!
 //! Why a trait this small: the engine needs exactly four things from storage — apply one batch
 //! atomically, make everything applied durable (one flush shared by many batches: group
 //! commit), point reads and ordered prefix scans. Keeping the trait that small keeps sled
-//! replaceable and lets tests run the engine against memory.
+//! replaceable (PostgreSQL implements it with one table) and lets tests run the engine against
+//! memory. Every implementation passes the same contract ([`contract::check_contract`]).
 
 pub mod chain_store;
 pub mod check;
+#[doc(hidden)]
+pub mod contract;
 pub mod layout;
 pub mod memory;
+pub mod open;
+pub mod pg_store;
 pub mod records;
 pub mod schedules;
 mod sled_chunks;
@@ -18,6 +24,8 @@ pub mod sled_store;
 
 pub use chain_store::{ChainStore, StateBatch};
 pub use memory::MemoryStore;
+pub use open::{Access, DbLocation, OpenOptions};
+pub use pg_store::{PgOptions, PgStore};
 pub use records::{JobEntry, LivePid, Progress, RunDetails, TimerEntry};
 pub use sled_store::{install_quiet_panic_hook, SledStore};
 
@@ -64,6 +72,16 @@ pub enum StoreError {
         path: String,
         found: String,
         expected: String,
+    },
+    /// A PostgreSQL database whose chainsched schema is newer than this build knows.
+    #[error(
+        "the database {path} has chainsched schema version {found}, but this chainsched knows \
+         versions up to {known}; use a chainsched at least as new as the one that migrated it"
+    )]
+    SchemaVersion {
+        path: String,
+        found: i32,
+        known: i32,
     },
     #[error("store I/O error: {0}")]
     Io(String),
@@ -125,68 +143,10 @@ pub trait KvStore: Send + Sync + 'static {
 
 #[cfg(test)]
 mod contract_tests {
-    //! The same contract checked on both implementations.
+    //! The same contract checked on the sled and memory implementations (PostgreSQL:
+    //! tests/store_pg.rs).
+    use super::contract::check_contract;
     use super::*;
-
-    fn check_contract(store: &dyn KvStore) {
-        let mut b = WriteBatch::default();
-        b.put(layout::log_key(2), b"two".to_vec());
-        b.put(layout::log_key(10), b"ten".to_vec());
-        b.put(layout::log_key(1), b"one".to_vec());
-        b.put(b"job/J1".to_vec(), b"x".to_vec());
-        store.commit(b).unwrap();
-
-        let scanned: Vec<Vec<u8>> = store
-            .scan_prefix(layout::LOG.as_bytes())
-            .unwrap()
-            .into_iter()
-            .map(|(_, v)| v)
-            .collect();
-        assert_eq!(
-            scanned,
-            vec![b"one".to_vec(), b"two".to_vec(), b"ten".to_vec()]
-        );
-        assert_eq!(store.next_id(layout::LOG.as_bytes()).unwrap(), 11);
-        assert_eq!(store.next_id(b"nothing/").unwrap(), 1);
-        let page = store
-            .scan_from(layout::LOG.as_bytes(), &layout::log_key(2), 1)
-            .unwrap();
-        assert_eq!(page.len(), 1);
-        assert_eq!(page[0].1, b"two".to_vec());
-
-        let mut b = WriteBatch::default();
-        b.delete(b"job/J1".to_vec());
-        b.put(b"job/J2".to_vec(), b"y".to_vec());
-        store.commit(b).unwrap();
-        assert_eq!(store.get(b"job/J1").unwrap(), None);
-        assert_eq!(store.get(b"job/J2").unwrap(), Some(b"y".to_vec()));
-
-        // Large values (the sled store cuts them into chunks) read back whole, also after an
-        // overwrite with a shorter value, and are gone after a delete.
-        let big: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
-        let mut b = WriteBatch::default();
-        b.put(b"jdef/J2".to_vec(), big.clone());
-        b.put(b"jdef/J3".to_vec(), b"small".to_vec());
-        store.commit(b).unwrap();
-        assert_eq!(store.get(b"jdef/J2").unwrap(), Some(big.clone()));
-        let scanned = store.scan_prefix(b"jdef/").unwrap();
-        assert_eq!(scanned.len(), 2);
-        assert_eq!(scanned[0], (b"jdef/J2".to_vec(), big.clone()));
-        assert_eq!(
-            store.last_with_prefix(b"jdef/J2").unwrap(),
-            Some((b"jdef/J2".to_vec(), big.clone()))
-        );
-        let mut b = WriteBatch::default();
-        b.put(b"jdef/J2".to_vec(), big[..5000].to_vec());
-        store.commit(b).unwrap();
-        assert_eq!(store.get(b"jdef/J2").unwrap(), Some(big[..5000].to_vec()));
-        let mut b = WriteBatch::default();
-        b.delete(b"jdef/J2".to_vec());
-        b.put(b"jdef/J3".to_vec(), big.clone());
-        store.commit(b).unwrap();
-        assert_eq!(store.get(b"jdef/J2").unwrap(), None);
-        assert_eq!(store.get(b"jdef/J3").unwrap(), Some(big));
-    }
 
     #[test]
     fn memory_store_meets_the_contract() {

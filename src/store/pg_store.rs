@@ -1,0 +1,843 @@
+//! The PostgreSQL [`KvStore`]: the same keys and sealed values as the sled store, in one table
+//! of a PostgreSQL database (docs/scale-out.md).
+//!
+//! Why PostgreSQL: it is the durable store that a site already runs, backs up and fails over,
+//! and the one several engines will share (leases, fencing and claiming are phase 2 of the
+//! scale-out work). This module is phase 1: one engine per database, views from anywhere.
+//!
+//! **Schema.** `chainsched_kv (key bytea PRIMARY KEY, value bytea NOT NULL)` holds every record;
+//! `chainsched_schema (version integer)` the schema version. An engine creates and migrates the
+//! schema when it opens the database ([`MIGRATIONS`], applied in one transaction); a database
+//! whose version is newer than this build knows is refused ([`StoreError::SchemaVersion`]).
+//! Readers (views, `store check`) never create or migrate anything.
+//!
+//! **Ordering.** `bytea` compares bytewise (memcmp, then length) with no collation, which is the
+//! order the key layout relies on (`layout`): a prefix scan is the range `key >= prefix AND key
+//! < successor(prefix)` ([`prefix_successor`]), served by the primary-key index.
+//!
+//! **Atomicity and durability.** A [`WriteBatch`] is applied by ONE SQL statement (a
+//! data-modifying `WITH … DELETE` plus an `INSERT … ON CONFLICT DO UPDATE`), which PostgreSQL
+//! runs as one transaction: all of it or none, also after a crash. When the statement returns,
+//! the transaction has committed, and with the default `synchronous_commit = on` its WAL record
+//! is flushed to disk: the batch is durable already, so [`KvStore::flush`] has nothing left to
+//! do. (The engine's relaxed durability mode maps to `synchronous_commit = off` for its writing
+//! session: commits return before the WAL flush, which PostgreSQL's WAL writer does within
+//! about 3 × `wal_writer_delay`.)
+//!
+//! **Threading.** The [`KvStore`] trait is synchronous and is called from inside tokio tasks
+//! (the actor applies its batch inline, as with sled), where `block_on` would panic. So the
+//! store owns a thread of its own with a current-thread tokio runtime and the connections; the
+//! trait methods send a request over a channel and block on a plain `std` channel for the
+//! answer. Reads are pipelined on a reading connection while the writing connection commits.
+//!
+//! **One engine per database.** An engine's writing session takes a session-level advisory
+//! lock ([`ENGINE_LOCK_KEY`], `pg_try_advisory_lock`) and holds it as long as the connection
+//! lives; a second engine on the same database is refused. If that connection is lost the lock
+//! is gone with it, so the store never reconnects it: every later write fails and the engine
+//! stops (it acts on nothing it could not make durable). Views do not take the lock.
+
+use super::{KvStore, Pair, StoreError, WriteBatch, WriteOp};
+use std::collections::BTreeMap;
+use std::sync::mpsc as std_mpsc;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::{Client, Config, NoTls, Statement};
+
+/// The schema version this build writes and reads (the last entry of [`MIGRATIONS`]).
+pub const SCHEMA_VERSION: i32 = 1;
+
+/// One step of the schema: applied, in order, to a database whose version is lower.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub version: i32,
+    pub what: &'static str,
+    pub sql: &'static str,
+}
+
+/// Every schema version, oldest first. A new version appends an entry (never edit a released
+/// one: databases already carry it) and raises [`SCHEMA_VERSION`].
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    what: "the key-value table",
+    // fillfactor: the engine rewrites the same keys on every step (a step's record, its
+    // job's record); room left on each page lets PostgreSQL update them in place (HOT
+    // updates, no index change).
+    sql: "CREATE TABLE chainsched_kv (key bytea PRIMARY KEY, value bytea NOT NULL) \
+          WITH (fillfactor = 80)",
+}];
+
+/// The advisory-lock key an engine holds on its database (`pg_try_advisory_lock`): the bytes
+/// "chainsch" read as a big-endian i64. Advisory locks are per database, so engines on
+/// different databases of one server do not meet.
+pub const ENGINE_LOCK_KEY: i64 = i64::from_be_bytes(*b"chainsch");
+
+/// The message of a refused second engine.
+pub const ENGINE_LOCK_HELD: &str = "another chainsched engine is using this database; several \
+    engines need job leases, not yet available";
+
+/// What a connection is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PgAccess {
+    /// An engine: creates and migrates the schema, takes the engine lock, reads and writes.
+    Engine,
+    /// A reader (views, `store check`): needs an existing schema; writes are refused.
+    Read,
+}
+
+/// Settings of a PostgreSQL store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PgOptions {
+    pub access: PgAccess,
+    /// `synchronous_commit` of the writing session: `true` (a commit returns once its WAL is
+    /// on disk) unless the engine runs in relaxed durability mode.
+    pub synchronous_commit: bool,
+    /// Longest wait for one request (a statement or the connection). A write that times out
+    /// has an unknown outcome, so the store refuses every later write (the engine stops).
+    pub request_timeout: Duration,
+    /// How long to retry the engine lock while it is held (a previous engine in this process
+    /// may just be closing its session) before refusing.
+    pub lock_wait: Duration,
+}
+
+impl Default for PgOptions {
+    fn default() -> Self {
+        PgOptions {
+            access: PgAccess::Engine,
+            synchronous_commit: true,
+            request_timeout: Duration::from_secs(60),
+            lock_wait: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Whether `db` names a PostgreSQL database (`postgres://` or `postgresql://`).
+pub fn is_postgres_url(db: &str) -> bool {
+    let lower = db.trim_start().to_ascii_lowercase();
+    lower.starts_with("postgres://") || lower.starts_with("postgresql://")
+}
+
+/// `url` with its password (in the user part or a `password=` parameter) replaced by `***`,
+/// for messages and views.
+pub fn redact_url(url: &str) -> String {
+    let mut out = url.to_string();
+    if let Some(scheme_end) = out.find("://") {
+        let rest_start = scheme_end + 3;
+        let authority_end = out[rest_start..]
+            .find(['/', '?'])
+            .map_or(out.len(), |i| rest_start + i);
+        if let Some(at) = out[rest_start..authority_end].rfind('@') {
+            let userinfo = &out[rest_start..rest_start + at];
+            if let Some(colon) = userinfo.find(':') {
+                let from = rest_start + colon + 1;
+                let to = rest_start + at;
+                out.replace_range(from..to, "***");
+            }
+        }
+    }
+    if let Some(q) = out.find('?') {
+        let (head, query) = out.split_at(q + 1);
+        let parts: Vec<String> = query
+            .split('&')
+            .map(|p| match p.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => p.to_string(),
+            })
+            .collect();
+        out = format!("{head}{}", parts.join("&"));
+    }
+    out
+}
+
+/// The least byte string greater than every string that starts with `prefix`: the prefix with
+/// its last byte below 0xFF raised by one and what follows dropped. `None` when there is no
+/// such string (an empty prefix, or all 0xFF): the range is then unbounded above.
+pub fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
+    let keep = prefix.iter().rposition(|b| *b != 0xFF)?;
+    let mut next = prefix[..=keep].to_vec();
+    next[keep] += 1;
+    Some(next)
+}
+
+type Reply<T> = std_mpsc::SyncSender<Result<T, StoreError>>;
+
+enum Request {
+    Write(Vec<Vec<u8>>, Vec<(Vec<u8>, Vec<u8>)>, Reply<()>),
+    Get(Vec<u8>, Reply<Option<Vec<u8>>>),
+    Range {
+        from: Vec<u8>,
+        below: Option<Vec<u8>>,
+        limit: Option<i64>,
+        last: bool,
+        reply: Reply<Vec<Pair>>,
+    },
+}
+
+/// A [`KvStore`] in a PostgreSQL database. See the module docs.
+pub struct PgStore {
+    requests: Option<mpsc::UnboundedSender<Request>>,
+    worker: Option<std::thread::JoinHandle<()>>,
+    display: String,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("url", &self.display)
+            .finish()
+    }
+}
+
+impl PgStore {
+    /// Connect to the database at `url`; as an engine, take the engine lock and create or
+    /// migrate the schema; as a reader, check that a schema this build reads is there.
+    pub fn open(url: &str, options: &PgOptions) -> Result<PgStore, StoreError> {
+        let display = redact_url(url);
+        let mut config: Config = url.parse().map_err(|e| StoreError::Open {
+            path: display.clone(),
+            message: format!("not a PostgreSQL URL ({e})"),
+        })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("chainsched");
+        }
+        let (requests, inbox) = mpsc::unbounded_channel();
+        let (ready_tx, ready_rx) = std_mpsc::sync_channel(1);
+        let setup = Setup {
+            config,
+            options: options.clone(),
+            display: display.clone(),
+            connections: std::sync::Mutex::new(Vec::new()),
+        };
+        let worker = std::thread::Builder::new()
+            .name("chainsched-pg".into())
+            .spawn(move || worker(setup, inbox, ready_tx))
+            .map_err(|e| StoreError::Open {
+                path: display.clone(),
+                message: format!("cannot start the connection thread: {e}"),
+            })?;
+        let ready = ready_rx.recv().unwrap_or_else(|_| {
+            Err(StoreError::Open {
+                path: display.clone(),
+                message: "the connection thread stopped while connecting".into(),
+            })
+        });
+        let store = PgStore {
+            requests: Some(requests),
+            worker: Some(worker),
+            display,
+        };
+        ready.map(|()| store)
+    }
+
+    /// The database's URL, password hidden.
+    pub fn display(&self) -> &str {
+        &self.display
+    }
+
+    fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Request) -> Result<T, StoreError> {
+        let gone = || StoreError::Io(format!("the connection to {} is closed", self.display));
+        let (tx, rx) = std_mpsc::sync_channel(1);
+        self.requests
+            .as_ref()
+            .ok_or_else(gone)?
+            .send(make(tx))
+            .map_err(|_| gone())?;
+        rx.recv().map_err(|_| gone())?
+    }
+
+    fn range(
+        &self,
+        from: Vec<u8>,
+        below: Option<Vec<u8>>,
+        limit: Option<i64>,
+        last: bool,
+    ) -> Result<Vec<Pair>, StoreError> {
+        self.ask(|reply| Request::Range {
+            from,
+            below,
+            limit,
+            last,
+            reply,
+        })
+    }
+}
+
+impl Drop for PgStore {
+    /// Close the connections and wait for the thread, so an engine's lock is released when its
+    /// store is dropped (a new engine in the same process can take it right away).
+    fn drop(&mut self) {
+        self.requests.take();
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+impl KvStore for PgStore {
+    fn apply(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        // One statement writes the batch: the last write of each key wins, as if the writes
+        // were applied in order (a key cannot be both deleted and inserted by it).
+        let mut last: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
+        for op in batch.ops {
+            match op {
+                WriteOp::Put(k, v) => last.insert(k, Some(v)),
+                WriteOp::Delete(k) => last.insert(k, None),
+            };
+        }
+        let mut deletes = Vec::new();
+        let mut puts = Vec::new();
+        for (k, v) in last {
+            match v {
+                Some(v) => puts.push((k, v)),
+                None => deletes.push(k),
+            }
+        }
+        self.ask(|reply| Request::Write(deletes, puts, reply))
+    }
+
+    /// Nothing to do: [`KvStore::apply`] returns once its transaction has committed, and a
+    /// committed transaction is durable (module docs).
+    fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = key.to_vec();
+        self.ask(|reply| Request::Get(key, reply))
+    }
+
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<Pair>, StoreError> {
+        self.range(prefix.to_vec(), prefix_successor(prefix), None, false)
+    }
+
+    fn scan_from(&self, prefix: &[u8], from: &[u8], limit: usize) -> Result<Vec<Pair>, StoreError> {
+        if limit == 0 {
+            return Ok(vec![]);
+        }
+        let start = std::cmp::max(prefix, from).to_vec();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.range(start, prefix_successor(prefix), Some(limit), false)
+    }
+
+    fn last_with_prefix(&self, prefix: &[u8]) -> Result<Option<Pair>, StoreError> {
+        Ok(self
+            .range(prefix.to_vec(), prefix_successor(prefix), Some(1), true)?
+            .pop())
+    }
+}
+
+// ---- the connection thread ----
+
+struct Setup {
+    config: Config,
+    options: PgOptions,
+    display: String,
+    /// The tasks driving the connections, awaited at close so the sessions end (and the
+    /// engine lock is released) before the store's thread returns.
+    connections: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+/// The prepared statements of one connection.
+struct Statements {
+    get: Statement,
+    range: Statement,
+    range_open: Statement,
+    last: Statement,
+    last_open: Statement,
+}
+
+const WRITE_SQL: &str = "WITH gone AS (DELETE FROM chainsched_kv WHERE key = ANY($1)) \
+    INSERT INTO chainsched_kv (key, value) SELECT k, v FROM unnest($2::bytea[], $3::bytea[]) \
+    AS t(k, v) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value";
+
+/// A PostgreSQL error as one line: the server's message (with its detail and hint) when there
+/// is one, else the client's error and its causes.
+pub fn pg_error_text(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        let mut text = format!("{} (SQLSTATE {})", db.message(), db.code().code());
+        if let Some(d) = db.detail() {
+            text.push_str(&format!("; {d}"));
+        }
+        if let Some(h) = db.hint() {
+            text.push_str(&format!("; hint: {h}"));
+        }
+        return text;
+    }
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(&format!(": {more}"));
+        }
+        source = s.source();
+    }
+    text
+}
+
+impl Setup {
+    fn open_error(&self, message: String) -> StoreError {
+        StoreError::Open {
+            path: self.display.clone(),
+            message,
+        }
+    }
+
+    async fn connect(&self) -> Result<Client, StoreError> {
+        let connecting =
+            tokio::time::timeout(self.options.request_timeout, self.config.connect(NoTls));
+        let (client, connection) = match connecting.await {
+            Ok(Ok(pair)) => pair,
+            Ok(Err(e)) => return Err(self.open_error(pg_error_text(&e))),
+            Err(_) => return Err(self.open_error("timed out while connecting".into())),
+        };
+        let db_name = self.display.clone();
+        let driving = tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                let error = pg_error_text(&e);
+                tracing::error!(db = %db_name, %error, "the connection to PostgreSQL failed");
+            }
+        });
+        self.connections
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(driving);
+        Ok(client)
+    }
+
+    /// Take the engine lock on the writing session, retrying for `lock_wait`.
+    async fn take_engine_lock(&self, client: &Client) -> Result<(), StoreError> {
+        let deadline = tokio::time::Instant::now() + self.options.lock_wait;
+        loop {
+            let row = client
+                .query_one("SELECT pg_try_advisory_lock($1)", &[&ENGINE_LOCK_KEY])
+                .await
+                .map_err(|e| self.open_error(pg_error_text(&e)))?;
+            if row.get::<_, bool>(0) {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(self.open_error(ENGINE_LOCK_HELD.into()));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The schema version recorded in the database (`None`: no chainsched schema).
+    async fn schema_version(&self, client: &Client) -> Result<Option<i32>, StoreError> {
+        let exists: bool = client
+            .query_one("SELECT to_regclass('chainsched_schema') IS NOT NULL", &[])
+            .await
+            .map_err(|e| self.open_error(pg_error_text(&e)))?
+            .get(0);
+        if !exists {
+            return Ok(None);
+        }
+        let version: Option<i32> = client
+            .query_one("SELECT max(version) FROM chainsched_schema", &[])
+            .await
+            .map_err(|e| self.open_error(pg_error_text(&e)))?
+            .get(0);
+        Ok(Some(version.unwrap_or(0)))
+    }
+
+    fn too_new(&self, found: i32) -> StoreError {
+        StoreError::SchemaVersion {
+            path: self.display.clone(),
+            found,
+            known: SCHEMA_VERSION,
+        }
+    }
+
+    /// Create or migrate the schema (engine only, under the engine lock), in one transaction.
+    async fn migrate(&self, client: &mut Client) -> Result<(), StoreError> {
+        let found = self.schema_version(client).await?;
+        match found {
+            Some(v) if v > SCHEMA_VERSION => return Err(self.too_new(v)),
+            Some(v) if v == SCHEMA_VERSION => return Ok(()),
+            _ => {}
+        }
+        let from = found.unwrap_or(0);
+        let sql_error = |e: tokio_postgres::Error| {
+            self.open_error(format!(
+                "cannot create or migrate the chainsched schema: {}",
+                pg_error_text(&e)
+            ))
+        };
+        let tx = client.transaction().await.map_err(sql_error)?;
+        tx.batch_execute("CREATE TABLE IF NOT EXISTS chainsched_schema (version integer NOT NULL)")
+            .await
+            .map_err(sql_error)?;
+        for m in MIGRATIONS.iter().filter(|m| m.version > from) {
+            tx.batch_execute(m.sql).await.map_err(sql_error)?;
+            tracing::info!(db = %self.display, version = m.version, what = m.what, "migrated the chainsched schema");
+        }
+        tx.execute("DELETE FROM chainsched_schema", &[])
+            .await
+            .map_err(sql_error)?;
+        tx.execute(
+            "INSERT INTO chainsched_schema (version) VALUES ($1)",
+            &[&SCHEMA_VERSION],
+        )
+        .await
+        .map_err(sql_error)?;
+        tx.commit().await.map_err(sql_error)
+    }
+
+    /// Check the schema a reader finds.
+    async fn check_readable(&self, client: &Client) -> Result<(), StoreError> {
+        match self.schema_version(client).await? {
+            None => Err(self.open_error(
+                "no chainsched store in this database (an engine creates it: `chainsched run`, \
+                 `resume` or `serve` with this --db)"
+                    .into(),
+            )),
+            Some(v) if v > SCHEMA_VERSION => Err(self.too_new(v)),
+            Some(v) if v < SCHEMA_VERSION => Err(self.open_error(format!(
+                "its chainsched schema is version {v}, this chainsched reads version \
+                 {SCHEMA_VERSION}; open it once with an engine of this version (`chainsched \
+                 resume --db …`) to migrate it"
+            ))),
+            Some(_) => Ok(()),
+        }
+    }
+
+    async fn prepare(&self, client: &Client) -> Result<Statements, StoreError> {
+        let p = |sql: &'static str, types: &'static [Type]| async move {
+            client
+                .prepare_typed(sql, types)
+                .await
+                .map_err(|e| self.open_error(pg_error_text(&e)))
+        };
+        const B: Type = Type::BYTEA;
+        const I: Type = Type::INT8;
+        Ok(Statements {
+            get: p("SELECT value FROM chainsched_kv WHERE key = $1", &[B]).await?,
+            range: p(
+                "SELECT key, value FROM chainsched_kv WHERE key >= $1 AND key < $2 \
+                 ORDER BY key LIMIT $3",
+                &[B, B, I],
+            )
+            .await?,
+            range_open: p(
+                "SELECT key, value FROM chainsched_kv WHERE key >= $1 ORDER BY key LIMIT $2",
+                &[B, I],
+            )
+            .await?,
+            last: p(
+                "SELECT key, value FROM chainsched_kv WHERE key >= $1 AND key < $2 \
+                 ORDER BY key DESC LIMIT 1",
+                &[B, B],
+            )
+            .await?,
+            last_open: p(
+                "SELECT key, value FROM chainsched_kv WHERE key >= $1 ORDER BY key DESC LIMIT 1",
+                &[B],
+            )
+            .await?,
+        })
+    }
+
+    /// Everything done before the first request: connections, lock, schema, statements.
+    async fn start(&self) -> Result<(Option<Writer>, Reader), StoreError> {
+        match self.options.access {
+            PgAccess::Read => {
+                let client = self.connect().await?;
+                self.check_readable(&client).await?;
+                let statements = self.prepare(&client).await?;
+                Ok((
+                    None,
+                    Reader {
+                        client: Arc::new(client),
+                        statements: Arc::new(statements),
+                    },
+                ))
+            }
+            PgAccess::Engine => {
+                let mut writer = self.connect().await?;
+                self.take_engine_lock(&writer).await?;
+                if !self.options.synchronous_commit {
+                    writer
+                        .batch_execute("SET synchronous_commit = off")
+                        .await
+                        .map_err(|e| self.open_error(pg_error_text(&e)))?;
+                }
+                self.migrate(&mut writer).await?;
+                let write = writer
+                    .prepare_typed(
+                        WRITE_SQL,
+                        &[Type::BYTEA_ARRAY, Type::BYTEA_ARRAY, Type::BYTEA_ARRAY],
+                    )
+                    .await
+                    .map_err(|e| self.open_error(pg_error_text(&e)))?;
+                let reading = self.connect().await?;
+                let statements = self.prepare(&reading).await?;
+                Ok((
+                    Some(Writer {
+                        client: writer,
+                        write,
+                        failed: None,
+                    }),
+                    Reader {
+                        client: Arc::new(reading),
+                        statements: Arc::new(statements),
+                    },
+                ))
+            }
+        }
+    }
+}
+
+struct Writer {
+    client: Client,
+    write: Statement,
+    /// Set once a write failed in a way that leaves its outcome or the engine lock in doubt
+    /// (connection lost, timeout): every later write is refused with this reason.
+    failed: Option<String>,
+}
+
+#[derive(Clone)]
+struct Reader {
+    client: Arc<Client>,
+    statements: Arc<Statements>,
+}
+
+fn worker(
+    setup: Setup,
+    mut inbox: mpsc::UnboundedReceiver<Request>,
+    ready: std_mpsc::SyncSender<Result<(), StoreError>>,
+) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            let _ = ready.send(Err(
+                setup.open_error(format!("cannot start the connection thread's runtime: {e}"))
+            ));
+            return;
+        }
+    };
+    runtime.block_on(async move {
+        let (writer, reader) = match setup.start().await {
+            Ok(pair) => pair,
+            Err(e) => {
+                let _ = ready.send(Err(e));
+                return;
+            }
+        };
+        let _ = ready.send(Ok(()));
+        let setup = Arc::new(setup);
+        // Writes are carried out one after the other by their own task, in arrival order;
+        // reads are spawned at once and pipelined on the reading connection.
+        let (write_tx, write_rx) = mpsc::unbounded_channel();
+        let writing = tokio::spawn(write_loop(setup.clone(), writer, write_rx));
+        let mut reads = tokio::task::JoinSet::new();
+        while let Some(request) = inbox.recv().await {
+            match request {
+                Request::Write(deletes, puts, reply) => {
+                    if let Err(mpsc::error::SendError((_, _, reply))) =
+                        write_tx.send((deletes, puts, reply))
+                    {
+                        let _ = reply
+                            .send(Err(StoreError::Io("the store's writer has stopped".into())));
+                    }
+                }
+                read => {
+                    let reader = reader.clone();
+                    let setup = setup.clone();
+                    reads.spawn(async move { serve_read(&setup, &reader, read).await });
+                }
+            }
+            // Reap finished reads so the set does not grow.
+            while reads.try_join_next().is_some() {}
+        }
+        drop(write_tx);
+        let _ = writing.await;
+        while reads.join_next().await.is_some() {}
+        // Dropping the clients ends their sessions (and so releases the engine lock); wait
+        // for that, briefly.
+        drop(reader);
+        let connections =
+            std::mem::take(&mut *setup.connections.lock().unwrap_or_else(|p| p.into_inner()));
+        for c in connections {
+            let _ = tokio::time::timeout(Duration::from_secs(2), c).await;
+        }
+    });
+}
+
+async fn write_loop(
+    setup: Arc<Setup>,
+    mut writer: Option<Writer>,
+    mut rx: mpsc::UnboundedReceiver<(Vec<Vec<u8>>, Vec<Pair>, Reply<()>)>,
+) {
+    while let Some((deletes, puts, reply)) = rx.recv().await {
+        let result = match writer.as_mut() {
+            None => Err(StoreError::Io(format!(
+                "{} is open for reading only (views and checks do not write)",
+                setup.display
+            ))),
+            Some(w) => w.write(&setup, deletes, puts).await,
+        };
+        let _ = reply.send(result);
+    }
+}
+
+impl Writer {
+    async fn write(
+        &mut self,
+        setup: &Setup,
+        deletes: Vec<Vec<u8>>,
+        puts: Vec<Pair>,
+    ) -> Result<(), StoreError> {
+        if let Some(why) = &self.failed {
+            return Err(StoreError::Io(why.clone()));
+        }
+        let (keys, values): (Vec<Vec<u8>>, Vec<Vec<u8>>) = puts.into_iter().unzip();
+        let params: [&(dyn ToSql + Sync); 3] = [&deletes, &keys, &values];
+        let running = self.client.execute(&self.write, &params);
+        let outcome = tokio::time::timeout(setup.options.request_timeout, running).await;
+        let why = match outcome {
+            Ok(Ok(_)) => return Ok(()),
+            // The server refused the statement and rolled it back: nothing was written, the
+            // session (and its lock) is intact.
+            Ok(Err(e)) if e.as_db_error().is_some() && !self.client.is_closed() => {
+                return Err(StoreError::Io(format!(
+                    "PostgreSQL refused a write to {}: {}",
+                    setup.display,
+                    pg_error_text(&e)
+                )))
+            }
+            Ok(Err(e)) => format!(
+                "the connection to {} was lost during a write ({}); whether that write \
+                 committed is unknown and this engine's lock on the database is gone, so it \
+                 writes nothing more (run `chainsched resume` to go on)",
+                setup.display,
+                pg_error_text(&e)
+            ),
+            Err(_) => format!(
+                "a write to {} did not finish within {} s; whether it committed is unknown, so \
+                 this engine writes nothing more (run `chainsched resume` to go on)",
+                setup.display,
+                setup.options.request_timeout.as_secs()
+            ),
+        };
+        self.failed = Some(why.clone());
+        Err(StoreError::Io(why))
+    }
+}
+
+async fn serve_read(setup: &Setup, reader: &Reader, request: Request) {
+    let timeout = setup.options.request_timeout;
+    let failed = |e: tokio_postgres::Error| {
+        StoreError::Io(format!(
+            "cannot read from {}: {}",
+            setup.display,
+            pg_error_text(&e)
+        ))
+    };
+    let late = || {
+        StoreError::Io(format!(
+            "a read from {} did not finish within {} s",
+            setup.display,
+            timeout.as_secs()
+        ))
+    };
+    let s = &reader.statements;
+    let c = &reader.client;
+    match request {
+        Request::Get(key, reply) => {
+            let result = match tokio::time::timeout(timeout, c.query_opt(&s.get, &[&key])).await {
+                Ok(Ok(row)) => Ok(row.map(|r| r.get::<_, Vec<u8>>(0))),
+                Ok(Err(e)) => Err(failed(e)),
+                Err(_) => Err(late()),
+            };
+            let _ = reply.send(result);
+        }
+        Request::Range {
+            from,
+            below,
+            limit,
+            last,
+            reply,
+        } => {
+            let (statement, params): (&Statement, Vec<&(dyn ToSql + Sync)>) = match (&below, last) {
+                (Some(b), false) => (&s.range, vec![&from, b, &limit]),
+                (None, false) => (&s.range_open, vec![&from, &limit]),
+                (Some(b), true) => (&s.last, vec![&from, b]),
+                (None, true) => (&s.last_open, vec![&from]),
+            };
+            let rows = c.query(statement, &params);
+            let result = match tokio::time::timeout(timeout, rows).await {
+                Ok(Ok(rows)) => Ok(rows
+                    .into_iter()
+                    .map(|r| (r.get::<_, Vec<u8>>(0), r.get::<_, Vec<u8>>(1)))
+                    .collect()),
+                Ok(Err(e)) => Err(failed(e)),
+                Err(_) => Err(late()),
+            };
+            let _ = reply.send(result);
+        }
+        Request::Write(_, _, reply) => {
+            let _ = reply.send(Err(StoreError::Io("a write reached the reader".into())));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_successor_bounds_exactly_the_keys_with_the_prefix() {
+        assert_eq!(prefix_successor(b"log/"), Some(b"log0".to_vec()));
+        assert_eq!(prefix_successor(b"a\xFF"), Some(b"b".to_vec()));
+        assert_eq!(prefix_successor(b"a\xFE\xFF\xFF"), Some(b"a\xFF".to_vec()));
+        assert_eq!(prefix_successor(b"\xFF\xFF"), None);
+        assert_eq!(prefix_successor(b""), None);
+        // Every key with the prefix is below the successor, the successor itself is not.
+        let p = b"js/J\x00".to_vec();
+        let s = prefix_successor(&p).unwrap();
+        for tail in [&b""[..], b"\x00", b"\xFF\xFF\xFF"] {
+            let mut k = p.clone();
+            k.extend_from_slice(tail);
+            assert!(k < s);
+        }
+        assert!(!s.starts_with(&p));
+    }
+
+    #[test]
+    fn urls_are_recognised_and_passwords_hidden() {
+        assert!(is_postgres_url("postgres://u@h:5432/d"));
+        assert!(is_postgres_url("postgresql://u@h/d"));
+        assert!(is_postgres_url("PostgreSQL://u@h/d"));
+        assert!(!is_postgres_url("./chainsched-data"));
+        assert!(!is_postgres_url("/var/lib/postgres://x"));
+        assert_eq!(
+            redact_url("postgres://u:s3cret@h:5432/d"),
+            "postgres://u:***@h:5432/d"
+        );
+        assert_eq!(
+            redact_url("postgres://u@h/d?password=x&sslmode=disable"),
+            "postgres://u@h/d?password=***&sslmode=disable"
+        );
+        assert_eq!(redact_url("postgres://u@h/d"), "postgres://u@h/d");
+        assert_eq!(redact_url("postgres://h/d?a=b"), "postgres://h/d?a=b");
+    }
+
+    #[test]
+    fn a_bad_url_is_refused_before_any_connection() {
+        let err = PgStore::open("postgres://u@h:notaport/d", &PgOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not a PostgreSQL URL"), "{err}");
+    }
+}
