@@ -162,8 +162,15 @@ pub fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
 
 type Reply<T> = std_mpsc::SyncSender<Result<T, StoreError>>;
 
+/// One batch to write: its keys to delete, its pairs to insert or update (disjoint).
+struct WriteJob {
+    deletes: Vec<Vec<u8>>,
+    puts: Vec<Pair>,
+    reply: Reply<()>,
+}
+
 enum Request {
-    Write(Vec<Vec<u8>>, Vec<(Vec<u8>, Vec<u8>)>, Reply<()>),
+    Write(WriteJob),
     Get(Vec<u8>, Reply<Option<Vec<u8>>>),
     Range {
         from: Vec<u8>,
@@ -299,7 +306,13 @@ impl KvStore for PgStore {
                 None => deletes.push(k),
             }
         }
-        self.ask(|reply| Request::Write(deletes, puts, reply))
+        self.ask(|reply| {
+            Request::Write(WriteJob {
+                deletes,
+                puts,
+                reply,
+            })
+        })
     }
 
     /// Nothing to do: [`KvStore::apply`] returns once its transaction has committed, and a
@@ -643,11 +656,10 @@ fn worker(
         let mut reads = tokio::task::JoinSet::new();
         while let Some(request) = inbox.recv().await {
             match request {
-                Request::Write(deletes, puts, reply) => {
-                    if let Err(mpsc::error::SendError((_, _, reply))) =
-                        write_tx.send((deletes, puts, reply))
-                    {
-                        let _ = reply
+                Request::Write(job) => {
+                    if let Err(mpsc::error::SendError(job)) = write_tx.send(job) {
+                        let _ = job
+                            .reply
                             .send(Err(StoreError::Io("the store's writer has stopped".into())));
                     }
                 }
@@ -677,9 +689,14 @@ fn worker(
 async fn write_loop(
     setup: Arc<Setup>,
     mut writer: Option<Writer>,
-    mut rx: mpsc::UnboundedReceiver<(Vec<Vec<u8>>, Vec<Pair>, Reply<()>)>,
+    mut rx: mpsc::UnboundedReceiver<WriteJob>,
 ) {
-    while let Some((deletes, puts, reply)) = rx.recv().await {
+    while let Some(WriteJob {
+        deletes,
+        puts,
+        reply,
+    }) = rx.recv().await
+    {
         let result = match writer.as_mut() {
             None => Err(StoreError::Io(format!(
                 "{} is open for reading only (views and checks do not write)",
@@ -786,8 +803,10 @@ async fn serve_read(setup: &Setup, reader: &Reader, request: Request) {
             };
             let _ = reply.send(result);
         }
-        Request::Write(_, _, reply) => {
-            let _ = reply.send(Err(StoreError::Io("a write reached the reader".into())));
+        Request::Write(job) => {
+            let _ = job
+                .reply
+                .send(Err(StoreError::Io("a write reached the reader".into())));
         }
     }
 }
