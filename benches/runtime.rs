@@ -5,7 +5,10 @@
 //! * 1,000 concurrent jobs (each waiting for an event), memory per running job, time to end them;
 //! * latency from a step's end to the start of the step that depends on it (p50/p99);
 //! * a raw baseline doing the same number of task spawns, channel round trips and sled batches
-//!   (with the same group-commit flushing) without the engine, so the ratio shows the overhead.
+//!   (with the same group-commit flushing) without the engine, so the ratio shows the overhead;
+//! * with `CHAINSCHED_BENCH_PG` set to a PostgreSQL server URL whose user may create databases
+//!   (e.g. the cluster of `.ci/pg-cluster`), the no-op throughput again on a fresh database of
+//!   that server (docs/benchmarks.md, "PostgreSQL store").
 
 use chainsched::catalog::{load_sources, Catalog};
 use chainsched::core::types::{Outcome, StartRequest};
@@ -108,19 +111,19 @@ fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-/// `jobs` jobs of STEPS no-op steps, all at once; returns steps per second.
-async fn noop_throughput(durability: Durability, jobs: usize) -> f64 {
+/// `jobs` jobs of STEPS no-op steps, all at once; returns steps per second. On a sled folder of
+/// its own, or on the PostgreSQL database at `pg`.
+async fn noop_throughput(durability: Durability, jobs: usize, pg: Option<&str>) -> f64 {
     let dir = tempfile::tempdir().unwrap();
-    let engine = Engine::open(
-        dir.path(),
-        EngineOptions {
-            catalog: Some(catalog("")),
-            durability,
-            ..EngineOptions::default()
-        },
-    )
-    .await
-    .unwrap();
+    let options = EngineOptions {
+        catalog: Some(catalog("")),
+        durability,
+        ..EngineOptions::default()
+    };
+    let engine = match pg {
+        Some(url) => Engine::open_db(url, options).await.unwrap(),
+        None => Engine::open(dir.path(), options).await.unwrap(),
+    };
     let t0 = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..jobs {
@@ -136,6 +139,28 @@ async fn noop_throughput(durability: Durability, jobs: usize) -> f64 {
     let secs = t0.elapsed().as_secs_f64();
     engine.shutdown().await;
     (jobs * STEPS) as f64 / secs
+}
+
+/// Run one SQL statement on the server at `url`.
+async fn pg_sql(url: &str, sql: &str) {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let driving = tokio::spawn(conn);
+    client.batch_execute(sql).await.unwrap();
+    drop(client);
+    let _ = driving.await;
+}
+
+/// `noop_throughput` on a fresh database of the server at `admin` (dropped afterwards).
+async fn noop_throughput_pg(durability: Durability, jobs: usize, admin: &str) -> f64 {
+    let name = format!("chainsched_bench_{}", std::process::id());
+    pg_sql(admin, &format!("DROP DATABASE IF EXISTS {name}")).await;
+    pg_sql(admin, &format!("CREATE DATABASE {name}")).await;
+    let (base, _) = admin.rsplit_once('/').unwrap();
+    let steps = noop_throughput(durability, jobs, Some(&format!("{base}/{name}"))).await;
+    pg_sql(admin, &format!("DROP DATABASE {name} WITH (FORCE)")).await;
+    steps
 }
 
 /// The same work without the engine: per job, STEPS times { ask a writer task to commit a
@@ -314,9 +339,9 @@ fn main() {
             flush_every_ms: 100,
         };
         let jobs = sz.jobs;
-        let sync_steps = noop_throughput(Durability::Sync, jobs).await;
+        let sync_steps = noop_throughput(Durability::Sync, jobs, None).await;
         let sync_base = baseline_throughput(true, jobs).await;
-        let relaxed_steps = noop_throughput(relaxed, jobs).await;
+        let relaxed_steps = noop_throughput(relaxed, jobs, None).await;
         let relaxed_base = baseline_throughput(false, jobs).await;
         println!("## no-op steps ({jobs} jobs x {STEPS} steps, concurrently, sled on disk)");
         println!("| mode | engine steps/s | raw tokio+sled baseline ops/s | engine / baseline |");
@@ -329,6 +354,18 @@ fn main() {
             "| relaxed | {relaxed_steps:.0} | {relaxed_base:.0} | {:.2} |",
             relaxed_steps / relaxed_base
         );
+
+        if let Ok(admin) = std::env::var("CHAINSCHED_BENCH_PG") {
+            let sync_pg = noop_throughput_pg(Durability::Sync, jobs, &admin).await;
+            let relaxed_pg = noop_throughput_pg(relaxed, jobs, &admin).await;
+            println!(
+                "\n## no-op steps ({jobs} jobs x {STEPS} steps, concurrently, PostgreSQL store)"
+            );
+            println!("| mode | engine steps/s |");
+            println!("|---|---|");
+            println!("| sync (synchronous_commit on) | {sync_pg:.0} |");
+            println!("| relaxed (synchronous_commit off) | {relaxed_pg:.0} |");
+        }
 
         let n = sz.concurrent;
         let (start_secs, heap_per_job, per_job, end_secs) = concurrent_jobs(n).await;
