@@ -160,6 +160,16 @@ pub fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
     Some(next)
 }
 
+/// Why the engine lock cannot be trusted on the server whose `SELECT version()` is `version`
+/// (docs/scale-out.md, "PostgreSQL-compatible databases"), if it cannot.
+pub fn lock_not_trusted(version: &str) -> Option<&'static str> {
+    version.contains("CockroachDB").then_some(
+        "this is CockroachDB, whose session-level pg_try_advisory_lock does not lock (it \
+         always succeeds), so a second engine could not be kept off the database; chainsched \
+         engines run on PostgreSQL until job leases exist",
+    )
+}
+
 type Reply<T> = std_mpsc::SyncSender<Result<T, StoreError>>;
 
 /// One batch to write: its keys to delete, its pairs to insert or update (disjoint).
@@ -427,6 +437,14 @@ impl Setup {
 
     /// Take the engine lock on the writing session, retrying for `lock_wait`.
     async fn take_engine_lock(&self, client: &Client) -> Result<(), StoreError> {
+        let version: String = client
+            .query_one("SELECT version()", &[])
+            .await
+            .map_err(|e| self.open_error(pg_error_text(&e)))?
+            .get(0);
+        if let Some(why) = lock_not_trusted(&version) {
+            return Err(self.open_error(why.into()));
+        }
         let deadline = tokio::time::Instant::now() + self.options.lock_wait;
         loop {
             let row = client
@@ -850,6 +868,17 @@ mod tests {
         );
         assert_eq!(redact_url("postgres://u@h/d"), "postgres://u@h/d");
         assert_eq!(redact_url("postgres://h/d?a=b"), "postgres://h/d?a=b");
+    }
+
+    #[test]
+    fn an_engine_refuses_a_server_whose_advisory_locks_do_not_lock() {
+        assert!(lock_not_trusted(
+            "PostgreSQL 15.18 (Debian 15.18-0+deb12u1) on x86_64-pc-linux-gnu"
+        )
+        .is_none());
+        let why = lock_not_trusted("CockroachDB CCL v23.1.11 (x86_64-pc-linux-gnu, built …)")
+            .unwrap_or_default();
+        assert!(why.contains("does not lock"), "{why}");
     }
 
     #[test]
