@@ -477,3 +477,57 @@ fn an_unreachable_database_is_a_clear_error() {
     let out = cli(&["jobs", "--db", "mysql://h/d"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 }
+
+#[test]
+fn serve_on_postgres_while_views_read_the_database_directly() {
+    let Some(db) = test_db("serve") else {
+        return;
+    };
+    let mut serve = Command::new(BIN)
+        .args(["serve", "--rules", &demo(), "--db", &db.url])
+        .args(["--listen", "127.0.0.1:0", "--insecure-no-auth"])
+        .env_remove("CHAINSCHED_DB")
+        .env_remove("CHAINSCHED_TOKEN")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = serve.stdout.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("serve ended before listening")
+            .unwrap();
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.trim().to_string();
+        }
+    };
+    let started = cli(&["start", "DEMO", "--server", &url, "--job", "S1"]);
+    assert_eq!(started.status.code(), Some(0), "{}", text(&started));
+
+    // The view reads the database itself (no --server) while serve holds it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let jobs = cli(&["jobs", "--db", &db.url, "--format", "json"]);
+        assert_eq!(jobs.status.code(), Some(0), "{}", text(&jobs));
+        let rows: serde_json::Value = serde_json::from_slice(&jobs.stdout).unwrap();
+        if rows[0]["state"] == "SUCCEEDED" {
+            assert_eq!(rows[0]["job_name"], "S1");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{rows}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // serve is an engine: a second one is refused.
+    let run = cli(&["run", &demo(), "--chain", "DEMO", "--db", &db.url]);
+    assert_eq!(run.status.code(), Some(1), "{}", text(&run));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("another chainsched engine"));
+
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe {
+        libc::kill(serve.id() as libc::pid_t, libc::SIGTERM);
+    }
+    let status = serve.wait().unwrap();
+    assert!(status.success(), "serve exited {status:?}");
+}
