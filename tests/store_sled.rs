@@ -150,7 +150,25 @@ fn retention_prunes_old_finished_jobs_only() {
     b.put_job(&job("NEW", JobState::Succeeded, Some(9_000)));
     b.put_log(&log_row(2, "NEW", 9_000));
     b.put_job(&job("LIVE", JobState::Running, None));
-    b.put_snapshot("LIVE", &serde_json::json!({"any": "thing"}));
+    // An unfinished job: it has the core's records (here its header only).
+    b.put_job_changes(&chainsched::core::JobChanges {
+        job: "LIVE".into(),
+        ended: false,
+        header: Some(chainsched::core::JobHeaderRecord {
+            format: chainsched::core::JobHeaderRecord::FORMAT,
+            record: job("LIVE", JobState::Running, None),
+            request: chainsched::core::StartRequest::default(),
+            defs_version: 1,
+            first_eval_only: None,
+            pending_presets: Default::default(),
+            queue_seq: 0,
+            max_run_duration: None,
+            over_duration: false,
+            instances: 0,
+        }),
+        instances: Vec::new(),
+        steps: Vec::new(),
+    });
     b.put_log(&log_row(3, "LIVE", 1_500));
     store.apply(b).unwrap();
 
