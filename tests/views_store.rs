@@ -297,9 +297,25 @@ fn log_pages_forward_and_shows_the_most_recent() {
     assert_eq!((d.pid, d.run_duration), (Some(77), Some(0.48)));
     assert!(query::run_details(&v, 3).is_err(), "no details for row 3");
     assert_eq!(v.details(2).unwrap().unwrap().output, "line 1\nline 2\n");
-    // After pruning the oldest rows, the most recent are still found.
-    s.prune_finished_before(T0 + 5_500).unwrap();
-    assert_eq!(ids(LogFilter::default()), vec![6, 7, 8, 9, 10]);
+    // After a purge removed the oldest rows of OTHER (a job with no record any more), the
+    // most recent rows are still found across the gaps.
+    let policy = chainsched::store::RetentionPolicy {
+        max_age: Some(0),
+        keep_jobs: None,
+    };
+    chainsched::store::retention::purge_offline(&s, T0 + 5_500, &policy, false, &mut |_| {})
+        .unwrap();
+    assert_eq!(ids(LogFilter::default()), vec![2, 4, 6, 7, 8, 9, 10]);
+    assert_eq!(
+        ids(LogFilter {
+            job: Some("NIGHTLY".into()),
+            since_id: Some(0),
+            limit: Some(2),
+            ..Default::default()
+        }),
+        vec![2, 4],
+        "the rows of the running job's current run are kept"
+    );
     assert_eq!(
         ids(LogFilter {
             limit: Some(2),

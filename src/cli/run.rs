@@ -54,6 +54,8 @@ pub struct RunArgs {
     pub db: PathBuf,
     #[arg(long, value_enum, default_value = "table")]
     pub format: RunFormat,
+    #[command(flatten)]
+    pub retention: super::purge::RetentionArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -242,7 +244,12 @@ pub fn run(args: RunArgs) -> i32 {
 }
 
 async fn run_async(args: RunArgs, catalog: Catalog, req: StartRequest) -> i32 {
-    let engine = match Engine::open(&args.db, options(Some(catalog))).await {
+    let retention = args.retention.retention();
+    let options = EngineOptions {
+        retention,
+        ..options(Some(catalog))
+    };
+    let engine = match Engine::open(&args.db, options).await {
         Ok(e) => e,
         Err(e) => {
             eprintln!("error: {e}");
@@ -271,6 +278,12 @@ async fn run_async(args: RunArgs, catalog: Catalog, req: StartRequest) -> i32 {
                 others.join(", "),
                 args.db.display()
             );
+        }
+    }
+    if let Some(r) = &retention {
+        // The job has ended: one last pass, so the store keeps what the flags say.
+        if let Err(e) = engine.purge(r).await {
+            eprintln!("warning: purging ended jobs failed: {e}");
         }
     }
     engine.shutdown().await;

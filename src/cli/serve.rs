@@ -42,6 +42,8 @@ pub struct ServeArgs {
         hide = true
     )]
     pub time_scale: f64,
+    #[command(flatten)]
+    pub retention: super::purge::RetentionArgs,
 }
 
 /// The bearer token: `--token-file` if given, else CHAINSCHED_TOKEN. An empty token is an error.
@@ -82,6 +84,7 @@ pub fn run(a: ServeArgs) -> i32 {
         rate_limit: a.rate_limit,
         max_body_bytes: a.max_body,
         time_scale: a.time_scale,
+        retention: a.retention.retention(),
     };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -12,6 +12,7 @@ pub mod events;
 pub mod executor;
 pub mod options;
 pub mod recovery;
+mod retention;
 pub mod scheduler;
 
 pub use actor::Accepted;
@@ -19,7 +20,7 @@ pub use engine::{Engine, StepView};
 pub use error::EngineError;
 pub use events::EngineEvent;
 pub use executor::{HandlerContext, HandlerRegistry};
-pub use options::{Durability, EngineOptions};
+pub use options::{Durability, EngineOptions, Retention};
 pub use recovery::RecoveryReport;
 pub mod live;
 pub mod report;

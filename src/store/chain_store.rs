@@ -2,7 +2,9 @@
 //! views read (jobs, steps in definition order, progress, job log, run details, timeline).
 //!
 //! It hides the key layout (`layout`) and the codec (`records`), checks the format version when
-//! a store is opened, and implements retention (pruning finished jobs).
+//! a store is opened, and keeps the indexes the views and retention read (`jt/`, `jend/`,
+//! `jact/`, `jlog/`: see `layout`) in the same batch as the records they index. Retention
+//! itself (which ended jobs to remove) is `super::retention`.
 
 use super::layout::{self, FORMAT_KEY, FORMAT_VERSION};
 use super::records::{decode, encode, JobEntry, LivePid, Progress, RunDetails, TimerEntry};
@@ -12,7 +14,7 @@ use crate::catalog::Catalog;
 use crate::core::types::{JobRecord, LogRow, StepRecord, TimelineEntry, TimerKey};
 use crate::lang::duration::Millis;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -31,11 +33,20 @@ impl std::fmt::Debug for ChainStore {
     }
 }
 
-/// What [`ChainStore::prune_finished_before`] removed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PruneStats {
-    pub jobs: usize,
-    pub log_rows: usize,
+/// Keys read per page when a read walks an index.
+const PAGE: usize = 256;
+
+/// The instant a job is listed by (newest first): when it was requested (ENQUEUED_AT), else
+/// when it started. It does not change during a run.
+pub fn job_instant(record: &JobRecord) -> Millis {
+    record.enqueued_at.unwrap_or(record.started_at)
+}
+
+/// The key right after `key` in key order (to continue a scan after it).
+fn after(key: &[u8]) -> Vec<u8> {
+    let mut k = key.to_vec();
+    k.push(0);
+    k
 }
 
 impl ChainStore {
@@ -76,10 +87,51 @@ impl ChainStore {
             b.put(layout::STORE_ID_KEY.to_vec(), new_store_id().into_bytes());
             kv.commit(b)?;
         }
-        Ok(ChainStore {
+        let store = ChainStore {
             kv,
             path: path.to_string(),
-        })
+        };
+        store.ensure_indexes()?;
+        Ok(store)
+    }
+
+    /// Build the indexes of a store written before they existed (once: `meta/indexes` marks
+    /// them built). Page by page, each page one batch; the marker is written last, so an
+    /// interrupted build is simply done again at the next open.
+    fn ensure_indexes(&self) -> Result<(), StoreError> {
+        if self.kv.get(layout::INDEX_KEY)?.as_deref() == Some(layout::INDEX_VERSION.as_bytes()) {
+            return Ok(());
+        }
+        for tag in [layout::JOB, layout::LOG] {
+            let mut from = tag.as_bytes().to_vec();
+            loop {
+                let page = self.kv.scan_from(tag.as_bytes(), &from, PAGE)?;
+                let Some((last, _)) = page.last() else {
+                    break;
+                };
+                from = after(last);
+                let mut batch = StateBatch::default();
+                for (k, v) in &page {
+                    if tag == layout::JOB {
+                        let entry: JobEntry = decode(k, v)?;
+                        batch.index_job(&entry.record);
+                    } else {
+                        let row: LogRow = decode(k, v)?;
+                        batch.index_log(&row);
+                    }
+                }
+                self.kv.apply(batch.inner)?;
+                if page.len() < PAGE {
+                    break;
+                }
+            }
+        }
+        let mut b = WriteBatch::default();
+        b.put(
+            layout::INDEX_KEY.to_vec(),
+            layout::INDEX_VERSION.as_bytes().to_vec(),
+        );
+        self.kv.commit(b)
     }
 
     /// The store's random id (see `layout`, `meta/store_id`).
@@ -134,7 +186,8 @@ impl ChainStore {
         self.get_as(layout::CATALOG_KEY)
     }
 
-    /// Every job (running and finished), in name order.
+    /// Every job (running and finished), in name order. Reads the whole history: the views
+    /// use [`ChainStore::visit_jobs_newest`] and [`ChainStore::active_jobs`] instead.
     pub fn jobs(&self) -> Result<Vec<JobRecord>, StoreError> {
         Ok(self
             .scan_as::<JobEntry>(layout::JOB.as_bytes())?
@@ -147,6 +200,64 @@ impl ChainStore {
         Ok(self
             .get_as::<JobEntry>(&layout::job_key(job))?
             .map(|e| e.record))
+    }
+
+    /// Jobs newest first (by [`job_instant`], then name), from those whose instant is before
+    /// `until` (all when `None`), through the `jt/` index: `visit` is called with each record
+    /// until it returns `false`, so a caller that wants 50 reads about 50 records whatever the
+    /// size of the history.
+    pub fn visit_jobs_newest(
+        &self,
+        until: Option<Millis>,
+        visit: &mut dyn FnMut(JobRecord) -> bool,
+    ) -> Result<(), StoreError> {
+        let prefix = layout::JOB_BY_TIME.as_bytes();
+        let mut from = match until {
+            Some(0) => return Ok(()),
+            Some(u) => layout::job_by_time_from(u - 1),
+            None => prefix.to_vec(),
+        };
+        loop {
+            let page = self.kv.scan_from(prefix, &from, PAGE)?;
+            let Some((last, _)) = page.last() else {
+                return Ok(());
+            };
+            from = after(last);
+            for (k, _) in &page {
+                let Some((instant, job)) = layout::split_time_key(layout::JOB_BY_TIME, k) else {
+                    continue;
+                };
+                match self.job(&job)? {
+                    // An entry left by an earlier run of the name is not this record's.
+                    Some(r) if job_instant(&r) == instant => {
+                        if !visit(r) {
+                            return Ok(());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if page.len() < PAGE {
+                return Ok(());
+            }
+        }
+    }
+
+    /// The unfinished jobs (ENQUEUED, RUNNING, CHAIN_STALLED), through the `jact/` index, in
+    /// name order.
+    pub fn active_jobs(&self) -> Result<Vec<JobRecord>, StoreError> {
+        let mut out = Vec::new();
+        for (k, _) in self.kv.scan_prefix(layout::ACTIVE.as_bytes())? {
+            let Some(job) = layout::name_after(layout::ACTIVE, &k) else {
+                continue;
+            };
+            if let Some(r) = self.job(&job)? {
+                if !r.state.is_finished() {
+                    out.push(r);
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Names of the jobs that have not finished (they carry a core snapshot).
@@ -238,16 +349,17 @@ impl ChainStore {
     }
 
     /// The keys of a job's previous run that a new run of the same name replaces: steps, their
-    /// order, progress, timeline, timers, process groups (not the job record, not log rows).
+    /// order, progress, timeline, timers, process groups, and the previous record's `jt/` and
+    /// `jend/` index entries (not the job record, which the new run overwrites, not log rows).
     pub fn job_keys_of_run(&self, job: &str) -> Result<Vec<Vec<u8>>, StoreError> {
         let mut keys = vec![layout::order_key(job)];
-        for tag in [
-            layout::STEP,
-            layout::PROGRESS,
-            layout::TIMELINE,
-            layout::TIMER,
-            layout::PID,
-        ] {
+        if let Some(old) = self.job(job)? {
+            keys.push(layout::job_by_time_key(job_instant(&old), job));
+            if let Some(end) = old.ended_at {
+                keys.push(layout::ended_key(end, job));
+            }
+        }
+        for tag in layout::PER_JOB_PREFIXES {
             for (k, _) in self.kv.scan_prefix(&layout::job_prefix(tag, job))? {
                 keys.push(k);
             }
@@ -264,13 +376,97 @@ impl ChainStore {
             .collect()
     }
 
-    /// Every job-log row of one job, in log-id order.
-    pub fn job_log(&self, job: &str) -> Result<Vec<LogRow>, StoreError> {
-        Ok(self
-            .scan_as::<LogRow>(layout::LOG.as_bytes())?
+    /// Job-log rows with `log_id < before` (all when `None`), newest first, at most `limit`.
+    pub fn log_back(&self, before: Option<u64>, limit: usize) -> Result<Vec<LogRow>, StoreError> {
+        let before = before.map(layout::log_key);
+        self.kv
+            .scan_back(layout::LOG.as_bytes(), before.as_deref(), limit)?
             .into_iter()
-            .filter(|r| r.job == job)
-            .collect())
+            .map(|(k, v)| decode(&k, &v))
+            .collect()
+    }
+
+    /// The log rows `jlog/` entries point to, page after page from `next_page` until `limit`
+    /// rows are found or the entries run out. A missing row, or one of another job, is
+    /// skipped (never the case when the index is kept as `StateBatch` keeps it).
+    fn rows_of(
+        &self,
+        job: &str,
+        limit: usize,
+        next_page: &mut dyn FnMut(usize) -> Result<Vec<crate::store::Pair>, StoreError>,
+    ) -> Result<Vec<LogRow>, StoreError> {
+        let mut out = Vec::new();
+        while out.len() < limit {
+            let want = (limit - out.len()).min(PAGE);
+            let page = next_page(want)?;
+            let n = page.len();
+            for (k, _) in page {
+                let Some(id) = layout::trailing_u64(&k) else {
+                    continue;
+                };
+                if let Some(row) = self.log_row(id)? {
+                    if row.job == job {
+                        out.push(row);
+                    }
+                }
+            }
+            if n < want {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// One job's log rows with `log_id >= from_id`, at most `limit`, in log-id order (`jlog/`).
+    pub fn job_log_from(
+        &self,
+        job: &str,
+        from_id: u64,
+        limit: usize,
+    ) -> Result<Vec<LogRow>, StoreError> {
+        let prefix = layout::job_prefix(layout::JOB_LOG, job);
+        let mut from = layout::job_log_key(job, from_id);
+        self.rows_of(job, limit, &mut |want| {
+            let page = self.kv.scan_from(&prefix, &from, want)?;
+            if let Some((last, _)) = page.last() {
+                from = after(last);
+            }
+            Ok(page)
+        })
+    }
+
+    /// One job's log rows with `log_id < before` (all when `None`), newest first, at most
+    /// `limit` (`jlog/`).
+    pub fn job_log_back(
+        &self,
+        job: &str,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<LogRow>, StoreError> {
+        let prefix = layout::job_prefix(layout::JOB_LOG, job);
+        let mut before = before.map(|id| layout::job_log_key(job, id));
+        self.rows_of(job, limit, &mut |want| {
+            let page = self.kv.scan_back(&prefix, before.as_deref(), want)?;
+            if let Some((oldest, _)) = page.last() {
+                before = Some(oldest.clone());
+            }
+            Ok(page)
+        })
+    }
+
+    /// Every job-log row of one job (every run of that name still kept), in log-id order.
+    pub fn job_log(&self, job: &str) -> Result<Vec<LogRow>, StoreError> {
+        self.job_log_from(job, 0, usize::MAX)
+    }
+
+    /// The id of the newest log row of one job (`jlog/`).
+    pub fn last_log_id_of(&self, job: &str) -> Result<Option<u64>, StoreError> {
+        let prefix = layout::job_prefix(layout::JOB_LOG, job);
+        Ok(self
+            .kv
+            .scan_back(&prefix, None, 1)?
+            .first()
+            .and_then(|(k, _)| layout::trailing_u64(k)))
     }
 
     pub fn log_row(&self, log_id: u64) -> Result<Option<LogRow>, StoreError> {
@@ -285,63 +481,16 @@ impl ChainStore {
         self.scan_as(&layout::job_prefix(layout::TIMELINE, job))
     }
 
+    /// The next free log id: after the newest row, and never below what retention recorded
+    /// when it removed the newest rows (`meta/next_log_id`), so an id is never given out twice.
     pub fn next_log_id(&self) -> Result<u64, StoreError> {
-        self.kv.next_id(layout::LOG.as_bytes())
+        let after_rows = self.kv.next_id(layout::LOG.as_bytes())?;
+        let kept: Option<u64> = self.get_as(layout::NEXT_LOG_ID_KEY)?;
+        Ok(after_rows.max(kept.unwrap_or(0)))
     }
 
     pub fn next_timeline_seq(&self, job: &str) -> Result<u64, StoreError> {
         self.kv.next_id(&layout::job_prefix(layout::TIMELINE, job))
-    }
-
-    // ---- retention ----
-
-    /// Remove finished jobs that ended before `cutoff` (with their steps, progress and
-    /// timeline) and job-log rows (with their run details) older than `cutoff` that do not
-    /// belong to an unfinished job. Returns what was removed. One atomic batch.
-    pub fn prune_finished_before(&self, cutoff: Millis) -> Result<PruneStats, StoreError> {
-        let unfinished: BTreeSet<String> = self.unfinished_jobs()?.into_iter().collect();
-        let mut batch = WriteBatch::default();
-        let mut stats = PruneStats::default();
-        for record in self.jobs()? {
-            let old = record.state.is_finished()
-                && record.ended_at.is_some_and(|t| t < cutoff)
-                && !unfinished.contains(&record.job);
-            if !old {
-                continue;
-            }
-            stats.jobs += 1;
-            let job = record.job.as_str();
-            batch.delete(layout::job_key(job));
-            batch.delete(layout::order_key(job));
-            batch.delete(layout::snapshot_key(job));
-            batch.delete(layout::definitions_key(job));
-            for tag in [
-                layout::STEP,
-                layout::PROGRESS,
-                layout::TIMELINE,
-                layout::TIMER,
-                layout::PID,
-            ] {
-                for (k, _) in self.kv.scan_prefix(&layout::job_prefix(tag, job))? {
-                    batch.delete(k);
-                }
-            }
-        }
-        for (k, v) in self.kv.scan_prefix(layout::LOG.as_bytes())? {
-            let row: LogRow = decode(&k, &v)?;
-            if row.time >= cutoff {
-                // Log ids grow with time: everything after this row is newer.
-                break;
-            }
-            if unfinished.contains(&row.job) {
-                continue;
-            }
-            stats.log_rows += 1;
-            batch.delete(k);
-            batch.delete(layout::run_key(row.log_id));
-        }
-        self.kv.commit(batch)?;
-        Ok(stats)
     }
 }
 
@@ -364,6 +513,8 @@ impl StateBatch {
     pub fn put_catalog(&mut self, catalog: &Catalog) {
         self.put(layout::CATALOG_KEY.to_vec(), catalog);
     }
+    /// The job record, with its index entries: `jt/` always, `jend/` once it has ended,
+    /// `jact/` while it has not.
     pub fn put_job(&mut self, record: &JobRecord) {
         self.put(
             layout::job_key(&record.job),
@@ -371,6 +522,21 @@ impl StateBatch {
                 record: record.clone(),
             },
         );
+        self.index_job(record);
+    }
+    fn index_job(&mut self, record: &JobRecord) {
+        let job = &record.job;
+        self.inner
+            .put(layout::job_by_time_key(job_instant(record), job), Vec::new());
+        match (record.state.is_finished(), record.ended_at) {
+            (true, end) => {
+                if let Some(end) = end {
+                    self.inner.put(layout::ended_key(end, job), Vec::new());
+                }
+                self.inner.delete(layout::active_key(job));
+            }
+            (false, _) => self.inner.put(layout::active_key(job), Vec::new()),
+        }
     }
     pub fn put_snapshot<T: Serialize>(&mut self, job: &str, snapshot: &T) {
         self.put(layout::snapshot_key(job), snapshot);
@@ -399,12 +565,22 @@ impl StateBatch {
         let timer = String::from_utf8(encode(timer)).unwrap_or_default();
         self.inner.delete(layout::timer_key(job, &timer));
     }
+    /// Record the next free log id (retention, when it removes log rows).
+    pub fn put_next_log_id(&mut self, next: u64) {
+        self.put(layout::NEXT_LOG_ID_KEY.to_vec(), &next);
+    }
     /// Delete keys found by a scan (e.g. every timer of a job that ended).
     pub fn delete_raw(&mut self, key: Vec<u8>) {
         self.inner.delete(key);
     }
+    /// The log row, with its `jlog/` index entry.
     pub fn put_log(&mut self, row: &LogRow) {
         self.put(layout::log_key(row.log_id), row);
+        self.index_log(row);
+    }
+    fn index_log(&mut self, row: &LogRow) {
+        self.inner
+            .put(layout::job_log_key(&row.job, row.log_id), Vec::new());
     }
     pub fn put_run_details(&mut self, details: &RunDetails) {
         self.put(layout::run_key(details.log_id), details);

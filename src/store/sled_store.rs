@@ -126,4 +126,19 @@ impl KvStore for SledStore {
             .map(to_vec)
             .transpose()
     }
+
+    fn scan_back(
+        &self,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Pair>, StoreError> {
+        let start = prefix.to_vec();
+        let iter = match super::memory::bounded_end(prefix, before) {
+            Some(end) if end <= start => return Ok(Vec::new()),
+            Some(end) => self.db.range(start..end),
+            None => self.db.range(start..),
+        };
+        iter.rev().take(limit).map(to_vec).collect()
+    }
 }
