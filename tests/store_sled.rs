@@ -5,11 +5,9 @@ use chainsched::core::types::{
     JobRecord, JobState, LogRow, RunOperation, StepRecord, StepState, TimelineEntry, TimelineKind,
 };
 use chainsched::store::layout;
-use chainsched::store::sled_store::{SledOptions, SledStore};
 use chainsched::store::retention::purge_offline;
-use chainsched::store::{
-    ChainStore, KvStore, RetentionPolicy, StateBatch, StoreError, WriteBatch,
-};
+use chainsched::store::sled_store::{SledOptions, SledStore};
+use chainsched::store::{ChainStore, KvStore, RetentionPolicy, StateBatch, StoreError, WriteBatch};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

@@ -993,13 +993,8 @@ impl Actor {
         }
         let core = &self.core;
         let running = |job: &str| core.job_record(job).is_some();
-        let result = retention::apply_chunk(
-            &self.store,
-            chunk,
-            &mut turn.batch,
-            &running,
-            &mut |_| {},
-        );
+        let result =
+            retention::apply_chunk(&self.store, chunk, &mut turn.batch, &running, &mut |_| {});
         let _ = reply.send(result.map_err(EngineError::Store));
     }
 }

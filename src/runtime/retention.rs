@@ -16,9 +16,7 @@ use super::clock::EngineClock;
 use super::error::EngineError;
 use super::options::Retention;
 use crate::lang::duration::Millis;
-use crate::store::retention::{
-    horizon, next_chunk, superseded_rows_chunk, PurgeChunk, CHUNK_KEYS,
-};
+use crate::store::retention::{horizon, next_chunk, superseded_rows_chunk, PurgeChunk, CHUNK_KEYS};
 use crate::store::{ChainStore, PurgeStats, RetentionPolicy, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
@@ -37,7 +35,8 @@ async fn send(
 ) -> Result<PurgeStats, EngineError> {
     let (reply, rx) = oneshot::channel();
     let stopped = || EngineError::NotRunning("the engine has stopped".into());
-    tx.send(Msg::Purge { chunk, reply }).map_err(|_| stopped())?;
+    tx.send(Msg::Purge { chunk, reply })
+        .map_err(|_| stopped())?;
     rx.await.map_err(|_| stopped())?
 }
 

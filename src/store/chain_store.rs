@@ -227,14 +227,12 @@ impl ChainStore {
                 let Some((instant, job)) = layout::split_time_key(layout::JOB_BY_TIME, k) else {
                     continue;
                 };
-                match self.job(&job)? {
-                    // An entry left by an earlier run of the name is not this record's.
-                    Some(r) if job_instant(&r) == instant => {
-                        if !visit(r) {
-                            return Ok(());
-                        }
-                    }
-                    _ => {}
+                // An entry left by an earlier run of the name is not this record's.
+                let Some(r) = self.job(&job)?.filter(|r| job_instant(r) == instant) else {
+                    continue;
+                };
+                if !visit(r) {
+                    return Ok(());
                 }
             }
             if page.len() < PAGE {
@@ -526,8 +524,10 @@ impl StateBatch {
     }
     fn index_job(&mut self, record: &JobRecord) {
         let job = &record.job;
-        self.inner
-            .put(layout::job_by_time_key(job_instant(record), job), Vec::new());
+        self.inner.put(
+            layout::job_by_time_key(job_instant(record), job),
+            Vec::new(),
+        );
         match (record.state.is_finished(), record.ended_at) {
             (true, end) => {
                 if let Some(end) = end {
@@ -634,4 +634,256 @@ fn new_store_id() -> String {
     h.write_u32(std::process::id());
     h.write_usize(&local as *const u8 as usize);
     format!("{:016x}", h.finish())
+}
+
+#[cfg(test)]
+mod index_tests {
+    //! The indexes (`jt/`, `jend/`, `jact/`, `jlog/`) and the paged reads over them, on both
+    //! implementations.
+    use super::*;
+    use crate::core::types::JobState;
+    use crate::store::test_fixtures::{backends, ended_job, job, row};
+
+    fn names_newest(store: &ChainStore, until: Option<Millis>, limit: usize) -> Vec<String> {
+        let mut out = Vec::new();
+        store
+            .visit_jobs_newest(until, &mut |r| {
+                out.push(r.job);
+                out.len() < limit
+            })
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn jobs_are_listed_newest_first_then_by_name_and_stop_at_the_limit() {
+        for (name, store, _dir) in backends() {
+            let mut b = StateBatch::default();
+            b.put_job(&job("OLD", JobState::Succeeded, 1_000, Some(2_000)));
+            b.put_job(&job("B", JobState::Running, 5_000, None));
+            b.put_job(&job("A", JobState::Failed, 5_000, Some(6_000)));
+            let mut queued = job("Q", JobState::Enqueued, 9_000, None);
+            queued.enqueued_at = Some(3_000);
+            b.put_job(&queued);
+            store.apply(b).unwrap();
+            assert_eq!(
+                names_newest(&store, None, usize::MAX),
+                vec!["A", "B", "Q", "OLD"],
+                "{name}: by ENQUEUED_AT else STARTED_AT, newest first, then name"
+            );
+            assert_eq!(names_newest(&store, None, 2), vec!["A", "B"], "{name}");
+            assert_eq!(
+                names_newest(&store, Some(5_000), usize::MAX),
+                vec!["Q", "OLD"],
+                "{name}: until is exclusive"
+            );
+            assert!(names_newest(&store, Some(0), 5).is_empty(), "{name}");
+        }
+    }
+
+    #[test]
+    fn active_and_ended_indexes_follow_the_job_state() {
+        for (name, store, _dir) in backends() {
+            let mut b = StateBatch::default();
+            b.put_job(&job("J", JobState::Running, 1_000, None));
+            b.put_job(&job("K", JobState::ChainStalled, 1_000, None));
+            store.apply(b).unwrap();
+            let active: Vec<String> = store
+                .active_jobs()
+                .unwrap()
+                .into_iter()
+                .map(|r| r.job)
+                .collect();
+            assert_eq!(active, vec!["J", "K"], "{name}");
+            assert!(store
+                .kv()
+                .scan_prefix(layout::ENDED.as_bytes())
+                .unwrap()
+                .is_empty());
+
+            let mut b = StateBatch::default();
+            b.put_job(&job("J", JobState::Succeeded, 1_000, Some(4_000)));
+            store.apply(b).unwrap();
+            let active: Vec<String> = store
+                .active_jobs()
+                .unwrap()
+                .into_iter()
+                .map(|r| r.job)
+                .collect();
+            assert_eq!(active, vec!["K"], "{name}: an ended job leaves jact/");
+            let ended = store.kv().scan_prefix(layout::ENDED.as_bytes()).unwrap();
+            assert_eq!(ended.len(), 1, "{name}");
+            assert_eq!(
+                layout::split_time_key(layout::ENDED, &ended[0].0),
+                Some((4_000, "J".to_string()))
+            );
+        }
+    }
+
+    #[test]
+    fn a_reused_name_is_listed_once_at_its_new_instant() {
+        for (name, store, _dir) in backends() {
+            let mut b = StateBatch::default();
+            b.put_job(&job("J", JobState::Succeeded, 1_000, Some(2_000)));
+            b.put_job(&job("OTHER", JobState::Succeeded, 1_500, Some(2_000)));
+            store.apply(b).unwrap();
+            // A new run of J, the way the runtime starts it: the old run's keys go first.
+            let mut b = StateBatch::default();
+            for k in store.job_keys_of_run("J").unwrap() {
+                b.delete_raw(k);
+            }
+            b.put_job(&job("J", JobState::Running, 7_000, None));
+            store.apply(b).unwrap();
+            assert_eq!(names_newest(&store, None, 10), vec!["J", "OTHER"], "{name}");
+            assert_eq!(
+                store
+                    .kv()
+                    .scan_prefix(layout::JOB_BY_TIME.as_bytes())
+                    .unwrap()
+                    .len(),
+                2,
+                "{name}: the old run's jt/ entry is gone"
+            );
+            assert_eq!(
+                store
+                    .kv()
+                    .scan_prefix(layout::ENDED.as_bytes())
+                    .unwrap()
+                    .len(),
+                1,
+                "{name}: only OTHER has ended"
+            );
+            // An entry that no longer matches its record (never written by StateBatch, but
+            // reads must not trust it) is skipped.
+            let mut b = StateBatch::default();
+            b.inner
+                .put(layout::job_by_time_key(9_000, "OTHER"), Vec::new());
+            store.apply(b).unwrap();
+            assert_eq!(names_newest(&store, None, 10), vec!["J", "OTHER"], "{name}");
+        }
+    }
+
+    #[test]
+    fn log_pages_backwards_and_per_job() {
+        for (name, store, _dir) in backends() {
+            let mut b = StateBatch::default();
+            for id in 1..=700u64 {
+                b.put_log(&row(id, if id % 3 == 0 { "T" } else { "O" }, id * 10));
+            }
+            store.apply(b).unwrap();
+            let ids = |rows: Vec<LogRow>| rows.into_iter().map(|r| r.log_id).collect::<Vec<_>>();
+            assert_eq!(
+                ids(store.log_back(None, 3).unwrap()),
+                vec![700, 699, 698],
+                "{name}"
+            );
+            assert_eq!(
+                ids(store.log_back(Some(3), 5).unwrap()),
+                vec![2, 1],
+                "{name}"
+            );
+            assert_eq!(
+                ids(store.job_log_back("T", None, 2).unwrap()),
+                vec![699, 696]
+            );
+            assert_eq!(
+                ids(store.job_log_back("T", Some(9), 5).unwrap()),
+                vec![6, 3]
+            );
+            assert_eq!(ids(store.job_log_from("T", 4, 2).unwrap()), vec![6, 9]);
+            let all = store.job_log("T").unwrap();
+            assert_eq!(all.len(), 233, "{name}: more than one index page");
+            assert!(all.windows(2).all(|w| w[0].log_id < w[1].log_id));
+            assert!(all.iter().all(|r| r.job == "T"));
+            assert_eq!(store.last_log_id_of("T").unwrap(), Some(699));
+            assert_eq!(store.last_log_id_of("NONE").unwrap(), None);
+        }
+    }
+
+    #[test]
+    fn next_log_id_never_goes_back_when_the_newest_rows_are_removed() {
+        for (name, store, _dir) in backends() {
+            let mut b = StateBatch::default();
+            b.put_log(&row(1, "J", 10));
+            b.put_log(&row(2, "J", 20));
+            store.apply(b).unwrap();
+            assert_eq!(store.next_log_id().unwrap(), 3, "{name}");
+            let mut b = StateBatch::default();
+            b.put_next_log_id(store.next_log_id().unwrap());
+            b.delete_raw(layout::log_key(2));
+            store.apply(b).unwrap();
+            assert_eq!(store.next_log_id().unwrap(), 3, "{name}");
+        }
+    }
+
+    #[test]
+    fn the_indexes_of_an_older_store_are_built_when_it_is_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            // Records written without their index entries, as an older build wrote them.
+            let kv = SledStore::open(dir.path(), &SledOptions::default()).unwrap();
+            let mut b = WriteBatch::default();
+            b.put(FORMAT_KEY.to_vec(), FORMAT_VERSION.as_bytes().to_vec());
+            for i in 0..300u64 {
+                let name = format!("J{i:03}");
+                let record = job(&name, JobState::Succeeded, i, Some(i + 1));
+                b.put(layout::job_key(&name), encode(&JobEntry { record }));
+                b.put(layout::log_key(i + 1), encode(&row(i + 1, &name, i + 1)));
+            }
+            b.put(
+                layout::job_key("LIVE"),
+                encode(&JobEntry {
+                    record: job("LIVE", JobState::Running, 1_000, None),
+                }),
+            );
+            kv.commit(b).unwrap();
+        }
+        let store = ChainStore::open_sled(dir.path(), &SledOptions::default()).unwrap();
+        assert_eq!(
+            store.kv().get(layout::INDEX_KEY).unwrap().as_deref(),
+            Some(layout::INDEX_VERSION.as_bytes())
+        );
+        let mut newest = Vec::new();
+        store
+            .visit_jobs_newest(None, &mut |r| {
+                newest.push(r.job);
+                newest.len() < 3
+            })
+            .unwrap();
+        assert_eq!(newest, vec!["LIVE", "J299", "J298"]);
+        assert_eq!(
+            store
+                .kv()
+                .scan_prefix(layout::ENDED.as_bytes())
+                .unwrap()
+                .len(),
+            300
+        );
+        assert_eq!(store.active_jobs().unwrap().len(), 1);
+        assert_eq!(store.job_log("J007").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn an_ended_job_fixture_has_every_kind_of_record() {
+        // Guards the retention tests: the fixture must cover the per-job prefixes.
+        let store = ChainStore::in_memory();
+        let mut b = StateBatch::default();
+        ended_job(&mut b, "J", 1, 2, 1, 2);
+        store.apply(b).unwrap();
+        for tag in [
+            layout::STEP,
+            layout::PROGRESS,
+            layout::TIMELINE,
+            layout::JOB_LOG,
+        ] {
+            assert!(
+                !store
+                    .kv()
+                    .scan_prefix(&layout::job_prefix(tag, "J"))
+                    .unwrap()
+                    .is_empty(),
+                "{tag}"
+            );
+        }
+    }
 }

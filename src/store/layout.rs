@@ -273,7 +273,7 @@ mod tests {
 
     #[test]
     fn job_by_time_keys_list_the_newest_first_then_by_name() {
-        let mut keys = vec![
+        let mut keys = [
             job_by_time_key(1_000, "OLD"),
             job_by_time_key(5_000, "B"),
             job_by_time_key(5_000, "A"),
@@ -297,15 +297,16 @@ mod tests {
         );
         // Seeking: every key from `job_by_time_from(t)` on is of a job no newer than t.
         let from = job_by_time_from(4_999);
-        assert!(keys.iter().filter(|k| **k >= from).all(|k| {
-            split_time_key(JOB_BY_TIME, k).is_some_and(|(t, _)| t <= 4_999)
-        }));
+        assert!(keys
+            .iter()
+            .filter(|k| **k >= from)
+            .all(|k| { split_time_key(JOB_BY_TIME, k).is_some_and(|(t, _)| t <= 4_999) }));
         assert_eq!(keys.iter().filter(|k| **k >= from).count(), 2);
     }
 
     #[test]
     fn ended_keys_list_the_oldest_first_and_split_back() {
-        let mut keys = vec![
+        let mut keys = [
             ended_key(70_000, "C"),
             ended_key(300, "B"),
             ended_key(300, "A"),

@@ -14,6 +14,8 @@ pub mod records;
 pub mod retention;
 pub mod schedules;
 pub mod sled_store;
+#[cfg(test)]
+pub(crate) mod test_fixtures;
 
 pub use chain_store::{ChainStore, StateBatch};
 pub use memory::MemoryStore;
@@ -171,10 +173,7 @@ mod contract_tests {
             .scan_back(layout::LOG.as_bytes(), Some(b"zzz"), 1)
             .unwrap();
         assert_eq!(back[0].1, b"ten".to_vec());
-        assert!(store
-            .scan_back(b"nothing/", None, 3)
-            .unwrap()
-            .is_empty());
+        assert!(store.scan_back(b"nothing/", None, 3).unwrap().is_empty());
         assert!(store
             .scan_back(layout::LOG.as_bytes(), Some(&layout::log_key(1)), 3)
             .unwrap()

@@ -404,3 +404,263 @@ fn apply(
     }
     Ok(stats)
 }
+
+#[cfg(test)]
+mod tests {
+    //! Retention on both implementations: what goes, what stays, chunking, and the check.
+    use super::*;
+    use crate::core::types::JobState;
+    use crate::store::test_fixtures::{backends, ended_job, job, keys_mentioning, row};
+
+    fn policy(max_age: Option<Millis>, keep_jobs: Option<usize>) -> RetentionPolicy {
+        RetentionPolicy { max_age, keep_jobs }
+    }
+
+    /// OLD_A ended at 2 000, OLD_B at 3 000, NEW_C at 9 000, NEW_D at 9 500; LIVE_E runs.
+    fn history(store: &ChainStore) {
+        let mut b = StateBatch::default();
+        ended_job(&mut b, "OLD_A", 1_000, 2_000, 1, 3);
+        ended_job(&mut b, "OLD_B", 1_500, 3_000, 4, 2);
+        ended_job(&mut b, "NEW_C", 8_000, 9_000, 6, 2);
+        ended_job(&mut b, "NEW_D", 8_500, 9_500, 8, 1);
+        b.put_job(&job("LIVE_E", JobState::Running, 500, None));
+        b.put_log(&row(9, "LIVE_E", 9_600));
+        store.apply(b).unwrap();
+    }
+
+    fn purge(store: &ChainStore, now: Millis, p: RetentionPolicy) -> (PurgeStats, Vec<String>) {
+        let mut removed = Vec::new();
+        let stats =
+            purge_offline(store, now, &p, false, &mut |r| removed.push(r.job.clone())).unwrap();
+        (stats, removed)
+    }
+
+    #[test]
+    fn older_than_removes_old_ended_jobs_and_everything_of_theirs() {
+        for (name, store, _dir) in backends() {
+            history(&store);
+            let (stats, removed) = purge(&store, 10_000, policy(Some(5_000), None));
+            assert_eq!(removed, vec!["OLD_A", "OLD_B"], "{name}");
+            assert_eq!((stats.jobs, stats.log_rows), (2, 5), "{name}");
+            for gone in ["OLD_A", "OLD_B"] {
+                assert_eq!(
+                    keys_mentioning(&store, gone),
+                    Vec::<String>::new(),
+                    "{name}"
+                );
+            }
+            for kept in ["NEW_C", "NEW_D", "LIVE_E"] {
+                assert!(store.job(kept).unwrap().is_some(), "{name}: {kept}");
+            }
+            assert_eq!(store.job_log("NEW_C").unwrap().len(), 2);
+            assert_eq!(store.steps("NEW_C").unwrap().len(), 1);
+            // Ids are never given out twice, even though rows 1-5 are gone.
+            assert_eq!(store.next_log_id().unwrap(), 10, "{name}");
+            // Done: a second pass finds nothing.
+            assert_eq!(
+                purge(&store, 10_000, policy(Some(5_000), None)).0,
+                PurgeStats::default()
+            );
+        }
+    }
+
+    #[test]
+    fn keep_jobs_keeps_the_most_recently_ended_and_or_combines_with_age() {
+        for (name, store, _dir) in backends() {
+            history(&store);
+            let (_, removed) = purge(&store, 10_000, policy(None, Some(3)));
+            assert_eq!(removed, vec!["OLD_A"], "{name}");
+            // Both limits: a job goes when it is older OR beyond the count.
+            let (_, removed) = purge(&store, 10_000, policy(Some(600), Some(3)));
+            assert_eq!(
+                removed,
+                vec!["OLD_B", "NEW_C"],
+                "{name}: NEW_D ended within 600 ms"
+            );
+            let (_, removed) = purge(&store, 10_000, policy(None, Some(0)));
+            assert_eq!(removed, vec!["NEW_D"], "{name}");
+            assert!(
+                store.job("LIVE_E").unwrap().is_some(),
+                "{name}: never a running job"
+            );
+            assert_eq!(store.job_log("LIVE_E").unwrap().len(), 1, "{name}");
+        }
+    }
+
+    #[test]
+    fn horizon_reads_only_the_ended_index() {
+        for (name, store, _dir) in backends() {
+            assert_eq!(horizon(&store, 10_000, &policy(None, None)).unwrap(), None);
+            assert_eq!(
+                horizon(&store, 10_000, &policy(None, Some(5))).unwrap(),
+                None,
+                "{name}: fewer than 5 ended"
+            );
+            history(&store);
+            let h = horizon(&store, 10_000, &policy(Some(5_000), Some(1)))
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                h.stop,
+                layout::ended_key(9_500, "NEW_D"),
+                "{name}: the count is stricter"
+            );
+            assert_eq!(h.rows_before, 9_500);
+            let h = horizon(&store, 10_000, &policy(Some(5_000), Some(4)))
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                h.stop,
+                layout::ended_from(5_000),
+                "{name}: the age is stricter"
+            );
+            assert_eq!(h.rows_before, 5_000);
+        }
+    }
+
+    #[test]
+    fn chunks_stay_small_and_never_split_a_job() {
+        for (name, store, _dir) in backends() {
+            let mut b = StateBatch::default();
+            for i in 0..200u64 {
+                ended_job(&mut b, &format!("J{i:03}"), i, i + 1, i * 2 + 1, 2);
+            }
+            // One big job: more keys than a chunk.
+            ended_job(&mut b, "BIG", 300, 301, 1_000, 400);
+            store.apply(b).unwrap();
+            let h = horizon(&store, 10_000, &policy(Some(0), None))
+                .unwrap()
+                .unwrap();
+            let mut cursor = h.start();
+            let mut seen = 0;
+            loop {
+                let chunk = next_chunk(&store, &h, &mut cursor).unwrap();
+                if chunk.is_empty() {
+                    break;
+                }
+                let keys: usize = chunk.iter().map(|j| j.keys.len()).sum();
+                let biggest = chunk.iter().map(|j| j.keys.len()).max().unwrap_or(0);
+                assert!(
+                    keys < CHUNK_KEYS + biggest,
+                    "{name}: a chunk stops once it reaches {CHUNK_KEYS} keys ({keys})"
+                );
+                if chunk.iter().any(|j| j.record.job == "BIG") {
+                    assert!(chunk.last().is_some_and(|j| j.record.job == "BIG"));
+                    assert_eq!(chunk.last().map(|j| j.log_rows), Some(400));
+                }
+                seen += chunk.len();
+            }
+            assert_eq!(seen, 201, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_job_restarted_or_changed_after_it_was_gathered_keeps_its_records() {
+        for (name, store, _dir) in backends() {
+            history(&store);
+            let h = horizon(&store, 10_000, &policy(Some(5_000), None))
+                .unwrap()
+                .unwrap();
+            let mut cursor = h.start();
+            let chunk = next_chunk(&store, &h, &mut cursor).unwrap();
+            assert_eq!(chunk.len(), 2);
+            // OLD_A starts again under the same name; OLD_B gets a late log row.
+            let mut b = StateBatch::default();
+            for k in store.job_keys_of_run("OLD_A").unwrap() {
+                b.delete_raw(k);
+            }
+            b.put_job(&job("OLD_A", JobState::Running, 9_900, None));
+            b.put_log(&row(20, "OLD_B", 9_900));
+            store.apply(b).unwrap();
+            assert!(!still_purgeable(&store, &chunk[0]).unwrap());
+            assert!(!still_purgeable(&store, &chunk[1]).unwrap());
+            let mut batch = StateBatch::default();
+            let stats = apply_chunk(
+                &store,
+                PurgeChunk {
+                    jobs: chunk,
+                    rows: Vec::new(),
+                },
+                &mut batch,
+                &|_| false,
+                &mut |_| {},
+            )
+            .unwrap();
+            assert_eq!(stats, PurgeStats::default(), "{name}");
+            assert!(batch.is_empty(), "{name}");
+            // A job the engine says is running is skipped whatever the store says.
+            let h = horizon(&store, 10_000, &policy(None, Some(0)))
+                .unwrap()
+                .unwrap();
+            let mut cursor = h.start();
+            let chunk = next_chunk(&store, &h, &mut cursor).unwrap();
+            let mut batch = StateBatch::default();
+            let stats = apply_chunk(
+                &store,
+                PurgeChunk {
+                    jobs: chunk,
+                    rows: Vec::new(),
+                },
+                &mut batch,
+                &|job| job == "NEW_C",
+                &mut |_| {},
+            )
+            .unwrap();
+            store.apply(batch).unwrap();
+            // Gathered afresh, OLD_B (with its late row) and NEW_D go; NEW_C is skipped.
+            assert_eq!(stats.jobs, 2, "{name}");
+            assert!(store.job("OLD_B").unwrap().is_none(), "{name}");
+            assert!(store.job("NEW_D").unwrap().is_none(), "{name}");
+            assert!(store.job("NEW_C").unwrap().is_some(), "{name}");
+            assert!(store.job("OLD_A").unwrap().is_some(), "{name}");
+        }
+    }
+
+    #[test]
+    fn rows_of_earlier_runs_of_a_reused_name_go_with_age() {
+        for (name, store, _dir) in backends() {
+            let mut b = StateBatch::default();
+            // Run 1 of NIGHTLY logged rows 1-2; run 2 (current, running) started at 5 000.
+            b.put_log(&row(1, "NIGHTLY", 1_000));
+            b.put_log(&row(2, "NIGHTLY", 2_000));
+            b.put_job(&job("NIGHTLY", JobState::Running, 5_000, None));
+            b.put_log(&row(3, "NIGHTLY", 5_500));
+            // A row whose job has no record at all.
+            b.put_log(&row(4, "GONE", 7_000));
+            store.apply(b).unwrap();
+            let (stats, removed) = purge(&store, 10_000, policy(Some(4_000), None));
+            assert!(removed.is_empty());
+            assert_eq!(stats.log_rows, 2, "{name}: rows 1 and 2, older than 6 000");
+            let ids: Vec<u64> = store
+                .job_log("NIGHTLY")
+                .unwrap()
+                .iter()
+                .map(|r| r.log_id)
+                .collect();
+            assert_eq!(ids, vec![3], "{name}");
+            assert!(store.run_details(1).unwrap().is_none());
+            let (stats, _) = purge(&store, 10_000, policy(None, Some(0)));
+            assert_eq!(
+                stats.log_rows, 1,
+                "{name}: GONE's row; the current run's row stays"
+            );
+            assert!(store.log_row(3).unwrap().is_some());
+            assert_eq!(store.next_log_id().unwrap(), 5, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_dry_run_removes_nothing() {
+        for (name, store, _dir) in backends() {
+            history(&store);
+            let mut removed = Vec::new();
+            let stats = purge_offline(&store, 10_000, &policy(Some(5_000), None), true, &mut |r| {
+                removed.push(r.job.clone())
+            })
+            .unwrap();
+            assert_eq!((stats.jobs, removed.len()), (2, 2), "{name}");
+            assert!(store.job("OLD_A").unwrap().is_some(), "{name}");
+            assert_eq!(store.job_log("OLD_A").unwrap().len(), 3, "{name}");
+        }
+    }
+}

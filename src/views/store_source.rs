@@ -13,8 +13,8 @@ use super::{JobFilter, JobInfo, LogFilter, StepInfo, ViewError, ViewSource};
 use crate::catalog::Catalog;
 use crate::core::types::{JobRecord, LogRow, TimelineEntry, TimelineKind};
 use crate::lang::duration::Millis;
-use crate::store::records::decode;
 use crate::store::chain_store::job_instant;
+use crate::store::records::decode;
 use crate::store::{layout, ChainStore, RunDetails};
 use std::sync::Arc;
 
