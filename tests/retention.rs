@@ -72,9 +72,9 @@ fn step(sub: &str, at: u64) -> StepRecord {
 /// can be added with `running`.
 fn seed(db: &Path, names: &[(&str, u64)], running: Option<(&str, u64)>) {
     let store = ChainStore::open_sled(db, &SledOptions::default()).unwrap();
-    let mut next_id = store.next_log_id().unwrap();
+    let first_id = store.next_log_id().unwrap();
     let mut b = StateBatch::default();
-    for (name, ended) in names {
+    for (next_id, (name, ended)) in (first_id..).zip(names) {
         let started = ended - 1_000;
         b.put_job(&record(name, "DEMO", JobState::Running, started, None));
         b.put_job(&record(
@@ -109,7 +109,6 @@ fn seed(db: &Path, names: &[(&str, u64)], running: Option<(&str, u64)>) {
             started_at: Some(started),
             additional_info: None,
         });
-        next_id += 1;
         if b.len() > 2_000 {
             store.apply(std::mem::take(&mut b)).unwrap();
         }
