@@ -5,8 +5,12 @@
 //! the engine actor as one message ([`Msg::Purge`]). The actor checks, in its turn, that each
 //! job is still the ended run that was gathered (a job name can be reused by a new run at any
 //! time) and puts the deletes into that turn's batch. The pass waits for the answer before
-//! reading the next chunk and yields in between, so the actor is never held for more than one
-//! chunk (about 500 deletes) and requests that arrive meanwhile share its turns as usual.
+//! reading the next chunk, so the actor is never held for more than one chunk (about 500
+//! deletes) and requests that arrive meanwhile share its turns as usual. Between chunks the
+//! pass rests as long as the chunk took (at most [`MAX_REST`]): a purge uses at most about half
+//! of the time of the engine and of a core, so a large first purge (100,000 old jobs after
+//! retention is turned on) slows starts and steps down by milliseconds, not more; see
+//! docs/benchmarks.md, "Retention and history reads".
 //! Why through the actor rather than straight to the store: only the actor starts runs, so a
 //! check made in its turn cannot be overtaken by a start of the same name; a check made
 //! outside could be.
@@ -18,7 +22,17 @@ use super::options::Retention;
 use crate::lang::duration::Millis;
 use crate::store::retention::{horizon, next_chunk, superseded_rows_chunk, PurgeChunk, CHUNK_KEYS};
 use crate::store::{ChainStore, PurgeStats, RetentionPolicy, StoreError};
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
+
+/// The longest rest between two chunks.
+const MAX_REST: Duration = Duration::from_millis(50);
+
+/// Rest as long as the work since `began` took (bounded), so the purge leaves the engine and
+/// the cores to other work at least half of the time.
+async fn rest(began: Instant) {
+    tokio::time::sleep(began.elapsed().min(MAX_REST)).await;
+}
 
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
@@ -55,6 +69,7 @@ pub(crate) async fn pass(
     // Ended jobs, oldest first.
     let mut cursor = h.start();
     loop {
+        let began = Instant::now();
         let (s, hz) = (store.clone(), h.clone());
         let (jobs, next) = blocking(move || {
             let mut c = cursor;
@@ -70,11 +85,12 @@ pub(crate) async fn pass(
             rows: Vec::new(),
         };
         stats.add(send(tx, chunk).await?);
-        tokio::task::yield_now().await;
+        rest(began).await;
     }
     // Log rows of earlier runs of reused names.
     let mut cursor = crate::store::layout::LOG.as_bytes().to_vec();
     loop {
+        let began = Instant::now();
         let (s, hz) = (store.clone(), h.clone());
         let (rows, done, next) = blocking(move || {
             let mut c = cursor;
@@ -92,7 +108,7 @@ pub(crate) async fn pass(
         if done {
             break;
         }
-        tokio::task::yield_now().await;
+        rest(began).await;
     }
     Ok(stats)
 }

@@ -203,14 +203,16 @@ impl ChainStore {
     }
 
     /// Jobs newest first (by [`job_instant`], then name), from those whose instant is before
-    /// `until` (all when `None`), through the `jt/` index: `visit` is called with each record
-    /// until it returns `false`, so a caller that wants 50 reads about 50 records whatever the
-    /// size of the history.
+    /// `until` (all when `None`), through the `jt/` index, reading `page` index entries at a
+    /// time: `visit` is called with each record until it returns `false`, so a caller that
+    /// wants 50 reads about 50 records whatever the size of the history.
     pub fn visit_jobs_newest(
         &self,
         until: Option<Millis>,
+        page: usize,
         visit: &mut dyn FnMut(JobRecord) -> bool,
     ) -> Result<(), StoreError> {
+        let page_size = page.clamp(1, PAGE);
         let prefix = layout::JOB_BY_TIME.as_bytes();
         let mut from = match until {
             Some(0) => return Ok(()),
@@ -218,7 +220,7 @@ impl ChainStore {
             None => prefix.to_vec(),
         };
         loop {
-            let page = self.kv.scan_from(prefix, &from, PAGE)?;
+            let page = self.kv.scan_from(prefix, &from, page_size)?;
             let Some((last, _)) = page.last() else {
                 return Ok(());
             };
@@ -235,7 +237,7 @@ impl ChainStore {
                     return Ok(());
                 }
             }
-            if page.len() < PAGE {
+            if page.len() < page_size {
                 return Ok(());
             }
         }
@@ -647,7 +649,7 @@ mod index_tests {
     fn names_newest(store: &ChainStore, until: Option<Millis>, limit: usize) -> Vec<String> {
         let mut out = Vec::new();
         store
-            .visit_jobs_newest(until, &mut |r| {
+            .visit_jobs_newest(until, 2, &mut |r| {
                 out.push(r.job);
                 out.len() < limit
             })
@@ -845,7 +847,7 @@ mod index_tests {
         );
         let mut newest = Vec::new();
         store
-            .visit_jobs_newest(None, &mut |r| {
+            .visit_jobs_newest(None, PAGE, &mut |r| {
                 newest.push(r.job);
                 newest.len() < 3
             })

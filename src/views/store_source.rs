@@ -75,17 +75,19 @@ impl ViewSource for StoreViews {
         if limit == 0 {
             return Ok(out);
         }
-        self.store.visit_jobs_newest(filter.until, &mut |record| {
-            if filter.since.is_some_and(|s| job_instant(&record) < s) {
-                // Newest first: every job from here on is older still.
-                return false;
-            }
-            let info = self.info(record, &catalog);
-            if jobs_mod::matches(&info, filter) {
-                out.push(info);
-            }
-            out.len() < limit
-        })?;
+        let page = limit.min(PAGE);
+        self.store
+            .visit_jobs_newest(filter.until, page, &mut |record| {
+                if filter.since.is_some_and(|s| job_instant(&record) < s) {
+                    // Newest first: every job from here on is older still.
+                    return false;
+                }
+                let info = self.info(record, &catalog);
+                if jobs_mod::matches(&info, filter) {
+                    out.push(info);
+                }
+                out.len() < limit
+            })?;
         Ok(out)
     }
 
@@ -129,9 +131,10 @@ impl ViewSource for StoreViews {
             Some(id) => {
                 let mut from = id.saturating_add(1);
                 loop {
+                    let want = (limit - out.len()).min(PAGE);
                     let page = match job {
-                        Some(j) => self.store.job_log_from(j, from, PAGE)?,
-                        None => self.store.log(from, PAGE)?,
+                        Some(j) => self.store.job_log_from(j, from, want)?,
+                        None => self.store.log(from, want)?,
                     };
                     let Some(last) = page.last().map(|r| r.log_id) else {
                         break;
@@ -155,9 +158,10 @@ impl ViewSource for StoreViews {
             None => {
                 let mut before = None;
                 loop {
+                    let want = (limit - out.len()).min(PAGE);
                     let page = match job {
-                        Some(j) => self.store.job_log_back(j, before, PAGE)?,
-                        None => self.store.log_back(before, PAGE)?,
+                        Some(j) => self.store.job_log_back(j, before, want)?,
+                        None => self.store.log_back(before, want)?,
                     };
                     let Some(oldest) = page.last().map(|r| r.log_id) else {
                         break;
