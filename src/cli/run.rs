@@ -11,6 +11,10 @@
 //! runs them to their end; same display, output and exit status (0 only if every recovered job
 //! SUCCEEDED).
 //!
+//! Retention (`--keep-history`, default 30d, and `--keep-jobs`): `run` purges the ended jobs the
+//! store should no longer keep in the background when it opens, and once more after its job
+//! has ended (docs/operations.md, "Retention").
+//!
 //! Environment: `CHAINSCHED_TIME_SCALE` (engine ms per real ms, default 1) makes AFTER delays,
 //! retry delays and `builtin sleep` shorter, for demos and tests.
 

@@ -3,8 +3,9 @@
 //!
 //! Mutating requests need a bearer token from CHAINSCHED_TOKEN or `--token-file`; without one
 //! the service refuses to start unless `--read-only` (no changes at all) or
-//! `--insecure-no-auth` is given. Exit status: 1 when the rule files have errors or the
-//! service fails, 2 on bad usage.
+//! `--insecure-no-auth` is given. Ended jobs older than `--keep-history` (default 30d) or
+//! beyond `--keep-jobs` are purged in the background (docs/operations.md, "Retention").
+//! Exit status: 1 when the rule files have errors or the service fails, 2 on bad usage.
 
 use crate::server::{serve, ServeConfig, ServeError};
 use std::path::PathBuf;
