@@ -31,6 +31,10 @@ const DAY: u64 = 86_400_000;
 struct Sizes {
     steps: Vec<usize>,
     reps: usize,
+    /// Pause after writing, before timing reads (sled's background flush settles).
+    settle: Duration,
+    /// How long the probe runs with no purge, for the baseline.
+    baseline: Duration,
 }
 
 /// The full run under `cargo bench` (which passes `--bench`); a small smoke run when the binary
@@ -40,11 +44,15 @@ fn sizes() -> Sizes {
         Sizes {
             steps: vec![1_000, 10_000, 100_000],
             reps: 200,
+            settle: Duration::from_secs(5),
+            baseline: Duration::from_secs(3),
         }
     } else {
         Sizes {
             steps: vec![100, 1_000],
             reps: 3,
+            settle: Duration::from_millis(10),
+            baseline: Duration::from_millis(200),
         }
     }
 }
@@ -260,7 +268,7 @@ fn report(what: &str, starts: &[f64], runs: &[f64]) {
     );
 }
 
-async fn purge_while_running(store: ChainStore, jobs: usize) {
+async fn purge_while_running(store: ChainStore, jobs: usize, rest_for: Duration) {
     let catalog = load_sources(&[(
         "q.chain".into(),
         "program OK { builtin noop; }
@@ -279,10 +287,10 @@ async fn purge_while_running(store: ChainStore, jobs: usize) {
     .await
     .expect("engine");
 
-    // Baseline: the same probe for 3 s with no purge.
+    // Baseline: the same probe with no purge.
     let (tx, rx) = tokio::sync::watch::channel(false);
     let baseline = tokio::spawn(probe(engine.clone(), rx));
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    tokio::time::sleep(rest_for).await;
     let _ = tx.send(true);
     let (b_starts, b_runs) = baseline.await.expect("probe");
 
@@ -314,7 +322,7 @@ async fn purge_while_running(store: ChainStore, jobs: usize) {
     println!();
     println!("| probe | jobs | start p50 / p99 / max | start→end p50 / p99 / max |");
     println!("|---|---|---|---|");
-    report("no purge (3 s)", &b_starts, &b_runs);
+    report("no purge", &b_starts, &b_runs);
     report("during the purge", &d_starts, &d_runs);
     engine.shutdown().await;
 }
@@ -347,7 +355,7 @@ fn main() {
         );
         have = n;
         // Let sled's background flusher settle after the bulk write before timing reads.
-        std::thread::sleep(Duration::from_secs(if n >= 10_000 { 5 } else { 1 }));
+        std::thread::sleep(sizes.settle);
         reads(&store, n, sizes.reps);
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -355,5 +363,5 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    rt.block_on(purge_while_running(store, have));
+    rt.block_on(purge_while_running(store, have, sizes.baseline));
 }
