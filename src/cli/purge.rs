@@ -9,7 +9,7 @@
 //! cannot be opened or read, 2 bad usage.
 
 use super::views::{now_millis, CmdError};
-use super::OutputFormat;
+use super::run::RunFormat;
 use crate::core::types::JobRecord;
 use crate::lang::duration::{format_duration, parse_duration};
 use crate::runtime::Retention;
@@ -82,8 +82,9 @@ pub struct PurgeArgs {
     /// Print what would be removed, remove nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// `table`: one line per removed job and a summary; `json`: the same as one object.
     #[arg(long, value_enum, default_value = "table")]
-    pub format: OutputFormat,
+    pub format: RunFormat,
 }
 
 fn open(db: &std::path::Path) -> Result<ChainStore, CmdError> {
@@ -135,7 +136,7 @@ fn purge(a: &PurgeArgs) -> Result<String, CmdError> {
         removed.push(r.clone())
     })
     .map_err(|e| CmdError::Problem(e.to_string()))?;
-    if a.format == OutputFormat::Json {
+    if a.format == RunFormat::Json {
         let body = serde_json::json!({
             "dry_run": a.dry_run,
             "jobs": removed.iter().map(job_json).collect::<Vec<_>>(),
