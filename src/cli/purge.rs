@@ -8,8 +8,8 @@
 //! says so; the service purges by itself with its own flags. Exit status: 0 done, 1 the store
 //! cannot be opened or read, 2 bad usage.
 
-use super::views::{now_millis, CmdError};
 use super::run::RunFormat;
+use super::views::{now_millis, CmdError};
 use crate::core::types::JobRecord;
 use crate::lang::duration::{format_duration, parse_duration};
 use crate::runtime::Retention;
