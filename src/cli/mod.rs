@@ -8,6 +8,7 @@ pub mod check;
 pub mod control;
 pub mod graph;
 pub mod import_oracle;
+pub mod purge;
 pub mod run;
 pub mod serve;
 pub mod simulate;
@@ -81,6 +82,8 @@ pub enum Command {
     Resume(run::ResumeArgs),
     /// The long-running engine: schedules jobs, HTTP API, web dashboard.
     Serve(serve::ServeArgs),
+    /// Remove ended jobs from a store no engine has open; prints what was removed.
+    Purge(purge::PurgeArgs),
     /// Start a chain job in a running engine; prints the job name.
     Start(control::StartArgs),
     /// Stop a job, or one step of it.
@@ -148,6 +151,7 @@ pub fn main() -> i32 {
         Command::Run(a) => run::run(a),
         Command::Resume(a) => run::resume(a),
         Command::Serve(a) => serve::run(a),
+        Command::Purge(a) => purge::run(a),
         Command::Start(a) => control::start(a),
         Command::Stop(a) => control::stop(a),
         Command::Alter(a) => control::alter(a),

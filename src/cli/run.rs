@@ -11,6 +11,10 @@
 //! runs them to their end; same display, output and exit status (0 only if every recovered job
 //! SUCCEEDED).
 //!
+//! Retention (`--keep-history`, default 30d, and `--keep-jobs`): `run` purges the ended jobs the
+//! store should no longer keep in the background when it opens, and once more after its job
+//! has ended (docs/operations.md, "Retention").
+//!
 //! Environment: `CHAINSCHED_TIME_SCALE` (engine ms per real ms, default 1) makes AFTER delays,
 //! retry delays and `builtin sleep` shorter, for demos and tests.
 
@@ -54,6 +58,8 @@ pub struct RunArgs {
     pub db: PathBuf,
     #[arg(long, value_enum, default_value = "table")]
     pub format: RunFormat,
+    #[command(flatten)]
+    pub retention: super::purge::RetentionArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -242,7 +248,12 @@ pub fn run(args: RunArgs) -> i32 {
 }
 
 async fn run_async(args: RunArgs, catalog: Catalog, req: StartRequest) -> i32 {
-    let engine = match Engine::open(&args.db, options(Some(catalog))).await {
+    let retention = args.retention.retention();
+    let options = EngineOptions {
+        retention,
+        ..options(Some(catalog))
+    };
+    let engine = match Engine::open(&args.db, options).await {
         Ok(e) => e,
         Err(e) => {
             eprintln!("error: {e}");
@@ -271,6 +282,12 @@ async fn run_async(args: RunArgs, catalog: Catalog, req: StartRequest) -> i32 {
                 others.join(", "),
                 args.db.display()
             );
+        }
+    }
+    if let Some(r) = &retention {
+        // The job has ended: one last pass, so the store keeps what the flags say.
+        if let Err(e) = engine.purge(r).await {
+            eprintln!("warning: purging ended jobs failed: {e}");
         }
     }
     engine.shutdown().await;

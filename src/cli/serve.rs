@@ -3,8 +3,9 @@
 //!
 //! Mutating requests need a bearer token from CHAINSCHED_TOKEN or `--token-file`; without one
 //! the service refuses to start unless `--read-only` (no changes at all) or
-//! `--insecure-no-auth` is given. Exit status: 1 when the rule files have errors or the
-//! service fails, 2 on bad usage.
+//! `--insecure-no-auth` is given. Ended jobs older than `--keep-history` (default 30d) or
+//! beyond `--keep-jobs` are purged in the background (docs/operations.md, "Retention").
+//! Exit status: 1 when the rule files have errors or the service fails, 2 on bad usage.
 
 use crate::server::{serve, ServeConfig, ServeError};
 use std::path::PathBuf;
@@ -42,6 +43,8 @@ pub struct ServeArgs {
         hide = true
     )]
     pub time_scale: f64,
+    #[command(flatten)]
+    pub retention: super::purge::RetentionArgs,
 }
 
 /// The bearer token: `--token-file` if given, else CHAINSCHED_TOKEN. An empty token is an error.
@@ -82,6 +85,7 @@ pub fn run(a: ServeArgs) -> i32 {
         rate_limit: a.rate_limit,
         max_body_bytes: a.max_body,
         time_scale: a.time_scale,
+        retention: a.retention.retention(),
     };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

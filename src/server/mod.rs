@@ -55,6 +55,8 @@ pub struct ServeConfig {
     pub max_body_bytes: usize,
     /// Engine milliseconds per real millisecond (tests and demos).
     pub time_scale: f64,
+    /// What to keep of ended jobs (`None`: everything); purged in the background.
+    pub retention: Option<crate::runtime::Retention>,
 }
 
 /// Why `serve` did not run (or stopped).
@@ -167,6 +169,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         catalog: Some(catalog.clone()),
         time_scale: config.time_scale,
         schedules: true,
+        retention: config.retention,
         ..EngineOptions::default()
     };
     let engine = Engine::open(&config.db, options).await.map_err(|e| {

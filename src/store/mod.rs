@@ -4,7 +4,7 @@
 //!
 //! Why a trait this small: the engine needs exactly four things from storage — apply one batch
 //! atomically, make everything applied durable (one flush shared by many batches: group
-//! commit), point reads and ordered prefix scans. Keeping the trait that small keeps sled
+//! commit), point reads and ordered prefix scans (forward, and backward for "the newest N"). Keeping the trait that small keeps sled
 //! replaceable and lets tests run the engine against memory.
 
 pub mod chain_store;
@@ -12,14 +12,18 @@ pub mod check;
 pub mod layout;
 pub mod memory;
 pub mod records;
+pub mod retention;
 pub mod schedules;
 mod sled_chunks;
 pub mod sled_store;
+#[cfg(test)]
+pub(crate) mod test_fixtures;
 
 pub use chain_store::{ChainStore, StateBatch};
 pub use memory::MemoryStore;
 pub use records::{JobEntry, LivePid, Progress, RunDetails, TimerEntry};
 pub use sled_store::{install_quiet_panic_hook, SledStore};
+pub use retention::{PurgeStats, RetentionPolicy};
 
 /// A key and its value.
 pub type Pair = (Vec<u8>, Vec<u8>);
@@ -108,6 +112,25 @@ pub trait KvStore: Send + Sync + 'static {
     /// The pair with the greatest key starting with `prefix`.
     fn last_with_prefix(&self, prefix: &[u8]) -> Result<Option<Pair>, StoreError>;
 
+    /// At most `limit` pairs whose key starts with `prefix` and is `< before` (every key of
+    /// the prefix when `None`), greatest key first. Implementations should read only what they
+    /// return (the views page backwards through the history with it); this default reads the
+    /// whole prefix.
+    fn scan_back(
+        &self,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Pair>, StoreError> {
+        let mut all = self.scan_prefix(prefix)?;
+        if let Some(b) = before {
+            all.retain(|(k, _)| k.as_slice() < b);
+        }
+        all.reverse();
+        all.truncate(limit);
+        Ok(all)
+    }
+
     /// Apply and flush: one durable commit.
     fn commit(&self, batch: WriteBatch) -> Result<(), StoreError> {
         self.apply(batch)?;
@@ -153,6 +176,31 @@ mod contract_tests {
             .unwrap();
         assert_eq!(page.len(), 1);
         assert_eq!(page[0].1, b"two".to_vec());
+
+        let back: Vec<Vec<u8>> = store
+            .scan_back(layout::LOG.as_bytes(), None, 2)
+            .unwrap()
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect();
+        assert_eq!(back, vec![b"ten".to_vec(), b"two".to_vec()]);
+        let back: Vec<Vec<u8>> = store
+            .scan_back(layout::LOG.as_bytes(), Some(&layout::log_key(10)), 5)
+            .unwrap()
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect();
+        assert_eq!(back, vec![b"two".to_vec(), b"one".to_vec()]);
+        // A bound past the prefix, and keys of a neighbouring prefix, change nothing.
+        let back = store
+            .scan_back(layout::LOG.as_bytes(), Some(b"zzz"), 1)
+            .unwrap();
+        assert_eq!(back[0].1, b"ten".to_vec());
+        assert!(store.scan_back(b"nothing/", None, 3).unwrap().is_empty());
+        assert!(store
+            .scan_back(layout::LOG.as_bytes(), Some(&layout::log_key(1)), 3)
+            .unwrap()
+            .is_empty());
 
         let mut b = WriteBatch::default();
         b.delete(b"job/J1".to_vec());
