@@ -96,7 +96,7 @@ impl ChainStore {
                 // A new store: stamped, with its id, and with (empty) indexes, in one commit.
                 let mut b = WriteBatch::default();
                 b.put(FORMAT_KEY.to_vec(), FORMAT_VERSION.as_bytes().to_vec());
-                b.put(layout::STORE_ID_KEY.to_vec(), new_store_id().into_bytes());
+                b.put(layout::STORE_ID_KEY.to_vec(), encode(&new_store_id()));
                 b.put(
                     layout::INDEX_KEY.to_vec(),
                     layout::INDEX_VERSION.as_bytes().to_vec(),
