@@ -18,9 +18,15 @@ fn noop_chain(n: usize) -> String {
     }
     s.push_str("  rule R0 when TRUE then START S0;\n");
     for i in 1..n {
-        s.push_str(&format!("  rule R{i} when S{} SUCCEEDED then START S{i};\n", i - 1));
+        s.push_str(&format!(
+            "  rule R{i} when S{} SUCCEEDED then START S{i};\n",
+            i - 1
+        ));
     }
-    s.push_str(&format!("  rule DONE when S{} COMPLETED then END;\n}}\n", n - 1));
+    s.push_str(&format!(
+        "  rule DONE when S{} COMPLETED then END;\n}}\n",
+        n - 1
+    ));
     s
 }
 
@@ -64,13 +70,11 @@ fn change_of_one_completion(n: usize, k: usize) -> (usize, usize) {
     let ch = &changes[0];
     assert!(!ch.ended);
     let bytes = ch.header.as_ref().map_or(0, |h| encode_compact(h).len())
-        + ch
-            .instances
+        + ch.instances
             .iter()
             .map(|(_, r)| encode_compact(r).len())
             .sum::<usize>()
-        + ch
-            .steps
+        + ch.steps
             .iter()
             .map(|(_, _, r)| encode_compact(r).len())
             .sum::<usize>();
@@ -143,7 +147,10 @@ fn a_job_rebuilt_from_its_stored_records_equals_the_live_one_at_every_turn() {
             break;
         };
         if rec.state.is_finished() {
-            assert!(store.unfinished_jobs().unwrap().is_empty(), "records removed");
+            assert!(
+                store.unfinished_jobs().unwrap().is_empty(),
+                "records removed"
+            );
             break;
         }
         // Rebuild from the store and compare with the live job.

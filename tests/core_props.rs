@@ -428,7 +428,9 @@ impl RecordStore {
                 continue;
             }
             batch.put_job_changes(&ch);
-            let defs = core.job_definitions(&ch.job).expect("definitions of a live job");
+            let defs = core
+                .job_definitions(&ch.job)
+                .expect("definitions of a live job");
             batch.put_definitions(&ch.job, &defs);
         }
         self.store.apply(batch).expect("apply");
@@ -594,12 +596,12 @@ fn run_case_with(case: &Case, reference: bool, roundtrip: Roundtrip) -> Outcome_
                 let live = d.core.snapshot_job(&j).expect("snapshot");
                 if live.job_record().state.is_finished() {
                     assert!(
-                        journal.store.job_state_keys(&j).expect("scan").iter().all(|k| journal
+                        journal
                             .store
-                            .kv()
-                            .get(k)
-                            .expect("get")
-                            .is_none()),
+                            .job_state_keys(&j)
+                            .expect("scan")
+                            .iter()
+                            .all(|k| journal.store.kv().get(k).expect("get").is_none()),
                         "records of ended job {j} kept"
                     );
                     fresh.restore_job(live);

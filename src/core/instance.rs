@@ -6,11 +6,11 @@
 //! engine turn. Mutable access goes through [`Instance::step_mut`] and the setters, which mark
 //! the record dirty; the compiler then guarantees that no change escapes the journal.
 
+use super::eval::{StepFacts, Truth};
 use super::job::Def;
 use super::types::*;
 use crate::catalog::{RuleIdx, StepAttributes, StepIdx};
 use crate::lang::duration::Millis;
-use super::eval::{StepFacts, Truth};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::sync::Arc;

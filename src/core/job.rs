@@ -121,7 +121,6 @@ impl<'de> Deserialize<'de> for Def {
     }
 }
 
-
 /// Everything the core knows about one chain job.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Job {

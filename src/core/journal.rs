@@ -181,7 +181,8 @@ impl Core {
             instances: inst_records,
             mut steps,
         } = records;
-        let header = header.ok_or_else(|| CoreError::Invalid("the job record is missing".into()))?;
+        let header =
+            header.ok_or_else(|| CoreError::Invalid("the job record is missing".into()))?;
         let name = header.record.job.clone();
         if header.format != JobHeaderRecord::FORMAT {
             return Err(CoreError::Invalid(format!(
@@ -200,7 +201,9 @@ impl Core {
         let mut instances = Vec::with_capacity(header.instances as usize);
         for i in 0..header.instances {
             let rec = inst_records.get(&i).cloned().ok_or_else(|| {
-                CoreError::Invalid(format!("job {name}: the record of chain instance {i} is missing"))
+                CoreError::Invalid(format!(
+                    "job {name}: the record of chain instance {i} is missing"
+                ))
             })?;
             let mut inst_steps = Vec::with_capacity(rec.steps as usize);
             for s in 0..rec.steps {
@@ -213,7 +216,11 @@ impl Core {
             }
             instances.push(Instance::from_records(rec, inst_steps));
         }
-        let mut job = Job::new(header.record.clone(), header.request.clone(), BTreeMap::new());
+        let mut job = Job::new(
+            header.record.clone(),
+            header.request.clone(),
+            BTreeMap::new(),
+        );
         job.defs_version = header.defs_version;
         job.first_eval_only = header
             .first_eval_only

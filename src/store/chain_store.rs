@@ -7,7 +7,10 @@
 //! itself (which ended jobs to remove) is `super::retention`.
 
 use super::layout::{self, FORMAT_KEY, FORMAT_VERSION};
-use super::records::{decode, decode_compact, encode, encode_compact, JobEntry, LivePid, Progress, RunDetails, TimerEntry};
+use super::records::{
+    decode, decode_compact, encode, encode_compact, JobEntry, LivePid, Progress, RunDetails,
+    TimerEntry,
+};
 use super::sled_store::SledOptions;
 use super::{KvStore, MemoryStore, SledStore, StoreError, WriteBatch};
 use crate::catalog::Catalog;
@@ -320,7 +323,10 @@ impl ChainStore {
             let i = layout::job_instance_of(&k).ok_or_else(|| bad_key(&k))?;
             records.instances.insert(i, decode_compact(&k, &v)?);
         }
-        for (k, v) in self.kv.scan_prefix(&layout::job_prefix(layout::JOB_STEP, job))? {
+        for (k, v) in self
+            .kv
+            .scan_prefix(&layout::job_prefix(layout::JOB_STEP, job))?
+        {
             let at = layout::job_step_of(&k).ok_or_else(|| bad_key(&k))?;
             records.steps.insert(at, decode_compact(&k, &v)?);
         }

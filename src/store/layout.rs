@@ -83,7 +83,8 @@ pub const JOB_LOG: &str = "jlog/";
 /// The tags of the keys `<tag><job>\0<part>` that belong to one run of a job (not its log
 /// rows): a new run of the same name replaces them, and retention removes them with the job.
 /// A new per-job record kind must be listed here.
-pub const PER_JOB_PREFIXES: &[&str] = &[STEP, PROGRESS, TIMELINE, TIMER, PID, JOB_INSTANCE, JOB_STEP];
+pub const PER_JOB_PREFIXES: &[&str] =
+    &[STEP, PROGRESS, TIMELINE, TIMER, PID, JOB_INSTANCE, JOB_STEP];
 
 /// The tags of the keys `<tag><job>` (one per job) that retention removes with the job.
 pub const PER_JOB_KEYS: &[&str] = &[JOB, JOB_HEADER, DEFINITIONS, ORDER, ACTIVE];

@@ -22,8 +22,8 @@ pub(crate) mod test_fixtures;
 pub use chain_store::{ChainStore, StateBatch};
 pub use memory::MemoryStore;
 pub use records::{JobEntry, LivePid, Progress, RunDetails, TimerEntry};
-pub use sled_store::{install_quiet_panic_hook, SledStore};
 pub use retention::{PurgeStats, RetentionPolicy};
+pub use sled_store::{install_quiet_panic_hook, SledStore};
 
 /// A key and its value.
 pub type Pair = (Vec<u8>, Vec<u8>);

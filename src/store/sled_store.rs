@@ -521,7 +521,10 @@ impl KvStore for SledStore {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         let stored = self.call("reading a key", || self.db.get(key))?;
         match stored {
-            Some(v) => Ok(self.assembled(vec![(sled::IVec::from(key), v)])?.pop().map(|p| p.1)),
+            Some(v) => Ok(self
+                .assembled(vec![(sled::IVec::from(key), v)])?
+                .pop()
+                .map(|p| p.1)),
             None => Ok(None),
         }
     }
