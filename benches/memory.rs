@@ -11,8 +11,8 @@
 //! in sequence, n+1 rules), the bench starts enough jobs to hold ~200,000 steps in all, drops
 //! the effects, and divides the heap growth by the number of jobs. The first job of a chain is
 //! started before measuring: it compiles the chain's definition (`Def`), which is shared by
-//! every later job (an `Arc`) and is reported apart. A least-squares line through the four
-//! sizes gives the fixed part per job and the part per step.
+//! every later job (an `Arc`) and is reported apart. The part per step is the slope between
+//! the two largest sizes, the fixed part per job what the smallest job holds beyond its steps.
 //!
 //! Variants isolate what a step costs: the same chains with 24-character step names instead of
 //! 2–6 (how many copies of each step name a job holds), and with two rules per step instead of
@@ -43,7 +43,10 @@ unsafe impl GlobalAlloc for Counting {
         System.alloc_zeroed(layout)
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+        LIVE.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
         System.realloc(ptr, layout, new_size)
     }
 }
@@ -82,13 +85,17 @@ fn chain_text(n: usize, shape: Shape) -> String {
     let mut prev = "W".to_string();
     for i in 1..n {
         let s = step_name(i, shape);
-        t.push_str(&format!("  rule R{i} when {prev} SUCCEEDED then START {s};\n"));
+        t.push_str(&format!(
+            "  rule R{i} when {prev} SUCCEEDED then START {s};\n"
+        ));
         if shape.two_rules {
             t.push_str(&format!("  rule F{i} when {prev} FAILED then END 1;\n"));
         }
         prev = s;
     }
-    t.push_str(&format!("  rule DONE when {prev} SUCCEEDED then END;\n}}\n"));
+    t.push_str(&format!(
+        "  rule DONE when {prev} SUCCEEDED then END;\n}}\n"
+    ));
     t
 }
 
@@ -157,31 +164,38 @@ fn measure(n: usize, total_steps: usize, shape: Shape) -> Measure {
     }
 }
 
-/// Least squares `bytes = fixed + per_step * steps`.
+/// `bytes = fixed + per_step * steps`: the part per step is the slope between the two largest
+/// sizes (where the fixed part is negligible), the fixed part what the smallest size holds
+/// beyond its steps. (A least-squares line would let the ±1 % noise of the 10,000-step figure
+/// swamp the fixed part.)
 fn fit(points: &[Measure]) -> (f64, f64) {
-    let n = points.len() as f64;
-    let (sx, sy) = points.iter().fold((0.0, 0.0), |(sx, sy), p| {
-        (sx + p.steps as f64, sy + p.per_job)
-    });
-    let (mx, my) = (sx / n, sy / n);
-    let (mut sxy, mut sxx) = (0.0, 0.0);
-    for p in points {
-        let dx = p.steps as f64 - mx;
-        sxy += dx * (p.per_job - my);
-        sxx += dx * dx;
-    }
-    let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
-    (my - slope * mx, slope)
+    let (Some(small), Some(big)) = (points.first(), points.last()) else {
+        return (0.0, 0.0);
+    };
+    let prev = &points[points.len().saturating_sub(2)];
+    let per_step = if big.steps > prev.steps {
+        (big.per_job - prev.per_job) / (big.steps - prev.steps) as f64
+    } else {
+        big.per_job / big.steps as f64
+    };
+    (small.per_job - per_step * small.steps as f64, per_step)
 }
 
 fn run(label: &str, sizes: &[usize], total: usize, shape: Shape) -> (f64, f64) {
     println!("\n## {label}");
-    println!("| steps | jobs measured | bytes per job | bytes per step (whole job / steps) | compiled definition (shared, once per chain) |");
-    println!("|---|---|---|---|---|");
+    println!("| steps | jobs measured | bytes per job | bytes per step (whole job / steps) | bytes per added step (from the previous size) | compiled definition (shared, once per chain) |");
+    println!("|---|---|---|---|---|---|");
     let points: Vec<Measure> = sizes.iter().map(|&n| measure(n, total, shape)).collect();
-    for p in &points {
+    for (i, p) in points.iter().enumerate() {
+        let marginal = match i.checked_sub(1).and_then(|j| points.get(j)) {
+            Some(q) => format!(
+                "{:.0}",
+                (p.per_job - q.per_job) / (p.steps - q.steps) as f64
+            ),
+            None => "—".into(),
+        };
         println!(
-            "| {} | {} | {:.0} | {:.0} | {} |",
+            "| {} | {} | {:.0} | {:.0} | {marginal} | {} |",
             p.steps,
             p.jobs,
             p.per_job,

@@ -414,7 +414,14 @@ fn relaxed_durability_runs_and_the_store_keeps_the_job() {
     );
     let out = run(
         tmp.path(),
-        &["--chain", "TWO", "--job", "RELAXED1", "--durability", "relaxed"],
+        &[
+            "--chain",
+            "TWO",
+            "--job",
+            "RELAXED1",
+            "--durability",
+            "relaxed",
+        ],
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
@@ -466,7 +473,10 @@ fn a_bad_durability_is_a_usage_error() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{cmd:?}: {err}");
         assert!(err.contains("--durability"), "{cmd:?}: {err}");
-        assert!(err.contains("sync") && err.contains("relaxed"), "{cmd:?}: {err}");
+        assert!(
+            err.contains("sync") && err.contains("relaxed"),
+            "{cmd:?}: {err}"
+        );
         assert!(!tmp.path().join("chainsched-data").exists(), "{cmd:?}");
     }
 }

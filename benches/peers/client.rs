@@ -340,8 +340,8 @@ fn flush(args: &[String]) {
     }
     let sled_us = t0.elapsed().as_secs_f64() * 1e6 / f64::from(n);
     let path = dir.join("fsync-probe");
-    let mut f = std::fs::File::create(&path)
-        .unwrap_or_else(|e| fail(format!("{}: {e}", path.display())));
+    let mut f =
+        std::fs::File::create(&path).unwrap_or_else(|e| fail(format!("{}: {e}", path.display())));
     let t0 = Instant::now();
     for _ in 0..n {
         if let Err(e) = f.write_all(&value).and_then(|()| f.sync_data()) {

@@ -19,10 +19,10 @@
 //! Environment: `CHAINSCHED_TIME_SCALE` (engine ms per real ms, default 1) makes AFTER delays,
 //! retry delays and `builtin sleep` shorter, for demos and tests.
 
+use super::{is_memory_db, DurabilityArg};
 use crate::catalog::{load_paths, Catalog};
 use crate::core::types::{JobRecord, JobState, PresetState, StartRequest};
 use crate::lang::diagnostic::{did_you_mean, nearest_name, render_text};
-use super::{is_memory_db, DurabilityArg};
 use crate::runtime::{report, Engine, EngineError, EngineEvent, EngineOptions};
 use crate::sim::names::{resolve_chain, resolve_subname};
 use std::collections::{BTreeMap, BTreeSet};
