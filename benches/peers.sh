@@ -39,81 +39,85 @@
 set -euo pipefail
 export LC_ALL=C
 
-ROUNDS=5
-ONLY=""
-QUICK=0
-TIMEOUT=900
-KEEP=0
-usage() { sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//'; }
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --rounds) ROUNDS="${2:?--rounds needs a number}"; shift 2 ;;
-        --only) ONLY="${2:?--only needs a list}"; shift 2 ;;
-        --quick) QUICK=1; shift ;;
-        --timeout) TIMEOUT="${2:?--timeout needs seconds}"; shift 2 ;;
-        --keep) KEEP=1; shift ;;
-        -h|--help) usage; exit 0 ;;
-        *) echo "peers.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
-    esac
-done
-case "$ROUNDS" in ''|*[!0-9]*|0) echo "peers.sh: --rounds must be a positive integer" >&2; exit 2 ;; esac
-case "$TIMEOUT" in ''|*[!0-9]*|0) echo "peers.sh: --timeout must be a positive integer" >&2; exit 2 ;; esac
-if [ -z "${EPOCHREALTIME:-}" ]; then echo "peers.sh: needs bash >= 5 (EPOCHREALTIME)" >&2; exit 2; fi
-
-if [ "$QUICK" = 1 ]; then
-    CHAIN_N=20; FAN_N=10; NOOP_NS="100 1000"; SLEEP_N=5
-    CONC_JOBS=20; CONC_STEPS=10; API_JOBS=200; API_CLIENTS=8; SPAWNS=200; FLUSHES=50
-    [ "$ROUNDS" = 5 ] && ROUNDS=1
-else
-    CHAIN_N=200; FAN_N=100; NOOP_NS="100 1000 3000 10000"; SLEEP_N=40
-    CONC_JOBS=200; CONC_STEPS=10; API_JOBS=10000; API_CLIENTS=16; SPAWNS=1000; FLUSHES=200
-fi
-
-ALL="chain fan noop sleep concurrent api limits"
-selected() { # selected NAME NUMBER
-    [ -z "$ONLY" ] && return 0
-    local w
-    for w in ${ONLY//,/ }; do
-        [ "$w" = "$1" ] || [ "$w" = "$2" ] && return 0
+# Everything the script does runs from functions called on its last line, so that bash has
+# read the whole file before running any of it (editing the file during a run is harmless).
+setup() {
+    ROUNDS=5
+    ONLY=""
+    QUICK=0
+    TIMEOUT=900
+    KEEP=0
+    usage() { sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//'; }
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --rounds) ROUNDS="${2:?--rounds needs a number}"; shift 2 ;;
+            --only) ONLY="${2:?--only needs a list}"; shift 2 ;;
+            --quick) QUICK=1; shift ;;
+            --timeout) TIMEOUT="${2:?--timeout needs seconds}"; shift 2 ;;
+            --keep) KEEP=1; shift ;;
+            -h|--help) usage; exit 0 ;;
+            *) echo "peers.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+        esac
     done
-    return 1
+    case "$ROUNDS" in ''|*[!0-9]*|0) echo "peers.sh: --rounds must be a positive integer" >&2; exit 2 ;; esac
+    case "$TIMEOUT" in ''|*[!0-9]*|0) echo "peers.sh: --timeout must be a positive integer" >&2; exit 2 ;; esac
+    if [ -z "${EPOCHREALTIME:-}" ]; then echo "peers.sh: needs bash >= 5 (EPOCHREALTIME)" >&2; exit 2; fi
+
+    if [ "$QUICK" = 1 ]; then
+        CHAIN_N=20; FAN_N=10; NOOP_NS="100 1000"; SLEEP_N=5
+        CONC_JOBS=20; CONC_STEPS=10; API_JOBS=200; API_CLIENTS=8; SPAWNS=200; FLUSHES=50
+        [ "$ROUNDS" = 5 ] && ROUNDS=1
+    else
+        CHAIN_N=200; FAN_N=100; NOOP_NS="100 1000 3000 10000"; SLEEP_N=40
+        CONC_JOBS=200; CONC_STEPS=10; API_JOBS=10000; API_CLIENTS=16; SPAWNS=1000; FLUSHES=200
+    fi
+
+    ALL="chain fan noop sleep concurrent api limits"
+    selected() { # selected NAME NUMBER
+        [ -z "$ONLY" ] && return 0
+        local w
+        for w in ${ONLY//,/ }; do
+            [ "$w" = "$1" ] || [ "$w" = "$2" ] && return 0
+        done
+        return 1
+    }
+    for w in ${ONLY//,/ }; do
+        case " $ALL 1 2 3 4 5 6 7 " in *" $w "*) ;; *) echo "peers.sh: --only: unknown workload '$w' (one of: $ALL, or 1-7)" >&2; exit 2 ;; esac
+    done
+
+    log() { echo "peers.sh: $*" >&2; }
+
+    # ---- tools ---------------------------------------------------------------------------------
+    REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+    need_pkg=()
+    command -v make >/dev/null 2>&1 || need_pkg+=(make)
+    command -v ninja >/dev/null 2>&1 || need_pkg+=(ninja-build)
+    if [ ${#need_pkg[@]} -gt 0 ]; then
+        log "installing ${need_pkg[*]} with apt-get"
+        SUDO=""
+        [ "$(id -u)" = 0 ] || SUDO="sudo"
+        $SUDO apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_pkg[@]}" >/dev/null
+    fi
+    command -v cargo >/dev/null 2>&1 || { echo "peers.sh: cargo not found (install Rust: https://rustup.rs)" >&2; exit 2; }
+
+    # cargo rebuilds only what is stale (missing binary, changed sources): always ask it.
+    log "building target/release/chainsched and the peers_client example (cargo build --release --locked)"
+    (cd "$REPO" && cargo build --release --locked --bin chainsched --example peers_client >&2)
+    BIN="$REPO/target/release/chainsched"
+    CLIENT="$REPO/target/release/examples/peers_client"
+
+    WORK="$(mktemp -d "${TMPDIR:-/tmp}/chainsched-peers.XXXXXX")"
+    RES="$WORK/results"
+    mkdir -p "$RES"
+    SERVER_PID=""
+    cleanup() {
+        if [ -n "$SERVER_PID" ]; then kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+        if [ "$KEEP" = 1 ]; then log "work folder kept: $WORK"; else rm -rf "$WORK"; fi
+    }
+    trap cleanup EXIT
+    trap 'exit 130' INT TERM
 }
-for w in ${ONLY//,/ }; do
-    case " $ALL 1 2 3 4 5 6 7 " in *" $w "*) ;; *) echo "peers.sh: --only: unknown workload '$w' (one of: $ALL, or 1-7)" >&2; exit 2 ;; esac
-done
-
-log() { echo "peers.sh: $*" >&2; }
-
-# ---- tools ---------------------------------------------------------------------------------
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-need_pkg=()
-command -v make >/dev/null 2>&1 || need_pkg+=(make)
-command -v ninja >/dev/null 2>&1 || need_pkg+=(ninja-build)
-if [ ${#need_pkg[@]} -gt 0 ]; then
-    log "installing ${need_pkg[*]} with apt-get"
-    SUDO=""
-    [ "$(id -u)" = 0 ] || SUDO="sudo"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_pkg[@]}" >/dev/null
-fi
-command -v cargo >/dev/null 2>&1 || { echo "peers.sh: cargo not found (install Rust: https://rustup.rs)" >&2; exit 2; }
-
-# cargo rebuilds only what is stale (missing binary, changed sources): always ask it.
-log "building target/release/chainsched and the peers_client example (cargo build --release --locked)"
-(cd "$REPO" && cargo build --release --locked --bin chainsched --example peers_client >&2)
-BIN="$REPO/target/release/chainsched"
-CLIENT="$REPO/target/release/examples/peers_client"
-
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/chainsched-peers.XXXXXX")"
-RES="$WORK/results"
-mkdir -p "$RES"
-SERVER_PID=""
-cleanup() {
-    if [ -n "$SERVER_PID" ]; then kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
-    if [ "$KEEP" = 1 ]; then log "work folder kept: $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 # ---- generators: a rule file, a Makefile and a build.ninja per workload --------------------
 
@@ -257,12 +261,15 @@ run_ninja() { rm -f "$2/.ninja_log" "$2/.ninja_deps"; time_run "$1" "$2" ninja -
 # `chainsched serve` on a fresh store; sets SERVER_URL.
 start_server() { # RULES_DIR DB DURABILITY
     rm -rf "$2"
+    # Removed first: the server's shell truncates it only once it runs, and the previous
+    # server's address must not be read in between.
+    rm -f "$WORK/serve.out" "$WORK/serve.err"
     CHAINSCHED_LOG=warn "$BIN" serve --rules "$1" --db "$2" --listen 127.0.0.1:0 \
         --insecure-no-auth --rate-limit 0 --durability "$3" >"$WORK/serve.out" 2>"$WORK/serve.err" &
     SERVER_PID=$!
     local i
     for ((i = 0; i < 600; i++)); do
-        SERVER_URL="$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$WORK/serve.out")"
+        SERVER_URL="$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$WORK/serve.out" 2>/dev/null)"
         [ -n "$SERVER_URL" ] && return 0
         kill -0 "$SERVER_PID" 2>/dev/null || break
         sleep 0.05
@@ -486,7 +493,7 @@ report() {
     fi
     if selected api 6; then
         row "6. $API_JOBS jobs via POST /api/v1/jobs ($API_CLIENTS clients)" "chainsched serve sync" api "$((API_JOBS * 2))" "" \
-            "$(median "$RES/api.starts_per_s" | awk '{ printf "%.0f", $1 }') starts/s (p50 $(median "$RES/api.start_p50_ms") ms, p99 $(median "$RES/api.start_p99_ms") ms); wall = all ended; SUCCEEDED $(minof "$RES/api.succeeded" || echo 0)/$API_JOBS (worst round); peak RSS $(maxof "$RES/api.rss_kib" | awk '{ printf "%.0f MiB", $1 / 1024 }')$( [ "$(maxof "$RES/api.lagged")" = 1 ] && echo "; event stream lagged, end seen via /metrics")"
+            "$(median "$RES/api.starts_per_s" | awk '{ printf "%.0f", $1 }') starts/s (p50 $(median "$RES/api.start_p50_ms" | awk '{ printf "%.1f", $1 }') ms, p99 $(median "$RES/api.start_p99_ms" | awk '{ printf "%.1f", $1 }') ms); wall = all ended; SUCCEEDED $(minof "$RES/api.succeeded" || echo 0)/$API_JOBS (worst round); peak RSS $(maxof "$RES/api.rss_kib" | awk '{ printf "%.0f MiB", $1 / 1024 }')$( [ "$(maxof "$RES/api.lagged")" = 1 ] && echo "; event stream lagged, end seen via /metrics")"
         if [ -s "$RES/api.fail" ]; then echo "|  | (failed) |  |  |  |  | $(head -1 "$RES/api.fail" | cut -c1-120) |"; fi
     fi
     if selected limits 7; then
@@ -503,17 +510,23 @@ report() {
 
 # ---- main -------------------------------------------------------------------------------------
 
-LOAD0="$(cut -d' ' -f1-3 /proc/loadavg)"
-log "work folder $WORK; $ROUNDS round(s); timeout ${TIMEOUT}s per run"
-prepare
-for ((round = 1; round <= ROUNDS; round++)); do
-    log "round $round/$ROUNDS"
-    selected limits 7 && w_limits
-    selected chain 1 && w_sequence chain "$round"
-    selected fan 2 && w_fan "$round"
-    selected noop 3 && w_noop "$round"
-    selected sleep 4 && w_sequence sleep "$round"
-    selected concurrent 5 && w_concurrent "$round"
-    selected api 6 && w_api
-done
-report
+main() {
+    setup "$@"
+    LOAD0="$(cut -d' ' -f1-3 /proc/loadavg)"
+    log "work folder $WORK; $ROUNDS round(s); timeout ${TIMEOUT}s per run"
+    prepare
+    for ((round = 1; round <= ROUNDS; round++)); do
+        log "round $round/$ROUNDS"
+        selected limits 7 && w_limits
+        selected chain 1 && w_sequence chain "$round"
+        selected fan 2 && w_fan "$round"
+        selected noop 3 && w_noop "$round"
+        selected sleep 4 && w_sequence sleep "$round"
+        selected concurrent 5 && w_concurrent "$round"
+        selected api 6 && w_api
+    done
+    report
+}
+
+main "$@"
+exit $?

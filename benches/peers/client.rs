@@ -82,8 +82,20 @@ fn load(args: &[String]) {
         let url = format!("{url}/api/v1/events/stream");
         std::thread::spawn(move || watch_stream(&url, &seen, ready_tx));
     }
-    if ready_rx.recv_timeout(Duration::from_secs(10)).is_err() {
-        fail("the event stream did not become ready within 10 s");
+    match ready_rx.recv_timeout(Duration::from_secs(10)) {
+        Ok(()) => {}
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            fail("the event stream did not become ready within 10 s")
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            let why = seen
+                .0
+                .lock()
+                .ok()
+                .and_then(|s| s.broken.clone())
+                .unwrap_or_else(|| "it ended".into());
+            fail(format!("the event stream failed: {why}"))
+        }
     }
 
     let next = Arc::new(AtomicUsize::new(0));
