@@ -1,8 +1,9 @@
 //! Command-line interface (clap). One file per command; each returns the process exit code:
 //! 0 success, 1 the command ran and found a problem, 2 bad usage.
 
+use crate::runtime::Durability;
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub mod check;
 pub mod control;
@@ -57,6 +58,39 @@ fn init_logging(format: LogFormat, default_level: &str) {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
+}
+
+/// `--durability` of `run`, `resume` and `serve` (docs/durability.md, "Durability modes").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DurabilityArg {
+    /// Flush the store before acting on a state change (group commit). The default.
+    Sync,
+    /// Do not wait for flushes; the store flushes in the background every 500 ms, so a crash
+    /// may lose up to the last 500 ms of changes (a step may run again).
+    Relaxed,
+}
+
+/// The background flush period of `--durability relaxed`: sled's own default period, and the
+/// period at which sync mode's background flush already persists progress reports.
+pub const RELAXED_FLUSH_EVERY_MS: u64 = 500;
+
+impl DurabilityArg {
+    pub fn mode(self) -> Durability {
+        match self {
+            DurabilityArg::Sync => Durability::Sync,
+            DurabilityArg::Relaxed => Durability::Relaxed {
+                flush_every_ms: RELAXED_FLUSH_EVERY_MS,
+            },
+        }
+    }
+}
+
+/// The `--db` value that asks `run`/`resume` for an in-memory store instead of a folder.
+pub const MEMORY_DB: &str = ":memory:";
+
+/// Whether `--db` names the in-memory store (`./:memory:` is a folder of that name).
+pub fn is_memory_db(db: &Path) -> bool {
+    db.as_os_str() == MEMORY_DB
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -14,18 +14,23 @@
 //! Retention (`--keep-history`, default 30d, and `--keep-jobs`): `run` purges the ended jobs the
 //! store should no longer keep in the background when it opens, and once more after its job
 //! has ended (docs/operations.md, "Retention").
+//! `--durability sync|relaxed` picks the durability mode (docs/durability.md). `--db :memory:`
+//! runs on an in-memory store: nothing is written to disk and nothing survives the command,
+//! which is what benchmarks and throw-away trials want; `resume --db :memory:` therefore has
+//! nothing to resume and says so (exit 0).
 //!
 //! Environment: `CHAINSCHED_TIME_SCALE` (engine ms per real ms, default 1) makes AFTER delays,
 //! retry delays and `builtin sleep` shorter, for demos and tests.
 
+use super::{is_memory_db, DurabilityArg};
 use crate::catalog::{load_paths, Catalog};
 use crate::core::types::{JobRecord, JobState, PresetState, StartRequest};
 use crate::lang::diagnostic::{did_you_mean, nearest_name, render_text};
-use crate::runtime::{report, Engine, EngineEvent, EngineOptions};
+use crate::runtime::{report, Engine, EngineError, EngineEvent, EngineOptions};
 use crate::sim::names::{resolve_chain, resolve_subname};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::sync::broadcast::Receiver;
 use tokio::sync::watch;
@@ -54,8 +59,12 @@ pub struct RunArgs {
     /// Resource group of this run (dotted path).
     #[arg(long)]
     pub group: Option<String>,
+    /// The store folder; `:memory:` for an in-memory store that nothing outlives.
     #[arg(long, default_value = "./chainsched-data")]
     pub db: PathBuf,
+    /// sync: flush before acting on each change; relaxed: flush in the background every 500 ms.
+    #[arg(long, value_enum, default_value = "sync")]
+    pub durability: DurabilityArg,
     #[arg(long, value_enum, default_value = "table")]
     pub format: RunFormat,
     #[command(flatten)]
@@ -64,8 +73,12 @@ pub struct RunArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct ResumeArgs {
+    /// The store folder; `:memory:` for an in-memory store that nothing outlives.
     #[arg(long, default_value = "./chainsched-data")]
     pub db: PathBuf,
+    /// sync: flush before acting on each change; relaxed: flush in the background every 500 ms.
+    #[arg(long, value_enum, default_value = "sync")]
+    pub durability: DurabilityArg,
     #[arg(long, value_enum, default_value = "table")]
     pub format: RunFormat,
 }
@@ -208,7 +221,7 @@ fn definition_chain(catalog: &Catalog, wanted: &str) -> Result<String, Refusal> 
     })
 }
 
-fn options(catalog: Option<Catalog>) -> EngineOptions {
+fn options(catalog: Option<Catalog>, durability: DurabilityArg) -> EngineOptions {
     let time_scale = std::env::var("CHAINSCHED_TIME_SCALE")
         .ok()
         .and_then(|v| v.parse::<f64>().ok())
@@ -216,7 +229,17 @@ fn options(catalog: Option<Catalog>) -> EngineOptions {
     EngineOptions {
         catalog,
         time_scale,
+        durability: durability.mode(),
         ..EngineOptions::default()
+    }
+}
+
+/// The engine on the store `--db` names: a sled folder, or the in-memory store for `:memory:`.
+async fn open_engine(db: &Path, options: EngineOptions) -> Result<Engine, EngineError> {
+    if is_memory_db(db) {
+        Engine::open_in_memory(options).await
+    } else {
+        Engine::open(db, options).await
     }
 }
 
@@ -250,10 +273,10 @@ pub fn run(args: RunArgs) -> i32 {
 async fn run_async(args: RunArgs, catalog: Catalog, req: StartRequest) -> i32 {
     let retention = args.retention.retention();
     let options = EngineOptions {
-        retention,
-        ..options(Some(catalog))
+        retention: retention.clone(),
+        ..options(Some(catalog), args.durability)
     };
-    let engine = match Engine::open(&args.db, options).await {
+    let engine = match open_engine(&args.db, options).await {
         Ok(e) => e,
         Err(e) => {
             eprintln!("error: {e}");
@@ -295,7 +318,8 @@ async fn run_async(args: RunArgs, catalog: Catalog, req: StartRequest) -> i32 {
 }
 
 pub fn resume(args: ResumeArgs) -> i32 {
-    if !args.db.exists() {
+    let memory = is_memory_db(&args.db);
+    if !memory && !args.db.exists() {
         eprintln!(
             "error: --db {}: no store there; nothing to resume",
             args.db.display()
@@ -310,7 +334,7 @@ pub fn resume(args: ResumeArgs) -> i32 {
         }
     };
     rt.block_on(async move {
-        let engine = match Engine::open(&args.db, options(None)).await {
+        let engine = match open_engine(&args.db, options(None, args.durability)).await {
             Ok(e) => e,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -322,10 +346,16 @@ pub fn resume(args: ResumeArgs) -> i32 {
         let jobs = engine.recovery().recovered.clone();
         let failed = !engine.recovery().failed.is_empty();
         if jobs.is_empty() && args.format == RunFormat::Table {
-            println!(
-                "nothing to resume: no unfinished jobs in {}",
-                args.db.display()
-            );
+            if memory {
+                println!(
+                    "nothing to resume: --db :memory: is a new, empty in-memory store (nothing outlives the command that used one)"
+                );
+            } else {
+                println!(
+                    "nothing to resume: no unfinished jobs in {}",
+                    args.db.display()
+                );
+            }
         }
         let records = follow(&engine, events, jobs.clone()).await;
         let code = if jobs.is_empty() {

@@ -7,6 +7,7 @@
 //! beyond `--keep-jobs` are purged in the background (docs/operations.md, "Retention").
 //! Exit status: 1 when the rule files have errors or the service fails, 2 on bad usage.
 
+use super::DurabilityArg;
 use crate::server::{serve, ServeConfig, ServeError};
 use std::path::PathBuf;
 
@@ -17,6 +18,9 @@ pub struct ServeArgs {
     pub rules: PathBuf,
     #[arg(long, default_value = "./chainsched-data")]
     pub db: PathBuf,
+    /// sync: flush before acting on each change; relaxed: flush in the background every 500 ms.
+    #[arg(long, value_enum, default_value = "sync")]
+    pub durability: DurabilityArg,
     /// Address to listen on (port 0: any free port; the address is printed).
     #[arg(long, default_value = "127.0.0.1:7878")]
     pub listen: String,
@@ -78,6 +82,7 @@ pub fn run(a: ServeArgs) -> i32 {
     let config = ServeConfig {
         rules: a.rules,
         db: a.db,
+        durability: a.durability.mode(),
         listen: a.listen,
         token,
         insecure_no_auth: a.insecure_no_auth,

@@ -28,7 +28,7 @@ pub mod svg;
 
 use crate::catalog::{load_paths, Catalog};
 use crate::lang::diagnostic::render_text;
-use crate::runtime::{Engine, EngineOptions};
+use crate::runtime::{Durability, Engine, EngineOptions};
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
@@ -43,6 +43,8 @@ use tokio::sync::watch;
 pub struct ServeConfig {
     pub rules: PathBuf,
     pub db: PathBuf,
+    /// When a change counts as durable (`--durability`).
+    pub durability: Durability,
     /// `127.0.0.1:7878`; port 0 picks a free port (the chosen address is printed).
     pub listen: String,
     /// Bearer token for mutating requests.
@@ -168,6 +170,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     let options = EngineOptions {
         catalog: Some(catalog.clone()),
         time_scale: config.time_scale,
+        durability: config.durability,
         schedules: true,
         retention: config.retention,
         ..EngineOptions::default()
