@@ -273,7 +273,7 @@ pub fn run(args: RunArgs) -> i32 {
 async fn run_async(args: RunArgs, catalog: Catalog, req: StartRequest) -> i32 {
     let retention = args.retention.retention();
     let options = EngineOptions {
-        retention: retention.clone(),
+        retention,
         ..options(Some(catalog), args.durability)
     };
     let engine = match open_engine(&args.db, options).await {
