@@ -30,6 +30,20 @@ fn noop_chain(n: usize) -> String {
     s
 }
 
+/// Step `S<i>` of job J succeeds (at instant (i + 1) × 10).
+fn succeed(core: &mut Core, i: usize) {
+    core.handle(
+        (i as u64 + 1) * 10,
+        Input::StepFinished {
+            job: "J".into(),
+            subname: format!("S{i}"),
+            attempt: 1,
+            outcome: Outcome::Succeeded,
+        },
+    )
+    .expect("finish");
+}
+
 /// (records, bytes) the journal reports for the completion of step `k` of an `n`-step chain.
 fn change_of_one_completion(n: usize, k: usize) -> (usize, usize) {
     let mut core = Core::new(catalog(&noop_chain(n)));
@@ -43,28 +57,10 @@ fn change_of_one_completion(n: usize, k: usize) -> (usize, usize) {
     )
     .expect("start");
     for i in 0..k {
-        core.handle(
-            (i as u64 + 1) * 10,
-            Input::StepFinished {
-                job: "J".into(),
-                subname: format!("S{i}"),
-                attempt: 1,
-                outcome: Outcome::Succeeded,
-            },
-        )
-        .expect("finish");
+        succeed(&mut core, i);
     }
     core.take_changes();
-    core.handle(
-        (k as u64 + 1) * 10,
-        Input::StepFinished {
-            job: "J".into(),
-            subname: format!("S{k}"),
-            attempt: 1,
-            outcome: Outcome::Succeeded,
-        },
-    )
-    .expect("finish");
+    succeed(&mut core, k);
     let changes = core.take_changes();
     assert_eq!(changes.len(), 1, "only job J changed");
     let ch = &changes[0];

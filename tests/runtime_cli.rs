@@ -334,3 +334,149 @@ chain ST { step A program BAD; step B program OK;
     assert_eq!(v["jobs"][0]["state"], "CHAIN_STALLED", "{v}");
     assert_eq!(v["jobs"][0]["steps"][0]["error_code"], 3);
 }
+
+fn demo_chain() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo.chain")
+}
+
+/// Entries left in a folder (the test's working directory).
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn run_on_an_in_memory_store_succeeds_and_leaves_nothing_on_disk() {
+    let cwd = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .current_dir(cwd.path())
+        .env("CHAINSCHED_TIME_SCALE", "20")
+        .args(["run"])
+        .arg(demo_chain())
+        .args(["--chain", "DEMO", "--db", ":memory:"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("job "), "{stdout}");
+    assert!(stdout.contains("(chain DEMO): SUCCEEDED"), "{stdout}");
+    assert!(stdout.contains("SUMMARY"), "{stdout}");
+    // Neither a `:memory:` folder nor the default ./chainsched-data.
+    assert_eq!(entries(cwd.path()), Vec::<String>::new());
+}
+
+#[test]
+fn resume_on_an_in_memory_store_has_nothing_to_resume() {
+    let cwd = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .current_dir(cwd.path())
+        .args(["resume", "--db", ":memory:"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("nothing to resume"), "{stdout}");
+    assert!(stdout.contains("in-memory store"), "{stdout}");
+    assert_eq!(entries(cwd.path()), Vec::<String>::new());
+    // JSON: the empty final view, still exit 0.
+    let out = Command::new(BIN)
+        .current_dir(cwd.path())
+        .args(["resume", "--db", ":memory:", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v = json(&out);
+    assert_eq!(v["jobs"].as_array().map(Vec::len), Some(0), "{v}");
+}
+
+#[test]
+fn relaxed_durability_runs_and_the_store_keeps_the_job() {
+    let tmp = tempfile::tempdir().unwrap();
+    rules(
+        tmp.path(),
+        "program OK { builtin noop; }\nchain TWO { step A program OK; step B program OK;\n\
+         rule R1 when TRUE then START A; rule R2 when A SUCCEEDED then START B;\n\
+         rule R3 when B SUCCEEDED then END; }",
+    );
+    let out = run(
+        tmp.path(),
+        &[
+            "--chain",
+            "TWO",
+            "--job",
+            "RELAXED1",
+            "--durability",
+            "relaxed",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("job RELAXED1 (chain TWO): SUCCEEDED"),
+        "{stdout}"
+    );
+    // The engine flushed at shutdown: another process reads the finished job.
+    let out = Command::new(BIN)
+        .args(["jobs", "--format", "json", "--db"])
+        .arg(tmp.path().join("db"))
+        .output()
+        .unwrap();
+    let v = json(&out);
+    let row = v
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["job_name"] == "RELAXED1"))
+        .unwrap_or_else(|| panic!("no RELAXED1 row: {v}"));
+    assert_eq!(row["state"], "SUCCEEDED", "{v}");
+    // resume takes the flag too (nothing left to resume here).
+    let out = Command::new(BIN)
+        .args(["resume", "--durability", "relaxed", "--db"])
+        .arg(tmp.path().join("db"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing to resume"));
+}
+
+#[test]
+fn a_bad_durability_is_a_usage_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    rules(tmp.path(), CHAIN);
+    for cmd in [
+        vec!["run", "x.chain", "--chain", "ETL", "--durability", "fast"],
+        vec!["resume", "--durability", "SYNCED"],
+        vec!["serve", "--rules", "x", "--durability", ""],
+    ] {
+        let out = Command::new(BIN)
+            .current_dir(tmp.path())
+            .args(&cmd)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cmd:?}: {err}");
+        assert!(err.contains("--durability"), "{cmd:?}: {err}");
+        assert!(
+            err.contains("sync") && err.contains("relaxed"),
+            "{cmd:?}: {err}"
+        );
+        assert!(!tmp.path().join("chainsched-data").exists(), "{cmd:?}");
+    }
+}

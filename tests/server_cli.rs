@@ -244,3 +244,16 @@ fn without_a_service_the_control_commands_run_the_engine_on_the_store() {
     let out = local(&db, &["details", "999"]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn serve_with_relaxed_durability_runs_jobs_and_keeps_them_after_a_restart() {
+    let server = Server::start_with(RULES, &["--durability", "relaxed"], Some(TOKEN));
+    let job = server.start_job(json!({"chain": "DEMO", "job": "RELAXED_1"}));
+    let row = server.wait_state(&job, &["SUCCEEDED", "FAILED", "STOPPED"]);
+    assert_eq!(row["state"], "SUCCEEDED", "{row}");
+    // A clean shutdown flushes what the background flush had not yet written.
+    let server = server.restart(&["--durability", "sync"]);
+    let (status, row) = server.get("/api/v1/jobs/RELAXED_1");
+    assert_eq!(status, 200, "{row}");
+    assert_eq!(row["state"], "SUCCEEDED", "{row}");
+}

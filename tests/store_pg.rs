@@ -495,10 +495,7 @@ fn serve_on_postgres_while_views_read_the_database_directly() {
     let stdout = serve.stdout.take().unwrap();
     let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
     let url = loop {
-        let line = lines
-            .next()
-            .expect("serve ended before listening")
-            .unwrap();
+        let line = lines.next().expect("serve ended before listening").unwrap();
         if let Some(rest) = line.split("listening on ").nth(1) {
             break rest.trim().to_string();
         }

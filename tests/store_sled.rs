@@ -5,8 +5,9 @@ use chainsched::core::types::{
     JobRecord, JobState, LogRow, RunOperation, StepRecord, StepState, TimelineEntry, TimelineKind,
 };
 use chainsched::store::layout;
+use chainsched::store::retention::purge_offline;
 use chainsched::store::sled_store::{SledOptions, SledStore};
-use chainsched::store::{ChainStore, KvStore, StateBatch, StoreError, WriteBatch};
+use chainsched::store::{ChainStore, KvStore, RetentionPolicy, StateBatch, StoreError, WriteBatch};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -172,8 +173,18 @@ fn retention_prunes_old_finished_jobs_only() {
     b.put_log(&log_row(3, "LIVE", 1_500));
     store.apply(b).unwrap();
 
-    let stats = store.prune_finished_before(5_000).unwrap();
+    // Ended more than 3 s before 8 000: OLD only.
+    let policy = RetentionPolicy {
+        max_age: Some(3_000),
+        keep_jobs: None,
+    };
+    let mut removed = Vec::new();
+    let stats = purge_offline(&store, 8_000, &policy, false, &mut |r| {
+        removed.push(r.job.clone())
+    })
+    .unwrap();
     assert_eq!((stats.jobs, stats.log_rows), (1, 1));
+    assert_eq!(removed, vec!["OLD"]);
     assert!(store.job("OLD").unwrap().is_none());
     assert!(store.steps("OLD").unwrap().is_empty());
     assert!(store.log_row(1).unwrap().is_none());

@@ -297,9 +297,25 @@ fn log_pages_forward_and_shows_the_most_recent() {
     assert_eq!((d.pid, d.run_duration), (Some(77), Some(0.48)));
     assert!(query::run_details(&v, 3).is_err(), "no details for row 3");
     assert_eq!(v.details(2).unwrap().unwrap().output, "line 1\nline 2\n");
-    // After pruning the oldest rows, the most recent are still found.
-    s.prune_finished_before(T0 + 5_500).unwrap();
-    assert_eq!(ids(LogFilter::default()), vec![6, 7, 8, 9, 10]);
+    // After a purge removed the oldest rows of OTHER (a job with no record any more), the
+    // most recent rows are still found across the gaps.
+    let policy = chainsched::store::RetentionPolicy {
+        max_age: Some(0),
+        keep_jobs: None,
+    };
+    chainsched::store::retention::purge_offline(&s, T0 + 5_500, &policy, false, &mut |_| {})
+        .unwrap();
+    assert_eq!(ids(LogFilter::default()), vec![2, 4, 6, 7, 8, 9, 10]);
+    assert_eq!(
+        ids(LogFilter {
+            job: Some("NIGHTLY".into()),
+            since_id: Some(0),
+            limit: Some(2),
+            ..Default::default()
+        }),
+        vec![2, 4],
+        "the rows of the running job's current run are kept"
+    );
     assert_eq!(
         ids(LogFilter {
             limit: Some(2),
@@ -323,5 +339,152 @@ fn unknown_names_are_not_found_errors() {
             "{e:?}"
         );
         assert!(e.to_string().contains("NOPE"));
+    }
+}
+
+/// The views over the whole history, the way they were read before the indexes: every job,
+/// every log row, then filtered by the query layer. The indexed reads must give the same rows.
+struct FullScan(StoreViews);
+
+impl ViewSource for FullScan {
+    fn jobs(&self) -> Result<Vec<chainsched::views::JobInfo>, chainsched::views::ViewError> {
+        self.0.jobs()
+    }
+    fn job(
+        &self,
+        job: &str,
+    ) -> Result<Option<chainsched::views::JobInfo>, chainsched::views::ViewError> {
+        self.0.job(job)
+    }
+    fn steps(
+        &self,
+        job: &str,
+    ) -> Result<Vec<chainsched::views::StepInfo>, chainsched::views::ViewError> {
+        self.0.steps(job)
+    }
+    fn log(&self, _: &LogFilter) -> Result<Vec<LogRow>, chainsched::views::ViewError> {
+        Ok(self.0.store().log(0, usize::MAX)?)
+    }
+    fn details(&self, log_id: u64) -> Result<Option<RunDetails>, chainsched::views::ViewError> {
+        self.0.details(log_id)
+    }
+    fn timeline(&self, job: &str) -> Result<Vec<TimelineEntry>, chainsched::views::ViewError> {
+        self.0.timeline(job)
+    }
+    fn catalog(
+        &self,
+    ) -> Result<std::sync::Arc<chainsched::catalog::Catalog>, chainsched::views::ViewError> {
+        self.0.catalog()
+    }
+}
+
+#[test]
+fn indexed_reads_give_the_same_rows_as_reading_everything() {
+    let s = store();
+    // 400 more jobs: ties in time, three chains, every state, some enqueued first; and a log
+    // with gaps (rows of no job, rows of several jobs interleaved).
+    let mut b = StateBatch::default();
+    let states = [
+        JobState::Succeeded,
+        JobState::Failed,
+        JobState::Running,
+        JobState::Stopped,
+        JobState::Enqueued,
+        JobState::ChainStalled,
+    ];
+    for i in 0..400u64 {
+        let state = states[(i % 6) as usize];
+        let started = T0 + (i * 7919 % 97) * 1_000;
+        b.put_job(&JobRecord {
+            // 300 names, 100 of them written twice at another instant (a reused name).
+            job: format!("J{:03}", (i * 37) % 300),
+            chain: ["OUTER", "INNER", "OTHER"][(i % 3) as usize].into(),
+            state,
+            error_code: state.is_finished().then_some(0),
+            parameters: BTreeMap::new(),
+            started_at: started,
+            ended_at: state.is_finished().then_some(started + 500),
+            stall_reason: None,
+            group: None,
+            serialize_key: None,
+            enqueued_at: (i % 5 == 0).then_some(started - 3_000),
+            requested_by: None,
+        });
+    }
+    for id in 11..=900u64 {
+        if id % 11 == 0 {
+            continue;
+        }
+        b.put_log(&LogRow {
+            log_id: id,
+            time: T0 + id * 100,
+            job: format!("J{:03}", id % 13),
+            subname: None,
+            chain: ["OUTER", "INNER"][(id % 2) as usize].into(),
+            step: None,
+            operation: RunOperation::Run,
+            status: StepState::Succeeded,
+            error_code: 0,
+            started_at: None,
+            additional_info: None,
+        });
+    }
+    s.apply(b).unwrap();
+    let indexed = StoreViews::new(s.clone(), None);
+    let full = FullScan(StoreViews::new(s, None));
+    let now = T0 + 200_000;
+    let mut job_filters = vec![JobFilter::default()];
+    for limit in [None, Some(0), Some(1), Some(7), Some(50), Some(1_000)] {
+        for chain in [None, Some("INNER")] {
+            for states in [vec![], vec![JobState::Running, JobState::Failed]] {
+                for (since, until) in [(None, None), (Some(T0 + 20_000), Some(T0 + 60_000))] {
+                    job_filters.push(JobFilter {
+                        job: None,
+                        chain: chain.map(String::from),
+                        states: states.clone(),
+                        since,
+                        until,
+                        limit,
+                    });
+                }
+            }
+        }
+    }
+    for f in &job_filters {
+        assert_eq!(
+            query::jobs(&indexed, f, now).unwrap(),
+            query::jobs(&full, f, now).unwrap(),
+            "{f:?}"
+        );
+    }
+    assert_eq!(
+        query::running_chains(&indexed, None, false, now).unwrap(),
+        query::running_chains(&full, None, false, now).unwrap()
+    );
+    let mut log_filters = vec![];
+    for limit in [None, Some(0), Some(1), Some(50), Some(300)] {
+        for job in [None, Some("J003")] {
+            for chain in [None, Some("INNER")] {
+                for since_id in [None, Some(0), Some(450)] {
+                    for (since, until) in [(None, None), (Some(T0 + 30_000), Some(T0 + 70_000))] {
+                        log_filters.push(LogFilter {
+                            job: job.map(String::from),
+                            chain: chain.map(String::from),
+                            since_id,
+                            since,
+                            until,
+                            limit,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    for f in &log_filters {
+        assert_eq!(
+            query::job_log(&indexed, f).unwrap(),
+            query::job_log(&full, f).unwrap(),
+            "{f:?}"
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! Command-line interface (clap). One file per command; each returns the process exit code:
 //! 0 success, 1 the command ran and found a problem, 2 bad usage.
 
+use crate::runtime::Durability;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -8,6 +9,7 @@ pub mod check;
 pub mod control;
 pub mod graph;
 pub mod import_oracle;
+pub mod purge;
 pub mod run;
 pub mod serve;
 pub mod simulate;
@@ -58,6 +60,39 @@ fn init_logging(format: LogFormat, default_level: &str) {
     };
 }
 
+/// `--durability` of `run`, `resume` and `serve` (docs/durability.md, "Durability modes").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DurabilityArg {
+    /// Flush the store before acting on a state change (group commit). The default.
+    Sync,
+    /// Do not wait for flushes; the store flushes in the background every 500 ms, so a crash
+    /// may lose up to the last 500 ms of changes (a step may run again).
+    Relaxed,
+}
+
+/// The background flush period of `--durability relaxed`: sled's own default period, and the
+/// period at which sync mode's background flush already persists progress reports.
+pub const RELAXED_FLUSH_EVERY_MS: u64 = 500;
+
+impl DurabilityArg {
+    pub fn mode(self) -> Durability {
+        match self {
+            DurabilityArg::Sync => Durability::Sync,
+            DurabilityArg::Relaxed => Durability::Relaxed {
+                flush_every_ms: RELAXED_FLUSH_EVERY_MS,
+            },
+        }
+    }
+}
+
+/// The `--db` value that asks `run`/`resume` for an in-memory store instead of a folder.
+pub const MEMORY_DB: &str = ":memory:";
+
+/// Whether `--db` names the in-memory store (`./:memory:` is a folder of that name).
+pub fn is_memory_db(db: &str) -> bool {
+    db == MEMORY_DB
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
     Table,
@@ -81,6 +116,8 @@ pub enum Command {
     Resume(run::ResumeArgs),
     /// The long-running engine: schedules jobs, HTTP API, web dashboard.
     Serve(serve::ServeArgs),
+    /// Remove ended jobs from a store no engine has open; prints what was removed.
+    Purge(purge::PurgeArgs),
     /// Start a chain job in a running engine; prints the job name.
     Start(control::StartArgs),
     /// Stop a job, or one step of it.
@@ -148,6 +185,7 @@ pub fn main() -> i32 {
         Command::Run(a) => run::run(a),
         Command::Resume(a) => run::resume(a),
         Command::Serve(a) => serve::run(a),
+        Command::Purge(a) => purge::run(a),
         Command::Start(a) => control::start(a),
         Command::Stop(a) => control::stop(a),
         Command::Alter(a) => control::alter(a),

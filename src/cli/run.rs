@@ -11,13 +11,22 @@
 //! runs them to their end; same display, output and exit status (0 only if every recovered job
 //! SUCCEEDED).
 //!
+//! Retention (`--keep-history`, default 30d, and `--keep-jobs`): `run` purges the ended jobs the
+//! store should no longer keep in the background when it opens, and once more after its job
+//! has ended (docs/operations.md, "Retention").
+//! `--durability sync|relaxed` picks the durability mode (docs/durability.md). `--db :memory:`
+//! runs on an in-memory store: nothing is written to disk and nothing survives the command,
+//! which is what benchmarks and throw-away trials want; `resume --db :memory:` therefore has
+//! nothing to resume and says so (exit 0).
+//!
 //! Environment: `CHAINSCHED_TIME_SCALE` (engine ms per real ms, default 1) makes AFTER delays,
 //! retry delays and `builtin sleep` shorter, for demos and tests.
 
+use super::{is_memory_db, DurabilityArg};
 use crate::catalog::{load_paths, Catalog};
 use crate::core::types::{JobRecord, JobState, PresetState, StartRequest};
 use crate::lang::diagnostic::{did_you_mean, nearest_name, render_text};
-use crate::runtime::{report, Engine, EngineEvent, EngineOptions};
+use crate::runtime::{report, Engine, EngineError, EngineEvent, EngineOptions};
 use crate::sim::names::{resolve_chain, resolve_subname};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
@@ -50,20 +59,30 @@ pub struct RunArgs {
     /// Resource group of this run (dotted path).
     #[arg(long)]
     pub group: Option<String>,
-    /// The store: a folder (the embedded sled store) or a PostgreSQL database
-    /// (postgres://user@host:port/dbname); CHAINSCHED_DB when not given.
+    /// The store: a folder (the embedded sled store), a PostgreSQL database
+    /// (postgres://user@host:port/dbname), or `:memory:` for an in-memory store that nothing
+    /// outlives; CHAINSCHED_DB when not given.
     #[arg(long, env = "CHAINSCHED_DB", hide_env_values = true, default_value = crate::store::open::DEFAULT_DB)]
     pub db: String,
+    /// sync: flush before acting on each change; relaxed: flush in the background every 500 ms.
+    #[arg(long, value_enum, default_value = "sync")]
+    pub durability: DurabilityArg,
     #[arg(long, value_enum, default_value = "table")]
     pub format: RunFormat,
+    #[command(flatten)]
+    pub retention: super::purge::RetentionArgs,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct ResumeArgs {
-    /// The store: a folder (the embedded sled store) or a PostgreSQL database
-    /// (postgres://user@host:port/dbname); CHAINSCHED_DB when not given.
+    /// The store: a folder (the embedded sled store), a PostgreSQL database
+    /// (postgres://user@host:port/dbname), or `:memory:` for an in-memory store that nothing
+    /// outlives; CHAINSCHED_DB when not given.
     #[arg(long, env = "CHAINSCHED_DB", hide_env_values = true, default_value = crate::store::open::DEFAULT_DB)]
     pub db: String,
+    /// sync: flush before acting on each change; relaxed: flush in the background every 500 ms.
+    #[arg(long, value_enum, default_value = "sync")]
+    pub durability: DurabilityArg,
     #[arg(long, value_enum, default_value = "table")]
     pub format: RunFormat,
 }
@@ -206,7 +225,7 @@ fn definition_chain(catalog: &Catalog, wanted: &str) -> Result<String, Refusal> 
     })
 }
 
-fn options(catalog: Option<Catalog>) -> EngineOptions {
+fn options(catalog: Option<Catalog>, durability: DurabilityArg) -> EngineOptions {
     let time_scale = std::env::var("CHAINSCHED_TIME_SCALE")
         .ok()
         .and_then(|v| v.parse::<f64>().ok())
@@ -214,7 +233,18 @@ fn options(catalog: Option<Catalog>) -> EngineOptions {
     EngineOptions {
         catalog,
         time_scale,
+        durability: durability.mode(),
         ..EngineOptions::default()
+    }
+}
+
+/// The engine on the store `--db` names: a sled folder, a PostgreSQL database, or the
+/// in-memory store for `:memory:`.
+async fn open_engine(db: &str, options: EngineOptions) -> Result<Engine, EngineError> {
+    if is_memory_db(db) {
+        Engine::open_in_memory(options).await
+    } else {
+        Engine::open_db(db, options).await
     }
 }
 
@@ -246,7 +276,12 @@ pub fn run(args: RunArgs) -> i32 {
 }
 
 async fn run_async(args: RunArgs, catalog: Catalog, req: StartRequest) -> i32 {
-    let engine = match Engine::open_db(&args.db, options(Some(catalog))).await {
+    let retention = args.retention.retention();
+    let options = EngineOptions {
+        retention,
+        ..options(Some(catalog), args.durability)
+    };
+    let engine = match open_engine(&args.db, options).await {
         Ok(e) => e,
         Err(e) => {
             eprintln!("error: {e}");
@@ -277,12 +312,19 @@ async fn run_async(args: RunArgs, catalog: Catalog, req: StartRequest) -> i32 {
             );
         }
     }
+    if let Some(r) = &retention {
+        // The job has ended: one last pass, so the store keeps what the flags say.
+        if let Err(e) = engine.purge(r).await {
+            eprintln!("warning: purging ended jobs failed: {e}");
+        }
+    }
     engine.shutdown().await;
     code
 }
 
 pub fn resume(args: ResumeArgs) -> i32 {
-    if super::db_missing(&args.db) {
+    let memory = is_memory_db(&args.db);
+    if !memory && super::db_missing(&args.db) {
         eprintln!(
             "error: --db {}: no store there; nothing to resume",
             super::db_display(&args.db)
@@ -297,7 +339,7 @@ pub fn resume(args: ResumeArgs) -> i32 {
         }
     };
     rt.block_on(async move {
-        let engine = match Engine::open_db(&args.db, options(None)).await {
+        let engine = match open_engine(&args.db, options(None, args.durability)).await {
             Ok(e) => e,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -309,10 +351,16 @@ pub fn resume(args: ResumeArgs) -> i32 {
         let jobs = engine.recovery().recovered.clone();
         let failed = !engine.recovery().failed.is_empty();
         if jobs.is_empty() && args.format == RunFormat::Table {
-            println!(
-                "nothing to resume: no unfinished jobs in {}",
-                super::db_display(&args.db)
-            );
+            if memory {
+                println!(
+                    "nothing to resume: --db :memory: is a new, empty in-memory store (nothing outlives the command that used one)"
+                );
+            } else {
+                println!(
+                    "nothing to resume: no unfinished jobs in {}",
+                    super::db_display(&args.db)
+                );
+            }
         }
         let records = follow(&engine, events, jobs.clone()).await;
         let code = if jobs.is_empty() {

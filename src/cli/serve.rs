@@ -3,9 +3,11 @@
 //!
 //! Mutating requests need a bearer token from CHAINSCHED_TOKEN or `--token-file`; without one
 //! the service refuses to start unless `--read-only` (no changes at all) or
-//! `--insecure-no-auth` is given. Exit status: 1 when the rule files have errors or the
-//! service fails, 2 on bad usage.
+//! `--insecure-no-auth` is given. Ended jobs older than `--keep-history` (default 30d) or
+//! beyond `--keep-jobs` are purged in the background (docs/operations.md, "Retention").
+//! Exit status: 1 when the rule files have errors or the service fails, 2 on bad usage.
 
+use super::DurabilityArg;
 use crate::server::{serve, ServeConfig, ServeError};
 use std::path::PathBuf;
 
@@ -18,6 +20,9 @@ pub struct ServeArgs {
     /// (postgres://user@host:port/dbname); CHAINSCHED_DB when not given.
     #[arg(long, env = "CHAINSCHED_DB", hide_env_values = true, default_value = crate::store::open::DEFAULT_DB)]
     pub db: String,
+    /// sync: flush before acting on each change; relaxed: flush in the background every 500 ms.
+    #[arg(long, value_enum, default_value = "sync")]
+    pub durability: DurabilityArg,
     /// Address to listen on (port 0: any free port; the address is printed).
     #[arg(long, default_value = "127.0.0.1:7878")]
     pub listen: String,
@@ -44,6 +49,8 @@ pub struct ServeArgs {
         hide = true
     )]
     pub time_scale: f64,
+    #[command(flatten)]
+    pub retention: super::purge::RetentionArgs,
 }
 
 /// The bearer token: `--token-file` if given, else CHAINSCHED_TOKEN. An empty token is an error.
@@ -77,6 +84,7 @@ pub fn run(a: ServeArgs) -> i32 {
     let config = ServeConfig {
         rules: a.rules,
         db: a.db,
+        durability: a.durability.mode(),
         listen: a.listen,
         token,
         insecure_no_auth: a.insecure_no_auth,
@@ -84,6 +92,7 @@ pub fn run(a: ServeArgs) -> i32 {
         rate_limit: a.rate_limit,
         max_body_bytes: a.max_body,
         time_scale: a.time_scale,
+        retention: a.retention.retention(),
     };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -16,8 +16,9 @@ use crate::core::types::{CoreError, Effect, Input, JobRecord, LogRow, Outcome, T
 use crate::core::Core;
 use crate::lang::duration::Millis;
 use crate::store::records::bounded_tail;
+use crate::store::retention::{self, PurgeChunk};
 use crate::store::{
-    chain_store, ChainStore, LivePid, Progress, RunDetails, StateBatch, TimerEntry,
+    chain_store, ChainStore, LivePid, Progress, PurgeStats, RunDetails, StateBatch, TimerEntry,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -61,6 +62,12 @@ pub(crate) enum Msg {
     },
     Shutdown {
         reply: Option<oneshot::Sender<()>>,
+    },
+    /// Retention work gathered outside the actor (`super::retention`), checked and deleted in
+    /// the actor's turn.
+    Purge {
+        chunk: PurgeChunk,
+        reply: Reply<PurgeStats>,
     },
 }
 
@@ -269,6 +276,7 @@ impl Actor {
                 let _ = reply.send(Ok(jobs));
             }
             Msg::Shutdown { .. } => {}
+            Msg::Purge { chunk, reply } => self.purge(chunk, reply, turn),
         }
     }
 
@@ -972,6 +980,27 @@ impl Actor {
         // restart) start now.
         let effects = self.core.admit_waiting_jobs(now);
         self.record(effects, turn);
+    }
+
+    // ---- retention ----
+
+    /// Delete the ended jobs of a retention chunk that are still the run that was gathered.
+    /// Checked here because only the actor starts runs: a job the core knows (running again,
+    /// or ended in this very turn) is skipped, and so is one whose stored record or newest log
+    /// row changed since it was gathered. The deletes go into this turn's batch, after the
+    /// writes of earlier messages and before those of later ones (a start of the same name
+    /// later in this turn overwrites what it needs). Nothing here needs a flush: a purge lost
+    /// in a crash is done again by the next pass.
+    fn purge(&mut self, chunk: PurgeChunk, reply: Reply<PurgeStats>, turn: &mut Turn) {
+        if let Some(why) = &self.failed {
+            let _ = reply.send(Err(EngineError::NotRunning(why.clone())));
+            return;
+        }
+        let core = &self.core;
+        let running = |job: &str| core.job_record(job).is_some();
+        let result =
+            retention::apply_chunk(&self.store, chunk, &mut turn.batch, &running, &mut |_| {});
+        let _ = reply.send(result.map_err(EngineError::Store));
     }
 }
 

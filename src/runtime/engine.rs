@@ -17,7 +17,7 @@ use crate::core::types::{
 };
 use crate::core::Core;
 use crate::store::sled_store::SledOptions;
-use crate::store::{Access, ChainStore, OpenOptions, PgOptions, Progress, RunDetails};
+use crate::store::{Access, ChainStore, OpenOptions, PgOptions, Progress, PurgeStats, RunDetails};
 use std::future::Future;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -184,8 +184,8 @@ impl Engine {
         });
         tokio::spawn(actor.run(rx, work));
 
-        if let Some(keep) = options.retention {
-            spawn_retention(store.clone(), clock, keep, tx.downgrade());
+        if let Some(retention) = options.retention {
+            super::retention::spawn(store.clone(), clock, retention, tx.downgrade());
         }
 
         let engine = Engine {
@@ -404,6 +404,20 @@ impl Engine {
         }
     }
 
+    /// Remove the ended jobs `retention` does not keep (its `every` is ignored), now, while the
+    /// engine runs: chunk by chunk, each job checked in the engine's turn so that a job
+    /// restarted under the same name meanwhile keeps its records (docs/durability.md,
+    /// "Retention"). Returns what was removed.
+    pub async fn purge(&self, retention: &super::Retention) -> Result<PurgeStats, EngineError> {
+        super::retention::pass(
+            &self.inner.store,
+            &self.inner.tx,
+            self.now(),
+            retention.policy(),
+        )
+        .await
+    }
+
     // ---- views (read from the store, never blocking the engine) ----
 
     pub fn job(&self, job: &str) -> Result<Option<JobRecord>, EngineError> {
@@ -451,34 +465,4 @@ impl Engine {
     pub fn timeline(&self, job: &str) -> Result<Vec<TimelineEntry>, EngineError> {
         Ok(self.inner.store.timeline(job)?)
     }
-}
-
-/// Prune finished jobs older than `keep`, now and every 10 minutes, while the engine lives.
-fn spawn_retention(
-    store: ChainStore,
-    clock: EngineClock,
-    keep: Duration,
-    alive: mpsc::WeakUnboundedSender<Msg>,
-) {
-    tokio::spawn(async move {
-        loop {
-            let cutoff = clock.now().saturating_sub(keep.as_millis() as u64);
-            let s = store.clone();
-            match tokio::task::spawn_blocking(move || s.prune_finished_before(cutoff)).await {
-                Ok(Ok(stats)) if stats.jobs + stats.log_rows > 0 => {
-                    tracing::info!(
-                        "retention: removed {} finished jobs and {} job-log rows",
-                        stats.jobs,
-                        stats.log_rows
-                    )
-                }
-                Ok(Err(e)) => tracing::warn!("retention: {e}"),
-                _ => {}
-            }
-            tokio::time::sleep(Duration::from_secs(600)).await;
-            if alive.upgrade().is_none() {
-                break;
-            }
-        }
-    });
 }

@@ -12,6 +12,7 @@ pub mod events;
 pub mod executor;
 pub mod options;
 pub mod recovery;
+mod retention;
 pub mod scheduler;
 
 pub use actor::Accepted;
@@ -20,7 +21,7 @@ pub use error::EngineError;
 pub use events::EngineEvent;
 pub use executor::guardian::serve_if_requested as serve_guardian_if_requested;
 pub use executor::{HandlerContext, HandlerRegistry};
-pub use options::{Durability, EngineOptions};
+pub use options::{Durability, EngineOptions, Retention};
 pub use recovery::RecoveryReport;
 pub mod live;
 pub mod report;

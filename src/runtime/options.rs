@@ -27,9 +27,10 @@ pub struct EngineOptions {
     pub kill_grace: Duration,
     /// sled page-cache size in bytes.
     pub cache_capacity: u64,
-    /// Remove finished jobs (and job-log rows) older than this, at open and every 10 minutes.
-    /// `None` keeps everything.
-    pub retention: Option<Duration>,
+    /// Remove ended jobs (with everything of theirs) in the background, at open and then
+    /// every [`Retention::every`], without pausing the engine (docs/durability.md,
+    /// "Retention"). `None` keeps everything.
+    pub retention: Option<Retention>,
     /// The catalog to run. `None`: the catalog stored by the last engine on this store (or an
     /// empty one). Jobs recovered at open keep the chain definitions they started with.
     pub catalog: Option<Catalog>,
@@ -39,6 +40,46 @@ pub struct EngineOptions {
     /// Fire the catalog's scheduled job definitions (`schedule '...'`) at their due times
     /// (docs/scheduling.md). `serve` turns it on; `run`/`resume` leave it off.
     pub schedules: bool,
+}
+
+/// What the engine keeps of ended jobs, and how often it purges the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Keep jobs that ended less than this long ago (engine time). `None`: no age limit.
+    pub keep_history: Option<Duration>,
+    /// Keep at most this many ended jobs, the most recently ended. `None`: no count limit.
+    pub keep_jobs: Option<usize>,
+    /// Real time between background purges (the first runs when the engine opens).
+    pub every: Duration,
+}
+
+impl Retention {
+    /// What `serve` and `run` keep unless told otherwise: 30 days.
+    pub const DEFAULT_HISTORY: Duration = Duration::from_secs(30 * 24 * 3600);
+
+    /// A retention with the usual period: a tenth of `keep_history`, between 1 s and 10 min
+    /// (10 min without an age limit), so a short history is purged promptly and a long one
+    /// costs nothing between passes.
+    pub fn new(keep_history: Option<Duration>, keep_jobs: Option<usize>) -> Retention {
+        let every = keep_history.map_or(Duration::from_secs(600), |h| {
+            (h / 10).clamp(Duration::from_secs(1), Duration::from_secs(600))
+        });
+        Retention {
+            keep_history,
+            keep_jobs,
+            every,
+        }
+    }
+
+    /// The store-level policy (engine milliseconds).
+    pub fn policy(&self) -> crate::store::RetentionPolicy {
+        crate::store::RetentionPolicy {
+            max_age: self
+                .keep_history
+                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            keep_jobs: self.keep_jobs,
+        }
+    }
 }
 
 impl Default for EngineOptions {

@@ -28,7 +28,7 @@ pub mod svg;
 
 use crate::catalog::{load_paths, Catalog};
 use crate::lang::diagnostic::render_text;
-use crate::runtime::{Engine, EngineOptions};
+use crate::runtime::{Durability, Engine, EngineOptions};
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
@@ -44,6 +44,8 @@ pub struct ServeConfig {
     pub rules: PathBuf,
     /// The store: a folder (sled) or a `postgres://` URL (`crate::store::open`).
     pub db: String,
+    /// When a change counts as durable (`--durability`).
+    pub durability: Durability,
     /// `127.0.0.1:7878`; port 0 picks a free port (the chosen address is printed).
     pub listen: String,
     /// Bearer token for mutating requests.
@@ -56,6 +58,8 @@ pub struct ServeConfig {
     pub max_body_bytes: usize,
     /// Engine milliseconds per real millisecond (tests and demos).
     pub time_scale: f64,
+    /// What to keep of ended jobs (`None`: everything); purged in the background.
+    pub retention: Option<crate::runtime::Retention>,
 }
 
 /// Why `serve` did not run (or stopped).
@@ -167,7 +171,9 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     let options = EngineOptions {
         catalog: Some(catalog.clone()),
         time_scale: config.time_scale,
+        durability: config.durability,
         schedules: true,
+        retention: config.retention,
         ..EngineOptions::default()
     };
     let engine = Engine::open_db(&config.db, options).await.map_err(|e| {

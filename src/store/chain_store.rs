@@ -2,7 +2,9 @@
 //! views read (jobs, steps in definition order, progress, job log, run details, timeline).
 //!
 //! It hides the key layout (`layout`) and the codec (`records`), checks the format version when
-//! a store is opened, and implements retention (pruning finished jobs).
+//! a store is opened, and keeps the indexes the views and retention read (`jt/`, `jend/`,
+//! `jact/`, `jlog/`: see `layout`) in the same batch as the records they index. Retention
+//! itself (which ended jobs to remove) is `super::retention`.
 
 use super::layout::{self, FORMAT_KEY, FORMAT_VERSION};
 use super::records::{
@@ -16,7 +18,7 @@ use crate::core::journal::{JobChanges, JobRecords};
 use crate::core::types::{JobRecord, LogRow, StepRecord, TimelineEntry, TimerKey};
 use crate::lang::duration::Millis;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -35,11 +37,20 @@ impl std::fmt::Debug for ChainStore {
     }
 }
 
-/// What [`ChainStore::prune_finished_before`] removed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PruneStats {
-    pub jobs: usize,
-    pub log_rows: usize,
+/// Keys read per page when a read walks an index.
+const PAGE: usize = 256;
+
+/// The instant a job is listed by (newest first): when it was requested (ENQUEUED_AT), else
+/// when it started. It does not change during a run.
+pub fn job_instant(record: &JobRecord) -> Millis {
+    record.enqueued_at.unwrap_or(record.started_at)
+}
+
+/// The key right after `key` in key order (to continue a scan after it).
+fn after(key: &[u8]) -> Vec<u8> {
+    let mut k = key.to_vec();
+    k.push(0);
+    k
 }
 
 impl ChainStore {
@@ -85,8 +96,14 @@ impl ChainStore {
                 })
             }
             None => {
+                // A new store: stamped, with its id, and with (empty) indexes, in one commit.
                 let mut b = WriteBatch::default();
                 b.put(FORMAT_KEY.to_vec(), FORMAT_VERSION.as_bytes().to_vec());
+                b.put(layout::STORE_ID_KEY.to_vec(), encode(&new_store_id()));
+                b.put(
+                    layout::INDEX_KEY.to_vec(),
+                    layout::INDEX_VERSION.as_bytes().to_vec(),
+                );
                 kv.commit(b)?;
             }
         }
@@ -95,10 +112,51 @@ impl ChainStore {
             b.put(layout::STORE_ID_KEY.to_vec(), encode(&new_store_id()));
             kv.commit(b)?;
         }
-        Ok(ChainStore {
+        let store = ChainStore {
             kv,
             path: path.to_string(),
-        })
+        };
+        store.ensure_indexes()?;
+        Ok(store)
+    }
+
+    /// Build the indexes of a store written before they existed (once: `meta/indexes` marks
+    /// them built). Page by page, each page one batch; the marker is written last, so an
+    /// interrupted build is simply done again at the next open.
+    fn ensure_indexes(&self) -> Result<(), StoreError> {
+        if self.kv.get(layout::INDEX_KEY)?.as_deref() == Some(layout::INDEX_VERSION.as_bytes()) {
+            return Ok(());
+        }
+        for tag in [layout::JOB, layout::LOG] {
+            let mut from = tag.as_bytes().to_vec();
+            loop {
+                let page = self.kv.scan_from(tag.as_bytes(), &from, PAGE)?;
+                let Some((last, _)) = page.last() else {
+                    break;
+                };
+                from = after(last);
+                let mut batch = StateBatch::default();
+                for (k, v) in &page {
+                    if tag == layout::JOB {
+                        let entry: JobEntry = decode(k, v)?;
+                        batch.index_job(&entry.record);
+                    } else {
+                        let row: LogRow = decode(k, v)?;
+                        batch.index_log(&row);
+                    }
+                }
+                self.kv.apply(batch.inner)?;
+                if page.len() < PAGE {
+                    break;
+                }
+            }
+        }
+        let mut b = WriteBatch::default();
+        b.put(
+            layout::INDEX_KEY.to_vec(),
+            layout::INDEX_VERSION.as_bytes().to_vec(),
+        );
+        self.kv.commit(b)
     }
 
     /// The store's random id (see `layout`, `meta/store_id`).
@@ -161,7 +219,8 @@ impl ChainStore {
         self.get_as(layout::CATALOG_KEY)
     }
 
-    /// Every job (running and finished), in name order.
+    /// Every job (running and finished), in name order. Reads the whole history: the views
+    /// use [`ChainStore::visit_jobs_newest`] and [`ChainStore::active_jobs`] instead.
     pub fn jobs(&self) -> Result<Vec<JobRecord>, StoreError> {
         Ok(self
             .scan_as::<JobEntry>(layout::JOB.as_bytes())?
@@ -174,6 +233,64 @@ impl ChainStore {
         Ok(self
             .get_as::<JobEntry>(&layout::job_key(job))?
             .map(|e| e.record))
+    }
+
+    /// Jobs newest first (by [`job_instant`], then name), from those whose instant is before
+    /// `until` (all when `None`), through the `jt/` index, reading `page` index entries at a
+    /// time: `visit` is called with each record until it returns `false`, so a caller that
+    /// wants 50 reads about 50 records whatever the size of the history.
+    pub fn visit_jobs_newest(
+        &self,
+        until: Option<Millis>,
+        page: usize,
+        visit: &mut dyn FnMut(JobRecord) -> bool,
+    ) -> Result<(), StoreError> {
+        let page_size = page.clamp(1, PAGE);
+        let prefix = layout::JOB_BY_TIME.as_bytes();
+        let mut from = match until {
+            Some(0) => return Ok(()),
+            Some(u) => layout::job_by_time_from(u - 1),
+            None => prefix.to_vec(),
+        };
+        loop {
+            let page = self.kv.scan_from(prefix, &from, page_size)?;
+            let Some((last, _)) = page.last() else {
+                return Ok(());
+            };
+            from = after(last);
+            for (k, _) in &page {
+                let Some((instant, job)) = layout::split_time_key(layout::JOB_BY_TIME, k) else {
+                    continue;
+                };
+                // An entry left by an earlier run of the name is not this record's.
+                let Some(r) = self.job(&job)?.filter(|r| job_instant(r) == instant) else {
+                    continue;
+                };
+                if !visit(r) {
+                    return Ok(());
+                }
+            }
+            if page.len() < page_size {
+                return Ok(());
+            }
+        }
+    }
+
+    /// The unfinished jobs (ENQUEUED, RUNNING, CHAIN_STALLED), through the `jact/` index, in
+    /// name order.
+    pub fn active_jobs(&self) -> Result<Vec<JobRecord>, StoreError> {
+        let mut out = Vec::new();
+        for (k, _) in self.kv.scan_prefix(layout::ACTIVE.as_bytes())? {
+            let Some(job) = layout::name_after(layout::ACTIVE, &k) else {
+                continue;
+            };
+            if let Some(r) = self.job(&job)? {
+                if !r.state.is_finished() {
+                    out.push(r);
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Names of the jobs that have not finished (they have core records, `jh/<job>`).
@@ -297,18 +414,17 @@ impl ChainStore {
     }
 
     /// The keys of a job's previous run that a new run of the same name replaces: steps, their
-    /// order, progress, timeline, timers, process groups (not the job record, not log rows).
+    /// order, progress, timeline, timers, process groups, and the previous record's `jt/` and
+    /// `jend/` index entries (not the job record, which the new run overwrites, not log rows).
     pub fn job_keys_of_run(&self, job: &str) -> Result<Vec<Vec<u8>>, StoreError> {
         let mut keys = vec![layout::order_key(job)];
-        for tag in [
-            layout::STEP,
-            layout::PROGRESS,
-            layout::TIMELINE,
-            layout::TIMER,
-            layout::PID,
-            layout::JOB_INSTANCE,
-            layout::JOB_STEP,
-        ] {
+        if let Some(old) = self.job(job)? {
+            keys.push(layout::job_by_time_key(job_instant(&old), job));
+            if let Some(end) = old.ended_at {
+                keys.push(layout::ended_key(end, job));
+            }
+        }
+        for tag in layout::PER_JOB_PREFIXES {
             for (k, _) in self.kv.scan_prefix(&layout::job_prefix(tag, job))? {
                 keys.push(k);
             }
@@ -325,13 +441,97 @@ impl ChainStore {
             .collect()
     }
 
-    /// Every job-log row of one job, in log-id order.
-    pub fn job_log(&self, job: &str) -> Result<Vec<LogRow>, StoreError> {
-        Ok(self
-            .scan_as::<LogRow>(layout::LOG.as_bytes())?
+    /// Job-log rows with `log_id < before` (all when `None`), newest first, at most `limit`.
+    pub fn log_back(&self, before: Option<u64>, limit: usize) -> Result<Vec<LogRow>, StoreError> {
+        let before = before.map(layout::log_key);
+        self.kv
+            .scan_back(layout::LOG.as_bytes(), before.as_deref(), limit)?
             .into_iter()
-            .filter(|r| r.job == job)
-            .collect())
+            .map(|(k, v)| decode(&k, &v))
+            .collect()
+    }
+
+    /// The log rows `jlog/` entries point to, page after page from `next_page` until `limit`
+    /// rows are found or the entries run out. A missing row, or one of another job, is
+    /// skipped (never the case when the index is kept as `StateBatch` keeps it).
+    fn rows_of(
+        &self,
+        job: &str,
+        limit: usize,
+        next_page: &mut dyn FnMut(usize) -> Result<Vec<crate::store::Pair>, StoreError>,
+    ) -> Result<Vec<LogRow>, StoreError> {
+        let mut out = Vec::new();
+        while out.len() < limit {
+            let want = (limit - out.len()).min(PAGE);
+            let page = next_page(want)?;
+            let n = page.len();
+            for (k, _) in page {
+                let Some(id) = layout::trailing_u64(&k) else {
+                    continue;
+                };
+                if let Some(row) = self.log_row(id)? {
+                    if row.job == job {
+                        out.push(row);
+                    }
+                }
+            }
+            if n < want {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// One job's log rows with `log_id >= from_id`, at most `limit`, in log-id order (`jlog/`).
+    pub fn job_log_from(
+        &self,
+        job: &str,
+        from_id: u64,
+        limit: usize,
+    ) -> Result<Vec<LogRow>, StoreError> {
+        let prefix = layout::job_prefix(layout::JOB_LOG, job);
+        let mut from = layout::job_log_key(job, from_id);
+        self.rows_of(job, limit, &mut |want| {
+            let page = self.kv.scan_from(&prefix, &from, want)?;
+            if let Some((last, _)) = page.last() {
+                from = after(last);
+            }
+            Ok(page)
+        })
+    }
+
+    /// One job's log rows with `log_id < before` (all when `None`), newest first, at most
+    /// `limit` (`jlog/`).
+    pub fn job_log_back(
+        &self,
+        job: &str,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<LogRow>, StoreError> {
+        let prefix = layout::job_prefix(layout::JOB_LOG, job);
+        let mut before = before.map(|id| layout::job_log_key(job, id));
+        self.rows_of(job, limit, &mut |want| {
+            let page = self.kv.scan_back(&prefix, before.as_deref(), want)?;
+            if let Some((oldest, _)) = page.last() {
+                before = Some(oldest.clone());
+            }
+            Ok(page)
+        })
+    }
+
+    /// Every job-log row of one job (every run of that name still kept), in log-id order.
+    pub fn job_log(&self, job: &str) -> Result<Vec<LogRow>, StoreError> {
+        self.job_log_from(job, 0, usize::MAX)
+    }
+
+    /// The id of the newest log row of one job (`jlog/`).
+    pub fn last_log_id_of(&self, job: &str) -> Result<Option<u64>, StoreError> {
+        let prefix = layout::job_prefix(layout::JOB_LOG, job);
+        Ok(self
+            .kv
+            .scan_back(&prefix, None, 1)?
+            .first()
+            .and_then(|(k, _)| layout::trailing_u64(k)))
     }
 
     pub fn log_row(&self, log_id: u64) -> Result<Option<LogRow>, StoreError> {
@@ -346,64 +546,16 @@ impl ChainStore {
         self.scan_as(&layout::job_prefix(layout::TIMELINE, job))
     }
 
+    /// The next free log id: after the newest row, and never below what retention recorded
+    /// when it removed the newest rows (`meta/next_log_id`), so an id is never given out twice.
     pub fn next_log_id(&self) -> Result<u64, StoreError> {
-        self.kv.next_id(layout::LOG.as_bytes())
+        let after_rows = self.kv.next_id(layout::LOG.as_bytes())?;
+        let kept: Option<u64> = self.get_as(layout::NEXT_LOG_ID_KEY)?;
+        Ok(after_rows.max(kept.unwrap_or(0)))
     }
 
     pub fn next_timeline_seq(&self, job: &str) -> Result<u64, StoreError> {
         self.kv.next_id(&layout::job_prefix(layout::TIMELINE, job))
-    }
-
-    // ---- retention ----
-
-    /// Remove finished jobs that ended before `cutoff` (with their steps, progress and
-    /// timeline) and job-log rows (with their run details) older than `cutoff` that do not
-    /// belong to an unfinished job. Returns what was removed. One atomic batch.
-    pub fn prune_finished_before(&self, cutoff: Millis) -> Result<PruneStats, StoreError> {
-        let unfinished: BTreeSet<String> = self.unfinished_jobs()?.into_iter().collect();
-        let mut batch = WriteBatch::default();
-        let mut stats = PruneStats::default();
-        for record in self.jobs()? {
-            let old = record.state.is_finished()
-                && record.ended_at.is_some_and(|t| t < cutoff)
-                && !unfinished.contains(&record.job);
-            if !old {
-                continue;
-            }
-            stats.jobs += 1;
-            let job = record.job.as_str();
-            batch.delete(layout::job_key(job));
-            batch.delete(layout::order_key(job));
-            for k in self.job_state_keys(job)? {
-                batch.delete(k);
-            }
-            for tag in [
-                layout::STEP,
-                layout::PROGRESS,
-                layout::TIMELINE,
-                layout::TIMER,
-                layout::PID,
-            ] {
-                for (k, _) in self.kv.scan_prefix(&layout::job_prefix(tag, job))? {
-                    batch.delete(k);
-                }
-            }
-        }
-        for (k, v) in self.kv.scan_prefix(layout::LOG.as_bytes())? {
-            let row: LogRow = self.decode(&k, &v)?;
-            if row.time >= cutoff {
-                // Log ids grow with time: everything after this row is newer.
-                break;
-            }
-            if unfinished.contains(&row.job) {
-                continue;
-            }
-            stats.log_rows += 1;
-            batch.delete(k);
-            batch.delete(layout::run_key(row.log_id));
-        }
-        self.kv.commit(batch)?;
-        Ok(stats)
     }
 }
 
@@ -426,6 +578,8 @@ impl StateBatch {
     pub fn put_catalog(&mut self, catalog: &Catalog) {
         self.put(layout::CATALOG_KEY.to_vec(), catalog);
     }
+    /// The job record, with its index entries: `jt/` always, `jend/` once it has ended,
+    /// `jact/` while it has not.
     pub fn put_job(&mut self, record: &JobRecord) {
         self.put(
             layout::job_key(&record.job),
@@ -433,6 +587,23 @@ impl StateBatch {
                 record: record.clone(),
             },
         );
+        self.index_job(record);
+    }
+    fn index_job(&mut self, record: &JobRecord) {
+        let job = &record.job;
+        self.inner.put(
+            layout::job_by_time_key(job_instant(record), job),
+            Vec::new(),
+        );
+        match (record.state.is_finished(), record.ended_at) {
+            (true, end) => {
+                if let Some(end) = end {
+                    self.inner.put(layout::ended_key(end, job), Vec::new());
+                }
+                self.inner.delete(layout::active_key(job));
+            }
+            (false, _) => self.inner.put(layout::active_key(job), Vec::new()),
+        }
     }
     /// The core records that changed in one job (`Core::take_changes`), for a job that has
     /// not ended (an ended job's records are deleted: [`ChainStore::job_state_keys`]).
@@ -473,12 +644,22 @@ impl StateBatch {
         self.inner
             .delete(layout::timer_key(job, &timer_json(timer)));
     }
+    /// Record the next free log id (retention, when it removes log rows).
+    pub fn put_next_log_id(&mut self, next: u64) {
+        self.put(layout::NEXT_LOG_ID_KEY.to_vec(), &next);
+    }
     /// Delete keys found by a scan (e.g. every timer of a job that ended).
     pub fn delete_raw(&mut self, key: Vec<u8>) {
         self.inner.delete(key);
     }
+    /// The log row, with its `jlog/` index entry.
     pub fn put_log(&mut self, row: &LogRow) {
         self.put(layout::log_key(row.log_id), row);
+        self.index_log(row);
+    }
+    fn index_log(&mut self, row: &LogRow) {
+        self.inner
+            .put(layout::job_log_key(&row.job, row.log_id), Vec::new());
     }
     pub fn put_run_details(&mut self, details: &RunDetails) {
         self.put(layout::run_key(details.log_id), details);
@@ -545,4 +726,256 @@ fn new_store_id() -> String {
     h.write_u32(std::process::id());
     h.write_usize(&local as *const u8 as usize);
     format!("{:016x}", h.finish())
+}
+
+#[cfg(test)]
+mod index_tests {
+    //! The indexes (`jt/`, `jend/`, `jact/`, `jlog/`) and the paged reads over them, on both
+    //! implementations.
+    use super::*;
+    use crate::core::types::JobState;
+    use crate::store::test_fixtures::{backends, ended_job, job, row};
+
+    fn names_newest(store: &ChainStore, until: Option<Millis>, limit: usize) -> Vec<String> {
+        let mut out = Vec::new();
+        store
+            .visit_jobs_newest(until, 2, &mut |r| {
+                out.push(r.job);
+                out.len() < limit
+            })
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn jobs_are_listed_newest_first_then_by_name_and_stop_at_the_limit() {
+        for (name, store, _dir) in backends() {
+            let mut b = StateBatch::default();
+            b.put_job(&job("OLD", JobState::Succeeded, 1_000, Some(2_000)));
+            b.put_job(&job("B", JobState::Running, 5_000, None));
+            b.put_job(&job("A", JobState::Failed, 5_000, Some(6_000)));
+            let mut queued = job("Q", JobState::Enqueued, 9_000, None);
+            queued.enqueued_at = Some(3_000);
+            b.put_job(&queued);
+            store.apply(b).unwrap();
+            assert_eq!(
+                names_newest(&store, None, usize::MAX),
+                vec!["A", "B", "Q", "OLD"],
+                "{name}: by ENQUEUED_AT else STARTED_AT, newest first, then name"
+            );
+            assert_eq!(names_newest(&store, None, 2), vec!["A", "B"], "{name}");
+            assert_eq!(
+                names_newest(&store, Some(5_000), usize::MAX),
+                vec!["Q", "OLD"],
+                "{name}: until is exclusive"
+            );
+            assert!(names_newest(&store, Some(0), 5).is_empty(), "{name}");
+        }
+    }
+
+    #[test]
+    fn active_and_ended_indexes_follow_the_job_state() {
+        for (name, store, _dir) in backends() {
+            let mut b = StateBatch::default();
+            b.put_job(&job("J", JobState::Running, 1_000, None));
+            b.put_job(&job("K", JobState::ChainStalled, 1_000, None));
+            store.apply(b).unwrap();
+            let active: Vec<String> = store
+                .active_jobs()
+                .unwrap()
+                .into_iter()
+                .map(|r| r.job)
+                .collect();
+            assert_eq!(active, vec!["J", "K"], "{name}");
+            assert!(store
+                .kv()
+                .scan_prefix(layout::ENDED.as_bytes())
+                .unwrap()
+                .is_empty());
+
+            let mut b = StateBatch::default();
+            b.put_job(&job("J", JobState::Succeeded, 1_000, Some(4_000)));
+            store.apply(b).unwrap();
+            let active: Vec<String> = store
+                .active_jobs()
+                .unwrap()
+                .into_iter()
+                .map(|r| r.job)
+                .collect();
+            assert_eq!(active, vec!["K"], "{name}: an ended job leaves jact/");
+            let ended = store.kv().scan_prefix(layout::ENDED.as_bytes()).unwrap();
+            assert_eq!(ended.len(), 1, "{name}");
+            assert_eq!(
+                layout::split_time_key(layout::ENDED, &ended[0].0),
+                Some((4_000, "J".to_string()))
+            );
+        }
+    }
+
+    #[test]
+    fn a_reused_name_is_listed_once_at_its_new_instant() {
+        for (name, store, _dir) in backends() {
+            let mut b = StateBatch::default();
+            b.put_job(&job("J", JobState::Succeeded, 1_000, Some(2_000)));
+            b.put_job(&job("OTHER", JobState::Succeeded, 1_500, Some(2_000)));
+            store.apply(b).unwrap();
+            // A new run of J, the way the runtime starts it: the old run's keys go first.
+            let mut b = StateBatch::default();
+            for k in store.job_keys_of_run("J").unwrap() {
+                b.delete_raw(k);
+            }
+            b.put_job(&job("J", JobState::Running, 7_000, None));
+            store.apply(b).unwrap();
+            assert_eq!(names_newest(&store, None, 10), vec!["J", "OTHER"], "{name}");
+            assert_eq!(
+                store
+                    .kv()
+                    .scan_prefix(layout::JOB_BY_TIME.as_bytes())
+                    .unwrap()
+                    .len(),
+                2,
+                "{name}: the old run's jt/ entry is gone"
+            );
+            assert_eq!(
+                store
+                    .kv()
+                    .scan_prefix(layout::ENDED.as_bytes())
+                    .unwrap()
+                    .len(),
+                1,
+                "{name}: only OTHER has ended"
+            );
+            // An entry that no longer matches its record (never written by StateBatch, but
+            // reads must not trust it) is skipped.
+            let mut b = StateBatch::default();
+            b.inner
+                .put(layout::job_by_time_key(9_000, "OTHER"), Vec::new());
+            store.apply(b).unwrap();
+            assert_eq!(names_newest(&store, None, 10), vec!["J", "OTHER"], "{name}");
+        }
+    }
+
+    #[test]
+    fn log_pages_backwards_and_per_job() {
+        for (name, store, _dir) in backends() {
+            let mut b = StateBatch::default();
+            for id in 1..=700u64 {
+                b.put_log(&row(id, if id % 3 == 0 { "T" } else { "O" }, id * 10));
+            }
+            store.apply(b).unwrap();
+            let ids = |rows: Vec<LogRow>| rows.into_iter().map(|r| r.log_id).collect::<Vec<_>>();
+            assert_eq!(
+                ids(store.log_back(None, 3).unwrap()),
+                vec![700, 699, 698],
+                "{name}"
+            );
+            assert_eq!(
+                ids(store.log_back(Some(3), 5).unwrap()),
+                vec![2, 1],
+                "{name}"
+            );
+            assert_eq!(
+                ids(store.job_log_back("T", None, 2).unwrap()),
+                vec![699, 696]
+            );
+            assert_eq!(
+                ids(store.job_log_back("T", Some(9), 5).unwrap()),
+                vec![6, 3]
+            );
+            assert_eq!(ids(store.job_log_from("T", 4, 2).unwrap()), vec![6, 9]);
+            let all = store.job_log("T").unwrap();
+            assert_eq!(all.len(), 233, "{name}: more than one index page");
+            assert!(all.windows(2).all(|w| w[0].log_id < w[1].log_id));
+            assert!(all.iter().all(|r| r.job == "T"));
+            assert_eq!(store.last_log_id_of("T").unwrap(), Some(699));
+            assert_eq!(store.last_log_id_of("NONE").unwrap(), None);
+        }
+    }
+
+    #[test]
+    fn next_log_id_never_goes_back_when_the_newest_rows_are_removed() {
+        for (name, store, _dir) in backends() {
+            let mut b = StateBatch::default();
+            b.put_log(&row(1, "J", 10));
+            b.put_log(&row(2, "J", 20));
+            store.apply(b).unwrap();
+            assert_eq!(store.next_log_id().unwrap(), 3, "{name}");
+            let mut b = StateBatch::default();
+            b.put_next_log_id(store.next_log_id().unwrap());
+            b.delete_raw(layout::log_key(2));
+            store.apply(b).unwrap();
+            assert_eq!(store.next_log_id().unwrap(), 3, "{name}");
+        }
+    }
+
+    #[test]
+    fn the_indexes_of_an_older_store_are_built_when_it_is_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            // Records written without their index entries, as an older build wrote them.
+            let kv = SledStore::open(dir.path(), &SledOptions::default()).unwrap();
+            let mut b = WriteBatch::default();
+            b.put(FORMAT_KEY.to_vec(), FORMAT_VERSION.as_bytes().to_vec());
+            for i in 0..300u64 {
+                let name = format!("J{i:03}");
+                let record = job(&name, JobState::Succeeded, i, Some(i + 1));
+                b.put(layout::job_key(&name), encode(&JobEntry { record }));
+                b.put(layout::log_key(i + 1), encode(&row(i + 1, &name, i + 1)));
+            }
+            b.put(
+                layout::job_key("LIVE"),
+                encode(&JobEntry {
+                    record: job("LIVE", JobState::Running, 1_000, None),
+                }),
+            );
+            kv.commit(b).unwrap();
+        }
+        let store = ChainStore::open_sled(dir.path(), &SledOptions::default()).unwrap();
+        assert_eq!(
+            store.kv().get(layout::INDEX_KEY).unwrap().as_deref(),
+            Some(layout::INDEX_VERSION.as_bytes())
+        );
+        let mut newest = Vec::new();
+        store
+            .visit_jobs_newest(None, PAGE, &mut |r| {
+                newest.push(r.job);
+                newest.len() < 3
+            })
+            .unwrap();
+        assert_eq!(newest, vec!["LIVE", "J299", "J298"]);
+        assert_eq!(
+            store
+                .kv()
+                .scan_prefix(layout::ENDED.as_bytes())
+                .unwrap()
+                .len(),
+            300
+        );
+        assert_eq!(store.active_jobs().unwrap().len(), 1);
+        assert_eq!(store.job_log("J007").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn an_ended_job_fixture_has_every_kind_of_record() {
+        // Guards the retention tests: the fixture must cover the per-job prefixes.
+        let store = ChainStore::in_memory();
+        let mut b = StateBatch::default();
+        ended_job(&mut b, "J", 1, 2, 1, 2);
+        store.apply(b).unwrap();
+        for tag in [
+            layout::STEP,
+            layout::PROGRESS,
+            layout::TIMELINE,
+            layout::JOB_LOG,
+        ] {
+            assert!(
+                !store
+                    .kv()
+                    .scan_prefix(&layout::job_prefix(tag, "J"))
+                    .unwrap()
+                    .is_empty(),
+                "{tag}"
+            );
+        }
+    }
 }

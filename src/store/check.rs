@@ -261,12 +261,34 @@ fn check_value(key: &[u8], value: &[u8]) -> Verdict {
     if key == layout::CATALOG_KEY {
         return as_type::<Catalog>(key, value);
     }
+    if key == layout::NEXT_LOG_ID_KEY {
+        return as_type::<u64>(key, value);
+    }
+    if key == layout::INDEX_KEY {
+        return if value == layout::INDEX_VERSION.as_bytes() {
+            Verdict::Good
+        } else {
+            Verdict::Damaged(format!(
+                "index version {:?}, expected {:?}",
+                String::from_utf8_lossy(value),
+                layout::INDEX_VERSION
+            ))
+        };
+    }
     let tag = layout::TAGS
         .iter()
         .copied()
         .find(|t| key.starts_with(t.as_bytes()));
     match tag {
         Some(layout::JOB) => as_type::<JobEntry>(key, value),
+        // Index entries: the key is the information, the value is empty.
+        Some(layout::JOB_BY_TIME | layout::ENDED | layout::ACTIVE | layout::JOB_LOG) => {
+            if value.is_empty() {
+                Verdict::Good
+            } else {
+                Verdict::Damaged(format!("an index entry holds {} bytes", value.len()))
+            }
+        }
         Some(layout::JOB_HEADER) => as_compact::<JobHeaderRecord>(key, value),
         Some(layout::JOB_INSTANCE) => as_compact::<InstanceRecord>(key, value),
         Some(layout::JOB_STEP) => as_compact::<StepStateRecord>(key, value),

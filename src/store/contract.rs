@@ -5,7 +5,7 @@
 use super::{layout, KvStore, WriteBatch};
 
 /// Check `store` (which must be empty) against the contract of [`KvStore`]: ordered scans in
-/// byte order, pages, the last key of a prefix, ids, deletes, overwrites, large values, keys
+/// byte order, pages forward and backward, the last key of a prefix, ids, deletes, overwrites, large values, keys
 /// with 0xFF bytes (whose prefix has no successor) and the last-write-wins order inside a
 /// batch. Panics with a message on the first violation.
 pub fn check_contract(store: &dyn KvStore) {
@@ -33,6 +33,31 @@ pub fn check_contract(store: &dyn KvStore) {
         .unwrap();
     assert_eq!(page.len(), 1);
     assert_eq!(page[0].1, b"two".to_vec());
+
+    let back: Vec<Vec<u8>> = store
+        .scan_back(layout::LOG.as_bytes(), None, 2)
+        .unwrap()
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect();
+    assert_eq!(back, vec![b"ten".to_vec(), b"two".to_vec()]);
+    let back: Vec<Vec<u8>> = store
+        .scan_back(layout::LOG.as_bytes(), Some(&layout::log_key(10)), 5)
+        .unwrap()
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect();
+    assert_eq!(back, vec![b"two".to_vec(), b"one".to_vec()]);
+    // A bound past the prefix, and keys of a neighbouring prefix, change nothing.
+    let back = store
+        .scan_back(layout::LOG.as_bytes(), Some(b"zzz"), 1)
+        .unwrap();
+    assert_eq!(back[0].1, b"ten".to_vec());
+    assert!(store.scan_back(b"nothing/", None, 3).unwrap().is_empty());
+    assert!(store
+        .scan_back(layout::LOG.as_bytes(), Some(&layout::log_key(1)), 3)
+        .unwrap()
+        .is_empty());
 
     let mut b = WriteBatch::default();
     b.delete(b"job/J1".to_vec());
@@ -108,6 +133,15 @@ pub fn check_contract(store: &dyn KvStore) {
         values(store.scan_from(b"\xFF", b"\xFF\xFF\x00", 10).unwrap()),
         vec![b"ff-ff-00".to_vec(), b"ff-ff-ff".to_vec()]
     );
+    assert_eq!(
+        values(store.scan_back(b"\xFF\xFF", None, 2).unwrap()),
+        vec![b"ff-ff-ff".to_vec(), b"ff-ff-00".to_vec()]
+    );
+    assert_eq!(
+        values(store.scan_back(b"\xFF", Some(b"\xFF\xFF\x00"), 5).unwrap()),
+        vec![b"ff-ff".to_vec()]
+    );
+    assert!(store.scan_back(b"log/", None, 0).unwrap().is_empty());
     // A start below the prefix starts at the prefix.
     assert_eq!(
         values(store.scan_from(b"\xFF\xFF", b"a", 1).unwrap()),

@@ -28,6 +28,20 @@
 //! | `tl/<job>\0<seq BE>` | `TimelineEntry` | each timeline effect |
 //! | `sched/<job definition>` | [`ScheduleState`](crate::runtime::scheduler::ScheduleState): a scheduled job definition's schedule string, next due time, last start | by the scheduler (`serve`), when a schedule is loaded, fires or changes; removed with the schedule |
 //! | `pid/<job>\0<subname>` | [`LivePid`](super::records::LivePid): process group of a running external step | after the process is spawned; removed when it is reaped |
+//! | `meta/next_log_id` | the next free log id, when retention removed the newest log rows (so ids are never reused) | by retention, with the deletes of log rows |
+//! | `meta/indexes` | the version of the indexes below ([`INDEX_VERSION`]) | when the store is created, or once the indexes of an older store are built |
+//! | `jt/<!instant BE><job>` | empty: index of every job, newest first (`!instant` is `u64::MAX - instant`, the instant being ENQUEUED_AT, else STARTED_AT) | with the job record |
+//! | `jend/<ended_at BE><job>` | empty: index of the ended jobs by end time, oldest first | with the job record that ends the job |
+//! | `jact/<job>` | empty: index of the unfinished jobs (enqueued, running, stalled) | with the job record; removed with the record that ends the job |
+//! | `jlog/<job>\0<log_id BE>` | empty: index of a job's log rows | with the log row |
+//!
+//! Index entries are written in the same batch as the records they index ([`super::StateBatch`]),
+//! so a reader never sees one without the other. Why these four: the views list the newest jobs
+//! and the newest log rows (`jt/`, and `log/` read backwards), the running jobs (`jact/`) and one
+//! job's log (`jlog/`) without reading the whole history; retention finds the oldest ended jobs
+//! (`jend/`) and everything of one job (`jlog/` and the per-job prefixes) without scanning
+//! either. Reads check the record an index entry points to, so an entry that no longer matches
+//! (a job name reused by a new run before the old entry was removed) is skipped, never shown.
 
 /// The layout version this build reads and writes. A store with another version is refused
 /// with a clear error instead of being misread.
@@ -40,6 +54,12 @@ pub const FORMAT_VERSION: &str = "chainsched-store-2";
 pub const FORMAT_KEY: &[u8] = b"meta/format";
 pub const CATALOG_KEY: &[u8] = b"meta/catalog";
 pub const STORE_ID_KEY: &[u8] = b"meta/store_id";
+pub const INDEX_KEY: &[u8] = b"meta/indexes";
+pub const NEXT_LOG_ID_KEY: &[u8] = b"meta/next_log_id";
+
+/// The version of the indexes (`jt/`, `jend/`, `jact/`, `jlog/`) this build maintains. A store
+/// without it (written before the indexes existed) gets them built once when it is opened.
+pub const INDEX_VERSION: &str = "1";
 
 pub const JOB: &str = "job/";
 pub const JOB_HEADER: &str = "jh/";
@@ -55,6 +75,19 @@ pub const RUN: &str = "run/";
 pub const TIMELINE: &str = "tl/";
 pub const PID: &str = "pid/";
 pub const SCHEDULE: &str = "sched/";
+pub const JOB_BY_TIME: &str = "jt/";
+pub const ENDED: &str = "jend/";
+pub const ACTIVE: &str = "jact/";
+pub const JOB_LOG: &str = "jlog/";
+
+/// The tags of the keys `<tag><job>\0<part>` that belong to one run of a job (not its log
+/// rows): a new run of the same name replaces them, and retention removes them with the job.
+/// A new per-job record kind must be listed here.
+pub const PER_JOB_PREFIXES: &[&str] =
+    &[STEP, PROGRESS, TIMELINE, TIMER, PID, JOB_INSTANCE, JOB_STEP];
+
+/// The tags of the keys `<tag><job>` (one per job) that retention removes with the job.
+pub const PER_JOB_KEYS: &[&str] = &[JOB, JOB_HEADER, DEFINITIONS, ORDER, ACTIVE];
 
 const SEP: u8 = 0;
 
@@ -175,6 +208,10 @@ pub const TAGS: &[&str] = &[
     TIMELINE,
     PID,
     SCHEDULE,
+    JOB_BY_TIME,
+    ENDED,
+    ACTIVE,
+    JOB_LOG,
 ];
 
 /// A key as text for messages: `log/` and `run/` ids and timeline sequence numbers as numbers,
@@ -213,6 +250,82 @@ fn escape(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+/// `jt/<u64::MAX - instant BE><job>`: key order is newest first, then job name.
+pub fn job_by_time_key(instant: u64, job: &str) -> Vec<u8> {
+    let mut k = JOB_BY_TIME.as_bytes().to_vec();
+    k.extend_from_slice(&(u64::MAX - instant).to_be_bytes());
+    k.extend_from_slice(job.as_bytes());
+    k
+}
+
+/// The first `jt/` key of the jobs whose instant is at most `instant` (`jt/` keys from here on
+/// are of jobs no newer than `instant`).
+pub fn job_by_time_from(instant: u64) -> Vec<u8> {
+    let mut k = JOB_BY_TIME.as_bytes().to_vec();
+    k.extend_from_slice(&(u64::MAX - instant).to_be_bytes());
+    k
+}
+
+/// `jend/<ended_at BE><job>`.
+pub fn ended_key(ended_at: u64, job: &str) -> Vec<u8> {
+    let mut k = ENDED.as_bytes().to_vec();
+    k.extend_from_slice(&ended_at.to_be_bytes());
+    k.extend_from_slice(job.as_bytes());
+    k
+}
+
+/// The first `jend/` key of jobs that ended at `ended_at` or later (keys below it ended
+/// earlier).
+pub fn ended_from(ended_at: u64) -> Vec<u8> {
+    let mut k = ENDED.as_bytes().to_vec();
+    k.extend_from_slice(&ended_at.to_be_bytes());
+    k
+}
+
+/// `jact/<job>`.
+pub fn active_key(job: &str) -> Vec<u8> {
+    tagged(ACTIVE, job)
+}
+
+/// `jlog/<job>\0<log_id BE>`.
+pub fn job_log_key(job: &str, log_id: u64) -> Vec<u8> {
+    job_part(JOB_LOG, job, &log_id.to_be_bytes())
+}
+
+/// The instant and job name of a `jt/` or `jend/` key (`tag`, 8-byte number, name); for
+/// `jt/` the number is turned back into the instant.
+pub fn split_time_key(tag: &str, key: &[u8]) -> Option<(u64, String)> {
+    let rest = key.strip_prefix(tag.as_bytes())?;
+    if rest.len() < 8 {
+        return None;
+    }
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&rest[..8]);
+    let n = u64::from_be_bytes(b);
+    let n = if tag == JOB_BY_TIME { u64::MAX - n } else { n };
+    let name = String::from_utf8(rest[8..].to_vec()).ok()?;
+    Some((n, name))
+}
+
+/// The name of a `<tag><job>` key.
+pub fn name_after(tag: &str, key: &[u8]) -> Option<String> {
+    let rest = key.strip_prefix(tag.as_bytes())?;
+    String::from_utf8(rest.to_vec()).ok()
+}
+
+/// The smallest key greater than every key that starts with `prefix` (`None`: no such key,
+/// the prefix is all 0xFF bytes).
+pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
 }
 
 /// The big-endian number at the end of a key (log ids, timeline sequence numbers).
@@ -263,6 +376,85 @@ mod tests {
         assert_eq!(display_key(&timeline_key("J1", 7)), "tl/J1\\0#7");
         assert_eq!(display_key(&step_key("J1", "A")), "step/J1\\0A");
         assert_eq!(display_key(b"x\x01\xff"), "x\\x01\\xff");
+    }
+
+    #[test]
+    fn job_by_time_keys_list_the_newest_first_then_by_name() {
+        let mut keys = [
+            job_by_time_key(1_000, "OLD"),
+            job_by_time_key(5_000, "B"),
+            job_by_time_key(5_000, "A"),
+            job_by_time_key(u64::MAX, "MAX"),
+            job_by_time_key(0, "ZERO"),
+        ];
+        keys.sort();
+        let names: Vec<(u64, String)> = keys
+            .iter()
+            .filter_map(|k| split_time_key(JOB_BY_TIME, k))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                (u64::MAX, "MAX".to_string()),
+                (5_000, "A".to_string()),
+                (5_000, "B".to_string()),
+                (1_000, "OLD".to_string()),
+                (0, "ZERO".to_string()),
+            ]
+        );
+        // Seeking: every key from `job_by_time_from(t)` on is of a job no newer than t.
+        let from = job_by_time_from(4_999);
+        assert!(keys
+            .iter()
+            .filter(|k| **k >= from)
+            .all(|k| { split_time_key(JOB_BY_TIME, k).is_some_and(|(t, _)| t <= 4_999) }));
+        assert_eq!(keys.iter().filter(|k| **k >= from).count(), 2);
+    }
+
+    #[test]
+    fn ended_keys_list_the_oldest_first_and_split_back() {
+        let mut keys = [
+            ended_key(70_000, "C"),
+            ended_key(300, "B"),
+            ended_key(300, "A"),
+        ];
+        keys.sort();
+        let split: Vec<(u64, String)> = keys
+            .iter()
+            .filter_map(|k| split_time_key(ENDED, k))
+            .collect();
+        assert_eq!(
+            split,
+            vec![
+                (300, "A".to_string()),
+                (300, "B".to_string()),
+                (70_000, "C".to_string())
+            ]
+        );
+        assert!(ended_key(299, "ZZZ") < ended_from(300));
+        assert!(ended_key(300, "") >= ended_from(300));
+        assert_eq!(split_time_key(ENDED, b"jend/short"), None);
+    }
+
+    #[test]
+    fn job_log_keys_are_per_job_in_log_id_order() {
+        let a = job_log_key("J1", 2);
+        let b = job_log_key("J1", 10);
+        let other = job_log_key("J10", 1);
+        assert!(a < b);
+        assert!(a.starts_with(&job_prefix(JOB_LOG, "J1")));
+        assert!(!other.starts_with(&job_prefix(JOB_LOG, "J1")));
+        assert_eq!(trailing_u64(&b), Some(10));
+    }
+
+    #[test]
+    fn prefix_end_bounds_the_prefix() {
+        assert_eq!(prefix_end(b"log/"), Some(b"log0".to_vec()));
+        assert_eq!(prefix_end(b"a\xff"), Some(b"b".to_vec()));
+        assert_eq!(prefix_end(b"\xff\xff"), None);
+        let end = prefix_end(&job_prefix(JOB_LOG, "J")).unwrap();
+        assert!(job_log_key("J", u64::MAX) < end);
+        assert!(job_log_key("J0", 0) >= end, "J0 sorts after every key of J");
     }
 
     #[test]

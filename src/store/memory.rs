@@ -70,4 +70,41 @@ impl KvStore for MemoryStore {
             .last()
             .map(|(k, v)| (k.clone(), v.clone())))
     }
+
+    fn scan_back(
+        &self,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Pair>, StoreError> {
+        use std::ops::Bound;
+        let upper = bounded_end(prefix, before);
+        if upper.as_deref().is_some_and(|u| u <= prefix) {
+            // BTreeMap::range panics on an empty or inverted range.
+            return Ok(Vec::new());
+        }
+        let map = self.lock();
+        let range = map.range::<Vec<u8>, _>((
+            Bound::Included(prefix.to_vec()),
+            match &upper {
+                Some(u) => Bound::Excluded(u.clone()),
+                None => Bound::Unbounded,
+            },
+        ));
+        Ok(range
+            .rev()
+            .take(limit)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+}
+
+/// The exclusive upper bound of a backward scan: `before`, but never past the prefix's keys.
+pub(super) fn bounded_end(prefix: &[u8], before: Option<&[u8]>) -> Option<Vec<u8>> {
+    let end = super::layout::prefix_end(prefix);
+    match (before, end) {
+        (Some(b), Some(e)) => Some(std::cmp::min(b.to_vec(), e)),
+        (Some(b), None) => Some(b.to_vec()),
+        (None, e) => e,
+    }
 }

@@ -5,9 +5,10 @@
 //!
 //! Why a trait this small: the engine needs exactly four things from storage — apply one batch
 //! atomically, make everything applied durable (one flush shared by many batches: group
-//! commit), point reads and ordered prefix scans. Keeping the trait that small keeps sled
-//! replaceable (PostgreSQL implements it with one table) and lets tests run the engine against
-//! memory. Every implementation passes the same contract ([`contract::check_contract`]).
+//! commit), point reads and ordered prefix scans (forward, and backward for "the newest N").
+//! Keeping the trait that small keeps sled replaceable (PostgreSQL implements it with one
+//! table) and lets tests run the engine against memory. Every implementation passes the same
+//! contract ([`contract::check_contract`]).
 
 pub mod chain_store;
 pub mod check;
@@ -18,15 +19,19 @@ pub mod memory;
 pub mod open;
 pub mod pg_store;
 pub mod records;
+pub mod retention;
 pub mod schedules;
 mod sled_chunks;
 pub mod sled_store;
+#[cfg(test)]
+pub(crate) mod test_fixtures;
 
 pub use chain_store::{ChainStore, StateBatch};
 pub use memory::MemoryStore;
 pub use open::{Access, DbLocation, OpenOptions};
 pub use pg_store::{PgOptions, PgStore};
 pub use records::{JobEntry, LivePid, Progress, RunDetails, TimerEntry};
+pub use retention::{PurgeStats, RetentionPolicy};
 pub use sled_store::{install_quiet_panic_hook, SledStore};
 
 /// A key and its value.
@@ -125,6 +130,25 @@ pub trait KvStore: Send + Sync + 'static {
     fn scan_from(&self, prefix: &[u8], from: &[u8], limit: usize) -> Result<Vec<Pair>, StoreError>;
     /// The pair with the greatest key starting with `prefix`.
     fn last_with_prefix(&self, prefix: &[u8]) -> Result<Option<Pair>, StoreError>;
+
+    /// At most `limit` pairs whose key starts with `prefix` and is `< before` (every key of
+    /// the prefix when `None`), greatest key first. Implementations should read only what they
+    /// return (the views page backwards through the history with it); this default reads the
+    /// whole prefix.
+    fn scan_back(
+        &self,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Pair>, StoreError> {
+        let mut all = self.scan_prefix(prefix)?;
+        if let Some(b) = before {
+            all.retain(|(k, _)| k.as_slice() < b);
+        }
+        all.reverse();
+        all.truncate(limit);
+        Ok(all)
+    }
 
     /// Apply and flush: one durable commit.
     fn commit(&self, batch: WriteBatch) -> Result<(), StoreError> {

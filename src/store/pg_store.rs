@@ -150,14 +150,13 @@ pub fn redact_url(url: &str) -> String {
     out
 }
 
-/// The least byte string greater than every string that starts with `prefix`: the prefix with
-/// its last byte below 0xFF raised by one and what follows dropped. `None` when there is no
-/// such string (an empty prefix, or all 0xFF): the range is then unbounded above.
+/// The least byte string greater than every string that starts with `prefix` (the prefix with
+/// its last byte below 0xFF raised by one, what follows dropped): the exclusive upper bound of
+/// a prefix scan. `None` when there is no such string (an empty prefix, or all 0xFF): the
+/// range is then unbounded above. The same bound the other stores use
+/// ([`layout::prefix_end`](super::layout::prefix_end)).
 pub fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
-    let keep = prefix.iter().rposition(|b| *b != 0xFF)?;
-    let mut next = prefix[..=keep].to_vec();
-    next[keep] += 1;
-    Some(next)
+    super::layout::prefix_end(prefix)
 }
 
 /// Why the engine lock cannot be trusted on the server whose `SELECT version()` is `version`
@@ -182,11 +181,12 @@ struct WriteJob {
 enum Request {
     Write(WriteJob),
     Get(Vec<u8>, Reply<Option<Vec<u8>>>),
+    /// Keys `>= from` and `< below`, in key order or (`backward`) greatest first.
     Range {
         from: Vec<u8>,
         below: Option<Vec<u8>>,
         limit: Option<i64>,
-        last: bool,
+        backward: bool,
         reply: Reply<Vec<Pair>>,
     },
 }
@@ -271,13 +271,13 @@ impl PgStore {
         from: Vec<u8>,
         below: Option<Vec<u8>>,
         limit: Option<i64>,
-        last: bool,
+        backward: bool,
     ) -> Result<Vec<Pair>, StoreError> {
         self.ask(|reply| Request::Range {
             from,
             below,
             limit,
-            last,
+            backward,
             reply,
         })
     }
@@ -354,6 +354,21 @@ impl KvStore for PgStore {
             .range(prefix.to_vec(), prefix_successor(prefix), Some(1), true)?
             .pop())
     }
+
+    /// One indexed backward range read of at most `limit` rows (`ORDER BY key DESC LIMIT n`).
+    fn scan_back(
+        &self,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Pair>, StoreError> {
+        let below = super::memory::bounded_end(prefix, before);
+        if limit == 0 || below.as_deref().is_some_and(|b| b <= prefix) {
+            return Ok(vec![]);
+        }
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.range(prefix.to_vec(), below, Some(limit), true)
+    }
 }
 
 // ---- the connection thread ----
@@ -372,8 +387,8 @@ struct Statements {
     get: Statement,
     range: Statement,
     range_open: Statement,
-    last: Statement,
-    last_open: Statement,
+    back: Statement,
+    back_open: Statement,
 }
 
 const WRITE_SQL: &str = "WITH gone AS (DELETE FROM chainsched_kv WHERE key = ANY($1)) \
@@ -562,15 +577,15 @@ impl Setup {
                 &[B, I],
             )
             .await?,
-            last: p(
+            back: p(
                 "SELECT key, value FROM chainsched_kv WHERE key >= $1 AND key < $2 \
-                 ORDER BY key DESC LIMIT 1",
-                &[B, B],
+                 ORDER BY key DESC LIMIT $3",
+                &[B, B, I],
             )
             .await?,
-            last_open: p(
-                "SELECT key, value FROM chainsched_kv WHERE key >= $1 ORDER BY key DESC LIMIT 1",
-                &[B],
+            back_open: p(
+                "SELECT key, value FROM chainsched_kv WHERE key >= $1 ORDER BY key DESC LIMIT $2",
+                &[B, I],
             )
             .await?,
         })
@@ -801,15 +816,16 @@ async fn serve_read(setup: &Setup, reader: &Reader, request: Request) {
             from,
             below,
             limit,
-            last,
+            backward,
             reply,
         } => {
-            let (statement, params): (&Statement, Vec<&(dyn ToSql + Sync)>) = match (&below, last) {
-                (Some(b), false) => (&s.range, vec![&from, b, &limit]),
-                (None, false) => (&s.range_open, vec![&from, &limit]),
-                (Some(b), true) => (&s.last, vec![&from, b]),
-                (None, true) => (&s.last_open, vec![&from]),
-            };
+            let (statement, params): (&Statement, Vec<&(dyn ToSql + Sync)>) =
+                match (&below, backward) {
+                    (Some(b), false) => (&s.range, vec![&from, b, &limit]),
+                    (None, false) => (&s.range_open, vec![&from, &limit]),
+                    (Some(b), true) => (&s.back, vec![&from, b, &limit]),
+                    (None, true) => (&s.back_open, vec![&from, &limit]),
+                };
             let rows = c.query(statement, &params);
             let result = match tokio::time::timeout(timeout, rows).await {
                 Ok(Ok(rows)) => Ok(rows

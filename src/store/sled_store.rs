@@ -553,6 +553,27 @@ impl KvStore for SledStore {
         })?;
         Ok(self.assembled(last.into_iter().collect())?.pop())
     }
+
+    fn scan_back(
+        &self,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Pair>, StoreError> {
+        let start = prefix.to_vec();
+        let end = super::memory::bounded_end(prefix, before);
+        if end.as_ref().is_some_and(|e| *e <= start) {
+            return Ok(Vec::new());
+        }
+        let pairs = self.call("scanning keys backwards", || {
+            let iter = match end {
+                Some(end) => self.db.range(start..end),
+                None => self.db.range(start..),
+            };
+            collect(iter.rev().take(limit))
+        })?;
+        self.assembled(pairs)
+    }
 }
 
 #[cfg(test)]

@@ -140,6 +140,24 @@ pub trait ViewSource {
     /// The catalog the engine runs.
     fn catalog(&self) -> Result<Arc<Catalog>, ViewError>;
 
+    /// The jobs that pass `filter` (all but its `job` field, which the caller handles),
+    /// newest first as [`jobs::select`] orders them, at most `filter.limit`. Sources with an
+    /// index of jobs by time should override this so that a limited list reads about `limit`
+    /// jobs; this default reads them all.
+    fn jobs_selected(&self, filter: &JobFilter) -> Result<Vec<JobInfo>, ViewError> {
+        Ok(jobs::select(self.jobs()?, filter))
+    }
+
+    /// The unfinished jobs (ENQUEUED, RUNNING, CHAIN_STALLED), any order. Sources with an
+    /// index of them should override this; this default reads every job.
+    fn active_jobs(&self) -> Result<Vec<JobInfo>, ViewError> {
+        Ok(self
+            .jobs()?
+            .into_iter()
+            .filter(|j| !j.record.state.is_finished())
+            .collect())
+    }
+
     /// The scheduler's records of the scheduled job definitions (any order). Sources without
     /// a scheduler have none.
     fn schedules(&self) -> Result<Vec<crate::store::schedules::ScheduleState>, ViewError> {

@@ -50,10 +50,10 @@ pub fn jobs(
     now: Millis,
 ) -> Result<Vec<JobRow>, ViewError> {
     let chosen = match &filter.job {
-        Some(j) => src.job(j)?.into_iter().collect(),
-        None => src.jobs()?,
+        Some(j) => jobs_mod::select(src.job(j)?.into_iter().collect(), filter),
+        None => src.jobs_selected(filter)?,
     };
-    jobs_mod::select(chosen, filter)
+    chosen
         .into_iter()
         .map(|info| row_for(src, info, now))
         .collect()
@@ -76,7 +76,7 @@ pub fn running_chains(
     let chosen: Vec<JobInfo> = match job {
         Some(j) => vec![src.job(j)?.ok_or_else(|| not_found("job", j))?],
         None => {
-            let mut all = src.jobs()?;
+            let mut all = src.active_jobs()?;
             all.retain(|j| running::is_active(j.record.state));
             all.sort_by(|a, b| a.record.job.cmp(&b.record.job));
             all

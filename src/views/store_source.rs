@@ -3,13 +3,22 @@
 //! The catalog is the one the engine runs: given by the caller (the server keeps the catalog
 //! it loaded, including after a reload) or else the one the engine last stored. Group and
 //! serialization key come from the catalog's job definition when the job is named after one.
+//!
+//! Limited lists read about as much as they show, whatever the size of the history: the newest
+//! jobs come from the `jt/` index, the running ones from `jact/`, the newest log rows from
+//! `log/` read backwards (one job's from `jlog/`), page by page until the limit is met.
 
-use super::{JobInfo, LogFilter, StepInfo, ViewError, ViewSource};
+use super::{jobs as jobs_mod, log as log_mod};
+use super::{JobFilter, JobInfo, LogFilter, StepInfo, ViewError, ViewSource};
 use crate::catalog::Catalog;
 use crate::core::types::{JobRecord, LogRow, TimelineEntry, TimelineKind};
 use crate::lang::duration::Millis;
+use crate::store::chain_store::job_instant;
 use crate::store::{layout, ChainStore, RunDetails};
 use std::sync::Arc;
+
+/// Rows or index entries read per page while filling a limited list.
+const PAGE: usize = 256;
 
 #[derive(Clone, Debug)]
 pub struct StoreViews {
@@ -58,6 +67,39 @@ impl ViewSource for StoreViews {
             .collect())
     }
 
+    fn jobs_selected(&self, filter: &JobFilter) -> Result<Vec<JobInfo>, ViewError> {
+        let catalog = self.catalog()?;
+        let limit = filter.limit.unwrap_or(usize::MAX);
+        let mut out = Vec::new();
+        if limit == 0 {
+            return Ok(out);
+        }
+        let page = limit.min(PAGE);
+        self.store
+            .visit_jobs_newest(filter.until, page, &mut |record| {
+                if filter.since.is_some_and(|s| job_instant(&record) < s) {
+                    // Newest first: every job from here on is older still.
+                    return false;
+                }
+                let info = self.info(record, &catalog);
+                if jobs_mod::matches(&info, filter) {
+                    out.push(info);
+                }
+                out.len() < limit
+            })?;
+        Ok(out)
+    }
+
+    fn active_jobs(&self) -> Result<Vec<JobInfo>, ViewError> {
+        let catalog = self.catalog()?;
+        Ok(self
+            .store
+            .active_jobs()?
+            .into_iter()
+            .map(|r| self.info(r, &catalog))
+            .collect())
+    }
+
     fn job(&self, job: &str) -> Result<Option<JobInfo>, ViewError> {
         let catalog = self.catalog()?;
         Ok(self.store.job(job)?.map(|r| self.info(r, &catalog)))
@@ -77,28 +119,75 @@ impl ViewSource for StoreViews {
     }
 
     fn log(&self, f: &LogFilter) -> Result<Vec<LogRow>, ViewError> {
-        if let Some(job) = &f.job {
-            return Ok(self.store.job_log(job)?);
+        let limit = f.limit.unwrap_or(usize::MAX);
+        let job = f.job.as_deref();
+        let mut out: Vec<LogRow> = Vec::new();
+        if limit == 0 {
+            return Ok(out);
         }
-        let plain = f.chain.is_none() && f.since.is_none() && f.until.is_none();
-        match (f.since_id, f.limit) {
-            (Some(id), Some(limit)) if plain => Ok(self.store.log(id.saturating_add(1), limit)?),
-            (Some(id), _) => Ok(self.store.log(id.saturating_add(1), usize::MAX)?),
-            (None, Some(limit)) if plain => {
-                // The most recent rows: ids are dense apart from pruning, so start just far
-                // enough back (and fall back to a full read if pruning left gaps).
-                let next = self.store.next_log_id()?;
-                let rows = self
-                    .store
-                    .log(next.saturating_sub(limit as u64), usize::MAX)?;
-                if rows.len() >= limit || next <= limit as u64 + 1 {
-                    Ok(rows)
-                } else {
-                    Ok(self.store.log(0, usize::MAX)?)
+        match f.since_id {
+            // Paging forward: the first rows after `since_id`.
+            Some(id) => {
+                let mut from = id.saturating_add(1);
+                loop {
+                    let want = (limit - out.len()).min(PAGE);
+                    let page = match job {
+                        Some(j) => self.store.job_log_from(j, from, want)?,
+                        None => self.store.log(from, want)?,
+                    };
+                    let Some(last) = page.last().map(|r| r.log_id) else {
+                        break;
+                    };
+                    from = last.saturating_add(1);
+                    for r in page {
+                        if f.until.is_some_and(|u| r.time >= u) {
+                            // Log ids grow with time: every later row is newer still.
+                            return Ok(out);
+                        }
+                        if log_mod::matches(&r, f) {
+                            out.push(r);
+                            if out.len() >= limit {
+                                return Ok(out);
+                            }
+                        }
+                    }
                 }
             }
-            _ => Ok(self.store.log(0, usize::MAX)?),
+            // The most recent rows: read backwards from the newest.
+            None => {
+                let mut before = None;
+                loop {
+                    let want = (limit - out.len()).min(PAGE);
+                    let page = match job {
+                        Some(j) => self.store.job_log_back(j, before, want)?,
+                        None => self.store.log_back(before, want)?,
+                    };
+                    let Some(oldest) = page.last().map(|r| r.log_id) else {
+                        break;
+                    };
+                    before = Some(oldest);
+                    let mut done = false;
+                    for r in page {
+                        if f.since.is_some_and(|s| r.time < s) {
+                            done = true;
+                            break;
+                        }
+                        if log_mod::matches(&r, f) {
+                            out.push(r);
+                            if out.len() >= limit {
+                                done = true;
+                                break;
+                            }
+                        }
+                    }
+                    if done {
+                        break;
+                    }
+                }
+                out.reverse();
+            }
         }
+        Ok(out)
     }
 
     fn details(&self, log_id: u64) -> Result<Option<RunDetails>, ViewError> {
