@@ -429,6 +429,7 @@ fn a_second_engine_on_the_database_is_refused_while_views_still_read() {
         vec!["run", &demo(), "--chain", "DEMO", "--db", &db.url],
         vec!["resume", "--db", &db.url],
         vec!["stop", "D1", "--db", &db.url],
+        vec!["purge", "--db", &db.url, "--keep-jobs", "0"],
     ] {
         let out = cli(&args);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {}", text(&out));
