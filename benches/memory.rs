@@ -117,7 +117,12 @@ fn start(core: &mut Core, job: String) {
         ..StartRequest::default()
     };
     match core.handle(0, Input::StartJob(req)) {
-        Ok(effects) => drop(effects),
+        // The runtime takes the journal's changes after every turn; the core then keeps the
+        // job's record as last written (`journaled_header`), which belongs to its cost.
+        Ok(effects) => {
+            drop(effects);
+            drop(core.take_changes());
+        }
         Err(e) => {
             eprintln!("job {job} was refused: {e}");
             std::process::exit(1);

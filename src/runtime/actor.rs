@@ -135,12 +135,12 @@ pub(crate) struct Actor {
     progress: HashMap<(String, String), Progress>,
     timeline_seq: HashMap<String, u64>,
     /// Per job, the chain instances whose steps are already in `ord/<job>`, by their outer
-    /// step (`None`: the top-level chain). One entry per instance, not per step.
-    known_instances: HashMap<String, HashSet<Option<String>>>,
+    /// step's subname (`""`: the top-level chain). One entry per instance, not per step.
+    known_instances: HashMap<String, HashSet<String>>,
     waiters: HashMap<String, Vec<Reply<JobRecord>>>,
     /// Per unfinished job, the version of its chain definitions already in the store
-    /// (`jdef/<job>`): snapshots are written without definitions, which are written again only
-    /// when their version changes (alter chain, rule redefinition).
+    /// (`jdef/<job>`): they are written again only when their version changes (alter chain,
+    /// rule redefinition), not with the job's changed records.
     stored_definitions: HashMap<String, u64>,
     failed: Option<String>,
     next_job_number: u64,
@@ -492,11 +492,18 @@ impl Actor {
     /// appears (the job's top-level chain, or a nested chain that starts). Its steps' records
     /// come with it: the core reports every step of a new instance.
     fn note_instance(&mut self, job: &str, parent: Option<&String>, turn: &mut Turn) {
-        let known = self.known_instances.entry(job.to_string()).or_default();
-        if known.contains(&parent.cloned()) {
+        let outer = parent.map_or("", String::as_str);
+        if self
+            .known_instances
+            .get(job)
+            .is_some_and(|k| k.contains(outer))
+        {
             return;
         }
-        known.insert(parent.cloned());
+        self.known_instances
+            .entry(job.to_string())
+            .or_default()
+            .insert(outer.to_string());
         let order: Vec<String> = self
             .core
             .step_records(job)
@@ -960,7 +967,10 @@ impl Actor {
             if let Ok(steps) = self.store.steps(job) {
                 self.known_instances.insert(
                     job.clone(),
-                    steps.into_iter().map(|s| s.parent_subname).collect(),
+                    steps
+                        .into_iter()
+                        .map(|s| s.parent_subname.unwrap_or_default())
+                        .collect(),
                 );
             }
         }

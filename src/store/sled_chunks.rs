@@ -123,6 +123,14 @@ impl Chunks {
                 Some(v) if v.len() > CHUNK => v.len().div_ceil(CHUNK) as u32,
                 _ => 0,
             };
+            if old == 0 && new == 0 {
+                // The common case: a small value, never chunked. Nothing to track.
+                match value {
+                    Some(v) => batch.insert(key, v),
+                    None => batch.remove(key),
+                }
+                continue;
+            }
             for i in new..old {
                 batch.remove(chunk_key(&key, i));
             }
