@@ -70,30 +70,8 @@ chain C {{
 }}
 "
     );
-    let file = tmp.path().join("rules.chain");
-    std::fs::write(&file, rules).unwrap();
-    let mut engine = Command::new(BIN)
-        .arg("run")
-        .arg(&file)
-        .args(["--chain", "C", "--db"])
-        .arg(tmp.path().join("db"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let (mut engine, leader) = run_until_pid_file(tmp.path(), &rules, "leader.pid");
     let engine_pid = engine.id();
-
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let leader = loop {
-        if let Some(p) = read_pid(&tmp.path().join("leader.pid")) {
-            break p;
-        }
-        if let Some(status) = engine.try_wait().unwrap() {
-            panic!("chainsched run ended before its step started: {status}");
-        }
-        assert!(Instant::now() < deadline, "the step never started");
-        std::thread::sleep(Duration::from_millis(10));
-    };
     let grandchild = read_pid(&tmp.path().join("gc.pid")).expect("grandchild pid written");
 
     // The step leads its own group, the grandchild is in it, the engine is not.
@@ -140,30 +118,8 @@ chain C {{
 }}
 "
     );
-    let file = tmp.path().join("rules.chain");
-    std::fs::write(&file, rules).unwrap();
-    let mut engine = Command::new(BIN)
-        .arg("run")
-        .arg(&file)
-        .args(["--chain", "C", "--db"])
-        .arg(tmp.path().join("db"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let (mut engine, grandchild) = run_until_pid_file(tmp.path(), &rules, "gc.pid");
     let engine_pid = engine.id();
-
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let grandchild = loop {
-        if let Some(p) = read_pid(&tmp.path().join("gc.pid")) {
-            break p;
-        }
-        if let Some(status) = engine.try_wait().unwrap() {
-            panic!("chainsched run ended before its step started: {status}");
-        }
-        assert!(Instant::now() < deadline, "the step never started");
-        std::thread::sleep(Duration::from_millis(10));
-    };
     let guardians = children_named(engine_pid, "chainsched-guardian");
     assert_eq!(guardians.len(), 1, "one guardian process: {guardians:?}");
 
@@ -177,6 +133,33 @@ chain C {{
             alive(grandchild),
             alive(guardians[0])
         );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Start `chainsched run` on `rules` (chain C, a store in `dir`) and wait until its step has
+/// written its pid to `dir/pid_file`: the engine process and that pid.
+fn run_until_pid_file(dir: &Path, rules: &str, pid_file: &str) -> (std::process::Child, u32) {
+    let file = dir.join("rules.chain");
+    std::fs::write(&file, rules).unwrap();
+    let mut engine = Command::new(BIN)
+        .arg("run")
+        .arg(&file)
+        .args(["--chain", "C", "--db"])
+        .arg(dir.join("db"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(p) = read_pid(&dir.join(pid_file)) {
+            return (engine, p);
+        }
+        if let Some(status) = engine.try_wait().unwrap() {
+            panic!("chainsched run ended before its step started: {status}");
+        }
+        assert!(Instant::now() < deadline, "the step never started");
         std::thread::sleep(Duration::from_millis(10));
     }
 }
