@@ -90,6 +90,10 @@ where
     rt.block_on(async move {
         let options = EngineOptions {
             time_scale,
+            cluster: crate::runtime::ClusterOptions {
+                role: "control".into(),
+                ..Default::default()
+            },
             ..EngineOptions::default()
         };
         let engine = Engine::open_db(&db, options).await.map_err(|e| {

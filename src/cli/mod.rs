@@ -146,6 +146,8 @@ pub enum Command {
     Explain(views::ExplainArgs),
     /// The schedules view: each scheduled job definition, its next run, last start, skips.
     Schedules(views::SchedulesArgs),
+    /// The engines view: engines sharing a PostgreSQL database, their heartbeat and jobs owned.
+    Engines(views::EnginesArgs),
     /// The chains view of the catalog.
     Chains(views::ChainArgs),
     /// The chain_steps view of the catalog.
@@ -200,6 +202,7 @@ pub fn main() -> i32 {
         Command::Stats(a) => views::stats(a),
         Command::Explain(a) => views::explain(a),
         Command::Schedules(a) => views::schedules(a),
+        Command::Engines(a) => views::engines(a),
         Command::Chains(a) => views::chains(a),
         Command::ChainSteps(a) => views::chain_steps(a),
         Command::ChainRules(a) => views::chain_rules(a),

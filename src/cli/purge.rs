@@ -44,6 +44,19 @@ pub fn parse_age(text: &str) -> Result<u64, String> {
     })
 }
 
+/// `--lease`: how long a job's lease lasts without renewal (engines sharing a PostgreSQL
+/// database), at least one second.
+pub fn parse_lease(text: &str) -> Result<Duration, String> {
+    let ms = parse_age(text)?;
+    if ms < 1000 {
+        return Err(format!(
+            "--lease {} is shorter than 1s: renewals every lease/5 would flood the database",
+            text.trim()
+        ));
+    }
+    Ok(Duration::from_millis(ms))
+}
+
 /// The retention flags of `serve` and `run`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct RetentionArgs {

@@ -85,6 +85,9 @@ pub struct ResumeArgs {
     pub durability: DurabilityArg,
     #[arg(long, value_enum, default_value = "table")]
     pub format: RunFormat,
+    /// Engines sharing a PostgreSQL database: the lease of the jobs this engine takes over.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = super::purge::parse_lease)]
+    pub lease: std::time::Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -234,6 +237,10 @@ fn options(catalog: Option<Catalog>, durability: DurabilityArg) -> EngineOptions
         catalog,
         time_scale,
         durability: durability.mode(),
+        cluster: crate::runtime::ClusterOptions {
+            role: "run".into(),
+            ..Default::default()
+        },
         ..EngineOptions::default()
     }
 }
@@ -339,7 +346,16 @@ pub fn resume(args: ResumeArgs) -> i32 {
         }
     };
     rt.block_on(async move {
-        let engine = match open_engine(&args.db, options(None, args.durability)).await {
+        let resume_options = EngineOptions {
+            cluster: crate::runtime::ClusterOptions {
+                lease: args.lease,
+                adopt: true,
+                role: "resume".into(),
+                address: None,
+            },
+            ..options(None, args.durability)
+        };
+        let engine = match open_engine(&args.db, resume_options).await {
             Ok(e) => e,
             Err(e) => {
                 eprintln!("error: {e}");

@@ -51,6 +51,10 @@ pub struct ServeArgs {
     pub time_scale: f64,
     #[command(flatten)]
     pub retention: super::purge::RetentionArgs,
+    /// Engines sharing a PostgreSQL database: how long a job's lease lasts without renewal;
+    /// another engine takes the jobs of a dead engine over once it expires (10s, 30s, 1m, …).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = super::purge::parse_lease)]
+    pub lease: std::time::Duration,
 }
 
 /// The bearer token: `--token-file` if given, else CHAINSCHED_TOKEN. An empty token is an error.
@@ -93,6 +97,7 @@ pub fn run(a: ServeArgs) -> i32 {
         max_body_bytes: a.max_body,
         time_scale: a.time_scale,
         retention: a.retention.retention(),
+        lease: a.lease,
     };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -488,3 +488,23 @@ pub fn schedules(a: SchedulesArgs) -> i32 {
         Ok(render::rows(&rows, format(a.src.format)))
     })())
 }
+
+// ---------------------------------------------------------------- engines
+
+#[derive(Debug, clap::Args)]
+pub struct EnginesArgs {
+    #[command(flatten)]
+    pub src: SourceArgs,
+}
+
+/// The engines view: the engines sharing a PostgreSQL database, their heartbeat and the jobs
+/// each owns (empty for a store one engine owns).
+pub fn engines(a: EnginesArgs) -> i32 {
+    finish((|| {
+        let rows: Vec<views::EngineRow> = match backend(&a.src)? {
+            Backend::Local(v) => views::engines::engine_rows(v.store())?,
+            Backend::Remote(c) => c.get("/api/v1/engines")?,
+        };
+        Ok(render::rows(&rows, format(a.src.format)))
+    })())
+}

@@ -199,6 +199,31 @@ impl Core {
         Ok(req)
     }
 
+    /// Which jobs a new job must share an engine with, when several engines share one
+    /// database: its group limits and `serialize by` key are decided by one core seeing all of
+    /// them. `group:G` for the outermost group of its path with a `max_running` (every job that
+    /// counts against a limit of G's subtree counts against G's, or shares no limit with it),
+    /// else `serialize:DEF` for a definition with `serialize by`, else `None` (any engine).
+    pub fn placement_key(&self, req: &StartRequest) -> Option<String> {
+        let req = self.resolve_definition(req.clone()).ok()?;
+        if let Some(g) = req
+            .group
+            .as_deref()
+            .map(group_path)
+            .unwrap_or_default()
+            .into_iter()
+            .find(|g| self.limit(g).is_some())
+        {
+            return Some(format!("group:{g}"));
+        }
+        let def = req.definition.as_ref()?;
+        self.catalog
+            .jobs
+            .get(def)
+            .and_then(|d| d.serialize_by.as_ref())
+            .map(|_| format!("serialize:{def}"))
+    }
+
     /// Decide whether a new job runs now or waits, begin it or enqueue it, and keep it.
     pub(crate) fn place_new_job(
         &mut self,

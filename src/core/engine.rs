@@ -35,7 +35,7 @@ pub struct Core {
     pub(crate) jobs: BTreeMap<String, Job>,
     /// Compiled definitions of the catalog's chains (built on first use).
     pub(crate) defs: BTreeMap<String, Arc<Def>>,
-    pub(crate) next_log_id: u64,
+    pub(crate) next_log_id: super::job::LogIds,
     pub(crate) next_job_number: u64,
     pub(crate) reference: bool,
     pub(crate) last_event_matches: usize,
@@ -65,7 +65,7 @@ impl Core {
             catalog,
             jobs: BTreeMap::new(),
             defs: BTreeMap::new(),
-            next_log_id: 1,
+            next_log_id: super::job::LogIds { next: 1, stride: 1 },
             next_job_number: 1,
             reference: false,
             last_event_matches: 0,
@@ -94,11 +94,30 @@ impl Core {
 
     /// Continue the job-log id sequence (a driver restoring from a store).
     pub fn set_next_log_id(&mut self, next: u64) {
-        self.next_log_id = next.max(1);
+        self.next_log_id = super::job::LogIds {
+            next: next.max(1),
+            stride: 1,
+        };
+    }
+
+    /// Hand out the ids `≡ slot (mod stride)` from the first such id `>= next`: engines that
+    /// share a database each take their own slot, so their ids never meet.
+    pub fn set_log_id_slot(&mut self, next: u64, slot: u64, stride: u64) {
+        let stride = stride.max(1);
+        let slot = slot % stride;
+        let base = next.max(1).div_ceil(stride) * stride;
+        let mut first = base + slot;
+        if first < next.max(1) {
+            first += stride;
+        }
+        self.next_log_id = super::job::LogIds {
+            next: first,
+            stride,
+        };
     }
 
     pub fn next_log_id(&self) -> u64 {
-        self.next_log_id
+        self.next_log_id.next
     }
 
     /// Continue the generated-job-name counter (`RUN_CHAIN$_<chain><N>`).

@@ -184,20 +184,35 @@ pub struct EvalStats {
     pub facts_read: u64,
 }
 
+/// The job-log id allocator: `next`, then every `stride`-th number. One engine alone uses
+/// stride 1; engines sharing a database each use their own residue modulo a common stride
+/// (their slot), so no two engines ever hand out the same id (docs/scale-out.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogIds {
+    pub next: u64,
+    pub stride: u64,
+}
+
+impl LogIds {
+    pub fn take(&mut self) -> u64 {
+        let id = self.next;
+        self.next += self.stride.max(1);
+        id
+    }
+}
+
 /// What every state change needs: the instant, the effect sink, the log-id allocator.
 pub(crate) struct Ctx<'a> {
     pub now: Millis,
     pub effects: &'a mut Vec<Effect>,
-    pub next_log_id: &'a mut u64,
+    pub next_log_id: &'a mut LogIds,
     /// Naive full evaluation (every rule, every pass): the reference for property tests.
     pub reference: bool,
 }
 
 impl Ctx<'_> {
     pub fn alloc_log_id(&mut self) -> u64 {
-        let id = *self.next_log_id;
-        *self.next_log_id += 1;
-        id
+        self.next_log_id.take()
     }
 }
 

@@ -20,7 +20,9 @@ use crate::store::retention::{self, PurgeChunk};
 use crate::store::{
     chain_store, ChainStore, LivePid, Progress, PurgeStats, RunDetails, StateBatch, TimerEntry,
 };
+use super::cluster::Cluster;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 /// At most this many messages share one turn (bounds the latency of the first of them).
@@ -62,6 +64,15 @@ pub(crate) enum Msg {
     },
     Shutdown {
         reply: Option<oneshot::Sender<()>>,
+    },
+    /// Jobs whose expired leases this engine has just claimed (`super::cluster`): recover
+    /// them as `resume` does.
+    Adopt {
+        jobs: Vec<String>,
+    },
+    /// This engine lost a lease (`super::cluster`): it must stop acting at once.
+    LeaseLost {
+        why: String,
     },
     /// Retention work gathered outside the actor (`super::retention`), checked and deleted in
     /// the actor's turn.
@@ -117,6 +128,7 @@ pub(crate) struct ActorSetup {
     pub exec: ExecEnv,
     pub tx: mpsc::UnboundedSender<Msg>,
     pub events: broadcast::Sender<EngineEvent>,
+    pub cluster: Option<Arc<Cluster>>,
 }
 
 pub(crate) struct Actor {
@@ -144,6 +156,10 @@ pub(crate) struct Actor {
     stored_definitions: HashMap<String, u64>,
     failed: Option<String>,
     next_job_number: u64,
+    /// Engines sharing a database: this engine's leases (`None`: it owns its store alone).
+    cluster: Option<Arc<Cluster>>,
+    /// The jobs whose records this turn writes (engines sharing a database fence them).
+    turn_jobs: HashSet<String>,
 }
 
 impl Actor {
@@ -157,6 +173,7 @@ impl Actor {
             exec,
             tx,
             events,
+            cluster,
         } = setup;
         Actor {
             core,
@@ -178,6 +195,8 @@ impl Actor {
             stored_definitions: HashMap::new(),
             failed: None,
             next_job_number: 0,
+            cluster,
+            turn_jobs: HashSet::new(),
         }
     }
 
@@ -277,6 +296,14 @@ impl Actor {
             }
             Msg::Shutdown { .. } => {}
             Msg::Purge { chunk, reply } => self.purge(chunk, reply, turn),
+            Msg::Adopt { jobs } => self.adopt(jobs, turn),
+            Msg::LeaseLost { why } => {
+                if self.failed.is_none() {
+                    tracing::error!("{why}; the engine stops");
+                    self.failed = Some(why);
+                    self.kill_everything();
+                }
+            }
         }
     }
 
@@ -318,15 +345,48 @@ impl Actor {
             return Err(EngineError::NotRunning(why.clone()));
         }
         let mut fresh_name = None;
+        let mut claimed = None;
+        let mut affinity = None;
         if let Input::StartJob(req) = &mut input {
             self.check_start(req)?;
+            if let Some(c) = &self.cluster {
+                // A job with group limits or a serialize key runs at its key's home.
+                affinity = self.core.placement_key(req);
+                if let Some(key) = &affinity {
+                    let home = c.home_of(key)?;
+                    if home != c.id {
+                        return Err(EngineError::Elsewhere { engine: home });
+                    }
+                }
+            }
             match &req.job {
-                Some(j) => fresh_name = Some(j.clone()),
-                None => req.job = Some(self.generate_name(&req.chain)?),
+                Some(j) => {
+                    fresh_name = Some(j.clone());
+                    if let Some(c) = &self.cluster {
+                        if self.core.job_record(j).is_some_and(|r| !r.state.is_finished()) {
+                            return Err(CoreError::DuplicateJob(j.clone()).into());
+                        }
+                        if !c.claim_job_at(j, affinity.as_deref())? {
+                            return Err(CoreError::DuplicateJob(j.clone()).into());
+                        }
+                        claimed = Some(j.clone());
+                    }
+                }
+                None => {
+                    let name = self.generate_name(&req.chain, affinity.as_deref())?;
+                    if self.cluster.is_some() {
+                        claimed = Some(name.clone());
+                    }
+                    req.job = Some(name);
+                }
             }
         }
         let now = self.clock.now();
-        let effects = match self.core.handle(now, input.clone()) {
+        let handled = self.core.handle(now, input.clone());
+        if let (Err(_), Some(job), Some(c)) = (&handled, &claimed, &self.cluster) {
+            c.unclaim_job(job);
+        }
+        let effects = match handled {
             Ok(e) => e,
             Err(CoreError::UnknownJob(j)) if self.store.job(&j).ok().flatten().is_some() => {
                 // Ended jobs are dropped from the core's memory; their history is in the store.
@@ -352,13 +412,21 @@ impl Actor {
     }
 
     /// `RUN_CHAIN$_<first 8 characters of the chain><N>`, unused in the core and in the store.
-    fn generate_name(&mut self, chain: &str) -> Result<String, EngineError> {
+    fn generate_name(
+        &mut self,
+        chain: &str,
+        affinity: Option<&str>,
+    ) -> Result<String, EngineError> {
         let prefix: String = chain.chars().take(8).collect();
         loop {
             self.next_job_number += 1;
             let name = format!("RUN_CHAIN$_{prefix}{}", self.next_job_number);
             if self.core.job_record(&name).is_none() && self.store.job(&name)?.is_none() {
-                return Ok(name);
+                match &self.cluster {
+                    // Another engine may generate the same name: the lease decides.
+                    Some(c) if !c.claim_job_at(&name, affinity)? => continue,
+                    _ => return Ok(name),
+                }
             }
         }
     }
@@ -667,6 +735,9 @@ impl Actor {
         // The core's records that changed (O(size of the change)); the definitions once per
         // version. An ended job's records are deleted instead.
         for changes in self.core.take_changes() {
+            if self.cluster.is_some() {
+                self.turn_jobs.insert(changes.job.clone());
+            }
             if changes.ended {
                 touched.insert(changes.job);
                 continue;
@@ -692,6 +763,28 @@ impl Actor {
                     turn.batch.delete_raw(k);
                 }
                 ended.push(r);
+            }
+        }
+        if let Some(c) = &self.cluster {
+            if !turn.batch.is_empty() && !c.in_time() {
+                let why = "lease deadline passed: this engine could not renew its leases in time \
+                           (paused, or cut off from the database); its steps were killed and \
+                           other engines take its jobs over"
+                    .to_string();
+                self.fail(why, turn);
+                return;
+            }
+            let mut jobs: HashSet<String> = touched.iter().cloned().collect();
+            jobs.extend(self.turn_jobs.drain());
+            let mut ended_names: Vec<String> = ended.iter().map(|r| r.job.clone()).collect();
+            // Names claimed for a purge (not in the core) are released with the batch.
+            ended_names.extend(
+                jobs.iter()
+                    .filter(|j| self.core.job_record(j).is_none())
+                    .cloned(),
+            );
+            if !jobs.is_empty() {
+                turn.batch.set_fence(c.fence(&jobs, &ended_names));
             }
         }
         let result = self
@@ -749,6 +842,10 @@ impl Actor {
             tracing::error!("{why}; the engine stops");
         }
         self.failed = Some(why.clone());
+        if let Some(c) = self.cluster.clone() {
+            self.kill_everything();
+            c.leave();
+        }
         for a in turn.answers {
             match a {
                 Answer::Input(r, _) => {
@@ -952,6 +1049,12 @@ impl Actor {
             }
         }
         let _ = self.store.flush();
+        if let Some(c) = &self.cluster {
+            // Its steps are gone: others may take its jobs over at once.
+            if !c.stopped() {
+                c.leave();
+            }
+        }
         self.failed
             .get_or_insert_with(|| "the engine shut down".into());
     }
@@ -961,7 +1064,9 @@ impl Actor {
     fn recover(&mut self, work: RecoveryWork, turn: &mut Turn) {
         for (job, sub, pid) in work.leftover_pids {
             turn.batch.delete_pid(&job, &sub);
-            super::recovery::kill_leftover(&job, &sub, pid);
+            if self.cluster.is_none() {
+                super::recovery::kill_leftover(&job, &sub, pid);
+            }
         }
         for job in &work.jobs {
             if let Ok(steps) = self.store.steps(job) {
@@ -992,6 +1097,66 @@ impl Actor {
         self.record(effects, turn);
     }
 
+    /// Recover jobs whose leases this engine has just claimed from an engine that died or
+    /// stalled, exactly as `resume` recovers jobs after a crash. Their step processes were
+    /// killed by that engine's guardian (at death, or at its lease deadline); their `pid/`
+    /// keys are dropped, not acted on: the pids belong to another machine, perhaps.
+    fn adopt(&mut self, jobs: Vec<String>, turn: &mut Turn) {
+        if self.failed.is_some() {
+            return;
+        }
+        let Some(cluster) = self.cluster.clone() else {
+            return;
+        };
+        let mut work = RecoveryWork::default();
+        let mut finished = Vec::new();
+        for job in jobs {
+            if self.core.job_record(&job).is_some() {
+                continue;
+            }
+            match self.store.job(&job) {
+                Ok(Some(r)) if !r.state.is_finished() => {}
+                Ok(_) => {
+                    // Ended (or never written) meanwhile: nothing to run, give the lease up.
+                    finished.push(job);
+                    continue;
+                }
+                Err(e) => {
+                    tracing::error!("job {job} cannot be taken over: {e}");
+                    continue;
+                }
+            }
+            match super::recovery::prepare_job(&self.store, &mut self.core, &job) {
+                Ok(timers) => {
+                    work.timers.extend(timers);
+                    if let Ok(pids) = self.store.live_pids(&job) {
+                        work.leftover_pids.extend(
+                            pids.into_iter()
+                                .map(|(sub, pid)| (job.clone(), sub, pid)),
+                        );
+                    }
+                    work.jobs.push(job);
+                }
+                Err(why) => tracing::error!("job {job} cannot be taken over: {why}"),
+            }
+        }
+        if !finished.is_empty() {
+            let mut b = crate::store::StateBatch::default();
+            let held: HashSet<String> = finished.iter().cloned().collect();
+            b.set_fence(cluster.fence(&held, &finished));
+            if let Err(e) = self.store.apply(b) {
+                tracing::warn!("cannot give up the leases of ended jobs: {e}");
+            }
+        }
+        if work.jobs.is_empty() {
+            return;
+        }
+        tracing::info!(jobs = ?work.jobs, "recovering jobs taken over from another engine");
+        let timers = std::mem::take(&mut work.timers);
+        self.recover(work, turn);
+        turn.rearm.extend(timers);
+    }
+
     // ---- retention ----
 
     /// Delete the ended jobs of a retention chunk that are still the run that was gathered.
@@ -1007,9 +1172,24 @@ impl Actor {
             return;
         }
         let core = &self.core;
-        let running = |job: &str| core.job_record(job).is_some();
+        let cluster = self.cluster.clone();
+        let claims = std::cell::RefCell::new(Vec::new());
+        // Engines sharing a database: a purged job's name is claimed first (its lease), so no
+        // engine can start a new run of that name while its keys are deleted; the lease goes
+        // with this turn's batch.
+        let running = |job: &str| {
+            core.job_record(job).is_some()
+                || cluster.as_ref().is_some_and(|c| match c.claim_job(job) {
+                    Ok(true) => {
+                        claims.borrow_mut().push(job.to_string());
+                        false
+                    }
+                    _ => true,
+                })
+        };
         let result =
             retention::apply_chunk(&self.store, chunk, &mut turn.batch, &running, &mut |_| {});
+        self.turn_jobs.extend(claims.into_inner());
         let _ = reply.send(result.map_err(EngineError::Store));
     }
 }

@@ -13,7 +13,7 @@ use super::options::{Durability, EngineOptions};
 use super::recovery::{self, RecoveryReport};
 use crate::catalog::{Catalog, Rule};
 use crate::core::types::{
-    AlterChange, Input, JobRecord, LogRow, Outcome, StartRequest, StepRecord, TimelineEntry,
+    AlterChange, CoreError, Input, JobRecord, LogRow, Outcome, StartRequest, StepRecord, TimelineEntry,
 };
 use crate::core::Core;
 use crate::store::sled_store::SledOptions;
@@ -62,6 +62,8 @@ struct Inner {
     catalog_changed: watch::Sender<u64>,
     /// Whether the scheduler task has been started.
     schedules_on: AtomicBool,
+    /// Engines sharing a database: this engine's membership.
+    cluster: Option<Arc<super::cluster::Cluster>>,
     /// Keeps the launcher (its guardian process, or its forking thread and with it the
     /// parent-death link of step processes) alive exactly as long as the engine.
     _launcher: Launcher,
@@ -146,21 +148,34 @@ impl Engine {
         };
         let mut core = Core::new(catalog.clone());
         core.set_next_log_id(store.next_log_id()?);
-        // Strays of a crashed engine on this store must be gone before anything restarts.
         let store_id = store.store_id()?;
-        let id = store_id.clone();
-        let strays = tokio::task::spawn_blocking(move || recovery::kill_strays(&id))
-            .await
-            .unwrap_or(0);
-        if strays > 0 {
-            tracing::warn!("killed {strays} stray step processes of a previous engine");
-        }
-        let (work, report) = recovery::prepare(&store, &mut core)?;
+        let launcher = Launcher::start().map_err(|e| EngineError::Invalid(e.to_string()))?;
+        let (cluster, work, report) = if store.kv().shared().is_some() {
+            // Engines sharing a database: this one recovers nothing on its own; it takes
+            // over jobs whose lease expired (docs/scale-out.md).
+            let (cluster, work, report) = join_cluster(&store, &mut core, &options).await?;
+            if !launcher.guarded() {
+                tracing::warn!(
+                    "no step guardian process: a step cannot be killed at the lease deadline                      if this engine is paused; call serve_guardian_if_requested() first in main"
+                );
+            }
+            (Some(cluster), work, report)
+        } else {
+            // Strays of a crashed engine on this store must be gone before anything restarts.
+            let id = store_id.clone();
+            let strays = tokio::task::spawn_blocking(move || recovery::kill_strays(&id))
+                .await
+                .unwrap_or(0);
+            if strays > 0 {
+                tracing::warn!("killed {strays} stray step processes of a previous engine");
+            }
+            let (work, report) = recovery::prepare(&store, &mut core)?;
+            (None, work, report)
+        };
 
         let clock = EngineClock::new(options.time_scale);
         let (tx, rx) = mpsc::unbounded_channel();
         let (events, _) = broadcast::channel(4096);
-        let launcher = Launcher::start().map_err(|e| EngineError::Invalid(e.to_string()))?;
         let report_tx = tx.clone();
         let exec = ExecEnv {
             clock,
@@ -181,8 +196,12 @@ impl Engine {
             exec,
             tx: tx.clone(),
             events: events.clone(),
+            cluster: cluster.clone(),
         });
         tokio::spawn(actor.run(rx, work));
+        if let Some(c) = &cluster {
+            super::cluster::spawn(c.clone(), launcher.clone(), tx.downgrade());
+        }
 
         if let Some(retention) = options.retention {
             super::retention::spawn(store.clone(), clock, retention, tx.downgrade());
@@ -198,6 +217,7 @@ impl Engine {
                 recovery: report,
                 catalog_changed: watch::channel(0).0,
                 schedules_on: AtomicBool::new(false),
+                cluster,
                 _launcher: launcher,
             }),
         };
@@ -269,7 +289,50 @@ impl Engine {
     }
 
     async fn input(&self, input: Input) -> Result<Accepted, EngineError> {
-        self.ask(|reply| Msg::Input { input, reply }).await
+        let Some(cluster) = &self.inner.cluster else {
+            return self.ask(|reply| Msg::Input { input, reply }).await;
+        };
+        // Engines sharing a database: an event for every waiting job goes to the others too;
+        // a request for a job another engine owns is forwarded to it (docs/scale-out.md).
+        if let Input::RaiseEvent {
+            name,
+            payload,
+            job: None,
+        } = &input
+        {
+            cluster.publish_event(name, payload, None).await?;
+        }
+        if let Input::StartJob(req) = &input {
+            if cluster.options.role == "control" {
+                // A control command's engine lives for one command: the job goes to the
+                // serving engine with the least work, when one is up.
+                if let Some(server) = cluster.least_busy_server().await? {
+                    let job = req.job.clone().unwrap_or_default();
+                    return cluster.forward(&job, Some(&server), &input).await;
+                }
+            }
+        }
+        let target = job_of(&input);
+        let local = {
+            let input = input.clone();
+            self.ask(|reply| Msg::Input { input, reply }).await
+        };
+        if let (Err(EngineError::Elsewhere { engine }), Input::StartJob(req)) = (&local, &input) {
+            // Its group's home runs it (docs/scale-out.md, "Group limits").
+            let job = req.job.clone().unwrap_or_default();
+            return cluster.forward(&job, Some(engine), &input).await;
+        }
+        match (local, target) {
+            (Err(EngineError::Core(CoreError::UnknownJob(j))), Some(job))
+            | (Err(EngineError::Core(CoreError::JobEnded(j))), Some(job)) => {
+                match cluster.owner_elsewhere(&job).await? {
+                    Some(_) => cluster.forward(&job, None, &input).await,
+                    None if j == job => Err(CoreError::UnknownJob(j).into()),
+                    None => Err(CoreError::JobEnded(j).into()),
+                }
+            }
+            (other, _) => other,
+        }
     }
 
     /// Replace the catalog (future runs; running jobs keep their definitions). It is stored, so
@@ -380,8 +443,56 @@ impl Engine {
 
     /// Wait until the job has ended; returns its final record.
     pub async fn wait(&self, job: &str) -> Result<JobRecord, EngineError> {
-        let job = job.to_string();
-        self.ask(|reply| Msg::Wait { job, reply }).await
+        let name = job.to_string();
+        let local = self.ask(|reply| Msg::Wait { job: name, reply }).await;
+        let Some(cluster) = &self.inner.cluster else {
+            return local;
+        };
+        if !matches!(local, Err(EngineError::Core(CoreError::UnknownJob(_)))) {
+            return local;
+        }
+        // Owned by another engine: watch the shared store until it has ended.
+        loop {
+            if cluster.owner_elsewhere(job).await?.is_none() {
+                return match self.inner.store.job(job)? {
+                    Some(r) if r.state.is_finished() => Ok(r),
+                    // Between engines (a takeover) or just started here: look again.
+                    Some(_) => {
+                        let name = job.to_string();
+                        match self.ask(|reply| Msg::Wait { job: name, reply }).await {
+                            Err(EngineError::Core(CoreError::UnknownJob(_))) => {
+                                tokio::time::sleep(Duration::from_millis(100)).await;
+                                continue;
+                            }
+                            other => other,
+                        }
+                    }
+                    None => local,
+                };
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Every engine registered on the shared database (empty: this engine owns its store
+    /// alone).
+    pub fn engines(&self) -> Result<Vec<crate::views::EngineRow>, EngineError> {
+        crate::views::engines::engine_rows(&self.inner.store)
+            .map_err(|e| EngineError::Invalid(e.to_string()))
+    }
+
+    /// This engine's id among the engines sharing its database.
+    pub fn engine_id(&self) -> Option<&str> {
+        self.inner.cluster.as_deref().map(|c| c.id.as_str())
+    }
+
+    /// Claim a scheduled occurrence among the engines sharing the database (always `true` for
+    /// an engine that owns its store alone).
+    pub(crate) async fn claim_occurrence(&self, job: &str, due: u64) -> Result<bool, EngineError> {
+        match &self.inner.cluster {
+            Some(c) => Ok(c.claim_occurrence(job, due).await?),
+            None => Ok(true),
+        }
     }
 
     /// Jobs not finished yet (running, stalled, enqueued), by the engine's current state.
@@ -464,5 +575,91 @@ impl Engine {
 
     pub fn timeline(&self, job: &str) -> Result<Vec<TimelineEntry>, EngineError> {
         Ok(self.inner.store.timeline(job)?)
+    }
+}
+
+/// Join the engines sharing the store's database: register, take this engine's job-log id
+/// slot, and — for an engine that adopts work — give lease rows to unfinished jobs that have
+/// none and claim, right away, the jobs whose leases have expired, so that `resume` recovers
+/// them before it returns, as it does on a store of its own.
+async fn join_cluster(
+    store: &ChainStore,
+    core: &mut Core,
+    options: &EngineOptions,
+) -> Result<
+    (
+        Arc<super::cluster::Cluster>,
+        super::actor::RecoveryWork,
+        RecoveryReport,
+    ),
+    EngineError,
+> {
+    let s = store.clone();
+    let opts = options.cluster.clone();
+    let cluster = tokio::task::spawn_blocking(move || -> Result<_, crate::store::StoreError> {
+        let cluster = super::cluster::Cluster::join(s.clone(), opts)?;
+        let mut claimed = Vec::new();
+        if cluster.options.adopt {
+            cluster.adopt_orphans(s.unfinished_jobs()?)?;
+            loop {
+                let more = cluster.claim_expired(1024)?;
+                if more.is_empty() {
+                    break;
+                }
+                claimed.extend(more);
+            }
+        }
+        Ok((cluster, claimed))
+    })
+    .await
+    .map_err(|e| EngineError::Invalid(e.to_string()))?;
+    let (cluster, claimed) = cluster?;
+    let cluster = Arc::new(cluster);
+    core.set_log_id_slot(
+        store.next_log_id()?,
+        cluster.slot,
+        super::cluster::MAX_ENGINES,
+    );
+    let mut work = super::actor::RecoveryWork::default();
+    let mut report = RecoveryReport::default();
+    for job in claimed {
+        match store.job(&job)? {
+            Some(r) if !r.state.is_finished() => {}
+            _ => {
+                // Ended meanwhile: nothing to recover, the lease goes.
+                let c = cluster.clone();
+                let _ = tokio::task::spawn_blocking(move || c.unclaim_job(&job)).await;
+                continue;
+            }
+        }
+        match recovery::prepare_job(store, core, &job) {
+            Ok(timers) => {
+                work.timers.extend(timers);
+                for (sub, pid) in store.live_pids(&job)? {
+                    work.leftover_pids.push((job.clone(), sub, pid));
+                }
+                report.recovered.push(job.clone());
+                work.jobs.push(job);
+            }
+            Err(why) => {
+                tracing::error!("job {job} cannot be recovered: {why}");
+                report.failed.push((job, why));
+            }
+        }
+    }
+    Ok((cluster, work, report))
+}
+
+/// The job a request is about, when it is about one job (it can then be forwarded to the
+/// engine that owns it).
+fn job_of(input: &Input) -> Option<String> {
+    match input {
+        Input::Stop { job, .. }
+        | Input::Alter { job, .. }
+        | Input::Evaluate { job }
+        | Input::StepFinished { job, .. }
+        | Input::TimerFired { job, .. } => Some(job.clone()),
+        Input::RaiseEvent { job, .. } => job.clone(),
+        Input::StartJob(_) | Input::AlterChain { .. } | Input::DefineRule { .. } => None,
     }
 }

@@ -16,4 +16,8 @@ pub enum EngineError {
     /// The engine has shut down (or stopped after a store failure).
     #[error("the engine is not running: {0}")]
     NotRunning(String),
+    /// Engines sharing a database: the request belongs on another engine (the home of the
+    /// job's group); the engine forwards it there (never returned to callers).
+    #[error("the request belongs to engine {engine}")]
+    Elsewhere { engine: String },
 }

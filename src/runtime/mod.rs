@@ -6,6 +6,7 @@
 
 mod actor;
 pub mod clock;
+pub mod cluster;
 pub mod engine;
 pub mod error;
 pub mod events;
@@ -16,6 +17,7 @@ mod retention;
 pub mod scheduler;
 
 pub use actor::Accepted;
+pub use cluster::ClusterOptions;
 pub use engine::{Engine, StepView};
 pub use error::EngineError;
 pub use events::EngineEvent;

@@ -40,6 +40,10 @@ pub struct EngineOptions {
     /// Fire the catalog's scheduled job definitions (`schedule '...'`) at their due times
     /// (docs/scheduling.md). `serve` turns it on; `run`/`resume` leave it off.
     pub schedules: bool,
+    /// Engines sharing a PostgreSQL database: the lease, whether this engine takes over the
+    /// jobs of engines that died, how the engines view names it (docs/scale-out.md). Ignored
+    /// on a store one process owns.
+    pub cluster: super::cluster::ClusterOptions,
 }
 
 /// What the engine keeps of ended jobs, and how often it purges the rest.
@@ -93,6 +97,7 @@ impl Default for EngineOptions {
             catalog: None,
             handlers: HandlerRegistry::default(),
             schedules: false,
+            cluster: super::cluster::ClusterOptions::default(),
         }
     }
 }
@@ -107,6 +112,7 @@ impl std::fmt::Debug for EngineOptions {
             .field("retention", &self.retention)
             .field("catalog", &self.catalog.is_some())
             .field("schedules", &self.schedules)
+            .field("cluster", &self.cluster)
             .finish()
     }
 }

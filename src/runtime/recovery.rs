@@ -55,6 +55,24 @@ pub(crate) fn prepare(
     Ok((work, report))
 }
 
+/// Rebuild one unfinished job in the core from its records (a job taken over from another
+/// engine); returns its stored timers, to be re-armed.
+pub(crate) fn prepare_job(
+    store: &ChainStore,
+    core: &mut Core,
+    job: &str,
+) -> Result<Vec<crate::store::TimerEntry>, String> {
+    let records = store
+        .job_records(job)
+        .map_err(|e| format!("its stored state cannot be read: {e}"))?;
+    let defs = definitions(store, job)?;
+    core.restore_from_records(records, defs)
+        .map_err(|e| e.to_string())?;
+    store
+        .timers(job)
+        .map_err(|e| format!("its timers cannot be read: {e}"))
+}
+
 /// The chain definitions the job runs (`jdef/<job>`).
 fn definitions(store: &ChainStore, job: &str) -> Result<JobDefinitions, String> {
     let json = store

@@ -203,6 +203,11 @@ async fn fire(
         entry.state.skipped += 1;
         entry.state.firing = None;
         tracing::info!(job = %name, due, "scheduler: the previous run has not ended; occurrence skipped");
+    } else if !engine.claim_occurrence(&name, due).await.unwrap_or(false) {
+        // Engines sharing a database: another one started this occurrence (or the claim
+        // could not be made, and then nobody starts it twice).
+        entry.state.firing = None;
+        tracing::info!(job = %name, due, "scheduler: occurrence started by another engine");
     } else {
         entry.state.firing = Some(due);
         persist(store, &entry.state);

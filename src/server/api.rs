@@ -297,3 +297,11 @@ pub async fn schedules(State(st): State<Arc<AppState>>) -> Result<Response, ApiE
     let rows = blocking(move || Ok(query::schedules(&views)?)).await?;
     Ok(Json(rows).into_response())
 }
+
+/// `GET /api/v1/engines` (extension): the engines sharing the database (docs/scale-out.md),
+/// the rows of `chainsched engines`; an empty list on a store one engine owns.
+pub async fn engines(State(st): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let views = st.views();
+    let rows = blocking(move || Ok(crate::views::engines::engine_rows(views.store())?)).await?;
+    Ok(Json(rows).into_response())
+}

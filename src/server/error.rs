@@ -87,7 +87,7 @@ impl From<EngineError> for ApiError {
             },
             EngineError::Invalid(_) => ApiError::bad_request(message),
             EngineError::Store(_) => ApiError::internal(message),
-            EngineError::NotRunning(_) => ApiError::new(
+            EngineError::NotRunning(_) | EngineError::Elsewhere { .. } => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "engine_unavailable",
                 message,

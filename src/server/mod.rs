@@ -60,6 +60,8 @@ pub struct ServeConfig {
     pub time_scale: f64,
     /// What to keep of ended jobs (`None`: everything); purged in the background.
     pub retention: Option<crate::runtime::Retention>,
+    /// The job lease when several engines share a PostgreSQL database.
+    pub lease: std::time::Duration,
 }
 
 /// Why `serve` did not run (or stopped).
@@ -118,7 +120,8 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         .route("/events/stream", get(sse::stream))
         .route("/events", post(control::raise_event))
         .route("/reload", post(control::reload))
-        .route("/schedules", get(api::schedules));
+        .route("/schedules", get(api::schedules))
+        .route("/engines", get(api::engines));
     Router::new()
         .route("/", get(api::dashboard))
         .route("/healthz", get(api::healthz))
@@ -174,6 +177,12 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         durability: config.durability,
         schedules: true,
         retention: config.retention,
+        cluster: crate::runtime::ClusterOptions {
+            lease: config.lease,
+            adopt: true,
+            role: "serve".into(),
+            address: Some(addr.to_string()),
+        },
         ..EngineOptions::default()
     };
     let engine = Engine::open_db(&config.db, options).await.map_err(|e| {

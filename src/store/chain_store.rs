@@ -566,6 +566,11 @@ pub struct StateBatch {
 }
 
 impl StateBatch {
+    /// Fence the batch with the leases its writes depend on (engines sharing a database).
+    pub fn set_fence(&mut self, fence: crate::store::Fence) {
+        self.inner.fence = Some(fence);
+    }
+
     pub fn is_empty(&self) -> bool {
         self.inner.is_empty()
     }

@@ -48,6 +48,20 @@ pub enum WriteOp {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WriteBatch {
     pub ops: Vec<WriteOp>,
+    /// Engines sharing a database: the leases this batch's writes depend on. A store shared by
+    /// several engines applies the batch only if every lease is still held (all or nothing,
+    /// in the same transaction); a store one engine owns has nothing to check.
+    pub fence: Option<Fence>,
+}
+
+/// The lease check of a batch (docs/scale-out.md, "Fencing"): `owner` must hold each job of
+/// `hold` at exactly its epoch, unexpired; the leases of `release` (jobs that ended in this
+/// batch, a subset of `hold`) are given up with the batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fence {
+    pub owner: String,
+    pub hold: Vec<(String, i64)>,
+    pub release: Vec<String>,
 }
 
 impl WriteBatch {
@@ -99,6 +113,10 @@ pub enum StoreError {
          `chainsched store check --db {path}` reports what is damaged"
     )]
     Damaged { path: String, message: String },
+    /// A fenced batch was refused: this engine no longer holds the lease of a job it wrote
+    /// (another engine took the job over). Nothing of the batch was written.
+    #[error("lease lost: {0}")]
+    LeaseLost(String),
 }
 
 impl StoreError {
@@ -130,6 +148,12 @@ pub trait KvStore: Send + Sync + 'static {
     fn scan_from(&self, prefix: &[u8], from: &[u8], limit: usize) -> Result<Vec<Pair>, StoreError>;
     /// The pair with the greatest key starting with `prefix`.
     fn last_with_prefix(&self, prefix: &[u8]) -> Result<Option<Pair>, StoreError>;
+
+    /// The database several engines share, when this store is one (PostgreSQL): the cluster
+    /// (`runtime::cluster`) runs its lease protocol on it. `None` for a store one process owns.
+    fn shared(&self) -> Option<&PgStore> {
+        None
+    }
 
     /// At most `limit` pairs whose key starts with `prefix` and is `< before` (every key of
     /// the prefix when `None`), greatest key first. Implementations should read only what they

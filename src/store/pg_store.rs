@@ -30,13 +30,18 @@
 //! trait methods send a request over a channel and block on a plain `std` channel for the
 //! answer. Reads are pipelined on a reading connection while the writing connection commits.
 //!
-//! **One engine per database.** An engine's writing session takes a session-level advisory
-//! lock ([`ENGINE_LOCK_KEY`], `pg_try_advisory_lock`) and holds it as long as the connection
-//! lives; a second engine on the same database is refused. If that connection is lost the lock
-//! is gone with it, so the store never reconnects it: every later write fails and the engine
-//! stops (it acts on nothing it could not make durable). Views do not take the lock.
+//! **Several engines per database.** Engines share the database through job leases
+//! (`chainsched_leases`, driven by `runtime::cluster`): a batch that carries a [`Fence`] is
+//! written by one statement that first locks and checks the leases of every job it writes
+//! (`FOR SHARE`, owner + epoch + unexpired) and writes nothing when one is not held. A third
+//! connection, the **coordination session**, runs the cluster's own statements (heartbeat,
+//! claims, events, requests: [`PgStore::coord`]), so they never queue behind a commit or a
+//! view. The writing session is never reconnected: a write whose outcome is unknown (lost
+//! connection, timeout) makes every later write fail and the engine stops; its leases then
+//! expire and another engine takes its jobs over. Schema migrations are serialized by a
+//! transaction-level advisory lock ([`ENGINE_LOCK_KEY`]). Views never write.
 
-use super::{KvStore, Pair, StoreError, WriteBatch, WriteOp};
+use super::{Fence, KvStore, Pair, StoreError, WriteBatch, WriteOp};
 use std::collections::BTreeMap;
 use std::sync::mpsc as std_mpsc;
 use std::sync::Arc;
@@ -46,7 +51,7 @@ use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Config, NoTls, Statement};
 
 /// The schema version this build writes and reads (the last entry of [`MIGRATIONS`]).
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// One step of the schema: applied, in order, to a database whose version is lower.
 #[derive(Debug, Clone, Copy)]
@@ -58,29 +63,90 @@ pub struct Migration {
 
 /// Every schema version, oldest first. A new version appends an entry (never edit a released
 /// one: databases already carry it) and raises [`SCHEMA_VERSION`].
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    what: "the key-value table",
-    // fillfactor: the engine rewrites the same keys on every step (a step's record, its
-    // job's record); room left on each page lets PostgreSQL update them in place (HOT
-    // updates, no index change).
-    sql: "CREATE TABLE chainsched_kv (key bytea PRIMARY KEY, value bytea NOT NULL) \
-          WITH (fillfactor = 80)",
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        what: "the key-value table",
+        // fillfactor: the engine rewrites the same keys on every step (a step's record, its
+        // job's record); room left on each page lets PostgreSQL update them in place (HOT
+        // updates, no index change).
+        sql: "CREATE TABLE chainsched_kv (key bytea PRIMARY KEY, value bytea NOT NULL) \
+              WITH (fillfactor = 80)",
+    },
+    Migration {
+        version: 2,
+        what: "engines, job leases, events, schedule occurrences and forwarded requests",
+        sql: CLUSTER_SCHEMA,
+    },
+];
 
-/// The advisory-lock key an engine holds on its database (`pg_try_advisory_lock`): the bytes
-/// "chainsch" read as a big-endian i64. Advisory locks are per database, so engines on
-/// different databases of one server do not meet.
+/// The tables of several engines on one database (docs/scale-out.md). Times that decide
+/// anything (heartbeats, lease expiry) are the database's `now()`, so engines' clocks do not
+/// matter.
+const CLUSTER_SCHEMA: &str = "
+CREATE TABLE chainsched_engines (
+    id text PRIMARY KEY,
+    slot integer NOT NULL UNIQUE,
+    host text NOT NULL,
+    pid integer NOT NULL,
+    role text NOT NULL,
+    address text,
+    started timestamptz NOT NULL DEFAULT now(),
+    heartbeat timestamptz NOT NULL DEFAULT now(),
+    lease_ms bigint NOT NULL
+);
+CREATE TABLE chainsched_leases (
+    job text PRIMARY KEY,
+    owner text NOT NULL,
+    epoch bigint NOT NULL,
+    expires_at timestamptz NOT NULL,
+    affinity text
+) WITH (fillfactor = 80);
+CREATE INDEX chainsched_leases_owner ON chainsched_leases (owner);
+CREATE INDEX chainsched_leases_expiry ON chainsched_leases (expires_at);
+CREATE TABLE chainsched_homes (
+    key text PRIMARY KEY,
+    owner text NOT NULL,
+    epoch bigint NOT NULL,
+    expires_at timestamptz NOT NULL
+);
+CREATE TABLE chainsched_events (
+    id bigserial PRIMARY KEY,
+    name text NOT NULL,
+    payload text NOT NULL,
+    job text,
+    origin text NOT NULL,
+    raised timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE chainsched_fired (
+    schedule text NOT NULL,
+    due bigint NOT NULL,
+    engine text NOT NULL,
+    at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (schedule, due)
+);
+CREATE TABLE chainsched_requests (
+    id bigserial PRIMARY KEY,
+    job text NOT NULL,
+    target text,
+    input text NOT NULL,
+    origin text NOT NULL,
+    created timestamptz NOT NULL DEFAULT now(),
+    taken_by text,
+    answered timestamptz,
+    answer text
+);
+CREATE INDEX chainsched_requests_open ON chainsched_requests (job) WHERE answered IS NULL;
+";
+
+/// The advisory-lock key that serializes schema migrations (`pg_advisory_xact_lock`, held by
+/// the migrating transaction only): the bytes "chainsch" read as a big-endian i64.
 pub const ENGINE_LOCK_KEY: i64 = i64::from_be_bytes(*b"chainsch");
-
-/// The message of a refused second engine.
-pub const ENGINE_LOCK_HELD: &str = "another chainsched engine is using this database; several \
-    engines need job leases, not yet available";
 
 /// What a connection is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PgAccess {
-    /// An engine: creates and migrates the schema, takes the engine lock, reads and writes.
+    /// An engine: creates and migrates the schema, reads and writes (fenced by its leases).
     Engine,
     /// A reader (views, `store check`): needs an existing schema; writes are refused.
     Read,
@@ -96,9 +162,6 @@ pub struct PgOptions {
     /// Longest wait for one request (a statement or the connection). A write that times out
     /// has an unknown outcome, so the store refuses every later write (the engine stops).
     pub request_timeout: Duration,
-    /// How long to retry the engine lock while it is held (a previous engine in this process
-    /// may just be closing its session) before refusing.
-    pub lock_wait: Duration,
 }
 
 impl Default for PgOptions {
@@ -107,7 +170,6 @@ impl Default for PgOptions {
             access: PgAccess::Engine,
             synchronous_commit: true,
             request_timeout: Duration::from_secs(60),
-            lock_wait: Duration::from_secs(1),
         }
     }
 }
@@ -159,15 +221,21 @@ pub fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
     super::layout::prefix_end(prefix)
 }
 
-/// Why the engine lock cannot be trusted on the server whose `SELECT version()` is `version`
-/// (docs/scale-out.md, "PostgreSQL-compatible databases"), if it cannot.
+/// Why an engine refuses the server whose `SELECT version()` is `version` (docs/scale-out.md,
+/// "PostgreSQL-compatible databases"), if it does.
 pub fn lock_not_trusted(version: &str) -> Option<&'static str> {
     version.contains("CockroachDB").then_some(
-        "this is CockroachDB, whose session-level pg_try_advisory_lock does not lock (it \
-         always succeeds), so a second engine could not be kept off the database; chainsched \
-         engines run on PostgreSQL until job leases exist",
+        "this is CockroachDB, on which chainsched's lease fencing (row locks taken by FOR SHARE \
+         inside the write statement, READ COMMITTED re-checks) and migration lock \
+         (pg_advisory_xact_lock) are not verified; chainsched engines run on PostgreSQL",
     )
 }
+
+/// Parameters of a coordination statement ([`PgStore::coord`]).
+pub type SqlParams = Vec<Box<dyn ToSql + Sync + Send>>;
+
+/// The rows a coordination statement returned.
+pub type Rows = Vec<tokio_postgres::Row>;
 
 type Reply<T> = std_mpsc::SyncSender<Result<T, StoreError>>;
 
@@ -175,11 +243,38 @@ type Reply<T> = std_mpsc::SyncSender<Result<T, StoreError>>;
 struct WriteJob {
     deletes: Vec<Vec<u8>>,
     puts: Vec<Pair>,
+    fence: Option<Fence>,
     reply: Reply<()>,
+}
+
+/// Where the answer of a coordination statement goes: a blocked caller (the actor, which is
+/// synchronous like the store trait) or an awaiting task (the cluster's background loops).
+enum CoordReply {
+    Blocking(Reply<Rows>),
+    Async(tokio::sync::oneshot::Sender<Result<Rows, StoreError>>),
+}
+
+impl CoordReply {
+    fn send(self, r: Result<Rows, StoreError>) {
+        match self {
+            CoordReply::Blocking(tx) => {
+                let _ = tx.send(r);
+            }
+            CoordReply::Async(tx) => {
+                let _ = tx.send(r);
+            }
+        }
+    }
 }
 
 enum Request {
     Write(WriteJob),
+    /// A statement of the cluster (docs/scale-out.md) on the coordination session.
+    Coord {
+        sql: String,
+        params: SqlParams,
+        reply: CoordReply,
+    },
     Get(Vec<u8>, Reply<Option<Vec<u8>>>),
     /// Keys `>= from` and `< below`, in key order or (`backward`) greatest first.
     Range {
@@ -266,6 +361,34 @@ impl PgStore {
         rx.recv().map_err(|_| gone())?
     }
 
+    /// Run one statement of the cluster's protocol (heartbeat, lease claims, events, forwarded
+    /// requests) on the coordination session, blocking until it is done. It is its own
+    /// transaction (autocommit): every protocol step is written as one statement.
+    pub fn coord(&self, sql: &str, params: SqlParams) -> Result<Rows, StoreError> {
+        let sql = sql.to_string();
+        self.ask(|reply| Request::Coord {
+            sql,
+            params,
+            reply: CoordReply::Blocking(reply),
+        })
+    }
+
+    /// [`PgStore::coord`] for async callers.
+    pub async fn coord_async(&self, sql: &str, params: SqlParams) -> Result<Rows, StoreError> {
+        let gone = || StoreError::Io(format!("the connection to {} is closed", self.display));
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.requests
+            .as_ref()
+            .ok_or_else(gone)?
+            .send(Request::Coord {
+                sql: sql.to_string(),
+                params,
+                reply: CoordReply::Async(tx),
+            })
+            .map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())?
+    }
+
     fn range(
         &self,
         from: Vec<u8>,
@@ -296,9 +419,10 @@ impl Drop for PgStore {
 
 impl KvStore for PgStore {
     fn apply(&self, batch: WriteBatch) -> Result<(), StoreError> {
-        if batch.is_empty() {
+        if batch.is_empty() && batch.fence.as_ref().is_none_or(|f| f.release.is_empty()) {
             return Ok(());
         }
+        let fence = batch.fence;
         // One statement writes the batch: the last write of each key wins, as if the writes
         // were applied in order (a key cannot be both deleted and inserted by it).
         let mut last: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
@@ -320,6 +444,7 @@ impl KvStore for PgStore {
             Request::Write(WriteJob {
                 deletes,
                 puts,
+                fence,
                 reply,
             })
         })
@@ -338,6 +463,10 @@ impl KvStore for PgStore {
 
     fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<Pair>, StoreError> {
         self.range(prefix.to_vec(), prefix_successor(prefix), None, false)
+    }
+
+    fn shared(&self) -> Option<&PgStore> {
+        Some(self)
     }
 
     fn scan_from(&self, prefix: &[u8], from: &[u8], limit: usize) -> Result<Vec<Pair>, StoreError> {
@@ -390,6 +519,23 @@ struct Statements {
     back: Statement,
     back_open: Statement,
 }
+
+/// A fenced batch ([`Fence`]): the leases of every job it writes are locked (`FOR SHARE`: a
+/// takeover's `UPDATE` waits for this statement, and one that committed first is seen by READ
+/// COMMITTED's re-check of the locked row) and checked — owner, epoch, not expired —; the
+/// writes and the released leases happen only if every one is held. Returns whether they
+/// were, and the jobs whose lease was.
+const FENCED_WRITE_SQL: &str = "WITH fence AS ( \
+        SELECT l.job FROM chainsched_leases l \
+        JOIN unnest($4::text[], $5::int8[]) AS f(job, epoch) ON l.job = f.job AND l.epoch = f.epoch \
+        WHERE l.owner = $6 AND l.expires_at > now() FOR SHARE OF l), \
+    held AS (SELECT count(*) = cardinality($4::text[]) AS ok, array_agg(job) AS jobs FROM fence), \
+    gone AS (DELETE FROM chainsched_kv WHERE key = ANY($1) AND (SELECT ok FROM held)), \
+    released AS (DELETE FROM chainsched_leases WHERE job = ANY($7::text[]) AND owner = $6 \
+        AND (SELECT ok FROM held)), \
+    put AS (INSERT INTO chainsched_kv (key, value) SELECT k, v FROM unnest($2::bytea[], $3::bytea[]) \
+        AS t(k, v) WHERE (SELECT ok FROM held) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value) \
+    SELECT ok, jobs FROM held";
 
 const WRITE_SQL: &str = "WITH gone AS (DELETE FROM chainsched_kv WHERE key = ANY($1)) \
     INSERT INTO chainsched_kv (key, value) SELECT k, v FROM unnest($2::bytea[], $3::bytea[]) \
@@ -450,36 +596,32 @@ impl Setup {
         Ok(client)
     }
 
-    /// Take the engine lock on the writing session, retrying for `lock_wait`.
-    async fn take_engine_lock(&self, client: &Client) -> Result<(), StoreError> {
+    /// Refuse a server the engine's fencing is not verified on.
+    async fn check_server(&self, client: &Client) -> Result<(), StoreError> {
         let version: String = client
             .query_one("SELECT version()", &[])
             .await
             .map_err(|e| self.open_error(pg_error_text(&e)))?
             .get(0);
-        if let Some(why) = lock_not_trusted(&version) {
-            return Err(self.open_error(why.into()));
-        }
-        let deadline = tokio::time::Instant::now() + self.options.lock_wait;
-        loop {
-            let row = client
-                .query_one("SELECT pg_try_advisory_lock($1)", &[&ENGINE_LOCK_KEY])
-                .await
-                .map_err(|e| self.open_error(pg_error_text(&e)))?;
-            if row.get::<_, bool>(0) {
-                return Ok(());
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(self.open_error(ENGINE_LOCK_HELD.into()));
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        match lock_not_trusted(&version) {
+            Some(why) => Err(self.open_error(why.into())),
+            None => Ok(()),
         }
     }
 
     /// The schema version recorded in the database (`None`: no chainsched schema).
-    async fn schema_version(&self, client: &Client) -> Result<Option<i32>, StoreError> {
+    async fn schema_version(
+        &self,
+        client: &impl tokio_postgres::GenericClient,
+    ) -> Result<Option<i32>, StoreError> {
         let exists: bool = client
-            .query_one("SELECT to_regclass('chainsched_schema') IS NOT NULL", &[])
+            // Not to_regclass(): it answers from the session's catalog cache, which keeps a
+            // "no such table" from before another engine's migration committed.
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables \
+                 WHERE tablename = 'chainsched_schema' AND schemaname = current_schema())",
+                &[],
+            )
             .await
             .map_err(|e| self.open_error(pg_error_text(&e)))?
             .get(0);
@@ -502,15 +644,14 @@ impl Setup {
         }
     }
 
-    /// Create or migrate the schema (engine only, under the engine lock), in one transaction.
+    /// Create or migrate the schema (engine only), in one transaction that holds the
+    /// migration lock, so engines starting together migrate once.
     async fn migrate(&self, client: &mut Client) -> Result<(), StoreError> {
-        let found = self.schema_version(client).await?;
-        match found {
+        match self.schema_version(client).await? {
             Some(v) if v > SCHEMA_VERSION => return Err(self.too_new(v)),
             Some(v) if v == SCHEMA_VERSION => return Ok(()),
             _ => {}
         }
-        let from = found.unwrap_or(0);
         let sql_error = |e: tokio_postgres::Error| {
             self.open_error(format!(
                 "cannot create or migrate the chainsched schema: {}",
@@ -518,6 +659,17 @@ impl Setup {
             ))
         };
         let tx = client.transaction().await.map_err(sql_error)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&ENGINE_LOCK_KEY])
+            .await
+            .map_err(sql_error)?;
+        // Read again under the lock: another engine may have migrated meanwhile.
+        let found = self.schema_version(&tx).await?;
+        match found {
+            Some(v) if v > SCHEMA_VERSION => return Err(self.too_new(v)),
+            Some(v) if v == SCHEMA_VERSION => return Ok(()),
+            _ => {}
+        }
+        let from = found.unwrap_or(0);
         tx.batch_execute("CREATE TABLE IF NOT EXISTS chainsched_schema (version integer NOT NULL)")
             .await
             .map_err(sql_error)?;
@@ -603,12 +755,13 @@ impl Setup {
                     Reader {
                         client: Arc::new(client),
                         statements: Arc::new(statements),
+                        coord: None,
                     },
                 ))
             }
             PgAccess::Engine => {
                 let mut writer = self.connect().await?;
-                self.take_engine_lock(&writer).await?;
+                self.check_server(&writer).await?;
                 if !self.options.synchronous_commit {
                     writer
                         .batch_execute("SET synchronous_commit = off")
@@ -623,17 +776,35 @@ impl Setup {
                     )
                     .await
                     .map_err(|e| self.open_error(pg_error_text(&e)))?;
+                let fenced = writer
+                    .prepare_typed(
+                        FENCED_WRITE_SQL,
+                        &[
+                            Type::BYTEA_ARRAY,
+                            Type::BYTEA_ARRAY,
+                            Type::BYTEA_ARRAY,
+                            Type::TEXT_ARRAY,
+                            Type::INT8_ARRAY,
+                            Type::TEXT,
+                            Type::TEXT_ARRAY,
+                        ],
+                    )
+                    .await
+                    .map_err(|e| self.open_error(pg_error_text(&e)))?;
                 let reading = self.connect().await?;
                 let statements = self.prepare(&reading).await?;
+                let coordinating = self.connect().await?;
                 Ok((
                     Some(Writer {
                         client: writer,
                         write,
+                        fenced,
                         failed: None,
                     }),
                     Reader {
                         client: Arc::new(reading),
                         statements: Arc::new(statements),
+                        coord: Some(Arc::new(coordinating)),
                     },
                 ))
             }
@@ -644,6 +815,7 @@ impl Setup {
 struct Writer {
     client: Client,
     write: Statement,
+    fenced: Statement,
     /// Set once a write failed in a way that leaves its outcome or the engine lock in doubt
     /// (connection lost, timeout): every later write is refused with this reason.
     failed: Option<String>,
@@ -653,6 +825,8 @@ struct Writer {
 struct Reader {
     client: Arc<Client>,
     statements: Arc<Statements>,
+    /// The coordination session (engines only).
+    coord: Option<Arc<Client>>,
 }
 
 fn worker(
@@ -727,6 +901,7 @@ async fn write_loop(
     while let Some(WriteJob {
         deletes,
         puts,
+        fence,
         reply,
     }) = rx.recv().await
     {
@@ -735,7 +910,7 @@ async fn write_loop(
                 "{} is open for reading only (views and checks do not write)",
                 setup.display
             ))),
-            Some(w) => w.write(&setup, deletes, puts).await,
+            Some(w) => w.write(&setup, deletes, puts, fence).await,
         };
         let _ = reply.send(result);
     }
@@ -747,16 +922,53 @@ impl Writer {
         setup: &Setup,
         deletes: Vec<Vec<u8>>,
         puts: Vec<Pair>,
+        fence: Option<Fence>,
     ) -> Result<(), StoreError> {
         if let Some(why) = &self.failed {
             return Err(StoreError::Io(why.clone()));
         }
         let (keys, values): (Vec<Vec<u8>>, Vec<Vec<u8>>) = puts.into_iter().unzip();
-        let params: [&(dyn ToSql + Sync); 3] = [&deletes, &keys, &values];
-        let running = self.client.execute(&self.write, &params);
-        let outcome = tokio::time::timeout(setup.options.request_timeout, running).await;
+        let outcome = match &fence {
+            None => {
+                let params: [&(dyn ToSql + Sync); 3] = [&deletes, &keys, &values];
+                let running = self.client.execute(&self.write, &params);
+                tokio::time::timeout(setup.options.request_timeout, running)
+                    .await
+                    .map(|r| r.map(|_| None))
+            }
+            Some(f) => {
+                let (jobs, epochs): (Vec<&str>, Vec<i64>) =
+                    f.hold.iter().map(|(j, e)| (j.as_str(), *e)).unzip();
+                let params: [&(dyn ToSql + Sync); 7] = [
+                    &deletes, &keys, &values, &jobs, &epochs, &f.owner, &f.release,
+                ];
+                let running = self.client.query_one(&self.fenced, &params);
+                tokio::time::timeout(setup.options.request_timeout, running)
+                    .await
+                    .map(|r| {
+                        r.map(|row| {
+                            let ok: bool = row.get(0);
+                            let held: Option<Vec<String>> = row.get(1);
+                            (!ok).then(|| held.unwrap_or_default())
+                        })
+                    })
+            }
+        };
         let why = match outcome {
-            Ok(Ok(_)) => return Ok(()),
+            Ok(Ok(None)) => return Ok(()),
+            Ok(Ok(Some(held))) => {
+                let lost: Vec<&str> = fence
+                    .iter()
+                    .flat_map(|f| f.hold.iter())
+                    .map(|(j, _)| j.as_str())
+                    .filter(|j| !held.iter().any(|h| h == j))
+                    .collect();
+                return Err(StoreError::LeaseLost(format!(
+                    "this engine no longer holds the lease of {}; nothing of the batch was \
+                     written",
+                    lost.join(", ")
+                )));
+            }
             // The server refused the statement and rolled it back: nothing was written, the
             // session (and its lock) is intact.
             Ok(Err(e)) if e.as_db_error().is_some() && !self.client.is_closed() => {
@@ -841,6 +1053,25 @@ async fn serve_read(setup: &Setup, reader: &Reader, request: Request) {
             let _ = job
                 .reply
                 .send(Err(StoreError::Io("a write reached the reader".into())));
+        }
+        Request::Coord { sql, params, reply } => {
+            // Readers (the engines view) run their SELECTs on the reading session.
+            let coord = reader.coord.as_ref().unwrap_or(&reader.client);
+            let refs: Vec<&(dyn ToSql + Sync)> = params
+                .iter()
+                .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+                .collect();
+            let result = match tokio::time::timeout(timeout, coord.query(sql.as_str(), &refs)).await
+            {
+                Ok(Ok(rows)) => Ok(rows),
+                Ok(Err(e)) => Err(StoreError::Io(format!(
+                    "a coordination statement on {} failed: {}",
+                    setup.display,
+                    pg_error_text(&e)
+                ))),
+                Err(_) => Err(late()),
+            };
+            reply.send(result);
         }
     }
 }

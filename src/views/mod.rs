@@ -17,6 +17,7 @@
 //! * [`render`] — table, JSON and CSV.
 
 pub mod catalog_views;
+pub mod engines;
 pub mod explain;
 pub mod jobs;
 pub mod log;
@@ -32,6 +33,7 @@ pub mod timeline;
 pub mod truth;
 
 pub use rows::*;
+pub use engines::EngineRow;
 pub use schedules::ScheduleRow;
 
 use crate::catalog::Catalog;

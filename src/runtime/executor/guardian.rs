@@ -91,19 +91,40 @@ pub fn available() -> bool {
 /// The guardian's loop: apply the `+PGID` / `-PGID` lines read from `input` until end-of-file
 /// (or until the parent is no longer `engine`, when given), then SIGKILL every group still
 /// registered. Malformed lines are ignored. Returns the groups it killed, in ascending order.
+///
+/// A `DMS` line sets a deadline `MS` milliseconds from when the guardian reads it (`D0`
+/// removes it): when it passes with no newer `D` line, every registered group is SIGKILLed at
+/// once and the guardian goes on watching. Engines sharing a database send it with each lease
+/// renewal, so a step never outlives its engine's lease, even when the engine itself is
+/// paused (SIGSTOP, a VM stall) and cannot act (docs/scale-out.md, "Fencing").
 pub fn watch(input: BorrowedFd<'_>, engine: Option<libc::pid_t>) -> Vec<u32> {
     let mut groups: HashSet<u32> = HashSet::new();
     let mut pending: Vec<u8> = Vec::new();
     let mut buf = [0u8; 4096];
+    let mut deadline: Option<std::time::Instant> = None;
     loop {
+        if let Some(d) = deadline {
+            if std::time::Instant::now() >= d {
+                deadline = None;
+                let mut due: Vec<u32> = groups.drain().collect();
+                due.sort_unstable();
+                for pgid in due {
+                    super::process::kill_group(pgid, libc::SIGKILL);
+                }
+            }
+        }
         if let Some(engine) = engine {
             let mut pfd = libc::pollfd {
                 fd: input.as_raw_fd(),
                 events: libc::POLLIN,
                 revents: 0,
             };
+            let wait = deadline.map_or(PARENT_POLL_MS, |d| {
+                let left = d.saturating_duration_since(std::time::Instant::now());
+                (left.as_millis() as i32).saturating_add(1).min(PARENT_POLL_MS)
+            });
             // SAFETY: one valid pollfd; poll writes only its `revents`.
-            let ready = unsafe { libc::poll(&mut pfd, 1, PARENT_POLL_MS) };
+            let ready = unsafe { libc::poll(&mut pfd, 1, wait) };
             if ready == 0 {
                 // SAFETY: getppid has no preconditions.
                 if unsafe { libc::getppid() } != engine {
@@ -128,7 +149,17 @@ pub fn watch(input: BorrowedFd<'_>, engine: Option<libc::pid_t>) -> Vec<u32> {
         }
         pending.extend_from_slice(&buf[..n as usize]);
         while let Some(end) = pending.iter().position(|b| *b == b'\n') {
-            apply(&pending[..end], &mut groups);
+            if let Some(ms) = pending[..end]
+                .strip_prefix(b"D")
+                .and_then(|d| std::str::from_utf8(d).ok())
+                .and_then(|d| d.parse::<u64>().ok())
+            {
+                deadline = (ms > 0).then(|| {
+                    std::time::Instant::now() + std::time::Duration::from_millis(ms)
+                });
+            } else {
+                apply(&pending[..end], &mut groups);
+            }
             pending.drain(..=end);
         }
     }
@@ -224,8 +255,18 @@ impl Guardian {
         self.send(b'-', pgid)
     }
 
+    /// Kill every registered group if no newer deadline arrives within `within` (see
+    /// [`watch`]); `None` removes the deadline.
+    pub fn set_deadline(&self, within: Option<Duration>) -> io::Result<()> {
+        let ms = within.map_or(0, |d| (d.as_millis() as u64).max(1));
+        self.send_line(format!("D{ms}\n"))
+    }
+
     fn send(&self, sign: u8, pgid: u32) -> io::Result<()> {
-        let line = format!("{}{pgid}\n", sign as char);
+        self.send_line(format!("{}{pgid}\n", sign as char))
+    }
+
+    fn send_line(&self, line: String) -> io::Result<()> {
         let mut pipe = self.pipe.lock().unwrap_or_else(|p| p.into_inner());
         match pipe.as_mut() {
             // One short write: atomic on a pipe (under PIPE_BUF), never interleaved.

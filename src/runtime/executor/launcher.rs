@@ -86,6 +86,17 @@ impl Launcher {
         Ok(launcher)
     }
 
+    /// Have the guardian kill every step process group unless a newer deadline arrives
+    /// within `within` (`None`: no deadline). Engines sharing a database call it with each
+    /// lease renewal. Returns `false` when there is no guardian to enforce it (steps are
+    /// forked; the caller must then not rely on it).
+    pub fn set_deadline(&self, within: Option<std::time::Duration>) -> bool {
+        match self.guardian() {
+            Some(g) => g.set_deadline(within).is_ok(),
+            None => false,
+        }
+    }
+
     /// Whether steps are started with `posix_spawn` under a guardian (not forked).
     pub fn guarded(&self) -> bool {
         self.guardian().is_some()
