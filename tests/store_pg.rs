@@ -7,132 +7,21 @@
 //! its own (created with a unique name, dropped at the end), so they run in parallel.
 
 mod crash_support;
+mod pg_support;
 
 use chainsched::core::types::{JobState, StepState};
 use chainsched::store::contract::check_contract;
 use chainsched::store::pg_store::{PgAccess, PgOptions, PgStore, SCHEMA_VERSION};
 use chainsched::store::{Access, ChainStore, KvStore, OpenOptions, WriteBatch};
 use crash_support::{chain_file, kill_at, marks};
-use std::io::Write;
+use pg_support::{cli, sql, test_db, text, BIN};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::process::{Command, Stdio};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
-
-const BIN: &str = env!("CARGO_BIN_EXE_chainsched");
-
-/// A database of one test, dropped when the value is.
-struct TestDb {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-/// Run SQL statements on the database at `url`.
-fn sql(url: &str, statements: &str) {
-    runtime().block_on(async {
-        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-            .await
-            .unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"));
-        let driving = tokio::spawn(conn);
-        client
-            .batch_execute(statements)
-            .await
-            .unwrap_or_else(|e| panic!("{statements}: {e:?}"));
-        drop(client);
-        let _ = driving.await;
-    })
-}
-
-/// The URL of database `name` on the server of `admin`.
-fn with_dbname(admin: &str, name: &str) -> String {
-    let (base, query) = match admin.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (admin, String::new()),
-    };
-    let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let cut = base[authority_start..]
-        .find('/')
-        .map_or(base.len(), |i| authority_start + i);
-    format!("{}/{name}{query}", &base[..cut])
-}
-
-/// A fresh database, or `None` (test skipped) when no server is configured.
-fn test_db(test: &str) -> Option<TestDb> {
-    let admin = match std::env::var("CHAINSCHED_TEST_PG") {
-        Ok(url) if !url.trim().is_empty() => url,
-        _ => {
-            assert!(
-                std::env::var_os("CHAINSCHED_REQUIRE_PG").is_none(),
-                "CHAINSCHED_REQUIRE_PG is set but CHAINSCHED_TEST_PG is not: the PostgreSQL \
-                 tests must run here (.ci/run starts a cluster and sets it)"
-            );
-            // Straight to stderr, past the test harness's capture, so the skip is seen.
-            let _ = writeln!(
-                std::io::stderr(),
-                "store_pg::{test}: skipped: CHAINSCHED_TEST_PG not set"
-            );
-            return None;
-        }
-    };
-    static N: AtomicU32 = AtomicU32::new(0);
-    let name = format!(
-        "chainsched_t_{}_{}_{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed),
-        test.chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .take(20)
-            .collect::<String>()
-            .to_lowercase()
-    );
-    sql(&admin, &format!("CREATE DATABASE {name}"));
-    let url = with_dbname(&admin, &name);
-    Some(TestDb { admin, name, url })
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let admin = self.admin.clone();
-        let name = self.name.clone();
-        // WITH (FORCE) ends sessions a failed test left open.
-        let _ = std::panic::catch_unwind(move || {
-            sql(
-                &admin,
-                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-            )
-        });
-    }
-}
 
 fn engine_store(url: &str) -> PgStore {
     PgStore::open(url, &PgOptions::default()).unwrap()
-}
-
-fn cli(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env_remove("CHAINSCHED_DB")
-        .env_remove("CHAINSCHED_SERVER")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn demo() -> String {
@@ -415,11 +304,47 @@ fn a_newer_schema_is_refused_by_engines_and_views() {
 }
 
 #[test]
-fn a_second_engine_on_the_database_is_refused_while_views_still_read() {
+fn engines_share_the_database_and_a_running_job_name_is_taken_once() {
     let Some(db) = test_db("second") else {
         return;
     };
-    let first = cli(&[
+    // Two engines at once on one database: each owns the job it starts.
+    let spawn = |job: &str| {
+        Command::new(BIN)
+            .args([
+                "run",
+                &demo(),
+                "--chain",
+                "DEMO",
+                "--job",
+                job,
+                "--db",
+                &db.url,
+            ])
+            .env_remove("CHAINSCHED_DB")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let first = spawn("D1");
+    let second = spawn("D2");
+    // While D1 runs (its chain takes about a second), no engine may start another D1.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let jobs = cli(&["jobs", "--db", &db.url, "--format", "json"]);
+        let rows: serde_json::Value = serde_json::from_slice(&jobs.stdout).unwrap_or_default();
+        let running = rows.as_array().is_some_and(|r| {
+            r.iter()
+                .any(|j| j["job_name"] == "D1" && j["state"] == "RUNNING")
+        });
+        if running {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "D1 never ran: {rows}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let dup = cli(&[
         "run",
         &demo(),
         "--chain",
@@ -429,47 +354,46 @@ fn a_second_engine_on_the_database_is_refused_while_views_still_read() {
         "--db",
         &db.url,
     ]);
-    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
-
-    // An engine holds the database.
-    let engine = ChainStore::open(&db.url, &OpenOptions::new(Access::Engine)).unwrap();
-    for args in [
-        vec!["run", &demo(), "--chain", "DEMO", "--db", &db.url],
-        vec!["resume", "--db", &db.url],
-        vec!["stop", "D1", "--db", &db.url],
-        vec!["purge", "--db", &db.url, "--keep-jobs", "0"],
-    ] {
-        let out = cli(&args);
-        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", text(&out));
-        assert!(
-            String::from_utf8_lossy(&out.stderr).contains(
-                "another chainsched engine is using this database; several engines need job \
-                 leases, not yet available"
-            ),
-            "{args:?}: {}",
-            text(&out)
-        );
+    assert_eq!(dup.status.code(), Some(1), "{}", text(&dup));
+    assert!(
+        String::from_utf8_lossy(&dup.stderr).contains("job D1 already exists"),
+        "{}",
+        text(&dup)
+    );
+    for child in [first, second] {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     }
-    // Readers do not need the engine lock.
-    let jobs = cli(&["jobs", "--db", &db.url]);
-    assert_eq!(jobs.status.code(), Some(0), "{}", text(&jobs));
-    assert!(String::from_utf8_lossy(&jobs.stdout).contains("D1"));
+    let jobs = cli(&["jobs", "--db", &db.url, "--format", "json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&jobs.stdout).unwrap();
+    for job in ["D1", "D2"] {
+        let row = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["job_name"] == job)
+            .unwrap_or_else(|| panic!("{job}: {rows}"));
+        assert_eq!(row["state"], "SUCCEEDED", "{rows}");
+    }
+    // Job-log ids are unique across the two engines.
+    let log = cli(&["log", "--db", &db.url, "--format", "json"]);
+    assert_eq!(log.status.code(), Some(0), "{}", text(&log));
+    let log: serde_json::Value = serde_json::from_slice(&log.stdout).unwrap();
+    let ids: Vec<i64> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["log_id"].as_i64().unwrap())
+        .collect();
+    let unique: std::collections::BTreeSet<_> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "{ids:?}");
+    assert!(ids.len() >= 10, "{ids:?}");
     let check = cli(&["store", "check", "--db", &db.url]);
     assert_eq!(check.status.code(), Some(0), "{}", text(&check));
-
-    // Once it is closed, the next engine runs.
-    drop(engine);
-    let again = cli(&[
-        "run",
-        &demo(),
-        "--chain",
-        "DEMO",
-        "--job",
-        "D2",
-        "--db",
-        &db.url,
-    ]);
-    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    // Engines that ended have left the engines table.
+    let engines = cli(&["engines", "--db", &db.url, "--format", "json"]);
+    assert_eq!(engines.status.code(), Some(0), "{}", text(&engines));
+    assert_eq!(String::from_utf8_lossy(&engines.stdout).trim(), "[]");
 }
 
 #[test]
@@ -525,10 +449,15 @@ fn serve_on_postgres_while_views_read_the_database_directly() {
         assert!(std::time::Instant::now() < deadline, "{rows}");
         std::thread::sleep(Duration::from_millis(100));
     }
-    // serve is an engine: a second one is refused.
+    // serve is an engine; the engines view shows it, and another engine runs beside it.
+    let engines = cli(&["engines", "--db", &db.url, "--format", "json"]);
+    assert_eq!(engines.status.code(), Some(0), "{}", text(&engines));
+    let rows: serde_json::Value = serde_json::from_slice(&engines.stdout).unwrap();
+    assert_eq!(rows.as_array().map(Vec::len), Some(1), "{rows}");
+    assert_eq!(rows[0]["role"], "serve", "{rows}");
+    assert_eq!(rows[0]["alive"], "TRUE", "{rows}");
     let run = cli(&["run", &demo(), "--chain", "DEMO", "--db", &db.url]);
-    assert_eq!(run.status.code(), Some(1), "{}", text(&run));
-    assert!(String::from_utf8_lossy(&run.stderr).contains("another chainsched engine"));
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
 
     // SAFETY: kill(2) on our own child's pid.
     unsafe {

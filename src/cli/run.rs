@@ -442,8 +442,16 @@ async fn follow(
     let mut sigterm =
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     let mut poll = tokio::time::interval(Duration::from_millis(500));
+    // Engines sharing a database: an engine that lost its leases stops acting; say so and
+    // stop following (another engine takes the jobs over).
+    let lost = engine.cluster_failure();
+    tokio::pin!(lost);
     while !settled(&last) {
         tokio::select! {
+            why = &mut lost => {
+                eprintln!("error: {why}; this engine stopped (another engine takes its jobs over)");
+                break;
+            }
             ev = events.recv() => match ev {
                 Ok(EngineEvent::Job(r)) if wanted.contains(&r.job) => {
                     last.insert(r.job.clone(), r);

@@ -7,6 +7,7 @@
 //! publish events. While a flush runs, new messages queue up and share the next flush.
 
 use super::clock::EngineClock;
+use super::cluster::Cluster;
 use super::error::EngineError;
 use super::events::EngineEvent;
 use super::executor::{self, params, Capture, ExecEnv, ExecEvent, StepLaunch, StopHandle};
@@ -20,7 +21,6 @@ use crate::store::retention::{self, PurgeChunk};
 use crate::store::{
     chain_store, ChainStore, LivePid, Progress, PurgeStats, RunDetails, StateBatch, TimerEntry,
 };
-use super::cluster::Cluster;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -300,8 +300,11 @@ impl Actor {
             Msg::LeaseLost { why } => {
                 if self.failed.is_none() {
                     tracing::error!("{why}; the engine stops");
-                    self.failed = Some(why);
                     self.kill_everything();
+                    if let Some(c) = &self.cluster {
+                        c.leave(Some(&why));
+                    }
+                    self.failed = Some(why);
                 }
             }
         }
@@ -363,7 +366,11 @@ impl Actor {
                 Some(j) => {
                     fresh_name = Some(j.clone());
                     if let Some(c) = &self.cluster {
-                        if self.core.job_record(j).is_some_and(|r| !r.state.is_finished()) {
+                        if self
+                            .core
+                            .job_record(j)
+                            .is_some_and(|r| !r.state.is_finished())
+                        {
                             return Err(CoreError::DuplicateJob(j.clone()).into());
                         }
                         if !c.claim_job_at(j, affinity.as_deref())? {
@@ -844,7 +851,7 @@ impl Actor {
         self.failed = Some(why.clone());
         if let Some(c) = self.cluster.clone() {
             self.kill_everything();
-            c.leave();
+            c.leave(Some(&why));
         }
         for a in turn.answers {
             match a {
@@ -1051,9 +1058,7 @@ impl Actor {
         let _ = self.store.flush();
         if let Some(c) = &self.cluster {
             // Its steps are gone: others may take its jobs over at once.
-            if !c.stopped() {
-                c.leave();
-            }
+            c.leave(None);
         }
         self.failed
             .get_or_insert_with(|| "the engine shut down".into());
@@ -1130,10 +1135,8 @@ impl Actor {
                 Ok(timers) => {
                     work.timers.extend(timers);
                     if let Ok(pids) = self.store.live_pids(&job) {
-                        work.leftover_pids.extend(
-                            pids.into_iter()
-                                .map(|(sub, pid)| (job.clone(), sub, pid)),
-                        );
+                        work.leftover_pids
+                            .extend(pids.into_iter().map(|(sub, pid)| (job.clone(), sub, pid)));
                     }
                     work.jobs.push(job);
                 }

@@ -93,6 +93,9 @@ pub(crate) struct Cluster {
     deadline: Mutex<Instant>,
     /// Set once the engine stopped: the background tasks end.
     stopped: AtomicBool,
+    /// Why the engine stopped acting (lease lost, deadline passed, store failure), if it did;
+    /// `serve` exits on it so that a supervisor starts a fresh engine.
+    failure: tokio::sync::watch::Sender<Option<String>>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -203,6 +206,7 @@ impl Cluster {
             homes: Mutex::new(HashSet::new()),
             deadline: Mutex::new(Instant::now() + lease.mul_f64(0.8)),
             stopped: AtomicBool::new(false),
+            failure: tokio::sync::watch::channel(None).0,
         })
     }
 
@@ -226,24 +230,24 @@ impl Cluster {
         if self.homes().contains(key) {
             return Ok(self.id.clone());
         }
-        let rows = self.pg()?.coord(
-            "WITH claim AS (INSERT INTO chainsched_homes (key, owner, epoch, expires_at) \
-                 VALUES ($1, $2, 1, now() + $3::bigint * interval '1 millisecond') \
-                 ON CONFLICT (key) DO UPDATE SET owner = EXCLUDED.owner, \
-                     epoch = chainsched_homes.epoch + 1, expires_at = EXCLUDED.expires_at \
-                 WHERE chainsched_homes.expires_at < now() RETURNING owner) \
-             SELECT owner FROM claim UNION ALL \
-             SELECT owner FROM chainsched_homes WHERE key = $1 AND NOT EXISTS (SELECT 1 FROM claim)",
-            vec![
-                p(key.to_string()),
-                p(self.id.clone()),
-                p(ms(self.options.lease)),
-            ],
-        )?;
-        let owner: String = rows
-            .first()
-            .map(|r| r.get(0))
-            .ok_or_else(|| StoreError::Io(format!("no home for {key}")))?;
+        // A home inserted concurrently by another engine is invisible to this statement's
+        // snapshot (its insert waited for it, then did nothing): the next statement sees it.
+        let mut owner = None;
+        for _ in 0..5 {
+            let rows = self.pg()?.coord(
+                HOME_SQL,
+                vec![
+                    p(key.to_string()),
+                    p(self.id.clone()),
+                    p(ms(self.options.lease)),
+                ],
+            )?;
+            if let Some(r) = rows.first() {
+                owner = Some(r.get::<_, String>(0));
+                break;
+            }
+        }
+        let owner = owner.ok_or_else(|| StoreError::Io(format!("no home for {key}")))?;
         if owner == self.id {
             self.homes().insert(key.to_string());
         }
@@ -353,6 +357,20 @@ impl Cluster {
             .collect())
     }
 
+    /// Unexpired leases of other engines: all of them, and those whose engine looks dead (no
+    /// heartbeat for 0.3 of its lease — it renews every 0.2 — or gone from the engines table).
+    /// `resume` waits for the dead ones to expire.
+    pub fn other_leases(&self) -> Result<(i64, i64), StoreError> {
+        let rows = self.pg()?.coord(
+            "SELECT count(*), count(*) FILTER (WHERE e.id IS NULL \
+                 OR e.heartbeat < now() - e.lease_ms * 0.3 * interval '1 millisecond') \
+             FROM chainsched_leases l LEFT JOIN chainsched_engines e ON e.id = l.owner \
+             WHERE l.expires_at >= now() AND l.owner <> $1",
+            vec![p(self.id.clone())],
+        )?;
+        Ok(rows.first().map_or((0, 0), |r| (r.get(0), r.get(1))))
+    }
+
     /// Give unfinished jobs that have no lease row one that has already expired, so that an
     /// engine adopting work takes them over (a store written by an engine of phase 1).
     pub fn adopt_orphans(&self, unfinished: Vec<String>) -> Result<(), StoreError> {
@@ -368,29 +386,43 @@ impl Cluster {
         Ok(())
     }
 
-    /// Renew every lease this engine holds and its heartbeat. Returns the jobs whose lease it
-    /// found gone or expired (another engine may own them now).
-    async fn renew(&self) -> Result<Vec<String>, StoreError> {
-        let before: Vec<String> = self.leases().keys().cloned().collect();
-        let homes_before: Vec<String> = self.homes().iter().cloned().collect();
+    /// Renew every lease this engine holds and its heartbeat, and move the deadline (from
+    /// `started`, taken before the statement was sent). Returns the jobs whose lease it found
+    /// gone or expired (another engine may own them now).
+    async fn renew(&self, started: Instant) -> Result<Vec<String>, StoreError> {
+        let before = self.held_now();
         let rows = self
             .pg()?
-            .coord_async(
-                "WITH me AS (UPDATE chainsched_engines SET heartbeat = now() WHERE id = $1 \
-                     RETURNING id), \
-                 renewed AS (UPDATE chainsched_leases \
-                     SET expires_at = now() + $2::bigint * interval '1 millisecond' \
-                     WHERE owner = $1 AND expires_at > now() AND EXISTS (SELECT 1 FROM me) \
-                     RETURNING job), \
-                 homes AS (UPDATE chainsched_homes \
-                     SET expires_at = now() + $2::bigint * interval '1 millisecond' \
-                     WHERE owner = $1 AND expires_at > now() AND EXISTS (SELECT 1 FROM me) \
-                     RETURNING key) \
-                 SELECT (SELECT count(*) FROM me), ARRAY(SELECT job FROM renewed), \
-                     ARRAY(SELECT key FROM homes)",
-                vec![p(self.id.clone()), p(ms(self.options.lease))],
-            )
+            .coord_async(RENEW_SQL, self.renew_params())
             .await?;
+        self.renewed(before, rows, started)
+    }
+
+    /// [`Cluster::renew`] from a thread that may block (while joining).
+    pub fn renew_blocking(&self) -> Result<Vec<String>, StoreError> {
+        let started = Instant::now();
+        let before = self.held_now();
+        let rows = self.pg()?.coord(RENEW_SQL, self.renew_params())?;
+        self.renewed(before, rows, started)
+    }
+
+    fn held_now(&self) -> (Vec<String>, Vec<String>) {
+        (
+            self.leases().keys().cloned().collect(),
+            self.homes().iter().cloned().collect(),
+        )
+    }
+
+    fn renew_params(&self) -> SqlParams {
+        vec![p(self.id.clone()), p(ms(self.options.lease))]
+    }
+
+    fn renewed(
+        &self,
+        (before, homes_before): (Vec<String>, Vec<String>),
+        rows: crate::store::pg_store::Rows,
+        started: Instant,
+    ) -> Result<Vec<String>, StoreError> {
         let Some(row) = rows.first() else {
             return Err(StoreError::Io("the heartbeat returned nothing".into()));
         };
@@ -402,18 +434,32 @@ impl Cluster {
         }
         let renewed: HashSet<String> = row.get::<_, Vec<String>>(1).into_iter().collect();
         let homes: HashSet<String> = row.get::<_, Vec<String>>(2).into_iter().collect();
-        let now_held = self.leases();
-        let mut lost: Vec<String> = before
-            .into_iter()
-            .filter(|j| !renewed.contains(j) && now_held.contains_key(j))
-            .collect();
+        let mut lost: Vec<String> = {
+            let now_held = self.leases();
+            before
+                .into_iter()
+                .filter(|j| !renewed.contains(j) && now_held.contains_key(j))
+                .collect()
+        };
         lost.extend(
             homes_before
                 .into_iter()
                 .filter(|k| !homes.contains(k))
                 .map(|k| format!("the home of {k}")),
         );
+        if lost.is_empty() {
+            *self.deadline.lock().unwrap_or_else(|p| p.into_inner()) =
+                started + self.options.lease.mul_f64(0.8);
+        }
         Ok(lost)
+    }
+
+    /// How long the engine may still act (time left to its deadline).
+    pub fn time_left(&self) -> Duration {
+        self.deadline
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .saturating_duration_since(Instant::now())
     }
 
     /// Record a raised event for the other engines.
@@ -546,8 +592,13 @@ impl Cluster {
     /// Give every lease up at once (the engine stops: its steps are killed), so other engines
     /// take its jobs over without waiting for the leases to expire; and leave the engines
     /// table.
-    pub fn leave(&self) {
-        self.stopped.store(true, Ordering::SeqCst);
+    pub fn leave(&self, failure: Option<&str>) {
+        if let Some(why) = failure {
+            self.failure.send_replace(Some(why.to_string()));
+        }
+        if self.stopped.swap(true, Ordering::SeqCst) {
+            return;
+        }
         let Ok(pg) = self.pg() else { return };
         let held: Vec<(String, i64)> = self.leases().drain().collect();
         let (jobs, epochs): (Vec<String>, Vec<i64>) = held.into_iter().unzip();
@@ -569,7 +620,44 @@ impl Cluster {
     pub fn stopped(&self) -> bool {
         self.stopped.load(Ordering::SeqCst)
     }
+
+    /// Resolves with the reason once the engine has stopped acting for a failure.
+    pub fn failed(&self) -> impl std::future::Future<Output = String> + Send + 'static {
+        let mut rx = self.failure.subscribe();
+        async move {
+            let why = match rx.wait_for(Option::is_some).await {
+                Ok(v) => v.clone(),
+                Err(_) => None,
+            };
+            match why {
+                Some(why) => why,
+                None => std::future::pending().await,
+            }
+        }
+    }
 }
+
+/// Claim the home of placement key `$1` for engine `$2` (lease `$3` ms) when it has none or its
+/// home's lease expired; answer the home.
+const HOME_SQL: &str =
+    "WITH claim AS (INSERT INTO chainsched_homes (key, owner, epoch, expires_at) \
+        VALUES ($1, $2, 1, now() + $3::bigint * interval '1 millisecond') \
+        ON CONFLICT (key) DO UPDATE SET owner = EXCLUDED.owner, \
+            epoch = chainsched_homes.epoch + 1, expires_at = EXCLUDED.expires_at \
+        WHERE chainsched_homes.expires_at < now() RETURNING owner) \
+    SELECT owner FROM claim UNION ALL \
+    SELECT owner FROM chainsched_homes WHERE key = $1 AND NOT EXISTS (SELECT 1 FROM claim)";
+
+/// Renew the heartbeat, the leases and the homes of engine `$1` for `$2` ms: only unexpired
+/// ones (an expired lease may already be another engine's), and only while the engine is still
+/// registered.
+const RENEW_SQL: &str = "WITH me AS (UPDATE chainsched_engines SET heartbeat = now() WHERE id = $1 \
+        RETURNING id), \
+    renewed AS (UPDATE chainsched_leases SET expires_at = now() + $2::bigint * interval '1 millisecond' \
+        WHERE owner = $1 AND expires_at > now() AND EXISTS (SELECT 1 FROM me) RETURNING job), \
+    homes AS (UPDATE chainsched_homes SET expires_at = now() + $2::bigint * interval '1 millisecond' \
+        WHERE owner = $1 AND expires_at > now() AND EXISTS (SELECT 1 FROM me) RETURNING key) \
+    SELECT (SELECT count(*) FROM me), ARRAY(SELECT job FROM renewed), ARRAY(SELECT key FROM homes)";
 
 /// How long a request forwarded to another engine may wait for its answer.
 pub const FORWARD_TIMEOUT: Duration = Duration::from_secs(15);
@@ -642,9 +730,8 @@ async fn heartbeat(
 ) {
     let lease = cluster.options.lease;
     let every = lease / 5;
-    let margin = lease.mul_f64(0.8);
-    // The first deadline: from joining.
-    launcher.set_deadline(Some(margin));
+    // The first deadline: from joining (or its last renewal).
+    launcher.set_deadline(Some(cluster.time_left()));
     loop {
         tokio::time::sleep(every).await;
         if cluster.stopped() {
@@ -652,11 +739,9 @@ async fn heartbeat(
         }
         let Some(actor) = tx.upgrade() else { return };
         let started = Instant::now();
-        match cluster.renew().await {
+        match cluster.renew(started).await {
             Ok(lost) if lost.is_empty() => {
-                let deadline = started + margin;
-                *cluster.deadline.lock().unwrap_or_else(|p| p.into_inner()) = deadline;
-                launcher.set_deadline(Some(deadline.saturating_duration_since(Instant::now())));
+                launcher.set_deadline(Some(cluster.time_left()));
             }
             Ok(lost) => {
                 let why = format!(
@@ -683,7 +768,8 @@ async fn heartbeat(
 }
 
 async fn takeover(cluster: std::sync::Arc<Cluster>, tx: mpsc::WeakUnboundedSender<Msg>) {
-    let every = (cluster.options.lease / 20).clamp(Duration::from_millis(100), Duration::from_secs(1));
+    let every =
+        (cluster.options.lease / 20).clamp(Duration::from_millis(100), Duration::from_secs(1));
     loop {
         tokio::time::sleep(every).await;
         if cluster.stopped() || !cluster.in_time() {
@@ -823,7 +909,9 @@ async fn poll_requests(cluster: std::sync::Arc<Cluster>, tx: mpsc::WeakUnbounded
                             if moved.is_ok() {
                                 continue;
                             }
-                            RemoteAnswer::NotRunning("cannot pass the start on to its group's home".into())
+                            RemoteAnswer::NotRunning(
+                                "cannot pass the start on to its group's home".into(),
+                            )
                         }
                         Ok(r) => RemoteAnswer::of(&r),
                         Err(_) => RemoteAnswer::NotRunning("the engine stopped".into()),

@@ -13,7 +13,8 @@ use super::options::{Durability, EngineOptions};
 use super::recovery::{self, RecoveryReport};
 use crate::catalog::{Catalog, Rule};
 use crate::core::types::{
-    AlterChange, CoreError, Input, JobRecord, LogRow, Outcome, StartRequest, StepRecord, TimelineEntry,
+    AlterChange, CoreError, Input, JobRecord, LogRow, Outcome, StartRequest, StepRecord,
+    TimelineEntry,
 };
 use crate::core::Core;
 use crate::store::sled_store::SledOptions;
@@ -481,6 +482,19 @@ impl Engine {
             .map_err(|e| EngineError::Invalid(e.to_string()))
     }
 
+    /// Resolves, with the reason, when an engine sharing a database stops acting because it
+    /// lost a lease, missed its renewal deadline or its store failed (never for an engine that
+    /// owns its store alone). `serve` exits on it, so a supervisor starts a fresh engine.
+    pub fn cluster_failure(&self) -> impl Future<Output = String> + Send + 'static {
+        let failed = self.inner.cluster.as_ref().map(|c| c.failed());
+        async move {
+            match failed {
+                Some(f) => f.await,
+                None => std::future::pending().await,
+            }
+        }
+    }
+
     /// This engine's id among the engines sharing its database.
     pub fn engine_id(&self) -> Option<&str> {
         self.inner.cluster.as_deref().map(|c| c.id.as_str())
@@ -601,13 +615,47 @@ async fn join_cluster(
         let mut claimed = Vec::new();
         if cluster.options.adopt {
             cluster.adopt_orphans(s.unfinished_jobs()?)?;
+            // `resume` recovers what a crashed engine left. A just-killed engine looks alive
+            // until it misses a renewal, so resume watches the other engines' heartbeats for
+            // 0.3 of a lease, then waits (at most about two leases) for the leases of those
+            // that stopped renewing to expire, and claims them.
+            let started = std::time::Instant::now();
+            let lease = cluster.options.lease;
+            let mut renewed_at = started;
             loop {
+                // Keep what was claimed so far (and the deadline) alive while waiting.
+                if renewed_at.elapsed() >= lease / 5 {
+                    renewed_at = std::time::Instant::now();
+                    let lost = cluster.renew_blocking()?;
+                    if !lost.is_empty() {
+                        return Err(crate::store::StoreError::LeaseLost(lost.join(", ")));
+                    }
+                }
                 let more = cluster.claim_expired(1024)?;
-                if more.is_empty() {
+                let got_some = !more.is_empty();
+                claimed.extend(more);
+                if cluster.options.role != "resume" {
+                    if got_some {
+                        continue;
+                    }
                     break;
                 }
-                claimed.extend(more);
+                let (others, stale) = cluster.other_leases()?;
+                let elapsed = started.elapsed();
+                let watching = elapsed < lease.mul_f64(0.3);
+                if others == 0 || elapsed > lease.mul_f64(2.2) || (!watching && stale == 0) {
+                    if got_some {
+                        continue;
+                    }
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
             }
+        }
+        // The deadline counts from the last renewal, not from joining.
+        let lost = cluster.renew_blocking()?;
+        if !lost.is_empty() {
+            return Err(crate::store::StoreError::LeaseLost(lost.join(", ")));
         }
         Ok((cluster, claimed))
     })

@@ -211,6 +211,22 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         stop_rx.clone(),
     ));
     spawn_metrics_feed(state.clone());
+    // Engines sharing a database: one that lost its leases stops acting; the process exits
+    // non-zero so that a supervisor starts a fresh engine (docs/scale-out.md).
+    let lost: Arc<std::sync::Mutex<Option<String>>> = Arc::default();
+    {
+        let failure = engine.cluster_failure();
+        let stop = stop_tx.clone();
+        let lost = lost.clone();
+        tokio::spawn(async move {
+            let why = failure.await;
+            eprintln!(
+                "chainsched serve: {why}; exiting so that a supervisor starts a fresh engine"
+            );
+            *lost.lock().unwrap_or_else(|p| p.into_inner()) = Some(why);
+            let _ = stop.send(true);
+        });
+    }
     spawn_signals(state.clone(), stop_tx);
 
     println!("chainsched serve: listening on http://{addr}");
@@ -231,6 +247,9 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     // Every request in flight has been answered: now stop the engine (flushes the store).
     engine.shutdown().await;
     eprintln!("chainsched serve: stopped");
+    if let Some(why) = lost.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        return Err(ServeError::Failed(why));
+    }
     served.map_err(|e| ServeError::Failed(format!("the HTTP server failed: {e}")))
 }
 

@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EngineRow {
     pub engine_id: String,
+    /// Its slot: the job-log ids it hands out are those `≡ slot (mod 64)`.
+    pub slot: i32,
     pub host: String,
     pub pid: i32,
     /// `serve`, `resume`, `run` or `control`.
@@ -37,6 +39,7 @@ pub struct EngineRow {
 impl ViewRow for EngineRow {
     const COLUMNS: &'static [&'static str] = &[
         "ENGINE_ID",
+        "SLOT",
         "HOST",
         "PID",
         "ROLE",
@@ -49,7 +52,7 @@ impl ViewRow for EngineRow {
     ];
 }
 
-const ENGINES_SQL: &str = "SELECT e.id, e.host, e.pid, e.role, e.address, \
+const ENGINES_SQL: &str = "SELECT e.id, e.slot, e.host, e.pid, e.role, e.address, \
      to_char(e.started AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), \
      to_char(e.heartbeat AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), \
      round(extract(epoch FROM now() - e.heartbeat)::numeric, 3)::float8, \
@@ -67,15 +70,16 @@ pub fn engine_rows(store: &ChainStore) -> Result<Vec<EngineRow>, ViewError> {
         .into_iter()
         .map(|r| EngineRow {
             engine_id: r.get(0),
-            host: r.get(1),
-            pid: r.get(2),
-            role: r.get(3),
-            address: r.get(4),
-            started: r.get(5),
-            last_heartbeat: r.get(6),
-            heartbeat_age: r.get(7),
-            alive: if r.get::<_, bool>(8) { "TRUE" } else { "FALSE" }.into(),
-            jobs_owned: r.get(9),
+            slot: r.get(1),
+            host: r.get(2),
+            pid: r.get(3),
+            role: r.get(4),
+            address: r.get(5),
+            started: r.get(6),
+            last_heartbeat: r.get(7),
+            heartbeat_age: r.get(8),
+            alive: if r.get::<_, bool>(9) { "TRUE" } else { "FALSE" }.into(),
+            jobs_owned: r.get(10),
         })
         .collect())
 }

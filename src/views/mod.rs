@@ -32,8 +32,8 @@ pub mod time;
 pub mod timeline;
 pub mod truth;
 
-pub use rows::*;
 pub use engines::EngineRow;
+pub use rows::*;
 pub use schedules::ScheduleRow;
 
 use crate::catalog::Catalog;

@@ -121,7 +121,9 @@ pub fn watch(input: BorrowedFd<'_>, engine: Option<libc::pid_t>) -> Vec<u32> {
             };
             let wait = deadline.map_or(PARENT_POLL_MS, |d| {
                 let left = d.saturating_duration_since(std::time::Instant::now());
-                (left.as_millis() as i32).saturating_add(1).min(PARENT_POLL_MS)
+                (left.as_millis() as i32)
+                    .saturating_add(1)
+                    .min(PARENT_POLL_MS)
             });
             // SAFETY: one valid pollfd; poll writes only its `revents`.
             let ready = unsafe { libc::poll(&mut pfd, 1, wait) };
@@ -154,9 +156,8 @@ pub fn watch(input: BorrowedFd<'_>, engine: Option<libc::pid_t>) -> Vec<u32> {
                 .and_then(|d| std::str::from_utf8(d).ok())
                 .and_then(|d| d.parse::<u64>().ok())
             {
-                deadline = (ms > 0).then(|| {
-                    std::time::Instant::now() + std::time::Duration::from_millis(ms)
-                });
+                deadline = (ms > 0)
+                    .then(|| std::time::Instant::now() + std::time::Duration::from_millis(ms));
             } else {
                 apply(&pending[..end], &mut groups);
             }

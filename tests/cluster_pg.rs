@@ -1,0 +1,432 @@
+//! Several `chainsched serve` engines on one PostgreSQL database (docs/scale-out.md): job
+//! leases, takeover after an engine dies or stalls, fencing of a woken engine, scheduled
+//! occurrences fired once, group limits across engines. Driven as an operator would: real
+//! processes, the HTTP API through the CLI, SIGKILL and SIGSTOP, the views.
+//!
+//! Needs `CHAINSCHED_TEST_PG` (see `pg_support`); skipped without it unless
+//! `CHAINSCHED_REQUIRE_PG` is set.
+
+mod pg_support;
+
+use pg_support::{cli, test_db, text, BIN};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::BufRead;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+/// A `serve` process and where it listens.
+struct Serve {
+    child: Child,
+    url: String,
+    stderr: std::path::PathBuf,
+}
+
+impl Serve {
+    fn start(rules: &Path, db: &str, lease: &str, log: std::path::PathBuf) -> Serve {
+        let err = std::fs::File::create(&log).unwrap();
+        let mut child = Command::new(BIN)
+            .args(["serve", "--rules"])
+            .arg(rules)
+            .args(["--db", db, "--listen", "127.0.0.1:0", "--insecure-no-auth"])
+            .args(["--lease", lease])
+            .env_remove("CHAINSCHED_DB")
+            .env_remove("CHAINSCHED_TOKEN")
+            .env("CHAINSCHED_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(err)
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let url = loop {
+            let Some(Ok(line)) = lines.next() else {
+                panic!(
+                    "serve ended before listening: {}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
+            };
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                break rest.trim().to_string();
+            }
+        };
+        // Keep draining stdout so the engine never blocks on it.
+        std::thread::spawn(move || for _ in lines {});
+        Serve {
+            child,
+            url,
+            stderr: log,
+        }
+    }
+
+    fn signal(&self, sig: libc::c_int) {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe {
+            libc::kill(self.child.id() as libc::pid_t, sig);
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        self.signal(libc::SIGCONT);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn json(args: &[&str]) -> Value {
+    let out = cli(args);
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)))
+}
+
+fn jobs(db: &str) -> Vec<Value> {
+    json(&["jobs", "--db", db, "--format", "json", "--limit", "100000"])
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn marks(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// A program whose runs leave marks: `start JOB STEP`, `end JOB STEP`, and `OVERLAP JOB STEP`
+/// when a run begins while another run of the same step still holds its lock (the lock is a
+/// file lock, released by the kernel when a killed run's processes are gone).
+fn marking_program(dir: &Path, name: &str, seconds: &str) -> String {
+    let marks = dir.join("marks.txt");
+    let locks = dir.join("locks");
+    std::fs::create_dir_all(&locks).unwrap();
+    format!(
+        "program {name} {{ shell 'exec 9>>\"{locks}/$CHAINSCHED_JOB_NAME.$CHAINSCHED_JOB_SUBNAME\"; \
+         flock -n 9 || echo \"OVERLAP $CHAINSCHED_JOB_NAME $CHAINSCHED_JOB_SUBNAME\" >> \"{marks}\"; \
+         echo \"start $CHAINSCHED_JOB_NAME $CHAINSCHED_JOB_SUBNAME $(date +%s%N)\" >> \"{marks}\"; \
+         sleep {seconds}; \
+         echo \"end $CHAINSCHED_JOB_NAME $CHAINSCHED_JOB_SUBNAME $(date +%s%N)\" >> \"{marks}\"'; }}\n",
+        locks = locks.display(),
+        marks = marks.display(),
+    )
+}
+
+fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn rfc3339_after(row: &Value, t: SystemTime) -> bool {
+    let Some(text) = row["log_date"].as_str() else {
+        return false;
+    };
+    let t: chrono_like::Utc = t.into();
+    text >= t.0.as_str()
+}
+
+/// RFC 3339 text of a system time, comparable as a string with the views' times (`…Z`).
+mod chrono_like {
+    pub struct Utc(pub String);
+    impl From<std::time::SystemTime> for Utc {
+        fn from(t: std::time::SystemTime) -> Utc {
+            let ms = t
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0);
+            Utc(chainsched::views::time::rfc3339(ms))
+        }
+    }
+}
+
+#[test]
+fn three_engines_survive_a_killed_and_a_stalled_engine() {
+    let Some(db) = test_db("cluster_failover") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let rules = dir.join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    let mut text_rules = marking_program(dir, "MARK", "2");
+    for (chain, with) in [("PLAIN", ""), ("RECOV", " with restart_on_recovery")] {
+        text_rules.push_str(&format!(
+            "chain {chain} {{
+                step A program MARK{with};
+                step B program MARK{with};
+                rule R1 when TRUE then START A;
+                rule R2 when A SUCCEEDED then START B;
+                rule R3 when B SUCCEEDED then END;
+                rule R4 when A STOPPED OR B STOPPED then END 1013;
+                rule R5 when A FAILED OR B FAILED then END 1;
+            }}\n"
+        ));
+    }
+    std::fs::write(rules.join("cluster.chain"), text_rules).unwrap();
+
+    let lease = "3s";
+    let engines: Vec<Serve> = (0..3)
+        .map(|i| Serve::start(&rules, &db.url, lease, dir.join(format!("serve{i}.log"))))
+        .collect();
+    let view = json(&["engines", "--db", &db.url, "--format", "json"]);
+    assert_eq!(view.as_array().map(Vec::len), Some(3), "{view}");
+
+    // 300 jobs, spread round-robin over the three engines' HTTP APIs (one client thread each).
+    let total = 300;
+    std::thread::scope(|s| {
+        for (e, engine) in engines.iter().enumerate() {
+            let url = engine.url.clone();
+            s.spawn(move || {
+                for n in (e..total).step_by(3) {
+                    let chain = if n % 2 == 0 { "PLAIN" } else { "RECOV" };
+                    let job = format!("J{n:03}");
+                    let out = cli(&["start", chain, "--job", &job, "--server", &url]);
+                    assert_eq!(out.status.code(), Some(0), "{job}: {}", text(&out));
+                }
+            });
+        }
+    });
+    let owned: BTreeMap<String, i64> = json(&["engines", "--db", &db.url, "--format", "json"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["address"].as_str().unwrap_or("").to_string(),
+                r["jobs_owned"].as_i64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert!(
+        owned.values().filter(|n| **n > 0).count() >= 2,
+        "the jobs run on several engines: {owned:?}"
+    );
+
+    // Engine 1 dies; engine 2 stalls for longer than its lease, then wakes up.
+    let stalled_slot = json(&["engines", "--db", &db.url, "--format", "json"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| {
+            engines[2]
+                .url
+                .ends_with(r["address"].as_str().unwrap_or("?"))
+        })
+        .and_then(|r| r["slot"].as_i64())
+        .expect("the stalled engine's slot");
+    engines[1].signal(libc::SIGKILL);
+    engines[2].signal(libc::SIGSTOP);
+    std::thread::sleep(Duration::from_secs(9));
+    let woken_at = SystemTime::now();
+    engines[2].signal(libc::SIGCONT);
+
+    // Every job ends, as its rules say.
+    wait_until("every job to end", Duration::from_secs(120), || {
+        let rows = jobs(&db.url);
+        rows.len() == total
+            && rows
+                .iter()
+                .all(|r| matches!(r["state"].as_str(), Some("SUCCEEDED" | "FAILED")))
+    });
+    let rows = jobs(&db.url);
+    let log = json(&[
+        "log", "--db", &db.url, "--format", "json", "--limit", "100000",
+    ]);
+    let log = log.as_array().unwrap();
+    let m = marks(&dir.join("marks.txt"));
+    assert!(
+        !m.iter().any(|l| l.starts_with("OVERLAP")),
+        "a step ran in two places at once: {:?}",
+        m.iter()
+            .filter(|l| l.starts_with("OVERLAP"))
+            .collect::<Vec<_>>()
+    );
+    let starts = |job: &str, step: &str| {
+        let prefix = format!("start {job} {step} ");
+        m.iter().filter(|l| l.starts_with(&prefix)).count()
+    };
+    let mut failed = 0;
+    for r in &rows {
+        let job = r["job_name"].as_str().unwrap();
+        let chain = r["chain_name"].as_str().unwrap();
+        let stopped_rows = log
+            .iter()
+            .filter(|l| l["job_name"] == job && l["status"] == "STOPPED")
+            .count();
+        match (chain, r["state"].as_str().unwrap()) {
+            ("PLAIN", "SUCCEEDED") => {
+                for step in ["A", "B"] {
+                    assert_eq!(starts(job, step), 1, "{job} {step}: a plain step runs once");
+                }
+                assert_eq!(stopped_rows, 0, "{job}");
+            }
+            ("PLAIN", "FAILED") => {
+                failed += 1;
+                assert_eq!(r["error_code"], 1013, "{job}: {r}");
+                assert!(stopped_rows >= 1, "{job}: a running step was stopped: {r}");
+                for step in ["A", "B"] {
+                    assert!(starts(job, step) <= 1, "{job} {step}: never run again");
+                }
+            }
+            ("RECOV", "SUCCEEDED") => {
+                for step in ["A", "B"] {
+                    assert!(starts(job, step) >= 1, "{job} {step}");
+                }
+            }
+            (c, s) => panic!("{job} ({c}) ended {s}: {r}"),
+        }
+    }
+    assert!(
+        failed > 0,
+        "the failures interrupted running plain steps (else the test proves nothing)"
+    );
+
+    // The woken engine wrote nothing: it found its deadline passed, stopped and exited.
+    let mut stalled = engines;
+    let woken = stalled.remove(2);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut child = woken;
+    let status = loop {
+        if let Some(st) = child.child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(Instant::now() < deadline, "the woken engine kept running");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(!status.success(), "{status:?}");
+    let said = child.log();
+    assert!(
+        said.contains("lease"),
+        "the woken engine says why it stopped: {said}"
+    );
+    let written_after_waking: Vec<&Value> = log
+        .iter()
+        .filter(|l| l["log_id"].as_i64().unwrap_or(0) % 64 == stalled_slot)
+        .filter(|l| rfc3339_after(l, woken_at))
+        .collect();
+    assert!(
+        written_after_waking.is_empty(),
+        "the woken engine wrote: {written_after_waking:?}"
+    );
+    let ids: BTreeSet<i64> = log.iter().filter_map(|l| l["log_id"].as_i64()).collect();
+    assert_eq!(ids.len(), log.len(), "log ids are unique across engines");
+    let check = cli(&["store", "check", "--db", &db.url]);
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check));
+}
+
+#[test]
+fn a_schedule_fires_once_per_occurrence_with_three_engines() {
+    let Some(db) = test_db("cluster_schedule") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let rules = dir.join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    let mut r = marking_program(dir, "TOCK", "0.1");
+    r.push_str(
+        "chain TICKING { step T program TOCK; rule R1 when TRUE then START T; \
+         rule R2 when T COMPLETED then END; }\n\
+         job TICK { chain TICKING; schedule 'FREQ=SECONDLY;INTERVAL=2'; }\n",
+    );
+    std::fs::write(rules.join("tick.chain"), r).unwrap();
+    let engines: Vec<Serve> = (0..3)
+        .map(|i| Serve::start(&rules, &db.url, "3s", dir.join(format!("serve{i}.log"))))
+        .collect();
+    std::thread::sleep(Duration::from_secs(9));
+    drop(engines);
+    let m = marks(&dir.join("marks.txt"));
+    let times: Vec<u128> = m
+        .iter()
+        .filter(|l| l.starts_with("start TICK T "))
+        .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
+        .collect();
+    assert!(times.len() >= 3, "the schedule fired: {m:?}");
+    assert!(
+        times.len() <= 6,
+        "at most one run per occurrence (2 s apart in 9 s): {m:?}"
+    );
+    for pair in times.windows(2) {
+        let gap_ms = (pair[1].saturating_sub(pair[0])) / 1_000_000;
+        assert!(
+            gap_ms >= 1500,
+            "two runs {gap_ms} ms apart: an occurrence fired twice: {m:?}"
+        );
+    }
+}
+
+#[test]
+fn a_group_limit_holds_across_engines() {
+    let Some(db) = test_db("cluster_group") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let rules = dir.join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    let mut r = marking_program(dir, "WORK", "1");
+    r.push_str(
+        "group BATCH { max_running 2; }\n\
+         chain G { step W program WORK; rule R1 when TRUE then START W; \
+         rule R2 when W COMPLETED then END; }\n",
+    );
+    std::fs::write(rules.join("group.chain"), r).unwrap();
+    let engines: Vec<Serve> = (0..3)
+        .map(|i| Serve::start(&rules, &db.url, "3s", dir.join(format!("serve{i}.log"))))
+        .collect();
+    let total = 9;
+    std::thread::scope(|s| {
+        for (e, engine) in engines.iter().enumerate() {
+            let url = engine.url.clone();
+            s.spawn(move || {
+                for n in (e..total).step_by(3) {
+                    let job = format!("G{n}");
+                    let out = cli(&[
+                        "start", "G", "--job", &job, "--group", "BATCH", "--server", &url,
+                    ]);
+                    assert_eq!(out.status.code(), Some(0), "{job}: {}", text(&out));
+                }
+            });
+        }
+    });
+    wait_until("every job to succeed", Duration::from_secs(60), || {
+        let rows = jobs(&db.url);
+        rows.len() == total && rows.iter().all(|r| r["state"] == "SUCCEEDED")
+    });
+    // At no instant did more than two runs of the group overlap.
+    let mut edges: Vec<(u128, i32)> = marks(&dir.join("marks.txt"))
+        .iter()
+        .filter_map(|l| {
+            let mut parts = l.split(' ');
+            let kind = parts.next()?;
+            let t: u128 = parts.nth(2)?.parse().ok()?;
+            match kind {
+                "start" => Some((t, 1)),
+                "end" => Some((t, -1)),
+                _ => None,
+            }
+        })
+        .collect();
+    edges.sort();
+    let mut running = 0;
+    let mut most = 0;
+    for (_, d) in edges {
+        running += d;
+        most = most.max(running);
+    }
+    assert_eq!(
+        most, 2,
+        "group BATCH allows 2 running jobs across all engines"
+    );
+    drop(engines);
+}
