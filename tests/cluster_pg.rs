@@ -430,3 +430,76 @@ fn a_group_limit_holds_across_engines() {
     );
     drop(engines);
 }
+
+#[test]
+fn events_and_control_requests_reach_jobs_on_other_engines() {
+    let Some(db) = test_db("cluster_requests") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let rules = dir.join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    let mut r = marking_program(dir, "LONG", "30");
+    r.push_str(
+        "chain WAITS { step W event GO; rule R1 when TRUE then START W; \
+             rule R2 when W SUCCEEDED then END; }\n\
+         chain SLOW { step S program LONG; rule R1 when TRUE then START S; \
+             rule R2 when S STOPPED then END 3; rule R3 when S COMPLETED then END; }\n",
+    );
+    std::fs::write(rules.join("req.chain"), r).unwrap();
+    let a = Serve::start(&rules, &db.url, "3s", dir.join("a.log"));
+    let b = Serve::start(&rules, &db.url, "3s", dir.join("b.log"));
+    for (job, chain) in [
+        ("E1", "WAITS"),
+        ("E2", "WAITS"),
+        ("S1", "SLOW"),
+        ("S2", "SLOW"),
+    ] {
+        let out = cli(&["start", chain, "--job", job, "--server", &b.url]);
+        assert_eq!(out.status.code(), Some(0), "{job}: {}", text(&out));
+    }
+    let state = |job: &str| {
+        jobs(&db.url)
+            .into_iter()
+            .find(|r| r["job_name"] == job)
+            .map(|r| (r["state"].clone(), r["error_code"].clone()))
+    };
+    wait_until("the slow steps to run", Duration::from_secs(20), || {
+        marks(&dir.join("marks.txt")).len() >= 2
+    });
+
+    // An event raised on engine A completes the event step waiting on engine B.
+    let out = cli(&["event", "GO", "--server", &a.url]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    wait_until("E1 and E2 to succeed", Duration::from_secs(20), || {
+        ["E1", "E2"]
+            .iter()
+            .all(|j| state(j).is_some_and(|(s, _)| s == "SUCCEEDED"))
+    });
+
+    // A stop sent to engine A reaches the job on engine B; so does one from a control command
+    // on the database itself.
+    let out = cli(&["stop", "S1", "--server", &a.url]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = cli(&["stop", "S2", "--db", &db.url]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    wait_until("S1 and S2 to stop", Duration::from_secs(20), || {
+        ["S1", "S2"]
+            .iter()
+            .all(|j| state(j).is_some_and(|(s, _)| s != "RUNNING"))
+    });
+    for j in ["S1", "S2"] {
+        let (s, code) = state(j).unwrap();
+        assert_eq!(s, "STOPPED", "{j}: {code}");
+    }
+    // An unknown job is still an unknown job.
+    let out = cli(&["stop", "NOPE", "--server", &a.url]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("NOPE"),
+        "{}",
+        text(&out)
+    );
+    drop((a, b));
+}

@@ -12,7 +12,7 @@ mod pg_support;
 use chainsched::core::types::{JobState, StepState};
 use chainsched::store::contract::check_contract;
 use chainsched::store::pg_store::{PgAccess, PgOptions, PgStore, SCHEMA_VERSION};
-use chainsched::store::{Access, ChainStore, KvStore, OpenOptions, WriteBatch};
+use chainsched::store::{Access, ChainStore, Fence, KvStore, OpenOptions, StoreError, WriteBatch};
 use crash_support::{chain_file, kill_at, marks};
 use pg_support::{cli, sql, test_db, text, BIN};
 use std::path::Path;
@@ -37,6 +37,67 @@ fn postgres_store_meets_the_kv_contract() {
         return;
     };
     check_contract(&engine_store(&db.url));
+}
+
+/// The fence of engines sharing a database (docs/scale-out.md, "Fencing"): a batch is written
+/// only while its engine holds every lease it names, at that epoch and unexpired; otherwise
+/// nothing of it is, and the leases it would release stay.
+#[test]
+fn a_fenced_batch_writes_nothing_once_a_lease_is_lost() {
+    let Some(db) = test_db("fence") else {
+        return;
+    };
+    let store = engine_store(&db.url);
+    sql(
+        &db.url,
+        "INSERT INTO chainsched_leases (job, owner, epoch, expires_at) VALUES \
+         ('J1', 'me', 1, now() + interval '1 hour'), ('J2', 'me', 1, now() + interval '1 hour'), \
+         ('OLD', 'me', 1, now() - interval '1 second')",
+    );
+    let batch = |key: &str, hold: &[(&str, i64)], release: &[&str]| {
+        let mut b = WriteBatch::default();
+        b.put(key.as_bytes().to_vec(), b"v".to_vec());
+        b.fence = Some(Fence {
+            owner: "me".into(),
+            hold: hold.iter().map(|(j, e)| (j.to_string(), *e)).collect(),
+            release: release.iter().map(|j| j.to_string()).collect(),
+        });
+        b
+    };
+    store
+        .apply(batch("k1", &[("J1", 1), ("J2", 1)], &[]))
+        .unwrap();
+    assert_eq!(store.get(b"k1").unwrap(), Some(b"v".to_vec()));
+
+    // Another engine took J2 over (the epoch moved): the whole batch is refused.
+    sql(
+        &db.url,
+        "UPDATE chainsched_leases SET owner = 'other', epoch = 2 WHERE job = 'J2'",
+    );
+    let refused = store.apply(batch("k2", &[("J1", 1), ("J2", 1)], &["J1"]));
+    match refused {
+        Err(StoreError::LeaseLost(m)) => assert!(m.contains("J2") && !m.contains("J1"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        store.get(b"k2").unwrap(),
+        None,
+        "nothing of a refused batch is written"
+    );
+    // An expired lease fences too, even before anyone took it; an unknown job as well.
+    for hold in [("OLD", 1), ("NEVER", 1), ("J1", 7)] {
+        let r = store.apply(batch("k3", &[hold], &[]));
+        assert!(
+            matches!(r, Err(StoreError::LeaseLost(_))),
+            "{hold:?}: {r:?}"
+        );
+        assert_eq!(store.get(b"k3").unwrap(), None);
+    }
+    // J1 is still held: a batch releasing it writes and gives the lease up.
+    store.apply(batch("k4", &[("J1", 1)], &["J1"])).unwrap();
+    assert_eq!(store.get(b"k4").unwrap(), Some(b"v".to_vec()));
+    let again = store.apply(batch("k5", &[("J1", 1)], &[]));
+    assert!(matches!(again, Err(StoreError::LeaseLost(_))), "{again:?}");
 }
 
 #[test]
