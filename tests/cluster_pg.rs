@@ -6,6 +6,7 @@
 //! Needs `CHAINSCHED_TEST_PG` (see `pg_support`); skipped without it unless
 //! `CHAINSCHED_REQUIRE_PG` is set.
 
+mod browser_support;
 mod pg_support;
 
 use pg_support::{cli, test_db, text, BIN};
@@ -501,5 +502,53 @@ fn events_and_control_requests_reach_jobs_on_other_engines() {
         "{}",
         text(&out)
     );
+    drop((a, b));
+}
+
+#[test]
+fn the_dashboard_shows_every_engine_sharing_the_database() {
+    let Some(chrome) = browser_support::chromium() else {
+        println!(
+            "SKIPPED: chromium is not installed (apt-get install chromium; see .ci/apt-packages)"
+        );
+        return;
+    };
+    let Some(db) = test_db("cluster_dashboard") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let rules = dir.join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    let mut r = marking_program(dir, "LONG", "30");
+    r.push_str("chain SLOW { step S program LONG; rule R1 when TRUE then START S; rule R2 when S COMPLETED then END; }\n");
+    std::fs::write(rules.join("slow.chain"), r).unwrap();
+    let a = Serve::start(&rules, &db.url, "3s", dir.join("a.log"));
+    let b = Serve::start(&rules, &db.url, "3s", dir.join("b.log"));
+    let out = cli(&["start", "SLOW", "--job", "ON_B", "--server", &b.url]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let profile = tempfile::tempdir().unwrap();
+    let page = format!("{}/?nolive#/", a.url);
+    let dom = browser_support::run_chromium(&chrome, profile.path(), &page, &["--dump-dom"]);
+    assert!(
+        dom.contains(r#"id="engines" class="schedules engines""#),
+        "the engines panel is shown:\n{dom}"
+    );
+    assert!(
+        dom.contains(r#"<span class="count" id="engines-count">2</span>"#),
+        "{dom}"
+    );
+    assert_eq!(dom.matches(r#"data-alive="true""#).count(), 2, "{dom}");
+    assert!(
+        dom.contains(">1 job<"),
+        "engine B owns the job started on it:\n{dom}"
+    );
+    assert!(
+        dom.contains("ON_B"),
+        "the job list shows the job of the other engine:\n{dom}"
+    );
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard-engines.png");
+    let shot_arg = format!("--screenshot={}", shot.display());
+    browser_support::run_chromium(&chrome, profile.path(), &page, &[shot_arg.as_str()]);
     drop((a, b));
 }

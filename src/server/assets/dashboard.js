@@ -25,6 +25,7 @@ const ui = {
   refreshTimer: null,
   chains: [],
   schedules: [],
+  engines: [],
   schedulesTimer: null,
 };
 
@@ -110,6 +111,7 @@ function progressBar(sofar, total, state) {
 
 async function loadJobs() {
   const schedules = loadSchedules(); // the schedules panel refreshes with the jobs list
+  loadEngines(); // and so does the engines panel (engines sharing a database)
   try {
     const rows = await api("/api/v1/jobs?limit=300");
     ui.jobs = new Map(rows.map((r) => [r.job_name, r]));
@@ -201,6 +203,29 @@ function tickSchedules() {
 function refreshSchedulesSoon() {
   if (ui.schedulesTimer) return;
   ui.schedulesTimer = setTimeout(() => { ui.schedulesTimer = null; loadSchedules(); }, 300);
+}
+
+// ------------------------------------------------------------------ engines
+
+// Engines sharing a PostgreSQL database (GET /api/v1/engines): hidden on a store one engine
+// owns (the list is empty there).
+async function loadEngines() {
+  try { ui.engines = await api("/api/v1/engines"); }
+  catch (_) { ui.engines = []; }
+  renderEngines();
+}
+
+function renderEngines() {
+  $("#engines").classList.toggle("hidden", !ui.engines.length);
+  $("#engines-count").textContent = ui.engines.length;
+  $("#engine-list").innerHTML = ui.engines.map((e) => {
+    const alive = e.alive === "TRUE";
+    const beat = `<span class="${alive ? "next" : "next dead"}" title="last heartbeat ${esc(fmtAbsolute(e.last_heartbeat))}">${alive ? "alive" : "no heartbeat"} · ${esc(fmtDur(e.heartbeat_age))} ago</span>`;
+    return `<li data-engine="${esc(e.engine_id)}" data-alive="${alive ? "true" : "false"}">
+      <span class="name mono" title="engine ${esc(e.engine_id)} (slot ${esc(e.slot)})">${esc(e.engine_id)}</span>${beat}
+      <span class="sub"><span>${esc(e.role)}</span><span>${esc(e.host)}:${esc(e.pid)}</span>${e.address ? `<span>${esc(e.address)}</span>` : ""}
+        <span class="owned" title="unexpired job leases">${esc(e.jobs_owned)} job${e.jobs_owned === 1 ? "" : "s"}</span></span></li>`;
+  }).join("");
 }
 
 // ------------------------------------------------------------------ one job
