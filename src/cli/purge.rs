@@ -13,7 +13,6 @@ use super::views::{now_millis, CmdError};
 use crate::core::types::JobRecord;
 use crate::lang::duration::{format_duration, parse_duration};
 use crate::runtime::Retention;
-use crate::store::retention::purge_offline;
 use crate::store::sled_store::SledOptions;
 use crate::store::{Access, ChainStore, DbLocation, OpenOptions, RetentionPolicy};
 use crate::views::time::rfc3339;
@@ -101,8 +100,9 @@ pub struct PurgeArgs {
     pub format: RunFormat,
 }
 
-/// Open the store for purging: it writes, so on PostgreSQL it needs the engine lock too (no
-/// engine may run on the database meanwhile), as sled's file lock requires with a folder.
+/// Open the store for purging. A sled folder must not be in use (its file lock); a PostgreSQL
+/// database may have engines running: the purge then claims each job's name before removing
+/// it (`PurgeClaims`), so no engine starts a new run of it meanwhile.
 fn open(db: &str) -> Result<ChainStore, CmdError> {
     let shown = super::db_display(db);
     let opened = match DbLocation::parse(db).map_err(|e| CmdError::Usage(e.to_string()))? {
@@ -117,7 +117,6 @@ fn open(db: &str) -> Result<ChainStore, CmdError> {
     opened.map_err(|e| {
         let text = e.to_string();
         if text.contains("another chainsched process")
-            || text.contains("another chainsched engine")
             || text.contains("lock")
         {
             CmdError::Problem(format!(
@@ -157,10 +156,28 @@ fn purge(a: &PurgeArgs) -> Result<String, CmdError> {
     };
     let store = open(&a.db)?;
     let mut removed: Vec<JobRecord> = Vec::new();
-    let stats = purge_offline(&store, now_millis(), &policy, a.dry_run, &mut |r| {
-        removed.push(r.clone())
-    })
-    .map_err(|e| CmdError::Problem(e.to_string()))?;
+    let claims = match store.kv().shared() {
+        Some(_) if !a.dry_run => Some(
+            crate::runtime::PurgeClaims::join(store.clone())
+                .map_err(|e| CmdError::Problem(e.to_string()))?,
+        ),
+        _ => None,
+    };
+    let guard = claims
+        .as_ref()
+        .map(|c| c as &dyn crate::store::retention::PurgeGuard);
+    let purged = crate::store::retention::purge_offline_guarded(
+        &store,
+        now_millis(),
+        &policy,
+        a.dry_run,
+        &mut |r| removed.push(r.clone()),
+        guard,
+    );
+    if let Some(c) = &claims {
+        c.leave();
+    }
+    let stats = purged.map_err(|e| CmdError::Problem(e.to_string()))?;
     if a.format == RunFormat::Json {
         let body = serde_json::json!({
             "dry_run": a.dry_run,

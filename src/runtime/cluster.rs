@@ -637,6 +637,56 @@ impl Cluster {
     }
 }
 
+/// A purge beside running engines (`chainsched purge` on a shared database): every ended job is
+/// claimed (its name's lease) before its keys go, and each chunk's batch releases the claims,
+/// fenced by them.
+pub struct PurgeClaims {
+    cluster: Cluster,
+    claimed: Mutex<Vec<String>>,
+}
+
+impl PurgeClaims {
+    /// Join the database's engines to purge (role `purge`; it takes no jobs over).
+    pub fn join(store: ChainStore) -> Result<PurgeClaims, StoreError> {
+        let options = ClusterOptions {
+            role: "purge".into(),
+            ..ClusterOptions::default()
+        };
+        Ok(PurgeClaims {
+            cluster: Cluster::join(store, options)?,
+            claimed: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Leave the engines table.
+    pub fn leave(&self) {
+        self.cluster.leave(None);
+    }
+}
+
+impl crate::store::retention::PurgeGuard for PurgeClaims {
+    fn claim(&self, job: &str) -> bool {
+        let claimed = matches!(self.cluster.claim_job(job), Ok(true));
+        if claimed {
+            self.claimed
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(job.to_string());
+        }
+        claimed
+    }
+
+    fn seal(&self, batch: &mut crate::store::StateBatch) {
+        let claimed: Vec<String> =
+            std::mem::take(&mut *self.claimed.lock().unwrap_or_else(|p| p.into_inner()));
+        if claimed.is_empty() {
+            return;
+        }
+        let jobs: HashSet<String> = claimed.iter().cloned().collect();
+        batch.set_fence(self.cluster.fence(&jobs, &claimed));
+    }
+}
+
 /// Claim the home of placement key `$1` for engine `$2` (lease `$3` ms) when it has none or its
 /// home's lease expired; answer the home.
 const HOME_SQL: &str =

@@ -17,7 +17,7 @@ mod retention;
 pub mod scheduler;
 
 pub use actor::Accepted;
-pub use cluster::ClusterOptions;
+pub use cluster::{ClusterOptions, PurgeClaims};
 pub use engine::{Engine, StepView};
 pub use error::EngineError;
 pub use events::EngineEvent;

@@ -352,12 +352,35 @@ pub fn apply_chunk(
 /// A whole purge on a store no engine has open (`chainsched purge`): chunk by chunk, each
 /// checked ([`apply_chunk`]) and applied as one batch, then flushed. `removed` is called with
 /// each removed job (`dry_run`: each job that would be removed, and nothing is deleted).
+/// What a purge outside an engine must respect when engines share the database (they may
+/// start a new run of an ended job's name while its keys are being deleted): each job is
+/// claimed before it goes, and each chunk's batch is sealed (fenced with those claims, which it
+/// releases). `runtime::cluster` implements it with job leases.
+pub trait PurgeGuard {
+    /// Whether the ended job may be removed now (claimed); `false` skips it.
+    fn claim(&self, job: &str) -> bool;
+    /// Seal a chunk's batch before it is applied.
+    fn seal(&self, batch: &mut StateBatch);
+}
+
 pub fn purge_offline(
     store: &ChainStore,
     now: Millis,
     policy: &RetentionPolicy,
     dry_run: bool,
     removed: &mut dyn FnMut(&JobRecord),
+) -> Result<PurgeStats, StoreError> {
+    purge_offline_guarded(store, now, policy, dry_run, removed, None)
+}
+
+/// [`purge_offline`] beside engines sharing the database (see [`PurgeGuard`]).
+pub fn purge_offline_guarded(
+    store: &ChainStore,
+    now: Millis,
+    policy: &RetentionPolicy,
+    dry_run: bool,
+    removed: &mut dyn FnMut(&JobRecord),
+    guard: Option<&dyn PurgeGuard>,
 ) -> Result<PurgeStats, StoreError> {
     let mut stats = PurgeStats::default();
     let Some(h) = horizon(store, now, policy)? else {
@@ -373,7 +396,7 @@ pub fn purge_offline(
             jobs,
             rows: Vec::new(),
         };
-        stats.add(apply(store, chunk, dry_run, removed)?);
+        stats.add(apply(store, chunk, dry_run, removed, guard)?);
     }
     let mut cursor = layout::LOG.as_bytes().to_vec();
     loop {
@@ -382,7 +405,7 @@ pub fn purge_offline(
             jobs: Vec::new(),
             rows,
         };
-        stats.add(apply(store, chunk, dry_run, removed)?);
+        stats.add(apply(store, chunk, dry_run, removed, guard)?);
         if done {
             break;
         }
@@ -396,10 +419,18 @@ fn apply(
     chunk: PurgeChunk,
     dry_run: bool,
     removed: &mut dyn FnMut(&JobRecord),
+    guard: Option<&dyn PurgeGuard>,
 ) -> Result<PurgeStats, StoreError> {
     let mut batch = StateBatch::default();
-    let stats = apply_chunk(store, chunk, &mut batch, &|_| false, removed)?;
+    let skip = |job: &str| match guard {
+        Some(g) if !dry_run => !g.claim(job),
+        _ => false,
+    };
+    let stats = apply_chunk(store, chunk, &mut batch, &skip, removed)?;
     if !dry_run {
+        if let Some(g) = guard {
+            g.seal(&mut batch);
+        }
         store.apply(batch)?;
     }
     Ok(stats)
