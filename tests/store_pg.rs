@@ -520,12 +520,25 @@ fn serve_on_postgres_while_views_read_the_database_directly() {
     let run = cli(&["run", &demo(), "--chain", "DEMO", "--db", &db.url]);
     assert_eq!(run.status.code(), Some(0), "{}", text(&run));
     // purge runs beside the engine (it claims each ended job's name before removing it).
-    let purge = cli(&["purge", "--db", &db.url, "--keep-jobs", "0", "--format", "json"]);
+    let purge = cli(&[
+        "purge",
+        "--db",
+        &db.url,
+        "--keep-jobs",
+        "0",
+        "--format",
+        "json",
+    ]);
     assert_eq!(purge.status.code(), Some(0), "{}", text(&purge));
     let purged: serde_json::Value = serde_json::from_slice(&purge.stdout).unwrap();
     assert_eq!(purged["removed_jobs"], 2, "{purged}");
     let jobs = cli(&["jobs", "--db", &db.url, "--format", "json"]);
-    assert_eq!(String::from_utf8_lossy(&jobs.stdout).trim(), "[]", "{}", text(&jobs));
+    assert_eq!(
+        String::from_utf8_lossy(&jobs.stdout).trim(),
+        "[]",
+        "{}",
+        text(&jobs)
+    );
 
     // SAFETY: kill(2) on our own child's pid.
     unsafe {

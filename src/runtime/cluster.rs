@@ -517,6 +517,19 @@ impl Cluster {
         Ok(rows.first().map(|r| r.get(0)))
     }
 
+    /// The other live engines (their heartbeat younger than their lease).
+    pub async fn other_live_engines(&self) -> Result<Vec<String>, StoreError> {
+        let rows = self
+            .pg()?
+            .coord_async(
+                "SELECT id FROM chainsched_engines WHERE id <> $1 \
+                 AND heartbeat > now() - lease_ms * interval '1 millisecond' ORDER BY id",
+                vec![p(self.id.clone())],
+            )
+            .await?;
+        Ok(rows.into_iter().map(|r| r.get(0)).collect())
+    }
+
     /// The engine that holds the lease of `job`, if another one does.
     pub async fn owner_elsewhere(&self, job: &str) -> Result<Option<String>, StoreError> {
         let rows = self

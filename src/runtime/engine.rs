@@ -117,7 +117,8 @@ impl Engine {
 
     /// Open (or create) the store `db` names — a folder (sled) or a `postgres://` URL
     /// (docs/scale-out.md) — recover its unfinished jobs, and start. On PostgreSQL the engine
-    /// holds the database's engine lock while it runs: a second engine is refused.
+    /// joins the engines sharing the database: it owns the jobs it starts (leases) and, with
+    /// `options.cluster.adopt`, takes over the jobs of engines that died.
     pub async fn open_db(db: &str, options: EngineOptions) -> Result<Engine, EngineError> {
         let open = store_options(&options);
         let db = db.to_string();
@@ -312,6 +313,21 @@ impl Engine {
                     return cluster.forward(&job, Some(&server), &input).await;
                 }
             }
+        }
+        if matches!(input, Input::AlterChain { .. } | Input::DefineRule { .. }) {
+            // A change of a chain applies to its running jobs on every engine (Oracle: "to the
+            // running chain and all future chain runs"): here, then on each other live engine.
+            let local = self.ask(|reply| Msg::Input {
+                input: input.clone(),
+                reply,
+            });
+            let accepted = local.await?;
+            for engine in cluster.other_live_engines().await? {
+                if let Err(e) = cluster.forward("", Some(&engine), &input).await {
+                    tracing::warn!(%engine, "a chain change did not reach engine {engine}: {e}");
+                }
+            }
+            return Ok(accepted);
         }
         let target = job_of(&input);
         let local = {

@@ -99,7 +99,7 @@ pub fn check_store(path: &Path) -> CheckReport {
 }
 
 /// Check the store `db` names: a sled folder ([`check_store`]) or a PostgreSQL database, read
-/// in pages of [`PG_PAGE`] keys on a read-only connection (no engine lock: it may run beside
+/// in pages of [`PG_PAGE`] keys on a read-only connection (it may run beside
 /// an engine, and then sees each page as of its own moment).
 pub fn check_db(db: &str) -> CheckReport {
     let url = match DbLocation::parse(db) {

@@ -4,9 +4,9 @@
 //! accepts both the same way.
 //!
 //! Why an access mode: an engine writes, so on PostgreSQL it creates or migrates the schema and
-//! takes the database's engine lock (one engine per database until job leases exist,
-//! docs/scale-out.md); views and `store check` only read, so they neither create anything nor
-//! take the lock, and they can read while an engine runs. (sled allows one process at a time
+//! opens the sessions engines need (docs/scale-out.md); views and `store check` only read, so
+//! they neither create anything nor coordinate with engines, and they can read while engines
+//! run. (sled allows one process at a time
 //! whatever it does: the mode changes nothing there.)
 
 use super::chain_store::ChainStore;
@@ -86,9 +86,9 @@ pub fn display_db(db: &str) -> String {
 /// What the opener will do with the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
-    /// Run an engine: create the store if needed, write, hold the engine lock (PostgreSQL).
+    /// Run an engine: create the store if needed, write (on PostgreSQL, beside other engines).
     Engine,
-    /// Read only (views, `store check`): never create or migrate; no engine lock.
+    /// Read only (views, `store check`): never create or migrate; never write.
     Read,
 }
 

@@ -2,8 +2,8 @@
 //! of a PostgreSQL database (docs/scale-out.md).
 //!
 //! Why PostgreSQL: it is the durable store that a site already runs, backs up and fails over,
-//! and the one several engines will share (leases, fencing and claiming are phase 2 of the
-//! scale-out work). This module is phase 1: one engine per database, views from anywhere.
+//! and the one several engines share (`runtime::cluster` holds their lease protocol; this
+//! module stores, fences batches and runs the protocol's statements).
 //!
 //! **Schema.** `chainsched_kv (key bytea PRIMARY KEY, value bytea NOT NULL)` holds every record;
 //! `chainsched_schema (version integer)` the schema version. An engine creates and migrates the
@@ -302,8 +302,8 @@ impl std::fmt::Debug for PgStore {
 }
 
 impl PgStore {
-    /// Connect to the database at `url`; as an engine, take the engine lock and create or
-    /// migrate the schema; as a reader, check that a schema this build reads is there.
+    /// Connect to the database at `url`; as an engine, create or migrate the schema and open
+    /// the writing, reading and coordination sessions; as a reader, check that a schema this build reads is there.
     pub fn open(url: &str, options: &PgOptions) -> Result<PgStore, StoreError> {
         let display = redact_url(url);
         let mut config: Config = url.parse().map_err(|e| StoreError::Open {
@@ -507,7 +507,7 @@ struct Setup {
     options: PgOptions,
     display: String,
     /// The tasks driving the connections, awaited at close so the sessions end (and the
-    /// engine lock is released) before the store's thread returns.
+    /// server sees them gone) before the store's thread returns.
     connections: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
@@ -816,7 +816,7 @@ struct Writer {
     client: Client,
     write: Statement,
     fenced: Statement,
-    /// Set once a write failed in a way that leaves its outcome or the engine lock in doubt
+    /// Set once a write failed in a way that leaves its outcome in doubt
     /// (connection lost, timeout): every later write is refused with this reason.
     failed: Option<String>,
 }
@@ -882,7 +882,7 @@ fn worker(
         drop(write_tx);
         let _ = writing.await;
         while reads.join_next().await.is_some() {}
-        // Dropping the clients ends their sessions (and so releases the engine lock); wait
+        // Dropping the clients ends their sessions; wait
         // for that, briefly.
         drop(reader);
         let connections =
