@@ -913,12 +913,15 @@ async fn poll_events(cluster: std::sync::Arc<Cluster>, tx: mpsc::WeakUnboundedSe
         if last_cleanup.elapsed() > Duration::from_secs(30) {
             last_cleanup = Instant::now();
             seen.retain(|_, at| at.elapsed() < Duration::from_secs(120));
-            let _ = pg
-                .coord_async(
-                    "DELETE FROM chainsched_events WHERE raised < now() - interval '1 hour'",
-                    vec![],
-                )
-                .await;
+            // Housekeeping any engine may do: old events, occurrences and requests whose
+            // sender gave up.
+            for sql in [
+                "DELETE FROM chainsched_events WHERE raised < now() - interval '1 hour'",
+                "DELETE FROM chainsched_fired WHERE at < now() - interval '7 days'",
+                "DELETE FROM chainsched_requests WHERE created < now() - interval '1 hour'",
+            ] {
+                let _ = pg.coord_async(sql, vec![]).await;
+            }
         }
     }
 }

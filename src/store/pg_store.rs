@@ -1118,14 +1118,14 @@ mod tests {
     }
 
     #[test]
-    fn an_engine_refuses_a_server_whose_advisory_locks_do_not_lock() {
+    fn an_engine_refuses_cockroachdb_where_its_fencing_is_not_verified() {
         assert!(lock_not_trusted(
             "PostgreSQL 15.18 (Debian 15.18-0+deb12u1) on x86_64-pc-linux-gnu"
         )
         .is_none());
         let why = lock_not_trusted("CockroachDB CCL v23.1.11 (x86_64-pc-linux-gnu, built …)")
             .unwrap_or_default();
-        assert!(why.contains("does not lock"), "{why}");
+        assert!(why.contains("not verified"), "{why}");
     }
 
     #[test]
