@@ -120,6 +120,69 @@ pub fn find_end(toks: &[Token], shape: Shape) -> End {
     End::Open
 }
 
+/// The blocks that have an `EXCEPTION` section, as byte ranges (from BEGIN to END): an
+/// error raised by a call inside one is caught by its handler, and the statement goes on
+/// after that block's END; an error outside all of them ends the statement.
+pub fn exception_scopes(toks: &[Token]) -> Vec<(usize, usize)> {
+    struct Scope {
+        declarations: bool,
+        begin: Option<usize>,
+        exception: bool,
+    }
+    let open = |declarations: bool, begin: Option<usize>| Scope {
+        declarations,
+        begin,
+        exception: false,
+    };
+    let mut frames: Vec<Scope> = Vec::new();
+    let mut out = Vec::new();
+    let mut header = false;
+    let mut prev: Option<String> = None;
+    for t in toks {
+        let w = word(t);
+        match w.as_deref() {
+            Some("PROCEDURE" | "FUNCTION") => header = true,
+            Some("IS" | "AS") if header => {
+                header = false;
+                frames.push(open(true, None));
+            }
+            Some("DECLARE") => frames.push(open(true, None)),
+            Some("BEGIN") => match frames.last_mut() {
+                Some(f) if f.declarations => {
+                    f.declarations = false;
+                    f.begin = Some(t.start);
+                }
+                _ => frames.push(open(false, Some(t.start))),
+            },
+            Some("CASE" | "IF" | "LOOP") if prev.as_deref() != Some("END") => {
+                frames.push(open(false, None))
+            }
+            Some("EXCEPTION") => {
+                if let Some(f) = frames.last_mut().filter(|f| !f.declarations) {
+                    f.exception = true;
+                }
+            }
+            Some("END") => {
+                if let Some(Scope {
+                    begin: Some(b),
+                    exception: true,
+                    ..
+                }) = frames.pop()
+                {
+                    out.push((b, t.end));
+                }
+            }
+            _ => {
+                if is_semicolon(Some(t)) {
+                    header = false;
+                }
+            }
+        }
+        prev = w;
+    }
+    out
+}
+
 /// After the END at `i` that closes the unit: `[name] ;`.
 fn after_end(toks: &[Token], i: usize) -> End {
     let mut j = i + 1;
@@ -162,6 +225,21 @@ mod tests {
         assert_eq!(end("begin null;", Shape::Block).0, End::Open);
         let (e, n) = end("<<outer>> begin null; end outer;", Shape::Block);
         assert_eq!(e, End::At(n));
+    }
+
+    #[test]
+    fn exception_handlers() {
+        let text = "begin\n  begin x; exception when others then null; end;\n  y;\nexception when others then raise;\nend;";
+        let toks = tokenize(text).unwrap();
+        let scopes = exception_scopes(&toks);
+        assert_eq!(scopes.len(), 2);
+        assert_eq!(
+            &text[scopes[0].0..scopes[0].1],
+            "begin x; exception when others then null; end"
+        );
+        assert_eq!((scopes[1].0, scopes[1].1), (0, text.len() - 1));
+        let toks = tokenize("declare e exception; begin x; end;").unwrap();
+        assert!(exception_scopes(&toks).is_empty());
     }
 
     #[test]

@@ -85,6 +85,8 @@ pub struct Unit {
     pub errors: Vec<SyntaxError>,
     /// Where the `WHENEVER SQLERROR EXIT` in force when it runs is, if any.
     pub whenever_exit: Option<usize>,
+    /// Its blocks with an EXCEPTION handler (byte ranges): an error in one is caught there.
+    pub guards: Vec<(usize, usize)>,
 }
 
 /// DBMS_SCHEDULER functions: a call of one is an expression, not a procedure call.
@@ -124,6 +126,7 @@ pub fn parse(text: &str) -> Vec<Unit> {
                 }],
                 errors: Vec::new(),
                 whenever_exit: None,
+                guards: Vec::new(),
             });
         }
     }
@@ -179,6 +182,7 @@ fn unit(text: &str, raw: &RawUnit, line: usize) -> Unit {
         items: Vec::new(),
         errors: Vec::new(),
         whenever_exit: raw.whenever_exit,
+        guards: Vec::new(),
     };
     let toks = match tokenize_range(text, raw.start, raw.end, line) {
         Ok(t) => t,
@@ -212,9 +216,13 @@ fn unit(text: &str, raw: &RawUnit, line: usize) -> Unit {
                 .filter(|t| !continuation(text, t))
                 .cloned()
                 .collect();
+            u.guards = blocks::exception_scopes(&body);
             scan(text, &body, true, &mut u);
         }
-        Kind::Block => block(text, raw, &toks, &calls, &what, &mut u),
+        Kind::Block => {
+            u.guards = blocks::exception_scopes(&toks);
+            block(text, raw, &toks, &calls, &what, &mut u)
+        }
         Kind::Create(kind) => create(text, raw, kind, &toks, &what, &mut u),
         Kind::Sql => sql(text, raw, &toks, &calls, &mut u),
     }
@@ -264,15 +272,17 @@ fn scheduler_calls(toks: &[Token]) -> Vec<usize> {
         if FUNCTIONS.contains(&proc.as_str()) {
             continue;
         }
+        // After a `,`, `(`, `=>`, `:=`... it is part of an expression.
+        let in_expression = i > 0 && matches!(&toks[i - 1].kind, TokKind::Punct(p) if p != ";")
+            || i > 0 && matches!(toks[i - 1].kind, TokKind::Arrow | TokKind::Concat);
         let at_start = i == 0
-            || toks[i - 1].line < toks[i].line
+            || (toks[i - 1].line < toks[i].line && !in_expression)
             || matches!(&toks[i - 1].kind, TokKind::Punct(p) if p == ";")
             || matches!(
                 word(i - 1).as_deref(),
                 Some("BEGIN" | "THEN" | "ELSE" | "LOOP" | "EXEC" | "EXECUTE" | "CALL")
             );
-        let after_dot = i > 0 && dot(i - 1);
-        if at_start && !after_dot {
+        if at_start {
             out.push(i);
         }
     }

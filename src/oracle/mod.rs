@@ -146,6 +146,7 @@ fn import_text(
                 }],
                 errors: Vec::new(),
                 whenever_exit: None,
+                guards: Vec::new(),
             },
         );
     }

@@ -46,17 +46,41 @@ pub fn translate(units: &[Unit], sources: &SourceMap) -> Translated {
         ignored: Vec::new(),
     };
     for u in units {
-        let mut fatal: Option<Fatal> = None;
-        let mut not_run: Vec<Span> = Vec::new();
+        // An error Oracle raises (ORA-27477) ends the statement, or, inside a block with an
+        // EXCEPTION handler, that block: the calls up to `limit` do not run.
+        let mut stop: Option<Stop> = None;
         for item in &u.items {
-            match item {
-                Item::Call(call) if fatal.is_some() => {
-                    not_run.push(Span::new(0, call.start, call.end))
+            let (start, end) = match item {
+                Item::Call(c) => (c.start, c.end),
+                Item::Ignored { start, end, .. } | Item::Note { start, end, .. } => (*start, *end),
+            };
+            if let Some(s) = &mut stop {
+                if start < s.limit {
+                    if matches!(item, Item::Call(_)) {
+                        s.not_run.push(Span::new(0, start, end));
+                    }
+                    continue;
                 }
+                if let Some(s) = stop.take() {
+                    t.stopped(s);
+                }
+            }
+            match item {
                 Item::Call(call) => match bind(call) {
                     Ok(Some(b)) => {
-                        if let Err(f) = t.call(&b) {
-                            fatal = Some(f);
+                        if let Err(fatal) = t.call(&b) {
+                            let guard = u
+                                .guards
+                                .iter()
+                                .filter(|(s, e)| *s <= call.start && call.end <= *e)
+                                .min_by_key(|(s, e)| e - s)
+                                .copied();
+                            stop = Some(Stop {
+                                fatal,
+                                limit: guard.map_or(usize::MAX, |g| g.1),
+                                guard,
+                                not_run: Vec::new(),
+                            });
                         }
                     }
                     Ok(None) => t.warn(
@@ -66,35 +90,16 @@ pub fn translate(units: &[Unit], sources: &SourceMap) -> Translated {
                     ),
                     Err(_) => {}
                 },
-                Item::Ignored { .. } if fatal.is_some() => {}
-                Item::Ignored {
-                    start,
-                    end,
-                    summary,
-                } => t
-                    .ignored
-                    .push((Span::new(0, *start, *end), summary.clone())),
-                Item::Note { start, end, text } => {
-                    t.warn(Anchor::File, Span::new(0, *start, *end), text.clone())
+                Item::Ignored { summary, .. } => {
+                    t.ignored.push((Span::new(0, start, end), summary.clone()))
+                }
+                Item::Note { text, .. } => {
+                    t.warn(Anchor::File, Span::new(0, start, end), text.clone())
                 }
             }
         }
-        if let Some(f) = fatal {
-            let mut text = f.text;
-            if !not_run.is_empty() {
-                let lines: Vec<String> = not_run.iter().map(|s| t.line(*s).to_string()).collect();
-                let calls = if not_run.len() == 1 {
-                    "call after it (line".to_string()
-                } else {
-                    format!("{} calls after it (lines", not_run.len())
-                };
-                let verb = if not_run.len() == 1 { "is" } else { "are" };
-                text.push_str(&format!(
-                    "; Oracle also stops the statement there, so the {calls} {}) {verb} not imported either",
-                    lines.join(", "),
-                ));
-            }
-            t.warn(f.anchor, f.span, text);
+        if let Some(s) = stop {
+            t.stopped(s);
         }
     }
     t.sum_up_ignored();
@@ -103,6 +108,16 @@ pub fn translate(units: &[Unit], sources: &SourceMap) -> Translated {
         model: t.model,
         warnings: t.warnings,
     }
+}
+
+/// A call that failed in Oracle, and what it stops.
+struct Stop {
+    fatal: Fatal,
+    /// The calls before this offset do not run.
+    limit: usize,
+    /// The block whose EXCEPTION handler catches the error, if any.
+    guard: Option<(usize, usize)>,
+    not_run: Vec<Span>,
 }
 
 struct Translator<'a> {
@@ -117,6 +132,37 @@ struct Translator<'a> {
 impl Translator<'_> {
     fn line(&self, span: Span) -> usize {
         self.sources.line_col(0, span.start).0
+    }
+
+    /// The warning for a call that failed in Oracle, with what it stopped.
+    fn stopped(&mut self, s: Stop) {
+        let mut text = s.fatal.text;
+        if !s.not_run.is_empty() {
+            let lines: Vec<String> = s
+                .not_run
+                .iter()
+                .map(|x| self.line(*x).to_string())
+                .collect();
+            let calls = if s.not_run.len() == 1 {
+                format!("call after it (line {})", lines.join(", "))
+            } else {
+                format!(
+                    "{} calls after it (lines {})",
+                    s.not_run.len(),
+                    lines.join(", ")
+                )
+            };
+            let verb = if s.not_run.len() == 1 { "is" } else { "are" };
+            let how = match s.guard {
+                Some((b, _)) => format!(
+                    "the EXCEPTION handler of the block that begins on line {} catches the error, so the {calls} in that block {verb} not imported either",
+                    self.line(Span::new(0, b, b))
+                ),
+                None => format!("Oracle also stops the statement there, so the {calls} {verb} not imported either"),
+            };
+            text.push_str(&format!("; {how}"));
+        }
+        self.warn(s.fatal.anchor, s.fatal.span, text);
     }
 
     fn warn(&mut self, anchor: Anchor, span: Span, text: String) {

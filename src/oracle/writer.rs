@@ -100,7 +100,14 @@ impl Writer<'_> {
     }
 
     fn notes(&mut self, anchor: &Anchor, indent: &str) {
-        for n in self.model.notes.iter().filter(|n| &n.anchor == anchor) {
+        let mut notes: Vec<&Note> = self
+            .model
+            .notes
+            .iter()
+            .filter(|n| &n.anchor == anchor)
+            .collect();
+        notes.sort_by_key(|n| n.line);
+        for n in notes {
             let text = if n.line == 0 {
                 format!("{indent}-- import-oracle: {}\n", n.text)
             } else {
