@@ -775,6 +775,19 @@ proptest! {
         // Whatever it says, it says it with positions inside the file.
         for d in &result.diagnostics {
             prop_assert!(d.span.start <= text.len() && d.span.end <= text.len());
+            prop_assert!(!d.message.contains("internal error"), "{}", d.message);
+        }
+        // And what it writes, `check` accepts.
+        if let Some(out) = &result.output {
+            let loaded = chainsched::catalog::load_sources(&[("out.chain".to_string(), out.clone())]);
+            prop_assert_eq!(loaded.error_count(), 0, "{}", out);
+        }
+        // With --keep-going too.
+        let options = chainsched::oracle::Options { keep_going: true, ..Default::default() };
+        let result = chainsched::oracle::import_bytes("mutated.sql", text.as_bytes(), &options);
+        if let Some(out) = &result.output {
+            let loaded = chainsched::catalog::load_sources(&[("out.chain".to_string(), out.clone())]);
+            prop_assert_eq!(loaded.error_count(), 0, "{}", out);
         }
     }
 }

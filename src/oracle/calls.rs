@@ -291,7 +291,8 @@ fn scheduler_calls(toks: &[Token]) -> Vec<usize> {
 
 /// An anonymous block: it must end (`END;`) where SQL*Plus ends it (the `/` line).
 fn block(text: &str, raw: &RawUnit, toks: &[Token], calls: &[usize], what: &str, u: &mut Unit) {
-    let lines = lines_of(text, raw.start, raw.end);
+    // Counted only for a message: counting lines for every statement would be quadratic.
+    let lines = || lines_of(text, raw.start, raw.end);
     let has_calls = !calls.is_empty();
     let problem = match blocks::find_end(toks, Shape::Block) {
         blocks::End::At(k) if k == toks.len() => None,
@@ -301,7 +302,7 @@ fn block(text: &str, raw: &RawUnit, toks: &[Token], calls: &[usize], what: &str,
             Some(error(
                 t.start,
                 t.end,
-                format!("no `/` line ends the block before this (its END; is on {end_line}): SQL*Plus sends everything up to the next `/` line ({lines}) to Oracle as one block, which Oracle rejects (PLS-00103), so none of its DBMS_SCHEDULER calls run"),
+                format!("no `/` line ends the block before this (its END; is on {end_line}): SQL*Plus sends everything up to the next `/` line ({}) to Oracle as one block, which Oracle rejects (PLS-00103), so none of its DBMS_SCHEDULER calls run", lines()),
                 "a line holding only `/` after the block's END;",
             ))
         }
@@ -313,7 +314,7 @@ fn block(text: &str, raw: &RawUnit, toks: &[Token], calls: &[usize], what: &str,
             Some(error(
                 s,
                 e,
-                format!("expected `;` after the END of the block ({}), found {found}: Oracle rejects the block of {lines} (PLS-00103), so none of its DBMS_SCHEDULER calls run", lines_of(text, toks[end].start, toks[end].end)),
+                format!("expected `;` after the END of the block ({}), found {found}: Oracle rejects the block of {} (PLS-00103), so none of its DBMS_SCHEDULER calls run", lines_of(text, toks[end].start, toks[end].end), lines()),
                 "`;` after END",
             ))
         }
@@ -322,7 +323,7 @@ fn block(text: &str, raw: &RawUnit, toks: &[Token], calls: &[usize], what: &str,
             Some(error(
                 last.end,
                 last.end,
-                format!("the block of {lines} is never closed: an END; is missing before the `/` line, so Oracle rejects it (PLS-00103)"),
+                format!("the block of {} is never closed: an END; is missing before the `/` line, so Oracle rejects it (PLS-00103)", lines()),
                 "END;",
             ))
         }
@@ -350,7 +351,7 @@ fn block(text: &str, raw: &RawUnit, toks: &[Token], calls: &[usize], what: &str,
                     u.items.push(Item::Note {
                         start: raw.start,
                         end: toks[0].end,
-                        text: format!("no `/` line follows the {what} of {lines}: SQL*Plus runs a block only at a `/` line and would not run this one; it is imported as if the `/` were there (add it)"),
+                        text: format!("no `/` line follows the {what} of {}: SQL*Plus runs a block only at a `/` line and would not run this one; it is imported as if the `/` were there (add it)", lines()),
                     });
                     return;
                 }
@@ -359,7 +360,7 @@ fn block(text: &str, raw: &RawUnit, toks: &[Token], calls: &[usize], what: &str,
             u.items.push(Item::Note {
                 start: raw.start,
                 end: toks[0].end,
-                text: format!("the {what} of {lines} is not run by SQL*Plus ({why}); its DBMS_SCHEDULER calls are not imported"),
+                text: format!("the {what} of {} is not run by SQL*Plus ({why}); its DBMS_SCHEDULER calls are not imported", lines()),
             });
         }
         return;
@@ -420,7 +421,7 @@ fn create(text: &str, raw: &RawUnit, kind: CreateKind, toks: &[Token], what: &st
 /// A SQL statement: `CALL DBMS_SCHEDULER.X(...)` is a call; any other scheduler call in it
 /// means SQL*Plus ran two statements together (or the call is not valid SQL).
 fn sql(text: &str, raw: &RawUnit, toks: &[Token], calls: &[usize], u: &mut Unit) {
-    let lines = lines_of(text, raw.start, raw.end);
+    let lines = || lines_of(text, raw.start, raw.end);
     let is_call = raw.head == "CALL" && calls.first() == Some(&1);
     if is_call {
         if raw.runs {
@@ -429,7 +430,7 @@ fn sql(text: &str, raw: &RawUnit, toks: &[Token], calls: &[usize], u: &mut Unit)
             u.items.push(Item::Note {
                 start: raw.start,
                 end: raw.end,
-                text: format!("the CALL of {lines} is not run by SQL*Plus (no `;` ends its last line and no `/` follows); not imported"),
+                text: format!("the CALL of {} is not run by SQL*Plus (no `;` ends its last line and no `/` follows); not imported", lines()),
             });
         }
         return;
@@ -448,7 +449,7 @@ fn sql(text: &str, raw: &RawUnit, toks: &[Token], calls: &[usize], u: &mut Unit)
             error(
                 t.start,
                 t.end,
-                format!("this call is part of the SQL statement `{head}` ({lines}): SQL*Plus ends a SQL statement only at a `;` at the end of a line, a `/` line or a blank line, so it sends both to Oracle as one statement, which Oracle rejects, and the call never runs"),
+                format!("this call is part of the SQL statement `{head}` ({}): SQL*Plus ends a SQL statement only at a `;` at the end of a line, a `/` line or a blank line, so it sends both to Oracle as one statement, which Oracle rejects, and the call never runs", lines()),
                 "a `;` at the end of the SQL statement's last line, or a blank line after it",
             )
         };
@@ -529,41 +530,48 @@ impl<'a> Scanner<'a> {
 
     fn run(&mut self) {
         while self.tok(self.i).is_some() {
-            if self.is_punct(self.i, ";") {
+            let before = self.i;
+            self.step();
+            // Every statement consumes at least one token, whatever it holds.
+            if self.i == before {
                 self.i += 1;
-                continue;
             }
-            let word = self.word(self.i);
-            match word.as_deref() {
-                Some("BEGIN") => {
-                    self.depth += 1;
-                    self.i += 1;
-                }
-                Some("DECLARE") => self.skip_declarations(),
-                Some("END") => {
-                    if !self.ends_inner_statement(self.i) {
-                        self.depth = self.depth.saturating_sub(1);
-                    }
-                    self.skip_statement();
-                }
-                Some("EXCEPTION") => self.skip_exception_handlers(),
-                Some("COMMIT" | "ROLLBACK" | "NULL") => {
-                    self.skip_statement();
-                }
-                Some("EXEC" | "EXECUTE")
-                    if self.word(self.i + 1).as_deref() != Some("IMMEDIATE") =>
-                {
-                    let t = &self.toks[self.i];
-                    self.errors.push(error(
-                        t.start,
-                        t.end,
-                        format!("`{}` is a SQL*Plus command, not PL/SQL: inside BEGIN ... END write the call alone, as `DBMS_SCHEDULER.X(...);` (Oracle rejects the block: PLS-00103)", &self.text[t.start..t.end]),
-                        "a PL/SQL statement",
-                    ));
-                    self.skip_statement();
-                }
-                _ => self.statement(),
+        }
+    }
+
+    fn step(&mut self) {
+        if self.is_punct(self.i, ";") {
+            self.i += 1;
+            return;
+        }
+        let word = self.word(self.i);
+        match word.as_deref() {
+            Some("BEGIN") => {
+                self.depth += 1;
+                self.i += 1;
             }
+            Some("DECLARE") => self.skip_declarations(),
+            Some("END") => {
+                if !self.ends_inner_statement(self.i) {
+                    self.depth = self.depth.saturating_sub(1);
+                }
+                self.skip_statement();
+            }
+            Some("EXCEPTION") => self.skip_exception_handlers(),
+            Some("COMMIT" | "ROLLBACK" | "NULL") => {
+                self.skip_statement();
+            }
+            Some("EXEC" | "EXECUTE") if self.word(self.i + 1).as_deref() != Some("IMMEDIATE") => {
+                let t = &self.toks[self.i];
+                self.errors.push(error(
+                    t.start,
+                    t.end,
+                    format!("`{}` is a SQL*Plus command, not PL/SQL: inside BEGIN ... END write the call alone, as `DBMS_SCHEDULER.X(...);` (Oracle rejects the block: PLS-00103)", &self.text[t.start..t.end]),
+                    "a PL/SQL statement",
+                ));
+                self.skip_statement();
+            }
+            _ => self.statement(),
         }
     }
 
@@ -604,12 +612,9 @@ impl<'a> Scanner<'a> {
     }
 
     /// Up to and including the next `;` (or THEN/ELSE/LOOP, after which a new statement
-    /// starts), stopping before a `/` line.
+    /// starts); at least one token.
     fn skip_statement(&mut self) -> usize {
         while let Some(t) = self.tok(self.i) {
-            if t.kind == TokKind::SlashLine {
-                break;
-            }
             self.i += 1;
             if matches!(&t.kind, TokKind::Punct(p) if p == ";") {
                 break;
@@ -906,6 +911,13 @@ mod tests {
             "exec DBMS_SCHEDULER.CREATE_CHAIN('A') -\n DBMS_SCHEDULER.CREATE_CHAIN('B')\n"
         )
         .is_empty());
+    }
+
+    #[test]
+    fn a_slash_line_inside_an_exec_continuation_is_an_error_not_a_hang() {
+        let e = errors("exec DBMS_SCHEDULER.CREATE_CHAIN( -\n/\n  'C')\n");
+        assert!(!e.is_empty());
+        assert!(e[0].message.contains("the `/` line"), "{}", e[0].message);
     }
 
     #[test]
