@@ -273,8 +273,12 @@ fn scheduler_calls(toks: &[Token]) -> Vec<usize> {
             continue;
         }
         // After a `,`, `(`, `=>`, `:=`... it is part of an expression.
-        let in_expression = i > 0 && matches!(&toks[i - 1].kind, TokKind::Punct(p) if p != ";")
-            || i > 0 && matches!(toks[i - 1].kind, TokKind::Arrow | TokKind::Concat);
+        let in_expression = i > 0
+            && match &toks[i - 1].kind {
+                TokKind::Punct(p) => p != ";",
+                TokKind::Arrow | TokKind::Concat => true,
+                _ => false,
+            };
         let at_start = i == 0
             || (toks[i - 1].line < toks[i].line && !in_expression)
             || matches!(&toks[i - 1].kind, TokKind::Punct(p) if p == ";")

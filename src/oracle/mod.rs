@@ -168,7 +168,7 @@ fn import_text(
             return Import {
                 sources,
                 output: None,
-                diagnostics: vec![d],
+                diagnostics: vec![*d],
                 skipped: 0,
             }
         }

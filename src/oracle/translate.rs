@@ -553,7 +553,7 @@ impl Translated {
         &mut self,
         sources: &SourceMap,
         name: &str,
-    ) -> Result<String, Diagnostic> {
+    ) -> Result<String, Box<Diagnostic>> {
         let objects = self.model.programs.len()
             + self.model.jobs.len()
             + self
@@ -582,14 +582,14 @@ impl Translated {
                 }
             }
             if !progress {
-                return Err(internal(first));
+                return Err(Box::new(internal(first)));
             }
         }
-        Err(Diagnostic::error(
+        Err(Box::new(Diagnostic::error(
             "import-oracle",
             "internal error: the translation does not settle; please report this script",
             Span::new(0, 0, 0),
-        ))
+        )))
     }
 
     /// Comment out the object at `anchor`, with a warning saying why; false when it is
