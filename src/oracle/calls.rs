@@ -122,7 +122,7 @@ pub fn parse(text: &str) -> Vec<Unit> {
                 items: vec![Item::Note {
                     start: r.start,
                     end: r.end,
-                    text: format!("this `/` runs the statement of {from} again (it is still in SQL*Plus's buffer): Oracle would refuse to create its objects a second time (ORA-27477); the second run is not imported"),
+                    text: format!("this `/` runs the statement of {from} again (SQL*Plus's buffer still holds it; EXEC lines do not go there): the second run is not imported (Oracle refuses to create an object that exists, ORA-27477)"),
                 }],
                 errors: Vec::new(),
                 whenever_exit: None,
@@ -223,7 +223,7 @@ fn unit(text: &str, raw: &RawUnit, line: usize) -> Unit {
             u.guards = blocks::exception_scopes(&toks);
             block(text, raw, &toks, &calls, &what, &mut u)
         }
-        Kind::Create(kind) => create(text, raw, kind, &toks, &what, &mut u),
+        Kind::Create(kind) => create(text, raw, kind, &toks, &mut u),
         Kind::Sql => sql(text, raw, &toks, &calls, &mut u),
     }
     u
@@ -374,7 +374,7 @@ fn block(text: &str, raw: &RawUnit, toks: &[Token], calls: &[usize], what: &str,
 
 /// `CREATE PROCEDURE ...`: a stored unit; what follows its END up to the `/` line is
 /// swallowed into it.
-fn create(text: &str, raw: &RawUnit, kind: CreateKind, toks: &[Token], what: &str, u: &mut Unit) {
+fn create(text: &str, raw: &RawUnit, kind: CreateKind, toks: &[Token], u: &mut Unit) {
     let shape = match kind {
         CreateKind::Subprogram => Some(Shape::Subprogram),
         CreateKind::Trigger => Some(Shape::Block),
@@ -411,7 +411,7 @@ fn create(text: &str, raw: &RawUnit, kind: CreateKind, toks: &[Token], what: &st
         u.items.push(Item::Note {
             start: toks[i].start,
             end: toks[i].end,
-            text: format!("`{summary}` calls DBMS_SCHEDULER ({}): those calls run when the {what} is called, not when the script runs, so they are not imported", lines_of(text, toks[i].start, toks[i].end)),
+            text: format!("`{summary}` calls DBMS_SCHEDULER ({}): those calls run when that code runs, not when the script does, so they are not imported", lines_of(text, toks[i].start, toks[i].end)),
         });
     } else {
         u.items.push(Item::Ignored {
@@ -976,7 +976,7 @@ mod tests {
             parse("create procedure setup as begin dbms_scheduler.create_chain('C'); end;\n/\n");
         assert!(units[0].errors.is_empty());
         assert!(
-            matches!(&units[0].items[0], Item::Note { text, .. } if text.contains("not when the script runs"))
+            matches!(&units[0].items[0], Item::Note { text, .. } if text.contains("not when the script does"))
         );
     }
 }

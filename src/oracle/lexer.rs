@@ -1,10 +1,12 @@
 //! Tokens of a SQL*Plus / PL/SQL script, as far as the importer needs them.
 //!
 //! Why its own lexer: the rule-language lexer knows nothing of `/* */` comments, `q'[...]'`
-//! quotes, `=>` or the SQL*Plus `/` terminator line, and the importer only needs tokens with
-//! byte spans (for `file:line:column` diagnostics) and line numbers (SQL*Plus commands end at
-//! the end of their line). Comments and blanks are dropped. The only errors are unclosed
-//! strings, quoted names and comments; any other character becomes a [`TokKind::Punct`].
+//! quotes or `=>`, and the importer only needs tokens with byte spans (for `file:line:column`
+//! diagnostics) and line numbers (an EXEC line's `-` continuation is the last token of its
+//! line). Each statement that [`super::sqlplus`] cut is tokenized on its own
+//! ([`tokenize_range`]), so an unclosed string cannot run into the next statement. Comments
+//! and blanks are dropped. The only errors are unclosed strings, quoted names and comments;
+//! any other character becomes a [`TokKind::Punct`].
 
 /// One token: its kind, its byte range in the script and its 0-based line.
 #[derive(Debug, Clone, PartialEq)]
