@@ -1,6 +1,9 @@
 //! `chainsched import-oracle` driven through the binary, as operations staff would use it:
 //! the Oracle documentation's chain behaves like the hand-written fixture, the nightly-ETL
-//! script's translation is pinned, bad scripts fail with positions, and no input panics.
+//! script's translation is pinned, real-world scripts (SQL Developer export, DBA notebook,
+//! blog post) import and pass `check`, every defect found on real scripts has its repro as a
+//! whole input file, bad scripts fail with positions, and no input panics. Whatever the
+//! importer writes with exit 0 (or 3), `check` accepts.
 
 use proptest::prelude::*;
 use std::path::{Path, PathBuf};
@@ -311,6 +314,428 @@ EXECUTE DBMS_SCHEDULER.CREATE_JOB('j', 'CHAIN', 'c', 0, SYSTIMESTAMP, -
     assert_eq!(report["summary"]["errors"], 0, "{report:#}");
 }
 
+/// Import the whole script `sql` through the binary (`import-oracle script.sql -o
+/// script.chain` plus `args`). Whenever the importer writes a rule file (exit 0 or 3),
+/// `chainsched check` must accept it: that is the importer's promise. Returns the exit code,
+/// the rule file (empty when none was written) and standard error.
+fn import_sql(sql: &[u8], args: &[&str]) -> (i32, String, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("script.sql"), sql).expect("write sql");
+    let o = bin()
+        .current_dir(dir.path())
+        .args(["import-oracle", "script.sql", "-o", "script.chain"])
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    let code = o.status.code().expect("exit code");
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    let out = std::fs::read_to_string(dir.path().join("script.chain")).unwrap_or_default();
+    if code == 0 || code == 3 {
+        let c = bin()
+            .current_dir(dir.path())
+            .args(["check", "script.chain"])
+            .output()
+            .expect("the binary runs");
+        assert_eq!(
+            c.status.code(),
+            Some(0),
+            "check refuses what import-oracle wrote (exit {code}):\n{out}\n{:?}",
+            text(&c)
+        );
+    } else {
+        assert!(out.is_empty(), "nothing is written on exit {code}: {out}");
+    }
+    (code, out, err)
+}
+
+const CREATE_C: &str = "begin\n  dbms_scheduler.create_chain('C');\nend;\n/\n";
+
+#[test]
+fn repro_1a_a_procedure_without_slash_swallows_the_next_block() {
+    let sql = format!("create or replace procedure p as begin null; end;\n{CREATE_C}");
+    let (code, _, err) = import_sql(sql.as_bytes(), &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("script.sql:2:1"), "{err}");
+    assert!(
+        err.contains("no `/` line ends `create or replace procedure p"),
+        "{err}"
+    );
+    assert!(err.contains("never run"), "{err}");
+    // --keep-going: the statement is skipped, as SQL*Plus does (C is not created).
+    let (code, out, err) = import_sql(sql.as_bytes(), &["--keep-going"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(!out.contains("chain C"), "{out}");
+    assert!(
+        out.contains("-- import-oracle: line 1: the statement of lines 1–4 is skipped"),
+        "{out}"
+    );
+    // With its `/`, the procedure is ignored and C is imported.
+    let sql = format!("create or replace procedure p as begin null; end;\n/\n{CREATE_C}");
+    let (code, out, err) = import_sql(sql.as_bytes(), &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("chain C {"), "{out}");
+}
+
+#[test]
+fn repro_1b_a_blank_line_ends_a_sql_statement() {
+    let sql = format!("select * from dual\n\n{CREATE_C}");
+    let (code, out, err) = import_sql(sql.as_bytes(), &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("chain C {"), "{out}");
+    assert!(
+        err.contains(
+            "a statement that calls no DBMS_SCHEDULER procedure is ignored: `select * from dual`"
+        ),
+        "{err}"
+    );
+    // Without the blank line SQL*Plus sends both as one SQL statement: an error, not a loss.
+    let sql = "select * from dual\ndbms_scheduler.create_chain('C');\n";
+    let (code, _, err) = import_sql(sql.as_bytes(), &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("script.sql:2:1"), "{err}");
+    assert!(
+        err.contains("part of the SQL statement `select * from dual`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn repro_1c_end_without_semicolon_is_an_error_not_a_vanished_block() {
+    let sql = "begin\n  dbms_scheduler.create_chain('A');\nend\n\nbegin\n  dbms_scheduler.create_chain('B');\nend;\n/\n";
+    let (code, _, err) = import_sql(sql.as_bytes(), &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("script.sql:5:1"), "{err}");
+    assert!(
+        err.contains("expected `;` after the END of the block (line 3), found `begin`"),
+        "{err}"
+    );
+    // Oracle rejects the whole buffer: neither chain exists; --keep-going says so.
+    let (code, out, err) = import_sql(sql.as_bytes(), &["--keep-going"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        !out.contains("chain A") && !out.contains("chain B"),
+        "{out}"
+    );
+    // Two blocks without a `/` between them are one buffer too.
+    let sql = "begin\n  dbms_scheduler.create_chain('A');\nend;\nbegin\n  dbms_scheduler.create_chain('B');\nend;\n/\n";
+    let (code, _, err) = import_sql(sql.as_bytes(), &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("script.sql:4:1"), "{err}");
+    assert!(err.contains("PLS-00103"), "{err}");
+}
+
+#[test]
+fn repro_1d_desc_pause_and_other_sqlplus_commands_are_skipped() {
+    let sql = "desc dba_scheduler_chains\npause\nPROMPT Don't stop now\nREM it's a comment\nCOL chain_name FOR a30\nSET SQLBLANKLINES OFF\nSHO USER\nSPO x.log\n@@other_script.sql\nexec DBMS_SCHEDULER.CREATE_CHAIN('C')\n";
+    let (code, out, err) = import_sql(sql.as_bytes(), &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("chain C {"), "{out}");
+    assert!(
+        !err.contains("ignored"),
+        "SQL*Plus commands are not statements: {err}"
+    );
+}
+
+#[test]
+fn repro_2_exec_is_one_line() {
+    let sql = "exec dbms_output.put_line('x')\nexec DBMS_SCHEDULER.CREATE_CHAIN('C')\n";
+    let (code, out, err) = import_sql(sql.as_bytes(), &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("chain C {"), "{out}");
+    assert!(
+        err.contains("is ignored: `dbms_output.put_line('x')`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn repro_3_exec_continuation_before_a_named_argument() {
+    let sql = "exec DBMS_SCHEDULER.CREATE_CHAIN( -\n  chain_name => 'C1')\n";
+    let (code, out, err) = import_sql(sql.as_bytes(), &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("chain C1 {"), "{out}");
+}
+
+#[test]
+fn repro_4_bytime_becomes_byhour_byminute_bysecond() {
+    let chain = "BEGIN\n  DBMS_SCHEDULER.CREATE_CHAIN('C');\n  DBMS_SCHEDULER.DEFINE_CHAIN_STEP('C', 'S', 'P');\n  DBMS_SCHEDULER.DEFINE_CHAIN_RULE('C', 'TRUE', 'START S');\n  DBMS_SCHEDULER.DEFINE_CHAIN_RULE('C', 'S COMPLETED', 'END');\nEND;\n/\n";
+    let job = |ri: &str| {
+        format!("{chain}BEGIN\n  DBMS_SCHEDULER.CREATE_JOB(job_name => 'J', job_type => 'CHAIN', job_action => 'C',\n    repeat_interval => '{ri}', enabled => TRUE);\nEND;\n/\n")
+    };
+    let (code, out, err) = import_sql(job("FREQ=DAILY;BYTIME=220000").as_bytes(), &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("schedule 'FREQ=DAILY;BYHOUR=22;BYMINUTE=0;BYSECOND=0';"),
+        "{out}"
+    );
+    assert!(
+        err.contains("BYTIME (written by SQL Developer) becomes"),
+        "{err}"
+    );
+    // Times that are not a grid of hours × minutes × seconds: no schedule, and a warning.
+    let (code, out, err) = import_sql(job("FREQ=DAILY;BYTIME=060000,183000").as_bytes(), &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("job J {") && !out.contains("schedule '"),
+        "{out}"
+    );
+    assert!(err.contains("cannot be translated exactly"), "{err}");
+    // Nor does a PL/SQL date expression reach `check`.
+    let (code, out, err) = import_sql(job("SYSDATE + 1").as_bytes(), &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("schedule '"), "{out}");
+    assert!(
+        err.contains("the job is written without a schedule"),
+        "{err}"
+    );
+}
+
+#[test]
+fn repro_5_rule_on_an_unknown_chain_or_step_is_commented_out() {
+    let sql = "BEGIN\n  DBMS_SCHEDULER.DEFINE_CHAIN_RULE('C', 'TRUE', 'START S1');\nEND;\n/\n";
+    let (code, out, err) = import_sql(sql.as_bytes(), &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("chain C {"), "no chain is invented: {out}");
+    assert!(out.contains("-- import-oracle: line 2: DBMS_SCHEDULER.DEFINE_CHAIN_RULE: chain C is not created by this script"), "{out}");
+    assert!(
+        out.contains("ORA-27476") && out.contains("`rule when TRUE then START S1;`"),
+        "{out}"
+    );
+    let sql = "BEGIN\n  DBMS_SCHEDULER.CREATE_CHAIN('C');\n  DBMS_SCHEDULER.DEFINE_CHAIN_RULE('C', 'TRUE', 'START S1');\nEND;\n/\n";
+    let (code, out, err) = import_sql(sql.as_bytes(), &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("    -- rule when TRUE then START S1;"),
+        "{out}"
+    );
+    assert!(
+        err.contains("script.sql:3:3") && err.contains("unknown step S1"),
+        "{err}"
+    );
+}
+
+#[test]
+fn repro_6_latin1_script_is_read_as_windows_1252() {
+    let sql = b"exec DBMS_SCHEDULER.CREATE_PROGRAM('P', 'EXECUTABLE', '/opt/r\xe9plica/run.sh', 0, TRUE)\n";
+    let (code, out, err) = import_sql(sql, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("executable '/opt/r\u{e9}plica/run.sh';"),
+        "{out}"
+    );
+    assert!(!out.contains('\u{fffd}'), "{out}");
+    assert!(
+        err.contains("script.sql:1:62") && err.contains("it is read as Windows-1252"),
+        "{err}"
+    );
+    let (code, out, err) = import_sql(sql, &["--encoding", "latin1"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("'/opt/r\u{e9}plica/run.sh'") && !err.contains("UTF-8"),
+        "{err}"
+    );
+    let (code, _, err) = import_sql(sql, &["--encoding", "utf-8"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("script.sql:1:62") && err.contains("byte 0xE9 is not UTF-8"),
+        "{err}"
+    );
+    let (code, _, err) = import_sql(sql, &["--encoding", "ebcdic"]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn repro_7_keep_going_skips_the_block_oracle_rejects() {
+    let sql = "exec DBMS_SCHEDULER.CREATE_CHAIN('A')\nBEGIN\n  DBMS_SCHEDULER.CREATE_CHAIN('B0');\n  DBMS_SCHEDULER.CREATE_CHAIN(chian_name => 'B');\nEND;\n/\nexec DBMS_SCHEDULER.CREATE_CHAIN('C')\n";
+    let (code, _, err) = import_sql(sql.as_bytes(), &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("--keep-going"), "the way out is named: {err}");
+    let (code, out, err) = import_sql(sql.as_bytes(), &["--keep-going"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        out.contains("chain A {") && out.contains("chain C {"),
+        "{out}"
+    );
+    // The whole block fails to compile: B0 is not created either.
+    assert!(!out.contains("chain B0"), "{out}");
+    assert!(
+        err.contains("error[syntax]: DBMS_SCHEDULER.CREATE_CHAIN has no parameter `chian_name`"),
+        "{err}"
+    );
+    assert!(err.contains("script.sql:4:31"), "{err}");
+    assert!(
+        err.contains("1 statement(s) Oracle would reject were skipped"),
+        "{err}"
+    );
+    assert!(
+        out.contains(
+            "-- import-oracle: line 2: the statement of lines 2–5 is skipped (--keep-going)"
+        ),
+        "{out}"
+    );
+    // Under WHENEVER SQLERROR EXIT, SQL*Plus would stop there: said.
+    let (code, out, _) = import_sql(
+        format!("WHENEVER SQLERROR EXIT FAILURE\n{sql}").as_bytes(),
+        &["--keep-going"],
+    );
+    assert_eq!(code, 3);
+    assert!(out.contains("WHENEVER SQLERROR EXIT on line 1"), "{out}");
+}
+
+#[test]
+fn repro_8_recreating_a_chain_or_program_keeps_the_first() {
+    let sql = "BEGIN\n  DBMS_SCHEDULER.CREATE_CHAIN('C1');\n  DBMS_SCHEDULER.DEFINE_CHAIN_STEP('C1', 'S1', 'P1');\n  DBMS_SCHEDULER.DEFINE_CHAIN_RULE('C1', 'TRUE', 'START S1');\nEND;\n/\nBEGIN\n  DBMS_SCHEDULER.CREATE_CHAIN('C1');\nEND;\n/\n";
+    let (code, out, err) = import_sql(sql.as_bytes(), &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("    step S1 program P1;") && out.contains("rule when TRUE then START S1;"),
+        "{out}"
+    );
+    assert!(
+        err.contains("script.sql:8:3") && err.contains("ORA-27477"),
+        "{err}"
+    );
+    // A program too, and the error ends the block: the call after it does not run.
+    let sql = "EXEC DBMS_SCHEDULER.CREATE_PROGRAM('P1', 'EXECUTABLE', '/bin/first', 0, TRUE)\nBEGIN\n  DBMS_SCHEDULER.CREATE_PROGRAM('P1', 'EXECUTABLE', '/bin/second', 0, TRUE);\n  DBMS_SCHEDULER.CREATE_CHAIN('NEVER');\nEND;\n/\n";
+    let (code, out, err) = import_sql(sql.as_bytes(), &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("executable '/bin/first'") && !out.contains("/bin/second"),
+        "{out}"
+    );
+    assert!(!out.contains("chain NEVER"), "{out}");
+    assert!(
+        err.contains("the call after it (line 4) is not imported either"),
+        "{err}"
+    );
+    // Unless an EXCEPTION handler catches it: then the block goes on after that handler.
+    let sql = "EXEC DBMS_SCHEDULER.CREATE_CHAIN('C1')\nBEGIN\n  BEGIN\n    DBMS_SCHEDULER.CREATE_CHAIN('C1');\n  EXCEPTION WHEN OTHERS THEN NULL;\n  END;\n  DBMS_SCHEDULER.CREATE_CHAIN('C2');\nEND;\n/\n";
+    let (code, out, err) = import_sql(sql.as_bytes(), &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("chain C2 {"), "{out}");
+}
+
+#[test]
+fn repro_9_warnings_say_where_and_what() {
+    let sql = "DECLARE\n  v_name VARCHAR2(30) := 'X';\nBEGIN\n  DBMS_SCHEDULER.CREATE_CHAIN('C');\n  DBMS_SCHEDULER.DEFINE_CHAIN_STEP('C', 'S1', 'NO_SUCH_PROGRAM');\n  DBMS_SCHEDULER.DEFINE_CHAIN_STEP('C', 'S2', program_name => NULL);\n  DBMS_SCHEDULER.CREATE_CHAIN(v_name);\n  DBMS_SCHEDULER.CREATE_SCHEDULE('NIGHTLY', repeat_interval => 'FREQ=DAILY');\n  DBMS_SCHEDULER.SET_ATTRIBUTE('NIGHTLY', 'start_date', SYSTIMESTAMP);\n  DBMS_SCHEDULER.CREATE_JOB('J', 'CHAIN', 'C', job_class => v_class, enabled => TRUE);\n  DBMS_SCHEDULER.CREATE_CHAIN('TEMP');\n  DBMS_SCHEDULER.DROP_CHAIN('TEMP');\n  DBMS_OUTPUT.PUT_LINE('one');\n  DBMS_OUTPUT.PUT_LINE('two');\nEND;\n/\nselect 1 from dual;\n";
+    let (code, out, err) = import_sql(sql.as_bytes(), &[]);
+    assert_eq!(code, 0, "{err}");
+    // The placeholder program points at the step that needs it.
+    assert!(
+        out.contains("-- import-oracle: line 5: program NO_SUCH_PROGRAM (step S1 of chain C)"),
+        "{out}"
+    );
+    assert!(err.contains("script.sql:5:3"), "{err}");
+    // NULL is NULL, not missing.
+    assert!(
+        err.contains("`program_name` is NULL, which Oracle refuses"),
+        "{err}"
+    );
+    assert!(!err.contains("needs a value"), "{err}");
+    // A non-literal name drops the whole call, and says so.
+    assert!(
+        err.contains(
+            "`chain_name` is v_name, not a literal the importer can read; the call is ignored"
+        ),
+        "{err}"
+    );
+    // A schedule the script created is named as such.
+    assert!(
+        err.contains("attribute start_date of schedule NIGHTLY is not translated"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("NIGHTLY is not a job, chain, program or schedule"),
+        "{err}"
+    );
+    // A non-literal job_class is not dropped silently.
+    assert!(
+        err.contains("`job_class` is v_class, not a literal"),
+        "{err}"
+    );
+    // A chain created and dropped gets a note.
+    assert!(out.contains("-- import-oracle: line 12: chain TEMP, created at line 11, is dropped here; it is not written"), "{out}");
+    // Ignored statements: one line for all.
+    assert_eq!(
+        err.matches("call no DBMS_SCHEDULER procedure").count(),
+        1,
+        "{err}"
+    );
+    assert!(
+        out.contains(
+            "3 statements that call no DBMS_SCHEDULER procedure are ignored (lines 13, 14, 17;"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_block_without_its_slash_at_the_end_of_the_file_is_imported_with_a_warning() {
+    let sql = "BEGIN\n  DBMS_SCHEDULER.CREATE_CHAIN('C');\nEND;\n";
+    let (code, out, err) = import_sql(sql.as_bytes(), &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("chain C {"), "{out}");
+    assert!(err.contains("no `/` line follows the block"), "{err}");
+    // A `.` line keeps the block without running it; a later `/` runs it.
+    let (code, out, _) = import_sql(
+        b"BEGIN\n  DBMS_SCHEDULER.CREATE_CHAIN('C');\nEND;\n.\n",
+        &[],
+    );
+    assert_eq!(code, 0);
+    assert!(
+        !out.contains("chain C {") && out.contains("is not run by SQL*Plus"),
+        "{out}"
+    );
+    let (code, out, _) = import_sql(
+        b"BEGIN\n  DBMS_SCHEDULER.CREATE_CHAIN('C');\nEND;\n.\n/\n",
+        &[],
+    );
+    assert_eq!(code, 0);
+    assert!(out.contains("chain C {"), "{out}");
+}
+
+/// The realistic scripts of fixtures/oracle/, in the styles people paste: each imports with
+/// exit 0, `check` accepts the output, and what it defines is there.
+#[test]
+fn realistic_scripts_import_and_check() {
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "sql_developer_export.sql",
+            &[
+                "step EXTRACT program EXTRACT_INVOICES with restart_on_failure;",
+                "rule SCHED_RULE$4 when \"EXTRACT\" FAILED then END 1 comment 'nothing to post';",
+                "schedule 'FREQ=DAILY;BYDAY=MON,TUE,WED,THU,FRI;BYHOUR=22;BYMINUTE=0;BYSECOND=0';",
+                "max_run_duration 3h;",
+            ],
+        ),
+        (
+            "dba_notebook.sql",
+            &[
+                "arguments '/data/exports' 'archive01:/arch';",
+                "rule R_PURGE when :verify.state = 'SUCCEEDED' then START purge;",
+                "schedule 'FREQ=WEEKLY;BYDAY=SUN;BYHOUR=3;BYMINUTE=30';",
+            ],
+        ),
+        (
+            "blog_exec_continuations.sql",
+            &[
+                "step FIGURES_READY event REPORT_EVENTS_Q where event_type = 'FIGURES_READY';",
+                "rule RULE_MAIL when render SUCCEEDED then AFTER 00:05:00 START mail;",
+                "parameters RECIPIENT = 'team@example.com';",
+            ],
+        ),
+    ];
+    for (file, expected) in cases {
+        let sql = std::fs::read(root().join("fixtures/oracle").join(file)).expect("fixture");
+        let (code, out, err) = import_sql(&sql, &[]);
+        assert_eq!(code, 0, "{file}: {err}");
+        for e in *expected {
+            assert!(out.contains(e), "{file}: `{e}` missing in\n{out}");
+        }
+        assert!(!err.contains("error"), "{file}: {err}");
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
@@ -322,10 +747,16 @@ proptest! {
 
     #[test]
     fn mutations_of_the_fixtures_never_panic(
-        which in 0usize..2,
+        which in 0usize..5,
         edits in proptest::collection::vec((any::<prop::sample::Index>(), 0u8..3, any::<char>()), 1..8),
     ) {
-        let files = ["fixtures/oracle/nightly_etl.sql", "fixtures/oracle/oracle_doc_example.sql"];
+        let files = [
+            "fixtures/oracle/nightly_etl.sql",
+            "fixtures/oracle/oracle_doc_example.sql",
+            "fixtures/oracle/sql_developer_export.sql",
+            "fixtures/oracle/dba_notebook.sql",
+            "fixtures/oracle/blog_exec_continuations.sql",
+        ];
         let mut text: Vec<char> = std::fs::read_to_string(root().join(files[which]))
             .expect("fixture")
             .chars()
@@ -344,6 +775,19 @@ proptest! {
         // Whatever it says, it says it with positions inside the file.
         for d in &result.diagnostics {
             prop_assert!(d.span.start <= text.len() && d.span.end <= text.len());
+            prop_assert!(!d.message.contains("internal error"), "{}", d.message);
+        }
+        // And what it writes, `check` accepts.
+        if let Some(out) = &result.output {
+            let loaded = chainsched::catalog::load_sources(&[("out.chain".to_string(), out.clone())]);
+            prop_assert_eq!(loaded.error_count(), 0, "{}", out);
+        }
+        // With --keep-going too.
+        let options = chainsched::oracle::Options { keep_going: true, ..Default::default() };
+        let result = chainsched::oracle::import_bytes("mutated.sql", text.as_bytes(), &options);
+        if let Some(out) = &result.output {
+            let loaded = chainsched::catalog::load_sources(&[("out.chain".to_string(), out.clone())]);
+            prop_assert_eq!(loaded.error_count(), 0, "{}", out);
         }
     }
 }

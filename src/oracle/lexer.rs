@@ -1,10 +1,12 @@
 //! Tokens of a SQL*Plus / PL/SQL script, as far as the importer needs them.
 //!
 //! Why its own lexer: the rule-language lexer knows nothing of `/* */` comments, `q'[...]'`
-//! quotes, `=>` or the SQL*Plus `/` terminator line, and the importer only needs tokens with
-//! byte spans (for `file:line:column` diagnostics) and line numbers (SQL*Plus commands end at
-//! the end of their line). Comments and blanks are dropped. The only errors are unclosed
-//! strings, quoted names and comments; any other character becomes a [`TokKind::Punct`].
+//! quotes or `=>`, and the importer only needs tokens with byte spans (for `file:line:column`
+//! diagnostics) and line numbers (an EXEC line's `-` continuation is the last token of its
+//! line). Each statement that [`super::sqlplus`] cut is tokenized on its own
+//! ([`tokenize_range`]), so an unclosed string cannot run into the next statement. Comments
+//! and blanks are dropped. The only errors are unclosed strings, quoted names and comments;
+//! any other character becomes a [`TokKind::Punct`].
 
 /// One token: its kind, its byte range in the script and its 0-based line.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,10 +48,22 @@ pub struct LexError {
 
 /// Cut `text` into tokens; stops at the first unclosed string, quoted name or comment.
 pub fn tokenize(text: &str) -> Result<Vec<Token>, LexError> {
+    tokenize_range(text, 0, text.len(), 0)
+}
+
+/// Cut `text[start..end]` (one statement of a script) into tokens whose spans are offsets in
+/// `text`; `line` is the 0-based line at `start`.
+pub fn tokenize_range(
+    text: &str,
+    start: usize,
+    end: usize,
+    line: usize,
+) -> Result<Vec<Token>, LexError> {
     let mut lx = Lexer {
         text,
-        pos: 0,
-        line: 0,
+        pos: start,
+        end: end.min(text.len()),
+        line,
         out: Vec::new(),
     };
     lx.run()?;
@@ -59,17 +73,19 @@ pub fn tokenize(text: &str) -> Result<Vec<Token>, LexError> {
 struct Lexer<'a> {
     text: &'a str,
     pos: usize,
+    /// Where to stop (exclusive).
+    end: usize,
     line: usize,
     out: Vec<Token>,
 }
 
 impl Lexer<'_> {
     fn peek(&self) -> Option<char> {
-        self.text[self.pos..].chars().next()
+        self.text[self.pos..self.end].chars().next()
     }
 
     fn peek_at(&self, n: usize) -> Option<char> {
-        self.text[self.pos..].chars().nth(n)
+        self.text[self.pos..self.end].chars().nth(n)
     }
 
     /// Advance over one character, counting lines.
@@ -153,7 +169,7 @@ impl Lexer<'_> {
                     self.push(TokKind::Number(n), start, line);
                 }
                 _ => {
-                    let two: String = self.text[self.pos..].chars().take(2).collect();
+                    let two: String = self.text[self.pos..self.end].chars().take(2).collect();
                     let kind = match two.as_str() {
                         "=>" => Some(TokKind::Arrow),
                         "||" => Some(TokKind::Concat),
@@ -184,7 +200,7 @@ impl Lexer<'_> {
     fn slash_alone_on_line(&self) -> bool {
         let before = &self.text[..self.pos];
         let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
-        let after = &self.text[self.pos + 1..];
+        let after = &self.text[self.pos + 1..self.end];
         let line_end = after.find('\n').unwrap_or(after.len());
         before[line_start..].trim().is_empty() && after[..line_end].trim().is_empty()
     }

@@ -3,6 +3,7 @@
 //! `-- import-oracle:` comment right above it).
 
 use crate::lang::duration::Millis;
+use crate::lang::span::Span;
 use std::collections::BTreeMap;
 
 /// Where a warning belongs in the output.
@@ -53,8 +54,10 @@ pub struct Program {
     pub comment: Option<String>,
     /// Oracle code that cannot run here (PL/SQL block, SQL script), kept as comment lines.
     pub original_code: Option<String>,
-    /// The line where it was created (0: a placeholder).
-    pub line: usize,
+    /// The call that created it (for a placeholder: the step that needs it).
+    pub span: Span,
+    /// `check` refuses it: written commented out.
+    pub commented: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -83,6 +86,10 @@ pub struct Step {
     pub name: String,
     pub target: Target,
     pub attrs: StepAttrs,
+    /// The DEFINE_CHAIN_STEP that defined it.
+    pub span: Span,
+    /// `check` refuses it: written commented out.
+    pub commented: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -93,8 +100,10 @@ pub struct Rule {
     pub condition: String,
     pub action: String,
     pub comment: Option<String>,
-    /// The rule language rejects it: written commented out.
+    /// The rule language (or `check`) rejects it: written commented out.
     pub rejected: bool,
+    /// The DEFINE_CHAIN_RULE that defined it.
+    pub span: Span,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -104,6 +113,10 @@ pub struct Chain {
     pub evaluation_interval: Option<Millis>,
     pub steps: Vec<Step>,
     pub rules: Vec<Rule>,
+    /// The CREATE_CHAIN (or the first call that needed it).
+    pub span: Span,
+    /// `check` refuses it: written commented out.
+    pub commented: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -116,7 +129,10 @@ pub struct Job {
     pub max_run_duration: Option<Millis>,
     pub comment: Option<String>,
     pub enabled: bool,
-    pub line: usize,
+    /// The CREATE_JOB.
+    pub span: Span,
+    /// `check` refuses it: written commented out.
+    pub commented: bool,
 }
 
 /// CREATE_SCHEDULE / CREATE_EVENT_SCHEDULE, kept to be inlined where they are used.
@@ -136,6 +152,8 @@ pub struct Model {
     pub chains: Vec<Chain>,
     pub jobs: Vec<Job>,
     pub schedules: BTreeMap<String, Schedule>,
+    /// Where each schedule was created.
+    pub schedule_spans: BTreeMap<String, Span>,
     pub notes: Vec<Note>,
 }
 

@@ -1,6 +1,7 @@
 //! Argument values of a DBMS_SCHEDULER call: the few literal forms scripts use.
 //!
-//! Why only literals: the importer does not run PL/SQL. Strings (with `||` of literals),
+//! Why only literals: the importer does not run PL/SQL. Strings (with `||` of literals; `''`
+//! is NULL, as in Oracle),
 //! numbers, NULL, TRUE/FALSE and day-to-second intervals (`INTERVAL '30' MINUTE`,
 //! `INTERVAL '1 02:00:00' DAY TO SECOND`, `TO_DSINTERVAL('0 00:30:00')`, `TO_DSINTERVAL('PT30M')`,
 //! `NUMTODSINTERVAL(30, 'MINUTE')`) are understood; anything else (`SYSTIMESTAMP`, variables,
@@ -93,7 +94,15 @@ fn literal(toks: &[Token]) -> Option<Value> {
             _ => return None,
         }
     }
-    (any_string && toks.len() % 2 == 1).then_some(Value::Str(out))
+    if !(any_string && toks.len() % 2 == 1) {
+        return None;
+    }
+    // In Oracle an empty string is NULL ('' IS NULL is true).
+    Some(if out.is_empty() {
+        Value::Null
+    } else {
+        Value::Str(out)
+    })
 }
 
 const UNITS: [(&str, f64); 4] = [
@@ -249,6 +258,8 @@ mod tests {
         assert_eq!(v("'a' || 'b''c'"), Value::Str("ab'c".into()));
         assert_eq!(v("-12"), Value::Num("-12".into()));
         assert_eq!(v("null"), Value::Null);
+        assert_eq!(v("''"), Value::Null);
+        assert_eq!(v("'' || 'a'"), Value::Str("a".into()));
         assert_eq!(v("True"), Value::Bool(true));
         assert_eq!(v("SYSTIMESTAMP"), Value::Expr("SYSTIMESTAMP".into()));
         assert_eq!(v("'a' || v_x"), Value::Expr("'a' || v_x".into()));

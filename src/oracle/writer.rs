@@ -2,16 +2,31 @@
 //! then jobs; each warning as a `-- import-oracle: line N: ...` comment right above the
 //! object it concerns (warnings about no object, or about objects later dropped, go at the
 //! top). Names are written with the rule language's own [`write_name`], so they read back
-//! exactly as Oracle stored them.
+//! exactly as Oracle stored them. An object `check` refuses is written commented out
+//! ([`write_mapped`] says where each object is, so its diagnostics can be traced back).
 
 use super::model::*;
 use crate::lang::parser::write_name;
 
+/// Where an object was written in the rule file (byte range) and which one it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Extent {
+    pub start: usize,
+    pub end: usize,
+    pub anchor: Anchor,
+}
+
 /// The rule file for `model`; `source` names the script in the header.
 pub fn write(model: &Model, source: &str) -> String {
+    write_mapped(model, source).0
+}
+
+/// The rule file, and where each object (not commented out) is in it.
+pub fn write_mapped(model: &Model, source: &str) -> (String, Vec<Extent>) {
     let mut w = Writer {
         model,
         out: String::new(),
+        extents: Vec::new(),
     };
     w.header(source);
     for p in &model.programs {
@@ -23,12 +38,13 @@ pub fn write(model: &Model, source: &str) -> String {
     for j in &model.jobs {
         w.job(j);
     }
-    w.out
+    (w.out, w.extents)
 }
 
 struct Writer<'a> {
     model: &'a Model,
     out: String,
+    extents: Vec<Extent>,
 }
 
 /// A string literal: `'it''s'`.
@@ -60,8 +76,38 @@ pub fn duration(ms: u64) -> String {
 }
 
 impl Writer<'_> {
+    /// Write one object with `body`; commented out (each line `-- `, after `indent`) when
+    /// `commented`, else its extent is recorded.
+    fn object(
+        &mut self,
+        anchor: Anchor,
+        commented: bool,
+        indent: &str,
+        body: impl FnOnce(&mut Self),
+    ) {
+        let start = self.out.len();
+        body(self);
+        if commented {
+            let text = self.out.split_off(start);
+            for line in text.lines() {
+                let line = line.strip_prefix(indent).unwrap_or(line);
+                self.out.push_str(&format!("{indent}-- {line}\n"));
+            }
+        } else {
+            let end = self.out.len();
+            self.extents.push(Extent { start, end, anchor });
+        }
+    }
+
     fn notes(&mut self, anchor: &Anchor, indent: &str) {
-        for n in self.model.notes.iter().filter(|n| &n.anchor == anchor) {
+        let mut notes: Vec<&Note> = self
+            .model
+            .notes
+            .iter()
+            .filter(|n| &n.anchor == anchor)
+            .collect();
+        notes.sort_by_key(|n| n.line);
+        for n in notes {
             let text = if n.line == 0 {
                 format!("{indent}-- import-oracle: {}\n", n.text)
             } else {
@@ -94,12 +140,13 @@ impl Writer<'_> {
             "-- Translated from {} by `chainsched import-oracle`.\n",
             source.replace('\n', " ")
         ));
-        let loose: Vec<&Note> = self
+        let mut loose: Vec<&Note> = self
             .model
             .notes
             .iter()
             .filter(|n| !self.anchored(&n.anchor))
             .collect();
+        loose.sort_by_key(|n| n.line);
         for n in loose {
             self.out
                 .push_str(&format!("-- import-oracle: line {}: {}\n", n.line, n.text));
@@ -122,16 +169,17 @@ impl Writer<'_> {
             ProgramKind::Handler(x) => format!("handler {}", quote(x)),
         };
         let name = write_name(&p.name);
-        if p.arguments.is_empty() {
-            self.out
-                .push_str(&format!("program {name} {{ {kind}; }}\n"));
-        } else {
-            let args: Vec<String> = p.arguments.iter().map(|a| quote(a)).collect();
-            self.out.push_str(&format!(
-                "program {name} {{\n    {kind};\n    arguments {};\n}}\n",
-                args.join(" ")
-            ));
-        }
+        self.object(Anchor::Program(p.name.clone()), p.commented, "", |w| {
+            if p.arguments.is_empty() {
+                w.out.push_str(&format!("program {name} {{ {kind}; }}\n"));
+            } else {
+                let args: Vec<String> = p.arguments.iter().map(|a| quote(a)).collect();
+                w.out.push_str(&format!(
+                    "program {name} {{\n    {kind};\n    arguments {};\n}}\n",
+                    args.join(" ")
+                ));
+            }
+        });
     }
 
     /// `text` as comment lines, each prefixed (`-- ` when `prefix` is empty).
@@ -146,6 +194,12 @@ impl Writer<'_> {
     fn chain(&mut self, c: &Chain) {
         self.out.push('\n');
         self.notes(&Anchor::Chain(c.name.clone()), "");
+        self.object(Anchor::Chain(c.name.clone()), c.commented, "", |w| {
+            w.chain_body(c)
+        });
+    }
+
+    fn chain_body(&mut self, c: &Chain) {
         self.out
             .push_str(&format!("chain {} {{\n", write_name(&c.name)));
         if let Some(comment) = &c.comment {
@@ -166,26 +220,26 @@ impl Writer<'_> {
             .max()
             .unwrap_or(0);
         for s in &c.steps {
-            self.notes(&Anchor::Step(c.name.clone(), s.name.clone()), "    ");
-            self.out.push_str(&format!(
-                "    step {:width$} {};\n",
-                write_name(&s.name),
-                step_body(s)
-            ));
+            let anchor = Anchor::Step(c.name.clone(), s.name.clone());
+            self.notes(&anchor, "    ");
+            self.object(anchor, s.commented, "    ", |w| {
+                w.out.push_str(&format!(
+                    "    step {:width$} {};\n",
+                    write_name(&s.name),
+                    step_body(s)
+                ))
+            });
         }
         if !c.steps.is_empty() && !c.rules.is_empty() {
             self.out.push('\n');
         }
         for r in &c.rules {
-            self.notes(&Anchor::Rule(c.name.clone(), r.id), "    ");
+            let anchor = Anchor::Rule(c.name.clone(), r.id);
+            self.notes(&anchor, "    ");
             let text = rule_text(r);
-            if r.rejected {
-                for line in text.lines() {
-                    self.out.push_str(&format!("    -- {line}\n"));
-                }
-            } else {
-                self.out.push_str(&format!("    {text}\n"));
-            }
+            self.object(anchor, r.rejected, "    ", |w| {
+                w.out.push_str(&format!("    {text}\n"))
+            });
         }
         self.out.push_str("}\n");
     }
@@ -196,6 +250,12 @@ impl Writer<'_> {
         if let Some(c) = &j.comment {
             self.comment_lines(c, "");
         }
+        self.object(Anchor::Job(j.name.clone()), j.commented, "", |w| {
+            w.job_body(j)
+        });
+    }
+
+    fn job_body(&mut self, j: &Job) {
         self.out
             .push_str(&format!("job {} {{\n", write_name(&j.name)));
         self.out

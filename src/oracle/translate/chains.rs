@@ -4,18 +4,20 @@
 use super::super::event_cond;
 use super::super::model::*;
 use super::super::procs::Bound;
-use super::Translator;
+use super::super::value::Value;
 use super::{new_chain, queue_name};
+use super::{Fatal, Translator};
 use crate::lang::parser::{parse_action, parse_condition};
 use crate::lang::span::Span;
 
 impl Translator<'_> {
-    pub(super) fn create_chain(&mut self, b: &Bound) {
+    pub(super) fn create_chain(&mut self, b: &Bound) -> Result<(), Fatal> {
         let Some(name) = self.name(b, "chain_name") else {
-            return;
+            return Ok(());
         };
+        self.must_be_new(b, &name)?;
         let anchor = Anchor::Chain(name.clone());
-        let mut chain = new_chain(&name);
+        let mut chain = new_chain(&name, b.span);
         chain.comment = self.text(b, "comments", &anchor);
         if b.get("evaluation_interval").is_some() {
             chain.evaluation_interval = self.interval_arg(b, "evaluation_interval", &anchor);
@@ -23,13 +25,11 @@ impl Translator<'_> {
         if let Some((v, span)) = b.get("rule_set_name").cloned() {
             self.warn(anchor.clone(), span, format!("chain {name}: rule set {} is not imported; the rules come from DEFINE_CHAIN_RULE", v.describe()));
         }
-        match self.model.chain_mut(&name) {
-            Some(c) => *c = chain,
-            None => self.model.chains.push(chain),
-        }
+        self.model.chains.push(chain);
+        Ok(())
     }
 
-    pub(super) fn put_step(&mut self, chain: &str, step: &str, target: Target) {
+    pub(super) fn put_step(&mut self, chain: &str, step: &str, target: Target, span: Span) {
         let Some(c) = self.model.chain_mut(chain) else {
             return;
         };
@@ -39,23 +39,32 @@ impl Translator<'_> {
                 name: step.to_string(),
                 target,
                 attrs: StepAttrs::default(),
+                span,
+                commented: false,
             }),
         }
     }
 
     pub(super) fn define_chain_step(&mut self, b: &Bound) {
-        let Some(chain) = self.chain_for(b) else {
+        let Some(chain) = self.existing_chain(b, "the step is not defined") else {
             return;
         };
-        let (Some(step), Some(program)) = (self.name(b, "step_name"), self.name(b, "program_name"))
+        let anchor = Anchor::Chain(chain.clone());
+        let Some(step) = self.name(b, "step_name") else {
+            return;
+        };
+        let Some(program) = self
+            .required(b, "program_name", &anchor)
+            .map(|p| oracle_name(&p))
+            .filter(|p| !p.is_empty())
         else {
             return;
         };
-        self.put_step(&chain, &step, Target::Program(program));
+        self.put_step(&chain, &step, Target::Program(program), b.span);
     }
 
     pub(super) fn define_chain_event_step(&mut self, b: &Bound) {
-        let Some(chain) = self.chain_for(b) else {
+        let Some(chain) = self.existing_chain(b, "the step is not defined") else {
             return;
         };
         let Some(step) = self.name(b, "step_name") else {
@@ -72,7 +81,7 @@ impl Translator<'_> {
                 ),
             );
         }
-        let target = if let Some(sched) = self.name(b, "event_schedule_name") {
+        let target = if let Some(sched) = self.opt_name(b, "event_schedule_name", &anchor) {
             match self.model.schedules.get(&sched).cloned() {
                 Some(Schedule::Event {
                     condition,
@@ -101,7 +110,7 @@ impl Translator<'_> {
                 payload_where: None,
             }
         };
-        self.put_step(&chain, &step, target);
+        self.put_step(&chain, &step, target, b.span);
     }
 
     /// An event step waiting for `event`, its payload filtered by the Oracle condition.
@@ -134,17 +143,29 @@ impl Translator<'_> {
     }
 
     pub(super) fn define_chain_rule(&mut self, b: &Bound) {
-        let Some(chain) = self.chain_for(b) else {
+        let Some(chain) = self.name(b, "chain_name") else {
             return;
         };
+        if self.model.chain_mut(&chain).is_none() {
+            // Oracle raises ORA-27476 (unless the database has the chain); the rule is kept,
+            // commented out, in the warning.
+            let lit = |p: &str| match b.get(p) {
+                Some((Value::Str(s), _)) => s.trim().to_string(),
+                Some((v, _)) => v.describe(),
+                None => "NULL".to_string(),
+            };
+            let rule = format!("rule when {} then {};", lit("condition"), lit("action"));
+            self.existing_chain(b, &format!("the rule is not imported (it reads `{rule}`)"));
+            return;
+        }
         let anchor = Anchor::Chain(chain.clone());
         let (Some(condition), Some(action)) = (
-            self.text(b, "condition", &anchor),
-            self.text(b, "action", &anchor),
+            self.required(b, "condition", &anchor),
+            self.required(b, "action", &anchor),
         ) else {
             return;
         };
-        let name = self.name(b, "rule_name");
+        let name = self.opt_name(b, "rule_name", &anchor);
         let comment = self.text(b, "comments", &anchor);
         let (condition, action) = (condition.trim().to_string(), action.trim().to_string());
         let id = self.next_rule_id;
@@ -166,6 +187,7 @@ impl Translator<'_> {
             action,
             comment,
             rejected,
+            span: b.span,
         };
         let Some(c) = self.model.chain_mut(&chain) else {
             return;
@@ -181,13 +203,13 @@ impl Translator<'_> {
     }
 
     pub(super) fn alter_chain(&mut self, b: &Bound) {
-        let Some(chain) = self.chain_for(b) else {
+        let Some(chain) = self.existing_chain(b, "ignored") else {
             return;
         };
         let anchor = Anchor::Chain(chain.clone());
         let (Some(steps), Some(attribute)) = (
-            self.text(b, "step_name", &anchor),
-            self.text(b, "attribute", &anchor),
+            self.required(b, "step_name", &anchor),
+            self.required(b, "attribute", &anchor),
         ) else {
             return;
         };
@@ -227,12 +249,12 @@ impl Translator<'_> {
                 }
                 "PROGRAM_NAME" => {
                     if let Some(p) = self.text(b, value_param, &sanchor) {
-                        self.put_step(&chain, &step, Target::Program(oracle_name(&p)));
+                        self.put_step(&chain, &step, Target::Program(oracle_name(&p)), b.span);
                     }
                 }
                 "EVENT_SCHEDULE_NAME" => {
                     if let Some(s) = self.text(b, value_param, &sanchor) {
-                        self.put_step(&chain, &step, Target::Event { event: oracle_name(&s), payload_where: None });
+                        self.put_step(&chain, &step, Target::Event { event: oracle_name(&s), payload_where: None }, b.span);
                     }
                 }
                 _ => self.warn(sanchor, b.span, format!("ALTER_CHAIN: step attribute {attribute} has no rule-file equivalent; ignored")),

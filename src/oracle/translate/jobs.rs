@@ -1,17 +1,19 @@
 //! Chain jobs: CREATE_JOB, named schedules inlined, SET_JOB_ARGUMENT_VALUE as parameters,
 //! and SET_ATTRIBUTE on jobs, chains, programs and schedules.
 
+use super::super::bytime;
 use super::super::model::*;
 use super::super::procs::Bound;
 use super::super::value::Value;
-use super::Translator;
+use super::{Fatal, Translator};
 use crate::lang::span::Span;
 
 impl Translator<'_> {
-    pub(super) fn create_job(&mut self, b: &Bound) {
+    pub(super) fn create_job(&mut self, b: &Bound) -> Result<(), Fatal> {
         let Some(name) = self.name(b, "job_name") else {
-            return;
+            return Ok(());
         };
+        self.must_be_new(b, &name)?;
         let anchor = Anchor::Job(name.clone());
         let job_type = self
             .text(b, "job_type", &anchor)
@@ -23,15 +25,13 @@ impl Translator<'_> {
                 (None, None) => "not a chain job".to_string(),
             };
             self.warn(Anchor::File, b.span, format!("job {name} is {what}: only chain jobs (job_type => 'CHAIN') are imported; ignored"));
-            return;
+            return Ok(());
         }
-        let Some(chain) = self.text(b, "job_action", &anchor).map(|c| oracle_name(&c)) else {
-            self.warn(
-                Anchor::File,
-                b.span,
-                format!("job {name}: a CHAIN job needs job_action => 'CHAIN_NAME'; ignored"),
-            );
-            return;
+        let Some(chain) = self
+            .required(b, "job_action", &Anchor::File)
+            .map(|c| oracle_name(&c))
+        else {
+            return Ok(());
         };
         let mut job = Job {
             name: name.clone(),
@@ -42,14 +42,15 @@ impl Translator<'_> {
             max_run_duration: None,
             comment: None,
             enabled: false,
-            line: self.line(b.span),
+            span: b.span,
+            commented: false,
         };
         job.comment = self.text(b, "comments", &anchor);
         job.enabled = self.bool_arg(b, "enabled", &anchor).unwrap_or(false);
         if b.get("repeat_interval").is_some() {
             job.schedule = self.calendar(b, "repeat_interval", &anchor);
         }
-        if let Some(s) = self.name(b, "schedule_name") {
+        if let Some(s) = self.opt_name(b, "schedule_name", &anchor) {
             job.schedule = self.inline_schedule(&s, b.span, &anchor);
         }
         if let Some((v, span)) = b.get("start_date").cloned() {
@@ -75,24 +76,58 @@ impl Translator<'_> {
                 );
             }
         }
-        if let Some((Value::Str(class), span)) = b.get("job_class").cloned() {
-            if !class.eq_ignore_ascii_case("DEFAULT_JOB_CLASS") {
-                self.warn(anchor.clone(), span, format!("job {name}: job class {class} is not translated (a resource `group` is the nearest equivalent)"));
+        if let Some(class) = self.text(b, "job_class", &anchor) {
+            if !class.trim().eq_ignore_ascii_case("DEFAULT_JOB_CLASS") {
+                let span = b.get("job_class").map_or(b.span, |(_, s)| *s);
+                self.warn(anchor.clone(), span, format!("job {name}: job class {} is not translated (a resource `group` is the nearest equivalent)", class.trim()));
             }
         }
-        match self.model.job_mut(&name) {
-            Some(j) => *j = job,
-            None => self.model.jobs.push(job),
-        }
+        self.model.jobs.push(job);
+        Ok(())
     }
 
     pub(super) fn calendar(&mut self, b: &Bound, param: &str, anchor: &Anchor) -> Option<String> {
         let text = self.text(b, param, anchor)?;
-        let t = text.trim().to_string();
-        if !t.to_ascii_uppercase().starts_with("FREQ") && t.split_whitespace().count() != 5 {
-            self.warn(anchor.clone(), b.span, format!("{}: repeat_interval `{t}` is neither an Oracle calendar expression (FREQ=...) nor a cron line; it is copied as it is", b.proc));
+        let span = b.get(param).map_or(b.span, |(_, s)| *s);
+        self.schedule_text(text.trim(), span, anchor)
+    }
+
+    /// A repeat_interval as a rule-file schedule: `BYTIME` rewritten, and only if chainsched's
+    /// schedule parser reads it (otherwise `check` would refuse the file).
+    pub(super) fn schedule_text(
+        &mut self,
+        text: &str,
+        span: Span,
+        anchor: &Anchor,
+    ) -> Option<String> {
+        let text = match bytime::rewrite(text) {
+            Ok(None) => text.to_string(),
+            Ok(Some(new)) => {
+                self.warn(anchor.clone(), span, format!("repeat_interval `{text}`: BYTIME (written by SQL Developer) becomes `{new}`, which chainsched reads"));
+                new
+            }
+            Err(why) => {
+                self.warn(anchor.clone(), span, format!("repeat_interval `{text}` cannot be translated exactly ({why}); the job is written without a schedule: add one by hand"));
+                return None;
+            }
+        };
+        if let Err(e) = crate::schedule::Schedule::parse(&text) {
+            let what = if text.to_ascii_uppercase().starts_with("FREQ") {
+                "an Oracle calendar expression chainsched does not read"
+            } else {
+                "neither an Oracle calendar expression (FREQ=...) nor a cron line (a PL/SQL date expression?)"
+            };
+            self.warn(
+                anchor.clone(),
+                span,
+                format!(
+                    "repeat_interval `{text}` is {what}: {}; the job is written without a schedule",
+                    e.message
+                ),
+            );
+            return None;
         }
-        Some(t)
+        Some(text)
     }
 
     pub(super) fn inline_schedule(
@@ -102,7 +137,7 @@ impl Translator<'_> {
         anchor: &Anchor,
     ) -> Option<String> {
         match self.model.schedules.get(sched).cloned() {
-            Some(Schedule::Calendar(ri)) => Some(ri.trim().to_string()),
+            Some(Schedule::Calendar(ri)) => self.schedule_text(ri.trim(), span, anchor),
             Some(Schedule::Event { .. }) => {
                 self.warn(anchor.clone(), span, format!("schedule {sched} is an event schedule: event-based jobs are not imported; the job gets no schedule"));
                 None
@@ -138,15 +173,15 @@ impl Translator<'_> {
             );
             return;
         }
-        let param = if let Some(n) = self.text(b, "argument_name", &anchor) {
-            oracle_name(&n)
+        let param = if let Some(n) = self.opt_name(b, "argument_name", &anchor) {
+            n
         } else if let Some(p) = self.position(b, &anchor) {
             self.warn(anchor.clone(), b.span, format!("job {job}: argument {p} is given by position; it becomes the job parameter ARG{p}"));
             format!("ARG{p}")
         } else {
             return;
         };
-        let Some(value) = self.text(b, "argument_value", &anchor) else {
+        let Some(value) = self.required(b, "argument_value", &anchor) else {
             return;
         };
         if let Some(j) = self.model.job_mut(&job) {
@@ -162,7 +197,7 @@ impl Translator<'_> {
             return;
         };
         let Some(attr) = self
-            .text(b, "attribute", &Anchor::File)
+            .required(b, "attribute", &Anchor::File)
             .map(|a| a.trim().to_ascii_lowercase())
         else {
             return;
@@ -231,15 +266,18 @@ impl Translator<'_> {
                 }
                 _ => false,
             }
-        } else if let (Some(Schedule::Calendar(_)), "repeat_interval") =
-            (self.model.schedules.get(&name), attr.as_str())
-        {
-            if let Some(v) = self.text(b, "value", &Anchor::File) {
-                self.model
-                    .schedules
-                    .insert(name.clone(), Schedule::Calendar(v));
+        } else if self.model.schedules.contains_key(&name) {
+            let calendar = matches!(self.model.schedules.get(&name), Some(Schedule::Calendar(_)));
+            if calendar && attr == "repeat_interval" && !null {
+                if let Some(v) = self.text(b, "value", &Anchor::File) {
+                    self.model
+                        .schedules
+                        .insert(name.clone(), Schedule::Calendar(v));
+                }
+            } else {
+                self.warn(Anchor::File, b.span, format!("{}: attribute {attr} of schedule {name} is not translated (the schedule is kept as it was)", b.proc));
             }
-            true
+            return;
         } else {
             self.warn(Anchor::File, b.span, format!("{}: {name} is not a job, chain, program or schedule created by this script; ignored", b.proc));
             return;
@@ -280,7 +318,11 @@ impl Translator<'_> {
                 }
             }
             "schedule_name" => {
-                let v = if null { None } else { self.name(b, "value") };
+                let v = if null {
+                    None
+                } else {
+                    self.opt_name(b, "value", &anchor)
+                };
                 let s = v.and_then(|s| self.inline_schedule(&s, b.span, &anchor));
                 if let Some(j) = self.model.job_mut(job) {
                     j.schedule = s;

@@ -4,20 +4,22 @@
 use super::super::model::*;
 use super::super::procs::Bound;
 use super::super::value::Value;
-use super::Translator;
+use super::{Fatal, Translator};
 
 impl Translator<'_> {
-    pub(super) fn create_program(&mut self, b: &Bound) {
+    pub(super) fn create_program(&mut self, b: &Bound) -> Result<(), Fatal> {
         let Some(name) = self.name(b, "program_name") else {
-            return;
+            return Ok(());
+        };
+        self.must_be_new(b, &name)?;
+        let anchor = Anchor::File;
+        let Some(ptype) = self.required(b, "program_type", &anchor) else {
+            return Ok(());
+        };
+        let Some(action) = self.required(b, "program_action", &anchor) else {
+            return Ok(());
         };
         let anchor = Anchor::Program(name.clone());
-        let Some(ptype) = self.text(b, "program_type", &anchor) else {
-            return;
-        };
-        let Some(action) = self.text(b, "program_action", &anchor) else {
-            return;
-        };
         let ptype = ptype.trim().to_ascii_uppercase();
         let mut original_code = None;
         let kind = match ptype.as_str() {
@@ -55,12 +57,11 @@ impl Translator<'_> {
             arguments: Vec::new(),
             comment,
             original_code,
-            line: self.line(b.span),
+            span: b.span,
+            commented: false,
         };
-        match self.model.program_mut(&name) {
-            Some(p) => *p = program,
-            None => self.model.programs.push(program),
-        }
+        self.model.programs.push(program);
+        Ok(())
     }
 
     pub(super) fn position(&mut self, b: &Bound, anchor: &Anchor) -> Option<usize> {
@@ -94,9 +95,7 @@ impl Translator<'_> {
         let Some(pos) = self.position(b, &anchor) else {
             return;
         };
-        let arg_name = self
-            .text(b, "argument_name", &anchor)
-            .map(|n| oracle_name(&n));
+        let arg_name = self.opt_name(b, "argument_name", &anchor);
         let unsupported = b.proc != "DEFINE_PROGRAM_ARGUMENT";
         let default = if unsupported {
             self.warn(anchor.clone(), b.span, format!("{}: argument {pos} of program {name} gets its value from Oracle (metadata or AnyData), which chainsched does not have; it is left to a job parameter", b.proc));
@@ -135,9 +134,7 @@ impl Translator<'_> {
         } else {
             None
         };
-        let arg_name = self
-            .text(b, "argument_name", &anchor)
-            .map(|n| oracle_name(&n));
+        let arg_name = self.opt_name(b, "argument_name", &anchor);
         if let Some(p) = self.model.program_mut(&name) {
             p.argument_defs
                 .retain(|k, d| Some(*k) != pos && (arg_name.is_none() || d.name != arg_name));
@@ -152,7 +149,7 @@ impl Translator<'_> {
             .copied()
             .unwrap_or(0)
             .max(p.number_of_arguments);
-        let span = self.line_span(p.line);
+        let span = p.span;
         for pos in 1..=n {
             let def = p.argument_defs.get(&pos).cloned().unwrap_or_default();
             match (&def.default, &def.name) {
