@@ -128,6 +128,48 @@ fn marking_program(dir: &Path, name: &str, seconds: &str) -> String {
     )
 }
 
+/// A test's database, folder and rule files: a marking program `program` whose runs take
+/// `seconds`, then `chains`.
+struct Site {
+    db: pg_support::TestDb,
+    tmp: tempfile::TempDir,
+}
+
+impl Site {
+    fn new(test: &str, program: &str, seconds: &str, chains: &str) -> Option<Site> {
+        let db = test_db(test)?;
+        let tmp = tempfile::tempdir().unwrap();
+        let rules = tmp.path().join("rules");
+        std::fs::create_dir_all(&rules).unwrap();
+        let mut text = marking_program(tmp.path(), program, seconds);
+        text.push_str(chains);
+        std::fs::write(rules.join("site.chain"), text).unwrap();
+        Some(Site { db, tmp })
+    }
+
+    fn dir(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    fn url(&self) -> &str {
+        &self.db.url
+    }
+
+    /// `n` engines serving the site's rules, leases of `lease`.
+    fn engines(&self, n: usize, lease: &str) -> Vec<Serve> {
+        (0..n)
+            .map(|i| {
+                let log = self.dir().join(format!("serve{i}.log"));
+                Serve::start(&self.dir().join("rules"), self.url(), lease, log)
+            })
+            .collect()
+    }
+
+    fn marks(&self) -> Vec<String> {
+        marks(&self.dir().join("marks.txt"))
+    }
+}
+
 fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
     while !done() {
@@ -161,14 +203,7 @@ mod chrono_like {
 #[test]
 fn three_engines_survive_a_killed_and_a_stalled_engine() {
     let _serial = serial();
-    let Some(db) = test_db("cluster_failover") else {
-        return;
-    };
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    let rules = dir.join("rules");
-    std::fs::create_dir_all(&rules).unwrap();
-    let mut text_rules = marking_program(dir, "MARK", "2");
+    let mut text_rules = String::new();
     for (chain, with) in [("PLAIN", ""), ("RECOV", " with restart_on_recovery")] {
         text_rules.push_str(&format!(
             "chain {chain} {{
@@ -182,12 +217,11 @@ fn three_engines_survive_a_killed_and_a_stalled_engine() {
             }}\n"
         ));
     }
-    std::fs::write(rules.join("cluster.chain"), text_rules).unwrap();
-
-    let lease = "4s";
-    let engines: Vec<Serve> = (0..3)
-        .map(|i| Serve::start(&rules, &db.url, lease, dir.join(format!("serve{i}.log"))))
-        .collect();
+    let Some(site) = Site::new("cluster_failover", "MARK", "2", &text_rules) else {
+        return;
+    };
+    let db = &site.db;
+    let engines = site.engines(3, "4s");
     let view = json(&["engines", "--db", &db.url, "--format", "json"]);
     assert_eq!(view.as_array().map(Vec::len), Some(3), "{view}");
 
@@ -253,7 +287,7 @@ fn three_engines_survive_a_killed_and_a_stalled_engine() {
         "log", "--db", &db.url, "--format", "json", "--limit", "100000",
     ]);
     let log = log.as_array().unwrap();
-    let m = marks(&dir.join("marks.txt"));
+    let m = site.marks();
     assert!(
         !m.iter().any(|l| l.starts_with("OVERLAP")),
         "a step ran in two places at once: {:?}",
@@ -337,26 +371,16 @@ fn three_engines_survive_a_killed_and_a_stalled_engine() {
 #[test]
 fn a_schedule_fires_once_per_occurrence_with_three_engines() {
     let _serial = serial();
-    let Some(db) = test_db("cluster_schedule") else {
+    let chains = "chain TICKING { step T program TOCK; rule R1 when TRUE then START T; \
+         rule R2 when T COMPLETED then END; }\n\
+         job TICK { chain TICKING; schedule 'FREQ=SECONDLY;INTERVAL=2'; }\n";
+    let Some(site) = Site::new("cluster_schedule", "TOCK", "0.1", chains) else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    let rules = dir.join("rules");
-    std::fs::create_dir_all(&rules).unwrap();
-    let mut r = marking_program(dir, "TOCK", "0.1");
-    r.push_str(
-        "chain TICKING { step T program TOCK; rule R1 when TRUE then START T; \
-         rule R2 when T COMPLETED then END; }\n\
-         job TICK { chain TICKING; schedule 'FREQ=SECONDLY;INTERVAL=2'; }\n",
-    );
-    std::fs::write(rules.join("tick.chain"), r).unwrap();
-    let engines: Vec<Serve> = (0..3)
-        .map(|i| Serve::start(&rules, &db.url, "3s", dir.join(format!("serve{i}.log"))))
-        .collect();
+    let engines = site.engines(3, "3s");
     std::thread::sleep(Duration::from_secs(9));
     drop(engines);
-    let m = marks(&dir.join("marks.txt"));
+    let m = site.marks();
     let times: Vec<u128> = m
         .iter()
         .filter(|l| l.starts_with("start TICK T "))
@@ -379,23 +403,14 @@ fn a_schedule_fires_once_per_occurrence_with_three_engines() {
 #[test]
 fn a_group_limit_holds_across_engines() {
     let _serial = serial();
-    let Some(db) = test_db("cluster_group") else {
+    let chains = "group BATCH { max_running 2; }\n\
+         chain G { step W program WORK; rule R1 when TRUE then START W; \
+         rule R2 when W COMPLETED then END; }\n";
+    let Some(site) = Site::new("cluster_group", "WORK", "1", chains) else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    let rules = dir.join("rules");
-    std::fs::create_dir_all(&rules).unwrap();
-    let mut r = marking_program(dir, "WORK", "1");
-    r.push_str(
-        "group BATCH { max_running 2; }\n\
-         chain G { step W program WORK; rule R1 when TRUE then START W; \
-         rule R2 when W COMPLETED then END; }\n",
-    );
-    std::fs::write(rules.join("group.chain"), r).unwrap();
-    let engines: Vec<Serve> = (0..3)
-        .map(|i| Serve::start(&rules, &db.url, "3s", dir.join(format!("serve{i}.log"))))
-        .collect();
+    let db = &site.db;
+    let engines = site.engines(3, "3s");
     let total = 9;
     std::thread::scope(|s| {
         for (e, engine) in engines.iter().enumerate() {
@@ -416,7 +431,8 @@ fn a_group_limit_holds_across_engines() {
         rows.len() == total && rows.iter().all(|r| r["state"] == "SUCCEEDED")
     });
     // At no instant did more than two runs of the group overlap.
-    let mut edges: Vec<(u128, i32)> = marks(&dir.join("marks.txt"))
+    let mut edges: Vec<(u128, i32)> = site
+        .marks()
         .iter()
         .filter_map(|l| {
             let mut parts = l.split(' ');
@@ -446,23 +462,16 @@ fn a_group_limit_holds_across_engines() {
 #[test]
 fn events_and_control_requests_reach_jobs_on_other_engines() {
     let _serial = serial();
-    let Some(db) = test_db("cluster_requests") else {
-        return;
-    };
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    let rules = dir.join("rules");
-    std::fs::create_dir_all(&rules).unwrap();
-    let mut r = marking_program(dir, "LONG", "30");
-    r.push_str(
-        "chain WAITS { step W event GO; rule R1 when TRUE then START W; \
+    let chains = "chain WAITS { step W event GO; rule R1 when TRUE then START W; \
              rule R2 when W SUCCEEDED then END; }\n\
          chain SLOW { step S program LONG; rule R1 when TRUE then START S; \
-             rule R2 when S STOPPED then END 3; rule R3 when S COMPLETED then END; }\n",
-    );
-    std::fs::write(rules.join("req.chain"), r).unwrap();
-    let a = Serve::start(&rules, &db.url, "3s", dir.join("a.log"));
-    let b = Serve::start(&rules, &db.url, "3s", dir.join("b.log"));
+             rule R2 when S STOPPED then END 3; rule R3 when S COMPLETED then END; }\n";
+    let Some(site) = Site::new("cluster_requests", "LONG", "30", chains) else {
+        return;
+    };
+    let db = &site.db;
+    let mut engines = site.engines(2, "3s");
+    let (b, a) = (engines.pop().unwrap(), engines.pop().unwrap());
     for (job, chain) in [
         ("E1", "WAITS"),
         ("E2", "WAITS"),
@@ -479,7 +488,7 @@ fn events_and_control_requests_reach_jobs_on_other_engines() {
             .map(|r| (r["state"].clone(), r["error_code"].clone()))
     };
     wait_until("the slow steps to run", Duration::from_secs(20), || {
-        marks(&dir.join("marks.txt")).len() >= 2
+        site.marks().len() >= 2
     });
 
     // An event raised on engine A completes the event step waiting on engine B.
@@ -526,18 +535,13 @@ fn the_dashboard_shows_every_engine_sharing_the_database() {
         );
         return;
     };
-    let Some(db) = test_db("cluster_dashboard") else {
+    let chains = "chain SLOW { step S program LONG; rule R1 when TRUE then START S; \
+         rule R2 when S COMPLETED then END; }\n";
+    let Some(site) = Site::new("cluster_dashboard", "LONG", "30", chains) else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    let rules = dir.join("rules");
-    std::fs::create_dir_all(&rules).unwrap();
-    let mut r = marking_program(dir, "LONG", "30");
-    r.push_str("chain SLOW { step S program LONG; rule R1 when TRUE then START S; rule R2 when S COMPLETED then END; }\n");
-    std::fs::write(rules.join("slow.chain"), r).unwrap();
-    let a = Serve::start(&rules, &db.url, "3s", dir.join("a.log"));
-    let b = Serve::start(&rules, &db.url, "3s", dir.join("b.log"));
+    let mut engines = site.engines(2, "3s");
+    let (b, a) = (engines.pop().unwrap(), engines.pop().unwrap());
     let out = cli(&["start", "SLOW", "--job", "ON_B", "--server", &b.url]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let profile = tempfile::tempdir().unwrap();
