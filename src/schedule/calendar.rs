@@ -85,6 +85,9 @@ struct Clause {
 pub struct Calendar {
     /// The clauses as written, in order.
     clauses: Vec<Clause>,
+    /// The day clause FREQ implies when the string gives none, when it can matter for a
+    /// diagnostic (`FREQ=YEARLY;BYWEEKNO=53;BYMONTH=1`: week 53's Monday is never in January).
+    implied_day: Option<&'static str>,
     freq: Freq,
     interval: u64,
     /// Bit m (1-12); `None`: every month.
@@ -112,6 +115,7 @@ impl Calendar {
     pub fn parse(text: &str) -> Result<Calendar, ScheduleError> {
         let mut seen: Vec<(&'static str, usize)> = Vec::new();
         let mut clauses: Vec<Clause> = Vec::new();
+        let mut implied_day = None;
         let mut freq: Option<Freq> = None;
         let mut interval = 1u64;
         let mut months = None;
@@ -366,7 +370,12 @@ impl Calendar {
                 months.get_or_insert(1 << 1);
                 monthdays.push(1);
             }
-            Freq::Yearly if !has_day => byday = Some((1, vec![], 0, 0)), // BYWEEKNO alone: Mondays
+            Freq::Yearly if !has_day => {
+                // BYWEEKNO alone: the week's Monday (RFC 5545 takes the weekday of the start
+                // date; the anchor week starts on a Monday).
+                byday = Some((1, vec![], 0, 0));
+                implied_day = Some("BYDAY=MON, the day FREQ=YEARLY with BYWEEKNO implies");
+            }
             Freq::Monthly if !has_day => monthdays.push(1),
             Freq::Weekly if !has_day => byday = Some((1, vec![], 0, 0)),
             _ => {}
@@ -388,6 +397,7 @@ impl Calendar {
         }
         let mut cal = Calendar {
             clauses,
+            implied_day,
             freq,
             interval,
             months,
@@ -600,10 +610,19 @@ impl Calendar {
     }
 
     /// The selected days of the `len` days from `start` (at most 366), as bits from `start`.
-    fn period_days(&self, cache: &mut YearCache, explicit: &[i64], start: i64, len: u32) -> DayBits {
+    fn period_days(
+        &self,
+        cache: &mut YearCache,
+        explicit: &[i64],
+        start: i64,
+        len: u32,
+    ) -> DayBits {
         let mut days = cache.window(self, start, len);
         let from = explicit.partition_point(|e| *e < start);
-        for e in explicit[from..].iter().take_while(|e| **e < start + len as i64) {
+        for e in explicit[from..]
+            .iter()
+            .take_while(|e| **e < start + len as i64)
+        {
             days.set((e - start) as u32);
         }
         days
@@ -619,7 +638,11 @@ impl Calendar {
             .setpos
             .iter()
             .filter_map(|&k| {
-                let i = if k > 0 { k as i64 - 1 } else { n as i64 + k as i64 };
+                let i = if k > 0 {
+                    k as i64 - 1
+                } else {
+                    n as i64 + k as i64
+                };
                 (0..n as i64).contains(&i).then_some(i as u64)
             })
             .collect();
@@ -662,13 +685,22 @@ impl Calendar {
     }
 
     /// The first occurrence at or after second `from`; `None` when there is none, ever.
-    pub(crate) fn search(&self, from: u64, budget: &mut Budget) -> Result<Option<u64>, OutOfBudget> {
-        let found = if self.freq >= Freq::Monthly || (self.freq == Freq::Weekly && !self.setpos.is_empty()) {
+    pub(crate) fn search(
+        &self,
+        from: u64,
+        budget: &mut Budget,
+    ) -> Result<Option<u64>, OutOfBudget> {
+        let found = if self.freq >= Freq::Monthly
+            || (self.freq == Freq::Weekly && !self.setpos.is_empty())
+        {
             self.search_periods(from, budget)?
         } else {
             self.search_days(from, budget)?
         };
-        Ok(found.and_then(|(day, tod)| (day as u64).checked_mul(DAY_SECS)?.checked_add(tod as u64)))
+        Ok(
+            found
+                .and_then(|(day, tod)| (day as u64).checked_mul(DAY_SECS)?.checked_add(tod as u64)),
+        )
     }
 
     /// Whether INTERVAL allows day `d` (FREQ=WEEKLY and shorter; a function of `d` modulo
@@ -692,7 +724,11 @@ impl Calendar {
     /// FREQ=WEEKLY (without BYSETPOS) and shorter: a scan over the selected days, in which
     /// INTERVAL is a condition on the day number modulo [`Self::day_modulus`]. With BYSETPOS
     /// (FREQ=DAILY), every day keeps the same seconds.
-    fn search_days(&self, from: u64, budget: &mut Budget) -> Result<Option<(i64, u32)>, OutOfBudget> {
+    fn search_days(
+        &self,
+        from: u64,
+        budget: &mut Budget,
+    ) -> Result<Option<(i64, u32)>, OutOfBudget> {
         let day0 = (from / DAY_SECS) as i64;
         let tod0 = (from % DAY_SECS) as u32;
         let kept: Vec<u32> = if self.setpos.is_empty() {
@@ -747,7 +783,11 @@ impl Calendar {
     /// INTERVAL-th from the anchor, each judged from its day set. The periods' day sets repeat
     /// with the Gregorian cycle (400 years = 4,800 months = 20,871 weeks), so after a full
     /// cycle of periods in which nothing can fire, only BYDATE dates with a year are left.
-    fn search_periods(&self, from: u64, budget: &mut Budget) -> Result<Option<(i64, u32)>, OutOfBudget> {
+    fn search_periods(
+        &self,
+        from: u64,
+        budget: &mut Budget,
+    ) -> Result<Option<(i64, u32)>, OutOfBudget> {
         let day0 = (from / DAY_SECS) as i64;
         let tod0 = (from % DAY_SECS) as u32;
         let k = self.interval as i64;
@@ -774,7 +814,9 @@ impl Calendar {
             }
             // Unless BYDATE dates or `from` narrowed it, the period had no occurrence at all.
             let periodic_fires = (first || days != periodic)
-                && self.first_in_period(&periodic, start, i64::MIN, 0).is_some();
+                && self
+                    .first_in_period(&periodic, start, i64::MIN, 0)
+                    .is_some();
             misses = if periodic_fires { 0 } else { misses + 1 };
             first = false;
             p += k;
@@ -843,8 +885,11 @@ impl Calendar {
             .filter(|c| DATE_CLAUSES.contains(&c.keyword))
             .collect();
         let day0 = (from / DAY_SECS) as i64;
-        let dated: Vec<i64> = self.explicit_days();
-        if !dated.is_empty() && self.dates.iter().all(|d| d.0.is_some()) {
+        let all_past = self
+            .dates
+            .iter()
+            .all(|&(y, m, d)| y.is_some_and(|y| days_from_civil(y, m, d) < day0));
+        if !self.dates.is_empty() && all_past {
             let c = self.clause("BYDATE");
             return Never {
                 reason: format!(
@@ -860,12 +905,32 @@ impl Calendar {
             (Some(a), Some(b)) => Some((a.offset, b.offset + b.text.len() - a.offset)),
             _ => None,
         };
-        let listed: Vec<&str> = date_clauses.iter().map(|c| c.text.as_str()).collect();
+        let mut listed: Vec<&str> = date_clauses.iter().map(|c| c.text.as_str()).collect();
+        // The implied day is named only when it is what makes the days conflict.
+        let implied = self.implied_day.filter(|_| {
+            let mut any_day = plain.clone();
+            any_day.byday = None;
+            fires(&any_day)
+        });
+        if let Some(d) = implied {
+            listed.push(d);
+        }
         Never {
             reason: if listed.is_empty() {
                 "no day passes its date clauses".into()
             } else {
-                format!("no day passes every date clause ({})", listed.join(", "))
+                let last = listed.pop().unwrap_or_default();
+                match listed.is_empty() {
+                    true => format!("no day passes every date clause ({last})"),
+                    false if implied.is_some() => format!(
+                        "no day passes every date clause ({}, and {last})",
+                        listed.join(", ")
+                    ),
+                    false => format!(
+                        "no day passes every date clause ({}, {last})",
+                        listed.join(", ")
+                    ),
+                }
             },
             hint: "date clauses that some day satisfies (`BYMONTH=FEB;BYMONTHDAY=30` has none)"
                 .into(),
@@ -883,20 +948,23 @@ impl Calendar {
     pub(crate) fn reference_first(&self, from: u64, max_days: i64) -> Option<u64> {
         let first_day = (from / DAY_SECS) as i64;
         let mut tod = (from % DAY_SECS) as u32;
+        let mut listed: Option<(i64, Vec<(i64, u32)>)> = None;
         for day in first_day..=first_day + max_days {
-            let allowed = self.freq < Freq::Daily
-                || self.period_of_day(day).rem_euclid(self.interval as i64) == 0;
+            let p = self.period_of_day(day);
+            let allowed = self.freq < Freq::Daily || p.rem_euclid(self.interval as i64) == 0;
             if allowed && self.date_matches(day) {
                 let found = if self.setpos.is_empty() {
                     self.times
                         .first_from(tod, |t| self.tod_in_interval(day as u64, t))
                 } else {
-                    let listed = self.reference_setpos(self.period_of_day(day));
-                    listed
-                        .into_iter()
-                        .filter(|(d, t)| *d == day && *t >= tod)
-                        .map(|(_, t)| t)
-                        .next()
+                    if listed.as_ref().is_none_or(|(q, _)| *q != p) {
+                        listed = Some((p, self.reference_setpos(p)));
+                    }
+                    listed.as_ref().and_then(|(_, l)| {
+                        l.iter()
+                            .find(|(d, t)| *d == day && *t >= tod)
+                            .map(|(_, t)| *t)
+                    })
                 };
                 if let Some(t) = found {
                     return Some(day as u64 * DAY_SECS + t as u64);
@@ -905,6 +973,19 @@ impl Calendar {
             tod = 0;
         }
         None
+    }
+
+    /// Whether second `sec` is an occurrence, BYSETPOS by listing (the definition).
+    #[cfg(test)]
+    pub(crate) fn reference_matches(&self, sec: u64) -> bool {
+        let mut plain = self.clone();
+        plain.setpos.clear();
+        let day = (sec / DAY_SECS) as i64;
+        plain.matches_sec(sec)
+            && (self.setpos.is_empty()
+                || self
+                    .reference_setpos(self.period_of_day(day))
+                    .contains(&(day, (sec % DAY_SECS) as u32)))
     }
 
     /// BYSETPOS by listing every occurrence of period `p` (the definition).
@@ -1041,7 +1122,10 @@ impl DateRule for Calendar {
                     let w = from_end(x, weeks);
                     if (1..=weeks as i64).contains(&w) {
                         let lo = week1 + 7 * (w - 1);
-                        b.set_range(lo.clamp(0, len as i64) as u32, (lo + 7).clamp(0, len as i64) as u32);
+                        b.set_range(
+                            lo.clamp(0, len as i64) as u32,
+                            (lo + 7).clamp(0, len as i64) as u32,
+                        );
                     }
                 }
             }
@@ -1103,7 +1187,6 @@ impl DateRule for Calendar {
         }
         days
     }
-
 }
 
 /// A 1-based position counted from the start (positive) or the end (negative) of `len`.

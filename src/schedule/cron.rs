@@ -176,7 +176,11 @@ impl Cron {
 
     /// The first occurrence at or after second `from`; `None` when there is none, ever (dates
     /// repeat every 400 years: [`scan`] looks at one such cycle of day sets at most).
-    pub(crate) fn search(&self, from: u64, budget: &mut Budget) -> Result<Option<u64>, OutOfBudget> {
+    pub(crate) fn search(
+        &self,
+        from: u64,
+        budget: &mut Budget,
+    ) -> Result<Option<u64>, OutOfBudget> {
         let day0 = (from / DAY_SECS) as i64;
         let tod0 = (from % DAY_SECS) as u32;
         let at = |day: i64, tod: u32| (day as u64).checked_mul(DAY_SECS)?.checked_add(tod as u64);
@@ -197,14 +201,31 @@ impl Cron {
     pub(crate) fn why_never(&self) -> Never {
         Never {
             reason: match &self.day_fields {
-                Some((_, t)) => format!(
-                    "no day matches its day-of-month and month fields `{t}`, with its day-of-week field"
-                ),
+                Some((_, t)) => {
+                    format!("no day matches both its day-of-month and month fields `{t}`")
+                }
                 None => "no day matches its day fields".into(),
             },
             hint: "a day of the month that the months have (`0 0 30 2 *` has none)".into(),
             at: self.day_fields.as_ref().map(|(at, t)| (*at, t.len())),
         }
+    }
+
+    /// The first occurrence at or after second `from` by the plain definition — every day, in
+    /// order, up to `max_days` days — for the tests to check [`Self::search`] against.
+    #[cfg(test)]
+    pub(crate) fn reference_first(&self, from: u64, max_days: u64) -> Option<u64> {
+        let first_day = from / DAY_SECS;
+        let mut tod = (from % DAY_SECS) as u32;
+        for day in first_day..=first_day + max_days {
+            if self.day_matches(day as i64) {
+                if let Some(t) = self.times.first_from(tod, |_| true) {
+                    return Some(day * DAY_SECS + t as u64);
+                }
+            }
+            tod = 0;
+        }
+        None
     }
 
     pub(crate) fn matches_sec(&self, sec: u64) -> bool {

@@ -19,7 +19,9 @@
 //!   stall. The budget is sized so that no schedule found so far comes near it (see
 //!   docs/scheduling.md, "Evaluation cost").
 
-use super::civil::{civil_from_days, days_from_civil, days_in_month, is_leap, GREGORIAN_CYCLE_DAYS};
+use super::civil::{
+    civil_from_days, days_from_civil, days_in_month, is_leap, GREGORIAN_CYCLE_DAYS,
+};
 use super::timeset::nth_bit;
 
 const WORDS: usize = 6;
@@ -54,7 +56,11 @@ impl DayBits {
         while i < hi {
             let bit = i % 64;
             let n = (64 - bit).min(hi - i);
-            let mask = if n == 64 { !0 } else { ((1u64 << n) - 1) << bit };
+            let mask = if n == 64 {
+                !0
+            } else {
+                ((1u64 << n) - 1) << bit
+            };
             self.0[(i / 64) as usize] |= mask;
             i += n;
         }
@@ -111,14 +117,23 @@ impl DayBits {
 
     /// Days `lo..lo + len` of this set, moved down to `0..len`.
     pub fn window(&self, lo: u32, len: u32) -> DayBits {
+        DayBits::from_words(&self.0, lo as usize).and(&DayBits::range(0, len))
+    }
+
+    /// Bits `lo..lo + 384` of a longer bit string (bits past its end are 0).
+    fn from_words(words: &[u64], lo: usize) -> DayBits {
         let mut out = DayBits::EMPTY;
-        let (ws, bs) = ((lo / 64) as usize, lo % 64);
+        let (ws, bs) = (lo / 64, lo % 64);
         for (i, o) in out.0.iter_mut().enumerate() {
-            let a = self.0.get(i + ws).copied().unwrap_or(0);
-            let b = self.0.get(i + ws + 1).copied().unwrap_or(0);
-            *o = if bs == 0 { a } else { (a >> bs) | (b << (64 - bs)) };
+            let a = words.get(i + ws).copied().unwrap_or(0);
+            let b = words.get(i + ws + 1).copied().unwrap_or(0);
+            *o = if bs == 0 {
+                a
+            } else {
+                (a >> bs) | (b << (64 - bs))
+            };
         }
-        out.and(&DayBits::range(0, len))
+        out
     }
 
     /// This set with the days of `other` added, moved up by `shift` days (days moved past the
@@ -294,15 +309,46 @@ fn gcd(a: u64, b: u64) -> u64 {
     }
 }
 
+/// A predicate on day numbers that repeats every `period` days, as bits: the pattern written
+/// out over `period + 384` days, so that the bits of any year are one window of it.
+struct Periodic {
+    period: u64,
+    words: Vec<u64>,
+}
+
+impl Periodic {
+    fn new(period: u64, f: impl Fn(u64) -> bool) -> Periodic {
+        let n = period as usize + BITS as usize;
+        let mut words = vec![0u64; n.div_ceil(64)];
+        let mut first = Vec::with_capacity(period as usize);
+        for r in 0..period {
+            first.push(f(r));
+        }
+        for i in 0..n {
+            if first[i % period as usize] {
+                words[i / 64] |= 1 << (i % 64);
+            }
+        }
+        Periodic { period, words }
+    }
+
+    /// The predicate on days `start..start + 384`, as bits from `start`.
+    fn window(&self, start: i64) -> DayBits {
+        DayBits::from_words(&self.words, start.rem_euclid(self.period as i64) as usize)
+    }
+}
+
 /// The first day at or after `from` (a day number, at least 0) that `rule` selects and `accept`
 /// takes, where `accept(d)` depends only on `d % modulus` (INTERVAL: every n-th day or week,
 /// or the days on which an INTERVAL of hours, minutes or seconds lands on an allowed time).
+/// One unit of work per year looked at: a year's selected days and accepted days are two bit
+/// masks, ANDed.
 ///
 /// Why it ends: the selected days repeat every Gregorian cycle of P = 146,097 days, so day `x`
 /// and the days `x + cP` have, modulo `modulus`, every residue congruent to `x` modulo
 /// g = gcd(modulus, P). So once one cycle has been looked at, either some selected day seen has
-/// a residue modulo g that `accept` takes for some day — and a later day is accepted — or none
-/// ever will be.
+/// a residue modulo g that `accept` takes for some day — and a later day is accepted, at most
+/// `modulus / g` cycles on — or none ever will be.
 pub(crate) fn scan(
     rule: &impl DateRule,
     cache: &mut YearCache,
@@ -312,35 +358,32 @@ pub(crate) fn scan(
     budget: &mut Budget,
 ) -> Result<Scan, OutOfBudget> {
     let modulus = modulus.max(1);
+    budget.spend(modulus / 256)?;
+    let accepted = Periodic::new(modulus, |a| accept(a as i64));
     let g = gcd(modulus, GREGORIAN_CYCLE_DAYS);
     // Residues r modulo g such that some day ≡ r (mod g) is accepted.
     let mut accepted_mod_g = vec![false; g as usize];
-    budget.spend(modulus / 64)?;
     for a in 0..modulus {
-        if accept(a as i64) {
+        if accepted.words[(a / 64) as usize] & (1 << (a % 64)) != 0 {
             accepted_mod_g[(a % g) as usize] = true;
         }
     }
     if !accepted_mod_g.contains(&true) {
         return Ok(Scan::NoneAccepted);
     }
+    let can_be_accepted = Periodic::new(g, |r| accepted_mod_g[r as usize]);
     let cycle_end = from + GREGORIAN_CYCLE_DAYS as i64;
     let (mut seen, mut can_fire) = (false, false);
     let mut y = Year::containing(from);
     let mut i = (from - y.jan1) as u32;
     loop {
         budget.spend(1)?;
-        let days = cache.get(rule, &y);
-        while let Some(b) = days.next_from(i) {
-            budget.spend(1)?;
-            let d = y.jan1 + b as i64;
-            if accept(d) {
-                return Ok(Scan::Day(d));
-            }
-            seen = true;
-            can_fire = can_fire || accepted_mod_g[(d as u64 % g) as usize];
-            i = b + 1;
+        let days = cache.get(rule, &y).and(&DayBits::range(i, y.len));
+        if let Some(b) = days.and(&accepted.window(y.jan1)).next_from(0) {
+            return Ok(Scan::Day(y.jan1 + b as i64));
         }
+        seen = seen || days != DayBits::EMPTY;
+        can_fire = can_fire || days.and(&can_be_accepted.window(y.jan1)) != DayBits::EMPTY;
         if y.jan1 + y.len as i64 >= cycle_end {
             if !seen {
                 return Ok(Scan::NoDay);

@@ -18,9 +18,14 @@ pub const CODE: &str = "bad-schedule";
 
 /// The `bad-schedule` diagnostic of job `job`'s schedule literal, if it has a problem.
 pub fn check_schedule(job: &str, lit: &StringLit) -> Option<Diagnostic> {
+    check_schedule_within(job, lit, WORK_BUDGET)
+}
+
+/// [`check_schedule`] with a work budget of `budget` units for the evaluation.
+pub(crate) fn check_schedule_within(job: &str, lit: &StringLit, budget: u64) -> Option<Diagnostic> {
     let text = lit.value.as_str();
     match Schedule::parse(text) {
-        Ok(s) => match s.next(0) {
+        Ok(s) => match s.next_within(0, budget) {
             Next::At(_) => None,
             Next::Never(n) => {
                 let span = match n.at {
@@ -40,7 +45,7 @@ pub fn check_schedule(job: &str, lit: &StringLit) -> Option<Diagnostic> {
                 Diagnostic::error(
                     CODE,
                     format!(
-                        "the schedule of job {job} cannot be evaluated: no next occurrence found within the work limit ({work} of {WORK_BUDGET} steps)"
+                        "the schedule of job {job} cannot be evaluated: no next occurrence found within the work limit ({work} steps)"
                     ),
                     lit.span,
                 )

@@ -135,6 +135,12 @@ impl Schedule {
     /// The first occurrence strictly after `t`, or why there is none. Bounded: a few
     /// milliseconds at most whatever the schedule (docs/scheduling.md, "Evaluation cost").
     pub fn next(&self, t: Millis) -> Next {
+        self.next_within(t, WORK_BUDGET)
+    }
+
+    /// [`Schedule::next`] with a work budget of `budget` units instead of [`WORK_BUDGET`]
+    /// (the benchmark uses it to find how much work a schedule needs).
+    pub fn next_within(&self, t: Millis, budget: u64) -> Next {
         let beyond = || {
             Next::Never(Never {
                 reason: "its next occurrence is beyond the range of engine time".into(),
@@ -145,7 +151,7 @@ impl Schedule {
         let Some(from) = (t / 1000).checked_add(1) else {
             return beyond();
         };
-        let mut budget = days::Budget::new(WORK_BUDGET);
+        let mut budget = days::Budget::new(budget);
         let found = match self {
             Schedule::Calendar(c) => c.search(from, &mut budget),
             Schedule::Cron(c) => c.search(from, &mut budget),
