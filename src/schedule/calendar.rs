@@ -617,15 +617,14 @@ impl Calendar {
         start: i64,
         len: u32,
     ) -> DayBits {
-        let mut days = cache.window(self, start, len);
-        let from = explicit.partition_point(|e| *e < start);
-        for e in explicit[from..]
-            .iter()
-            .take_while(|e| **e < start + len as i64)
-        {
-            days.set((e - start) as u32);
-        }
-        days
+        with_explicit(cache.window(self, start, len), explicit, start, len)
+    }
+
+    /// Whether a period whose selected days are `days` has an occurrence (BYSETPOS applied).
+    fn has_occurrence(&self, days: &DayBits) -> bool {
+        let n = days.count() * self.times.count();
+        n > 0
+            && (self.setpos.is_empty() || self.setpos.iter().any(|k| k.unsigned_abs() as u64 <= n))
     }
 
     /// The occurrences BYSETPOS keeps among those of a period whose selected days are `days`
@@ -808,15 +807,15 @@ impl Calendar {
             budget.spend(1)?;
             let (start, len) = self.period_span(p);
             let periodic = cache.window(self, start, len);
-            let days = self.period_days(&mut cache, &explicit, start, len);
-            if let Some(o) = self.first_in_period(&days, start, day0, tod0) {
-                return Ok(Some(o));
+            let days = with_explicit(periodic, &explicit, start, len);
+            if self.has_occurrence(&days) {
+                if let Some(o) = self.first_in_period(&days, start, day0, tod0) {
+                    return Ok(Some(o));
+                }
             }
-            // Unless BYDATE dates or `from` narrowed it, the period had no occurrence at all.
-            let periodic_fires = (first || days != periodic)
-                && self
-                    .first_in_period(&periodic, start, i64::MIN, 0)
-                    .is_some();
+            // Unless `from` cut it (the first period), the period had no occurrence at all, so
+            // neither had its repeating part: adding days never removes an occurrence.
+            let periodic_fires = (first || days != periodic) && self.has_occurrence(&periodic);
             misses = if periodic_fires { 0 } else { misses + 1 };
             first = false;
             p += k;
@@ -1288,4 +1287,16 @@ fn parse_date(item: &str, off: usize) -> Result<(Option<i64>, u32, u32), Schedul
         return Err(bad());
     }
     Ok((y, m, d))
+}
+
+/// `days` (bits from day `start`, `len` days) with the days of `explicit` in that range added.
+fn with_explicit(mut days: DayBits, explicit: &[i64], start: i64, len: u32) -> DayBits {
+    let from = explicit.partition_point(|e| *e < start);
+    for e in explicit[from..]
+        .iter()
+        .take_while(|e| **e < start + len as i64)
+    {
+        days.set((e - start) as u32);
+    }
+    days
 }

@@ -229,11 +229,23 @@ pub(crate) trait DateRule {
 /// [`DateRule::year_days`] per kind of year, computed once each.
 pub(crate) struct YearCache {
     slots: [Option<DayBits>; 56],
+    /// The year last looked up by day (consecutive periods are mostly in the same year).
+    last: Option<Year>,
 }
 
 impl YearCache {
     pub fn new() -> YearCache {
-        YearCache { slots: [None; 56] }
+        YearCache {
+            slots: [None; 56],
+            last: None,
+        }
+    }
+
+    fn year_of(&mut self, day: i64) -> Year {
+        match self.last {
+            Some(y) if y.jan1 <= day && day < y.jan1 + y.len as i64 => y,
+            _ => *self.last.insert(Year::containing(day)),
+        }
     }
 
     pub fn get(&mut self, rule: &impl DateRule, y: &Year) -> DayBits {
@@ -243,7 +255,7 @@ impl YearCache {
     /// The selected days among the `len` (at most 366) days from day number `start`, as bits
     /// `0..len`.
     pub fn window(&mut self, rule: &impl DateRule, start: i64, len: u32) -> DayBits {
-        let y = Year::containing(start);
+        let y = self.year_of(start);
         let off = (start - y.jan1) as u32;
         let first = self.get(rule, &y).window(off, len.min(y.len - off));
         if off + len <= y.len {
