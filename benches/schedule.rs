@@ -272,7 +272,7 @@ fn main() {
         }
     }
     let total = started.elapsed();
-    times.sort_by(|a, b| b.0.cmp(&a.0));
+    times.sort_by_key(|t| std::cmp::Reverse(t.0));
     let n = times.len();
     let at = |q: f64| times[((n as f64) * q) as usize].0;
     println!(
