@@ -931,8 +931,13 @@ impl Calendar {
                     ),
                 }
             },
-            hint: "date clauses that some day satisfies (`BYMONTH=FEB;BYMONTHDAY=30` has none)"
-                .into(),
+            hint: match implied {
+                Some(_) => "a BYDAY clause naming the days wanted in those weeks".into(),
+                None => {
+                    "date clauses that some day satisfies (`BYMONTH=FEB;BYMONTHDAY=30` has none)"
+                        .into()
+                }
+            },
             at,
         }
     }
