@@ -892,7 +892,7 @@ impl Calendar {
             let c = self.clause("BYDATE");
             return Never {
                 reason: format!(
-                    "every date of {} that the other clauses allow is before {}",
+                    "every date of {} is before {}",
                     c.map_or("BYDATE", |c| c.text.as_str()),
                     iso_date(day0)
                 ),

@@ -722,8 +722,9 @@ fn a_never_firing_schedule_names_the_clause_to_blame() {
     let n = never("FREQ=YEARLY;BYDATE=19690101,19600229");
     assert_eq!(
         n.reason,
-        "every date of BYDATE=19690101,19600229 that the other clauses allow is before 1970-01-01"
+        "every date of BYDATE=19690101,19600229 is before 1970-01-01"
     );
+    assert_eq!(blamed("FREQ=DAILY; BYDATE=19690704"), "BYDATE=19690704");
     // No day at all: week 1 is never in June.
     assert_eq!(
         never("FREQ=YEARLY;BYWEEKNO=1;BYMONTH=6").reason,
