@@ -683,12 +683,55 @@ impl Calendar {
         None
     }
 
+    /// An upper bound on the number of selected days in one FREQ period (DAILY and longer),
+    /// from the clauses alone: `BYDAY=WED` has at most one a week, `BYMONTHDAY=1,15` two a month.
+    fn max_days_per_period(&self) -> u64 {
+        let (days, months, weeks_of_weekday) = match self.freq {
+            Freq::Yearly => (366, 12, 53),
+            Freq::Monthly => (31, 1, 5),
+            Freq::Weekly => (7, 2, 1),
+            _ => (1, 1, 1),
+        };
+        let mut bound: u64 = days;
+        // A week can straddle two months or two years: count per-year values twice for it.
+        let years = if self.freq == Freq::Weekly { 2 } else { 1 };
+        if let Some((plain, nth)) = &self.byday {
+            let per_nth = if self.freq == Freq::Yearly && self.nth_in_month() {
+                12
+            } else {
+                1
+            };
+            bound = bound
+                .min(weeks_of_weekday * plain.count_ones() as u64 + per_nth * nth.len() as u64);
+        }
+        if !self.monthdays.is_empty() {
+            bound = bound.min(months * self.monthdays.len() as u64);
+        }
+        if !self.yeardays.is_empty() {
+            bound = bound.min(years * self.yeardays.len() as u64);
+        }
+        if !self.dates.is_empty() {
+            bound = bound.min(years * self.dates.len() as u64);
+        }
+        if !self.weeknos.is_empty() {
+            // A calendar year can hold days of a week number in two ISO years (week 1 in
+            // January and, from December 29th, week 1 of the next ISO year).
+            bound = bound.min(14 * self.weeknos.len() as u64);
+        }
+        bound
+    }
+
     /// The first occurrence at or after second `from`; `None` when there is none, ever.
     pub(crate) fn search(
         &self,
         from: u64,
         budget: &mut Budget,
     ) -> Result<Option<u64>, OutOfBudget> {
+        // BYSETPOS beyond every period's occurrences: decided from the clauses, no scan.
+        let most = self.max_days_per_period() * self.times.count();
+        if !self.setpos.is_empty() && self.setpos.iter().all(|k| k.unsigned_abs() as u64 > most) {
+            return Ok(None);
+        }
         let found = if self.freq >= Freq::Monthly
             || (self.freq == Freq::Weekly && !self.setpos.is_empty())
         {

@@ -718,6 +718,27 @@ fn a_never_firing_schedule_names_the_clause_to_blame() {
         next_n("FREQ=MONTHLY;BYDAY=MON;BYSETPOS=5", jan1_2024(), 2),
         ["2024-01-29T00:00:00", "2024-04-29T00:00:00"]
     );
+    // Decided from the clauses: at most one Wednesday a week, at most 14 days of week 1 in a
+    // calendar year (ISO week 1 of this year and, from December 29th, of the next).
+    assert_eq!(blamed("FREQ=WEEKLY;BYDAY=WED;BYSETPOS=2"), "BYSETPOS=2");
+    // A calendar year holds at most 9 days of week 1 (2024: January 1st-7th, December 30th-31st).
+    assert_eq!(
+        blamed("FREQ=YEARLY;BYWEEKNO=1;BYDAY=MON,TUE,WED,THU,FRI,SAT,SUN;BYSETPOS=10"),
+        "BYSETPOS=10"
+    );
+    assert_eq!(
+        next_n(
+            "FREQ=YEARLY;BYWEEKNO=1;BYDAY=MON,TUE,WED,THU,FRI,SAT,SUN;BYSETPOS=8,-1",
+            jan1_2024(),
+            4
+        ),
+        [
+            "2024-12-30T00:00:00",
+            "2024-12-31T00:00:00",
+            "2025-12-31T00:00:00",
+            "2026-01-04T00:00:00"
+        ]
+    );
     // Dates with a year, all before 1970 (engine time starts at the epoch).
     let n = never("FREQ=YEARLY;BYDATE=19690101,19600229");
     assert_eq!(
@@ -941,7 +962,7 @@ fn check_calendar(text: &str, c: &calendar::Calendar, from: u64) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 160, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
     fn bounded_search_agrees_with_the_definition(text in sparse_calendar_strategy(), start in 0u64..4_102_444_800) {
