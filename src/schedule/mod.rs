@@ -5,9 +5,14 @@
 //! non-blank character is a letter — and cron lines (`0 2 * * *`, see [`cron`]) otherwise.
 //!
 //! Why pure: the module reads no clock and knows no runtime. Time is engine time,
-//! [`Millis`] since the Unix epoch, always UTC; [`Schedule::next_after`] answers "when is the
-//! first occurrence strictly after `t`", which is all a scheduler needs, and is what the
-//! property tests check against a brute-force scan. Occurrences are whole seconds.
+//! [`Millis`] since the Unix epoch, always UTC; [`Schedule::next`] answers "when is the
+//! first occurrence strictly after `t`" — or that there is none, and why — which is all a
+//! scheduler and `check` need, and is what the property tests check against a brute-force scan.
+//! Occurrences are whole seconds.
+//!
+//! Why bounded: `check`, `serve` and reload evaluate every schedule, so a string that never
+//! fires, or fires once in centuries, must be judged in milliseconds, not by scanning time
+//! (`days.rs` explains how; docs/scheduling.md, "Evaluation cost").
 //!
 //! The anchor of a calendar string (Oracle's `start_date`) is fixed: the start of the FREQ
 //! period containing the Unix epoch (1970-01-01T00:00:00Z; for weeks, Monday 1969-12-29). It
