@@ -939,7 +939,7 @@ impl Calendar {
                     c.map_or("BYDATE", |c| c.text.as_str()),
                     iso_date(day0)
                 ),
-                hint: "dates to come".into(),
+                hint: format!("BYDATE dates from {} on", iso_date(day0)),
                 at: c.map(|c| (c.offset, c.text.len())),
             };
         }
