@@ -210,3 +210,87 @@ fn parse_errors_do_not_cause_false_unknown_names_in_other_files() {
     assert!(found.contains(&"unknown-step".to_string()), "{found:?}");
     assert_eq!(v["diagnostics"][0]["file"], "./a.chain");
 }
+
+/// Issue 14: a schedule that never fires is judged at once (the first two took 49 s and 4 s)
+/// and reported with the clauses to blame; `serve` refuses such a catalog like any error.
+#[test]
+fn a_never_firing_schedule_is_an_error_that_names_the_clauses_to_blame() {
+    let (exit, v) = check_json(&["fixtures/bad/bad-schedule-never.chain"]);
+    assert_eq!(exit, 1);
+    let found: Vec<(String, String)> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            assert_eq!(d["code"], "bad-schedule", "{d}");
+            let line = d["line"].as_u64().unwrap() as usize;
+            let (from, to) = (
+                d["column"].as_u64().unwrap() as usize,
+                d["end_column"].as_u64().unwrap() as usize,
+            );
+            let text =
+                std::fs::read_to_string(root().join("fixtures/bad/bad-schedule-never.chain"))
+                    .unwrap();
+            let src = text.lines().nth(line - 1).unwrap();
+            (
+                d["message"].as_str().unwrap().to_string(),
+                src[from - 1..to - 1].to_string(),
+            )
+        })
+        .collect();
+    let want = [
+        ("the schedule of job NEVER1 never fires: no day passes every date clause (BYMONTH=2, BYMONTHDAY=30)", "BYMONTH=2;BYMONTHDAY=30"),
+        ("the schedule of job NEVER2 never fires: no day passes every date clause (BYMONTH=2, BYMONTHDAY=30)", "BYMONTH=2;BYMONTHDAY=30"),
+        ("the schedule of job LEAP_DAY_EVERY_4_YEARS never fires: INTERVAL=4 counts YEARLY periods from the anchor (1970-01-01T00:00:00Z), and none of the periods it selects holds a date and time the other clauses allow", "INTERVAL=4"),
+        ("the schedule of job SIXTH_MONDAY never fires: no MONTHLY period has as many occurrences as BYSETPOS=6 asks for", "BYSETPOS=6"),
+        ("the schedule of job LAST_WEEK_IN_JANUARY never fires: no day passes every date clause (BYWEEKNO=53, BYMONTH=JAN, and BYDAY=MON, the day FREQ=YEARLY with BYWEEKNO implies)", "BYWEEKNO=53; BYMONTH=JAN"),
+        ("the schedule of job CRON_FEB_30 never fires: no day matches both its day-of-month and month fields `30 2`", "30 2"),
+        ("invalid schedule of job WEEKNO_MONTHLY: BYWEEKNO needs FREQ=YEARLY: week numbers count within a year (RFC 5545; Oracle refuses it too, ORA-27417)", "BYWEEKNO=1"),
+    ];
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(m, s)| (m.to_string(), s.to_string()))
+        .collect();
+    assert_eq!(found, want);
+}
+
+/// Issue 14, the conventions docs/scheduling.md writes down: `a/n` in the day of week runs to
+/// 7 (accepted), BYWEEKNO alone with FREQ=YEARLY (Mondays, accepted), BYWEEKNO with another
+/// FREQ (refused, as Oracle does), steps above a field's maximum and backwards ranges (refused).
+#[test]
+fn schedule_conventions_through_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let jobs = [
+        ("EVERY_DAY_FROM_MONDAY", "0 0 * * MON/1"),
+        ("MONDAY_OF_WEEK_10", "FREQ=YEARLY; BYWEEKNO=10"),
+        ("WEEKNO_WEEKLY", "FREQ=WEEKLY; BYWEEKNO=10"),
+        ("EVERY_60_MINUTES", "*/60 * * * *"),
+        ("FRIDAY_TO_MONDAY", "0 0 * * 5-1"),
+    ];
+    let mut text = String::from(
+        "program P { builtin noop; }\nchain C { step A program P; rule when TRUE then START A; rule when A SUCCEEDED then END; }\n",
+    );
+    for (job, schedule) in jobs {
+        text.push_str(&format!(
+            "job {job} {{ chain C; schedule '{schedule}'; }}\n"
+        ));
+    }
+    let file = dir.path().join("conventions.chain");
+    std::fs::write(&file, text).unwrap();
+    let (exit, v) = check_json(&[file.to_str().unwrap()]);
+    assert_eq!(exit, 1);
+    let messages: Vec<&str> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "invalid schedule of job WEEKNO_WEEKLY: BYWEEKNO needs FREQ=YEARLY: week numbers count within a year (RFC 5545; Oracle refuses it too, ORA-27417)",
+            "invalid schedule of job EVERY_60_MINUTES: bad step `60` in the minute field",
+            "invalid schedule of job FRIDAY_TO_MONDAY: the range 5-1 runs backwards",
+        ]
+    );
+}

@@ -32,6 +32,7 @@ diagnostic_snapshot! {
     bad_value_max_running => "bad-value-max-running",
     bad_value => "bad-value",
     bad_schedule => "bad-schedule",
+    bad_schedule_never => "bad-schedule-never",
     duplicate_chain => "duplicate-chain",
     duplicate_group => "duplicate-group",
     duplicate_job => "duplicate-job",

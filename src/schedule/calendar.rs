@@ -19,10 +19,11 @@
 
 use super::civil::{
     civil_from_days, day_of_year, days_from_civil, days_in_month, days_in_year, iso_week, weekday,
-    DAY_SECS, GREGORIAN_CYCLE_DAYS,
+    DAY_SECS,
 };
+use super::days::{scan, Budget, DateRule, DayBits, OutOfBudget, Scan, Year, YearCache};
 use super::timeset::{TimeSet, ALL_HOURS, ALL_SIXTY};
-use super::{split_trimmed, ScheduleError};
+use super::{split_trimmed, Never, ScheduleError};
 use crate::lang::diagnostic::nearest_name;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -65,8 +66,6 @@ const MONTHS: [&str; 12] = [
     "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
 ];
 const DAYS: [&str; 7] = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"];
-/// BYSETPOS enumerates every candidate of a FREQ period; refuse strings that could make that huge.
-const SETPOS_CANDIDATE_LIMIT: u64 = 100_000;
 /// Largest INTERVAL Oracle accepts.
 pub const MAX_INTERVAL: u64 = 1000;
 
@@ -74,8 +73,21 @@ pub const MAX_INTERVAL: u64 = 1000;
 /// clause is in the string (for errors found later).
 type ByDayClause = (u8, Vec<(i32, u32)>, usize, usize);
 
+/// A clause as written: its keyword, where it is in the string and its text (for diagnostics).
+#[derive(Debug, Clone, PartialEq)]
+struct Clause {
+    keyword: &'static str,
+    offset: usize,
+    text: String,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Calendar {
+    /// The clauses as written, in order.
+    clauses: Vec<Clause>,
+    /// The day clause FREQ implies when the string gives none, when it can matter for a
+    /// diagnostic (`FREQ=YEARLY;BYWEEKNO=53;BYMONTH=1`: week 53's Monday is never in January).
+    implied_day: Option<&'static str>,
     freq: Freq,
     interval: u64,
     /// Bit m (1-12); `None`: every month.
@@ -102,6 +114,8 @@ impl Calendar {
 
     pub fn parse(text: &str) -> Result<Calendar, ScheduleError> {
         let mut seen: Vec<(&'static str, usize)> = Vec::new();
+        let mut clauses: Vec<Clause> = Vec::new();
+        let mut implied_day = None;
         let mut freq: Option<Freq> = None;
         let mut interval = 1u64;
         let mut months = None;
@@ -180,6 +194,11 @@ impl Calendar {
                 .expected("each keyword at most once"));
             }
             seen.push((kw, off));
+            clauses.push(Clause {
+                keyword: kw,
+                offset: off,
+                text: clause.to_string(),
+            });
             if value.is_empty() {
                 return Err(ScheduleError::at(
                     value_off.min(text.len().saturating_sub(1)),
@@ -298,6 +317,20 @@ impl Calendar {
             .expected("`FREQ=YEARLY|MONTHLY|WEEKLY|DAILY|HOURLY|MINUTELY|SECONDLY`"));
         };
 
+        // ISO week numbers count within a year: RFC 5545 allows BYWEEKNO only with YEARLY, and
+        // Oracle refuses it with any other FREQ (ORA-27417 "BYWEEKNO clause requires YEARLY
+        // clause").
+        if freq != Freq::Yearly {
+            if let Some(c) = clauses.iter().find(|c| c.keyword == "BYWEEKNO") {
+                return Err(ScheduleError::at(
+                    c.offset,
+                    c.text.len(),
+                    "BYWEEKNO needs FREQ=YEARLY: week numbers count within a year (RFC 5545; Oracle refuses it too, ORA-27417)",
+                )
+                .expected("FREQ=YEARLY with BYWEEKNO, or BYDAY/BYMONTHDAY/BYYEARDAY with this FREQ"));
+            }
+        }
+
         // n-th weekdays count within the month or the year: only meaningful for those FREQs.
         if let Some((_, nth, off, len)) = &byday {
             if !nth.is_empty() {
@@ -337,8 +370,13 @@ impl Calendar {
                 months.get_or_insert(1 << 1);
                 monthdays.push(1);
             }
-            Freq::Yearly if !has_day => byday = Some((1, vec![], 0, 0)), // BYWEEKNO alone: Mondays
-            Freq::Monthly if !has_day && weeknos.is_empty() => monthdays.push(1),
+            Freq::Yearly if !has_day => {
+                // BYWEEKNO alone: the week's Monday (RFC 5545 takes the weekday of the start
+                // date; the anchor week starts on a Monday).
+                byday = Some((1, vec![], 0, 0));
+                implied_day = Some("BYDAY=MON, the day FREQ=YEARLY with BYWEEKNO implies");
+            }
+            Freq::Monthly if !has_day => monthdays.push(1),
             Freq::Weekly if !has_day => byday = Some((1, vec![], 0, 0)),
             _ => {}
         }
@@ -356,18 +394,10 @@ impl Calendar {
                 )
                 .expected("a FREQ of a day or longer with BYSETPOS"));
             }
-            let days = match freq {
-                Freq::Yearly => 366,
-                Freq::Monthly => 31,
-                Freq::Weekly => 7,
-                _ => 1,
-            };
-            if days * times.count() > SETPOS_CANDIDATE_LIMIT {
-                return Err(ScheduleError::at(off, len, format!("BYSETPOS over more than {SETPOS_CANDIDATE_LIMIT} candidate times per FREQ period is not supported"))
-                    .expected("fewer BYHOUR/BYMINUTE/BYSECOND values, or a shorter FREQ"));
-            }
         }
         let mut cal = Calendar {
+            clauses,
+            implied_day,
             freq,
             interval,
             months,
@@ -383,7 +413,7 @@ impl Calendar {
         if let Some(unit) = cal.sub_day_unit() {
             if interval > 1 {
                 let mut first = vec![None; interval as usize];
-                for tod in times.all() {
+                for tod in times.iter() {
                     let r = (tod as u64 / unit % interval) as usize;
                     if first[r].is_none() {
                         first[r] = Some(tod);
@@ -432,7 +462,25 @@ impl Calendar {
         }
     }
 
+    /// Whether `day` passes every date clause. This is the definition; the search uses the
+    /// same clauses as day sets ([`DateRule::year_days`]), and the tests check one against the
+    /// other.
     fn date_matches(&self, day: i64) -> bool {
+        self.others_match(day) && self.dates_match(day)
+    }
+
+    fn dates_match(&self, day: i64) -> bool {
+        if self.dates.is_empty() {
+            return true;
+        }
+        let (y, m, d) = civil_from_days(day);
+        self.dates
+            .iter()
+            .any(|&(yy, mm, dd)| yy.is_none_or(|yy| yy == y) && mm == m && dd == d)
+    }
+
+    /// Whether `day` passes every date clause but BYDATE.
+    fn others_match(&self, day: i64) -> bool {
         let (y, m, d) = civil_from_days(day);
         if let Some(mask) = self.months {
             if mask & (1 << m) == 0 {
@@ -455,14 +503,6 @@ impl Calendar {
                 return false;
             }
         }
-        if !self.dates.is_empty()
-            && !self
-                .dates
-                .iter()
-                .any(|&(yy, mm, dd)| yy.is_none_or(|yy| yy == y) && mm == m && dd == d)
-        {
-            return false;
-        }
         if !self.monthdays.is_empty()
             && !self
                 .monthdays
@@ -474,8 +514,7 @@ impl Calendar {
         if let Some((plain, nth)) = &self.byday {
             let wd = weekday(day);
             if plain & (1 << wd) == 0 {
-                let in_month = self.freq == Freq::Monthly || self.months.is_some();
-                let (pos, len) = if in_month {
+                let (pos, len) = if self.nth_in_month() {
                     (d, days_in_month(y, m))
                 } else {
                     (day_of_year(day), days_in_year(y))
@@ -488,6 +527,11 @@ impl Calendar {
             }
         }
         true
+    }
+
+    /// Numbered days (2WED, -1FRI) count within the month (else within the year).
+    fn nth_in_month(&self) -> bool {
+        self.freq == Freq::Monthly || self.months.is_some()
     }
 
     /// Whether second-of-day `tod` of `day` lies in a period allowed by INTERVAL (FREQ below
@@ -535,22 +579,475 @@ impl Calendar {
         if self.setpos.is_empty() {
             return true;
         }
-        self.setpos_selected(self.period_of_day(day as i64))
-            .contains(&sec)
+        let p = self.period_of_day(day as i64);
+        let (start, len) = self.period_span(p);
+        let days = self.period_days(&mut YearCache::new(), &self.explicit_days(), start, len);
+        self.selection(&days, start).contains(&(day as i64, tod))
     }
 
-    /// Every occurrence of period `p` (before BYSETPOS), then the ones BYSETPOS keeps, sorted.
-    fn setpos_selected(&self, p: i64) -> Vec<u64> {
+    // ------------------------------------------------------------------ search (days.rs)
+
+    /// First day and length in days of period `p` (DAILY and longer).
+    fn period_span(&self, p: i64) -> (i64, u32) {
+        let start = self.period_start(p);
+        (start, (self.period_start(p + 1) - start) as u32)
+    }
+
+    /// The days of BYDATE dates with a year that pass the other date clauses, ascending: the
+    /// part of the day set that does not repeat every 400 years.
+    fn explicit_days(&self) -> Vec<i64> {
+        let mut out: Vec<i64> = self
+            .dates
+            .iter()
+            .filter_map(|&(y, m, d)| {
+                let day = days_from_civil(y?, m, d);
+                (day >= 0 && self.others_match(day)).then_some(day)
+            })
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// The selected days of the `len` days from `start` (at most 366), as bits from `start`.
+    fn period_days(
+        &self,
+        cache: &mut YearCache,
+        explicit: &[i64],
+        start: i64,
+        len: u32,
+    ) -> DayBits {
+        with_explicit(cache.window(self, start, len), explicit, start, len)
+    }
+
+    /// Whether a period whose selected days are `days` has an occurrence (BYSETPOS applied).
+    fn has_occurrence(&self, days: &DayBits) -> bool {
+        let n = days.count() * self.times.count();
+        n > 0
+            && (self.setpos.is_empty() || self.setpos.iter().any(|k| k.unsigned_abs() as u64 <= n))
+    }
+
+    /// The occurrences BYSETPOS keeps among those of a period whose selected days are `days`
+    /// (bits from day `start`), ascending, as (day, second of the day). Computed from the
+    /// number of occurrences, not by listing them: a day holds `times.count()` of them.
+    fn selection(&self, days: &DayBits, start: i64) -> Vec<(i64, u32)> {
+        let per_day = self.times.count();
+        let n = days.count() * per_day;
+        let mut index: Vec<u64> = self
+            .setpos
+            .iter()
+            .filter_map(|&k| {
+                let i = if k > 0 {
+                    k as i64 - 1
+                } else {
+                    n as i64 + k as i64
+                };
+                (0..n as i64).contains(&i).then_some(i as u64)
+            })
+            .collect();
+        index.sort_unstable();
+        index.dedup();
+        index
+            .into_iter()
+            .filter_map(|i| {
+                let day = start + days.nth(i / per_day)? as i64;
+                Some((day, self.times.nth(i % per_day)?))
+            })
+            .collect()
+    }
+
+    /// The first occurrence at or after (`from_day`, `from_tod`) of a period whose selected days
+    /// are `days` (bits from day `start`), BYSETPOS applied.
+    fn first_in_period(
+        &self,
+        days: &DayBits,
+        start: i64,
+        from_day: i64,
+        from_tod: u32,
+    ) -> Option<(i64, u32)> {
+        if !self.setpos.is_empty() {
+            return self
+                .selection(days, start)
+                .into_iter()
+                .find(|o| *o >= (from_day, from_tod));
+        }
+        let mut i = from_day.saturating_sub(start).clamp(0, 400) as u32;
+        while let Some(b) = days.next_from(i) {
+            let day = start + b as i64;
+            let from = if day == from_day { from_tod } else { 0 };
+            if let Some(t) = self.times.first_from(from, |_| true) {
+                return Some((day, t));
+            }
+            i = b + 1;
+        }
+        None
+    }
+
+    /// An upper bound on the number of selected days in one FREQ period (DAILY and longer),
+    /// from the clauses alone: `BYDAY=WED` has at most one a week, `BYMONTHDAY=1,15` two a month.
+    fn max_days_per_period(&self) -> u64 {
+        let (days, months, weeks_of_weekday) = match self.freq {
+            Freq::Yearly => (366, 12, 53),
+            Freq::Monthly => (31, 1, 5),
+            Freq::Weekly => (7, 2, 1),
+            _ => (1, 1, 1),
+        };
+        let mut bound: u64 = days;
+        // A week can straddle two months or two years: count per-year values twice for it.
+        let years = if self.freq == Freq::Weekly { 2 } else { 1 };
+        if let Some((plain, nth)) = &self.byday {
+            let per_nth = if self.freq == Freq::Yearly && self.nth_in_month() {
+                12
+            } else {
+                1
+            };
+            bound = bound
+                .min(weeks_of_weekday * plain.count_ones() as u64 + per_nth * nth.len() as u64);
+        }
+        if !self.monthdays.is_empty() {
+            bound = bound.min(months * self.monthdays.len() as u64);
+        }
+        if !self.yeardays.is_empty() {
+            bound = bound.min(years * self.yeardays.len() as u64);
+        }
+        if !self.dates.is_empty() {
+            bound = bound.min(years * self.dates.len() as u64);
+        }
+        if !self.weeknos.is_empty() {
+            // A calendar year can hold days of a week number in two ISO years (week 1 in
+            // January and, from December 29th, week 1 of the next ISO year).
+            bound = bound.min(14 * self.weeknos.len() as u64);
+        }
+        bound
+    }
+
+    /// The first occurrence at or after second `from`; `None` when there is none, ever.
+    pub(crate) fn search(
+        &self,
+        from: u64,
+        budget: &mut Budget,
+    ) -> Result<Option<u64>, OutOfBudget> {
+        // BYSETPOS beyond every period's occurrences: decided from the clauses, no scan.
+        let most = self.max_days_per_period() * self.times.count();
+        if !self.setpos.is_empty() && self.setpos.iter().all(|k| k.unsigned_abs() as u64 > most) {
+            return Ok(None);
+        }
+        let found = if self.freq >= Freq::Monthly
+            || (self.freq == Freq::Weekly && !self.setpos.is_empty())
+        {
+            self.search_periods(from, budget)?
+        } else {
+            self.search_days(from, budget)?
+        };
+        Ok(
+            found
+                .and_then(|(day, tod)| (day as u64).checked_mul(DAY_SECS)?.checked_add(tod as u64)),
+        )
+    }
+
+    /// Whether INTERVAL allows day `d` (FREQ=WEEKLY and shorter; a function of `d` modulo
+    /// [`Self::day_modulus`]).
+    fn day_allowed(&self, d: i64) -> bool {
+        let k = self.interval as i64;
+        match self.freq {
+            Freq::Weekly => (d + 3).div_euclid(7).rem_euclid(k) == 0,
+            Freq::Daily => d.rem_euclid(k) == 0,
+            _ => self.day_has_interval_time(d as u64),
+        }
+    }
+
+    fn day_modulus(&self) -> u64 {
+        match self.freq {
+            Freq::Weekly => 7 * self.interval,
+            _ => self.interval,
+        }
+    }
+
+    /// FREQ=WEEKLY (without BYSETPOS) and shorter: a scan over the selected days, in which
+    /// INTERVAL is a condition on the day number modulo [`Self::day_modulus`]. With BYSETPOS
+    /// (FREQ=DAILY), every day keeps the same seconds.
+    fn search_days(
+        &self,
+        from: u64,
+        budget: &mut Budget,
+    ) -> Result<Option<(i64, u32)>, OutOfBudget> {
+        let day0 = (from / DAY_SECS) as i64;
+        let tod0 = (from % DAY_SECS) as u32;
+        let kept: Vec<u32> = if self.setpos.is_empty() {
+            Vec::new()
+        } else {
+            let kept: Vec<u32> = self
+                .selection(&DayBits::range(0, 1), 0)
+                .into_iter()
+                .map(|(_, t)| t)
+                .collect();
+            if kept.is_empty() {
+                return Ok(None);
+            }
+            kept
+        };
+        let time_on = |day: i64, from: u32| -> Option<u32> {
+            if self.setpos.is_empty() {
+                self.times
+                    .first_from(from, |t| self.tod_in_interval(day as u64, t))
+            } else {
+                kept.iter().copied().find(|t| *t >= from)
+            }
+        };
+        if self.date_matches(day0) && self.day_allowed(day0) {
+            if let Some(t) = time_on(day0, tod0) {
+                return Ok(Some((day0, t)));
+            }
+        }
+        let mut best = match scan(
+            self,
+            &mut YearCache::new(),
+            day0 + 1,
+            self.day_modulus(),
+            &|d| self.day_allowed(d),
+            budget,
+        )? {
+            Scan::Day(d) => Some(d),
+            Scan::NoDay | Scan::NoneAccepted => None,
+        };
+        if let Some(e) = self
+            .explicit_days()
+            .into_iter()
+            .find(|e| *e > day0 && self.day_allowed(*e))
+        {
+            best = Some(best.map_or(e, |b| b.min(e)));
+        }
+        // An allowed day always has an allowed time (`day_allowed`).
+        Ok(best.and_then(|d| Some((d, time_on(d, 0)?))))
+    }
+
+    /// FREQ=MONTHLY and YEARLY, and WEEKLY with BYSETPOS: one FREQ period after another, every
+    /// INTERVAL-th from the anchor, each judged from its day set. The periods' day sets repeat
+    /// with the Gregorian cycle (400 years = 4,800 months = 20,871 weeks), so after a full
+    /// cycle of periods in which nothing can fire, only BYDATE dates with a year are left.
+    fn search_periods(
+        &self,
+        from: u64,
+        budget: &mut Budget,
+    ) -> Result<Option<(i64, u32)>, OutOfBudget> {
+        let day0 = (from / DAY_SECS) as i64;
+        let tod0 = (from % DAY_SECS) as u32;
+        let k = self.interval as i64;
+        let cycle: i64 = match self.freq {
+            Freq::Weekly => 20_871,
+            Freq::Monthly => 4_800,
+            _ => 400,
+        };
+        let repeat = cycle / gcd(k, cycle);
+        let explicit = self.explicit_days();
+        let mut cache = YearCache::new();
+        let mut p = self.period_of_day(day0);
+        p += (k - p.rem_euclid(k)) % k;
+        // Periods in a row whose day set, without BYDATE dates with a year, has no occurrence.
+        let mut misses = 0;
+        let mut first = true;
+        loop {
+            budget.spend(1)?;
+            let (start, len) = self.period_span(p);
+            let periodic = cache.window(self, start, len);
+            let days = with_explicit(periodic, &explicit, start, len);
+            if self.has_occurrence(&days) {
+                if let Some(o) = self.first_in_period(&days, start, day0, tod0) {
+                    return Ok(Some(o));
+                }
+            }
+            // Unless `from` cut it (the first period), the period had no occurrence at all, so
+            // neither had its repeating part: adding days never removes an occurrence.
+            let periodic_fires = (first || days != periodic) && self.has_occurrence(&periodic);
+            misses = if periodic_fires { 0 } else { misses + 1 };
+            first = false;
+            p += k;
+            if misses >= repeat {
+                break;
+            }
+        }
+        // Nothing repeating can fire: only the periods of BYDATE dates with a year are left.
+        let next_start = self.period_start(p);
+        for &e in explicit.iter().filter(|e| **e >= next_start) {
+            let q = self.period_of_day(e);
+            if q.rem_euclid(k) != 0 {
+                continue;
+            }
+            budget.spend(1)?;
+            let (start, len) = self.period_span(q);
+            let days = self.period_days(&mut cache, &explicit, start, len);
+            if let Some(o) = self.first_in_period(&days, start, day0, tod0) {
+                return Ok(Some(o));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Why the schedule has no occurrence at or after second `from`, for the `bad-schedule`
+    /// diagnostic and the logs: the clause to blame is found by evaluating the schedule without
+    /// BYSETPOS, then without INTERVAL.
+    pub(crate) fn why_never(&self, from: u64) -> Never {
+        let fires = |c: &Calendar| {
+            matches!(
+                c.search(from, &mut Budget::new(super::WORK_BUDGET)),
+                Ok(Some(_))
+            )
+        };
+        let mut plain = self.clone();
+        plain.setpos.clear();
+        if !self.setpos.is_empty() && fires(&plain) {
+            let c = self.clause("BYSETPOS");
+            return Never {
+                reason: format!(
+                    "no {} period has as many occurrences as {} asks for",
+                    freq_name(self.freq),
+                    c.map_or("BYSETPOS", |c| c.text.as_str())
+                ),
+                hint: "BYSETPOS positions within the number of occurrences of a period".into(),
+                at: c.map(|c| (c.offset, c.text.len())),
+            };
+        }
+        plain.interval = 1;
+        plain.residue_first.clear();
+        if self.interval > 1 && fires(&plain) {
+            let c = self.clause("INTERVAL");
+            return Never {
+                reason: format!(
+                    "{} counts {} periods from the anchor (1970-01-01T00:00:00Z), and none of the periods it selects holds a date and time the other clauses allow",
+                    c.map_or("INTERVAL", |c| c.text.as_str()),
+                    freq_name(self.freq),
+                ),
+                hint: "another INTERVAL, or clauses that match in the periods it selects".into(),
+                at: c.map(|c| (c.offset, c.text.len())),
+            };
+        }
+        let date_clauses: Vec<&Clause> = self
+            .clauses
+            .iter()
+            .filter(|c| DATE_CLAUSES.contains(&c.keyword))
+            .collect();
+        let day0 = (from / DAY_SECS) as i64;
+        let all_past = self
+            .dates
+            .iter()
+            .all(|&(y, m, d)| y.is_some_and(|y| days_from_civil(y, m, d) < day0));
+        if !self.dates.is_empty() && all_past {
+            let c = self.clause("BYDATE");
+            return Never {
+                reason: format!(
+                    "every date of {} is before {}",
+                    c.map_or("BYDATE", |c| c.text.as_str()),
+                    iso_date(day0)
+                ),
+                hint: format!("BYDATE dates from {} on", iso_date(day0)),
+                at: c.map(|c| (c.offset, c.text.len())),
+            };
+        }
+        let at = match (date_clauses.first(), date_clauses.last()) {
+            (Some(a), Some(b)) => Some((a.offset, b.offset + b.text.len() - a.offset)),
+            _ => None,
+        };
+        let mut listed: Vec<&str> = date_clauses.iter().map(|c| c.text.as_str()).collect();
+        // The implied day is named only when it is what makes the days conflict.
+        let implied = self.implied_day.filter(|_| {
+            let mut any_day = plain.clone();
+            any_day.byday = None;
+            fires(&any_day)
+        });
+        if let Some(d) = implied {
+            listed.push(d);
+        }
+        Never {
+            reason: if listed.is_empty() {
+                "no day passes its date clauses".into()
+            } else {
+                let last = listed.pop().unwrap_or_default();
+                match listed.is_empty() {
+                    true => format!("no day passes every date clause ({last})"),
+                    false if implied.is_some() => format!(
+                        "no day passes every date clause ({}, and {last})",
+                        listed.join(", ")
+                    ),
+                    false => format!(
+                        "no day passes every date clause ({}, {last})",
+                        listed.join(", ")
+                    ),
+                }
+            },
+            hint: match implied {
+                Some(_) => "a BYDAY clause naming the days wanted in those weeks".into(),
+                None => {
+                    "date clauses that some day satisfies (`BYMONTH=FEB;BYMONTHDAY=30` has none)"
+                        .into()
+                }
+            },
+            at,
+        }
+    }
+
+    fn clause(&self, keyword: &str) -> Option<&Clause> {
+        self.clauses.iter().find(|c| c.keyword == keyword)
+    }
+
+    /// The first occurrence at or after second `from` by the plain definition — every day, in
+    /// order, up to `max_days` days — for the tests to check [`Self::search`] against.
+    #[cfg(test)]
+    pub(crate) fn reference_first(&self, from: u64, max_days: i64) -> Option<u64> {
+        let first_day = (from / DAY_SECS) as i64;
+        let mut tod = (from % DAY_SECS) as u32;
+        let mut listed: Option<(i64, Vec<(i64, u32)>)> = None;
+        for day in first_day..=first_day + max_days {
+            let p = self.period_of_day(day);
+            let allowed = self.freq < Freq::Daily || p.rem_euclid(self.interval as i64) == 0;
+            if allowed && self.date_matches(day) {
+                let found = if self.setpos.is_empty() {
+                    self.times
+                        .first_from(tod, |t| self.tod_in_interval(day as u64, t))
+                } else {
+                    if listed.as_ref().is_none_or(|(q, _)| *q != p) {
+                        listed = Some((p, self.reference_setpos(p)));
+                    }
+                    listed.as_ref().and_then(|(_, l)| {
+                        l.iter()
+                            .find(|(d, t)| *d == day && *t >= tod)
+                            .map(|(_, t)| *t)
+                    })
+                };
+                if let Some(t) = found {
+                    return Some(day as u64 * DAY_SECS + t as u64);
+                }
+            }
+            tod = 0;
+        }
+        None
+    }
+
+    /// Whether second `sec` is an occurrence, BYSETPOS by listing (the definition).
+    #[cfg(test)]
+    pub(crate) fn reference_matches(&self, sec: u64) -> bool {
+        let mut plain = self.clone();
+        plain.setpos.clear();
+        let day = (sec / DAY_SECS) as i64;
+        plain.matches_sec(sec)
+            && (self.setpos.is_empty()
+                || self
+                    .reference_setpos(self.period_of_day(day))
+                    .contains(&(day, (sec % DAY_SECS) as u32)))
+    }
+
+    /// BYSETPOS by listing every occurrence of period `p` (the definition).
+    #[cfg(test)]
+    fn reference_setpos(&self, p: i64) -> Vec<(i64, u32)> {
         let (start, end) = (self.period_start(p), self.period_start(p + 1));
         let tods = self.times.all();
         let mut all = Vec::new();
-        for day in start.max(0)..end {
+        for day in start..end {
             if self.date_matches(day) {
-                all.extend(tods.iter().map(|t| day as u64 * DAY_SECS + *t as u64));
+                all.extend(tods.iter().map(|t| (day, *t)));
             }
         }
         let n = all.len() as i64;
-        let mut out: Vec<u64> = self
+        let mut out: Vec<(i64, u32)> = self
             .setpos
             .iter()
             .filter_map(|&k| {
@@ -563,59 +1060,179 @@ impl Calendar {
         out
     }
 
-    pub(crate) fn first_at_or_after(&self, from: u64) -> Option<u64> {
-        if self.times.is_empty() {
-            return None;
-        }
-        let first_day = (from / DAY_SECS) as i64;
-        let from_tod = (from % DAY_SECS) as u32;
-        // The pattern repeats every 400 years times INTERVAL periods (for FREQ below DAILY, the
-        // interval's cycle over days is at most INTERVAL days): one such span without an
-        // occurrence means there is none.
-        let horizon = first_day + GREGORIAN_CYCLE_DAYS as i64 * (self.interval as i64 + 1);
-        if !self.setpos.is_empty() {
-            return self.first_with_setpos(from, horizon);
-        }
-        let mut day = first_day;
-        let mut tod = from_tod;
-        while day <= horizon {
-            if self.freq >= Freq::Daily {
-                let p = self.period_of_day(day);
-                let rem = p.rem_euclid(self.interval as i64);
-                if rem != 0 {
-                    day = self.period_start(p + self.interval as i64 - rem);
-                    tod = 0;
-                    continue;
-                }
-            }
-            let dayu = day as u64;
-            if self.day_has_interval_time(dayu) && self.date_matches(day) {
-                if let Some(t) = self
-                    .times
-                    .first_from(tod, |t| self.tod_in_interval(dayu, t))
-                {
-                    return dayu.checked_mul(DAY_SECS)?.checked_add(t as u64);
-                }
-            }
-            day += 1;
-            tod = 0;
-        }
-        None
+    /// How many occurrences period `p` would have before BYSETPOS, if listing them is cheap
+    /// (for the tests).
+    #[cfg(test)]
+    pub(crate) fn candidates_per_period(&self) -> u64 {
+        let days = match self.freq {
+            Freq::Yearly => 366,
+            Freq::Monthly => 31,
+            Freq::Weekly => 7,
+            _ => 1,
+        };
+        days * self.times.count()
     }
 
-    fn first_with_setpos(&self, from: u64, horizon: i64) -> Option<u64> {
-        let mut p = self.period_of_day((from / DAY_SECS) as i64);
-        let rem = p.rem_euclid(self.interval as i64);
-        if rem != 0 {
-            p += self.interval as i64 - rem;
-        }
-        while self.period_start(p) <= horizon {
-            if let Some(s) = self.setpos_selected(p).into_iter().find(|s| *s >= from) {
-                return Some(s);
+    #[cfg(test)]
+    pub(crate) fn interval(&self) -> u64 {
+        self.interval
+    }
+}
+
+/// The date clauses: they select days, and an impossible combination of them selects none.
+const DATE_CLAUSES: [&str; 6] = [
+    "BYMONTH",
+    "BYWEEKNO",
+    "BYYEARDAY",
+    "BYDATE",
+    "BYMONTHDAY",
+    "BYDAY",
+];
+
+fn freq_name(f: Freq) -> &'static str {
+    FREQS
+        .iter()
+        .find(|(_, x)| *x == f)
+        .map_or("FREQ", |(n, _)| n)
+}
+
+fn iso_date(day: i64) -> String {
+    let (y, m, d) = civil_from_days(day);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+fn gcd(a: i64, b: i64) -> i64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// The n-th (n > 0) or n-th from the end (n < 0) weekday `wd` among days `lo..lo + len` of `y`.
+fn nth_weekday(y: &Year, lo: u32, len: u32, n: i32, wd: u32) -> Option<u32> {
+    let first = (wd + 7 - y.weekday_of(lo)) % 7;
+    if first >= len {
+        return None;
+    }
+    let count = (len - 1 - first) / 7 + 1;
+    let k = if n > 0 {
+        n as i64 - 1
+    } else {
+        count as i64 + n as i64
+    };
+    (0..count as i64)
+        .contains(&k)
+        .then(|| lo + first + 7 * k as u32)
+}
+
+/// Number of ISO weeks of a year whose January 1st is weekday `jan1` (0 = Monday).
+fn iso_weeks(jan1: u32, leap: bool) -> u32 {
+    if jan1 == 3 || (jan1 == 2 && leap) {
+        53
+    } else {
+        52
+    }
+}
+
+impl DateRule for Calendar {
+    /// The days of `y` passing every date clause, BYDATE dates with a year left out (see
+    /// [`Calendar::explicit_days`]): built clause by clause, one bit per day.
+    fn year_days(&self, y: &Year) -> DayBits {
+        let len = y.len;
+        let mut days = DayBits::range(0, len);
+        if let Some(mask) = self.months {
+            let mut b = DayBits::EMPTY;
+            for m in (1..=12).filter(|m| mask & (1 << m) != 0) {
+                let s = y.month_start(m);
+                b.set_range(s, s + y.month_len(m));
             }
-            p += self.interval as i64;
+            days = days.and(&b);
         }
-        None
+        if !self.weeknos.is_empty() {
+            // ISO week 1 starts on the Monday of the week holding January 4th; the year's first
+            // days may be in the last week of the previous ISO year, its last in week 1 of the
+            // next.
+            let start = 3 - ((y.weekday + 3) % 7) as i64;
+            let prev_jan1 = (y.weekday + 7 - (365 + y.leap_prev as u32) % 7) % 7;
+            let next_jan1 = (y.weekday + len) % 7;
+            let n_prev = iso_weeks(prev_jan1, y.leap_prev);
+            let n = iso_weeks(y.weekday, y.leap);
+            let n_next = iso_weeks(next_jan1, y.leap_next);
+            let mut b = DayBits::EMPTY;
+            for (week1, weeks) in [
+                (start - 7 * n_prev as i64, n_prev),
+                (start, n),
+                (start + 7 * n as i64, n_next),
+            ] {
+                for &x in &self.weeknos {
+                    let w = from_end(x, weeks);
+                    if (1..=weeks as i64).contains(&w) {
+                        let lo = week1 + 7 * (w - 1);
+                        b.set_range(
+                            lo.clamp(0, len as i64) as u32,
+                            (lo + 7).clamp(0, len as i64) as u32,
+                        );
+                    }
+                }
+            }
+            days = days.and(&b);
+        }
+        if !self.yeardays.is_empty() {
+            let mut b = DayBits::EMPTY;
+            for &x in &self.yeardays {
+                let v = from_end(x, len);
+                if (1..=len as i64).contains(&v) {
+                    b.set(v as u32 - 1);
+                }
+            }
+            days = days.and(&b);
+        }
+        if !self.dates.is_empty() {
+            let mut b = DayBits::EMPTY;
+            for &(_, m, d) in self.dates.iter().filter(|(yy, _, _)| yy.is_none()) {
+                if d <= y.month_len(m) {
+                    b.set(y.month_start(m) + d - 1);
+                }
+            }
+            days = days.and(&b);
+        }
+        if !self.monthdays.is_empty() {
+            let mut b = DayBits::EMPTY;
+            for m in 1..=12 {
+                let ml = y.month_len(m);
+                for &x in &self.monthdays {
+                    let v = from_end(x, ml);
+                    if (1..=ml as i64).contains(&v) {
+                        b.set(y.month_start(m) + v as u32 - 1);
+                    }
+                }
+            }
+            days = days.and(&b);
+        }
+        if let Some((plain, nth)) = &self.byday {
+            let mut b = DayBits::EMPTY;
+            for wd in (0..7).filter(|wd| plain & (1 << wd) != 0) {
+                let mut i = (wd + 7 - y.weekday) % 7;
+                while i < len {
+                    b.set(i);
+                    i += 7;
+                }
+            }
+            for &(n, wd) in nth {
+                if self.nth_in_month() {
+                    for m in 1..=12 {
+                        if let Some(i) = nth_weekday(y, y.month_start(m), y.month_len(m), n, wd) {
+                            b.set(i);
+                        }
+                    }
+                } else if let Some(i) = nth_weekday(y, 0, len, n, wd) {
+                    b.set(i);
+                }
+            }
+            days = days.and(&b);
+        }
+        days
     }
 }
 
@@ -718,4 +1335,16 @@ fn parse_date(item: &str, off: usize) -> Result<(Option<i64>, u32, u32), Schedul
         return Err(bad());
     }
     Ok((y, m, d))
+}
+
+/// `days` (bits from day `start`, `len` days) with the days of `explicit` in that range added.
+fn with_explicit(mut days: DayBits, explicit: &[i64], start: i64, len: u32) -> DayBits {
+    let from = explicit.partition_point(|e| *e < start);
+    for e in explicit[from..]
+        .iter()
+        .take_while(|e| **e < start + len as i64)
+    {
+        days.set((e - start) as u32);
+    }
+    days
 }

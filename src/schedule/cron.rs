@@ -7,9 +7,10 @@
 //! both day-of-month and day-of-week are restricted (the field does not start with `*`), a day
 //! matching EITHER runs; otherwise both must match. Times are UTC.
 
-use super::civil::{civil_from_days, weekday, DAY_SECS, GREGORIAN_CYCLE_DAYS};
+use super::civil::{civil_from_days, weekday, DAY_SECS};
+use super::days::{scan, Budget, DateRule, DayBits, OutOfBudget, Scan, Year, YearCache};
 use super::timeset::TimeSet;
-use super::{split_trimmed, ScheduleError};
+use super::{split_trimmed, Never, ScheduleError};
 use crate::lang::diagnostic::nearest_name;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +24,9 @@ pub struct Cron {
     days_of_week: u8,
     dom_star: bool,
     dow_star: bool,
+    /// The day-of-month and month fields as written, from the start of the first to the end of
+    /// the second (byte offset and text), for the diagnostic of a line that never fires.
+    day_fields: Option<(usize, String)>,
 }
 
 const MONTHS: [&str; 12] = [
@@ -147,6 +151,12 @@ impl Cron {
             days_of_week: dow as u8,
             dom_star: fields[fields.len() - 3].1.starts_with('*'),
             dow_star: fields[fields.len() - 1].1.starts_with('*'),
+            day_fields: {
+                let (dom_at, _) = fields[fields.len() - 3];
+                let (month_at, month) = fields[fields.len() - 2];
+                text.get(dom_at..month_at + month.len())
+                    .map(|t| (dom_at, t.to_string()))
+            },
         })
     }
 
@@ -164,14 +174,53 @@ impl Cron {
         }
     }
 
-    pub(crate) fn first_at_or_after(&self, from: u64) -> Option<u64> {
+    /// The first occurrence at or after second `from`; `None` when there is none, ever (dates
+    /// repeat every 400 years: [`scan`] looks at one such cycle of day sets at most).
+    pub(crate) fn search(
+        &self,
+        from: u64,
+        budget: &mut Budget,
+    ) -> Result<Option<u64>, OutOfBudget> {
+        let day0 = (from / DAY_SECS) as i64;
+        let tod0 = (from % DAY_SECS) as u32;
+        let at = |day: i64, tod: u32| (day as u64).checked_mul(DAY_SECS)?.checked_add(tod as u64);
+        if self.day_matches(day0) {
+            if let Some(t) = self.times.first_from(tod0, |_| true) {
+                return Ok(at(day0, t));
+            }
+        }
+        Ok(
+            match scan(self, &mut YearCache::new(), day0 + 1, 1, &|_| true, budget)? {
+                Scan::Day(d) => self.times.first_from(0, |_| true).and_then(|t| at(d, t)),
+                Scan::NoDay | Scan::NoneAccepted => None,
+            },
+        )
+    }
+
+    /// Why a line never fires: its days (a cron line always has times).
+    pub(crate) fn why_never(&self) -> Never {
+        Never {
+            reason: match &self.day_fields {
+                Some((_, t)) => {
+                    format!("no day matches both its day-of-month and month fields `{t}`")
+                }
+                None => "no day matches its day fields".into(),
+            },
+            hint: "a day of the month that the months have (`0 0 30 2 *` has none)".into(),
+            at: self.day_fields.as_ref().map(|(at, t)| (*at, t.len())),
+        }
+    }
+
+    /// The first occurrence at or after second `from` by the plain definition — every day, in
+    /// order, up to `max_days` days — for the tests to check [`Self::search`] against.
+    #[cfg(test)]
+    pub(crate) fn reference_first(&self, from: u64, max_days: u64) -> Option<u64> {
         let first_day = from / DAY_SECS;
         let mut tod = (from % DAY_SECS) as u32;
-        // Dates repeat every 400 years: nothing in one cycle (plus a day) means never.
-        for day in first_day..=first_day + GREGORIAN_CYCLE_DAYS {
+        for day in first_day..=first_day + max_days {
             if self.day_matches(day as i64) {
                 if let Some(t) = self.times.first_from(tod, |_| true) {
-                    return (day * DAY_SECS).checked_add(t as u64);
+                    return Some(day * DAY_SECS + t as u64);
                 }
             }
             tod = 0;
@@ -181,6 +230,33 @@ impl Cron {
 
     pub(crate) fn matches_sec(&self, sec: u64) -> bool {
         self.day_matches((sec / DAY_SECS) as i64) && self.times.contains((sec % DAY_SECS) as u32)
+    }
+}
+
+impl DateRule for Cron {
+    /// The days of `y` the month, day-of-month and day-of-week fields select, one bit per day.
+    fn year_days(&self, y: &Year) -> DayBits {
+        let (mut months, mut dom, mut dow) = (DayBits::EMPTY, DayBits::EMPTY, DayBits::EMPTY);
+        for m in 1..=12 {
+            let (start, len) = (y.month_start(m), y.month_len(m));
+            if self.months & (1 << m) != 0 {
+                months.set_range(start, start + len);
+            }
+            for d in (1..=len).filter(|d| self.days_of_month & (1 << d) != 0) {
+                dom.set(start + d - 1);
+            }
+        }
+        for i in 0..y.len {
+            // Bit w of `days_of_week`: 0 = Sunday; `weekday_of`: 0 = Monday.
+            if self.days_of_week & (1 << ((y.weekday_of(i) + 1) % 7)) != 0 {
+                dow.set(i);
+            }
+        }
+        if !self.dom_star && !self.dow_star {
+            months.and(&dom.or(&dow))
+        } else {
+            months.and(&dom).and(&dow)
+        }
     }
 }
 

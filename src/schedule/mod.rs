@@ -5,9 +5,14 @@
 //! non-blank character is a letter — and cron lines (`0 2 * * *`, see [`cron`]) otherwise.
 //!
 //! Why pure: the module reads no clock and knows no runtime. Time is engine time,
-//! [`Millis`] since the Unix epoch, always UTC; [`Schedule::next_after`] answers "when is the
-//! first occurrence strictly after `t`", which is all a scheduler needs, and is what the
-//! property tests check against a brute-force scan. Occurrences are whole seconds.
+//! [`Millis`] since the Unix epoch, always UTC; [`Schedule::next`] answers "when is the
+//! first occurrence strictly after `t`" — or that there is none, and why — which is all a
+//! scheduler and `check` need, and is what the property tests check against a brute-force scan.
+//! Occurrences are whole seconds.
+//!
+//! Why bounded: `check`, `serve` and reload evaluate every schedule, so a string that never
+//! fires, or fires once in centuries, must be judged in milliseconds, not by scanning time
+//! (`days.rs` explains how; docs/scheduling.md, "Evaluation cost").
 //!
 //! The anchor of a calendar string (Oracle's `start_date`) is fixed: the start of the FREQ
 //! period containing the Unix epoch (1970-01-01T00:00:00Z; for weeks, Monday 1969-12-29). It
@@ -17,10 +22,40 @@
 pub mod calendar;
 pub mod civil;
 pub mod cron;
+mod days;
 pub mod diagnostic;
 mod timeset;
 
 use crate::lang::duration::Millis;
+
+/// How much work one evaluation may do, in units of a year, a day or a FREQ period looked at
+/// (a few nanoseconds to a few tens of nanoseconds each). The worst schedules found use a small
+/// fraction of it (docs/benchmarks.md); reaching it is reported, never waited out.
+pub const WORK_BUDGET: u64 = 250_000;
+
+/// The answer of [`Schedule::next`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Next {
+    /// The first occurrence strictly after the given time.
+    At(Millis),
+    /// No occurrence after the given time, ever.
+    Never(Never),
+    /// The evaluation gave up after `work` units of work ([`WORK_BUDGET`]), before finding the
+    /// next occurrence or proving there is none.
+    Undecided { work: u64 },
+}
+
+/// Why a schedule never fires (again).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Never {
+    /// What makes it never fire, naming the clauses or fields as written:
+    /// "no day passes every date clause (BYMONTH=2, BYMONTHDAY=30)".
+    pub reason: String,
+    /// What would fire instead.
+    pub hint: String,
+    /// The part of the schedule string to blame (byte offset and length), when one is.
+    pub at: Option<(usize, usize)>,
+}
 
 /// A parsed schedule.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,14 +127,50 @@ impl Schedule {
     }
 
     /// The first occurrence strictly after `t` (whole seconds, UTC). `None` when there is none
-    /// (`FREQ=YEARLY;BYMONTH=FEB;BYMONTHDAY=30`, `0 0 30 2 *`) or it would not fit in `Millis`.
+    /// (`FREQ=YEARLY;BYMONTH=FEB;BYMONTHDAY=30`, `0 0 30 2 *`), when it would not fit in
+    /// `Millis`, or — for no schedule found so far — when the evaluation ran out of its work
+    /// budget; [`Schedule::next`] tells these apart.
     pub fn next_after(&self, t: Millis) -> Option<Millis> {
-        let from = (t / 1000).checked_add(1)?;
-        let sec = match self {
-            Schedule::Calendar(c) => c.first_at_or_after(from)?,
-            Schedule::Cron(c) => c.first_at_or_after(from)?,
+        match self.next(t) {
+            Next::At(ms) => Some(ms),
+            Next::Never(_) | Next::Undecided { .. } => None,
+        }
+    }
+
+    /// The first occurrence strictly after `t`, or why there is none. Bounded: a few
+    /// milliseconds at most whatever the schedule (docs/scheduling.md, "Evaluation cost").
+    pub fn next(&self, t: Millis) -> Next {
+        self.next_within(t, WORK_BUDGET)
+    }
+
+    /// [`Schedule::next`] with a work budget of `budget` units instead of [`WORK_BUDGET`]
+    /// (the benchmark uses it to find how much work a schedule needs).
+    pub fn next_within(&self, t: Millis, budget: u64) -> Next {
+        let beyond = || {
+            Next::Never(Never {
+                reason: "its next occurrence is beyond the range of engine time".into(),
+                hint: "a schedule with occurrences before the year 584,000,000".into(),
+                at: None,
+            })
         };
-        sec.checked_mul(1000)
+        let Some(from) = (t / 1000).checked_add(1) else {
+            return beyond();
+        };
+        let mut budget = days::Budget::new(budget);
+        let found = match self {
+            Schedule::Calendar(c) => c.search(from, &mut budget),
+            Schedule::Cron(c) => c.search(from, &mut budget),
+        };
+        match found {
+            Ok(Some(sec)) => sec.checked_mul(1000).map_or_else(beyond, Next::At),
+            Ok(None) => Next::Never(match self {
+                Schedule::Calendar(c) => c.why_never(from),
+                Schedule::Cron(c) => c.why_never(),
+            }),
+            Err(days::OutOfBudget) => Next::Undecided {
+                work: budget.used(),
+            },
+        }
     }
 
     /// Whether `t` is an occurrence (a whole second that the schedule selects).

@@ -17,11 +17,15 @@ fn bits_from(mask: u64, from: u32) -> impl Iterator<Item = u32> {
     (from..64).filter(move |b| mask & (1u64 << b) != 0)
 }
 
-impl TimeSet {
-    pub fn is_empty(&self) -> bool {
-        self.hours == 0 || self.minutes == 0 || self.seconds == 0
+/// The position of the `n`-th (0-based) set bit of `mask`, which has more than `n`.
+pub(crate) fn nth_bit(mut mask: u64, n: u64) -> u32 {
+    for _ in 0..n {
+        mask &= mask - 1;
     }
+    mask.trailing_zeros()
+}
 
+impl TimeSet {
     pub fn count(&self) -> u64 {
         self.hours.count_ones() as u64
             * self.minutes.count_ones() as u64
@@ -58,7 +62,32 @@ impl TimeSet {
         None
     }
 
+    /// The `n`-th (0-based) allowed second of the day, in ascending order.
+    pub fn nth(&self, n: u64) -> Option<u32> {
+        let (nh, nm, ns) = (
+            self.hours.count_ones() as u64,
+            self.minutes.count_ones() as u64,
+            self.seconds.count_ones() as u64,
+        );
+        if n >= nh * nm * ns {
+            return None;
+        }
+        let h = nth_bit(self.hours as u64, n / (nm * ns));
+        let m = nth_bit(self.minutes, n / ns % nm);
+        let s = nth_bit(self.seconds, n % ns);
+        Some(h * 3600 + m * 60 + s)
+    }
+
     /// Every allowed second of the day, ascending.
+    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        bits_from(self.hours as u64, 0).flat_map(move |h| {
+            bits_from(self.minutes, 0)
+                .flat_map(move |m| bits_from(self.seconds, 0).map(move |s| h * 3600 + m * 60 + s))
+        })
+    }
+
+    /// Every allowed second of the day, ascending.
+    #[cfg(test)]
     pub fn all(&self) -> Vec<u32> {
         let mut out = Vec::new();
         for h in bits_from(self.hours as u64, 0) {
