@@ -177,10 +177,11 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         durability: config.durability,
         schedules: true,
         retention: config.retention,
+        // A read-only service takes no job over and is not sent starts (role `serve-read-only`).
         cluster: crate::runtime::ClusterOptions {
             lease: config.lease,
-            adopt: true,
-            role: "serve".into(),
+            adopt: !config.read_only,
+            role: if config.read_only { "serve-read-only" } else { "serve" }.into(),
             address: Some(addr.to_string()),
         },
         ..EngineOptions::default()
