@@ -431,8 +431,17 @@ fn a_group_limit_holds_across_engines() {
         rows.len() == total && rows.iter().all(|r| r["state"] == "SUCCEEDED")
     });
     // At no instant did more than two runs of the group overlap.
-    let mut edges: Vec<(u128, i32)> = site
-        .marks()
+    let most = most_at_once(&site.marks());
+    assert_eq!(
+        most, 2,
+        "group BATCH allows 2 running jobs across all engines"
+    );
+    drop(engines);
+}
+
+/// The largest number of runs that overlapped in time, from the `start`/`end` marks.
+fn most_at_once(marks: &[String]) -> i32 {
+    let mut edges: Vec<(u128, i32)> = marks
         .iter()
         .filter_map(|l| {
             let mut parts = l.split(' ');
@@ -452,9 +461,47 @@ fn a_group_limit_holds_across_engines() {
         running += d;
         most = most.max(running);
     }
+    most
+}
+
+#[test]
+fn serialize_by_holds_across_engines() {
+    let _serial = serial();
+    let chains = "chain S { step W program WORK; rule R1 when TRUE then START W; \
+         rule R2 when W COMPLETED then END; }\n\
+         job LOAD { chain S; parameters DEPTNO = '10'; serialize by DEPTNO; }\n";
+    let Some(site) = Site::new("cluster_serialize", "WORK", "1", chains) else {
+        return;
+    };
+    let engines = site.engines(2, "3s");
+    std::thread::scope(|s| {
+        for (e, engine) in engines.iter().enumerate() {
+            let url = engine.url.clone();
+            s.spawn(move || {
+                for n in 0..2 {
+                    let job = format!("L{e}{n}");
+                    let out = cli(&[
+                        "start",
+                        "--definition",
+                        "LOAD",
+                        "--job",
+                        &job,
+                        "--server",
+                        &url,
+                    ]);
+                    assert_eq!(out.status.code(), Some(0), "{job}: {}", text(&out));
+                }
+            });
+        }
+    });
+    wait_until("every run to succeed", Duration::from_secs(60), || {
+        let rows = jobs(site.url());
+        rows.len() == 4 && rows.iter().all(|r| r["state"] == "SUCCEEDED")
+    });
     assert_eq!(
-        most, 2,
-        "group BATCH allows 2 running jobs across all engines"
+        most_at_once(&site.marks()),
+        1,
+        "one running job per DEPTNO across all engines"
     );
     drop(engines);
 }

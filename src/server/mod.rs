@@ -181,7 +181,12 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         cluster: crate::runtime::ClusterOptions {
             lease: config.lease,
             adopt: !config.read_only,
-            role: if config.read_only { "serve-read-only" } else { "serve" }.into(),
+            role: if config.read_only {
+                "serve-read-only"
+            } else {
+                "serve"
+            }
+            .into(),
             address: Some(addr.to_string()),
         },
         ..EngineOptions::default()
