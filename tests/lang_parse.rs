@@ -111,13 +111,53 @@ fn op(o: CmpOp) -> &'static str {
     }
 }
 
-fn operand(o: &SqlOperand) -> String {
+fn operand(o: &SqlExpr) -> String {
     match o {
-        SqlOperand::Attr { step, attr, .. } => format!(":{}.{:?}", name(step), attr),
-        SqlOperand::Str(s) => format!("'{}'", s.value),
-        SqlOperand::Num(n, _) => n.to_string(),
-        SqlOperand::Interval(ms, _) => format!("INTERVAL({ms}ms)"),
-        SqlOperand::Now { offset_millis, .. } => format!("NOW{offset_millis:+}"),
+        SqlExpr::Attr { step, attr, .. } => format!(":{}.{:?}", name(step), attr),
+        SqlExpr::Str(s) => format!("'{}'", s.value),
+        SqlExpr::Num(n, _) => n.to_string(),
+        SqlExpr::Dec(d, _) => format!("{d}"),
+        SqlExpr::Null(_) => "NULL".to_string(),
+        SqlExpr::Interval(ms, _) => format!("INTERVAL({ms}ms)"),
+        SqlExpr::DateLit { ms, timestamp, .. } => {
+            format!("{}({ms})", if *timestamp { "TIMESTAMP" } else { "DATE" })
+        }
+        SqlExpr::Clock(c, _) => c.as_str().to_string(),
+        SqlExpr::Neg(x, _) => format!("-{}", operand(x)),
+        SqlExpr::Binary {
+            op, left, right, ..
+        } => format!("({} {} {})", operand(left), op.as_str(), operand(right)),
+        SqlExpr::Call { func, args, .. } => {
+            let name = match func {
+                Func::Extract(f) => format!("EXTRACT_{}", f.as_str()),
+                Func::Trim(side) => format!("TRIM_{side:?}"),
+                f => f.name().to_string(),
+            };
+            let args: Vec<String> = args.iter().map(operand).collect();
+            format!("{name}({})", args.join(", "))
+        }
+        SqlExpr::Case {
+            subject,
+            arms,
+            otherwise,
+            ..
+        } => {
+            let mut out = "CASE".to_string();
+            if let Some(s) = subject {
+                out.push_str(&format!(" {}", operand(s)));
+            }
+            for arm in arms {
+                let when = match &arm.when {
+                    CaseWhen::Cond(c) => show(c),
+                    CaseWhen::Value(v) => operand(v),
+                };
+                out.push_str(&format!(" WHEN {when} THEN {}", operand(&arm.then)));
+            }
+            if let Some(e) = otherwise {
+                out.push_str(&format!(" ELSE {}", operand(e)));
+            }
+            out + " END"
+        }
     }
 }
 
@@ -172,6 +212,35 @@ fn show(c: &Cond) -> String {
             "{} IS {}NULL",
             operand(o),
             if *negated { "NOT " } else { "" }
+        ),
+        Cond::Sql(SqlPred::Like {
+            value,
+            negated,
+            pattern,
+            escape,
+            ..
+        }) => format!(
+            "{} {}LIKE {}{}",
+            operand(value),
+            if *negated { "NOT " } else { "" },
+            operand(pattern),
+            escape
+                .as_ref()
+                .map(|e| format!(" ESCAPE {}", operand(e)))
+                .unwrap_or_default()
+        ),
+        Cond::Sql(SqlPred::Between {
+            value,
+            negated,
+            low,
+            high,
+            ..
+        }) => format!(
+            "{} {}BETWEEN {} AND {}",
+            operand(value),
+            if *negated { "NOT " } else { "" },
+            operand(low),
+            operand(high)
         ),
         Cond::And(a, b) => format!("({} AND {})", show(a), show(b)),
         Cond::Or(a, b) => format!("({} OR {})", show(a), show(b)),
@@ -787,18 +856,18 @@ fn sql_syntax_predicates() {
         (":A.error_code IS NULL", ":A.ErrorCode IS NULL"),
         (":A.error_code is not null", ":A.ErrorCode IS NOT NULL"),
         (":A.error_code <> 0", ":A.ErrorCode != 0"),
-        (":\"s1\".start_date < SYSDATE", ":\"s1\".StartDate < NOW+0"),
+        (":\"s1\".start_date < SYSDATE", ":\"s1\".StartDate < SYSDATE"),
         (
             ":A.duration > INTERVAL '5' MINUTE",
             ":A.Duration > INTERVAL(300000ms)",
         ),
         (
             ":A.end_date > SYSTIMESTAMP - INTERVAL '1' HOUR",
-            ":A.EndDate > NOW-3600000",
+            ":A.EndDate > (SYSTIMESTAMP - INTERVAL(3600000ms))",
         ),
         (
             ":A.end_date <= sysdate + interval '2' days",
-            ":A.EndDate <= NOW+172800000",
+            ":A.EndDate <= (SYSDATE + INTERVAL(172800000ms))",
         ),
         (
             ":A.duration >= INTERVAL '30' seconds",
@@ -853,7 +922,7 @@ fn condition_spans_point_at_the_source() {
                 }) => {
                     assert_eq!(at(src, span), ":B.state = 'X'");
                     match (left, right) {
-                        (SqlOperand::Attr { step, span, .. }, SqlOperand::Str(s)) => {
+                        (SqlExpr::Attr { step, span, .. }, SqlExpr::Str(s)) => {
                             assert_eq!(at(src, span), ":B.state");
                             assert_eq!(at(src, step.span), "B");
                             assert_eq!(at(src, s.span), "'X'");

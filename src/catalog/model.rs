@@ -5,6 +5,8 @@
 //! keep the definition a running job started with.
 
 use crate::lang::ast::{CmpOp, PayloadCond, SqlAttr, StateTest};
+use crate::lang::sql::{BinOp, Clock, Func};
+use rust_decimal::Decimal;
 use crate::lang::duration::Millis;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -140,6 +142,8 @@ pub struct Rule {
 }
 
 /// A resolved condition (steps as indices into the chain's `steps`).
+///
+/// New variants go at the end (stored catalogs name variants; keep old ones readable).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Condition {
     Const(bool),
@@ -175,9 +179,45 @@ pub enum Condition {
     And(Box<Condition>, Box<Condition>),
     Or(Box<Condition>, Box<Condition>),
     Not(Box<Condition>),
+    /// `value [NOT] LIKE pattern [ESCAPE e]`
+    SqlLike {
+        value: Operand,
+        negated: bool,
+        pattern: Operand,
+        escape: Option<Operand>,
+    },
+    /// `value [NOT] BETWEEN low AND high`
+    SqlBetween {
+        value: Operand,
+        negated: bool,
+        low: Operand,
+        high: Operand,
+    },
 }
 
 impl Condition {
+    /// The values a SQL predicate reads (empty for the other conditions).
+    pub fn operands(&self) -> Vec<&Operand> {
+        match self {
+            Condition::SqlCompare { left, right, .. } => vec![left, right],
+            Condition::SqlIn { left, list, .. } => std::iter::once(left).chain(list).collect(),
+            Condition::SqlIsNull { operand, .. } => vec![operand],
+            Condition::SqlLike {
+                value,
+                pattern,
+                escape,
+                ..
+            } => std::iter::once(value)
+                .chain(std::iter::once(pattern))
+                .chain(escape)
+                .collect(),
+            Condition::SqlBetween {
+                value, low, high, ..
+            } => vec![value, low, high],
+            _ => Vec::new(),
+        }
+    }
+
     /// Every step the condition mentions (may repeat).
     pub fn steps(&self, out: &mut Vec<StepIdx>) {
         match self {
@@ -185,71 +225,148 @@ impl Condition {
             Condition::StepState { step, .. }
             | Condition::ErrorCodeIn { step, .. }
             | Condition::ErrorCodeCmp { step, .. } => out.push(*step),
-            Condition::SqlCompare { left, right, .. } => {
-                left.steps(out);
-                right.steps(out);
-            }
-            Condition::SqlIn { left, list, .. } => {
-                left.steps(out);
-                list.iter().for_each(|o| o.steps(out));
-            }
-            Condition::SqlIsNull { operand, .. } => operand.steps(out),
             Condition::And(a, b) | Condition::Or(a, b) => {
                 a.steps(out);
                 b.steps(out);
             }
             Condition::Not(a) => a.steps(out),
+            sql => sql.operands().into_iter().for_each(|o| o.steps(out)),
         }
     }
 
-    /// True when the value can change with time alone (SYSTIMESTAMP, a running step's duration).
+    /// True when the value can change with time alone (SYSTIMESTAMP, a running step's
+    /// duration, TO_DATE of a text without a year).
     pub fn is_time_dependent(&self) -> bool {
         match self {
-            Condition::SqlCompare { left, right, .. } => {
-                left.is_time_dependent() || right.is_time_dependent()
-            }
-            Condition::SqlIn { left, list, .. } => {
-                left.is_time_dependent() || list.iter().any(|o| o.is_time_dependent())
-            }
-            Condition::SqlIsNull { operand, .. } => operand.is_time_dependent(),
             Condition::And(a, b) | Condition::Or(a, b) => {
                 a.is_time_dependent() || b.is_time_dependent()
             }
             Condition::Not(a) => a.is_time_dependent(),
-            _ => false,
+            sql => sql.operands().into_iter().any(Operand::is_time_dependent),
         }
     }
 }
 
+/// A value of a SQL condition. New variants go at the end.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Operand {
     Attr {
         step: StepIdx,
         attr: SqlAttr,
     },
+    /// A non-empty string.
     Str(String),
     Num(i64),
     Interval(Millis),
-    /// SYSTIMESTAMP/SYSDATE plus a signed offset.
+    /// SYSTIMESTAMP plus a signed offset (written by earlier versions; the parser now writes
+    /// `Clock` and `Binary`).
     Now {
         offset_millis: i64,
     },
+    Null,
+    /// A number that is not an integer literal.
+    Number(Decimal),
+    /// `DATE '…'` / `TIMESTAMP '…'` (ms since the epoch).
+    DateLit {
+        ms: i64,
+        timestamp: bool,
+    },
+    Clock(Clock),
+    Neg(Box<Operand>),
+    Binary {
+        op: BinOp,
+        left: Box<Operand>,
+        right: Box<Operand>,
+    },
+    Call {
+        func: Func,
+        args: Vec<Operand>,
+    },
+    Case {
+        subject: Option<Box<Operand>>,
+        arms: Vec<CaseArm>,
+        otherwise: Option<Box<Operand>>,
+    },
+}
+
+/// One `WHEN … THEN …` of a CASE.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseArm {
+    pub when: CaseWhen,
+    pub then: Operand,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum CaseWhen {
+    Cond(Condition),
+    Value(Operand),
 }
 
 impl Operand {
+    /// The values directly inside this one, and the conditions of a searched CASE.
+    pub fn children(&self) -> (Vec<&Operand>, Vec<&Condition>) {
+        match self {
+            Operand::Neg(x) => (vec![x], Vec::new()),
+            Operand::Binary { left, right, .. } => (vec![left, right], Vec::new()),
+            Operand::Call { args, .. } => (args.iter().collect(), Vec::new()),
+            Operand::Case {
+                subject,
+                arms,
+                otherwise,
+            } => {
+                let mut ops: Vec<&Operand> = subject.iter().map(|b| &**b).collect();
+                let mut conds = Vec::new();
+                for arm in arms {
+                    match &arm.when {
+                        CaseWhen::Cond(c) => conds.push(c),
+                        CaseWhen::Value(v) => ops.push(v),
+                    }
+                    ops.push(&arm.then);
+                }
+                ops.extend(otherwise.iter().map(|b| &**b));
+                (ops, conds)
+            }
+            _ => (Vec::new(), Vec::new()),
+        }
+    }
+
     pub fn steps(&self, out: &mut Vec<StepIdx>) {
         if let Operand::Attr { step, .. } = self {
             out.push(*step);
         }
+        let (ops, conds) = self.children();
+        ops.into_iter().for_each(|o| o.steps(out));
+        conds.into_iter().for_each(|c| c.steps(out));
     }
+
     pub fn is_time_dependent(&self) -> bool {
+        let own = match self {
+            Operand::Now { .. }
+            | Operand::Clock(_)
+            | Operand::Attr {
+                attr: SqlAttr::Duration,
+                ..
+            } => true,
+            Operand::Call { func, .. } => func.reads_now(),
+            _ => false,
+        };
+        own || {
+            let (ops, conds) = self.children();
+            ops.into_iter().any(Operand::is_time_dependent)
+                || conds.into_iter().any(Condition::is_time_dependent)
+        }
+    }
+
+    /// Is this a constant written in the rule (no step, no clock)?
+    pub fn is_literal(&self) -> bool {
         matches!(
             self,
-            Operand::Now { .. }
-                | Operand::Attr {
-                    attr: SqlAttr::Duration,
-                    ..
-                }
+            Operand::Str(_)
+                | Operand::Num(_)
+                | Operand::Number(_)
+                | Operand::Interval(_)
+                | Operand::Null
+                | Operand::DateLit { .. }
         )
     }
 }

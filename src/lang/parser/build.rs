@@ -22,6 +22,9 @@ pub struct Builder {
     pub file: FileId,
     pub base: usize,
     pub diags: Vec<Diagnostic>,
+    /// Operators, calls and CASEs built in the current condition (bounded: see
+    /// `build_sql::MAX_EXPR_NODES`).
+    pub sql_nodes: usize,
 }
 
 /// The settings of a program block seen so far (duplicates and the kind are checked
@@ -65,6 +68,7 @@ impl Builder {
             file,
             base,
             diags: Vec::new(),
+            sql_nodes: 0,
         }
     }
 
