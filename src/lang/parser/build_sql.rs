@@ -287,33 +287,60 @@ impl Builder {
         }
     }
 
+    /// A `sql_expr`: operands (each with its unary signs) joined by operators, folded with
+    /// Oracle's precedence (`* /` before `+ - ||`, left to right).
     fn expr_built(&mut self, p: Pair<Rule>) -> Built {
         let span = self.span(&p);
-        let mut parts = p.into_inner();
-        let Some(first) = parts.next() else {
-            return Built::Invalid(span);
-        };
-        let first = self.term_built(first);
-        let Some(mut op) = parts.next() else {
-            return first;
-        };
-        let mut acc = self.as_value(first);
-        loop {
-            let Some(right) = parts.next() else { break };
-            let right = self.term_built(right);
-            let right = self.as_value(right);
-            let bop = match op.as_str() {
-                "+" => BinOp::Add,
-                "-" => BinOp::Sub,
-                _ => BinOp::Concat,
-            };
-            acc = self.binary(bop, acc, right);
-            match parts.next() {
-                Some(o) => op = o,
-                None => break,
+        let mut operands: Vec<Built> = Vec::new();
+        let mut ops: Vec<BinOp> = Vec::new();
+        let mut signs: Vec<Pair<Rule>> = Vec::new();
+        for x in p.into_inner() {
+            match x.as_rule() {
+                Rule::sign_op => signs.push(x),
+                Rule::bin_op => ops.push(match x.as_str() {
+                    "+" => BinOp::Add,
+                    "-" => BinOp::Sub,
+                    "*" => BinOp::Mul,
+                    "/" => BinOp::Div,
+                    _ => BinOp::Concat,
+                }),
+                _ => {
+                    let pspan = self.span(&x);
+                    let primary = self.primary_built(x);
+                    let built = self.signed(std::mem::take(&mut signs), primary, pspan);
+                    operands.push(built);
+                }
             }
         }
-        Built::Value(acc)
+        if ops.is_empty() {
+            return operands.pop().unwrap_or(Built::Invalid(span));
+        }
+        let mut values = operands.into_iter().map(|b| self.as_value(b)).collect::<Vec<_>>();
+        if values.len() != ops.len() + 1 {
+            return Built::Invalid(span);
+        }
+        // First `* /`, then `+ - ||`, each left to right.
+        for level in [2u8, 1] {
+            let mut vs = Vec::with_capacity(values.len());
+            let mut os = Vec::with_capacity(ops.len());
+            let mut it = values.into_iter();
+            let Some(mut acc) = it.next() else {
+                return Built::Invalid(span);
+            };
+            for (op, v) in ops.into_iter().zip(it) {
+                if op.precedence() == level {
+                    acc = self.binary(op, acc, v);
+                } else {
+                    vs.push(acc);
+                    os.push(op);
+                    acc = v;
+                }
+            }
+            vs.push(acc);
+            values = vs;
+            ops = os;
+        }
+        Built::Value(values.pop().unwrap_or(SqlExpr::Null(span)))
     }
 
     fn binary(&mut self, op: BinOp, left: SqlExpr, right: SqlExpr) -> SqlExpr {
@@ -329,45 +356,12 @@ impl Builder {
         }
     }
 
-    fn term_built(&mut self, p: Pair<Rule>) -> Built {
-        let span = self.span(&p);
-        let mut parts = p.into_inner();
-        let Some(first) = parts.next() else {
-            return Built::Invalid(span);
-        };
-        let first = self.factor_built(first);
-        let Some(mut op) = parts.next() else {
-            return first;
-        };
-        let mut acc = self.as_value(first);
-        loop {
-            let Some(right) = parts.next() else { break };
-            let right = self.factor_built(right);
-            let right = self.as_value(right);
-            let bop = if op.as_str() == "*" {
-                BinOp::Mul
-            } else {
-                BinOp::Div
-            };
-            acc = self.binary(bop, acc, right);
-            match parts.next() {
-                Some(o) => op = o,
-                None => break,
-            }
-        }
-        Built::Value(acc)
-    }
-
-    fn factor_built(&mut self, p: Pair<Rule>) -> Built {
-        let span = self.span(&p);
-        let parts: Vec<Pair<Rule>> = p.into_inner().collect();
-        let Some((primary, signs)) = parts.split_last() else {
-            return Built::Invalid(span);
-        };
-        let built = self.primary_built(primary.clone());
-        if signs.is_empty() {
+    /// Unary signs in front of an operand (a minus on a number literal is folded into it).
+    fn signed(&mut self, signs: Vec<Pair<Rule>>, built: Built, pspan: Span) -> Built {
+        let Some(first) = signs.first() else {
             return built;
-        }
+        };
+        let span = self.span(first).join(pspan);
         let mut v = self.as_value(built);
         for s in signs.iter().rev() {
             if s.as_str() != "-" {
@@ -387,12 +381,9 @@ impl Builder {
         Built::Value(v)
     }
 
-    fn primary_built(&mut self, p: Pair<Rule>) -> Built {
-        let span = self.span(&p);
-        let Some(x) = p.into_inner().next() else {
-            return Built::Invalid(span);
-        };
+    fn primary_built(&mut self, x: Pair<Rule>) -> Built {
         let xspan = self.span(&x);
+        let span = xspan;
         let v = match x.as_rule() {
             Rule::paren_expr => {
                 return match x.into_inner().find(|c| c.as_rule() == Rule::cond) {

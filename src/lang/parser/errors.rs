@@ -213,9 +213,6 @@ fn phrase(rule: Rule) -> Phrase {
         Rule::sql_is_null | Rule::p_is_null => T("`IS NULL` or `IS NOT NULL`"),
         Rule::sql_pred
         | Rule::sql_expr
-        | Rule::sql_term
-        | Rule::sql_factor
-        | Rule::sql_primary
         | Rule::paren_expr
         | Rule::func_call
         | Rule::func_name
@@ -227,7 +224,7 @@ fn phrase(rule: Rule) -> Phrase {
             "a value (`:step.attribute`, a string, a number, a function call, CASE, \
              `SYSTIMESTAMP` or `INTERVAL`)",
         ),
-        Rule::add_op | Rule::mul_op => T("an operator (`+`, `-`, `*`, `/`, `||`)"),
+        Rule::bin_op => T("an operator (`+`, `-`, `*`, `/`, `||`)"),
         Rule::sql_like | Rule::kw_like => K("LIKE"),
         Rule::kw_escape => K("ESCAPE"),
         Rule::sql_between | Rule::kw_between => K("BETWEEN"),
@@ -304,6 +301,8 @@ fn phrase(rule: Rule) -> Phrase {
         | Rule::quoted_body
         | Rule::reserved
         | Rule::ident_body
+        | Rule::sql_operand
+        | Rule::sql_primary
         | Rule::blank
         | Rule::balanced => T("a name"),
     }
