@@ -26,7 +26,7 @@ use pest::Parser;
 
 pub use self::build::MAX_IDENT_BYTES;
 pub use self::build_cond::MAX_PREDICATES;
-pub use self::build_sql::{MAX_EXPR_NODES, SUPPORTED_SQL};
+pub use self::build_sql::{supported_sql, MAX_EXPR_NODES};
 pub use self::errors::{is_reserved, RESERVED_WORDS};
 pub use self::lexer::MAX_PAREN_DEPTH;
 

@@ -77,9 +77,13 @@ pub fn explain(
         for rule in &inst.chain.rules {
             let predicates = truth::leaves(&rule.condition)
                 .into_iter()
-                .map(|leaf| PredicateTruth {
-                    predicate: truth::predicate_text(inst.chain, leaf),
-                    value: st.truth(leaf).as_str().to_string(),
+                .map(|leaf| {
+                    let r = st.predicate(leaf);
+                    PredicateTruth {
+                        predicate: truth::predicate_text(inst.chain, leaf),
+                        value: r.truth.as_str().to_string(),
+                        error: r.error.map(|e| e.to_string()),
+                    }
                 })
                 .collect();
             rules.push(ExplainRuleRow {

@@ -8,7 +8,8 @@
 //! here: it is read from the job's timeline (what the engine did).
 
 use crate::catalog::{CaseWhen, Chain, Condition, EndAction, Operand, Rule, RuleAction, StepIdx};
-use crate::core::eval::{evaluate_condition, StepFacts};
+use crate::catalog::sqleval::LeafResult;
+use crate::core::eval::{evaluate_condition, evaluate_predicate, StepFacts};
 use crate::core::types::{StepRecord, StepState};
 use crate::core::Truth;
 use crate::lang::ast::{CmpOp, SqlAttr, StateTest};
@@ -66,6 +67,11 @@ impl<'a> InstanceStates<'a> {
     /// The truth of `cond` (a whole condition or one predicate) as the engine evaluates it now.
     pub fn truth(&self, cond: &Condition) -> Truth {
         evaluate_condition(cond, &|idx| self.facts(idx), self.now)
+    }
+
+    /// One predicate as the engine evaluates it now, with the error that made it UNKNOWN.
+    pub fn predicate(&self, leaf: &Condition) -> LeafResult {
+        evaluate_predicate(leaf, &|idx| self.facts(idx), self.now)
     }
 }
 

@@ -25,10 +25,14 @@ use pest::Parser;
 pub const MAX_EXPR_NODES: usize = 256;
 
 /// What SQL conditions support, for the diagnostics of what they do not.
-pub const SUPPORTED_SQL: &str = "comparisons (= != <> < <= > >=), [NOT] IN (list), [NOT] BETWEEN, \
-[NOT] LIKE [ESCAPE], IS [NOT] NULL, + - * / ||, CASE, INTERVAL and DATE/TIMESTAMP literals, \
-SYSDATE/SYSTIMESTAMP/CURRENT_DATE/CURRENT_TIMESTAMP, and the functions listed in \
-docs/rule-language.md";
+pub fn supported_sql() -> String {
+    format!(
+        "comparisons (= != <> < <= > >=), [NOT] IN (list), [NOT] BETWEEN, [NOT] LIKE [ESCAPE], \
+         IS [NOT] NULL, + - * / ||, CASE, INTERVAL and DATE/TIMESTAMP literals, SYSDATE, \
+         SYSTIMESTAMP, CURRENT_DATE, CURRENT_TIMESTAMP, and the functions {}",
+        function_names()
+    )
+}
 
 /// What a value position held.
 enum Built {
@@ -233,7 +237,7 @@ impl Builder {
                 ),
                 span,
             )
-            .with_expected(SUPPORTED_SQL),
+            .with_expected(supported_sql()),
         );
     }
 
@@ -674,7 +678,7 @@ impl Builder {
             return SqlExpr::Null(span);
         };
         let Some(spec) = sql::lookup(&name) else {
-            self.unknown_function(&name, nspan);
+            self.not_a_function(&name.to_ascii_uppercase(), nspan, span);
             return SqlExpr::Null(span);
         };
         if !self.node(span) {
@@ -745,7 +749,16 @@ impl Builder {
             _ => None,
         };
         if let Some(e) = problem {
-            self.bad_argument(&format!("{} ({})", e.message, e.code), second.span());
+            let expected = match e.code {
+                "ORA-01821" => "a date format such as 'YYYY-MM-DD HH24:MI:SS'",
+                "ORA-01481" => "a number format such as 'FM999990.00'",
+                "ORA-01899" => "a unit: YYYY, Q, MM, WW, IW, W, DAY, DD, HH or MI",
+                _ => "'DAY', 'HOUR', 'MINUTE' or 'SECOND'",
+            };
+            self.diags.push(
+                Diagnostic::error("bad-argument", format!("{} ({})", e.message, e.code), second.span())
+                    .with_expected(expected),
+            );
         }
     }
 
@@ -773,7 +786,37 @@ impl Builder {
             .unwrap_or(text.len());
         let name = text[..name_len].to_ascii_uppercase();
         let nspan = Span::new(span.file, span.start, span.start + name_len);
-        match name.as_str() {
+        if sql::lookup(&name).is_none() {
+            self.not_a_function(&name, nspan, span);
+            return;
+        }
+        // A known function whose arguments do not parse: report the real syntax error.
+        let e = match ChainParser::parse(Rule::func_call_only, text) {
+            Err(e) => e,
+            Ok(_) => {
+                self.error("syntax", format!("cannot read this call of {name}"), span);
+                return;
+            }
+        };
+        let mut d = super::errors::from_pest(
+            self.file,
+            text,
+            0,
+            &e,
+            super::errors::Context::Condition,
+            None,
+        );
+        d.span = Span::new(
+            span.file,
+            span.start + d.span.start,
+            span.start + d.span.end,
+        );
+        self.diags.push(d);
+    }
+
+    /// A call of something that is not a function of the language: say what it is.
+    fn not_a_function(&mut self, name: &str, nspan: Span, span: Span) {
+        match name {
             "EXISTS" => self.unsupported(
                 "a subquery (EXISTS (SELECT …))",
                 "a condition can only read the steps of its own chain (:STEP.state, \
@@ -795,31 +838,7 @@ impl Builder {
                 "a condition reads one value per step; use GREATEST or LEAST to compare values",
                 nspan,
             ),
-            _ if sql::lookup(&name).is_some() => {
-                // A known function whose arguments do not parse: report the real syntax error.
-                let e = match ChainParser::parse(Rule::func_call_only, text) {
-                    Err(e) => e,
-                    Ok(_) => {
-                        self.error("syntax", format!("cannot read this call of {name}"), span);
-                        return;
-                    }
-                };
-                let mut d = super::errors::from_pest(
-                    self.file,
-                    text,
-                    0,
-                    &e,
-                    super::errors::Context::Condition,
-                    None,
-                );
-                d.span = Span::new(
-                    span.file,
-                    span.start + d.span.start,
-                    span.start + d.span.end,
-                );
-                self.diags.push(d);
-            }
-            _ => self.unknown_function(&name, nspan),
+            _ => self.unknown_function(name, nspan),
         }
     }
 
