@@ -381,9 +381,13 @@ impl<'s> Resolver<'s> {
             let mut leaves = Vec::new();
             let condition = resolve_cond(&rd.condition, &scope, &mut self.diags, &mut leaves);
             let action = resolve_action(&rd.action, &scope, &mut self.diags);
-            let cond_span = match (leaves.first(), leaves.last()) {
-                (Some(a), Some(b)) => Span::new(a.file, a.start, b.end),
-                _ => rd.span,
+            let cond_span = if rd.condition_span == Span::default() {
+                match (leaves.first(), leaves.last()) {
+                    (Some(a), Some(b)) => Span::new(a.file, a.start, b.end),
+                    _ => rd.span,
+                }
+            } else {
+                rd.condition_span
             };
             spans.rules.push(RuleSpans {
                 rule: rd.span,

@@ -145,6 +145,9 @@ pub struct RuleDecl {
     pub comment: Option<StringLit>,
     /// Source text of the condition and the action, whitespace-collapsed, for views/graphs.
     pub condition_text: String,
+    /// The whole condition, parentheses included.
+    #[serde(default)]
+    pub condition_span: Span,
     pub action_text: String,
     pub span: Span,
 }

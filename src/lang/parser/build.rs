@@ -629,6 +629,7 @@ impl Builder {
         let mut name = None;
         let mut condition = None;
         let mut condition_text = String::new();
+        let mut condition_span = span;
         let mut action = None;
         let mut action_text = String::new();
         let mut comment = None;
@@ -637,6 +638,7 @@ impl Builder {
                 Rule::rule_name => name = Some(self.ident(&c)),
                 Rule::cond => {
                     condition_text = lexer::collapse(c.as_str());
+                    condition_span = self.span(&c);
                     condition = Some(self.condition(c));
                 }
                 Rule::action => {
@@ -657,6 +659,7 @@ impl Builder {
             action: action?,
             comment,
             condition_text,
+            condition_span,
             action_text,
             span,
         })

@@ -902,7 +902,12 @@ impl Builder {
                 span,
             },
             other => {
-                let why = other.err().map(|e| format!(": {}", e.message)).unwrap_or_default();
+                // The reason is worth giving for a well-formed text (a day that does not exist);
+                // for another shape, the expected shape says it all.
+                let why = match other {
+                    Err(e) if well_formed => format!(": {}", e.message),
+                    _ => String::new(),
+                };
                 self.diags.push(
                     Diagnostic::error(
                         "bad-literal",
