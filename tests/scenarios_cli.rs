@@ -476,7 +476,9 @@ fn sql_condition_scenarios_pass() {
     assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
     for name in ["calendar", "nulls", "watchdog"] {
         assert!(
-            out.contains(&format!("ok      fixtures/sql_conditions/{name}.scenario.toml")),
+            out.contains(&format!(
+                "ok      fixtures/sql_conditions/{name}.scenario.toml"
+            )),
             "{out}"
         );
     }
@@ -511,13 +513,21 @@ fn sql_condition_lints_follow_the_engine() {
         ["rule-never-fires", "rule-never-fires", "unreachable-step"],
         "{found:?}"
     );
-    assert!(found[0].1.contains("rule BADNUM can never fire"), "{found:?}");
+    assert!(
+        found[0].1.contains("rule BADNUM can never fire"),
+        "{found:?}"
+    );
     assert!(
         found[1].1.contains("rule EMPTY can never fire")
-            && found[1].1.contains("`LOAD COMPLETED AND NOT (:LOAD.state = '')`"),
+            && found[1]
+                .1
+                .contains("`LOAD COMPLETED AND NOT (:LOAD.state = '')`"),
         "the whole condition is quoted, its last parenthesis included: {found:?}"
     );
-    assert!(found[2].1.contains("step NOTE can never start"), "{found:?}");
+    assert!(
+        found[2].1.contains("step NOTE can never start"),
+        "{found:?}"
+    );
 }
 
 /// A rule redefined on a running job (the scenario's `define_rule`) may use the SQL forms:

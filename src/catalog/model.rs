@@ -5,9 +5,9 @@
 //! keep the definition a running job started with.
 
 use crate::lang::ast::{CmpOp, PayloadCond, SqlAttr, StateTest};
+use crate::lang::duration::Millis;
 use crate::lang::sql::{BinOp, Clock, Func};
 use rust_decimal::Decimal;
-use crate::lang::duration::Millis;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

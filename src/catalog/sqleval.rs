@@ -279,7 +279,9 @@ fn like<E: Env>(
         None => None,
         Some(e) => match value(e, env)? {
             Value::Null => return Ok(None),
-            e => Some(sql::like::escape_char(&value::to_text(&e).unwrap_or_default())?),
+            e => Some(sql::like::escape_char(
+                &value::to_text(&e).unwrap_or_default(),
+            )?),
         },
     };
     match (value::to_text(&v), value::to_text(&p)) {
@@ -314,8 +316,8 @@ fn strict_junction<E: Env>(c: &Condition, env: &E) -> SqlResult<Truth> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lang::sql::{BinOp, Clock, Func};
     use crate::catalog::model::CaseArm;
+    use crate::lang::sql::{BinOp, Clock, Func};
 
     struct Facts(Vec<StepView>, i64);
 
@@ -424,10 +426,22 @@ mod tests {
             low: Operand::Num(1),
             high: Operand::Num(99),
         };
-        assert_eq!(truth(&between(false), &Facts(vec![failed(99)], 0)), Truth::True);
-        assert_eq!(truth(&between(false), &Facts(vec![failed(100)], 0)), Truth::False);
-        assert_eq!(truth(&between(true), &Facts(vec![failed(100)], 0)), Truth::True);
-        assert_eq!(truth(&between(true), &Facts(vec![WAITING], 0)), Truth::Unknown);
+        assert_eq!(
+            truth(&between(false), &Facts(vec![failed(99)], 0)),
+            Truth::True
+        );
+        assert_eq!(
+            truth(&between(false), &Facts(vec![failed(100)], 0)),
+            Truth::False
+        );
+        assert_eq!(
+            truth(&between(true), &Facts(vec![failed(100)], 0)),
+            Truth::True
+        );
+        assert_eq!(
+            truth(&between(true), &Facts(vec![WAITING], 0)),
+            Truth::Unknown
+        );
         let like = |pattern: &str, escape: Option<&str>| Condition::SqlLike {
             value: Operand::Attr {
                 step: 0,
@@ -437,8 +451,14 @@ mod tests {
             pattern: s(pattern),
             escape: escape.map(s),
         };
-        assert_eq!(truth(&like("FAIL%", None), &Facts(vec![failed(1)], 0)), Truth::True);
-        assert_eq!(truth(&like("fail%", None), &Facts(vec![failed(1)], 0)), Truth::False);
+        assert_eq!(
+            truth(&like("FAIL%", None), &Facts(vec![failed(1)], 0)),
+            Truth::True
+        );
+        assert_eq!(
+            truth(&like("fail%", None), &Facts(vec![failed(1)], 0)),
+            Truth::False
+        );
         let bad = leaf(&like("F!", Some("!")), &Facts(vec![failed(1)], 0));
         assert_eq!(bad.error.map(|e| e.code), Some("ORA-01424"));
         let null_pattern = Condition::SqlLike {
@@ -452,11 +472,13 @@ mod tests {
 
     #[test]
     fn case_takes_the_first_true_arm_and_errors_do_not_fall_through() {
-        let when_code = |n| CaseWhen::Cond(Condition::SqlCompare {
-            left: code(),
-            op: CmpOp::Gt,
-            right: Operand::Num(n),
-        });
+        let when_code = |n| {
+            CaseWhen::Cond(Condition::SqlCompare {
+                left: code(),
+                op: CmpOp::Gt,
+                right: Operand::Num(n),
+            })
+        };
         let case = Operand::Case {
             subject: None,
             arms: vec![
@@ -478,7 +500,11 @@ mod tests {
         };
         assert_eq!(truth(&is("big"), &Facts(vec![failed(200)], 0)), Truth::True);
         assert_eq!(truth(&is("small"), &Facts(vec![failed(2)], 0)), Truth::True);
-        assert_eq!(truth(&is("none"), &Facts(vec![WAITING], 0)), Truth::True, "UNKNOWN is not TRUE");
+        assert_eq!(
+            truth(&is("none"), &Facts(vec![WAITING], 0)),
+            Truth::True,
+            "UNKNOWN is not TRUE"
+        );
         let erroring = Operand::Case {
             subject: None,
             arms: vec![CaseArm {

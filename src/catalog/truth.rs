@@ -258,9 +258,7 @@ fn cond_known(c: &Condition, state: &impl Fn(StepIdx) -> AbsState) -> bool {
         Condition::ErrorCodeIn { step, .. } | Condition::ErrorCodeCmp { step, .. } => {
             !state(*step).opaque_code()
         }
-        Condition::And(a, b) | Condition::Or(a, b) => {
-            cond_known(a, state) && cond_known(b, state)
-        }
+        Condition::And(a, b) | Condition::Or(a, b) => cond_known(a, state) && cond_known(b, state),
         Condition::Not(a) => cond_known(a, state),
         sql => sql.operands().into_iter().all(|o| operand_known(o, state)),
     }
@@ -923,6 +921,155 @@ mod tests {
             Operand::Interval(60_000),
         );
         assert_eq!(eval(&fixed, &failed_3), Truths::TRUE);
+    }
+
+    fn code_of(step: StepIdx) -> Operand {
+        Operand::Attr {
+            step,
+            attr: SqlAttr::ErrorCode,
+        }
+    }
+
+    fn binary(op: BinOp, l: Operand, r: Operand) -> Operand {
+        Operand::Binary {
+            op,
+            left: Box::new(l),
+            right: Box::new(r),
+        }
+    }
+
+    #[test]
+    fn computed_error_codes_are_not_sampled() {
+        // `:A.error_code / 100 = 201` holds for 20100..=20199 only: no code near the literals
+        // (1, 100, 201) satisfies it, so the analysis must not conclude "never TRUE".
+        let c = Condition::SqlCompare {
+            left: binary(BinOp::Div, code_of(0), Operand::Num(100)),
+            op: CmpOp::Eq,
+            right: Operand::Num(201),
+        };
+        assert!(satisfiable(&c));
+        let d = Domains::for_condition(&c, &can_fail);
+        assert!(d
+            .states(0)
+            .is_some_and(|s| s.contains(&AbsState::failed(OPAQUE_CODE))));
+        // Still exact where the code is known: before A completes it is NULL.
+        assert_eq!(eval(&c, &|_| AbsState::NOT_STARTED), Truths::UNKNOWN);
+        assert_eq!(eval(&c, &|_| AbsState::SUCCEEDED), Truths::FALSE);
+        // A constant expression gives a code worth trying: `= 5 + 5` tries 10.
+        let ten = Condition::SqlCompare {
+            left: code_of(0),
+            op: CmpOp::Eq,
+            right: binary(BinOp::Add, Operand::Num(5), Operand::Num(5)),
+        };
+        let d = Domains::for_condition(&ten, &can_fail);
+        assert!(d
+            .states(0)
+            .is_some_and(|s| s.contains(&AbsState::failed(10))));
+        assert!(satisfiable(&ten));
+        // BETWEEN bounds are tried too.
+        let range = Condition::SqlBetween {
+            value: code_of(0),
+            negated: false,
+            low: Operand::Num(500),
+            high: Operand::Num(500),
+        };
+        assert!(satisfiable(&range));
+    }
+
+    #[test]
+    fn functions_of_known_values_are_exact() {
+        // NVL(:A.error_code, -1) = -1 only before A completes.
+        let c = Condition::SqlCompare {
+            left: Operand::Call {
+                func: crate::lang::sql::Func::Nvl,
+                args: vec![code_of(0), Operand::Num(-1)],
+            },
+            op: CmpOp::Eq,
+            right: Operand::Num(-1),
+        };
+        assert_eq!(eval(&c, &|_| AbsState::NOT_STARTED), Truths::TRUE);
+        assert_eq!(eval(&c, &|_| AbsState::SUCCEEDED), Truths::FALSE);
+        // Once A completed, a code the condition computes with is any code (conservative).
+        let both = Condition::And(Box::new(c), Box::new(st(0, StateTest::Completed, false)));
+        assert!(satisfiable(&both));
+        // The state name is always known: LOWER(:A.state) = 'succeeded' AND A FAILED never is.
+        let lower = Condition::SqlCompare {
+            left: Operand::Call {
+                func: crate::lang::sql::Func::Lower,
+                args: vec![Operand::Attr {
+                    step: 0,
+                    attr: SqlAttr::State,
+                }],
+            },
+            op: CmpOp::Eq,
+            right: Operand::Str("succeeded".into()),
+        };
+        assert!(satisfiable(&lower));
+        let never = Condition::And(Box::new(lower), Box::new(st(0, StateTest::Failed, false)));
+        assert!(!satisfiable(&never));
+        // LIKE on the state name: no state starts with 'X'.
+        let like = Condition::SqlLike {
+            value: Operand::Attr {
+                step: 0,
+                attr: SqlAttr::State,
+            },
+            negated: false,
+            pattern: Operand::Str("X%".into()),
+            escape: None,
+        };
+        assert!(!satisfiable(&like));
+        // An error is UNKNOWN in every state, and so is its NOT.
+        let bad = Condition::Not(Box::new(Condition::SqlCompare {
+            left: Operand::Call {
+                func: crate::lang::sql::Func::ToNumber,
+                args: vec![Operand::Attr {
+                    step: 0,
+                    attr: SqlAttr::State,
+                }],
+            },
+            op: CmpOp::Eq,
+            right: Operand::Num(1),
+        }));
+        assert!(!satisfiable(&bad));
+    }
+
+    #[test]
+    fn clock_arithmetic_varies() {
+        use crate::lang::sql::Clock;
+        // SYSDATE - 1/24 >= :A.end_date: TRUE or FALSE once A ended, UNKNOWN before.
+        let c = Condition::SqlCompare {
+            left: binary(
+                BinOp::Sub,
+                Operand::Clock(Clock::Sysdate),
+                binary(BinOp::Div, Operand::Num(1), Operand::Num(24)),
+            ),
+            op: CmpOp::Ge,
+            right: Operand::Attr {
+                step: 0,
+                attr: SqlAttr::EndDate,
+            },
+        };
+        assert_eq!(eval(&c, &|_| AbsState::SUCCEEDED), Truths::TRUE_OR_FALSE);
+        assert_eq!(eval(&c, &|_| AbsState::NOT_STARTED), Truths::UNKNOWN);
+        // A date compared with a number never compares, whatever the clock says.
+        let crossed = Condition::SqlCompare {
+            left: Operand::Clock(Clock::Systimestamp),
+            op: CmpOp::Gt,
+            right: Operand::Num(3),
+        };
+        assert_eq!(eval(&crossed, &|_| AbsState::SUCCEEDED), Truths::UNKNOWN);
+        // A function of the clock is opaque: anything.
+        let hour = Condition::SqlCompare {
+            left: Operand::Call {
+                func: crate::lang::sql::Func::Extract(crate::lang::sql::DtField::Hour),
+                args: vec![Operand::Clock(Clock::Systimestamp)],
+            },
+            op: CmpOp::Ge,
+            right: Operand::Num(2),
+        };
+        assert_eq!(eval(&hour, &|_| AbsState::SUCCEEDED), Truths::ANY);
+        assert!(!mentions(&hour, 0));
+        assert!(mentions(&c, 0));
     }
 
     #[test]

@@ -7,8 +7,8 @@
 //! on the whole condition and on each predicate. Whether a rule actually *fired* is not decided
 //! here: it is read from the job's timeline (what the engine did).
 
-use crate::catalog::{CaseWhen, Chain, Condition, EndAction, Operand, Rule, RuleAction, StepIdx};
 use crate::catalog::sqleval::LeafResult;
+use crate::catalog::{CaseWhen, Chain, Condition, EndAction, Operand, Rule, RuleAction, StepIdx};
 use crate::core::eval::{evaluate_condition, evaluate_predicate, StepFacts};
 use crate::core::types::{StepRecord, StepState};
 use crate::core::Truth;

@@ -83,7 +83,9 @@ fn static_kind(e: &SqlExpr) -> Option<Kind> {
             },
             _ => return None,
         },
-        SqlExpr::Binary { op, left, right, .. } => {
+        SqlExpr::Binary {
+            op, left, right, ..
+        } => {
             let (l, r) = (static_kind(left)?, static_kind(right)?);
             match (op, l, r) {
                 (BinOp::Concat, ..) => Kind::Text,
@@ -164,7 +166,11 @@ impl Builder {
             Rule::sql_in => {
                 if let Some(q) = inner.iter().find(|x| x.as_rule() == Rule::subquery) {
                     let qspan = self.span(q);
-                    self.unsupported("a subquery (SELECT …)", "IN takes a list of values: `IN (1, 2, 3)`", qspan);
+                    self.unsupported(
+                        "a subquery (SELECT …)",
+                        "IN takes a list of values: `IN (1, 2, 3)`",
+                        qspan,
+                    );
                 }
                 let list: Vec<SqlExpr> = std::iter::from_fn(|| values.next()).collect();
                 SqlPred::In {
@@ -232,9 +238,7 @@ impl Builder {
         self.diags.push(
             Diagnostic::error(
                 "unsupported-sql",
-                format!(
-                    "{what} is not supported in chain rule conditions: {instead}"
-                ),
+                format!("{what} is not supported in chain rule conditions: {instead}"),
                 span,
             )
             .with_expected(supported_sql()),
@@ -319,7 +323,10 @@ impl Builder {
         if ops.is_empty() {
             return operands.pop().unwrap_or(Built::Invalid(span));
         }
-        let mut values = operands.into_iter().map(|b| self.as_value(b)).collect::<Vec<_>>();
+        let mut values = operands
+            .into_iter()
+            .map(|b| self.as_value(b))
+            .collect::<Vec<_>>();
         if values.len() != ops.len() + 1 {
             return Built::Invalid(span);
         }
@@ -498,9 +505,9 @@ impl Builder {
             match part.as_rule() {
                 Rule::case_searched => {
                     for arm in part.into_inner() {
-                        let mut it = arm.into_inner().filter(|y| {
-                            matches!(y.as_rule(), Rule::cond | Rule::sql_expr)
-                        });
+                        let mut it = arm
+                            .into_inner()
+                            .filter(|y| matches!(y.as_rule(), Rule::cond | Rule::sql_expr));
                         let (Some(c), Some(v)) = (it.next(), it.next()) else {
                             continue;
                         };
@@ -591,8 +598,7 @@ impl Builder {
                 )
                 .with_expected("a TIMESTAMP or an INTERVAL"),
             );
-        } else if matches!(field, DtField::Year | DtField::Month) && kind == Some(Kind::Interval)
-        {
+        } else if matches!(field, DtField::Year | DtField::Month) && kind == Some(Kind::Interval) {
             self.bad_argument(
                 &format!(
                     "EXTRACT({} FROM …) of a day-to-second INTERVAL is not possible (Oracle \
@@ -756,8 +762,12 @@ impl Builder {
                 _ => "'DAY', 'HOUR', 'MINUTE' or 'SECOND'",
             };
             self.diags.push(
-                Diagnostic::error("bad-argument", format!("{} ({})", e.message, e.code), second.span())
-                    .with_expected(expected),
+                Diagnostic::error(
+                    "bad-argument",
+                    format!("{} ({})", e.message, e.code),
+                    second.span(),
+                )
+                .with_expected(expected),
             );
         }
     }
@@ -767,13 +777,9 @@ impl Builder {
         let names = sql::FUNCTIONS.iter().map(|f| f.name);
         let suggestion = nearest_name(&up, names);
         self.diags.push(
-            Diagnostic::error(
-                "unknown-function",
-                format!("unknown function {up}"),
-                span,
-            )
-            .with_expected(format!("a function: {}", function_names()))
-            .with_suggestion(suggestion),
+            Diagnostic::error("unknown-function", format!("unknown function {up}"), span)
+                .with_expected(format!("a function: {}", function_names()))
+                .with_suggestion(suggestion),
         );
     }
 
@@ -871,10 +877,10 @@ impl Builder {
                 lexer_clip(text)
             ),
         };
-        self.diags.push(
-            Diagnostic::error("bare-name", message, span)
-                .with_expected("a value (`:step.attribute`, a string, a number, a function call, CASE)"),
-        );
+        self.diags
+            .push(Diagnostic::error("bare-name", message, span).with_expected(
+                "a value (`:step.attribute`, a string, a number, a function call, CASE)",
+            ));
     }
 
     fn datetime_lit(&mut self, x: Pair<Rule>) -> SqlExpr {
@@ -1009,7 +1015,11 @@ impl Builder {
                         )
                     }
                 } else {
-                    let shape = ["D", "HH", "MI", "SS"][lead..=trail].join(":").replacen(':', " ", usize::from(lead == 0));
+                    let shape = ["D", "HH", "MI", "SS"][lead..=trail].join(":").replacen(
+                        ':',
+                        " ",
+                        usize::from(lead == 0),
+                    );
                     (
                         format!(
                             "INTERVAL '…' {} TO {} takes '{shape}' (hours 0-23, minutes and seconds 0-59 after the first field); found '{}'",
@@ -1066,7 +1076,11 @@ fn parse_interval(text: &str, lead: usize, trail: usize) -> Option<(bool, Millis
         {
             return None;
         }
-        let n: u64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+        let n: u64 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().ok()?
+        };
         if i > 0 && n >= LIMIT[unit] {
             return None;
         }
@@ -1124,10 +1138,17 @@ mod tests {
             parse_interval("1 12:30:15.25", 0, 3),
             Some((false, day + 45_015_250))
         );
-        assert_eq!(parse_interval("2 06", 0, 1), Some((false, 2 * day + 21_600_000)));
+        assert_eq!(
+            parse_interval("2 06", 0, 1),
+            Some((false, 2 * day + 21_600_000))
+        );
         assert_eq!(parse_interval("1:30", 1, 2), Some((false, 5_400_000)));
         assert_eq!(parse_interval("90:30", 2, 3), Some((false, 5_430_000)));
-        assert_eq!(parse_interval("1.5", 2, 2), None, "fractions only for seconds");
+        assert_eq!(
+            parse_interval("1.5", 2, 2),
+            None,
+            "fractions only for seconds"
+        );
         assert_eq!(parse_interval("1:60", 1, 2), None, "minutes below 60");
         assert_eq!(parse_interval("five", 2, 2), None);
         assert_eq!(parse_interval("1 12:30", 0, 3), None);
