@@ -36,7 +36,7 @@ pub fn supported_sql() -> String {
 
 /// What a value position held.
 enum Built {
-    Cond(Cond),
+    Cond(Box<Cond>),
     Value(SqlExpr),
     /// Already reported.
     Invalid(Span),
@@ -121,7 +121,7 @@ impl Builder {
         let left = self.expr_built(first);
         let Some(tail) = parts.next() else {
             return match left {
-                Built::Cond(c) => c,
+                Built::Cond(c) => *c,
                 Built::Value(v) => {
                     self.diags.push(
                         Diagnostic::error(
@@ -291,7 +291,7 @@ impl Builder {
             .and_then(|s| single(&s, Rule::sql_expr));
         match value {
             Some(e) => self.expr_built(e),
-            None => Built::Cond(self.cond(p)),
+            None => Built::Cond(Box::new(self.cond(p))),
         }
     }
 
