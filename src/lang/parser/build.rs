@@ -638,7 +638,11 @@ impl Builder {
                 Rule::rule_name => name = Some(self.ident(&c)),
                 Rule::cond => {
                     condition_text = lexer::collapse(c.as_str());
-                    condition_span = self.span(&c);
+                    // Up to the last token: pest counts the blanks (and comments) before `then`.
+                    let full = self.span(&c);
+                    let (toks, _) = lexer::scan(c.as_str());
+                    let end = toks.last().map_or(full.end, |t| full.start + t.end);
+                    condition_span = Span::new(full.file, full.start, end);
                     condition = Some(self.condition(c));
                 }
                 Rule::action => {
