@@ -179,20 +179,27 @@ pub enum Condition {
     And(Box<Condition>, Box<Condition>),
     Or(Box<Condition>, Box<Condition>),
     Not(Box<Condition>),
-    /// `value [NOT] LIKE pattern [ESCAPE e]`
-    SqlLike {
-        value: Operand,
-        negated: bool,
-        pattern: Operand,
-        escape: Option<Operand>,
-    },
+    /// `value [NOT] LIKE pattern [ESCAPE e]` (boxed: conditions nest thousands deep, and
+    /// every recursive walk, clone and drop pays for the largest variant).
+    SqlLike(Box<LikePred>),
     /// `value [NOT] BETWEEN low AND high`
-    SqlBetween {
-        value: Operand,
-        negated: bool,
-        low: Operand,
-        high: Operand,
-    },
+    SqlBetween(Box<BetweenPred>),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LikePred {
+    pub value: Operand,
+    pub negated: bool,
+    pub pattern: Operand,
+    pub escape: Option<Operand>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BetweenPred {
+    pub value: Operand,
+    pub negated: bool,
+    pub low: Operand,
+    pub high: Operand,
 }
 
 impl Condition {
@@ -202,48 +209,54 @@ impl Condition {
             Condition::SqlCompare { left, right, .. } => vec![left, right],
             Condition::SqlIn { left, list, .. } => std::iter::once(left).chain(list).collect(),
             Condition::SqlIsNull { operand, .. } => vec![operand],
-            Condition::SqlLike {
-                value,
-                pattern,
-                escape,
-                ..
-            } => std::iter::once(value)
-                .chain(std::iter::once(pattern))
-                .chain(escape)
+            Condition::SqlLike(l) => std::iter::once(&l.value)
+                .chain(std::iter::once(&l.pattern))
+                .chain(&l.escape)
                 .collect(),
-            Condition::SqlBetween {
-                value, low, high, ..
-            } => vec![value, low, high],
+            Condition::SqlBetween(b) => vec![&b.value, &b.low, &b.high],
             _ => Vec::new(),
         }
     }
 
-    /// Every step the condition mentions (may repeat).
+    /// Every step the condition mentions (may repeat). An explicit stack: conditions that
+    /// join thousands of steps must not exhaust the call stack.
     pub fn steps(&self, out: &mut Vec<StepIdx>) {
-        match self {
-            Condition::Const(_) => {}
-            Condition::StepState { step, .. }
-            | Condition::ErrorCodeIn { step, .. }
-            | Condition::ErrorCodeCmp { step, .. } => out.push(*step),
-            Condition::And(a, b) | Condition::Or(a, b) => {
-                a.steps(out);
-                b.steps(out);
+        let mut stack = vec![self];
+        while let Some(c) = stack.pop() {
+            match c {
+                Condition::Const(_) => {}
+                Condition::StepState { step, .. }
+                | Condition::ErrorCodeIn { step, .. }
+                | Condition::ErrorCodeCmp { step, .. } => out.push(*step),
+                Condition::And(a, b) | Condition::Or(a, b) => {
+                    stack.push(b);
+                    stack.push(a);
+                }
+                Condition::Not(a) => stack.push(a),
+                sql => sql.operands().into_iter().for_each(|o| o.steps(out)),
             }
-            Condition::Not(a) => a.steps(out),
-            sql => sql.operands().into_iter().for_each(|o| o.steps(out)),
         }
     }
 
     /// True when the value can change with time alone (SYSTIMESTAMP, a running step's
-    /// duration, TO_DATE of a text without a year).
+    /// duration, TO_DATE of a text without a year). An explicit stack, as for `steps`.
     pub fn is_time_dependent(&self) -> bool {
-        match self {
-            Condition::And(a, b) | Condition::Or(a, b) => {
-                a.is_time_dependent() || b.is_time_dependent()
+        let mut stack = vec![self];
+        while let Some(c) = stack.pop() {
+            match c {
+                Condition::And(a, b) | Condition::Or(a, b) => {
+                    stack.push(b);
+                    stack.push(a);
+                }
+                Condition::Not(a) => stack.push(a),
+                sql => {
+                    if sql.operands().into_iter().any(Operand::is_time_dependent) {
+                        return true;
+                    }
+                }
             }
-            Condition::Not(a) => a.is_time_dependent(),
-            sql => sql.operands().into_iter().any(Operand::is_time_dependent),
         }
+        false
     }
 }
 
@@ -282,11 +295,15 @@ pub enum Operand {
         func: Func,
         args: Vec<Operand>,
     },
-    Case {
-        subject: Option<Box<Operand>>,
-        arms: Vec<CaseArm>,
-        otherwise: Option<Box<Operand>>,
-    },
+    Case(Box<CaseExpr>),
+}
+
+/// `CASE [subject] WHEN … THEN … [ELSE otherwise] END`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseExpr {
+    pub subject: Option<Operand>,
+    pub arms: Vec<CaseArm>,
+    pub otherwise: Option<Operand>,
 }
 
 /// One `WHEN … THEN …` of a CASE.
@@ -309,12 +326,13 @@ impl Operand {
             Operand::Neg(x) => (vec![x], Vec::new()),
             Operand::Binary { left, right, .. } => (vec![left, right], Vec::new()),
             Operand::Call { args, .. } => (args.iter().collect(), Vec::new()),
-            Operand::Case {
-                subject,
-                arms,
-                otherwise,
-            } => {
-                let mut ops: Vec<&Operand> = subject.iter().map(|b| &**b).collect();
+            Operand::Case(case) => {
+                let CaseExpr {
+                    subject,
+                    arms,
+                    otherwise,
+                } = &**case;
+                let mut ops: Vec<&Operand> = subject.iter().collect();
                 let mut conds = Vec::new();
                 for arm in arms {
                     match &arm.when {
@@ -323,7 +341,7 @@ impl Operand {
                     }
                     ops.push(&arm.then);
                 }
-                ops.extend(otherwise.iter().map(|b| &**b));
+                ops.extend(otherwise.iter());
                 (ops, conds)
             }
             _ => (Vec::new(), Vec::new()),
@@ -412,4 +430,26 @@ pub struct GroupDef {
     pub name: String,
     pub max_running: Option<u32>,
     pub source: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Conditions nest thousands deep (`B1 SUCCEEDED AND … AND B2000 SUCCEEDED`), and clone,
+    /// drop and the recursive walks pay for the largest variant at every level: the SQL forms
+    /// must stay boxed so that conditions stay as small as before them.
+    #[test]
+    fn conditions_stay_small() {
+        assert!(
+            std::mem::size_of::<Operand>() <= 32,
+            "{}",
+            std::mem::size_of::<Operand>()
+        );
+        assert!(
+            std::mem::size_of::<Condition>() <= 72,
+            "{}",
+            std::mem::size_of::<Condition>()
+        );
+    }
 }

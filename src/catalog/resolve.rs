@@ -836,8 +836,8 @@ fn resolve_sql(
             leaves.push(*span);
             let v = op(value);
             let p = op(pattern);
-            let e = escape.as_ref().map(&mut op);
-            Some(Condition::SqlLike {
+            let e = escape.as_deref().map(&mut op);
+            Some(Condition::SqlLike(Box::new(LikePred {
                 value: v?,
                 negated: *negated,
                 pattern: p?,
@@ -845,7 +845,7 @@ fn resolve_sql(
                     Some(e) => Some(e?),
                     None => None,
                 },
-            })
+            })))
         }
         ast::SqlPred::Between {
             value,
@@ -858,12 +858,12 @@ fn resolve_sql(
             let v = op(value);
             let l = op(low);
             let h = op(high);
-            Some(Condition::SqlBetween {
+            Some(Condition::SqlBetween(Box::new(BetweenPred {
                 value: v?,
                 negated: *negated,
                 low: l?,
                 high: h?,
-            })
+            })))
         }
     }
 }
@@ -921,7 +921,7 @@ fn resolve_operand(
             otherwise,
             ..
         } => {
-            let subject = subject.as_ref().map(|s| boxed(s, diags));
+            let subject = subject.as_ref().map(|s| resolve_operand(s, scope, diags));
             let mut ok = true;
             let mut out = Vec::with_capacity(arms.len());
             for arm in arms {
@@ -939,11 +939,11 @@ fn resolve_operand(
                     _ => ok = false,
                 }
             }
-            let otherwise = otherwise.as_ref().map(|e| boxed(e, diags));
+            let otherwise = otherwise.as_ref().map(|e| resolve_operand(e, scope, diags));
             if !ok {
                 return None;
             }
-            Operand::Case {
+            Operand::Case(Box::new(CaseExpr {
                 subject: match subject {
                     Some(s) => Some(s?),
                     None => None,
@@ -953,7 +953,7 @@ fn resolve_operand(
                     Some(e) => Some(e?),
                     None => None,
                 },
-            }
+            }))
         }
     })
 }

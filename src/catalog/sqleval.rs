@@ -15,7 +15,7 @@
 //! value were. Inside a CASE, an error in a WHEN condition is an error of the CASE's value (it
 //! does not fall through to the next WHEN), for the same reason.
 
-use super::model::{CaseWhen, Condition, Operand, StepIdx};
+use super::model::{CaseExpr, CaseWhen, Condition, Operand, StepIdx};
 use crate::lang::ast::{CmpOp, SqlAttr, StateTest};
 use crate::lang::logic::{in_list, Truth};
 use crate::lang::sql::{self, value, SqlError, SqlResult, Value};
@@ -107,11 +107,12 @@ pub fn value<'a, E: Env>(op: &'a Operand, env: &E) -> SqlResult<Value<'a>> {
             },
             env.now(),
         )?,
-        Operand::Case {
-            subject,
-            arms,
-            otherwise,
-        } => {
+        Operand::Case(case) => {
+            let CaseExpr {
+                subject,
+                arms,
+                otherwise,
+            } = &**case;
             let subject = match subject {
                 Some(s) => Some(value(s, env)?),
                 None => None,
@@ -223,24 +224,14 @@ pub fn leaf<E: Env>(c: &Condition, env: &E) -> LeafResult {
                 Truth::Unknown
             }
         },
-        Condition::SqlBetween {
-            value: v,
-            negated,
-            low,
-            high,
-        } => {
-            let x = value(v, env);
-            let ge = comparison(&x, CmpOp::Ge, &value(low, env), &mut error);
-            let le = comparison(&x, CmpOp::Le, &value(high, env), &mut error);
-            ge.and(le).negate_if(*negated)
+        Condition::SqlBetween(b) => {
+            let x = value(&b.value, env);
+            let ge = comparison(&x, CmpOp::Ge, &value(&b.low, env), &mut error);
+            let le = comparison(&x, CmpOp::Le, &value(&b.high, env), &mut error);
+            ge.and(le).negate_if(b.negated)
         }
-        Condition::SqlLike {
-            value: v,
-            negated,
-            pattern,
-            escape,
-        } => match like(v, pattern, escape.as_ref(), env) {
-            Ok(Some(m)) => Truth::from_bool(m != *negated),
+        Condition::SqlLike(l) => match like(&l.value, &l.pattern, l.escape.as_ref(), env) {
+            Ok(Some(m)) => Truth::from_bool(m != l.negated),
             Ok(None) => Truth::Unknown,
             Err(e) => {
                 error = Some(e);
@@ -316,7 +307,7 @@ fn strict_junction<E: Env>(c: &Condition, env: &E) -> SqlResult<Truth> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::model::CaseArm;
+    use crate::catalog::model::{BetweenPred, CaseArm, LikePred};
     use crate::lang::sql::{BinOp, Clock, Func};
 
     struct Facts(Vec<StepView>, i64);
@@ -420,11 +411,13 @@ mod tests {
 
     #[test]
     fn between_and_like() {
-        let between = |negated| Condition::SqlBetween {
-            value: code(),
-            negated,
-            low: Operand::Num(1),
-            high: Operand::Num(99),
+        let between = |negated| {
+            Condition::SqlBetween(Box::new(BetweenPred {
+                value: code(),
+                negated,
+                low: Operand::Num(1),
+                high: Operand::Num(99),
+            }))
         };
         assert_eq!(
             truth(&between(false), &Facts(vec![failed(99)], 0)),
@@ -442,14 +435,16 @@ mod tests {
             truth(&between(true), &Facts(vec![WAITING], 0)),
             Truth::Unknown
         );
-        let like = |pattern: &str, escape: Option<&str>| Condition::SqlLike {
-            value: Operand::Attr {
-                step: 0,
-                attr: SqlAttr::State,
-            },
-            negated: false,
-            pattern: s(pattern),
-            escape: escape.map(s),
+        let like = |pattern: &str, escape: Option<&str>| {
+            Condition::SqlLike(Box::new(LikePred {
+                value: Operand::Attr {
+                    step: 0,
+                    attr: SqlAttr::State,
+                },
+                negated: false,
+                pattern: s(pattern),
+                escape: escape.map(s),
+            }))
         };
         assert_eq!(
             truth(&like("FAIL%", None), &Facts(vec![failed(1)], 0)),
@@ -461,12 +456,12 @@ mod tests {
         );
         let bad = leaf(&like("F!", Some("!")), &Facts(vec![failed(1)], 0));
         assert_eq!(bad.error.map(|e| e.code), Some("ORA-01424"));
-        let null_pattern = Condition::SqlLike {
+        let null_pattern = Condition::SqlLike(Box::new(LikePred {
             value: s("x"),
             negated: true,
             pattern: Operand::Null,
             escape: None,
-        };
+        }));
         assert_eq!(truth(&null_pattern, &Facts(vec![], 0)), Truth::Unknown);
     }
 
@@ -479,7 +474,7 @@ mod tests {
                 right: Operand::Num(n),
             })
         };
-        let case = Operand::Case {
+        let case = Operand::Case(Box::new(CaseExpr {
             subject: None,
             arms: vec![
                 CaseArm {
@@ -491,8 +486,8 @@ mod tests {
                     then: s("small"),
                 },
             ],
-            otherwise: Some(Box::new(s("none"))),
-        };
+            otherwise: Some(s("none")),
+        }));
         let is = |t: &str| Condition::SqlCompare {
             left: case.clone(),
             op: CmpOp::Eq,
@@ -505,7 +500,7 @@ mod tests {
             Truth::True,
             "UNKNOWN is not TRUE"
         );
-        let erroring = Operand::Case {
+        let erroring = Operand::Case(Box::new(CaseExpr {
             subject: None,
             arms: vec![CaseArm {
                 when: CaseWhen::Cond(Condition::SqlCompare {
@@ -515,8 +510,8 @@ mod tests {
                 }),
                 then: s("a"),
             }],
-            otherwise: Some(Box::new(s("b"))),
-        };
+            otherwise: Some(s("b")),
+        }));
         let c = Condition::SqlCompare {
             left: erroring,
             op: CmpOp::Eq,
@@ -524,14 +519,14 @@ mod tests {
         };
         assert_eq!(leaf(&c, &Facts(vec![], 0)).truth, Truth::Unknown);
         // Simple CASE: NULL never matches.
-        let simple = Operand::Case {
-            subject: Some(Box::new(code())),
+        let simple = Operand::Case(Box::new(CaseExpr {
+            subject: Some(code()),
             arms: vec![CaseArm {
                 when: CaseWhen::Value(Operand::Null),
                 then: s("null"),
             }],
             otherwise: None,
-        };
+        }));
         let c = Condition::SqlIsNull {
             operand: simple,
             negated: false,

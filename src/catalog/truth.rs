@@ -433,19 +433,14 @@ pub fn eval(cond: &Condition, state: &impl Fn(StepIdx) -> AbsState) -> Truths {
             };
             t.negate_if(*negated)
         }
-        Condition::SqlBetween {
-            value,
-            negated,
-            low,
-            high,
-        } => {
-            let v = abs(value, state);
-            compare(&v, CmpOp::Ge, &abs(low, state))
-                .and(compare(&v, CmpOp::Le, &abs(high, state)))
-                .negate_if(*negated)
+        Condition::SqlBetween(b) => {
+            let v = abs(&b.value, state);
+            compare(&v, CmpOp::Ge, &abs(&b.low, state))
+                .and(compare(&v, CmpOp::Le, &abs(&b.high, state)))
+                .negate_if(b.negated)
         }
         // LIKE on a value that is not known: anything.
-        Condition::SqlLike { .. } => Truths::ANY,
+        Condition::SqlLike(_) => Truths::ANY,
     }
 }
 
@@ -571,15 +566,13 @@ fn facts(cond: &Condition, out: &mut Vec<(StepIdx, StepFacts)>) {
                 compared(out, o, &[left]);
             }
         }
-        Condition::SqlBetween {
-            value, low, high, ..
-        } => {
-            compared(out, value, &[low, high]);
-            compared(out, low, &[value]);
-            compared(out, high, &[value]);
+        Condition::SqlBetween(b) => {
+            compared(out, &b.value, &[&b.low, &b.high]);
+            compared(out, &b.low, &[&b.value]);
+            compared(out, &b.high, &[&b.value]);
         }
         Condition::SqlIsNull { operand, .. } => operand_facts(out, operand, true),
-        Condition::SqlLike { .. } => {
+        Condition::SqlLike(_) => {
             for o in cond.operands() {
                 operand_facts(out, o, false);
             }
@@ -967,12 +960,12 @@ mod tests {
             .is_some_and(|s| s.contains(&AbsState::failed(10))));
         assert!(satisfiable(&ten));
         // BETWEEN bounds are tried too.
-        let range = Condition::SqlBetween {
+        let range = Condition::SqlBetween(Box::new(super::super::model::BetweenPred {
             value: code_of(0),
             negated: false,
             low: Operand::Num(500),
             high: Operand::Num(500),
-        };
+        }));
         assert!(satisfiable(&range));
     }
 
@@ -1008,7 +1001,7 @@ mod tests {
         let never = Condition::And(Box::new(lower), Box::new(st(0, StateTest::Failed, false)));
         assert!(!satisfiable(&never));
         // LIKE on the state name: no state starts with 'X'.
-        let like = Condition::SqlLike {
+        let like = Condition::SqlLike(Box::new(super::super::model::LikePred {
             value: Operand::Attr {
                 step: 0,
                 attr: SqlAttr::State,
@@ -1016,7 +1009,7 @@ mod tests {
             negated: false,
             pattern: Operand::Str("X%".into()),
             escape: None,
-        };
+        }));
         assert!(!satisfiable(&like));
         // An error is UNKNOWN in every state, and so is its NOT.
         let bad = Condition::Not(Box::new(Condition::SqlCompare {

@@ -229,20 +229,21 @@ pub enum SqlPred {
         negated: bool,
         span: Span,
     },
-    /// `value [NOT] LIKE pattern [ESCAPE 'c']`
+    /// `value [NOT] LIKE pattern [ESCAPE 'c']` (values boxed: conditions nest deep, and every
+    /// clone and drop pays for the largest variant).
     Like {
-        value: SqlExpr,
+        value: Box<SqlExpr>,
         negated: bool,
-        pattern: SqlExpr,
-        escape: Option<SqlExpr>,
+        pattern: Box<SqlExpr>,
+        escape: Option<Box<SqlExpr>>,
         span: Span,
     },
     /// `value [NOT] BETWEEN low AND high`
     Between {
-        value: SqlExpr,
+        value: Box<SqlExpr>,
         negated: bool,
-        low: SqlExpr,
-        high: SqlExpr,
+        low: Box<SqlExpr>,
+        high: Box<SqlExpr>,
         span: Span,
     },
 }
@@ -420,4 +421,14 @@ pub struct GroupDecl {
     pub path: Vec<Ident>,
     pub max_running: Option<i64>,
     pub span: Span,
+}
+
+#[cfg(test)]
+mod tests {
+    /// Conditions nest up to 1000 predicates deep: the SQL forms must not make every level
+    /// larger than the comparison already is.
+    #[test]
+    fn conditions_stay_small() {
+        assert!(std::mem::size_of::<super::Cond>() <= 208);
+    }
 }

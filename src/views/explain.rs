@@ -486,12 +486,12 @@ mod tests {
             op: CmpOp::Eq,
             right: Operand::Num(1),
         };
-        let range = Condition::SqlBetween {
+        let range = Condition::SqlBetween(Box::new(crate::catalog::BetweenPred {
             value: attr(SqlAttr::ErrorCode),
             negated: false,
             low: Operand::Num(20000),
             high: Operand::Num(20999),
-        };
+        }));
         if let Some(c) = cat.chains.get_mut("C") {
             c.rules.push(rule(
                 "R4",

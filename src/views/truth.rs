@@ -218,11 +218,8 @@ fn write_operand(chain: &Chain, op: &Operand, min: u8) -> String {
                 ),
             }
         }
-        Operand::Case {
-            subject,
-            arms,
-            otherwise,
-        } => {
+        Operand::Case(case) => {
+            let (subject, arms, otherwise) = (&case.subject, &case.arms, &case.otherwise);
             let mut out = "CASE".to_string();
             if let Some(s) = subject {
                 out.push(' ');
@@ -305,32 +302,22 @@ pub fn predicate_text(chain: &Chain, cond: &Condition) -> String {
             operand_text(chain, operand),
             if *negated { "NOT " } else { "" }
         ),
-        Condition::SqlLike {
-            value,
-            negated,
-            pattern,
-            escape,
-        } => format!(
+        Condition::SqlLike(l) => format!(
             "{} {}LIKE {}{}",
-            operand_text(chain, value),
-            if *negated { "NOT " } else { "" },
-            operand_text(chain, pattern),
-            escape
+            operand_text(chain, &l.value),
+            if l.negated { "NOT " } else { "" },
+            operand_text(chain, &l.pattern),
+            l.escape
                 .as_ref()
                 .map(|e| format!(" ESCAPE {}", operand_text(chain, e)))
                 .unwrap_or_default()
         ),
-        Condition::SqlBetween {
-            value,
-            negated,
-            low,
-            high,
-        } => format!(
+        Condition::SqlBetween(b) => format!(
             "{} {}BETWEEN {} AND {}",
-            operand_text(chain, value),
-            if *negated { "NOT " } else { "" },
-            operand_text(chain, low),
-            operand_text(chain, high)
+            operand_text(chain, &b.value),
+            if b.negated { "NOT " } else { "" },
+            operand_text(chain, &b.low),
+            operand_text(chain, &b.high)
         ),
         Condition::And(a, b) => format!(
             "{} AND {}",

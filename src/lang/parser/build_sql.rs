@@ -191,10 +191,10 @@ impl Builder {
                     }
                 }
                 SqlPred::Like {
-                    value: left,
+                    value: Box::new(left),
                     negated,
-                    pattern,
-                    escape,
+                    pattern: Box::new(pattern),
+                    escape: escape.map(Box::new),
                     span,
                 }
             }
@@ -202,10 +202,10 @@ impl Builder {
                 let low = next();
                 let high = next();
                 SqlPred::Between {
-                    value: left,
+                    value: Box::new(left),
                     negated,
-                    low,
-                    high,
+                    low: Box::new(low),
+                    high: Box::new(high),
                     span,
                 }
             }
