@@ -730,7 +730,9 @@ impl Builder {
         };
         let first = args.first().and_then(static_kind);
         let problem = match func {
-            Func::ToDate | Func::ToTimestamp => format::parse_dt_format(text).err(),
+            Func::ToDate | Func::ToTimestamp => {
+                format::parse_input_format(text, func == Func::ToTimestamp).err()
+            }
             Func::ToNumber => format::parse_num_format(text).err(),
             Func::ToChar => match first {
                 Some(Kind::Number) => format::parse_num_format(text).err(),
@@ -756,7 +758,7 @@ impl Builder {
         };
         if let Some(e) = problem {
             let expected = match e.code {
-                "ORA-01821" => "a date format such as 'YYYY-MM-DD HH24:MI:SS'",
+                "ORA-01821" | "ORA-01820" => "a date format such as 'YYYY-MM-DD HH24:MI:SS'",
                 "ORA-01481" => "a number format such as 'FM999990.00'",
                 "ORA-01899" => "a unit: YYYY, Q, MM, WW, IW, W, DAY, DD, HH or MI",
                 _ => "'DAY', 'HOUR', 'MINUTE' or 'SECOND'",

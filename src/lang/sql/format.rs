@@ -331,6 +331,32 @@ pub fn format_instant(ms: i64, elems: &[DtElem], is_date: bool) -> SqlResult<Str
     Ok(out)
 }
 
+/// A format model TO_DATE (`timestamp` false) or TO_TIMESTAMP can read with: elements that
+/// only print (`Q`, `WW`, `IW`, `W`, `CC`, `IYYY`) are ORA-01820, and `FF` needs TO_TIMESTAMP.
+pub fn parse_input_format(fmt: &str, timestamp: bool) -> SqlResult<Vec<DtElem>> {
+    let elems = parse_dt_format(fmt)?;
+    for e in &elems {
+        match e {
+            DtElem::IsoYear
+            | DtElem::Century
+            | DtElem::Quarter
+            | DtElem::Week
+            | DtElem::IsoWeek
+            | DtElem::WeekOfMonth => return Err(print_only()),
+            DtElem::Frac(_) if !timestamp => return Err(no_ff()),
+            _ => {}
+        }
+    }
+    Ok(elems)
+}
+
+fn print_only() -> SqlError {
+    SqlError::new(
+        "ORA-01820",
+        "format code cannot appear in date input format (Q, WW, IW, W, CC and IYYY only print)",
+    )
+}
+
 /// What a TO_DATE / TO_TIMESTAMP input gave, before defaults.
 #[derive(Default)]
 struct Fields {
@@ -631,12 +657,7 @@ pub fn parse_instant(text: &str, elems: &[DtElem], now: i64, timestamp: bool) ->
             | DtElem::Quarter
             | DtElem::Week
             | DtElem::IsoWeek
-            | DtElem::WeekOfMonth => {
-                return Err(SqlError::new(
-                    "ORA-01820",
-                    "format code cannot appear in date input format (Q, WW, IW, W, CC and IYYY only print)",
-                ))
-            }
+            | DtElem::WeekOfMonth => return Err(print_only()),
         }
     }
     input.skip_blanks();
