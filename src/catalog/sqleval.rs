@@ -534,6 +534,19 @@ mod tests {
         assert_eq!(truth(&c, &Facts(vec![WAITING], 0)), Truth::True);
     }
 
+    /// Catalogs stored by earlier versions (`meta/catalog`, JSON) still read and evaluate:
+    /// `SYSTIMESTAMP - INTERVAL '1' HOUR` was stored as `Now { offset_millis }`.
+    #[test]
+    fn stored_conditions_of_earlier_versions_still_evaluate() {
+        let old = r#"{"SqlCompare":{"left":{"Attr":{"step":0,"attr":"EndDate"}},"op":"Gt","right":{"Now":{"offset_millis":-3600000}}}}"#;
+        let c: Condition = serde_json::from_str(old).expect("old JSON decodes");
+        let ended = |now| Facts(vec![failed(1)], now);
+        assert_eq!(truth(&c, &ended(61_000 + 3_599_999)), Truth::True);
+        assert_eq!(truth(&c, &ended(61_000 + 3_600_000)), Truth::False);
+        let round = serde_json::to_string(&c).expect("encodes");
+        assert_eq!(round, old);
+    }
+
     #[test]
     fn clocks_read_the_evaluation_instant() {
         let now = 86_400_000 * 3 + 1_500;

@@ -492,8 +492,8 @@ pub fn parse_instant(text: &str, elems: &[DtElem], now: i64, timestamp: bool) ->
                     input.pos += skip;
                 } else {
                     input.skip_blanks();
-                    let r = input.rest();
-                    if r.len() < s.len() || !r[..s.len()].eq_ignore_ascii_case(s) {
+                    let head = input.rest().get(..s.len());
+                    if !head.is_some_and(|h| h.eq_ignore_ascii_case(s)) {
                         return Err(literal_mismatch(text));
                     }
                     input.pos += s.len();
@@ -1276,6 +1276,12 @@ mod tests {
         assert_eq!(code("01-FOO-24", "DD-MON-RR"), Err("ORA-01843"));
         assert_eq!(code("2024", "Q"), Err("ORA-01820"));
         assert_eq!(code("0000", "YYYY"), Err("ORA-01841"));
+        assert_eq!(
+            code("€€€", "\"ab\"YYYY"),
+            Err("ORA-01861"),
+            "no panic on multi-byte input"
+        );
+        assert_eq!(code("2024€", "YYYY\"ab\""), Err("ORA-01861"));
         assert_eq!(
             parse_instant("1.5", &parse_dt_format("SS.FF").unwrap(), 0, false).map_err(|e| e.code),
             Err("ORA-01821"),

@@ -405,10 +405,7 @@ pub fn round_int(n: Decimal) -> Option<i64> {
 pub fn check_instant(ms: Option<i64>) -> SqlResult<i64> {
     match ms {
         Some(t) if (civil::MIN_MS..=civil::MAX_MS).contains(&t) => Ok(t),
-        _ => Err(SqlError::new(
-            "ORA-01841",
-            "the resulting date is outside years 1 to 9999",
-        )),
+        _ => Err(out_of_range()),
     }
 }
 
@@ -464,7 +461,11 @@ fn days_to_ms(days: Decimal) -> SqlResult<i64> {
     days.checked_mul(Decimal::from(86_400))
         .and_then(round_int)
         .and_then(|s| s.checked_mul(1000))
-        .ok_or_else(|| check_instant(None).unwrap_err())
+        .ok_or_else(out_of_range)
+}
+
+fn out_of_range() -> SqlError {
+    SqlError::new("ORA-01841", "the resulting date is outside years 1 to 9999")
 }
 
 fn scale_interval(ms: i64, by: Decimal, divide: bool) -> SqlResult<i64> {
