@@ -454,3 +454,40 @@ fn nesting_graph_links_chains_and_finds_loops() {
         ]
     );
 }
+
+/// The Oracle pitfall in its SQL forms: `NOT BETWEEN` on an error code is TRUE on success,
+/// `NOT LIKE` on a state before the step runs; a guard in the same AND silences it.
+#[test]
+fn unguarded_negation_in_sql_forms() {
+    let text = "
+program F { builtin fail 3; }
+program P { builtin noop; }
+chain C {
+    step A program F;
+    step B program P;
+    step X program P;
+    rule R1 when TRUE then START A;
+    rule R2 when :A.error_code NOT BETWEEN 20000 AND 20999 then START B;
+    rule R3 when :A.state NOT LIKE 'SUCC%' then START X;
+    rule R4 when A FAILED AND :A.error_code NOT BETWEEN 20000 AND 20999 then END 1;
+    rule R5 when A COMPLETED AND NOT (:A.state LIKE 'SUCC%') then END 2;
+    rule R6 when B COMPLETED OR X COMPLETED then END;
+}
+";
+    let loaded = load(text);
+    let found: Vec<String> = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "unguarded-negation")
+        .map(|d| d.message.clone())
+        .collect();
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(
+        found[0].contains("rule R2 also fires on success"),
+        "{found:#?}"
+    );
+    assert!(
+        found[1].contains("rule R3 can fire before A even starts"),
+        "{found:#?}"
+    );
+}

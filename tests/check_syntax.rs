@@ -30,6 +30,13 @@ macro_rules! syntax_snapshot {
 
 syntax_snapshot! {
     syntax_bad_after => "syntax_bad_after",
+    syntax_bad_argument => "syntax_bad_argument",
+    syntax_bad_literal => "syntax_bad_literal",
+    syntax_bare_name => "syntax_bare_name",
+    syntax_condition_as_value => "syntax_condition_as_value",
+    syntax_not_a_condition => "syntax_not_a_condition",
+    syntax_unknown_function => "syntax_unknown_function",
+    syntax_unsupported_subquery => "syntax_unsupported_subquery",
     syntax_bad_after_minutes => "syntax_bad_after_minutes",
     syntax_bad_attribute => "syntax_bad_attribute",
     syntax_bad_duration => "syntax_bad_duration",

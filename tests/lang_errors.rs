@@ -344,12 +344,12 @@ fn bad_duration() {
         ),
         (
             "chain C { rule when :A.duration > INTERVAL '1.5' HOUR then END; }",
-            "1:35",
+            "1:44",
             "INTERVAL takes a whole number in quotes, like INTERVAL '5' MINUTE; found '1.5'",
         ),
         (
             "chain C { rule when :A.end_date < SYSDATE - INTERVAL '' DAY then END; }",
-            "1:45",
+            "1:54",
             "INTERVAL takes a whole number in quotes, like INTERVAL '5' MINUTE; found ''",
         ),
     ];
@@ -567,7 +567,9 @@ fn too_deep_and_too_complex() {
         "too-deep@1:221: parentheses nest more than 200 levels deep"
     );
     let ok = format!("{}A SUCCEEDED{}", "(".repeat(200), ")".repeat(200));
-    parse_file(0, &format!("chain C {{ rule when {ok} then END; }}")).expect("200 levels parse");
+    if let Err(e) = parse_file(0, &format!("chain C {{ rule when {ok} then END; }}")) {
+        panic!("200 levels parse: {e:?}");
+    }
 
     let many = vec!["A SUCCEEDED"; 1001].join(" AND ");
     assert_eq!(
@@ -697,6 +699,128 @@ fn rendered_diagnostics_show_the_line_and_a_caret() {
     assert!(text.contains("= help: did you mean SUCCEEDED?"), "{text}");
 }
 
+// ------------------------------------------------------------------ SQL conditions
+
+fn in_rule(cond: &str) -> String {
+    one_error(&format!("chain C {{ rule when {cond} then END; }}"))
+}
+
+#[test]
+fn sql_constructs_that_are_not_supported_are_named() {
+    let cases = [
+        (
+            "EXISTS (SELECT 1 FROM t)",
+            "unsupported-sql@1:21: a subquery (EXISTS (SELECT …)) is not supported",
+        ),
+        (
+            "NOT EXISTS (SELECT 1 FROM t)",
+            "unsupported-sql@1:25: a subquery (EXISTS (SELECT …)) is not supported",
+        ),
+        (
+            ":A.error_code IN (SELECT c FROM t)",
+            "unsupported-sql@1:38: a subquery (SELECT …) is not supported",
+        ),
+        (
+            ":A.error_code = (SELECT MAX(c) FROM t)",
+            "unsupported-sql@1:37: a subquery (SELECT …) is not supported",
+        ),
+        (
+            "CAST(:A.error_code AS VARCHAR2(5)) = '1'",
+            "unsupported-sql@1:21: CAST is not supported",
+        ),
+        (
+            ":A.error_code = ANY (1, 2)",
+            "unsupported-sql@1:37: a comparison with ANY (…) is not supported",
+        ),
+        (
+            ":A.error_code > ALL (SELECT c FROM t)",
+            "unsupported-sql@1:37: a comparison with ALL (…) is not supported",
+        ),
+        (
+            "COUNT(*) > 1",
+            "unsupported-sql@1:21: the aggregate function COUNT is not supported",
+        ),
+        (
+            ":A.duration > INTERVAL '1' MONTH",
+            "unsupported-sql@1:48: a year-to-month INTERVAL (MONTH) is not supported",
+        ),
+        (
+            "EXTRACT(TIMEZONE_HOUR FROM SYSTIMESTAMP) = 0",
+            "unsupported-sql@1:29: EXTRACT(TIMEZONE_HOUR) is not supported",
+        ),
+    ];
+    for (cond, want) in cases {
+        let got = in_rule(cond);
+        assert!(got.starts_with(want), "{cond}\n got: {got}\nwant: {want}");
+        assert!(
+            got.contains("chain rule conditions"),
+            "{cond}: says where: {got}"
+        );
+    }
+    // The expected text lists what is supported, functions included.
+    let d = &diags("chain C { rule when EXISTS (SELECT 1 FROM t) then END; }")[0];
+    let expected = d.expected.as_deref().unwrap_or("");
+    for form in ["BETWEEN", "LIKE", "CASE", "NVL", "TO_DATE", "EXTRACT"] {
+        assert!(expected.contains(form), "{expected}");
+    }
+}
+
+#[test]
+fn sql_names_functions_and_arguments_are_checked() {
+    let cases = [
+        ("NVLL(:A.error_code, 0) = 0", "unknown-function@1:21: unknown function NVLL"),
+        ("regexp_like(:A.state, 'x') = 1", "unknown-function@1:21: unknown function REGEXP_LIKE"),
+        ("status = 'X'", "bare-name@1:21: `status` is not a value here"),
+        ("A.error_code = 1", "bare-name@1:21: `A.error_code` is not a value: a step's attribute is written with a colon, `:A.error_code`"),
+        ("NVL(:A.error_code) = 0", "bad-argument@1:21: NVL takes 2 arguments; found 1"),
+        ("SUBSTR(:A.state) = 'X'", "bad-argument@1:21: SUBSTR takes 2 to 3 arguments; found 1"),
+        ("COALESCE(:A.state) = 'X'", "bad-argument@1:21: COALESCE takes at least 2 arguments; found 1"),
+        ("TO_DATE('2024', 'YYYY-MM-ZZ') = SYSDATE", "bad-argument@1:37: date format not recognized"),
+        ("TO_DATE('2024', 'YYYY Q') = SYSDATE", "bad-argument@1:37: format code cannot appear in date input format"),
+        ("TO_DATE('1.5', 'SS.FF') = SYSDATE", "bad-argument@1:36: date format not recognized: FF (fractions of a second) needs TO_TIMESTAMP"),
+        ("TO_NUMBER('1', '9X') = 1", "bad-argument@1:36: invalid number format model '9X'"),
+        ("TO_CHAR(1, '9X') = '1'", "bad-argument@1:32: invalid number format model '9X'"),
+        ("TRUNC(SYSDATE, 'XX') = SYSDATE", "bad-argument@1:36: bad precision specifier 'XX'"),
+        ("NUMTODSINTERVAL(1, 'WEEK') > :A.duration", "bad-argument@1:40: NUMTODSINTERVAL takes 'DAY', 'HOUR', 'MINUTE' or 'SECOND'"),
+        ("EXTRACT(MINUTE FROM TRUNC(SYSDATE)) = 0", "bad-argument@1:41: EXTRACT(MINUTE FROM …) needs a TIMESTAMP or an INTERVAL"),
+        ("EXTRACT(YEAR FROM :A.duration) = 0", "bad-argument@1:39: EXTRACT(YEAR FROM …) of a day-to-second INTERVAL"),
+        ("EXTRACT(YEAR FROM 'x') = 0", "bad-argument@1:39: EXTRACT takes a DATE, a TIMESTAMP or an INTERVAL"),
+        ("TRIM('ab' FROM :A.state) = 'X'", "bad-argument@1:26: TRIM removes one character; 'ab' has 2"),
+        (":A.state LIKE 'x' ESCAPE '!!'", "bad-argument@1:46: the escape character must be one character"),
+        (":A.end_date > TIMESTAMP '2024-02-30 00:00:00'", "bad-literal@1:45: TIMESTAMP takes 'YYYY-MM-DD HH24:MI:SS[.FF]'; found '2024-02-30 00:00:00': date not valid for month specified"),
+        (":A.end_date > DATE '2024-1-5'", "bad-literal@1:40: DATE takes 'YYYY-MM-DD'; found '2024-1-5'"),
+        ("NVL(:A.error_code, 0)", "not-a-condition@1:21: `NVL(:A.error_code, 0)` is a value, not a condition"),
+        ("(A SUCCEEDED) + 1 = 2", "condition-as-value@1:22: a condition cannot be used as a value"),
+        (":A.duration > INTERVAL '1:75' HOUR TO MINUTE", "bad-duration@1:44: INTERVAL '…' HOUR TO MINUTE takes 'HH:MI'"),
+        (":A.duration > INTERVAL '1' SECOND TO MINUTE", "bad-duration@1:58: in INTERVAL '…' A TO B, B must be a smaller unit than A"),
+        (":A.duration > INTERVAL '1.5' MINUTE", "bad-duration@1:44: INTERVAL takes a whole number in quotes"),
+        ("NVL(:A.error_code, ) = 0", "syntax@1:40: expected a value"),
+    ];
+    for (cond, want) in cases {
+        let got = in_rule(cond);
+        assert!(got.starts_with(want), "{cond}\n got: {got}\nwant: {want}");
+    }
+    // The nearest function is suggested.
+    let d = &diags("chain C { rule when TO_DATA('x') = SYSDATE then END; }")[0];
+    assert_eq!(d.suggestion.as_deref(), Some("TO_DATE"));
+}
+
+#[test]
+fn too_many_sql_operators() {
+    let sum = vec!["1"; 258].join(" + ");
+    let got = in_rule(&format!("{sum} = 1"));
+    assert!(
+        got.starts_with("too-complex@") && got.contains("more than 256 operators"),
+        "{got}"
+    );
+    let fine = vec!["1"; 257].join(" + ");
+    parse_file(
+        0,
+        &format!("chain C {{ rule when {fine} = 257 then END; }}"),
+    )
+    .expect("256 parse");
+}
+
 // ------------------------------------------------------------------ the bad fixtures
 
 #[test]
@@ -741,6 +865,13 @@ fn each_syntax_fixture_produces_exactly_its_diagnostic() {
         "bad-integer",
         "too-deep",
         "too-complex",
+        "unknown-function",
+        "unsupported-sql",
+        "bare-name",
+        "bad-argument",
+        "bad-literal",
+        "not-a-condition",
+        "condition-as-value",
     ] {
         assert!(
             seen.iter().any(|s| s == code),

@@ -25,6 +25,10 @@ chain LOAN -- comment
     rule when VALIDATE SUCCEEDED AND :VALIDATE.duration < INTERVAL '5' MINUTE then AFTER 00:00:10 START "wait", FUND;
     rule when VALIDATE ERROR_CODE NOT IN (1, 2) OR NOT (FUND COMPLETED) then STOP FUND;
     rule LAST when :FUND.end_date > SYSTIMESTAMP - INTERVAL '1' HOUR OR 1=1 then END FUND.ERROR_CODE comment 'done';
+    rule SQL when NVL(:VALIDATE.error_code, 0) BETWEEN 1 AND 9 AND :FUND.state NOT LIKE 'S%' ESCAPE '\'
+        AND CASE WHEN FUND FAILED THEN -1.5 ELSE TRUNC(SYSDATE - :FUND.end_date) END * 2 >= 0
+        AND TO_CHAR(SYSDATE, 'DY') || TRIM(LEADING '0' FROM '007') IN ('MON7', 'TUE7')
+        AND EXTRACT(HOUR FROM SYSTIMESTAMP) < 23 then STOP FUND;
 }
 group G.H { max_running 2; }
 job J { chain LOAN; group G.H; schedule 'FREQ=DAILY'; parameters RUN_DATE = 'today'; serialize by RUN_DATE; restartable; max_run_duration 4h; }
@@ -115,6 +119,38 @@ const TOKENS: &[&str] = &[
     "\"",
     "é",
     "\u{FEFF}",
+    "LIKE",
+    "ESCAPE",
+    "BETWEEN",
+    "CASE",
+    "ELSE",
+    "EXTRACT",
+    "HOUR",
+    "FROM",
+    "TRIM",
+    "LEADING",
+    "DATE",
+    "TIMESTAMP",
+    "TO",
+    "NVL",
+    "DECODE(",
+    "TO_DATE(",
+    "SUBSTR(",
+    "SELECT",
+    "EXISTS",
+    "CAST(",
+    "+",
+    "-",
+    "*",
+    "/",
+    "||",
+    ".5",
+    "1e3",
+    "'YYYY-MM-DD'",
+    "'%_'",
+    "'1 12:00:00'",
+    "DAY",
+    "SECOND",
 ];
 
 /// Every diagnostic must point inside the text, on character boundaries.

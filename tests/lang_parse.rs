@@ -111,13 +111,53 @@ fn op(o: CmpOp) -> &'static str {
     }
 }
 
-fn operand(o: &SqlOperand) -> String {
+fn operand(o: &SqlExpr) -> String {
     match o {
-        SqlOperand::Attr { step, attr, .. } => format!(":{}.{:?}", name(step), attr),
-        SqlOperand::Str(s) => format!("'{}'", s.value),
-        SqlOperand::Num(n, _) => n.to_string(),
-        SqlOperand::Interval(ms, _) => format!("INTERVAL({ms}ms)"),
-        SqlOperand::Now { offset_millis, .. } => format!("NOW{offset_millis:+}"),
+        SqlExpr::Attr { step, attr, .. } => format!(":{}.{:?}", name(step), attr),
+        SqlExpr::Str(s) => format!("'{}'", s.value),
+        SqlExpr::Num(n, _) => n.to_string(),
+        SqlExpr::Dec(d, _) => format!("{d}"),
+        SqlExpr::Null(_) => "NULL".to_string(),
+        SqlExpr::Interval(ms, _) => format!("INTERVAL({ms}ms)"),
+        SqlExpr::DateLit { ms, timestamp, .. } => {
+            format!("{}({ms})", if *timestamp { "TIMESTAMP" } else { "DATE" })
+        }
+        SqlExpr::Clock(c, _) => c.as_str().to_string(),
+        SqlExpr::Neg(x, _) => format!("-{}", operand(x)),
+        SqlExpr::Binary {
+            op, left, right, ..
+        } => format!("({} {} {})", operand(left), op.as_str(), operand(right)),
+        SqlExpr::Call { func, args, .. } => {
+            let name = match func {
+                Func::Extract(f) => format!("EXTRACT_{}", f.as_str()),
+                Func::Trim(side) => format!("TRIM_{side:?}"),
+                f => f.name().to_string(),
+            };
+            let args: Vec<String> = args.iter().map(operand).collect();
+            format!("{name}({})", args.join(", "))
+        }
+        SqlExpr::Case {
+            subject,
+            arms,
+            otherwise,
+            ..
+        } => {
+            let mut out = "CASE".to_string();
+            if let Some(s) = subject {
+                out.push_str(&format!(" {}", operand(s)));
+            }
+            for arm in arms {
+                let when = match &arm.when {
+                    CaseWhen::Cond(c) => show(c),
+                    CaseWhen::Value(v) => operand(v),
+                };
+                out.push_str(&format!(" WHEN {when} THEN {}", operand(&arm.then)));
+            }
+            if let Some(e) = otherwise {
+                out.push_str(&format!(" ELSE {}", operand(e)));
+            }
+            out + " END"
+        }
     }
 }
 
@@ -172,6 +212,35 @@ fn show(c: &Cond) -> String {
             "{} IS {}NULL",
             operand(o),
             if *negated { "NOT " } else { "" }
+        ),
+        Cond::Sql(SqlPred::Like {
+            value,
+            negated,
+            pattern,
+            escape,
+            ..
+        }) => format!(
+            "{} {}LIKE {}{}",
+            operand(value),
+            if *negated { "NOT " } else { "" },
+            operand(pattern),
+            escape
+                .as_ref()
+                .map(|e| format!(" ESCAPE {}", operand(e)))
+                .unwrap_or_default()
+        ),
+        Cond::Sql(SqlPred::Between {
+            value,
+            negated,
+            low,
+            high,
+            ..
+        }) => format!(
+            "{} {}BETWEEN {} AND {}",
+            operand(value),
+            if *negated { "NOT " } else { "" },
+            operand(low),
+            operand(high)
         ),
         Cond::And(a, b) => format!("({} AND {})", show(a), show(b)),
         Cond::Or(a, b) => format!("({} OR {})", show(a), show(b)),
@@ -787,18 +856,21 @@ fn sql_syntax_predicates() {
         (":A.error_code IS NULL", ":A.ErrorCode IS NULL"),
         (":A.error_code is not null", ":A.ErrorCode IS NOT NULL"),
         (":A.error_code <> 0", ":A.ErrorCode != 0"),
-        (":\"s1\".start_date < SYSDATE", ":\"s1\".StartDate < NOW+0"),
+        (
+            ":\"s1\".start_date < SYSDATE",
+            ":\"s1\".StartDate < SYSDATE",
+        ),
         (
             ":A.duration > INTERVAL '5' MINUTE",
             ":A.Duration > INTERVAL(300000ms)",
         ),
         (
             ":A.end_date > SYSTIMESTAMP - INTERVAL '1' HOUR",
-            ":A.EndDate > NOW-3600000",
+            ":A.EndDate > (SYSTIMESTAMP - INTERVAL(3600000ms))",
         ),
         (
             ":A.end_date <= sysdate + interval '2' days",
-            ":A.EndDate <= NOW+172800000",
+            ":A.EndDate <= (SYSDATE + INTERVAL(172800000ms))",
         ),
         (
             ":A.duration >= INTERVAL '30' seconds",
@@ -853,7 +925,7 @@ fn condition_spans_point_at_the_source() {
                 }) => {
                     assert_eq!(at(src, span), ":B.state = 'X'");
                     match (left, right) {
-                        (SqlOperand::Attr { step, span, .. }, SqlOperand::Str(s)) => {
+                        (SqlExpr::Attr { step, span, .. }, SqlExpr::Str(s)) => {
                             assert_eq!(at(src, span), ":B.state");
                             assert_eq!(at(src, step.span), "B");
                             assert_eq!(at(src, s.span), "'X'");
@@ -1109,4 +1181,175 @@ fn examples_in_the_reference_parse() {
         checked += 1;
     }
     assert!(checked >= 8, "only {checked} example blocks found");
+}
+
+// ------------------------------------------------------------------ SQL expressions
+
+#[test]
+fn sql_operators_follow_oracle_precedence() {
+    let cases = [
+        (":A.error_code + 1 * 2 = 3", "(:A.ErrorCode + (1 * 2)) = 3"),
+        (
+            "(:A.error_code + 1) * 2 = 3",
+            "((:A.ErrorCode + 1) * 2) = 3",
+        ),
+        ("1 - 2 - 3 = 0", "((1 - 2) - 3) = 0"),
+        ("8 / 4 / 2 = 1", "((8 / 4) / 2) = 1"),
+        ("'a' || 1 + 2 = 'a3'", "(('a' || 1) + 2) = 'a3'"),
+        ("-:A.error_code = -5", "-:A.ErrorCode = -5"),
+        ("- - 5 = 5", "5 = 5"),
+        ("-(1 + 2) = -3", "-(1 + 2) = -3"),
+        ("1.5 = .5e1", "1.5 = 5.0"),
+        ("2 * -3 = -6", "(2 * -3) = -6"),
+        (":A.error_code -1 = 0", "(:A.ErrorCode - 1) = 0"),
+    ];
+    for (text, shape) in cases {
+        assert_eq!(show(&cond(text)), shape, "{text}");
+    }
+}
+
+#[test]
+fn like_between_and_null_literals() {
+    let cases = [
+        (":A.state LIKE 'SUCC%'", ":A.State LIKE 'SUCC%'"),
+        (
+            ":A.state NOT LIKE '50\\%' ESCAPE '\\'",
+            ":A.State NOT LIKE '50\\%' ESCAPE '\\'",
+        ),
+        (
+            ":A.error_code BETWEEN 1 AND 9",
+            ":A.ErrorCode BETWEEN 1 AND 9",
+        ),
+        (
+            ":A.error_code NOT BETWEEN 1 AND 9 AND A FAILED",
+            "(:A.ErrorCode NOT BETWEEN 1 AND 9 AND A Failed)",
+        ),
+        (":A.state = ''", ":A.State = NULL"),
+        ("NULL IS NULL", "NULL IS NULL"),
+        (
+            ":A.error_code IN (1, -2, 3 + 4)",
+            ":A.ErrorCode IN [1, -2, (3 + 4)]",
+        ),
+    ];
+    for (text, shape) in cases {
+        assert_eq!(show(&cond(text)), shape, "{text}");
+    }
+}
+
+#[test]
+fn functions_case_and_special_syntax() {
+    let cases = [
+        ("NVL(:A.error_code, 0) = 0", "NVL(:A.ErrorCode, 0) = 0"),
+        (
+            "decode(:A.state, 'FAILED', 1, 0) = 1",
+            "DECODE(:A.State, 'FAILED', 1, 0) = 1",
+        ),
+        ("TRIM(:A.state) = 'X'", "TRIM_Both(:A.State) = 'X'"),
+        (
+            "TRIM(LEADING '0' FROM :A.state) = 'X'",
+            "TRIM_Leading(:A.State, '0') = 'X'",
+        ),
+        (
+            "TRIM(TRAILING FROM :A.state) = 'X'",
+            "TRIM_Trailing(:A.State) = 'X'",
+        ),
+        (
+            "TRIM('x' FROM :A.state) = 'X'",
+            "TRIM_Both(:A.State, 'x') = 'X'",
+        ),
+        (
+            "EXTRACT(hour FROM SYSTIMESTAMP) >= 22",
+            "EXTRACT_HOUR(SYSTIMESTAMP) >= 22",
+        ),
+        (
+            "CASE WHEN A SUCCEEDED THEN 1 WHEN :B.error_code > 5 THEN 2 ELSE 3 END = 1",
+            "CASE WHEN A Succeeded THEN 1 WHEN :B.ErrorCode > 5 THEN 2 ELSE 3 END = 1",
+        ),
+        (
+            "CASE :A.state WHEN 'FAILED' THEN 'f' END IS NULL",
+            "CASE :A.State WHEN 'FAILED' THEN 'f' END IS NULL",
+        ),
+        (
+            ":A.end_date > DATE '2024-01-31'",
+            ":A.EndDate > DATE(1706659200000)",
+        ),
+        (
+            ":A.end_date > TIMESTAMP '2024-01-31 10:00:00.5'",
+            ":A.EndDate > TIMESTAMP(1706695200500)",
+        ),
+        (
+            "SYSDATE - 1/24 > CURRENT_TIMESTAMP(6) - LOCALTIMESTAMP",
+            "(SYSDATE - (1 / 24)) > (CURRENT_TIMESTAMP - LOCALTIMESTAMP)",
+        ),
+        (
+            ":A.duration > INTERVAL '1 12:00:00' DAY TO SECOND",
+            ":A.Duration > INTERVAL(129600000ms)",
+        ),
+        (
+            ":A.duration > INTERVAL '90' MINUTE(3)",
+            ":A.Duration > INTERVAL(5400000ms)",
+        ),
+        (
+            ":A.duration > INTERVAL '-1:30' HOUR TO MINUTE",
+            ":A.Duration > -INTERVAL(5400000ms)",
+        ),
+        (
+            ":A.duration > INTERVAL '2.5' SECOND",
+            ":A.Duration > INTERVAL(2500ms)",
+        ),
+        ("NVL ( :A.error_code , 0 ) = 0", "NVL(:A.ErrorCode, 0) = 0"),
+    ];
+    for (text, shape) in cases {
+        assert_eq!(show(&cond(text)), shape, "{text}");
+    }
+}
+
+#[test]
+fn a_parenthesis_holds_a_condition_or_a_value() {
+    assert_eq!(
+        show(&cond("(A SUCCEEDED OR B FAILED) AND (1 + 1) = 2")),
+        "((A Succeeded OR B Failed) AND (1 + 1) = 2)"
+    );
+    assert_eq!(show(&cond("((1)) = 1")), "1 = 1");
+    assert_eq!(
+        show(&cond("NOT (1 + 1) = 2")),
+        "NOT((1 + 1) = 2)",
+        "NOT binds last"
+    );
+    assert_eq!(
+        show(&cond("NOT ((:A.error_code) IS NULL)")),
+        "NOT(:A.ErrorCode IS NULL)"
+    );
+}
+
+#[test]
+fn sql_words_stay_usable_as_names() {
+    // LIKE, CASE, DATE, TRIM, ... are keywords only inside SQL conditions.
+    let f = parse_file(
+        0,
+        "program P { builtin noop; }\n\
+         chain C { step CASE program P; step DATE program P; step TRIM program P;\n\
+         rule when CASE SUCCEEDED AND :DATE.state LIKE 'S%' AND TRIM COMPLETED then END; }",
+    )
+    .expect("parses");
+    let Item::Chain(c) = &f.items[1] else {
+        panic!("a chain")
+    };
+    assert_eq!(
+        show(&c.rules[0].condition),
+        "((CASE Succeeded AND :DATE.State LIKE 'S%') AND TRIM Completed)"
+    );
+}
+
+#[test]
+fn deep_values_parse_within_the_limits() {
+    // 200 parentheses around a value, and functions nested 100 deep.
+    let deep = format!("{}:A.error_code{} = 1", "(".repeat(200), ")".repeat(200));
+    assert_eq!(show(&cond(&deep)), ":A.ErrorCode = 1");
+    let nested = format!(
+        "{}:A.error_code{} = 1",
+        "NVL(".repeat(100),
+        ", 0)".repeat(100)
+    );
+    assert!(show(&cond(&nested)).starts_with("NVL(NVL("));
 }

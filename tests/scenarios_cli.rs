@@ -462,3 +462,115 @@ fn test_with_nothing_to_run_fails() {
     let (_, err) = text(&o);
     assert!(err.contains("no scenario with [expect]"), "{err}");
 }
+
+// ------------------------------------------------------------------ SQL conditions
+
+/// The SQL-condition scenarios that read the clock (fixtures/sql_conditions: SYSDATE
+/// arithmetic, TO_DATE/TO_TIMESTAMP, TRUNC, EXTRACT, DAY TO SECOND intervals, durations) and
+/// Oracle's NULL and error rules all hold, through the binary.
+#[test]
+fn sql_condition_scenarios_pass() {
+    let o = run(&["test", "fixtures/sql_conditions"]);
+    no_panic(&o);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    for name in ["calendar", "nulls", "watchdog"] {
+        assert!(
+            out.contains(&format!(
+                "ok      fixtures/sql_conditions/{name}.scenario.toml"
+            )),
+            "{out}"
+        );
+    }
+    assert!(out.contains("3 passed, 0 failed"), "{out}");
+}
+
+/// `check` sees the NULL and error rules as the engine does: `= ''` and an erroring TO_NUMBER
+/// are never TRUE (nor their NOT), so those rules can never fire; the rules that compute with
+/// the clock or with error codes get no false warning.
+#[test]
+fn sql_condition_lints_follow_the_engine() {
+    let o = run(&["check", "fixtures/sql_conditions", "--format", "json"]);
+    no_panic(&o);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).expect("check JSON");
+    let mut found: Vec<(String, String)> = report["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap_or("").to_string(),
+                d["message"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    found.sort();
+    let codes: Vec<&str> = found.iter().map(|(c, _)| c.as_str()).collect();
+    assert_eq!(
+        codes,
+        ["rule-never-fires", "rule-never-fires", "unreachable-step"],
+        "{found:?}"
+    );
+    assert!(
+        found[0].1.contains("rule BADNUM can never fire"),
+        "{found:?}"
+    );
+    assert!(
+        found[1].1.contains("rule EMPTY can never fire")
+            && found[1]
+                .1
+                .contains("`LOAD COMPLETED AND NOT (:LOAD.state = '')`"),
+        "the whole condition is quoted, its last parenthesis included: {found:?}"
+    );
+    assert!(
+        found[2].1.contains("step NOTE can never start"),
+        "{found:?}"
+    );
+}
+
+/// A rule redefined on a running job (the scenario's `define_rule`) may use the SQL forms:
+/// NVL, arithmetic and BETWEEN decide which step starts.
+#[test]
+fn define_rule_accepts_sql_forms() {
+    let chain = "
+program WORK { builtin noop; }
+program SLOW { builtin sleep 10s; }
+chain C {
+    step A program WORK;
+    step B program SLOW;
+    step C program WORK;
+    rule R1 when TRUE then START A, B;
+    rule R2 when A COMPLETED AND B COMPLETED then END;
+}
+";
+    let scenario = r#"
+[[job]]
+name = "J1"
+chain = "C"
+[job.outcomes]
+A = "fail 20100"
+
+[[at]]
+time = "2s"
+define_rule = { chain = "C", name = "R3", when = "NVL(:A.error_code, 0) / 100 BETWEEN 200 AND 202 AND :B.state = 'RUNNING'", then = "START C" }
+
+[[at]]
+time = "3s"
+evaluate = { job = "J1" }
+"#;
+    let dir = project(chain, scenario);
+    let o = simulate(dir.path(), "json");
+    no_panic(&o);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("simulate JSON");
+    let steps = &v["jobs"][0]["steps"];
+    let c = steps
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["step"] == "C"))
+        .expect("step C");
+    assert_eq!(c["state"], "SUCCEEDED", "{out}");
+    assert_eq!(c["started_at"], "3s", "{out}");
+}

@@ -592,6 +592,39 @@ fn pitfall_form(leaf: &Condition, positive: bool) -> Option<Pitfall> {
                 _ => None,
             }
         }
+        // The SQL forms of the same pitfalls: `:A.error_code NOT BETWEEN 1 AND 99` is TRUE when
+        // A succeeded, `:A.state NOT LIKE 'FAIL%'` before A has run. (Whether the leaf really
+        // is TRUE in that state is checked by the caller.)
+        Condition::SqlBetween(b)
+            if [&b.low, &b.high]
+                .iter()
+                .all(|o| !matches!(o, Operand::Attr { .. })) =>
+        {
+            let not_between = b.negated == positive;
+            match &b.value {
+                Operand::Attr {
+                    step,
+                    attr: SqlAttr::ErrorCode,
+                } if not_between => Some(Pitfall {
+                    step: *step,
+                    kind: PitfallKind::OnSuccess,
+                }),
+                _ => None,
+            }
+        }
+        Condition::SqlLike(l) if !matches!(l.pattern, Operand::Attr { .. }) => {
+            let not_like = l.negated == positive;
+            match &l.value {
+                Operand::Attr {
+                    step,
+                    attr: SqlAttr::State,
+                } if not_like => Some(Pitfall {
+                    step: *step,
+                    kind: PitfallKind::BeforeRun,
+                }),
+                _ => None,
+            }
+        }
         _ => None,
     }
 }

@@ -13,6 +13,7 @@ pub mod load;
 pub mod model;
 pub mod render;
 pub mod resolve;
+pub mod sqleval;
 pub mod svg;
 pub mod truth;
 

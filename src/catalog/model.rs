@@ -6,6 +6,8 @@
 
 use crate::lang::ast::{CmpOp, PayloadCond, SqlAttr, StateTest};
 use crate::lang::duration::Millis;
+use crate::lang::sql::{BinOp, Clock, Func};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -140,6 +142,8 @@ pub struct Rule {
 }
 
 /// A resolved condition (steps as indices into the chain's `steps`).
+///
+/// New variants go at the end (stored catalogs name variants; keep old ones readable).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Condition {
     Const(bool),
@@ -175,81 +179,212 @@ pub enum Condition {
     And(Box<Condition>, Box<Condition>),
     Or(Box<Condition>, Box<Condition>),
     Not(Box<Condition>),
+    /// `value [NOT] LIKE pattern [ESCAPE e]` (boxed: conditions nest thousands deep, and
+    /// every recursive walk, clone and drop pays for the largest variant).
+    SqlLike(Box<LikePred>),
+    /// `value [NOT] BETWEEN low AND high`
+    SqlBetween(Box<BetweenPred>),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LikePred {
+    pub value: Operand,
+    pub negated: bool,
+    pub pattern: Operand,
+    pub escape: Option<Operand>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BetweenPred {
+    pub value: Operand,
+    pub negated: bool,
+    pub low: Operand,
+    pub high: Operand,
 }
 
 impl Condition {
-    /// Every step the condition mentions (may repeat).
-    pub fn steps(&self, out: &mut Vec<StepIdx>) {
+    /// The values a SQL predicate reads (empty for the other conditions).
+    pub fn operands(&self) -> Vec<&Operand> {
         match self {
-            Condition::Const(_) => {}
-            Condition::StepState { step, .. }
-            | Condition::ErrorCodeIn { step, .. }
-            | Condition::ErrorCodeCmp { step, .. } => out.push(*step),
-            Condition::SqlCompare { left, right, .. } => {
-                left.steps(out);
-                right.steps(out);
-            }
-            Condition::SqlIn { left, list, .. } => {
-                left.steps(out);
-                list.iter().for_each(|o| o.steps(out));
-            }
-            Condition::SqlIsNull { operand, .. } => operand.steps(out),
-            Condition::And(a, b) | Condition::Or(a, b) => {
-                a.steps(out);
-                b.steps(out);
-            }
-            Condition::Not(a) => a.steps(out),
+            Condition::SqlCompare { left, right, .. } => vec![left, right],
+            Condition::SqlIn { left, list, .. } => std::iter::once(left).chain(list).collect(),
+            Condition::SqlIsNull { operand, .. } => vec![operand],
+            Condition::SqlLike(l) => std::iter::once(&l.value)
+                .chain(std::iter::once(&l.pattern))
+                .chain(&l.escape)
+                .collect(),
+            Condition::SqlBetween(b) => vec![&b.value, &b.low, &b.high],
+            _ => Vec::new(),
         }
     }
 
-    /// True when the value can change with time alone (SYSTIMESTAMP, a running step's duration).
-    pub fn is_time_dependent(&self) -> bool {
-        match self {
-            Condition::SqlCompare { left, right, .. } => {
-                left.is_time_dependent() || right.is_time_dependent()
+    /// Every step the condition mentions (may repeat). An explicit stack: conditions that
+    /// join thousands of steps must not exhaust the call stack.
+    pub fn steps(&self, out: &mut Vec<StepIdx>) {
+        let mut stack = vec![self];
+        while let Some(c) = stack.pop() {
+            match c {
+                Condition::Const(_) => {}
+                Condition::StepState { step, .. }
+                | Condition::ErrorCodeIn { step, .. }
+                | Condition::ErrorCodeCmp { step, .. } => out.push(*step),
+                Condition::And(a, b) | Condition::Or(a, b) => {
+                    stack.push(b);
+                    stack.push(a);
+                }
+                Condition::Not(a) => stack.push(a),
+                sql => sql.operands().into_iter().for_each(|o| o.steps(out)),
             }
-            Condition::SqlIn { left, list, .. } => {
-                left.is_time_dependent() || list.iter().any(|o| o.is_time_dependent())
-            }
-            Condition::SqlIsNull { operand, .. } => operand.is_time_dependent(),
-            Condition::And(a, b) | Condition::Or(a, b) => {
-                a.is_time_dependent() || b.is_time_dependent()
-            }
-            Condition::Not(a) => a.is_time_dependent(),
-            _ => false,
         }
+    }
+
+    /// True when the value can change with time alone (SYSTIMESTAMP, a running step's
+    /// duration, TO_DATE of a text without a year). An explicit stack, as for `steps`.
+    pub fn is_time_dependent(&self) -> bool {
+        let mut stack = vec![self];
+        while let Some(c) = stack.pop() {
+            match c {
+                Condition::And(a, b) | Condition::Or(a, b) => {
+                    stack.push(b);
+                    stack.push(a);
+                }
+                Condition::Not(a) => stack.push(a),
+                sql => {
+                    if sql.operands().into_iter().any(Operand::is_time_dependent) {
+                        return true;
+                    }
+                }
+            }
+        }
+        false
     }
 }
 
+/// A value of a SQL condition. New variants go at the end.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Operand {
     Attr {
         step: StepIdx,
         attr: SqlAttr,
     },
+    /// A non-empty string.
     Str(String),
     Num(i64),
     Interval(Millis),
-    /// SYSTIMESTAMP/SYSDATE plus a signed offset.
+    /// SYSTIMESTAMP plus a signed offset (written by earlier versions; the parser now writes
+    /// `Clock` and `Binary`).
     Now {
         offset_millis: i64,
     },
+    Null,
+    /// A number that is not an integer literal.
+    Number(Decimal),
+    /// `DATE '…'` / `TIMESTAMP '…'` (ms since the epoch).
+    DateLit {
+        ms: i64,
+        timestamp: bool,
+    },
+    Clock(Clock),
+    Neg(Box<Operand>),
+    Binary {
+        op: BinOp,
+        left: Box<Operand>,
+        right: Box<Operand>,
+    },
+    Call {
+        func: Func,
+        args: Vec<Operand>,
+    },
+    Case(Box<CaseExpr>),
+}
+
+/// `CASE [subject] WHEN … THEN … [ELSE otherwise] END`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseExpr {
+    pub subject: Option<Operand>,
+    pub arms: Vec<CaseArm>,
+    pub otherwise: Option<Operand>,
+}
+
+/// One `WHEN … THEN …` of a CASE.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseArm {
+    pub when: CaseWhen,
+    pub then: Operand,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum CaseWhen {
+    Cond(Condition),
+    Value(Operand),
 }
 
 impl Operand {
+    /// The values directly inside this one, and the conditions of a searched CASE.
+    pub fn children(&self) -> (Vec<&Operand>, Vec<&Condition>) {
+        match self {
+            Operand::Neg(x) => (vec![x], Vec::new()),
+            Operand::Binary { left, right, .. } => (vec![left, right], Vec::new()),
+            Operand::Call { args, .. } => (args.iter().collect(), Vec::new()),
+            Operand::Case(case) => {
+                let CaseExpr {
+                    subject,
+                    arms,
+                    otherwise,
+                } = &**case;
+                let mut ops: Vec<&Operand> = subject.iter().collect();
+                let mut conds = Vec::new();
+                for arm in arms {
+                    match &arm.when {
+                        CaseWhen::Cond(c) => conds.push(c),
+                        CaseWhen::Value(v) => ops.push(v),
+                    }
+                    ops.push(&arm.then);
+                }
+                ops.extend(otherwise.iter());
+                (ops, conds)
+            }
+            _ => (Vec::new(), Vec::new()),
+        }
+    }
+
     pub fn steps(&self, out: &mut Vec<StepIdx>) {
         if let Operand::Attr { step, .. } = self {
             out.push(*step);
         }
+        let (ops, conds) = self.children();
+        ops.into_iter().for_each(|o| o.steps(out));
+        conds.into_iter().for_each(|c| c.steps(out));
     }
+
     pub fn is_time_dependent(&self) -> bool {
+        let own = match self {
+            Operand::Now { .. }
+            | Operand::Clock(_)
+            | Operand::Attr {
+                attr: SqlAttr::Duration,
+                ..
+            } => true,
+            Operand::Call { func, .. } => func.reads_now(),
+            _ => false,
+        };
+        own || {
+            let (ops, conds) = self.children();
+            ops.into_iter().any(Operand::is_time_dependent)
+                || conds.into_iter().any(Condition::is_time_dependent)
+        }
+    }
+
+    /// Is this a constant written in the rule (no step, no clock)?
+    pub fn is_literal(&self) -> bool {
         matches!(
             self,
-            Operand::Now { .. }
-                | Operand::Attr {
-                    attr: SqlAttr::Duration,
-                    ..
-                }
+            Operand::Str(_)
+                | Operand::Num(_)
+                | Operand::Number(_)
+                | Operand::Interval(_)
+                | Operand::Null
+                | Operand::DateLit { .. }
         )
     }
 }
@@ -295,4 +430,26 @@ pub struct GroupDef {
     pub name: String,
     pub max_running: Option<u32>,
     pub source: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Conditions nest thousands deep (`B1 SUCCEEDED AND … AND B2000 SUCCEEDED`), and clone,
+    /// drop and the recursive walks pay for the largest variant at every level: the SQL forms
+    /// must stay boxed so that conditions stay as small as before them.
+    #[test]
+    fn conditions_stay_small() {
+        assert!(
+            std::mem::size_of::<Operand>() <= 32,
+            "{}",
+            std::mem::size_of::<Operand>()
+        );
+        assert!(
+            std::mem::size_of::<Condition>() <= 72,
+            "{}",
+            std::mem::size_of::<Condition>()
+        );
+    }
 }

@@ -381,9 +381,13 @@ impl<'s> Resolver<'s> {
             let mut leaves = Vec::new();
             let condition = resolve_cond(&rd.condition, &scope, &mut self.diags, &mut leaves);
             let action = resolve_action(&rd.action, &scope, &mut self.diags);
-            let cond_span = match (leaves.first(), leaves.last()) {
-                (Some(a), Some(b)) => Span::new(a.file, a.start, b.end),
-                _ => rd.span,
+            let cond_span = if rd.condition_span == Span::default() {
+                match (leaves.first(), leaves.last()) {
+                    (Some(a), Some(b)) => Span::new(a.file, a.start, b.end),
+                    _ => rd.span,
+                }
+            } else {
+                rd.condition_span
             };
             spans.rules.push(RuleSpans {
                 rule: rd.span,
@@ -778,19 +782,20 @@ fn resolve_sql(
     diags: &mut Vec<Diagnostic>,
     leaves: &mut Vec<Span>,
 ) -> Option<Condition> {
+    let mut op = |o: &ast::SqlExpr| resolve_operand(o, scope, diags);
     match p {
         ast::SqlPred::Compare {
             left,
-            op,
+            op: cmp,
             right,
             span,
         } => {
             leaves.push(*span);
-            let l = resolve_operand(left, scope, diags);
-            let r = resolve_operand(right, scope, diags);
+            let l = op(left);
+            let r = op(right);
             Some(Condition::SqlCompare {
                 left: l?,
-                op: *op,
+                op: *cmp,
                 right: r?,
             })
         }
@@ -801,11 +806,8 @@ fn resolve_sql(
             span,
         } => {
             leaves.push(*span);
-            let l = resolve_operand(left, scope, diags);
-            let list: Vec<Option<Operand>> = list
-                .iter()
-                .map(|o| resolve_operand(o, scope, diags))
-                .collect();
+            let l = op(left);
+            let list: Vec<Option<Operand>> = list.iter().map(&mut op).collect();
             let list: Option<Vec<Operand>> = list.into_iter().collect();
             Some(Condition::SqlIn {
                 left: l?,
@@ -820,29 +822,139 @@ fn resolve_sql(
         } => {
             leaves.push(*span);
             Some(Condition::SqlIsNull {
-                operand: resolve_operand(operand, scope, diags)?,
+                operand: op(operand)?,
                 negated: *negated,
             })
+        }
+        ast::SqlPred::Like {
+            value,
+            negated,
+            pattern,
+            escape,
+            span,
+        } => {
+            leaves.push(*span);
+            let v = op(value);
+            let p = op(pattern);
+            let e = escape.as_deref().map(&mut op);
+            Some(Condition::SqlLike(Box::new(LikePred {
+                value: v?,
+                negated: *negated,
+                pattern: p?,
+                escape: match e {
+                    Some(e) => Some(e?),
+                    None => None,
+                },
+            })))
+        }
+        ast::SqlPred::Between {
+            value,
+            negated,
+            low,
+            high,
+            span,
+        } => {
+            leaves.push(*span);
+            let v = op(value);
+            let l = op(low);
+            let h = op(high);
+            Some(Condition::SqlBetween(Box::new(BetweenPred {
+                value: v?,
+                negated: *negated,
+                low: l?,
+                high: h?,
+            })))
         }
     }
 }
 
+/// A value with its step names resolved. A searched CASE's conditions are resolved too; their
+/// predicates are not leaves of the rule (they are inside a value).
 fn resolve_operand(
-    o: &ast::SqlOperand,
+    o: &ast::SqlExpr,
     scope: &StepScope,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Operand> {
+    let boxed = |o: &ast::SqlExpr, diags: &mut Vec<Diagnostic>| {
+        resolve_operand(o, scope, diags).map(Box::new)
+    };
     Some(match o {
-        ast::SqlOperand::Attr { step, attr, .. } => Operand::Attr {
+        ast::SqlExpr::Attr { step, attr, .. } => Operand::Attr {
             step: scope.lookup(step, diags)?,
             attr: *attr,
         },
-        ast::SqlOperand::Str(s) => Operand::Str(s.value.clone()),
-        ast::SqlOperand::Num(n, _) => Operand::Num(*n),
-        ast::SqlOperand::Interval(ms, _) => Operand::Interval(*ms),
-        ast::SqlOperand::Now { offset_millis, .. } => Operand::Now {
-            offset_millis: *offset_millis,
+        ast::SqlExpr::Str(s) => Operand::Str(s.value.clone()),
+        ast::SqlExpr::Num(n, _) => Operand::Num(*n),
+        ast::SqlExpr::Dec(d, _) => Operand::Number(*d),
+        ast::SqlExpr::Null(_) => Operand::Null,
+        ast::SqlExpr::Interval(ms, _) => Operand::Interval(*ms),
+        ast::SqlExpr::DateLit { ms, timestamp, .. } => Operand::DateLit {
+            ms: *ms,
+            timestamp: *timestamp,
         },
+        ast::SqlExpr::Clock(c, _) => Operand::Clock(*c),
+        ast::SqlExpr::Neg(x, _) => Operand::Neg(boxed(x, diags)?),
+        ast::SqlExpr::Binary {
+            op, left, right, ..
+        } => {
+            let l = boxed(left, diags);
+            let r = boxed(right, diags);
+            Operand::Binary {
+                op: *op,
+                left: l?,
+                right: r?,
+            }
+        }
+        ast::SqlExpr::Call { func, args, .. } => {
+            let args: Vec<Option<Operand>> = args
+                .iter()
+                .map(|a| resolve_operand(a, scope, diags))
+                .collect();
+            Operand::Call {
+                func: *func,
+                args: args.into_iter().collect::<Option<Vec<_>>>()?,
+            }
+        }
+        ast::SqlExpr::Case {
+            subject,
+            arms,
+            otherwise,
+            ..
+        } => {
+            let subject = subject.as_ref().map(|s| resolve_operand(s, scope, diags));
+            let mut ok = true;
+            let mut out = Vec::with_capacity(arms.len());
+            for arm in arms {
+                let when = match &arm.when {
+                    ast::CaseWhen::Cond(c) => {
+                        resolve_cond(c, scope, diags, &mut Vec::new()).map(CaseWhen::Cond)
+                    }
+                    ast::CaseWhen::Value(v) => {
+                        resolve_operand(v, scope, diags).map(CaseWhen::Value)
+                    }
+                };
+                let then = resolve_operand(&arm.then, scope, diags);
+                match (when, then) {
+                    (Some(when), Some(then)) => out.push(CaseArm { when, then }),
+                    _ => ok = false,
+                }
+            }
+            let otherwise = otherwise.as_ref().map(|e| resolve_operand(e, scope, diags));
+            if !ok {
+                return None;
+            }
+            Operand::Case(Box::new(CaseExpr {
+                subject: match subject {
+                    Some(s) => Some(s?),
+                    None => None,
+                },
+                arms: out,
+                otherwise: match otherwise {
+                    Some(e) => Some(e?),
+                    None => None,
+                },
+            }))
+        }
     })
 }
 

@@ -9,20 +9,31 @@
 //! connectives and the comparison of known values are the shared ones of [`crate::lang::logic`],
 //! lifted to sets of truth values.
 //!
-//! Time-dependent predicates (`:A.end_date > SYSTIMESTAMP - ...`) cannot be decided statically;
-//! they evaluate to a *set* of possible truth values, which keeps every answer conservative:
-//! "can be TRUE" is never wrongly denied. Enumeration is bounded ([`DEFAULT_LIMIT`]); beyond the
-//! bound the answer is "don't know" and lints stay silent.
+//! A predicate whose inputs are all known in an abstract state is evaluated exactly, by the
+//! engine's own evaluator ([`super::sqleval`]). Time-dependent values (`:A.end_date`,
+//! `SYSTIMESTAMP - INTERVAL '1' HOUR`, `SYSDATE - :A.end_date`) cannot be decided statically:
+//! they *vary*, and a comparison with them is a *set* of possible truth values. A value built
+//! from a varying one by anything but `+ - * /` (a function, a CASE), and an error code the
+//! condition computes with (`:A.error_code / 100 = 201`, which no sample of codes can decide),
+//! is *opaque*: any value, NULL or an error, so its predicates can be anything. That keeps every
+//! answer conservative: "can be TRUE" is never wrongly denied. Enumeration is bounded
+//! ([`DEFAULT_LIMIT`]); beyond the bound the answer is "don't know" and lints stay silent.
 
 use super::model::{Condition, Operand, StepIdx};
-use crate::lang::ast::{CmpOp, SqlAttr, StateTest};
-use crate::lang::logic::{compare_values, holds, SqlValue, Truth};
+use super::sqleval::{self, Env, Outcome, StepView};
+use crate::lang::ast::{CmpOp, SqlAttr};
+use crate::lang::logic::{holds, Truth};
+use crate::lang::sql::{value as sqlv, BinOp, SqlError, Value};
 
 /// At most this many state combinations are enumerated for one question.
 pub const DEFAULT_LIMIT: usize = 20_000;
 
 /// The error code of a STOPPED step (semantics.md).
 pub const STOPPED_CODE: i64 = 1013;
+
+/// The error code of an abstract FAILED state whose code is not pinned down (any code > 0):
+/// used for steps whose error code a condition computes with.
+pub const OPAQUE_CODE: i64 = i64::MIN;
 
 /// The states of a step as rules see them (the core's `StepState`, without depending on core).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +104,27 @@ impl AbsState {
     /// NULL until the step completes.
     pub fn error_code(self) -> Option<i64> {
         self.phase.completed().then_some(self.code)
+    }
+
+    fn opaque_code(self) -> bool {
+        self.phase == Phase::Failed && self.code == OPAQUE_CODE
+    }
+
+    /// What the shared evaluator sees of the step (its instants are unknown: only used when
+    /// the predicate does not read them, or they are NULL).
+    fn view(self) -> StepView {
+        StepView {
+            state: self.phase.as_str(),
+            outcome: match self.phase {
+                Phase::Succeeded => Outcome::Succeeded,
+                Phase::Failed => Outcome::Failed,
+                Phase::Stopped => Outcome::Stopped,
+                _ => Outcome::Pending,
+            },
+            error_code: self.error_code(),
+            started_at: None,
+            ended_at: None,
+        }
     }
 }
 
@@ -179,94 +211,174 @@ impl From<Truth> for Truths {
     }
 }
 
-/// The abstract value of a SQL operand: `value` itself when known statically. A date or
-/// interval whose magnitude depends on when steps ran or on SYSTIMESTAMP `varies`: `value` is
-/// then some value of its kind, which decides what it compares with. `maybe_null`: NULL in some
-/// histories of the step.
-#[derive(Debug, Clone, Copy)]
-struct Value<'a> {
-    value: SqlValue<'a>,
-    varies: bool,
-    maybe_null: bool,
-}
+/// The abstract state of every step, as the shared evaluator reads it.
+struct AbsEnv<'s, F: Fn(StepIdx) -> AbsState>(&'s F);
 
-fn known(value: SqlValue<'_>) -> Value<'_> {
-    Value {
-        value,
-        varies: false,
-        maybe_null: false,
+impl<F: Fn(StepIdx) -> AbsState> Env for AbsEnv<'_, F> {
+    fn step(&self, step: StepIdx) -> Option<StepView> {
+        Some((self.0)(step).view())
+    }
+    fn now(&self) -> i64 {
+        0
     }
 }
 
-fn varies(like: SqlValue<'static>, maybe_null: bool) -> Value<'static> {
-    Value {
-        value: like,
-        varies: true,
-        maybe_null,
+/// Is `:step.attr` known exactly in this state?
+fn attr_known(s: AbsState, attr: SqlAttr) -> bool {
+    match attr {
+        SqlAttr::State | SqlAttr::Completed => true,
+        SqlAttr::ErrorCode => !s.opaque_code(),
+        // NULL until they exist; otherwise they vary.
+        SqlAttr::StartDate | SqlAttr::Duration => s.phase == Phase::NotStarted,
+        SqlAttr::EndDate => matches!(
+            s.phase,
+            Phase::NotStarted | Phase::Scheduled | Phase::Running
+        ),
     }
 }
 
-fn operand<'a>(o: &'a Operand, state: &impl Fn(StepIdx) -> AbsState) -> Value<'a> {
-    let (time, interval) = (SqlValue::Time(0), SqlValue::Interval(0));
+/// Is the value of `o` known exactly in this state (no clock, no varying attribute)?
+fn operand_known(o: &Operand, state: &impl Fn(StepIdx) -> AbsState) -> bool {
+    let own = match o {
+        Operand::Attr { step, attr } => attr_known(state(*step), *attr),
+        Operand::Now { .. } | Operand::Clock(_) => false,
+        Operand::Call { func, .. } => !func.reads_now(),
+        _ => true,
+    };
+    own && {
+        let (ops, conds) = o.children();
+        ops.into_iter().all(|x| operand_known(x, state))
+            && conds.into_iter().all(|c| cond_known(c, state))
+    }
+}
+
+fn cond_known(c: &Condition, state: &impl Fn(StepIdx) -> AbsState) -> bool {
+    match c {
+        Condition::Const(_) | Condition::StepState { .. } => true,
+        Condition::ErrorCodeIn { step, .. } | Condition::ErrorCodeCmp { step, .. } => {
+            !state(*step).opaque_code()
+        }
+        Condition::And(a, b) | Condition::Or(a, b) => cond_known(a, state) && cond_known(b, state),
+        Condition::Not(a) => cond_known(a, state),
+        sql => sql.operands().into_iter().all(|o| operand_known(o, state)),
+    }
+}
+
+/// The abstract value of an operand.
+#[derive(Debug, Clone)]
+enum Abs {
+    /// Known exactly (or the error computing it).
+    Known(Result<Value<'static>, SqlError>),
+    /// A value of `like`'s kind whose magnitude is not known; NULL in some histories when
+    /// `maybe_null`.
+    Varies {
+        like: Value<'static>,
+        maybe_null: bool,
+    },
+    /// Anything: any value, NULL or an error.
+    Opaque,
+}
+
+fn abs(o: &Operand, state: &impl Fn(StepIdx) -> AbsState) -> Abs {
+    if operand_known(o, state) {
+        return Abs::Known(sqleval::value(o, &AbsEnv(state)).map(Value::into_owned));
+    }
+    let varies = |like, maybe_null| Abs::Varies { like, maybe_null };
     match o {
         Operand::Attr { step, attr } => {
             let s = state(*step);
             match attr {
-                SqlAttr::State => known(SqlValue::Str(s.phase.as_str())),
-                SqlAttr::Completed => known(SqlValue::Str(if s.phase.completed() {
-                    "TRUE"
-                } else {
-                    "FALSE"
-                })),
-                SqlAttr::ErrorCode => known(
-                    s.error_code()
-                        .map_or(SqlValue::Null, |c| SqlValue::Int(c.into())),
-                ),
+                SqlAttr::ErrorCode => varies(Value::int(1), false),
                 SqlAttr::StartDate | SqlAttr::Duration => {
                     let like = if *attr == SqlAttr::Duration {
-                        interval
+                        Value::Interval(0)
                     } else {
-                        time
+                        Value::Timestamp(0)
                     };
-                    match s.phase {
-                        Phase::NotStarted => known(SqlValue::Null),
-                        Phase::Running | Phase::Succeeded | Phase::Failed | Phase::Stopped => {
-                            varies(like, false)
-                        }
-                        _ => varies(like, true),
-                    }
+                    let sure = matches!(
+                        s.phase,
+                        Phase::Running | Phase::Succeeded | Phase::Failed | Phase::Stopped
+                    );
+                    varies(like, !sure)
                 }
-                SqlAttr::EndDate => match s.phase {
-                    Phase::NotStarted | Phase::Scheduled | Phase::Running => known(SqlValue::Null),
-                    Phase::Succeeded | Phase::Failed | Phase::Stopped => varies(time, false),
-                    _ => varies(time, true),
+                SqlAttr::EndDate => varies(Value::Timestamp(0), !s.phase.completed()),
+                SqlAttr::State | SqlAttr::Completed => Abs::Opaque,
+            }
+        }
+        Operand::Now { .. } => varies(Value::Timestamp(0), false),
+        Operand::Clock(c) => varies(c.value(0), false),
+        Operand::Neg(x) => match abs(x, state) {
+            Abs::Varies { like, maybe_null } => match sqlv::negate(&like) {
+                Ok(like) => varies(like, maybe_null),
+                Err(_) => Abs::Opaque,
+            },
+            Abs::Known(Err(e)) => Abs::Known(Err(e)),
+            _ => Abs::Opaque,
+        },
+        // Arithmetic on varying dates, intervals and numbers varies too (computed on
+        // representatives); a division by a varying number may fail, so it is opaque.
+        Operand::Binary { op, left, right } if *op != BinOp::Concat => {
+            let (l, r) = (abs(left, state), abs(right, state));
+            let rep = |a: &Abs| -> Option<(Value<'static>, bool)> {
+                match a {
+                    Abs::Known(Ok(v)) => Some((v.clone(), false)),
+                    Abs::Varies { like, maybe_null } => Some((like.clone(), *maybe_null)),
+                    _ => None,
+                }
+            };
+            match (&l, &r) {
+                (Abs::Known(Err(e)), _) | (_, Abs::Known(Err(e))) => Abs::Known(Err(e.clone())),
+                (Abs::Known(Ok(Value::Null)), _) | (_, Abs::Known(Ok(Value::Null))) => {
+                    Abs::Known(Ok(Value::Null))
+                }
+                (_, Abs::Varies { .. }) if matches!(op, BinOp::Mul | BinOp::Div) => Abs::Opaque,
+                _ => match (rep(&l), rep(&r)) {
+                    (Some((a, na)), Some((b, nb))) => match sqlv::binary(*op, &a, &b) {
+                        Ok(like) if !like.is_null() => varies(like, na || nb),
+                        _ => Abs::Opaque,
+                    },
+                    _ => Abs::Opaque,
                 },
             }
         }
-        Operand::Str(s) => known(SqlValue::Str(s.as_str())),
-        Operand::Num(n) => known(SqlValue::Int((*n).into())),
-        Operand::Interval(ms) => known(SqlValue::Interval((*ms).into())),
-        Operand::Now { .. } => varies(time, false),
+        _ => Abs::Opaque,
     }
 }
 
-/// The possible truths of `l op r`: the engine's comparison ([`compare_values`]) when both
-/// values are known; when one varies, TRUE or FALSE if the kinds compare (UNKNOWN if not); and
-/// UNKNOWN too when one may be NULL.
-fn compare(l: Value, op: CmpOp, r: Value) -> Truths {
-    let t = match compare_values(&l.value, &r.value) {
-        None => Truths::UNKNOWN,
-        Some(_) if l.varies || r.varies => Truths::TRUE_OR_FALSE,
-        ord => Truth::of_comparison(op, ord).into(),
+/// The possible truths of `l op r`: exact when both are known; when one varies, TRUE or FALSE
+/// if the kinds compare (UNKNOWN if not), and UNKNOWN too when one may be NULL; anything when
+/// one is opaque.
+fn compare(l: &Abs, op: CmpOp, r: &Abs) -> Truths {
+    let rep = |a: &Abs| match a {
+        Abs::Known(Ok(v)) => Some((v.clone(), false, false)),
+        Abs::Varies { like, maybe_null } => Some((like.clone(), true, *maybe_null)),
+        _ => None,
     };
-    if l.maybe_null || r.maybe_null {
-        t.union(Truths::UNKNOWN)
-    } else {
-        t
+    match (l, r) {
+        (Abs::Opaque, _) | (_, Abs::Opaque) => Truths::ANY,
+        (Abs::Known(Err(_)), _) | (_, Abs::Known(Err(_))) => Truths::UNKNOWN,
+        _ => {
+            let (Some((a, va, na)), Some((b, vb, nb))) = (rep(l), rep(r)) else {
+                return Truths::ANY;
+            };
+            let t = match sqlv::compare(&a, &b) {
+                Ok(None) | Err(_) => Truths::UNKNOWN,
+                Ok(Some(_)) if va || vb => Truths::TRUE_OR_FALSE,
+                Ok(ord) => Truth::of_comparison(op, ord).into(),
+            };
+            if na || nb {
+                t.union(Truths::UNKNOWN)
+            } else {
+                t
+            }
+        }
     }
 }
 
 fn error_code_test(s: AbsState, f: impl Fn(i64) -> bool) -> Truths {
+    if s.opaque_code() {
+        return Truths::TRUE_OR_FALSE;
+    }
     match s.error_code() {
         None => Truths::UNKNOWN,
         Some(c) => Truths::of(f(c)),
@@ -277,20 +389,11 @@ fn error_code_test(s: AbsState, f: impl Fn(i64) -> bool) -> Truths {
 pub fn eval(cond: &Condition, state: &impl Fn(StepIdx) -> AbsState) -> Truths {
     match cond {
         Condition::Const(b) => Truths::of(*b),
-        Condition::StepState {
-            step,
-            negated,
-            test,
-        } => {
-            let p = state(*step).phase;
-            let base = match test {
-                StateTest::Succeeded => p == Phase::Succeeded,
-                StateTest::Failed => p == Phase::Failed,
-                StateTest::Stopped => p == Phase::Stopped,
-                StateTest::Completed => p.completed(),
-            };
-            Truths::of(base != *negated)
-        }
+        Condition::And(a, b) => eval(a, state).and(eval(b, state)),
+        Condition::Or(a, b) => eval(a, state).or(eval(b, state)),
+        Condition::Not(a) => eval(a, state).negate(),
+        leaf if cond_known(leaf, state) => sqleval::leaf(leaf, &AbsEnv(state)).truth.into(),
+        Condition::StepState { .. } => sqleval::leaf(cond, &AbsEnv(state)).truth.into(),
         Condition::ErrorCodeIn {
             step,
             negated,
@@ -300,18 +403,18 @@ pub fn eval(cond: &Condition, state: &impl Fn(StepIdx) -> AbsState) -> Truths {
             error_code_test(state(*step), |c| holds(*op, c.cmp(value)))
         }
         Condition::SqlCompare { left, op, right } => {
-            compare(operand(left, state), *op, operand(right, state))
+            compare(&abs(left, state), *op, &abs(right, state))
         }
         Condition::SqlIn {
             left,
             negated,
             list,
         } => {
-            let l = operand(left, state);
-            // x IN (a, b) is x = a OR x = b (lang::logic::in_list), over sets.
+            let l = abs(left, state);
+            // x IN (a, b) is x = a OR x = b (as the engine evaluates it), over sets.
             let mut t = Truths::FALSE;
             for item in list {
-                t = t.or(compare(l, CmpOp::Eq, operand(item, state)));
+                t = t.or(compare(&l, CmpOp::Eq, &abs(item, state)));
             }
             t.negate_if(*negated)
         }
@@ -319,17 +422,25 @@ pub fn eval(cond: &Condition, state: &impl Fn(StepIdx) -> AbsState) -> Truths {
             operand: o,
             negated,
         } => {
-            let v = operand(o, state);
-            let t = match v.value {
-                SqlValue::Null => Truths::TRUE,
-                _ if v.maybe_null => Truths::TRUE_OR_FALSE,
-                _ => Truths::FALSE,
+            let t = match abs(o, state) {
+                Abs::Known(Ok(v)) => Truths::of(v.is_null()),
+                Abs::Known(Err(_)) => Truths::UNKNOWN,
+                Abs::Varies {
+                    maybe_null: true, ..
+                } => Truths::TRUE_OR_FALSE,
+                Abs::Varies { .. } => Truths::FALSE,
+                Abs::Opaque => Truths::ANY,
             };
             t.negate_if(*negated)
         }
-        Condition::And(a, b) => eval(a, state).and(eval(b, state)),
-        Condition::Or(a, b) => eval(a, state).or(eval(b, state)),
-        Condition::Not(a) => eval(a, state).negate(),
+        Condition::SqlBetween(b) => {
+            let v = abs(&b.value, state);
+            compare(&v, CmpOp::Ge, &abs(&b.low, state))
+                .and(compare(&v, CmpOp::Le, &abs(&b.high, state)))
+                .negate_if(b.negated)
+        }
+        // LIKE on a value that is not known: anything.
+        Condition::SqlLike(_) => Truths::ANY,
     }
 }
 
@@ -353,45 +464,90 @@ struct StepFacts {
     literals: Vec<i64>,
     /// Looked at through the SQL syntax (state names, dates): every phase matters.
     sql: bool,
+    /// The condition computes with the error code (or matches it as text): no sample of
+    /// codes decides it, so a FAILED state with an unknown code is tried too.
+    opaque: bool,
+}
+
+fn entry(out: &mut Vec<(StepIdx, StepFacts)>, s: StepIdx) -> &mut StepFacts {
+    let i = match out.binary_search_by_key(&s, |(st, _)| *st) {
+        Ok(i) => i,
+        Err(i) => {
+            out.insert(i, (s, StepFacts::default()));
+            i
+        }
+    };
+    &mut out[i].1
+}
+
+/// The integer a constant operand is (for `'2.5'`, 2: the ±1 around it covers both sides, as
+/// the engine converts the string to the number 2.5). `Err(())` when the operand is not a
+/// constant (it reads a step or the clock).
+fn constant_number(o: &Operand) -> Result<Option<i64>, ()> {
+    struct NoSteps;
+    impl Env for NoSteps {
+        fn step(&self, _: StepIdx) -> Option<StepView> {
+            None
+        }
+        fn now(&self) -> i64 {
+            0
+        }
+    }
+    let mut steps = Vec::new();
+    o.steps(&mut steps);
+    if !steps.is_empty() || o.is_time_dependent() {
+        return Err(());
+    }
+    let v = sqleval::value(o, &NoSteps).ok();
+    Ok(v.and_then(|v| sqlv::to_number(&v).ok().flatten()).map(|d| {
+        use rust_decimal::prelude::ToPrimitive;
+        // Saturates: huge values become i64::MIN/MAX.
+        d.floor().to_i64().unwrap_or(if d.is_sign_negative() {
+            i64::MIN
+        } else {
+            i64::MAX
+        })
+    }))
+}
+
+/// Every step a value reads: through the SQL syntax; an error code read anywhere but as the
+/// operand of a comparison is opaque.
+fn operand_facts(out: &mut Vec<(StepIdx, StepFacts)>, o: &Operand, direct: bool) {
+    if let Operand::Attr { step, attr } = o {
+        let f = entry(out, *step);
+        f.sql = true;
+        if *attr == SqlAttr::ErrorCode && !direct {
+            f.opaque = true;
+        }
+    }
+    let (ops, conds) = o.children();
+    for x in ops {
+        operand_facts(out, x, false);
+    }
+    for c in conds {
+        facts(c, out);
+    }
+}
+
+/// `against` are compared with `o`: constants give the error codes worth trying.
+fn compared(out: &mut Vec<(StepIdx, StepFacts)>, o: &Operand, against: &[&Operand]) {
+    operand_facts(out, o, true);
+    if let Operand::Attr {
+        step,
+        attr: SqlAttr::ErrorCode,
+    } = o
+    {
+        for a in against {
+            match constant_number(a) {
+                Ok(n) => entry(out, *step).literals.extend(n),
+                Err(()) => entry(out, *step).opaque = true,
+            }
+        }
+    }
 }
 
 /// Collect, in one pass, the facts about every step `cond` mentions (sorted by step).
 fn facts(cond: &Condition, out: &mut Vec<(StepIdx, StepFacts)>) {
-    fn entry(out: &mut Vec<(StepIdx, StepFacts)>, s: StepIdx) -> &mut StepFacts {
-        let i = match out.binary_search_by_key(&s, |(st, _)| *st) {
-            Ok(i) => i,
-            Err(i) => {
-                out.insert(i, (s, StepFacts::default()));
-                i
-            }
-        };
-        &mut out[i].1
-    }
-    /// The integer an error code is compared against (for `'2.5'`, 2: the ±1 around it
-    /// covers both sides, as the engine converts the string to the number 2.5).
-    fn num(o: &Operand) -> Option<i64> {
-        match o {
-            Operand::Num(n) => Some(*n),
-            Operand::Str(t) => {
-                let t = t.trim();
-                t.parse().ok().or_else(|| {
-                    let f: f64 = t.parse().ok()?;
-                    // `as` saturates: huge values become i64::MIN/MAX.
-                    f.is_finite().then(|| f.floor() as i64)
-                })
-            }
-            _ => None,
-        }
-    }
-    fn sql_operand(out: &mut Vec<(StepIdx, StepFacts)>, o: &Operand, against: &[&Operand]) {
-        if let Operand::Attr { step, attr } = o {
-            let f = entry(out, *step);
-            f.sql = true;
-            if *attr == SqlAttr::ErrorCode {
-                f.literals.extend(against.iter().filter_map(|o| num(o)));
-            }
-        }
-    }
     match cond {
         Condition::Const(_) => {}
         Condition::StepState { step, .. } => {
@@ -400,17 +556,27 @@ fn facts(cond: &Condition, out: &mut Vec<(StepIdx, StepFacts)>) {
         Condition::ErrorCodeIn { step, codes, .. } => entry(out, *step).literals.extend(codes),
         Condition::ErrorCodeCmp { step, value, .. } => entry(out, *step).literals.push(*value),
         Condition::SqlCompare { left, right, .. } => {
-            sql_operand(out, left, &[right]);
-            sql_operand(out, right, &[left]);
+            compared(out, left, &[right]);
+            compared(out, right, &[left]);
         }
         Condition::SqlIn { left, list, .. } => {
             let others: Vec<&Operand> = list.iter().collect();
-            sql_operand(out, left, &others);
+            compared(out, left, &others);
             for o in list {
-                sql_operand(out, o, &[left]);
+                compared(out, o, &[left]);
             }
         }
-        Condition::SqlIsNull { operand, .. } => sql_operand(out, operand, &[]),
+        Condition::SqlBetween(b) => {
+            compared(out, &b.value, &[&b.low, &b.high]);
+            compared(out, &b.low, &[&b.value]);
+            compared(out, &b.high, &[&b.value]);
+        }
+        Condition::SqlIsNull { operand, .. } => operand_facts(out, operand, true),
+        Condition::SqlLike(_) => {
+            for o in cond.operands() {
+                operand_facts(out, o, false);
+            }
+        }
         Condition::And(a, b) | Condition::Or(a, b) => {
             facts(a, out);
             facts(b, out);
@@ -419,19 +585,26 @@ fn facts(cond: &Condition, out: &mut Vec<(StepIdx, StepFacts)>) {
     }
 }
 
-/// Does `cond` mention step `s`? (No allocation: used on many small guards.)
+/// Does the value `o` read step `s`?
+fn operand_mentions(o: &Operand, s: StepIdx) -> bool {
+    if matches!(o, Operand::Attr { step, .. } if *step == s) {
+        return true;
+    }
+    let (ops, conds) = o.children();
+    ops.into_iter().any(|x| operand_mentions(x, s)) || conds.into_iter().any(|c| mentions(c, s))
+}
+
+/// Does `cond` mention step `s`? (No allocation for the chain syntax: used on many small
+/// guards.)
 pub fn mentions(cond: &Condition, s: StepIdx) -> bool {
-    let op = |o: &Operand| matches!(o, Operand::Attr { step, .. } if *step == s);
     match cond {
         Condition::Const(_) => false,
         Condition::StepState { step, .. }
         | Condition::ErrorCodeIn { step, .. }
         | Condition::ErrorCodeCmp { step, .. } => *step == s,
-        Condition::SqlCompare { left, right, .. } => op(left) || op(right),
-        Condition::SqlIn { left, list, .. } => op(left) || list.iter().any(op),
-        Condition::SqlIsNull { operand, .. } => op(operand),
         Condition::And(a, b) | Condition::Or(a, b) => mentions(a, s) || mentions(b, s),
         Condition::Not(a) => mentions(a, s),
+        sql => sql.operands().into_iter().any(|o| operand_mentions(o, s)),
     }
 }
 
@@ -475,6 +648,9 @@ impl Domains {
                     codes.sort_unstable();
                     codes.dedup();
                     states.extend(codes.into_iter().map(AbsState::failed));
+                    if f.opaque {
+                        states.push(AbsState::failed(OPAQUE_CODE));
+                    }
                 }
                 (s, states)
             })
@@ -565,6 +741,7 @@ impl Domains {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lang::ast::StateTest;
 
     fn st(step: StepIdx, test: StateTest, negated: bool) -> Condition {
         Condition::StepState {
@@ -737,6 +914,155 @@ mod tests {
             Operand::Interval(60_000),
         );
         assert_eq!(eval(&fixed, &failed_3), Truths::TRUE);
+    }
+
+    fn code_of(step: StepIdx) -> Operand {
+        Operand::Attr {
+            step,
+            attr: SqlAttr::ErrorCode,
+        }
+    }
+
+    fn binary(op: BinOp, l: Operand, r: Operand) -> Operand {
+        Operand::Binary {
+            op,
+            left: Box::new(l),
+            right: Box::new(r),
+        }
+    }
+
+    #[test]
+    fn computed_error_codes_are_not_sampled() {
+        // `:A.error_code / 100 = 201` holds for 20100..=20199 only: no code near the literals
+        // (1, 100, 201) satisfies it, so the analysis must not conclude "never TRUE".
+        let c = Condition::SqlCompare {
+            left: binary(BinOp::Div, code_of(0), Operand::Num(100)),
+            op: CmpOp::Eq,
+            right: Operand::Num(201),
+        };
+        assert!(satisfiable(&c));
+        let d = Domains::for_condition(&c, &can_fail);
+        assert!(d
+            .states(0)
+            .is_some_and(|s| s.contains(&AbsState::failed(OPAQUE_CODE))));
+        // Still exact where the code is known: before A completes it is NULL.
+        assert_eq!(eval(&c, &|_| AbsState::NOT_STARTED), Truths::UNKNOWN);
+        assert_eq!(eval(&c, &|_| AbsState::SUCCEEDED), Truths::FALSE);
+        // A constant expression gives a code worth trying: `= 5 + 5` tries 10.
+        let ten = Condition::SqlCompare {
+            left: code_of(0),
+            op: CmpOp::Eq,
+            right: binary(BinOp::Add, Operand::Num(5), Operand::Num(5)),
+        };
+        let d = Domains::for_condition(&ten, &can_fail);
+        assert!(d
+            .states(0)
+            .is_some_and(|s| s.contains(&AbsState::failed(10))));
+        assert!(satisfiable(&ten));
+        // BETWEEN bounds are tried too.
+        let range = Condition::SqlBetween(Box::new(super::super::model::BetweenPred {
+            value: code_of(0),
+            negated: false,
+            low: Operand::Num(500),
+            high: Operand::Num(500),
+        }));
+        assert!(satisfiable(&range));
+    }
+
+    #[test]
+    fn functions_of_known_values_are_exact() {
+        // NVL(:A.error_code, -1) = -1 only before A completes.
+        let c = Condition::SqlCompare {
+            left: Operand::Call {
+                func: crate::lang::sql::Func::Nvl,
+                args: vec![code_of(0), Operand::Num(-1)],
+            },
+            op: CmpOp::Eq,
+            right: Operand::Num(-1),
+        };
+        assert_eq!(eval(&c, &|_| AbsState::NOT_STARTED), Truths::TRUE);
+        assert_eq!(eval(&c, &|_| AbsState::SUCCEEDED), Truths::FALSE);
+        // Once A completed, a code the condition computes with is any code (conservative).
+        let both = Condition::And(Box::new(c), Box::new(st(0, StateTest::Completed, false)));
+        assert!(satisfiable(&both));
+        // The state name is always known: LOWER(:A.state) = 'succeeded' AND A FAILED never is.
+        let lower = Condition::SqlCompare {
+            left: Operand::Call {
+                func: crate::lang::sql::Func::Lower,
+                args: vec![Operand::Attr {
+                    step: 0,
+                    attr: SqlAttr::State,
+                }],
+            },
+            op: CmpOp::Eq,
+            right: Operand::Str("succeeded".into()),
+        };
+        assert!(satisfiable(&lower));
+        let never = Condition::And(Box::new(lower), Box::new(st(0, StateTest::Failed, false)));
+        assert!(!satisfiable(&never));
+        // LIKE on the state name: no state starts with 'X'.
+        let like = Condition::SqlLike(Box::new(super::super::model::LikePred {
+            value: Operand::Attr {
+                step: 0,
+                attr: SqlAttr::State,
+            },
+            negated: false,
+            pattern: Operand::Str("X%".into()),
+            escape: None,
+        }));
+        assert!(!satisfiable(&like));
+        // An error is UNKNOWN in every state, and so is its NOT.
+        let bad = Condition::Not(Box::new(Condition::SqlCompare {
+            left: Operand::Call {
+                func: crate::lang::sql::Func::ToNumber,
+                args: vec![Operand::Attr {
+                    step: 0,
+                    attr: SqlAttr::State,
+                }],
+            },
+            op: CmpOp::Eq,
+            right: Operand::Num(1),
+        }));
+        assert!(!satisfiable(&bad));
+    }
+
+    #[test]
+    fn clock_arithmetic_varies() {
+        use crate::lang::sql::Clock;
+        // SYSDATE - 1/24 >= :A.end_date: TRUE or FALSE once A ended, UNKNOWN before.
+        let c = Condition::SqlCompare {
+            left: binary(
+                BinOp::Sub,
+                Operand::Clock(Clock::Sysdate),
+                binary(BinOp::Div, Operand::Num(1), Operand::Num(24)),
+            ),
+            op: CmpOp::Ge,
+            right: Operand::Attr {
+                step: 0,
+                attr: SqlAttr::EndDate,
+            },
+        };
+        assert_eq!(eval(&c, &|_| AbsState::SUCCEEDED), Truths::TRUE_OR_FALSE);
+        assert_eq!(eval(&c, &|_| AbsState::NOT_STARTED), Truths::UNKNOWN);
+        // A date compared with a number never compares, whatever the clock says.
+        let crossed = Condition::SqlCompare {
+            left: Operand::Clock(Clock::Systimestamp),
+            op: CmpOp::Gt,
+            right: Operand::Num(3),
+        };
+        assert_eq!(eval(&crossed, &|_| AbsState::SUCCEEDED), Truths::UNKNOWN);
+        // A function of the clock is opaque: anything.
+        let hour = Condition::SqlCompare {
+            left: Operand::Call {
+                func: crate::lang::sql::Func::Extract(crate::lang::sql::DtField::Hour),
+                args: vec![Operand::Clock(Clock::Systimestamp)],
+            },
+            op: CmpOp::Ge,
+            right: Operand::Num(2),
+        };
+        assert_eq!(eval(&hour, &|_| AbsState::SUCCEEDED), Truths::ANY);
+        assert!(!mentions(&hour, 0));
+        assert!(mentions(&c, 0));
     }
 
     #[test]

@@ -5,16 +5,16 @@
 //! an [`Expr`] whose AND/OR chains are flattened (n-ary), so a rule that joins thousands of steps
 //! (`B1 SUCCEEDED AND B2 SUCCEEDED AND ...`) is evaluated without deep recursion.
 //!
-//! This module is public so views (`explain`) can evaluate a condition exactly as the engine does;
-//! the value rules themselves (NULL, numeric strings, Kleene connectives) are `lang::logic`,
-//! shared with the lints.
+//! This module is public so views (`explain`) can evaluate a condition exactly as the engine does.
+//! Each leaf (a chain-syntax test or a SQL predicate with its values) is evaluated by
+//! `catalog::sqleval`, which the lints use too; the value rules themselves (NULL, numeric
+//! strings, functions) are `lang::sql` and the Kleene connectives `lang::logic`.
 
 use super::types::StepState;
-use crate::catalog::{Condition, Operand, StepIdx};
-use crate::lang::ast::{SqlAttr, StateTest};
+use crate::catalog::sqleval::{self, Env, LeafResult, Outcome, StepView};
+use crate::catalog::{Condition, StepIdx};
 use crate::lang::duration::Millis;
 pub use crate::lang::logic::Truth;
-use crate::lang::logic::{compare_values, in_list, SqlValue};
 
 /// What a condition can see of one step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,11 +27,39 @@ pub struct StepFacts {
 }
 
 impl StepFacts {
-    /// `duration`: end − start once ended, now − start while running, NULL if never started.
-    fn duration(&self, now: Millis) -> Option<i128> {
-        let start = self.started_at? as i128;
-        let end = self.ended_at.map(|e| e as i128).unwrap_or(now as i128);
-        Some((end - start).max(0))
+    /// What the shared evaluator sees of the step.
+    pub fn view(&self) -> StepView {
+        StepView {
+            state: self.state.as_str(),
+            outcome: match self.state {
+                StepState::Succeeded => Outcome::Succeeded,
+                StepState::Failed => Outcome::Failed,
+                StepState::Stopped => Outcome::Stopped,
+                _ => Outcome::Pending,
+            },
+            error_code: self.error_code,
+            started_at: self.started_at.map(clamp_ms),
+            ended_at: self.ended_at.map(clamp_ms),
+        }
+    }
+}
+
+fn clamp_ms(t: Millis) -> i64 {
+    i64::try_from(t).unwrap_or(i64::MAX)
+}
+
+/// The step facts of one evaluation, as the shared evaluator reads them.
+struct FactsEnv<'f> {
+    facts: &'f dyn Fn(StepIdx) -> Option<StepFacts>,
+    now: Millis,
+}
+
+impl Env for FactsEnv<'_> {
+    fn step(&self, step: StepIdx) -> Option<StepView> {
+        (self.facts)(step).map(|f| f.view())
+    }
+    fn now(&self) -> i64 {
+        clamp_ms(self.now)
     }
 }
 
@@ -185,101 +213,29 @@ pub fn evaluate_condition(
 
 fn eval_leaf(c: &Condition, facts: &dyn Fn(StepIdx) -> Option<StepFacts>, now: Millis) -> Truth {
     match c {
-        Condition::Const(b) => Truth::from_bool(*b),
-        Condition::StepState {
-            step,
-            negated,
-            test,
-        } => {
-            let Some(f) = facts(*step) else {
-                return Truth::Unknown;
-            };
-            let holds = match test {
-                StateTest::Succeeded => f.state == StepState::Succeeded,
-                StateTest::Failed => f.state == StepState::Failed,
-                StateTest::Stopped => f.state == StepState::Stopped,
-                StateTest::Completed => f.state.is_completed(),
-            };
-            Truth::from_bool(holds != *negated)
-        }
-        Condition::ErrorCodeIn {
-            step,
-            negated,
-            codes,
-        } => match facts(*step).and_then(|f| f.error_code) {
-            None => Truth::Unknown,
-            Some(code) => Truth::from_bool(codes.contains(&code) != *negated),
-        },
-        Condition::ErrorCodeCmp { step, op, value } => {
-            let code = facts(*step).and_then(|f| f.error_code);
-            Truth::of_comparison(*op, code.map(|c| c.cmp(value)))
-        }
-        Condition::SqlCompare { left, op, right } => {
-            let l = operand_value(left, facts, now);
-            let r = operand_value(right, facts, now);
-            Truth::of_comparison(*op, compare_values(&l, &r))
-        }
-        Condition::SqlIn {
-            left,
-            negated,
-            list,
-        } => {
-            let l = operand_value(left, facts, now);
-            in_list(
-                list.iter()
-                    .map(|item| compare_values(&l, &operand_value(item, facts, now))),
-            )
-            .negate_if(*negated)
-        }
-        Condition::SqlIsNull { operand, negated } => {
-            let is_null = matches!(operand_value(operand, facts, now), SqlValue::Null);
-            Truth::from_bool(is_null != *negated)
-        }
         // Junctions are compiled away; evaluate defensively if one arrives here.
-        other => Expr::compile(other).eval(facts, now),
+        Condition::And(..) | Condition::Or(..) | Condition::Not(_) => {
+            Expr::compile(c).eval(facts, now)
+        }
+        leaf => sqleval::leaf(leaf, &FactsEnv { facts, now }).truth,
     }
 }
 
-fn operand_value<'a>(
-    op: &'a Operand,
+/// One predicate as the engine evaluates it, with the error (if any) that made it UNKNOWN
+/// (`explain` shows it).
+pub fn evaluate_predicate(
+    cond: &Condition,
     facts: &dyn Fn(StepIdx) -> Option<StepFacts>,
     now: Millis,
-) -> SqlValue<'a> {
-    match op {
-        Operand::Str(s) => SqlValue::Str(s),
-        Operand::Num(n) => SqlValue::Int(*n as i128),
-        Operand::Interval(ms) => SqlValue::Interval(*ms as i128),
-        Operand::Now { offset_millis } => SqlValue::Time(now as i128 + *offset_millis as i128),
-        Operand::Attr { step, attr } => {
-            let Some(f) = facts(*step) else {
-                return SqlValue::Null;
-            };
-            match attr {
-                SqlAttr::State => SqlValue::Str(f.state.as_str()),
-                SqlAttr::Completed => SqlValue::Str(if f.state.is_completed() {
-                    "TRUE"
-                } else {
-                    "FALSE"
-                }),
-                SqlAttr::ErrorCode => f
-                    .error_code
-                    .map_or(SqlValue::Null, |c| SqlValue::Int(c as i128)),
-                SqlAttr::StartDate => f
-                    .started_at
-                    .map_or(SqlValue::Null, |t| SqlValue::Time(t as i128)),
-                SqlAttr::EndDate => f
-                    .ended_at
-                    .map_or(SqlValue::Null, |t| SqlValue::Time(t as i128)),
-                SqlAttr::Duration => f.duration(now).map_or(SqlValue::Null, SqlValue::Interval),
-            }
-        }
-    }
+) -> LeafResult {
+    sqleval::leaf(cond, &FactsEnv { facts, now })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lang::ast::CmpOp;
+    use crate::catalog::Operand;
+    use crate::lang::ast::{CmpOp, SqlAttr, StateTest};
 
     fn facts_of(state: StepState, code: Option<i64>) -> impl Fn(StepIdx) -> Option<StepFacts> {
         move |_| {

@@ -6,6 +6,8 @@
 
 use super::duration::Millis;
 use super::span::Span;
+pub use super::sql::{BinOp, Clock, DtField, Func, TrimSide};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 /// A name: unquoted identifiers are upper-cased; `"quoted"` ones are kept exactly.
@@ -143,6 +145,9 @@ pub struct RuleDecl {
     pub comment: Option<StringLit>,
     /// Source text of the condition and the action, whitespace-collapsed, for views/graphs.
     pub condition_text: String,
+    /// The whole condition, parentheses included.
+    #[serde(default)]
+    pub condition_span: Span,
     pub action_text: String,
     pub span: Span,
 }
@@ -203,45 +208,127 @@ pub enum CmpOp {
 }
 
 /// SQL-syntax predicates: `:A.state = 'SUCCEEDED'`, `:A.error_code IN (1, 3)`,
-/// `:A.error_code IS NULL`, `:A.end_date > SYSTIMESTAMP - INTERVAL '1' HOUR`, `1=1`.
+/// `:A.error_code IS NULL`, `:A.end_date > SYSTIMESTAMP - INTERVAL '1' HOUR`, `1=1`,
+/// `:A.state LIKE 'SUCC%'`, `NVL(:A.error_code, 0) BETWEEN 1 AND 99`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum SqlPred {
     Compare {
-        left: SqlOperand,
+        left: SqlExpr,
         op: CmpOp,
-        right: SqlOperand,
+        right: SqlExpr,
         span: Span,
     },
     In {
-        left: SqlOperand,
+        left: SqlExpr,
         negated: bool,
-        list: Vec<SqlOperand>,
+        list: Vec<SqlExpr>,
         span: Span,
     },
     IsNull {
-        operand: SqlOperand,
+        operand: SqlExpr,
         negated: bool,
+        span: Span,
+    },
+    /// `value [NOT] LIKE pattern [ESCAPE 'c']` (values boxed: conditions nest deep, and every
+    /// clone and drop pays for the largest variant).
+    Like {
+        value: Box<SqlExpr>,
+        negated: bool,
+        pattern: Box<SqlExpr>,
+        escape: Option<Box<SqlExpr>>,
+        span: Span,
+    },
+    /// `value [NOT] BETWEEN low AND high`
+    Between {
+        value: Box<SqlExpr>,
+        negated: bool,
+        low: Box<SqlExpr>,
+        high: Box<SqlExpr>,
         span: Span,
     },
 }
 
+/// A value of a SQL-syntax condition.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum SqlOperand {
+pub enum SqlExpr {
     /// `:step.attribute`
     Attr {
         step: Ident,
         attr: SqlAttr,
         span: Span,
     },
+    /// A non-empty string (`''` is [`SqlExpr::Null`], as in Oracle).
     Str(StringLit),
+    /// An integer literal.
     Num(i64, Span),
-    /// `INTERVAL 'n' unit`
+    /// A number literal that is not an integer (`1.5`, `2e3` too large for `Num`).
+    Dec(Decimal, Span),
+    Null(Span),
+    /// `INTERVAL '…' unit [TO unit]`, in milliseconds.
     Interval(Millis, Span),
-    /// `SYSTIMESTAMP` / `SYSDATE`, optionally `± INTERVAL ...` (signed offset in ms).
-    Now {
-        offset_millis: i64,
+    /// `DATE 'YYYY-MM-DD'` or `TIMESTAMP 'YYYY-MM-DD HH24:MI:SS[.FF]'` (ms since the epoch).
+    DateLit {
+        ms: i64,
+        timestamp: bool,
         span: Span,
     },
+    /// `SYSDATE`, `SYSTIMESTAMP`, `CURRENT_DATE`, `CURRENT_TIMESTAMP`, `LOCALTIMESTAMP`.
+    Clock(Clock, Span),
+    /// Unary minus.
+    Neg(Box<SqlExpr>, Span),
+    Binary {
+        op: BinOp,
+        left: Box<SqlExpr>,
+        right: Box<SqlExpr>,
+        span: Span,
+    },
+    /// A function call (argument count checked by the parser).
+    Call {
+        func: Func,
+        args: Vec<SqlExpr>,
+        span: Span,
+    },
+    /// `CASE [subject] WHEN … THEN … [ELSE …] END`
+    Case {
+        subject: Option<Box<SqlExpr>>,
+        arms: Vec<CaseArm>,
+        otherwise: Option<Box<SqlExpr>>,
+        span: Span,
+    },
+}
+
+impl SqlExpr {
+    pub fn span(&self) -> Span {
+        match self {
+            SqlExpr::Attr { span, .. }
+            | SqlExpr::Num(_, span)
+            | SqlExpr::Dec(_, span)
+            | SqlExpr::Null(span)
+            | SqlExpr::Interval(_, span)
+            | SqlExpr::DateLit { span, .. }
+            | SqlExpr::Clock(_, span)
+            | SqlExpr::Neg(_, span)
+            | SqlExpr::Binary { span, .. }
+            | SqlExpr::Call { span, .. }
+            | SqlExpr::Case { span, .. } => *span,
+            SqlExpr::Str(s) => s.span,
+        }
+    }
+}
+
+/// One `WHEN … THEN …` of a CASE.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseArm {
+    pub when: CaseWhen,
+    pub then: SqlExpr,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum CaseWhen {
+    /// Searched CASE: `WHEN condition`.
+    Cond(Box<Cond>),
+    /// Simple CASE: `WHEN value` (compared with the subject).
+    Value(SqlExpr),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -334,4 +421,14 @@ pub struct GroupDecl {
     pub path: Vec<Ident>,
     pub max_running: Option<i64>,
     pub span: Span,
+}
+
+#[cfg(test)]
+mod tests {
+    /// Conditions nest up to 1000 predicates deep: the SQL forms must not make every level
+    /// larger than the comparison already is.
+    #[test]
+    fn conditions_stay_small() {
+        assert!(std::mem::size_of::<super::Cond>() <= 208);
+    }
 }

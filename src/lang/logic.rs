@@ -1,17 +1,14 @@
-//! SQL three-valued logic and the comparison rules of the condition language.
+//! SQL three-valued logic: the connectives and how comparisons and IN lists become truths.
 //!
 //! Why one module: the engine (`core::eval` for rule conditions, `core::payload` for event
 //! payload conditions), the `explain` view (which calls the engine's evaluator) and the lints
 //! (`catalog::truth`, which evaluates over *sets* of possible truth values) must agree exactly on
-//! what `NULL = 1`, `'3' = 3`, `NOT (UNKNOWN)` and `x NOT IN (1, NULL)` mean. These primitives
-//! are that agreement. They live in `lang`, the lowest layer, so every layer above can use them;
-//! they depend on nothing but [`CmpOp`].
+//! what `NOT (UNKNOWN)` and `x NOT IN (1, NULL)` mean. These primitives are that agreement. They
+//! live in `lang`, the lowest layer, so every layer above can use them. The values compared
+//! (NULL, numeric strings, dates) and their rules are [`crate::lang::sql`].
 //!
-//! The rules (semantics.md): a comparison involving NULL is UNKNOWN; values of kinds that do not
-//! compare (a date with an interval, a date with a string, ...) are UNKNOWN; a string compared
-//! with a number is converted to a number as SQL does, and a string that is not a number makes
-//! the comparison UNKNOWN (Oracle would raise ORA-01722; a rule must not crash the engine);
-//! AND/OR/NOT follow Kleene logic; a rule fires only when its condition is TRUE.
+//! The rules (semantics.md): a comparison involving NULL is UNKNOWN; AND/OR/NOT follow Kleene
+//! logic; a rule fires only when its condition is TRUE.
 
 use crate::lang::ast::CmpOp;
 use serde::{Deserialize, Serialize};
@@ -120,50 +117,6 @@ pub fn in_list(comparisons: impl IntoIterator<Item = Option<Ordering>>) -> Truth
     acc
 }
 
-/// A value of the rule condition language: what an operand (`:A.error_code`, `'FAILED'`,
-/// `SYSTIMESTAMP - INTERVAL '1' HOUR`) evaluates to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SqlValue<'a> {
-    Null,
-    Int(i128),
-    Str(&'a str),
-    /// An instant (ms).
-    Time(i128),
-    /// A duration (ms).
-    Interval(i128),
-}
-
-/// How two values compare in a rule condition; `None` is UNKNOWN (a NULL, kinds that do not
-/// compare, or a string that is not a number compared with a number). Strings compare exactly
-/// (case-sensitive), instants with instants, durations with durations.
-pub fn compare_values(l: &SqlValue<'_>, r: &SqlValue<'_>) -> Option<Ordering> {
-    match (l, r) {
-        (SqlValue::Null, _) | (_, SqlValue::Null) => None,
-        (SqlValue::Int(a), SqlValue::Int(b)) => Some(a.cmp(b)),
-        (SqlValue::Str(a), SqlValue::Str(b)) => Some(a.cmp(b)),
-        (SqlValue::Time(a), SqlValue::Time(b)) => Some(a.cmp(b)),
-        (SqlValue::Interval(a), SqlValue::Interval(b)) => Some(a.cmp(b)),
-        (SqlValue::Int(a), SqlValue::Str(s)) => compare_int_with_text(*a, s),
-        (SqlValue::Str(s), SqlValue::Int(b)) => compare_int_with_text(*b, s).map(Ordering::reverse),
-        _ => None,
-    }
-}
-
-/// An integer against a string, converting the string to a number as SQL does (surrounding
-/// blanks ignored; `'20100'` and `'2.5'` are numbers). `None` when the string is not a finite
-/// number.
-pub fn compare_int_with_text(n: i128, s: &str) -> Option<Ordering> {
-    let t = s.trim();
-    if let Ok(v) = t.parse::<i128>() {
-        return Some(n.cmp(&v));
-    }
-    let v: f64 = t.parse().ok()?;
-    if !v.is_finite() {
-        return None;
-    }
-    (n as f64).partial_cmp(&v)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,38 +159,6 @@ mod tests {
         }
         assert_eq!(Truth::of_comparison(Eq, None), U);
         assert_eq!(Truth::of_comparison(Ne, Some(Ordering::Less)), T);
-    }
-
-    #[test]
-    fn null_and_mismatched_kinds_do_not_compare() {
-        use SqlValue::*;
-        assert_eq!(compare_values(&Null, &Null), None);
-        assert_eq!(compare_values(&Int(1), &Null), None);
-        assert_eq!(compare_values(&Time(1), &Interval(1)), None);
-        assert_eq!(compare_values(&Time(1), &Str("1")), None);
-        assert_eq!(compare_values(&Time(1), &Time(2)), Some(Ordering::Less));
-        assert_eq!(
-            compare_values(&Str("FAILED"), &Str("failed")),
-            Some(Ordering::Less),
-            "strings compare exactly"
-        );
-    }
-
-    #[test]
-    fn numbers_meet_numeric_strings() {
-        use SqlValue::*;
-        assert_eq!(
-            compare_values(&Int(20100), &Str(" 20100 ")),
-            Some(Ordering::Equal)
-        );
-        assert_eq!(compare_values(&Str("2.5"), &Int(3)), Some(Ordering::Less));
-        assert_eq!(compare_values(&Str("abc"), &Int(3)), None);
-        assert_eq!(compare_int_with_text(3, "inf"), None);
-        assert_eq!(compare_int_with_text(3, "NaN"), None);
-        assert_eq!(
-            compare_int_with_text(i128::from(i64::MAX), "9223372036854775807"),
-            Some(Ordering::Equal)
-        );
     }
 
     #[test]

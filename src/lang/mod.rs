@@ -10,6 +10,7 @@ pub mod duration;
 pub mod logic;
 pub mod parser;
 pub mod span;
+pub mod sql;
 
 pub use diagnostic::{Diagnostic, Severity};
 pub use span::{FileId, SourceMap, Span};

@@ -10,6 +10,7 @@
 
 mod build;
 mod build_cond;
+mod build_sql;
 mod errors;
 mod grammar;
 mod lexer;
@@ -25,6 +26,7 @@ use pest::Parser;
 
 pub use self::build::MAX_IDENT_BYTES;
 pub use self::build_cond::MAX_PREDICATES;
+pub use self::build_sql::{supported_sql, MAX_EXPR_NODES};
 pub use self::errors::{is_reserved, RESERVED_WORDS};
 pub use self::lexer::MAX_PAREN_DEPTH;
 

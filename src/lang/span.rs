@@ -18,6 +18,15 @@ impl Span {
     pub fn new(file: FileId, start: usize, end: usize) -> Self {
         Span { file, start, end }
     }
+
+    /// The smallest span covering both.
+    pub fn join(self, other: Span) -> Span {
+        Span {
+            file: self.file,
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
+    }
 }
 
 /// One loaded source file: its display path and its text.

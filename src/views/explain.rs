@@ -77,9 +77,13 @@ pub fn explain(
         for rule in &inst.chain.rules {
             let predicates = truth::leaves(&rule.condition)
                 .into_iter()
-                .map(|leaf| PredicateTruth {
-                    predicate: truth::predicate_text(inst.chain, leaf),
-                    value: st.truth(leaf).as_str().to_string(),
+                .map(|leaf| {
+                    let r = st.predicate(leaf);
+                    PredicateTruth {
+                        predicate: truth::predicate_text(inst.chain, leaf),
+                        value: r.truth.as_str().to_string(),
+                        error: r.error.map(|e| e.to_string()),
+                    }
                 })
                 .collect();
             rules.push(ExplainRuleRow {
@@ -465,6 +469,64 @@ mod tests {
         assert_eq!(e.rules[1].predicates[0].predicate, "A SUCCEEDED");
         assert_eq!(e.rules[1].predicates[0].value, "FALSE");
         assert_eq!(e.rules[0].value, "TRUE");
+    }
+
+    #[test]
+    fn sql_predicates_are_written_back_and_errors_named() {
+        use crate::catalog::Operand;
+        use crate::lang::ast::{CmpOp, SqlAttr};
+        use crate::lang::sql::Func;
+        let mut cat = catalog();
+        let attr = |attr| Operand::Attr { step: 0, attr };
+        let bad = Condition::SqlCompare {
+            left: Operand::Call {
+                func: Func::ToNumber,
+                args: vec![attr(SqlAttr::State)],
+            },
+            op: CmpOp::Eq,
+            right: Operand::Num(1),
+        };
+        let range = Condition::SqlBetween(Box::new(crate::catalog::BetweenPred {
+            value: attr(SqlAttr::ErrorCode),
+            negated: false,
+            low: Operand::Num(20000),
+            high: Operand::Num(20999),
+        }));
+        if let Some(c) = cat.chains.get_mut("C") {
+            c.rules.push(rule(
+                "R4",
+                4,
+                Condition::Or(Box::new(bad), Box::new(range)),
+                "",
+                RuleAction::End(EndAction::Code(1)),
+                "END 1",
+            ));
+        }
+        let steps = vec![
+            rec("A", StepState::Failed, Some(20001)),
+            rec("B", StepState::NotStarted, None),
+        ];
+        let e = explain(&job(JobState::Running), &cat, &steps, &[], 10);
+        let r4 = &e.rules[3];
+        assert_eq!(
+            r4.condition,
+            "(TO_NUMBER(:A.state) = 1 OR :A.error_code BETWEEN 20000 AND 20999)"
+        );
+        assert_eq!(r4.value, "TRUE", "the error is UNKNOWN, OR TRUE is TRUE");
+        assert_eq!(r4.predicates[0].value, "UNKNOWN");
+        let err = r4.predicates[0].error.as_deref().unwrap_or("");
+        assert!(
+            err.contains("ORA-01722") && err.contains("'FAILED'"),
+            "{err}"
+        );
+        assert_eq!(
+            r4.predicates[1].predicate,
+            ":A.error_code BETWEEN 20000 AND 20999"
+        );
+        assert_eq!(
+            (r4.predicates[1].value.as_str(), &r4.predicates[1].error),
+            ("TRUE", &None)
+        );
     }
 
     #[test]

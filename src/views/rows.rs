@@ -399,6 +399,9 @@ pub struct PredicateTruth {
     pub predicate: String,
     /// TRUE, FALSE or UNKNOWN.
     pub value: String,
+    /// The error that made the predicate UNKNOWN (`ORA-01722 …`), if one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// explain: one row per rule of every chain instance of a job (nested chains included).
@@ -438,7 +441,10 @@ impl ViewRow for ExplainRuleRow {
         let predicates = self
             .predicates
             .iter()
-            .map(|p| format!("{} = {}", p.predicate, p.value))
+            .map(|p| match &p.error {
+                Some(e) => format!("{} = {} ({e})", p.predicate, p.value),
+                None => format!("{} = {}", p.predicate, p.value),
+            })
             .collect::<Vec<_>>()
             .join("; ");
         vec![

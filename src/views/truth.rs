@@ -7,12 +7,15 @@
 //! on the whole condition and on each predicate. Whether a rule actually *fired* is not decided
 //! here: it is read from the job's timeline (what the engine did).
 
-use crate::catalog::{Chain, Condition, EndAction, Operand, Rule, RuleAction, StepIdx};
-use crate::core::eval::{evaluate_condition, StepFacts};
+use crate::catalog::sqleval::LeafResult;
+use crate::catalog::{CaseWhen, Chain, Condition, EndAction, Operand, Rule, RuleAction, StepIdx};
+use crate::core::eval::{evaluate_condition, evaluate_predicate, StepFacts};
 use crate::core::types::{StepRecord, StepState};
 use crate::core::Truth;
 use crate::lang::ast::{CmpOp, SqlAttr, StateTest};
 use crate::lang::duration::Millis;
+use crate::lang::sql::value::number_text;
+use crate::lang::sql::{Func, TrimSide, Value};
 use std::cmp::Ordering;
 
 /// The states of one chain instance's steps, by step index (`None`: no record yet, i.e. the
@@ -64,6 +67,11 @@ impl<'a> InstanceStates<'a> {
     /// The truth of `cond` (a whole condition or one predicate) as the engine evaluates it now.
     pub fn truth(&self, cond: &Condition) -> Truth {
         evaluate_condition(cond, &|idx| self.facts(idx), self.now)
+    }
+
+    /// One predicate as the engine evaluates it now, with the error that made it UNKNOWN.
+    pub fn predicate(&self, leaf: &Condition) -> LeafResult {
+        evaluate_predicate(leaf, &|idx| self.facts(idx), self.now)
     }
 }
 
@@ -134,6 +142,12 @@ fn interval_text(ms: i64) -> String {
 }
 
 fn operand_text(chain: &Chain, op: &Operand) -> String {
+    write_operand(chain, op, 0)
+}
+
+/// A value written back in the rule language, parenthesised where `* /` must bind before
+/// `+ - ||` (`min` is the binding strength the context needs).
+fn write_operand(chain: &Chain, op: &Operand, min: u8) -> String {
     match op {
         Operand::Attr { step, attr } => {
             let a = match attr {
@@ -148,12 +162,85 @@ fn operand_text(chain: &Chain, op: &Operand) -> String {
         }
         Operand::Str(s) => format!("'{}'", s.replace('\'', "''")),
         Operand::Num(n) => n.to_string(),
+        Operand::Number(d) => number_text(*d),
+        Operand::Null => "NULL".to_string(),
         Operand::Interval(ms) => interval_text(i64::try_from(*ms).unwrap_or(i64::MAX)),
         Operand::Now { offset_millis } => match offset_millis.cmp(&0) {
             Ordering::Equal => "SYSTIMESTAMP".to_string(),
             Ordering::Less => format!("SYSTIMESTAMP - {}", interval_text(-offset_millis)),
             Ordering::Greater => format!("SYSTIMESTAMP + {}", interval_text(*offset_millis)),
         },
+        Operand::DateLit { ms, timestamp } => if *timestamp {
+            Value::Timestamp(*ms)
+        } else {
+            Value::Date(*ms)
+        }
+        .literal(),
+        Operand::Clock(c) => c.as_str().to_string(),
+        Operand::Neg(x) => format!("-{}", write_operand(chain, x, 3)),
+        Operand::Binary { op, left, right } => {
+            let p = op.precedence();
+            let text = format!(
+                "{} {} {}",
+                write_operand(chain, left, p),
+                op.as_str(),
+                write_operand(chain, right, p + 1)
+            );
+            if p < min {
+                format!("({text})")
+            } else {
+                text
+            }
+        }
+        Operand::Call { func, args } => {
+            let arg = |i: usize| {
+                args.get(i)
+                    .map_or_else(String::new, |a| write_operand(chain, a, 0))
+            };
+            match func {
+                Func::Extract(field) => format!("EXTRACT({} FROM {})", field.as_str(), arg(0)),
+                Func::Trim(side) => {
+                    let side = match side {
+                        TrimSide::Both => "",
+                        TrimSide::Leading => "LEADING ",
+                        TrimSide::Trailing => "TRAILING ",
+                    };
+                    match args.len() {
+                        1 if side.is_empty() => format!("TRIM({})", arg(0)),
+                        1 => format!("TRIM({side}FROM {})", arg(0)),
+                        _ => format!("TRIM({side}{} FROM {})", arg(1), arg(0)),
+                    }
+                }
+                f => format!(
+                    "{}({})",
+                    f.name(),
+                    (0..args.len()).map(arg).collect::<Vec<_>>().join(", ")
+                ),
+            }
+        }
+        Operand::Case(case) => {
+            let (subject, arms, otherwise) = (&case.subject, &case.arms, &case.otherwise);
+            let mut out = "CASE".to_string();
+            if let Some(s) = subject {
+                out.push(' ');
+                out.push_str(&write_operand(chain, s, 0));
+            }
+            for arm in arms {
+                let when = match &arm.when {
+                    CaseWhen::Cond(c) => predicate_text(chain, c),
+                    CaseWhen::Value(v) => write_operand(chain, v, 0),
+                };
+                out.push_str(&format!(
+                    " WHEN {when} THEN {}",
+                    write_operand(chain, &arm.then, 0)
+                ));
+            }
+            if let Some(e) = otherwise {
+                out.push_str(&format!(" ELSE {}", write_operand(chain, e, 0)));
+            }
+            out.push_str(" END");
+            out
+        }
     }
 }
 
@@ -214,6 +301,23 @@ pub fn predicate_text(chain: &Chain, cond: &Condition) -> String {
             "{} IS {}NULL",
             operand_text(chain, operand),
             if *negated { "NOT " } else { "" }
+        ),
+        Condition::SqlLike(l) => format!(
+            "{} {}LIKE {}{}",
+            operand_text(chain, &l.value),
+            if l.negated { "NOT " } else { "" },
+            operand_text(chain, &l.pattern),
+            l.escape
+                .as_ref()
+                .map(|e| format!(" ESCAPE {}", operand_text(chain, e)))
+                .unwrap_or_default()
+        ),
+        Condition::SqlBetween(b) => format!(
+            "{} {}BETWEEN {} AND {}",
+            operand_text(chain, &b.value),
+            if b.negated { "NOT " } else { "" },
+            operand_text(chain, &b.low),
+            operand_text(chain, &b.high)
         ),
         Condition::And(a, b) => format!(
             "{} AND {}",

@@ -22,6 +22,9 @@ pub struct Builder {
     pub file: FileId,
     pub base: usize,
     pub diags: Vec<Diagnostic>,
+    /// Operators, calls and CASEs built in the current condition (bounded: see
+    /// `build_sql::MAX_EXPR_NODES`).
+    pub sql_nodes: usize,
 }
 
 /// The settings of a program block seen so far (duplicates and the kind are checked
@@ -65,6 +68,7 @@ impl Builder {
             file,
             base,
             diags: Vec::new(),
+            sql_nodes: 0,
         }
     }
 
@@ -625,6 +629,7 @@ impl Builder {
         let mut name = None;
         let mut condition = None;
         let mut condition_text = String::new();
+        let mut condition_span = span;
         let mut action = None;
         let mut action_text = String::new();
         let mut comment = None;
@@ -633,6 +638,11 @@ impl Builder {
                 Rule::rule_name => name = Some(self.ident(&c)),
                 Rule::cond => {
                     condition_text = lexer::collapse(c.as_str());
+                    // Up to the last token: pest counts the blanks (and comments) before `then`.
+                    let full = self.span(&c);
+                    let (toks, _) = lexer::scan(c.as_str());
+                    let end = toks.last().map_or(full.end, |t| full.start + t.end);
+                    condition_span = Span::new(full.file, full.start, end);
                     condition = Some(self.condition(c));
                 }
                 Rule::action => {
@@ -653,6 +663,7 @@ impl Builder {
             action: action?,
             comment,
             condition_text,
+            condition_span,
             action_text,
             span,
         })

@@ -38,10 +38,11 @@ impl Builder {
             );
             return Cond::Const(false, span);
         }
+        self.sql_nodes = 0;
         self.cond(p)
     }
 
-    fn cond(&mut self, p: Pair<Rule>) -> Cond {
+    pub(super) fn cond(&mut self, p: Pair<Rule>) -> Cond {
         let span = self.span(&p);
         let mut acc: Option<Cond> = None;
         for c in p.into_inner().filter(|c| c.as_rule() == Rule::cond_and) {
@@ -75,23 +76,25 @@ impl Builder {
             return Cond::Const(false, span);
         };
         let inner = match last.as_rule() {
-            Rule::paren_cond => match last.into_inner().find(|c| c.as_rule() == Rule::cond) {
-                Some(c) => self.cond(c),
-                None => Cond::Const(false, span),
-            },
             Rule::not_bare => {
                 let text = super::lexer::collapse(last.as_str());
-                self.diags.push(
-                    Diagnostic::error(
-                        "not-needs-parens",
-                        format!(
-                            "NOT must be followed by a parenthesis: write `NOT ({text})`, \
-                             not `NOT {text}`"
-                        ),
-                        span,
-                    )
-                    .with_expected("`(`"),
-                );
+                // `NOT EXISTS (SELECT ...)` is reported as a subquery, not as a missing `(`.
+                let exists = text
+                    .get(..6)
+                    .is_some_and(|w| w.eq_ignore_ascii_case("EXISTS"));
+                if !exists {
+                    self.diags.push(
+                        Diagnostic::error(
+                            "not-needs-parens",
+                            format!(
+                                "NOT must be followed by a parenthesis: write `NOT ({text})`, \
+                                 not `NOT {text}`"
+                            ),
+                            span,
+                        )
+                        .with_expected("`(`"),
+                    );
+                }
                 match last.into_inner().next() {
                     Some(a) => self.cond_atom(a),
                     None => Cond::Const(false, span),
@@ -204,165 +207,6 @@ impl Builder {
                 }
             }
             _ => Cond::Const(false, span),
-        }
-    }
-
-    fn sql_pred(&mut self, p: Pair<Rule>) -> Cond {
-        let span = self.span(&p);
-        let parts: Vec<Pair<Rule>> = p.into_inner().collect();
-        let (Some(left), Some(rest)) = (parts.first(), parts.get(1)) else {
-            return Cond::Const(false, span);
-        };
-        let left = self.sql_operand(left.clone());
-        let pred = match rest.as_rule() {
-            Rule::sql_cmp => {
-                let mut op = CmpOp::Eq;
-                let mut right = SqlOperand::Num(0, span);
-                for x in rest.clone().into_inner() {
-                    match x.as_rule() {
-                        Rule::cmp_op => op = cmp_op(x.as_str()),
-                        Rule::sql_operand => right = self.sql_operand(x),
-                        _ => {}
-                    }
-                }
-                SqlPred::Compare {
-                    left,
-                    op,
-                    right,
-                    span,
-                }
-            }
-            Rule::sql_in => {
-                let mut negated = false;
-                let mut list = Vec::new();
-                for x in rest.clone().into_inner() {
-                    match x.as_rule() {
-                        Rule::kw_not => negated = true,
-                        Rule::sql_operand => list.push(self.sql_operand(x)),
-                        _ => {}
-                    }
-                }
-                SqlPred::In {
-                    left,
-                    negated,
-                    list,
-                    span,
-                }
-            }
-            _ => SqlPred::IsNull {
-                operand: left,
-                negated: rest
-                    .clone()
-                    .into_inner()
-                    .any(|x| x.as_rule() == Rule::kw_not),
-                span,
-            },
-        };
-        Cond::Sql(pred)
-    }
-
-    fn sql_operand(&mut self, p: Pair<Rule>) -> SqlOperand {
-        let span = self.span(&p);
-        let Some(o) = p.into_inner().next() else {
-            return SqlOperand::Num(0, span);
-        };
-        match o.as_rule() {
-            Rule::sql_attr_ref => {
-                let mut step = None;
-                let mut attr = SqlAttr::State;
-                for x in o.into_inner() {
-                    match x.as_rule() {
-                        Rule::step_ref => step = Some(self.ident(&x)),
-                        Rule::sql_attr => attr = sql_attr(x.as_str()),
-                        _ => {}
-                    }
-                }
-                match step {
-                    Some(step) => SqlOperand::Attr { step, attr, span },
-                    None => SqlOperand::Num(0, span),
-                }
-            }
-            Rule::string => SqlOperand::Str(self.string(&o)),
-            Rule::int_lit => SqlOperand::Num(self.int(&o), span),
-            Rule::interval => SqlOperand::Interval(self.interval(o), span),
-            Rule::now_expr => {
-                let mut sign = 1i64;
-                let mut offset_millis = 0i64;
-                for x in o.into_inner() {
-                    match x.as_rule() {
-                        Rule::sign_op if x.as_str() == "-" => sign = -1,
-                        Rule::interval => {
-                            let ispan = self.span(&x);
-                            let ms = self.interval(x);
-                            offset_millis = match i64::try_from(ms) {
-                                Ok(v) => v * sign,
-                                Err(_) => {
-                                    self.error("bad-duration", "this interval is too long", ispan);
-                                    0
-                                }
-                            };
-                        }
-                        _ => {}
-                    }
-                }
-                SqlOperand::Now {
-                    offset_millis,
-                    span,
-                }
-            }
-            _ => SqlOperand::Num(0, span),
-        }
-    }
-
-    /// `INTERVAL 'n' unit` → milliseconds.
-    fn interval(&mut self, p: Pair<Rule>) -> u64 {
-        let span = self.span(&p);
-        let mut amount = None;
-        let mut factor = 1000u64;
-        for x in p.into_inner() {
-            match x.as_rule() {
-                Rule::string => amount = Some(self.string(&x)),
-                Rule::interval_unit => {
-                    let u = x.as_str().to_ascii_uppercase();
-                    factor = if u.starts_with("SECOND") {
-                        1000
-                    } else if u.starts_with("MINUTE") {
-                        60_000
-                    } else if u.starts_with("HOUR") {
-                        3_600_000
-                    } else {
-                        86_400_000
-                    };
-                }
-                _ => {}
-            }
-        }
-        let Some(amount) = amount else {
-            return 0;
-        };
-        let digits = amount.value.trim();
-        let n = if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-            digits.parse::<u64>().ok()
-        } else {
-            None
-        };
-        match n.and_then(|n| n.checked_mul(factor)) {
-            Some(ms) => ms,
-            None => {
-                self.diags.push(
-                    Diagnostic::error(
-                        "bad-duration",
-                        format!(
-                            "INTERVAL takes a whole number in quotes, like INTERVAL '5' MINUTE; \
-                             found '{}'",
-                            lexer_clip(&amount.value)
-                        ),
-                        span,
-                    )
-                    .with_expected("a whole number in quotes"),
-                );
-                0
-            }
         }
     }
 
@@ -658,7 +502,7 @@ fn empty_pcond(span: Span) -> PayloadCond {
     }
 }
 
-fn cmp_op(s: &str) -> CmpOp {
+pub(super) fn cmp_op(s: &str) -> CmpOp {
     match s {
         "!=" | "<>" => CmpOp::Ne,
         "<" => CmpOp::Lt,
@@ -666,16 +510,5 @@ fn cmp_op(s: &str) -> CmpOp {
         ">" => CmpOp::Gt,
         ">=" => CmpOp::Ge,
         _ => CmpOp::Eq,
-    }
-}
-
-fn sql_attr(s: &str) -> SqlAttr {
-    match s.to_ascii_uppercase().as_str() {
-        "COMPLETED" => SqlAttr::Completed,
-        "ERROR_CODE" => SqlAttr::ErrorCode,
-        "START_DATE" => SqlAttr::StartDate,
-        "END_DATE" => SqlAttr::EndDate,
-        "DURATION" => SqlAttr::Duration,
-        _ => SqlAttr::State,
     }
 }

@@ -84,7 +84,7 @@ fn phrase(rule: Rule) -> Phrase {
         Rule::comma => T("`,`"),
         Rule::lbrace => T("`{`"),
         Rule::rbrace => T("`}`"),
-        Rule::lparen | Rule::paren_cond | Rule::pparen | Rule::retry_policy => T("`(`"),
+        Rule::lparen | Rule::pparen | Rule::retry_policy | Rule::interval_prec => T("`(`"),
         Rule::rparen => T("`)`"),
         Rule::eq => T("`=`"),
         Rule::cmp_op | Rule::sql_cmp | Rule::error_code_cmp | Rule::p_cmp => {
@@ -211,9 +211,42 @@ fn phrase(rule: Rule) -> Phrase {
         Rule::state_word => L(&["SUCCEEDED", "FAILED", "STOPPED", "COMPLETED"]),
         Rule::error_code_in | Rule::sql_in | Rule::p_in => T("`IN` or `NOT IN`"),
         Rule::sql_is_null | Rule::p_is_null => T("`IS NULL` or `IS NOT NULL`"),
-        Rule::sql_pred | Rule::sql_operand => {
-            T("a value (`:step.attribute`, a string, an integer, `SYSTIMESTAMP` or `INTERVAL`)")
-        }
+        Rule::sql_pred
+        | Rule::sql_expr
+        | Rule::paren_expr
+        | Rule::func_call
+        | Rule::func_name
+        | Rule::func_call_only
+        | Rule::opaque_call
+        | Rule::bare_ref
+        | Rule::subquery
+        | Rule::sql_num => T(
+            "a value (`:step.attribute`, a string, a number, a function call, CASE, \
+             `SYSTIMESTAMP` or `INTERVAL`)",
+        ),
+        Rule::bin_op => T("an operator (`+`, `-`, `*`, `/`, `||`)"),
+        Rule::sql_like | Rule::kw_like => K("LIKE"),
+        Rule::kw_escape => K("ESCAPE"),
+        Rule::sql_between | Rule::kw_between => K("BETWEEN"),
+        Rule::case_expr | Rule::kw_case => K("CASE"),
+        Rule::case_searched | Rule::case_when_cond | Rule::case_when_value => K("WHEN"),
+        Rule::case_simple => T("a value or `WHEN`"),
+        Rule::case_else | Rule::kw_else => K("ELSE"),
+        Rule::extract_call | Rule::kw_extract => K("EXTRACT"),
+        Rule::dt_field => C(
+            "a field: `YEAR`, `MONTH`, `DAY`, `HOUR`, `MINUTE` or `SECOND`",
+            &["YEAR", "MONTH", "DAY", "HOUR", "MINUTE", "SECOND"],
+        ),
+        Rule::trim_call | Rule::kw_trim => K("TRIM"),
+        Rule::trim_side => L(&["LEADING", "TRAILING", "BOTH"]),
+        Rule::kw_from => K("FROM"),
+        Rule::kw_to => K("TO"),
+        Rule::datetime_lit => T("`DATE '…'` or `TIMESTAMP '…'`"),
+        Rule::kw_date => K("DATE"),
+        Rule::kw_timestamp => K("TIMESTAMP"),
+        Rule::kw_current_date => K("CURRENT_DATE"),
+        Rule::kw_current_timestamp => K("CURRENT_TIMESTAMP"),
+        Rule::kw_localtimestamp => K("LOCALTIMESTAMP"),
         Rule::sql_attr_ref => T("`:step.attribute`"),
         Rule::sql_attr => C(
             "a step attribute: `state`, `completed`, `error_code`, `start_date`, `end_date` or \
@@ -227,7 +260,7 @@ fn phrase(rule: Rule) -> Phrase {
                 "duration",
             ],
         ),
-        Rule::now_expr => T("`SYSTIMESTAMP` or `SYSDATE`"),
+        Rule::clock => T("`SYSTIMESTAMP`, `SYSDATE`, `CURRENT_DATE` or `CURRENT_TIMESTAMP`"),
         Rule::interval_unit => C(
             "a unit: `SECOND`, `MINUTE`, `HOUR` or `DAY`",
             &[
@@ -267,7 +300,11 @@ fn phrase(rule: Rule) -> Phrase {
         | Rule::bare_body
         | Rule::quoted_body
         | Rule::reserved
-        | Rule::ident_body => T("a name"),
+        | Rule::ident_body
+        | Rule::sql_operand
+        | Rule::sql_primary
+        | Rule::blank
+        | Rule::balanced => T("a name"),
     }
 }
 
@@ -382,7 +419,7 @@ pub fn from_pest(
     for r in &positives {
         if matches!(
             r,
-            Rule::lparen | Rule::paren_cond | Rule::pparen | Rule::not_bare | Rule::pnot_bare
+            Rule::lparen | Rule::pparen | Rule::not_bare | Rule::pnot_bare
         ) {
             wants_lparen = true;
         }
