@@ -45,8 +45,8 @@ fn runs(s: &Server, job: &str) -> Vec<u64> {
 }
 
 /// Runs fire 2 s apart; their end times are measured, which a loaded machine delays by up to
-/// a few hundred ms each, so the band is wide: two runs of one due time end milliseconds apart,
-/// a lost fire leaves a 4 s gap.
+/// a few hundred ms each, so the band is wide: a due time fired twice ends milliseconds apart,
+/// two lost fires leave 6 s.
 fn assert_spaced(job: &str, times: &[u64]) {
     for w in times.windows(2) {
         let gap = w[1] - w[0];
