@@ -511,3 +511,37 @@ fn store_check_refuses_a_missing_store_as_bad_usage() {
         "check never creates a store"
     );
 }
+
+/// A rule file `check` accepts must always read back from the store: a condition is a tree, and
+/// 300 `AND`s nest 300 deep, past serde_json's default limit of 128 (the store once refused
+/// such a catalog, and with it every recovery).
+#[test]
+fn a_deeply_nested_condition_is_stored_and_read_back() {
+    let conds = vec!["A SUCCEEDED"; 300].join(" AND ");
+    let text = format!(
+        "program P {{ builtin noop; }}\n\
+         chain DEEP {{ step A program P; step B program P;\n\
+         rule R1 when TRUE then START A;\n\
+         rule R2 when {conds} then START B;\n\
+         rule R3 when B COMPLETED then END; }}\n"
+    );
+    let loaded = chainsched::catalog::load::load_sources(&[("deep.chain".into(), text)]);
+    let catalog = loaded
+        .catalog
+        .unwrap_or_else(|| panic!("{:?}", loaded.diagnostics));
+    let dir = tempfile::tempdir().unwrap();
+    for store in [
+        chainsched::store::ChainStore::in_memory(),
+        chainsched::store::ChainStore::open_sled(&dir.path().join("db"), &SledOptions::default())
+            .unwrap(),
+    ] {
+        let mut b = chainsched::store::StateBatch::default();
+        b.put_catalog(&catalog);
+        store.apply(b).unwrap();
+        let back = store.catalog().unwrap().expect("the catalog is there");
+        assert_eq!(
+            serde_json::to_value(&back).unwrap(),
+            serde_json::to_value(&catalog).unwrap()
+        );
+    }
+}

@@ -37,6 +37,7 @@ use super::error::EngineError;
 use super::executor::Launcher;
 use crate::core::types::{CoreError, Input};
 use crate::store::pg_store::{PgStore, SqlParams};
+use crate::store::records::json_from_slice;
 use crate::store::{ChainStore, Fence, StoreError};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -581,8 +582,8 @@ impl Cluster {
                 .await?;
             if let Some(r) = rows.first() {
                 let answer: Option<String> = r.get(0);
-                let answer: RemoteAnswer = serde_json::from_str(answer.as_deref().unwrap_or(""))
-                    .map_err(|e| {
+                let answer: RemoteAnswer =
+                    json_from_slice(answer.as_deref().unwrap_or("").as_bytes()).map_err(|e| {
                         EngineError::Invalid(format!("unreadable answer of the owner: {e}"))
                     })?;
                 return answer.into_result();
@@ -958,7 +959,7 @@ async fn poll_requests(cluster: std::sync::Arc<Cluster>, tx: mpsc::WeakUnbounded
         for r in rows {
             let id: i64 = r.get(0);
             let text: String = r.get(1);
-            let answer = match serde_json::from_str::<Input>(&text) {
+            let answer = match json_from_slice::<Input>(text.as_bytes()) {
                 Ok(input) => {
                     let (reply, rx) = oneshot::channel();
                     let _ = actor.send(Msg::Input { input, reply });

@@ -118,11 +118,24 @@ pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     seal(TAG_JSON, &payload)
 }
 
+/// Decode JSON of any nesting depth. serde_json refuses more than 128 levels by default, and a
+/// rule condition is a tree (150 `AND`s nest 150 deep): a catalog or a job's definitions that
+/// `check` accepts must always read back, or recovery would refuse the store. The recursion
+/// limit is off, and the stack grows on the heap as deep input needs it (serde_stacker) rather
+/// than overflowing.
+pub fn json_from_slice<T: DeserializeOwned>(bytes: &[u8]) -> serde_json::Result<T> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    de.disable_recursion_limit();
+    let value = T::deserialize(serde_stacker::Deserializer::new(&mut de))?;
+    de.end()?;
+    Ok(value)
+}
+
 /// Read a value written by [`encode`]: the envelope is checked first (tag, checksum), then the
 /// JSON payload is decoded as `T`.
 pub fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
     let payload = expect_tag(key, bytes, TAG_JSON)?;
-    serde_json::from_slice(payload).map_err(|e| StoreError::Corrupt {
+    json_from_slice(payload).map_err(|e| StoreError::Corrupt {
         key: super::layout::display_key(key),
         message: format!("the JSON payload does not decode: {e}"),
     })
