@@ -167,6 +167,7 @@ fn every_view_has_the_spec_columns_and_the_values_of_the_run() {
 
     let (status, health) = s.get("/healthz");
     assert_eq!((status, health), (200, json!({ "status": "ok" })));
+    assert_eq!(s.get("/readyz"), (200, json!({ "status": "ok" })));
     let (status, ct, page) = s.get_text("/");
     assert_eq!(status, 200);
     assert!(ct.starts_with("text/html"));

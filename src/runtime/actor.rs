@@ -129,6 +129,9 @@ pub(crate) struct ActorSetup {
     pub tx: mpsc::UnboundedSender<Msg>,
     pub events: broadcast::Sender<EngineEvent>,
     pub cluster: Option<Arc<Cluster>>,
+    /// Set once, with the reason, when the engine stops acting for a failure (a store write
+    /// failed, a lease was lost); `Engine::failure` waits on it.
+    pub failure: tokio::sync::watch::Sender<Option<String>>,
 }
 
 pub(crate) struct Actor {
@@ -160,6 +163,7 @@ pub(crate) struct Actor {
     cluster: Option<Arc<Cluster>>,
     /// The jobs whose records this turn writes (engines sharing a database fence them).
     turn_jobs: HashSet<String>,
+    failure: tokio::sync::watch::Sender<Option<String>>,
 }
 
 impl Actor {
@@ -174,6 +178,7 @@ impl Actor {
             tx,
             events,
             cluster,
+            failure,
         } = setup;
         Actor {
             core,
@@ -197,6 +202,7 @@ impl Actor {
             next_job_number: 0,
             cluster,
             turn_jobs: HashSet::new(),
+            failure,
         }
     }
 
@@ -304,6 +310,7 @@ impl Actor {
                     if let Some(c) = &self.cluster {
                         c.leave(Some(&why));
                     }
+                    self.failure.send_replace(Some(why.clone()));
                     self.failed = Some(why);
                 }
             }
@@ -847,6 +854,7 @@ impl Actor {
     fn fail(&mut self, why: String, turn: Turn) {
         if self.failed.is_none() {
             tracing::error!("{why}; the engine stops");
+            self.failure.send_replace(Some(why.clone()));
         }
         self.failed = Some(why.clone());
         if let Some(c) = self.cluster.clone() {

@@ -57,7 +57,8 @@ pub fn document() -> Value {
                   "description": "The HTTP API of `chainsched serve`. Rows are the views of views.md with lower-case column names; times RFC 3339 UTC; durations seconds. Errors: {\"error\":{\"code\",\"message\"}}." },
         "paths": {
             "/": { "get": { "summary": "the web dashboard", "responses": { "200": { "description": "HTML" } } } },
-            "/healthz": { "get": { "summary": "{\"status\":\"ok\"} when the store is open and the engine runs", "responses": { "200": { "description": "ok" }, "503": { "$ref": "#/components/responses/Error" } } } },
+            "/healthz": { "get": { "summary": "liveness: {\"status\":\"ok\"} while the engine acts", "responses": { "200": { "description": "ok" }, "503": { "description": "{\"status\":\"unavailable\",\"reasons\":[...]}" } } } },
+            "/readyz": { "get": { "summary": "readiness: alive, the store answers, not shutting down", "responses": { "200": { "description": "ok" }, "503": { "description": "{\"status\":\"unavailable\",\"reasons\":[...]}" } } } },
             "/metrics": { "get": { "summary": "Prometheus text: jobs by state, step starts, evaluation latency", "responses": { "200": { "description": "text/plain" } } } },
             "/openapi.json": { "get": { "summary": "this document", "responses": { "200": { "description": "OpenAPI" } } } },
             "/api/v1/jobs": {
