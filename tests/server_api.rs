@@ -666,3 +666,76 @@ fn start_through_a_job_definition_queues_beyond_the_group_limit() {
         .unwrap_or("")
         .contains("definition"));
 }
+
+/// POST /api/v1/jobs with an Idempotency-Key: (status, replayed header, body).
+fn start_with_key(s: &Server, key: &str, body: Value) -> (u16, bool, Value) {
+    let req = ureq::post(&format!("{}/api/v1/jobs", s.url))
+        .set("Authorization", &format!("Bearer {TOKEN}"))
+        .set("Idempotency-Key", key);
+    match req.send_json(body) {
+        Ok(r) | Err(ureq::Error::Status(_, r)) => {
+            let replayed = r.header("idempotent-replayed") == Some("true");
+            (r.status(), replayed, r.into_json().unwrap_or(Value::Null))
+        }
+        Err(e) => panic!("start: {e}"),
+    }
+}
+
+#[test]
+fn starts_are_idempotent_and_an_ended_jobs_name_is_not_reused_silently() {
+    let s = Server::start(RULES);
+    // A client that lost the answer sends the same request with the same key: same answer,
+    // one run.
+    let (status, replayed, first) = start_with_key(&s, "req-1", json!({ "chain": "DEMO" }));
+    assert_eq!((status, replayed), (201, false), "{first}");
+    let (status, replayed, again) = start_with_key(&s, "req-1", json!({ "chain": "DEMO" }));
+    assert_eq!((status, replayed, &again), (201, true, &first));
+    let (_, jobs) = s.get("/api/v1/jobs?chain=DEMO");
+    assert_eq!(jobs.as_array().map(Vec::len), Some(1), "{jobs}");
+    // The same key with another request is a client error.
+    let (status, _, e) = start_with_key(&s, "req-1", json!({ "chain": "SLOW" }));
+    assert_eq!(status, 422, "{e}");
+    assert_eq!(e["error"]["code"], "idempotency_key_reused");
+    let (status, _, e) = start_with_key(&s, "bad key", json!({ "chain": "DEMO" }));
+    assert_eq!(status, 400, "{e}");
+    assert!(e["error"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .contains("Idempotency-Key"));
+    // A refusal is replayed too.
+    let (status, _, e) = start_with_key(&s, "req-2", json!({ "chain": "NOPE" }));
+    assert_eq!(status, 404, "{e}");
+    let (status, replayed, e2) = start_with_key(&s, "req-2", json!({ "chain": "NOPE" }));
+    assert_eq!((status, replayed, &e2), (404, true, &e));
+
+    // An ended job's name: refused (409) unless replace.
+    s.start_job(json!({ "chain": "DEMO", "job": "NIGHTLY" }));
+    s.wait_state("NIGHTLY", &["SUCCEEDED"]);
+    let (status, e) = s.post(
+        "/api/v1/jobs",
+        json!({ "chain": "STALLS", "job": "NIGHTLY" }),
+    );
+    assert_eq!(status, 409, "{e}");
+    assert_eq!(e["error"]["code"], "job_name_taken");
+    let msg = e["error"]["message"].as_str().unwrap_or("");
+    assert!(
+        msg.contains("NIGHTLY") && msg.contains("SUCCEEDED") && msg.contains("replace"),
+        "{msg}"
+    );
+    let (_, row) = s.get("/api/v1/jobs/NIGHTLY");
+    assert_eq!(
+        row["chain_name"], "DEMO",
+        "the ended run's records are kept: {row}"
+    );
+    let job = s.start_job(json!({ "chain": "STALLS", "job": "NIGHTLY", "replace": true }));
+    assert_eq!(job, "NIGHTLY");
+    let row = s.wait_state("NIGHTLY", &["CHAIN_STALLED"]);
+    assert_eq!(row["chain_name"], "STALLS");
+    // A running job's name stays refused, replace or not.
+    let (status, e) = s.post(
+        "/api/v1/jobs",
+        json!({ "chain": "DEMO", "job": "NIGHTLY", "replace": true }),
+    );
+    assert_eq!(status, 409, "{e}");
+    assert_eq!(e["error"]["code"], "job_exists");
+}

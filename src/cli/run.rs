@@ -208,6 +208,7 @@ fn request(args: &RunArgs, catalog: &Catalog) -> Result<StartRequest, Refusal> {
         step_states,
         definition: args.definition.as_deref().map(identifier),
         group: args.group.as_deref().map(|g| g.trim().to_ascii_uppercase()),
+        refuse_ended: false,
     })
 }
 

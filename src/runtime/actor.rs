@@ -467,6 +467,21 @@ impl Actor {
                 )));
             }
         }
+        if let (true, Some(job)) = (req.refuse_ended, &req.job) {
+            // The core knows a job it still runs (refused as a duplicate); an ended one is
+            // only in the store (also for engines sharing a database).
+            let ended = match self.core.job_record(job) {
+                Some(r) => r.state.is_finished().then_some(r),
+                None => self.store.job(job)?.filter(|r| r.state.is_finished()),
+            };
+            if let Some(r) = ended {
+                return Err(crate::core::types::CoreError::EndedJobName {
+                    job: job.clone(),
+                    state: r.state.as_str().to_string(),
+                }
+                .into());
+            }
+        }
         if let Some(d) = &req.definition {
             let Some(def) = self.catalog.jobs.get(d) else {
                 return Err(EngineError::Invalid(format!("unknown job definition {d}")));

@@ -28,7 +28,18 @@ pub type Body = Result<Bytes, BytesRejection>;
 
 /// Parse a JSON body; an empty body is `{}`.
 fn body<T: DeserializeOwned>(b: Body) -> Result<T, ApiError> {
-    let bytes = b.map_err(|e| {
+    let bytes = read(b)?;
+    let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        &bytes
+    };
+    serde_json::from_slice(text).map_err(|e| ApiError::bad_request(format!("bad JSON body: {e}")))
+}
+
+/// The body's bytes (413 when too large).
+fn read(b: Body) -> Result<Bytes, ApiError> {
+    b.map_err(|e| {
         let status = e.status();
         if status == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
@@ -39,13 +50,7 @@ fn body<T: DeserializeOwned>(b: Body) -> Result<T, ApiError> {
         } else {
             ApiError::bad_request(format!("cannot read the request body: {e}"))
         }
-    })?;
-    let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
-        b"{}"
-    } else {
-        &bytes
-    };
-    serde_json::from_slice(text).map_err(|e| ApiError::bad_request(format!("bad JSON body: {e}")))
+    })
 }
 
 /// Time one engine call for the evaluation-latency metric.
@@ -122,9 +127,74 @@ struct StartBody {
     step_states: Option<Value>,
     /// Who asks (the jobs view's REQUESTED_BY); the CLI sends the operating-system user.
     requested_by: Option<String>,
+    /// Start even when `job` names an ended job still in the store (its records are replaced
+    /// by the new run's); without it such a start is refused (409).
+    replace: Option<bool>,
 }
 
-pub async fn start(State(st): State<Arc<AppState>>, b: Body) -> Result<Response, ApiError> {
+/// `POST /api/v1/jobs`. With an `Idempotency-Key` header, a request already answered gets the
+/// first answer again (header `Idempotent-Replayed: true`); see [`super::idempotency`].
+pub async fn start(
+    State(st): State<Arc<AppState>>,
+    headers: axum::http::HeaderMap,
+    b: Body,
+) -> Result<Response, ApiError> {
+    use super::idempotency::{check_key, fingerprint, Begin};
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => {
+            let k = v.to_str().map_err(|_| {
+                ApiError::bad_request("header Idempotency-Key is not visible ASCII")
+            })?;
+            check_key(k).map_err(ApiError::bad_request)?;
+            Some(k.to_string())
+        }
+    };
+    let Some(key) = key else {
+        let (status, answer) = start_once(&st, b).await?;
+        return Ok((status, Json(answer)).into_response());
+    };
+    let bytes = read(b)?;
+    let print = fingerprint(&bytes);
+    match st.idempotency.begin(&key, print) {
+        Begin::Fresh => {}
+        Begin::Replay(status, answer) => {
+            return Ok((status, [("idempotent-replayed", "true")], Json(answer)).into_response())
+        }
+        Begin::InProgress => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "request_in_progress",
+                format!("a request with Idempotency-Key {key} is still being answered; retry later"),
+            ))
+        }
+        Begin::Mismatch => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                format!("Idempotency-Key {key} was used with another request body; use a new key for a new request"),
+            ))
+        }
+    }
+    // The start completes (and its answer is kept) even if the client goes away meanwhile:
+    // that client's retry then gets the answer.
+    let task_state = st.clone();
+    let task = tokio::spawn(async move {
+        let st = task_state;
+        let (status, answer) = match start_once(&st, Ok(bytes)).await {
+            Ok(ok) => ok,
+            Err(e) => (e.status, e.body()),
+        };
+        st.idempotency.finish(&key, print, status, answer.clone());
+        (status, answer)
+    });
+    let (status, answer) = task
+        .await
+        .map_err(|e| ApiError::internal(format!("start task failed: {e}")))?;
+    Ok((status, Json(answer)).into_response())
+}
+
+async fn start_once(st: &AppState, b: Body) -> Result<(StatusCode, Value), ApiError> {
     let req: StartBody = body(b)?;
     let definition = req.definition.filter(|d| !d.trim().is_empty());
     if req.chain.trim().is_empty() && definition.is_none() {
@@ -149,9 +219,10 @@ pub async fn start(State(st): State<Arc<AppState>>, b: Body) -> Result<Response,
             .requested_by
             .map(|r| r.trim().to_string())
             .filter(|r| !r.is_empty()),
+        refuse_ended: !req.replace.unwrap_or(false),
     };
-    let job = timed(&st, "start", st.engine.start(request)).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "job": job }))).into_response())
+    let job = timed(st, "start", st.engine.start(request)).await?;
+    Ok((StatusCode::CREATED, json!({ "job": job })))
 }
 
 #[derive(Deserialize)]

@@ -12,6 +12,7 @@
 //!
 //! * [`api`] GET handlers; [`control`] POST handlers; [`sse`] the event stream;
 //! * [`guard`] auth, rate limit, status counting; [`error`] JSON errors;
+//! * [`idempotency`] the answers of starts sent with an `Idempotency-Key`;
 //! * [`metrics`], [`openapi`], [`svg`] (chain graph), [`dashboard`] (the embedded page).
 
 pub mod api;
@@ -20,6 +21,7 @@ pub mod control;
 pub mod dashboard;
 pub mod error;
 pub mod guard;
+pub mod idempotency;
 pub mod metrics;
 pub mod openapi;
 pub mod sse;
