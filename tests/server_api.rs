@@ -739,3 +739,113 @@ fn starts_are_idempotent_and_an_ended_jobs_name_is_not_reused_silently() {
     assert_eq!(status, 409, "{e}");
     assert_eq!(e["error"]["code"], "job_exists");
 }
+
+#[test]
+fn bad_input_is_refused_with_a_4xx_naming_the_field() {
+    let s = Server::start(RULES);
+    // Numbers are taken as written, never through a float.
+    let big = "123456789012345678901234567890";
+    let body = format!(
+        r#"{{"chain": "SLOW", "job": "P1", "parameters": {{"big": {big}, "ratio": 1.50, "flag": true, "s": "x"}}}}"#
+    );
+    let (status, v) = s.post_raw("/api/v1/jobs", &body);
+    assert_eq!(status, 201, "{v}");
+    let (_, row) = s.get("/api/v1/jobs/P1");
+    let params = row["parameters"].to_string();
+    assert!(
+        params.contains(big) && params.contains("1.50") && params.contains("true"),
+        "{row}"
+    );
+
+    let refused: &[(Value, &str)] = &[
+        (
+            json!({ "chain": "DEMO", "parameters": { "P": { "a": 1 } } }),
+            "parameters.P",
+        ),
+        (
+            json!({ "chain": "DEMO", "parameters": { "P": [1] } }),
+            "parameters.P",
+        ),
+        (
+            json!({ "chain": "DEMO", "parameters": { "P": null } }),
+            "parameters.P",
+        ),
+        (
+            json!({ "chain": "DEMO", "parameters": { "": "x" } }),
+            "parameters",
+        ),
+        (
+            json!({ "chain": "DEMO", "parameters": { "A B": "x" } }),
+            "parameters",
+        ),
+        (
+            json!({ "chain": "DEMO", "group": "NO_SUCH_GROUP" }),
+            "group",
+        ),
+        (
+            json!({ "chain": "DEMO", "job": "J".repeat(500_000) }),
+            "job",
+        ),
+        (
+            json!({ "chain": "DEMO", "job": "bad\u{1b}[31mname" }),
+            "job",
+        ),
+        (json!({ "chain": "DEMO", "job": "line\nbreak" }), "job"),
+    ];
+    for (body, field) in refused {
+        let (status, e) = s.post("/api/v1/jobs", body.clone());
+        let shown: String = body.to_string().chars().take(80).collect();
+        assert_eq!(status, 400, "{shown}: {e}");
+        let msg = e["error"]["message"].as_str().unwrap_or("");
+        assert!(
+            msg.starts_with(field),
+            "{shown}: the message names {field}: {msg}"
+        );
+        assert!(
+            msg.len() < 400,
+            "the message does not echo a huge value: {}",
+            msg.len()
+        );
+    }
+    let (_, jobs) = s.get("/api/v1/jobs?chain=DEMO");
+    assert_eq!(
+        jobs.as_array().map(Vec::len),
+        Some(0),
+        "nothing started: {jobs}"
+    );
+
+    // A body that is not an object; a null step on stop (it stopped the whole job).
+    let (status, e) = s.post_raw("/api/v1/reload", "[]");
+    assert_eq!(status, 400, "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("JSON object"),
+        "{e}"
+    );
+    let (status, e) = s.post("/api/v1/jobs/P1/stop", json!({ "step": null }));
+    assert_eq!(status, 400, "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("step"),
+        "{e}"
+    );
+    let (status, e) = s.post(
+        "/api/v1/jobs/P1/alter",
+        json!({ "step": null, "pause": true }),
+    );
+    assert_eq!(status, 400, "{e}");
+    let (_, row) = s.get("/api/v1/jobs/P1");
+    assert_eq!(row["state"], "RUNNING", "the job goes on: {row}");
+    // Leaving `step` out still means the whole job (the CLI's `stop JOB`).
+    let out = s.cli(&["stop", "P1"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    s.wait_state("P1", &["STOPPED"]);
+}

@@ -306,7 +306,11 @@ pub fn stop(a: StopArgs) -> i32 {
             Some(url) => {
                 let _: Value = client(&a.ctl, &url)?.post(
                     &format!("/api/v1/jobs/{}/stop", encode(&a.job)),
-                    &json!({ "step": a.step }),
+                    // Left out (not null) for the whole job: the service refuses a null step.
+                    &match &a.step {
+                        Some(step) => json!({ "step": step }),
+                        None => json!({}),
+                    },
                 )?;
             }
             None => {

@@ -461,9 +461,18 @@ impl Actor {
     /// executables use must then name a parameter.
     fn check_start(&self, req: &mut crate::core::types::StartRequest) -> Result<(), EngineError> {
         if let Some(job) = &req.job {
-            if !crate::store::layout::valid_job_name(job) {
+            super::limits::check_job_name(job).map_err(EngineError::Invalid)?;
+        }
+        super::limits::check_parameters(&req.parameters).map_err(EngineError::Invalid)?;
+        if let Some(g) = &req.group {
+            if !self.catalog.groups.contains_key(g) {
+                let nearest = crate::lang::diagnostic::nearest_name(
+                    g,
+                    self.catalog.groups.keys().map(String::as_str),
+                );
                 return Err(EngineError::Invalid(format!(
-                    "job name {job:?} is not valid (empty, or contains a NUL character)"
+                    "group: unknown resource group {g}{}",
+                    crate::lang::diagnostic::did_you_mean(nearest.as_deref())
                 )));
             }
         }
