@@ -849,3 +849,158 @@ fn bad_input_is_refused_with_a_4xx_naming_the_field() {
     );
     s.wait_state("P1", &["STOPPED"]);
 }
+
+/// (path, method) of every route the router declares, read from src/server/mod.rs.
+fn declared_routes() -> Vec<(String, String)> {
+    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/server/mod.rs"))
+        .expect("src/server/mod.rs");
+    let api_start = src.find("let api = Router::new()").expect("the api router");
+    let api_end = api_start + src[api_start..].find(';').expect("end of the api router");
+    let mut routes = Vec::new();
+    let mut at = 0;
+    while let Some(i) = src[at..].find(".route(\"") {
+        let start = at + i + 8;
+        let end = start + src[start..].find('"').expect("route path");
+        let line_end = start + src[start..].find('\n').unwrap_or(src.len() - start);
+        let path = &src[start..end];
+        let full = if (api_start..api_end).contains(&start) {
+            format!("/api/v1{path}")
+        } else {
+            path.to_string()
+        };
+        for method in ["get", "post"] {
+            let handlers = &src[end..line_end];
+            if handlers.contains(&format!("{method}(")) {
+                routes.push((full.clone(), method.to_string()));
+            }
+        }
+        at = end;
+    }
+    routes.sort();
+    routes
+}
+
+#[test]
+fn the_openapi_document_agrees_with_the_service() {
+    let s = Server::start_with(RULES, &["--rate-limit", "0"], Some(TOKEN));
+    let (_, doc) = s.get("/openapi.json");
+    let paths = doc["paths"].as_object().expect("paths");
+    let mut documented: Vec<(String, String)> = paths
+        .iter()
+        .flat_map(|(p, item)| {
+            item.as_object()
+                .into_iter()
+                .flat_map(move |m| m.keys().map(move |k| (p.clone(), k.clone())))
+        })
+        .collect();
+    documented.sort();
+    assert_eq!(
+        documented,
+        declared_routes(),
+        "every route documented, nothing more"
+    );
+
+    // Ended job, stalled job and a log id to fill path parameters with.
+    s.start_job(json!({ "chain": "DEMO", "job": "OK1" }));
+    s.wait_state("OK1", &["SUCCEEDED"]);
+    s.start_job(json!({ "chain": "STALLS", "job": "ST1" }));
+    s.wait_state("ST1", &["CHAIN_STALLED"]);
+    let fill = |path: &str, bad: bool| {
+        let v = |good: &str| if bad { "NOPE%0A" } else { good }.to_string();
+        path.replace("{job}", &v("ST1"))
+            .replace("{chain}", &v("DEMO"))
+            .replace("{log_id}", &if bad { "x".into() } else { "1".to_string() })
+    };
+    let mut checked = 0;
+    for (path, method) in &documented {
+        let op = &doc["paths"][path][method];
+        for p in op["parameters"].as_array().into_iter().flatten() {
+            if p["in"] == "path" {
+                assert!(path.contains(&format!("{{{}}}", p["name"].as_str().unwrap_or(""))));
+            }
+        }
+        for name in path
+            .split('{')
+            .skip(1)
+            .filter_map(|r| r.split_once('}'))
+            .map(|(n, _)| n)
+        {
+            let declared = op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|p| p["in"] == "path" && p["name"] == name);
+            assert!(
+                declared,
+                "{method} {path}: path parameter {name} not documented"
+            );
+        }
+        if path.ends_with("/stream") {
+            continue; // an endless stream: covered by its own test
+        }
+        let mut requests: Vec<(String, Option<&str>, Option<&str>)> = Vec::new();
+        if method == "get" {
+            requests.push((fill(path, false), None, None));
+            if path.contains('{') {
+                requests.push((fill(path, true), None, None));
+            }
+            if path.starts_with("/api/") {
+                requests.push((format!("{}?zz=1", fill(path, false)), None, None));
+                requests.push((
+                    format!("{}?limit=-1&since=yesterday", fill(path, false)),
+                    None,
+                    None,
+                ));
+            }
+        } else {
+            assert_eq!(
+                op["requestBody"]["content"]["application/json"]["schema"]["additionalProperties"],
+                json!(false),
+                "{method} {path}: unknown members are refused"
+            );
+            for body in [
+                "{}",
+                "{\"zz\": 1}",
+                "[]",
+                "{",
+                "{\"name\": \"GO\", \"step\": null}",
+            ] {
+                requests.push((fill(path, false), Some(body), Some(TOKEN)));
+                requests.push((fill(path, true), Some(body), Some(TOKEN)));
+            }
+            requests.push((fill(path, false), Some("{}"), None));
+            requests.push((fill(path, false), Some("{}"), Some("wrong")));
+        }
+        for (url, body, token) in requests {
+            let full = format!("{}{url}", s.url);
+            let mut req = ureq::request(&method.to_uppercase(), &full);
+            if let Some(t) = token {
+                req = req.set("Authorization", &format!("Bearer {t}"));
+            }
+            let answer = match body {
+                Some(b) => req.set("Content-Type", "application/json").send_string(b),
+                None => req.call(),
+            };
+            let (status, text) = match answer {
+                Ok(r) | Err(ureq::Error::Status(_, r)) => {
+                    (r.status(), r.into_string().unwrap_or_default())
+                }
+                Err(e) => panic!("{method} {url}: {e}"),
+            };
+            assert!(status < 500, "{method} {url} {body:?}: {status} {text}");
+            assert!(
+                op["responses"].get(status.to_string()).is_some(),
+                "{method} {url} {body:?}: {status} is not documented for {path}: {text}"
+            );
+            if status >= 400 {
+                let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                assert!(
+                    v["error"]["code"].is_string() && v["error"]["message"].is_string(),
+                    "{method} {url}: an error is {{\"error\": {{code, message}}}}: {text}"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 100, "{checked} requests checked");
+}
