@@ -2,12 +2,13 @@
 //! finished through the API, the page lists it, shows its steps, graph and rules, and a
 //! screenshot is kept under target/ for people to look at; with scheduled job definitions the
 //! Schedules panel lists them (next run relative, absolute in the tooltip). Skipped, with the reason printed,
-//! only when chromium is not installed.
+//! only when chromium is not installed (visibly, on stderr), and never under `CI=true`, where a
+//! missing browser fails the test.
 
 mod browser_support;
 mod server_support;
 
-use browser_support::{chromium, run_chromium};
+use browser_support::{chromium_or_skip, run_chromium};
 use serde_json::json;
 use server_support::*;
 use std::path::Path;
@@ -15,8 +16,7 @@ use std::time::Duration;
 
 #[test]
 fn the_dashboard_shows_a_finished_job_its_steps_graph_and_rules() {
-    let Some(chrome) = chromium() else {
-        println!("SKIPPED browser_dashboard: chromium is not installed (apt-get install chromium; see .ci/apt-packages)");
+    let Some(chrome) = chromium_or_skip("browser_dashboard") else {
         return;
     };
     let s = Server::start(RULES);
@@ -107,8 +107,7 @@ fn the_dashboard_shows_a_finished_job_its_steps_graph_and_rules() {
 
 #[test]
 fn the_schedules_panel_lists_scheduled_jobs_with_next_and_last_runs() {
-    let Some(chrome) = chromium() else {
-        println!("SKIPPED browser_dashboard: chromium is not installed (apt-get install chromium; see .ci/apt-packages)");
+    let Some(chrome) = chromium_or_skip("browser_dashboard") else {
         return;
     };
     let rules = format!(

@@ -201,6 +201,7 @@ async fn replay(file: &str) -> Result<(), String> {
                     definition: spec.definition.clone(),
                     group: spec.group.clone(),
                     requested_by: None,
+                    refuse_ended: false,
                 };
                 let _ = engine.start(req).await;
             }

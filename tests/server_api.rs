@@ -167,6 +167,7 @@ fn every_view_has_the_spec_columns_and_the_values_of_the_run() {
 
     let (status, health) = s.get("/healthz");
     assert_eq!((status, health), (200, json!({ "status": "ok" })));
+    assert_eq!(s.get("/readyz"), (200, json!({ "status": "ok" })));
     let (status, ct, page) = s.get_text("/");
     assert_eq!(status, 200);
     assert!(ct.starts_with("text/html"));
@@ -664,4 +665,342 @@ fn start_through_a_job_definition_queues_beyond_the_group_limit() {
         .as_str()
         .unwrap_or("")
         .contains("definition"));
+}
+
+/// POST /api/v1/jobs with an Idempotency-Key: (status, replayed header, body).
+fn start_with_key(s: &Server, key: &str, body: Value) -> (u16, bool, Value) {
+    let req = ureq::post(&format!("{}/api/v1/jobs", s.url))
+        .set("Authorization", &format!("Bearer {TOKEN}"))
+        .set("Idempotency-Key", key);
+    match req.send_json(body) {
+        Ok(r) | Err(ureq::Error::Status(_, r)) => {
+            let replayed = r.header("idempotent-replayed") == Some("true");
+            (r.status(), replayed, r.into_json().unwrap_or(Value::Null))
+        }
+        Err(e) => panic!("start: {e}"),
+    }
+}
+
+#[test]
+fn starts_are_idempotent_and_an_ended_jobs_name_is_not_reused_silently() {
+    let s = Server::start(RULES);
+    // A client that lost the answer sends the same request with the same key: same answer,
+    // one run.
+    let (status, replayed, first) = start_with_key(&s, "req-1", json!({ "chain": "DEMO" }));
+    assert_eq!((status, replayed), (201, false), "{first}");
+    let (status, replayed, again) = start_with_key(&s, "req-1", json!({ "chain": "DEMO" }));
+    assert_eq!((status, replayed, &again), (201, true, &first));
+    let (_, jobs) = s.get("/api/v1/jobs?chain=DEMO");
+    assert_eq!(jobs.as_array().map(Vec::len), Some(1), "{jobs}");
+    // The same key with another request is a client error.
+    let (status, _, e) = start_with_key(&s, "req-1", json!({ "chain": "SLOW" }));
+    assert_eq!(status, 422, "{e}");
+    assert_eq!(e["error"]["code"], "idempotency_key_reused");
+    let (status, _, e) = start_with_key(&s, "bad key", json!({ "chain": "DEMO" }));
+    assert_eq!(status, 400, "{e}");
+    assert!(e["error"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .contains("Idempotency-Key"));
+    // A refusal is replayed too.
+    let (status, _, e) = start_with_key(&s, "req-2", json!({ "chain": "NOPE" }));
+    assert_eq!(status, 404, "{e}");
+    let (status, replayed, e2) = start_with_key(&s, "req-2", json!({ "chain": "NOPE" }));
+    assert_eq!((status, replayed, &e2), (404, true, &e));
+
+    // An ended job's name: refused (409) unless replace.
+    s.start_job(json!({ "chain": "DEMO", "job": "NIGHTLY" }));
+    s.wait_state("NIGHTLY", &["SUCCEEDED"]);
+    let (status, e) = s.post(
+        "/api/v1/jobs",
+        json!({ "chain": "STALLS", "job": "NIGHTLY" }),
+    );
+    assert_eq!(status, 409, "{e}");
+    assert_eq!(e["error"]["code"], "job_name_taken");
+    let msg = e["error"]["message"].as_str().unwrap_or("");
+    assert!(
+        msg.contains("NIGHTLY") && msg.contains("SUCCEEDED") && msg.contains("replace"),
+        "{msg}"
+    );
+    let (_, row) = s.get("/api/v1/jobs/NIGHTLY");
+    assert_eq!(
+        row["chain_name"], "DEMO",
+        "the ended run's records are kept: {row}"
+    );
+    let job = s.start_job(json!({ "chain": "STALLS", "job": "NIGHTLY", "replace": true }));
+    assert_eq!(job, "NIGHTLY");
+    let row = s.wait_state("NIGHTLY", &["CHAIN_STALLED"]);
+    assert_eq!(row["chain_name"], "STALLS");
+    // A running job's name stays refused, replace or not.
+    let (status, e) = s.post(
+        "/api/v1/jobs",
+        json!({ "chain": "DEMO", "job": "NIGHTLY", "replace": true }),
+    );
+    assert_eq!(status, 409, "{e}");
+    assert_eq!(e["error"]["code"], "job_exists");
+}
+
+#[test]
+fn bad_input_is_refused_with_a_4xx_naming_the_field() {
+    let s = Server::start(RULES);
+    // Numbers are taken as written, never through a float.
+    let big = "123456789012345678901234567890";
+    let body = format!(
+        r#"{{"chain": "SLOW", "job": "P1", "parameters": {{"big": {big}, "ratio": 1.50, "flag": true, "s": "x"}}}}"#
+    );
+    let (status, v) = s.post_raw("/api/v1/jobs", &body);
+    assert_eq!(status, 201, "{v}");
+    let (_, row) = s.get("/api/v1/jobs/P1");
+    let params = row["parameters"].to_string();
+    assert!(
+        params.contains(big) && params.contains("1.50") && params.contains("true"),
+        "{row}"
+    );
+
+    let refused: &[(Value, &str)] = &[
+        (
+            json!({ "chain": "DEMO", "parameters": { "P": { "a": 1 } } }),
+            "parameters.P",
+        ),
+        (
+            json!({ "chain": "DEMO", "parameters": { "P": [1] } }),
+            "parameters.P",
+        ),
+        (
+            json!({ "chain": "DEMO", "parameters": { "P": null } }),
+            "parameters.P",
+        ),
+        (
+            json!({ "chain": "DEMO", "parameters": { "": "x" } }),
+            "parameters",
+        ),
+        (
+            json!({ "chain": "DEMO", "parameters": { "A B": "x" } }),
+            "parameters",
+        ),
+        (
+            json!({ "chain": "DEMO", "group": "NO_SUCH_GROUP" }),
+            "group",
+        ),
+        (
+            json!({ "chain": "DEMO", "job": "J".repeat(500_000) }),
+            "job",
+        ),
+        (
+            json!({ "chain": "DEMO", "job": "bad\u{1b}[31mname" }),
+            "job",
+        ),
+        (json!({ "chain": "DEMO", "job": "line\nbreak" }), "job"),
+    ];
+    for (body, field) in refused {
+        let (status, e) = s.post("/api/v1/jobs", body.clone());
+        let shown: String = body.to_string().chars().take(80).collect();
+        assert_eq!(status, 400, "{shown}: {e}");
+        let msg = e["error"]["message"].as_str().unwrap_or("");
+        assert!(
+            msg.starts_with(field),
+            "{shown}: the message names {field}: {msg}"
+        );
+        assert!(
+            msg.len() < 400,
+            "the message does not echo a huge value: {}",
+            msg.len()
+        );
+    }
+    let (_, jobs) = s.get("/api/v1/jobs?chain=DEMO");
+    assert_eq!(
+        jobs.as_array().map(Vec::len),
+        Some(0),
+        "nothing started: {jobs}"
+    );
+
+    // A body that is not an object; a null step on stop (it stopped the whole job).
+    let (status, e) = s.post_raw("/api/v1/reload", "[]");
+    assert_eq!(status, 400, "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("JSON object"),
+        "{e}"
+    );
+    let (status, e) = s.post("/api/v1/jobs/P1/stop", json!({ "step": null }));
+    assert_eq!(status, 400, "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("step"),
+        "{e}"
+    );
+    let (status, e) = s.post(
+        "/api/v1/jobs/P1/alter",
+        json!({ "step": null, "pause": true }),
+    );
+    assert_eq!(status, 400, "{e}");
+    let (_, row) = s.get("/api/v1/jobs/P1");
+    assert_eq!(row["state"], "RUNNING", "the job goes on: {row}");
+    // Leaving `step` out still means the whole job (the CLI's `stop JOB`).
+    let out = s.cli(&["stop", "P1"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    s.wait_state("P1", &["STOPPED"]);
+}
+
+/// (path, method) of every route the router declares, read from src/server/mod.rs.
+fn declared_routes() -> Vec<(String, String)> {
+    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/server/mod.rs"))
+        .expect("src/server/mod.rs");
+    let api_start = src.find("let api = Router::new()").expect("the api router");
+    let api_end = api_start + src[api_start..].find(';').expect("end of the api router");
+    let mut routes = Vec::new();
+    let mut at = 0;
+    while let Some(i) = src[at..].find(".route(\"") {
+        let start = at + i + 8;
+        let end = start + src[start..].find('"').expect("route path");
+        let line_end = start + src[start..].find('\n').unwrap_or(src.len() - start);
+        let path = &src[start..end];
+        let full = if (api_start..api_end).contains(&start) {
+            format!("/api/v1{path}")
+        } else {
+            path.to_string()
+        };
+        for method in ["get", "post"] {
+            let handlers = &src[end..line_end];
+            if handlers.contains(&format!("{method}(")) {
+                routes.push((full.clone(), method.to_string()));
+            }
+        }
+        at = end;
+    }
+    routes.sort();
+    routes
+}
+
+#[test]
+fn the_openapi_document_agrees_with_the_service() {
+    let s = Server::start_with(RULES, &["--rate-limit", "0"], Some(TOKEN));
+    let (_, doc) = s.get("/openapi.json");
+    let paths = doc["paths"].as_object().expect("paths");
+    let mut documented: Vec<(String, String)> = paths
+        .iter()
+        .flat_map(|(p, item)| {
+            item.as_object()
+                .into_iter()
+                .flat_map(move |m| m.keys().map(move |k| (p.clone(), k.clone())))
+        })
+        .collect();
+    documented.sort();
+    assert_eq!(
+        documented,
+        declared_routes(),
+        "every route documented, nothing more"
+    );
+
+    // Ended job, stalled job and a log id to fill path parameters with.
+    s.start_job(json!({ "chain": "DEMO", "job": "OK1" }));
+    s.wait_state("OK1", &["SUCCEEDED"]);
+    s.start_job(json!({ "chain": "STALLS", "job": "ST1" }));
+    s.wait_state("ST1", &["CHAIN_STALLED"]);
+    let fill = |path: &str, bad: bool| {
+        let v = |good: &str| if bad { "NOPE%0A" } else { good }.to_string();
+        path.replace("{job}", &v("ST1"))
+            .replace("{chain}", &v("DEMO"))
+            .replace("{log_id}", &if bad { "x".into() } else { "1".to_string() })
+    };
+    let mut checked = 0;
+    for (path, method) in &documented {
+        let op = &doc["paths"][path][method];
+        for p in op["parameters"].as_array().into_iter().flatten() {
+            if p["in"] == "path" {
+                assert!(path.contains(&format!("{{{}}}", p["name"].as_str().unwrap_or(""))));
+            }
+        }
+        for name in path
+            .split('{')
+            .skip(1)
+            .filter_map(|r| r.split_once('}'))
+            .map(|(n, _)| n)
+        {
+            let declared = op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|p| p["in"] == "path" && p["name"] == name);
+            assert!(
+                declared,
+                "{method} {path}: path parameter {name} not documented"
+            );
+        }
+        if path.ends_with("/stream") {
+            continue; // an endless stream: covered by its own test
+        }
+        let mut requests: Vec<(String, Option<&str>, Option<&str>)> = Vec::new();
+        if method == "get" {
+            requests.push((fill(path, false), None, None));
+            if path.contains('{') {
+                requests.push((fill(path, true), None, None));
+            }
+            if path.starts_with("/api/") {
+                requests.push((format!("{}?zz=1", fill(path, false)), None, None));
+                requests.push((
+                    format!("{}?limit=-1&since=yesterday", fill(path, false)),
+                    None,
+                    None,
+                ));
+            }
+        } else {
+            assert_eq!(
+                op["requestBody"]["content"]["application/json"]["schema"]["additionalProperties"],
+                json!(false),
+                "{method} {path}: unknown members are refused"
+            );
+            for body in [
+                "{}",
+                "{\"zz\": 1}",
+                "[]",
+                "{",
+                "{\"name\": \"GO\", \"step\": null}",
+            ] {
+                requests.push((fill(path, false), Some(body), Some(TOKEN)));
+                requests.push((fill(path, true), Some(body), Some(TOKEN)));
+            }
+            requests.push((fill(path, false), Some("{}"), None));
+            requests.push((fill(path, false), Some("{}"), Some("wrong")));
+        }
+        for (url, body, token) in requests {
+            let full = format!("{}{url}", s.url);
+            let mut req = ureq::request(&method.to_uppercase(), &full);
+            if let Some(t) = token {
+                req = req.set("Authorization", &format!("Bearer {t}"));
+            }
+            let answer = match body {
+                Some(b) => req.set("Content-Type", "application/json").send_string(b),
+                None => req.call(),
+            };
+            let (status, text) = match answer {
+                Ok(r) | Err(ureq::Error::Status(_, r)) => {
+                    (r.status(), r.into_string().unwrap_or_default())
+                }
+                Err(e) => panic!("{method} {url}: {e}"),
+            };
+            assert!(status < 500, "{method} {url} {body:?}: {status} {text}");
+            assert!(
+                op["responses"].get(status.to_string()).is_some(),
+                "{method} {url} {body:?}: {status} is not documented for {path}: {text}"
+            );
+            if status >= 400 {
+                let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                assert!(
+                    v["error"]["code"].is_string() && v["error"]["message"].is_string(),
+                    "{method} {url}: an error is {{\"error\": {{code, message}}}}: {text}"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 100, "{checked} requests checked");
 }

@@ -230,6 +230,13 @@ fn without_a_service_the_control_commands_run_the_engine_on_the_store() {
         text(&out)
     );
 
+    // E2 has ended: its name is not reused unless asked.
+    let out = local(&db, &["start", "STALLS", "--job", "E2"]);
+    assert_eq!(out.status.code(), Some(1), "{}", err(&out));
+    assert!(err(&out).contains("--replace"), "{}", err(&out));
+    let out = local(&db, &["start", "DEMO", "--job", "E2", "--replace"]);
+    assert!(out.status.success(), "{}", err(&out));
+
     let out = local(&db, &["stop", "NOPE"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(err(&out).contains("NOPE"));

@@ -223,6 +223,10 @@ pub struct StartArgs {
     /// Resource group of this run (dotted path, e.g. FINANCE.LOANS).
     #[arg(long)]
     pub group: Option<String>,
+    /// Start even when --job names an ended job still in the store (its records are
+    /// replaced by the new run's); without it such a start is refused.
+    #[arg(long)]
+    pub replace: bool,
     #[command(flatten)]
     pub ctl: ControlArgs,
 }
@@ -249,6 +253,7 @@ pub fn start(a: StartArgs) -> i32 {
                     "definition": a.definition,
                     "group": a.group,
                     "requested_by": requesting_user(),
+                    "replace": a.replace,
                     "step_states": states.iter().map(|(s, t, _)| (s.clone(), Value::String(t.clone()))).collect::<serde_json::Map<_, _>>(),
                 });
                 let resp: Value = client(&a.ctl, &url)?.post("/api/v1/jobs", &body)?;
@@ -266,6 +271,7 @@ pub fn start(a: StartArgs) -> i32 {
                     step_states: states.iter().map(|(s, _, p)| (s.clone(), *p)).collect(),
                     definition: a.definition.clone(),
                     group: a.group.clone(),
+                    refuse_ended: !a.replace,
                 };
                 let fmt = a.ctl.format;
                 embedded(&a.ctl, move |engine: Engine| async move {
@@ -300,7 +306,11 @@ pub fn stop(a: StopArgs) -> i32 {
             Some(url) => {
                 let _: Value = client(&a.ctl, &url)?.post(
                     &format!("/api/v1/jobs/{}/stop", encode(&a.job)),
-                    &json!({ "step": a.step }),
+                    // Left out (not null) for the whole job: the service refuses a null step.
+                    &match &a.step {
+                        Some(step) => json!({ "step": step }),
+                        None => json!({}),
+                    },
                 )?;
             }
             None => {

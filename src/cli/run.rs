@@ -208,6 +208,7 @@ fn request(args: &RunArgs, catalog: &Catalog) -> Result<StartRequest, Refusal> {
         step_states,
         definition: args.definition.as_deref().map(identifier),
         group: args.group.as_deref().map(|g| g.trim().to_ascii_uppercase()),
+        refuse_ended: false,
     })
 }
 
@@ -442,14 +443,19 @@ async fn follow(
     let mut sigterm =
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     let mut poll = tokio::time::interval(Duration::from_millis(500));
-    // Engines sharing a database: an engine that lost its leases stops acting; say so and
-    // stop following (another engine takes the jobs over).
-    let lost = engine.cluster_failure();
+    // An engine that stopped acting (a store write failed; engines sharing a database: it lost
+    // its leases) never finishes these jobs: say so and stop following. The store keeps them.
+    let lost = engine.failure();
+    let after = if engine.engine_id().is_some() {
+        "another engine takes its jobs over"
+    } else {
+        "the jobs stay in the store; `chainsched resume` continues them"
+    };
     tokio::pin!(lost);
     while !settled(&last) {
         tokio::select! {
             why = &mut lost => {
-                eprintln!("error: {why}; this engine stopped (another engine takes its jobs over)");
+                eprintln!("error: {why}; this engine stopped ({after})");
                 break;
             }
             ev = events.recv() => match ev {

@@ -182,6 +182,13 @@ pub struct StartRequest {
     /// run, the operating-system user for the CLI, what an API client sends.
     #[serde(default)]
     pub requested_by: Option<String>,
+    /// Refuse the start when the name belongs to an ended job still in the store (its records
+    /// would be replaced by the new run's). The API and `chainsched start` set it unless asked
+    /// to `replace`; scheduled runs, which reuse their definition's name, do not. Not stored
+    /// (the job header's encoding stays as it is): it only matters to the engine that
+    /// accepts the start, which checks it before anything else.
+    #[serde(skip)]
+    pub refuse_ended: bool,
 }
 
 /// What a driver feeds the core. Each is handled at one instant `now`.
@@ -406,6 +413,9 @@ pub enum CoreError {
     DuplicateJob(String),
     #[error("job {0} has ended")]
     JobEnded(String),
+    /// A start under the name of an ended job still in the store, without `replace`.
+    #[error("job {job} has already run and ended {state}; starting it again would replace its records: pass \"replace\": true (API) or --replace (CLI) to start a new run under this name, or choose another name")]
+    EndedJobName { job: String, state: String },
     #[error("{0}")]
     Invalid(String),
 }

@@ -129,6 +129,9 @@ pub(crate) struct ActorSetup {
     pub tx: mpsc::UnboundedSender<Msg>,
     pub events: broadcast::Sender<EngineEvent>,
     pub cluster: Option<Arc<Cluster>>,
+    /// Set once, with the reason, when the engine stops acting for a failure (a store write
+    /// failed, a lease was lost); `Engine::failure` waits on it.
+    pub failure: tokio::sync::watch::Sender<Option<String>>,
 }
 
 pub(crate) struct Actor {
@@ -160,6 +163,7 @@ pub(crate) struct Actor {
     cluster: Option<Arc<Cluster>>,
     /// The jobs whose records this turn writes (engines sharing a database fence them).
     turn_jobs: HashSet<String>,
+    failure: tokio::sync::watch::Sender<Option<String>>,
 }
 
 impl Actor {
@@ -174,6 +178,7 @@ impl Actor {
             tx,
             events,
             cluster,
+            failure,
         } = setup;
         Actor {
             core,
@@ -197,6 +202,7 @@ impl Actor {
             next_job_number: 0,
             cluster,
             turn_jobs: HashSet::new(),
+            failure,
         }
     }
 
@@ -304,6 +310,7 @@ impl Actor {
                     if let Some(c) = &self.cluster {
                         c.leave(Some(&why));
                     }
+                    self.failure.send_replace(Some(why.clone()));
                     self.failed = Some(why);
                 }
             }
@@ -454,10 +461,34 @@ impl Actor {
     /// executables use must then name a parameter.
     fn check_start(&self, req: &mut crate::core::types::StartRequest) -> Result<(), EngineError> {
         if let Some(job) = &req.job {
-            if !crate::store::layout::valid_job_name(job) {
+            super::limits::check_job_name(job).map_err(EngineError::Invalid)?;
+        }
+        super::limits::check_parameters(&req.parameters).map_err(EngineError::Invalid)?;
+        if let Some(g) = &req.group {
+            if !self.catalog.groups.contains_key(g) {
+                let nearest = crate::lang::diagnostic::nearest_name(
+                    g,
+                    self.catalog.groups.keys().map(String::as_str),
+                );
                 return Err(EngineError::Invalid(format!(
-                    "job name {job:?} is not valid (empty, or contains a NUL character)"
+                    "group: unknown resource group {g}{}",
+                    crate::lang::diagnostic::did_you_mean(nearest.as_deref())
                 )));
+            }
+        }
+        if let (true, Some(job)) = (req.refuse_ended, &req.job) {
+            // The core knows a job it still runs (refused as a duplicate); an ended one is
+            // only in the store (also for engines sharing a database).
+            let ended = match self.core.job_record(job) {
+                Some(r) => r.state.is_finished().then_some(r),
+                None => self.store.job(job)?.filter(|r| r.state.is_finished()),
+            };
+            if let Some(r) = ended {
+                return Err(crate::core::types::CoreError::EndedJobName {
+                    job: job.clone(),
+                    state: r.state.as_str().to_string(),
+                }
+                .into());
             }
         }
         if let Some(d) = &req.definition {
@@ -847,6 +878,7 @@ impl Actor {
     fn fail(&mut self, why: String, turn: Turn) {
         if self.failed.is_none() {
             tracing::error!("{why}; the engine stops");
+            self.failure.send_replace(Some(why.clone()));
         }
         self.failed = Some(why.clone());
         if let Some(c) = self.cluster.clone() {

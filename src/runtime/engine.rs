@@ -65,6 +65,8 @@ struct Inner {
     schedules_on: AtomicBool,
     /// Engines sharing a database: this engine's membership.
     cluster: Option<Arc<super::cluster::Cluster>>,
+    /// Why the engine stopped acting (`None` while it works); see [`Engine::failure`].
+    failure: watch::Receiver<Option<String>>,
     /// Keeps the launcher (its guardian process, or its forking thread and with it the
     /// parent-death link of step processes) alive exactly as long as the engine.
     _launcher: Launcher,
@@ -178,6 +180,7 @@ impl Engine {
         let clock = EngineClock::new(options.time_scale);
         let (tx, rx) = mpsc::unbounded_channel();
         let (events, _) = broadcast::channel(4096);
+        let (failure_tx, failure) = watch::channel(None);
         let report_tx = tx.clone();
         let exec = ExecEnv {
             clock,
@@ -199,6 +202,7 @@ impl Engine {
             tx: tx.clone(),
             events: events.clone(),
             cluster: cluster.clone(),
+            failure: failure_tx,
         });
         tokio::spawn(actor.run(rx, work));
         if let Some(c) = &cluster {
@@ -220,6 +224,7 @@ impl Engine {
                 catalog_changed: watch::channel(0).0,
                 schedules_on: AtomicBool::new(false),
                 cluster,
+                failure,
                 _launcher: launcher,
             }),
         };
@@ -509,6 +514,31 @@ impl Engine {
                 None => std::future::pending().await,
             }
         }
+    }
+
+    /// Resolves, with the reason, when the engine stops acting for a failure: a store write
+    /// failed (disk full, database gone), or — engines sharing a database — it lost a lease or
+    /// missed its renewal deadline. Such an engine refuses every change from then on and does
+    /// not recover by itself; `serve` exits non-zero on it so that a supervisor starts a fresh
+    /// engine, which recovers the jobs from the store (docs/operations.md, "Health").
+    /// Never resolves for an engine that shuts down normally.
+    pub fn failure(&self) -> impl Future<Output = String> + Send + 'static {
+        let mut rx = self.inner.failure.clone();
+        async move {
+            let why = match rx.wait_for(Option::is_some).await {
+                Ok(v) => v.clone(),
+                Err(_) => None,
+            };
+            match why {
+                Some(why) => why,
+                None => std::future::pending().await,
+            }
+        }
+    }
+
+    /// Why the engine stopped acting, if it did (see [`Engine::failure`]).
+    pub fn failed(&self) -> Option<String> {
+        self.inner.failure.borrow().clone()
     }
 
     /// This engine's id among the engines sharing its database.

@@ -25,5 +25,6 @@ pub use executor::guardian::serve_if_requested as serve_guardian_if_requested;
 pub use executor::{HandlerContext, HandlerRegistry};
 pub use options::{Durability, EngineOptions, Retention};
 pub use recovery::RecoveryReport;
+pub mod limits;
 pub mod live;
 pub mod report;

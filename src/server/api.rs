@@ -110,36 +110,74 @@ pub async fn dashboard(State(st): State<Arc<AppState>>) -> Html<String> {
     Html(st.dashboard.clone())
 }
 
-pub async fn healthz(State(st): State<Arc<AppState>>) -> Result<Json<serde_json::Value>, ApiError> {
+/// How long a health check waits for the engine's actor to answer.
+const HEALTH_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The reasons the engine itself is not alive: it stopped acting for a failure, or its actor
+/// does not answer.
+async fn engine_problems(st: &AppState) -> Vec<String> {
+    if let Some(why) = st.engine.failed() {
+        return vec![format!("the engine stopped: {why}")];
+    }
+    match tokio::time::timeout(HEALTH_WAIT, st.engine.unfinished_jobs()).await {
+        Ok(Ok(_)) => Vec::new(),
+        Ok(Err(e)) => vec![format!("the engine does not answer: {e}")],
+        Err(_) => vec![format!(
+            "the engine did not answer within {} s",
+            HEALTH_WAIT.as_secs()
+        )],
+    }
+}
+
+fn health_answer(reasons: Vec<String>) -> Response {
+    if reasons.is_empty() {
+        Json(serde_json::json!({ "status": "ok" })).into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({ "status": "unavailable", "reasons": reasons })),
+        )
+            .into_response()
+    }
+}
+
+/// Liveness: the engine acts (it has not stopped for a failure and its actor answers).
+pub async fn healthz(State(st): State<Arc<AppState>>) -> Response {
+    health_answer(engine_problems(&st).await)
+}
+
+/// Readiness: alive, the store answers a read, and the service is not shutting down.
+pub async fn readyz(State(st): State<Arc<AppState>>) -> Response {
+    let mut reasons = engine_problems(&st).await;
     let store = st.engine.store().clone();
-    blocking(move || {
+    let read = blocking(move || {
         store
             .kv()
             .get(crate::store::layout::FORMAT_KEY)
-            .map_err(|e| {
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "store_unavailable",
-                    e.to_string(),
-                )
-            })
+            .map_err(|e| ApiError::internal(e.to_string()))
     })
-    .await?;
-    st.engine.unfinished_jobs().await.map_err(|e| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "engine_unavailable",
-            e.to_string(),
-        )
-    })?;
-    Ok(Json(serde_json::json!({ "status": "ok" })))
+    .await;
+    if let Err(e) = read {
+        reasons.push(format!("the store does not answer: {}", e.message));
+    }
+    if *st.shutdown.borrow() {
+        reasons.push("the service is shutting down".into());
+    }
+    health_answer(reasons)
 }
 
 pub async fn metrics(State(st): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let store = st.engine.store().clone();
-    let jobs =
-        blocking(move || store.jobs().map_err(|e| ApiError::internal(e.to_string()))).await?;
-    let body = st.metrics.render(&jobs);
+    let jobs = blocking(move || store.jobs().map_err(|e| ApiError::internal(e.to_string()))).await;
+    // A failed store still gets its engine gauges scraped (the jobs gauge is then absent).
+    let mut body = match &jobs {
+        Ok(jobs) => st.metrics.render(jobs),
+        Err(_) => String::new(),
+    };
+    body.push_str(&super::metrics::engine_gauges(
+        st.engine.failed().is_none(),
+        jobs.is_ok(),
+    ));
     Ok((
         [(
             header::CONTENT_TYPE,

@@ -28,7 +28,23 @@ pub type Body = Result<Bytes, BytesRejection>;
 
 /// Parse a JSON body; an empty body is `{}`.
 fn body<T: DeserializeOwned>(b: Body) -> Result<T, ApiError> {
-    let bytes = b.map_err(|e| {
+    let bytes = read(b)?;
+    let text: &[u8] = match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => b"{}",
+        Some(b'{') => &bytes,
+        // serde would read `[]` as an empty struct: only an object is a request body here.
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "the request body must be a JSON object",
+            ))
+        }
+    };
+    serde_json::from_slice(text).map_err(|e| ApiError::bad_request(format!("bad JSON body: {e}")))
+}
+
+/// The body's bytes (413 when too large).
+fn read(b: Body) -> Result<Bytes, ApiError> {
+    b.map_err(|e| {
         let status = e.status();
         if status == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
@@ -39,13 +55,7 @@ fn body<T: DeserializeOwned>(b: Body) -> Result<T, ApiError> {
         } else {
             ApiError::bad_request(format!("cannot read the request body: {e}"))
         }
-    })?;
-    let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
-        b"{}"
-    } else {
-        &bytes
-    };
-    serde_json::from_slice(text).map_err(|e| ApiError::bad_request(format!("bad JSON body: {e}")))
+    })
 }
 
 /// Time one engine call for the evaluation-latency metric.
@@ -54,6 +64,21 @@ async fn timed<T>(st: &AppState, op: &'static str, fut: impl Future<Output = T>)
     let out = fut.await;
     st.metrics.observe_latency(op, t0.elapsed());
     out
+}
+
+/// A parameter value as written: a string's text, a number's digits exactly as sent (never
+/// through a float), `true`/`false`; anything else is refused naming the parameter.
+fn parameter_text(name: &str, raw: &serde_json::value::RawValue) -> Result<String, ApiError> {
+    let text = raw.get().trim();
+    match text.as_bytes().first() {
+        Some(b'"') => serde_json::from_str::<String>(text)
+            .map_err(|e| ApiError::bad_request(format!("parameters.{name}: {e}"))),
+        Some(b'-' | b'0'..=b'9') | Some(b't' | b'f') => Ok(text.to_string()),
+        _ => Err(ApiError::bad_request(format!(
+            "parameters.{name}: {} is not a string, a number or a boolean",
+            if text.len() > 40 { "the value" } else { text }
+        ))),
+    }
 }
 
 fn value_text(v: &Value) -> String {
@@ -117,14 +142,79 @@ struct StartBody {
     definition: Option<String>,
     /// A resource group for an ad-hoc run (a definition's group otherwise).
     group: Option<String>,
-    parameters: Option<BTreeMap<String, Value>>,
+    parameters: Option<BTreeMap<String, Box<serde_json::value::RawValue>>>,
     start_steps: Option<Vec<String>>,
     step_states: Option<Value>,
     /// Who asks (the jobs view's REQUESTED_BY); the CLI sends the operating-system user.
     requested_by: Option<String>,
+    /// Start even when `job` names an ended job still in the store (its records are replaced
+    /// by the new run's); without it such a start is refused (409).
+    replace: Option<bool>,
 }
 
-pub async fn start(State(st): State<Arc<AppState>>, b: Body) -> Result<Response, ApiError> {
+/// `POST /api/v1/jobs`. With an `Idempotency-Key` header, a request already answered gets the
+/// first answer again (header `Idempotent-Replayed: true`); see [`super::idempotency`].
+pub async fn start(
+    State(st): State<Arc<AppState>>,
+    headers: axum::http::HeaderMap,
+    b: Body,
+) -> Result<Response, ApiError> {
+    use super::idempotency::{check_key, fingerprint, Begin};
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => {
+            let k = v.to_str().map_err(|_| {
+                ApiError::bad_request("header Idempotency-Key is not visible ASCII")
+            })?;
+            check_key(k).map_err(ApiError::bad_request)?;
+            Some(k.to_string())
+        }
+    };
+    let Some(key) = key else {
+        let (status, answer) = start_once(&st, b).await?;
+        return Ok((status, Json(answer)).into_response());
+    };
+    let bytes = read(b)?;
+    let print = fingerprint(&bytes);
+    match st.idempotency.begin(&key, print) {
+        Begin::Fresh => {}
+        Begin::Replay(status, answer) => {
+            return Ok((status, [("idempotent-replayed", "true")], Json(answer)).into_response())
+        }
+        Begin::InProgress => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "request_in_progress",
+                format!("a request with Idempotency-Key {key} is still being answered; retry later"),
+            ))
+        }
+        Begin::Mismatch => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                format!("Idempotency-Key {key} was used with another request body; use a new key for a new request"),
+            ))
+        }
+    }
+    // The start completes (and its answer is kept) even if the client goes away meanwhile:
+    // that client's retry then gets the answer.
+    let task_state = st.clone();
+    let task = tokio::spawn(async move {
+        let st = task_state;
+        let (status, answer) = match start_once(&st, Ok(bytes)).await {
+            Ok(ok) => ok,
+            Err(e) => (e.status, e.body()),
+        };
+        st.idempotency.finish(&key, print, status, answer.clone());
+        (status, answer)
+    });
+    let (status, answer) = task
+        .await
+        .map_err(|e| ApiError::internal(format!("start task failed: {e}")))?;
+    Ok((status, Json(answer)).into_response())
+}
+
+async fn start_once(st: &AppState, b: Body) -> Result<(StatusCode, Value), ApiError> {
     let req: StartBody = body(b)?;
     let definition = req.definition.filter(|d| !d.trim().is_empty());
     if req.chain.trim().is_empty() && definition.is_none() {
@@ -139,25 +229,52 @@ pub async fn start(State(st): State<Arc<AppState>>, b: Body) -> Result<Response,
             .parameters
             .unwrap_or_default()
             .into_iter()
-            .map(|(k, v)| (k.to_ascii_uppercase(), value_text(&v)))
-            .collect(),
+            .map(|(k, v)| Ok((k.to_ascii_uppercase(), parameter_text(&k, &v)?)))
+            .collect::<Result<_, ApiError>>()?,
         start_steps: req.start_steps.unwrap_or_default(),
         step_states: step_states(req.step_states)?,
         definition,
-        group: req.group.filter(|g| !g.trim().is_empty()),
+        group: req
+            .group
+            .filter(|g| !g.trim().is_empty())
+            .map(|g| g.trim().to_ascii_uppercase()),
         requested_by: req
             .requested_by
             .map(|r| r.trim().to_string())
             .filter(|r| !r.is_empty()),
+        refuse_ended: !req.replace.unwrap_or(false),
     };
-    let job = timed(&st, "start", st.engine.start(request)).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "job": job }))).into_response())
+    let job = timed(st, "start", st.engine.start(request)).await?;
+    Ok((StatusCode::CREATED, json!({ "job": job })))
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct StopBody {
-    step: Option<String>,
+    /// `Some(None)`: `"step": null` was sent (refused: leaving `step` out means every step).
+    #[serde(default, deserialize_with = "explicit")]
+    step: Option<Option<String>>,
+}
+
+/// Tell `"member": null` (`Some(None)`) from a member left out (`None`).
+fn explicit<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
+/// The `step` member of stop and alter: left out means the whole job; null or empty is refused
+/// (a client bug must not stop or alter every step).
+fn step_member(step: Option<Option<String>>) -> Result<Option<String>, ApiError> {
+    match step {
+        None => Ok(None),
+        Some(Some(s)) if !s.trim().is_empty() => Ok(Some(s)),
+        Some(_) => Err(ApiError::bad_request(
+            "step: null or empty is not a step name; leave \"step\" out to act on the whole job",
+        )),
+    }
 }
 
 pub async fn stop(
@@ -167,14 +284,16 @@ pub async fn stop(
 ) -> Result<Response, ApiError> {
     let job = path(p)?;
     let req: StopBody = body(b)?;
-    timed(&st, "stop", st.engine.stop(&job, req.step.as_deref())).await?;
-    Ok(Json(json!({ "job": job, "step": req.step, "stopped": true })).into_response())
+    let step = step_member(req.step)?;
+    timed(&st, "stop", st.engine.stop(&job, step.as_deref())).await?;
+    Ok(Json(json!({ "job": job, "step": step, "stopped": true })).into_response())
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AlterBody {
-    step: Option<String>,
+    #[serde(default, deserialize_with = "explicit")]
+    step: Option<Option<String>>,
     pause: Option<bool>,
     pause_before: Option<bool>,
     skip: Option<bool>,
@@ -190,6 +309,7 @@ pub async fn alter(
 ) -> Result<Response, ApiError> {
     let job = path(p)?;
     let req: AlterBody = body(b)?;
+    let step = step_member(req.step)?;
     let state = match &req.state {
         Some(s) => Some(PresetState::parse(s).map_err(ApiError::bad_request)?),
         None => None,
@@ -205,18 +325,13 @@ pub async fn alter(
             "nothing to alter: give one of pause, pause_before, skip, state",
         ));
     }
-    timed(
-        &st,
-        "alter",
-        st.engine.alter(&job, req.step.as_deref(), change),
-    )
-    .await?;
+    timed(&st, "alter", st.engine.alter(&job, step.as_deref(), change)).await?;
     let evaluated = req.evaluate.unwrap_or(false);
     if evaluated {
         timed(&st, "evaluate", st.engine.evaluate(&job)).await?;
     }
     Ok(
-        Json(json!({ "job": job, "step": req.step, "altered": true, "evaluated": evaluated }))
+        Json(json!({ "job": job, "step": step, "altered": true, "evaluated": evaluated }))
             .into_response(),
     )
 }

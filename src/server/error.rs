@@ -42,13 +42,20 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The JSON body this error answers with.
+    pub fn body(&self) -> serde_json::Value {
         let mut error = json!({ "code": self.code, "message": self.message });
-        if let (Some((k, v)), Some(obj)) = (self.extra, error.as_object_mut()) {
+        if let (Some((k, v)), Some(obj)) = (self.extra.clone(), error.as_object_mut()) {
             obj.insert(k.to_string(), v);
         }
-        let mut resp = (self.status, axum::Json(json!({ "error": error }))).into_response();
+        json!({ "error": error })
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut resp = (self.status, axum::Json(self.body())).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -83,6 +90,9 @@ impl From<EngineError> for ApiError {
                     ApiError::new(StatusCode::CONFLICT, "step_running", message)
                 }
                 CoreError::JobEnded(_) => ApiError::new(StatusCode::CONFLICT, "job_ended", message),
+                CoreError::EndedJobName { .. } => {
+                    ApiError::new(StatusCode::CONFLICT, "job_name_taken", message)
+                }
                 CoreError::Invalid(_) => ApiError::bad_request(message),
             },
             EngineError::Invalid(_) => ApiError::bad_request(message),

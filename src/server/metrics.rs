@@ -153,6 +153,20 @@ impl Metrics {
     }
 }
 
+/// Whether the engine acts and the store answers, as gauges (1 yes, 0 no). An engine that
+/// stopped for a failure stays stopped: `serve` exits, so `chainsched_engine_up 0` is seen at
+/// most once before the process is gone (alert on the target being down as well).
+pub fn engine_gauges(engine_up: bool, store_up: bool) -> String {
+    let mut out = String::new();
+    out.push_str("# HELP chainsched_engine_up 1 while the engine acts; 0 once it stopped for a failure (store write failed, leases lost).\n");
+    out.push_str("# TYPE chainsched_engine_up gauge\n");
+    let _ = writeln!(out, "chainsched_engine_up {}", u8::from(engine_up));
+    out.push_str("# HELP chainsched_store_up 1 when the store answered this scrape's read.\n");
+    out.push_str("# TYPE chainsched_store_up gauge\n");
+    let _ = writeln!(out, "chainsched_store_up {}", u8::from(store_up));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,6 +12,7 @@
 //!
 //! * [`api`] GET handlers; [`control`] POST handlers; [`sse`] the event stream;
 //! * [`guard`] auth, rate limit, status counting; [`error`] JSON errors;
+//! * [`idempotency`] the answers of starts sent with an `Idempotency-Key`;
 //! * [`metrics`], [`openapi`], [`svg`] (chain graph), [`dashboard`] (the embedded page).
 
 pub mod api;
@@ -20,6 +21,7 @@ pub mod control;
 pub mod dashboard;
 pub mod error;
 pub mod guard;
+pub mod idempotency;
 pub mod metrics;
 pub mod openapi;
 pub mod sse;
@@ -125,6 +127,7 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
     Router::new()
         .route("/", get(api::dashboard))
         .route("/healthz", get(api::healthz))
+        .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics))
         .route("/openapi.json", get(api::openapi))
         .nest("/api/v1", api)
@@ -206,6 +209,40 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         eprintln!("chainsched serve: warning: --insecure-no-auth: anyone who can reach {addr} can change jobs");
     }
     let (stop_tx, stop_rx) = watch::channel(false);
+    spawn_signals(stop_tx);
+    let stop = async move {
+        let mut stop_rx = stop_rx;
+        let _ = stop_rx.wait_for(|stop| *stop).await;
+    };
+    serve_engine(listener, engine, catalog, &config, stop).await
+}
+
+/// Serve `engine` (already open on `config.db`) on `listener` until `stop` resolves (for
+/// `serve`: SIGTERM or SIGINT) or the engine fails. SIGHUP reloads the rules.
+///
+/// An engine that stopped acting for a failure (a store write failed, a lease was lost) never
+/// recovers by itself: the service then stops accepting requests, finishes the ones in flight,
+/// and returns [`ServeError::Failed`] with the reason, so that `serve` exits 1 and a supervisor
+/// starts a fresh engine, which recovers the jobs from the store (docs/operations.md, "Health").
+pub async fn serve_engine(
+    listener: tokio::net::TcpListener,
+    engine: Engine,
+    catalog: Catalog,
+    config: &ServeConfig,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let addr = listener
+        .local_addr()
+        .map_err(|e| ServeError::Failed(format!("cannot listen on {}: {e}", config.listen)))?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    {
+        let stop_tx = stop_tx.clone();
+        tokio::spawn(async move {
+            stop.await;
+            eprintln!("chainsched serve: shutting down (finishing requests in flight)");
+            let _ = stop_tx.send(true);
+        });
+    }
     let limiter = (config.rate_limit > 0).then(|| guard::RateLimiter::new(config.rate_limit));
     let state = Arc::new(AppState::new(
         engine.clone(),
@@ -217,23 +254,24 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         stop_rx.clone(),
     ));
     spawn_metrics_feed(state.clone());
-    // Engines sharing a database: one that lost its leases stops acting; the process exits
-    // non-zero so that a supervisor starts a fresh engine (docs/scale-out.md).
+    // An engine that stopped acting (store write failed, leases lost) stays stopped: the
+    // process exits non-zero so that a supervisor starts a fresh engine.
     let lost: Arc<std::sync::Mutex<Option<String>>> = Arc::default();
     {
-        let failure = engine.cluster_failure();
+        let failure = engine.failure();
         let stop = stop_tx.clone();
         let lost = lost.clone();
         tokio::spawn(async move {
             let why = failure.await;
             eprintln!(
-                "chainsched serve: {why}; exiting so that a supervisor starts a fresh engine"
+                "chainsched serve: the engine stopped: {why}; exiting so that a supervisor \
+                 starts a fresh engine"
             );
             *lost.lock().unwrap_or_else(|p| p.into_inner()) = Some(why);
             let _ = stop.send(true);
         });
     }
-    spawn_signals(state.clone(), stop_tx);
+    spawn_reload_signal(state.clone());
 
     println!("chainsched serve: listening on http://{addr}");
     tracing::info!(%addr, "serving the HTTP API and dashboard");
@@ -254,7 +292,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     engine.shutdown().await;
     eprintln!("chainsched serve: stopped");
     if let Some(why) = lost.lock().unwrap_or_else(|p| p.into_inner()).take() {
-        return Err(ServeError::Failed(why));
+        return Err(ServeError::Failed(format!("the engine stopped: {why}")));
     }
     served.map_err(|e| ServeError::Failed(format!("the HTTP server failed: {e}")))
 }
@@ -274,10 +312,10 @@ fn spawn_metrics_feed(state: Arc<AppState>) {
     });
 }
 
-/// SIGHUP reloads the rules; SIGTERM and SIGINT stop the service.
-fn spawn_signals(state: Arc<AppState>, stop: watch::Sender<bool>) {
+/// SIGHUP reloads the rules.
+fn spawn_reload_signal(state: Arc<AppState>) {
     use tokio::signal::unix::{signal, SignalKind};
-    let hup_state = state.clone();
+    let hup_state = state;
     tokio::spawn(async move {
         let Ok(mut hup) = signal(SignalKind::hangup()) else {
             eprintln!("chainsched serve: cannot install the SIGHUP handler; reload with POST /api/v1/reload");
@@ -295,6 +333,11 @@ fn spawn_signals(state: Arc<AppState>, stop: watch::Sender<bool>) {
             }
         }
     });
+}
+
+/// SIGTERM and SIGINT stop the service.
+fn spawn_signals(stop: watch::Sender<bool>) {
+    use tokio::signal::unix::{signal, SignalKind};
     tokio::spawn(async move {
         let term = signal(SignalKind::terminate());
         let int = signal(SignalKind::interrupt());
@@ -309,7 +352,6 @@ fn spawn_signals(state: Arc<AppState>, stop: watch::Sender<bool>) {
                 let _ = tokio::signal::ctrl_c().await;
             }
         }
-        eprintln!("chainsched serve: shutting down (finishing requests in flight)");
         let _ = stop.send(true);
     });
 }

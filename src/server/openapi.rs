@@ -48,27 +48,99 @@ fn post(summary: &str, body: Value, ok: Value) -> Value {
             "404": { "$ref": "#/components/responses/Error" }, "409": { "$ref": "#/components/responses/Error" } } } })
 }
 
+/// Every answer an operation can give besides its own, added to each operation so that the
+/// document lists them all (the contract test in tests/server_api.rs sends requests to every
+/// route and checks each status against this): path parameters are declared, every request
+/// body refuses unknown members (`additionalProperties: false`, as the handlers do).
+fn complete(doc: &mut Value) {
+    let err = || json!({ "$ref": "#/components/responses/Error" });
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        let names: Vec<String> = path
+            .split('{')
+            .skip(1)
+            .filter_map(|r| r.split_once('}').map(|(n, _)| n.to_string()))
+            .collect();
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for (method, op) in item.iter_mut() {
+            let Some(op) = op.as_object_mut() else {
+                continue;
+            };
+            let params = op.entry("parameters").or_insert_with(|| json!([]));
+            if let Some(list) = params.as_array_mut() {
+                for n in &names {
+                    if !list
+                        .iter()
+                        .any(|x| x["name"] == n.as_str() && x["in"] == "path")
+                    {
+                        list.insert(0, p(n));
+                    }
+                }
+                if list.is_empty() {
+                    op.remove("parameters");
+                }
+            }
+            let mut codes: Vec<&str> = Vec::new();
+            if path.starts_with("/api/") {
+                codes.extend(["400", "429"]);
+                if !names.is_empty() {
+                    codes.push("404");
+                }
+            }
+            if method == "post" {
+                codes.extend(["400", "401", "403", "404", "409", "413", "422", "503"]);
+            }
+            if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
+                for c in codes {
+                    responses.entry(c).or_insert_with(err);
+                }
+            }
+            let schema = op
+                .get_mut("requestBody")
+                .and_then(|b| b.pointer_mut("/content/application~1json/schema"));
+            if let Some(schema) = schema {
+                if let Some(o) = schema.as_object_mut() {
+                    o.insert("additionalProperties".into(), json!(false));
+                }
+            }
+        }
+    }
+}
+
 /// The OpenAPI document.
 pub fn document() -> Value {
+    let mut doc = base();
+    complete(&mut doc);
+    doc
+}
+
+fn base() -> Value {
     let s = |t: &str| json!({ "type": t });
     json!({
         "openapi": "3.1.0",
         "info": { "title": "chainsched", "version": env!("CARGO_PKG_VERSION"),
-                  "description": "The HTTP API of `chainsched serve`. Rows are the views of views.md with lower-case column names; times RFC 3339 UTC; durations seconds. Errors: {\"error\":{\"code\",\"message\"}}." },
+                  "description": "The HTTP API of `chainsched serve`. Rows are the views of views.md with lower-case column names; times RFC 3339 UTC; durations seconds. Errors: {\"error\":{\"code\",\"message\"}}. Request bodies are JSON objects; unknown members are refused (400). An unknown route answers 404, a known route with another method 405." },
         "paths": {
             "/": { "get": { "summary": "the web dashboard", "responses": { "200": { "description": "HTML" } } } },
-            "/healthz": { "get": { "summary": "{\"status\":\"ok\"} when the store is open and the engine runs", "responses": { "200": { "description": "ok" }, "503": { "$ref": "#/components/responses/Error" } } } },
+            "/healthz": { "get": { "summary": "liveness: {\"status\":\"ok\"} while the engine acts", "responses": { "200": { "description": "ok" }, "503": { "description": "{\"status\":\"unavailable\",\"reasons\":[...]}" } } } },
+            "/readyz": { "get": { "summary": "readiness: alive, the store answers, not shutting down", "responses": { "200": { "description": "ok" }, "503": { "description": "{\"status\":\"unavailable\",\"reasons\":[...]}" } } } },
             "/metrics": { "get": { "summary": "Prometheus text: jobs by state, step starts, evaluation latency", "responses": { "200": { "description": "text/plain" } } } },
             "/openapi.json": { "get": { "summary": "this document", "responses": { "200": { "description": "OpenAPI" } } } },
             "/api/v1/jobs": {
                 "get": { "summary": "jobs view (newest first)", "parameters": [q("state", "comma-separated job states"), q("chain", "chain name"), q("limit", "at most this many"), q("since", "RFC 3339"), q("until", "RFC 3339")], "responses": list("JobRow") },
                 "post": { "summary": "start a chain job", "security": [{ "bearer": [] }],
+                    "parameters": [{ "name": "Idempotency-Key", "in": "header", "required": false, "schema": { "type": "string", "maxLength": 255 }, "description": "the same key and body again get the first answer (header Idempotent-Replayed: true)" }],
                     "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "properties": {
-                        "chain": s("string"), "job": s("string"), "parameters": { "type": "object", "additionalProperties": s("string") },
+                        "chain": s("string"), "job": s("string"), "parameters": { "type": "object", "additionalProperties": { "type": ["string", "number", "boolean"] }, "description": "numbers are kept as written" },
                         "start_steps": { "type": "array", "items": s("string") },
                         "definition": { "type": "string", "description": "a job definition: its chain (when none is given), parameter defaults, group, serialize by" },
                         "group": { "type": "string", "description": "resource group of an ad-hoc run" },
                         "requested_by": { "type": "string", "description": "who asks (the jobs view's REQUESTED_BY)" },
+                        "replace": { "type": "boolean", "description": "start even when `job` names an ended job (its rows are replaced); refused (409) otherwise" },
                         "step_states": { "type": "object", "additionalProperties": { "type": "string", "description": "SUCCEEDED, NOT_STARTED or 'FAILED n'" } } } } } } },
                     "responses": { "201": { "description": "started", "content": { "application/json": { "schema": { "type": "object", "properties": { "job": s("string") } } } } },
                         "400": { "$ref": "#/components/responses/Error" }, "401": { "$ref": "#/components/responses/Error" }, "404": { "$ref": "#/components/responses/Error" }, "409": { "$ref": "#/components/responses/Error" } } } },

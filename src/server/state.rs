@@ -28,6 +28,8 @@ pub struct AppState {
     pub dashboard: String,
     /// One reload at a time.
     pub reload_lock: tokio::sync::Mutex<()>,
+    /// Answers of starts sent with an `Idempotency-Key`.
+    pub idempotency: super::idempotency::Idempotency,
 }
 
 impl AppState {
@@ -52,6 +54,7 @@ impl AppState {
             shutdown,
             dashboard: super::dashboard::page(),
             reload_lock: tokio::sync::Mutex::new(()),
+            idempotency: Default::default(),
         }
     }
 

@@ -296,6 +296,7 @@ impl<'s> Driver<'s> {
                         requested_by: None,
                         definition: spec.definition.clone(),
                         group: spec.group.clone(),
+                        refuse_ended: false,
                     }));
                     origins.push(Origin::Start(i));
                 }

@@ -12,6 +12,25 @@ pub fn chromium() -> Option<PathBuf> {
         .find(|p| p.exists())
 }
 
+/// Chromium, or `None` with a visible skip: under `CI=true` (or `CI=1`) a missing browser fails
+/// the test instead, so that CI never reports a browser test "ok" that did not run. The skip
+/// line is written to stderr directly, past the test harness's output capture, so that it shows
+/// in `cargo test` output.
+pub fn chromium_or_skip(test: &str) -> Option<PathBuf> {
+    if let Some(bin) = chromium() {
+        return Some(bin);
+    }
+    let why = "chromium is not installed (apt-get install chromium; see .ci/apt-packages)";
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    assert!(
+        !ci,
+        "{test}: {why}; CI is set, so a missing browser is a failure"
+    );
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
+    None
+}
+
 /// Run chromium headless on `url` with `extra` output flags; returns stdout. Bounded in time.
 pub fn run_chromium(bin: &Path, profile: &Path, url: &str, extra: &[&str]) -> String {
     let mut child = Command::new(bin)
