@@ -308,7 +308,7 @@ impl Actor {
                     tracing::error!("{why}; the engine stops");
                     self.kill_everything();
                     if let Some(c) = &self.cluster {
-                        c.leave(Some(&why));
+                        c.leave();
                     }
                     self.failure.send_replace(Some(why.clone()));
                     self.failed = Some(why);
@@ -883,7 +883,7 @@ impl Actor {
         self.failed = Some(why.clone());
         if let Some(c) = self.cluster.clone() {
             self.kill_everything();
-            c.leave(Some(&why));
+            c.leave();
         }
         for a in turn.answers {
             match a {
@@ -1090,7 +1090,7 @@ impl Actor {
         let _ = self.store.flush();
         if let Some(c) = &self.cluster {
             // Its steps are gone: others may take its jobs over at once.
-            c.leave(None);
+            c.leave();
         }
         self.failed
             .get_or_insert_with(|| "the engine shut down".into());

@@ -94,9 +94,6 @@ pub(crate) struct Cluster {
     deadline: Mutex<Instant>,
     /// Set once the engine stopped: the background tasks end.
     stopped: AtomicBool,
-    /// Why the engine stopped acting (lease lost, deadline passed, store failure), if it did;
-    /// `serve` exits on it so that a supervisor starts a fresh engine.
-    failure: tokio::sync::watch::Sender<Option<String>>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -207,7 +204,6 @@ impl Cluster {
             homes: Mutex::new(HashSet::new()),
             deadline: Mutex::new(Instant::now() + lease.mul_f64(0.8)),
             stopped: AtomicBool::new(false),
-            failure: tokio::sync::watch::channel(None).0,
         })
     }
 
@@ -606,10 +602,7 @@ impl Cluster {
     /// Give every lease up at once (the engine stops: its steps are killed), so other engines
     /// take its jobs over without waiting for the leases to expire; and leave the engines
     /// table.
-    pub fn leave(&self, failure: Option<&str>) {
-        if let Some(why) = failure {
-            self.failure.send_replace(Some(why.to_string()));
-        }
+    pub fn leave(&self) {
         if self.stopped.swap(true, Ordering::SeqCst) {
             return;
         }
@@ -633,21 +626,6 @@ impl Cluster {
 
     pub fn stopped(&self) -> bool {
         self.stopped.load(Ordering::SeqCst)
-    }
-
-    /// Resolves with the reason once the engine has stopped acting for a failure.
-    pub fn failed(&self) -> impl std::future::Future<Output = String> + Send + 'static {
-        let mut rx = self.failure.subscribe();
-        async move {
-            let why = match rx.wait_for(Option::is_some).await {
-                Ok(v) => v.clone(),
-                Err(_) => None,
-            };
-            match why {
-                Some(why) => why,
-                None => std::future::pending().await,
-            }
-        }
     }
 }
 
@@ -674,7 +652,7 @@ impl PurgeClaims {
 
     /// Leave the engines table.
     pub fn leave(&self) {
-        self.cluster.leave(None);
+        self.cluster.leave();
     }
 }
 

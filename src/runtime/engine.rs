@@ -503,19 +503,6 @@ impl Engine {
             .map_err(|e| EngineError::Invalid(e.to_string()))
     }
 
-    /// Resolves, with the reason, when an engine sharing a database stops acting because it
-    /// lost a lease, missed its renewal deadline or its store failed (never for an engine that
-    /// owns its store alone). `serve` exits on it, so a supervisor starts a fresh engine.
-    pub fn cluster_failure(&self) -> impl Future<Output = String> + Send + 'static {
-        let failed = self.inner.cluster.as_ref().map(|c| c.failed());
-        async move {
-            match failed {
-                Some(f) => f.await,
-                None => std::future::pending().await,
-            }
-        }
-    }
-
     /// Resolves, with the reason, when the engine stops acting for a failure: a store write
     /// failed (disk full, database gone), or — engines sharing a database — it lost a lease or
     /// missed its renewal deadline. Such an engine refuses every change from then on and does
