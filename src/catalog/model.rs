@@ -95,6 +95,10 @@ pub struct StepAttributes {
     pub pause_before: bool,
     pub restart_on_recovery: bool,
     pub restart_on_failure: Option<RetryPolicy>,
+    /// An event step that waits longer, or a program step that runs longer, ends FAILED with
+    /// error code 124 (`STEP_TIMED_OUT`); the program's process group is killed.
+    #[serde(default)]
+    pub timeout: Option<Millis>,
 }
 
 /// Retry policy. `RetryPolicy::oracle()` is the default: up to 6 retries after 1 s, 10 s, 100 s, …
@@ -295,4 +299,136 @@ pub struct GroupDef {
     pub name: String,
     pub max_running: Option<u32>,
     pub source: String,
+}
+
+impl Condition {
+    /// The same condition with every step index passed through `f` (`None`: a step the
+    /// target list lacks, and then the whole condition is `None`).
+    pub fn remap_steps(&self, f: &dyn Fn(StepIdx) -> Option<StepIdx>) -> Option<Condition> {
+        Some(match self {
+            Condition::Const(b) => Condition::Const(*b),
+            Condition::StepState {
+                step,
+                negated,
+                test,
+            } => Condition::StepState {
+                step: f(*step)?,
+                negated: *negated,
+                test: *test,
+            },
+            Condition::ErrorCodeIn {
+                step,
+                negated,
+                codes,
+            } => Condition::ErrorCodeIn {
+                step: f(*step)?,
+                negated: *negated,
+                codes: codes.clone(),
+            },
+            Condition::ErrorCodeCmp { step, op, value } => Condition::ErrorCodeCmp {
+                step: f(*step)?,
+                op: *op,
+                value: *value,
+            },
+            Condition::SqlCompare { left, op, right } => Condition::SqlCompare {
+                left: left.remap_steps(f)?,
+                op: *op,
+                right: right.remap_steps(f)?,
+            },
+            Condition::SqlIn {
+                left,
+                negated,
+                list,
+            } => Condition::SqlIn {
+                left: left.remap_steps(f)?,
+                negated: *negated,
+                list: list
+                    .iter()
+                    .map(|o| o.remap_steps(f))
+                    .collect::<Option<Vec<_>>>()?,
+            },
+            Condition::SqlIsNull { operand, negated } => Condition::SqlIsNull {
+                operand: operand.remap_steps(f)?,
+                negated: *negated,
+            },
+            Condition::And(a, b) => {
+                Condition::And(Box::new(a.remap_steps(f)?), Box::new(b.remap_steps(f)?))
+            }
+            Condition::Or(a, b) => {
+                Condition::Or(Box::new(a.remap_steps(f)?), Box::new(b.remap_steps(f)?))
+            }
+            Condition::Not(a) => Condition::Not(Box::new(a.remap_steps(f)?)),
+        })
+    }
+}
+
+impl Operand {
+    fn remap_steps(&self, f: &dyn Fn(StepIdx) -> Option<StepIdx>) -> Option<Operand> {
+        Some(match self {
+            Operand::Attr { step, attr } => Operand::Attr {
+                step: f(*step)?,
+                attr: *attr,
+            },
+            other => other.clone(),
+        })
+    }
+}
+
+impl Rule {
+    /// Every step the rule names, in its condition or its action (may repeat).
+    pub fn steps(&self) -> Vec<StepIdx> {
+        let mut out = Vec::new();
+        self.condition.steps(&mut out);
+        match &self.action {
+            RuleAction::Start { steps, .. } | RuleAction::Stop { steps } => {
+                out.extend(steps.iter().copied())
+            }
+            RuleAction::End(EndAction::StepErrorCode(s)) => out.push(*s),
+            RuleAction::End(EndAction::Code(_)) => {}
+        }
+        out
+    }
+
+    /// The same rule for another list of steps: every step index passed through `f`; `None`
+    /// when it names a step `f` does not map.
+    pub fn remap_steps(&self, f: &dyn Fn(StepIdx) -> Option<StepIdx>) -> Option<Rule> {
+        let action = match &self.action {
+            RuleAction::Start { after, steps } => RuleAction::Start {
+                after: *after,
+                steps: steps.iter().map(|s| f(*s)).collect::<Option<Vec<_>>>()?,
+            },
+            RuleAction::Stop { steps } => RuleAction::Stop {
+                steps: steps.iter().map(|s| f(*s)).collect::<Option<Vec<_>>>()?,
+            },
+            RuleAction::End(EndAction::StepErrorCode(s)) => {
+                RuleAction::End(EndAction::StepErrorCode(f(*s)?))
+            }
+            RuleAction::End(EndAction::Code(c)) => RuleAction::End(EndAction::Code(*c)),
+        };
+        Some(Rule {
+            condition: self.condition.remap_steps(f)?,
+            action,
+            ..self.clone()
+        })
+    }
+}
+
+impl Chain {
+    /// `rules` (resolved against `from`'s steps) resolved against this chain's steps by step
+    /// name; rules naming a step this chain lacks are left out (returned by name).
+    pub fn rules_by_step_name(&self, from: &Chain, rules: &[Rule]) -> (Vec<Rule>, Vec<String>) {
+        let map = |s: StepIdx| from.steps.get(s).and_then(|st| self.step_index(&st.name));
+        let mut kept = Vec::new();
+        let mut left_out = Vec::new();
+        for r in rules {
+            match r.remap_steps(&map) {
+                Some(mut r) => {
+                    r.position = kept.len() + 1;
+                    kept.push(r);
+                }
+                None => left_out.push(r.name.clone()),
+            }
+        }
+        (kept, left_out)
+    }
 }
