@@ -55,10 +55,12 @@ fn dropping_a_rule_reaches_the_running_job_and_future_runs() {
 
 #[test]
 fn a_step_named_by_a_rule_or_in_a_running_job_is_not_dropped() {
-    let mut d = Driver::new(&src("chain C { step A program P; step B program P; step X program P;
+    let mut d = Driver::new(&src(
+        "chain C { step A program P; step B program P; step X program P;
            rule R1 when TRUE then START A;
            rule R2 when A SUCCEEDED then START B;
-           rule R3 when B SUCCEEDED then END; }"));
+           rule R3 when B SUCCEEDED then END; }",
+    ));
     d.hang.push("A".into());
     d.start("C", "J");
     let before = format!("{:?}", d.core.catalog.chains["C"]);
@@ -95,10 +97,12 @@ fn a_step_named_by_a_rule_or_in_a_running_job_is_not_dropped() {
 
 #[test]
 fn dropping_a_step_renumbers_the_rules_of_future_runs() {
-    let mut d = Driver::new(&src("chain C { step X program P; step A program P; step B program P;
+    let mut d = Driver::new(&src(
+        "chain C { step X program P; step A program P; step B program P;
            rule R1 when TRUE then START A;
            rule R2 when A SUCCEEDED then START B;
-           rule R3 when B SUCCEEDED then END 5; }"));
+           rule R3 when B SUCCEEDED then END 5; }",
+    ));
     d.input(Input::DropStep {
         chain: "C".into(),
         step: "X".into(),
@@ -150,7 +154,10 @@ fn a_program_step_that_runs_longer_than_its_timeout_is_killed_and_fails() {
     assert_eq!(d.job("J").state, JobState::Succeeded);
     assert!(d.effects.iter().any(|e| matches!(
         e,
-        Effect::CancelTimer { timer: TimerKey::StepTimeout { .. }, .. }
+        Effect::CancelTimer {
+            timer: TimerKey::StepTimeout { .. },
+            ..
+        }
     )));
 }
 
@@ -212,11 +219,13 @@ fn a_reload_applies_rule_changes_to_running_jobs() {
     d.run();
     assert_eq!(d.state("J"), JobState::ChainStalled);
     // The file gains the missing rule (and a step, which reaches future runs only).
-    let v2 = catalog(&src("chain C { step A program P; step B program P; step N program P;
+    let v2 = catalog(&src(
+        "chain C { step A program P; step B program P; step N program P;
            rule R1 when TRUE then START A;
            rule R5 when A SUCCEEDED then START B;
            rule R6 when N SUCCEEDED then END 9;
-           rule R2 when B SUCCEEDED then END; }"));
+           rule R2 when B SUCCEEDED then END; }",
+    ));
     let effects = d.core.reload_catalog(d.now, v2);
     d.effects_apply(effects);
     assert!(!d.core.step_records("J").iter().any(|s| s.step == "N"));
@@ -228,7 +237,9 @@ fn a_reload_applies_rule_changes_to_running_jobs() {
 
 #[test]
 fn a_rule_from_text_is_resolved_with_positions_in_the_text() {
-    let c = catalog(&src("chain C { step LOAD program P; rule R1 when TRUE then START LOAD; }"));
+    let c = catalog(&src(
+        "chain C { step LOAD program P; rule R1 when TRUE then START LOAD; }",
+    ));
     let chain = &c.chains["C"];
     let r = rule_from_text(chain, "rule R2 when LOAD SUCCEEDED then END;").expect("resolves");
     assert_eq!(r.name, "R2");

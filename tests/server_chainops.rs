@@ -40,7 +40,11 @@ fn a_stalled_job_is_repaired_with_define_rule_and_the_rule_survives_a_restart() 
     s.wait_state(&job, &["CHAIN_STALLED"]);
     let o = s.cli(&["define-rule", "C", "rule R2 when A SUCCEEDED then START B;"]);
     assert!(o.status.success(), "{}", out(&o));
-    assert!(out(&o).contains("rule R2 of chain C defined"), "{}", out(&o));
+    assert!(
+        out(&o).contains("rule R2 of chain C defined"),
+        "{}",
+        out(&o)
+    );
     let o = s.cli(&["evaluate", "J"]);
     assert!(o.status.success(), "{}", out(&o));
     let row = s.wait_state("J", &["SUCCEEDED", "FAILED", "STOPPED"]);
@@ -65,7 +69,11 @@ fn a_stalled_job_is_repaired_with_define_rule_and_the_rule_survives_a_restart() 
     assert!(!rules.to_string().contains("\"R2\""), "{rules}");
     let deadline = Instant::now() + Duration::from_secs(10);
     while !s.stderr.lock().unwrap().contains("the file wins") {
-        assert!(Instant::now() < deadline, "no warning: {}", s.stderr.lock().unwrap());
+        assert!(
+            Instant::now() < deadline,
+            "no warning: {}",
+            s.stderr.lock().unwrap()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -73,7 +81,11 @@ fn a_stalled_job_is_repaired_with_define_rule_and_the_rule_survives_a_restart() 
 #[test]
 fn define_rule_errors_point_into_the_text_with_the_nearest_name() {
     let s = Server::start(STALLS);
-    let o = s.cli(&["define-rule", "C", "rule R2\n  when AA SUCCEEDED then START B;"]);
+    let o = s.cli(&[
+        "define-rule",
+        "C",
+        "rule R2\n  when AA SUCCEEDED then START B;",
+    ]);
     assert_eq!(o.status.code(), Some(1), "{}", out(&o));
     let text = out(&o);
     assert!(text.contains("<rule>:2:8"), "{text}");
@@ -86,12 +98,30 @@ fn define_rule_errors_point_into_the_text_with_the_nearest_name() {
     assert_eq!(v["error"]["code"], "bad_rule");
     assert_eq!(v["error"]["diagnostics"][0]["line"], 1, "{v}");
     assert_eq!(v["error"]["diagnostics"][0]["suggestion"], "B", "{v}");
+    let (_, api) = s.get("/openapi.json");
+    for path in [
+        "/api/v1/chains/{chain}/rules/define",
+        "/api/v1/chains/{chain}/rules/{rule}/drop",
+        "/api/v1/chains/{chain}/steps/{step}/alter",
+        "/api/v1/chains/{chain}/steps/{step}/drop",
+    ] {
+        assert!(
+            api["paths"].get(path).is_some(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
     let (status, v) = s.post(
         "/api/v1/chains/CC/rules/define",
         json!({ "rule": "rule R2 when TRUE then END;" }),
     );
     assert_eq!(status, 404, "{v}");
-    assert!(v["error"]["message"].as_str().unwrap().contains("did you mean C?"), "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean C?"),
+        "{v}"
+    );
 }
 
 #[test]
@@ -104,7 +134,10 @@ fn drop_step_is_refused_while_a_job_runs_the_chain_unless_forced() {
     assert!(out(&o).contains("job(s) J"), "{}", out(&o));
     let (status, v) = s.post("/api/v1/chains/C/steps/B/drop", json!({ "force": true }));
     assert_eq!(status, 400, "{v}");
-    assert!(v["error"]["message"].as_str().unwrap().contains("R3"), "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("R3"),
+        "{v}"
+    );
     let o = s.cli(&["drop-step", "C", "X", "--force"]);
     assert!(o.status.success(), "{}", out(&o));
     let (_, steps) = s.get("/api/v1/chains/C/steps");
@@ -118,12 +151,23 @@ fn drop_step_is_refused_while_a_job_runs_the_chain_unless_forced() {
     assert_eq!(status, 400, "{v}");
     let (status, v) = s.post("/api/v1/chains/C/steps/A/alter", json!({ "timeout": "5x" }));
     assert_eq!(status, 400, "{v}");
-    let o = s.cli(&["alter-chain", "C", "A", "--set", "timeout=30m", "--set", "restart_on_failure=true"]);
+    let o = s.cli(&[
+        "alter-chain",
+        "C",
+        "A",
+        "--set",
+        "timeout=30m",
+        "--set",
+        "restart_on_failure=true",
+    ]);
     assert!(o.status.success(), "{}", out(&o));
     let o = s.cli(&["alter", "J", "A", "--set", "restart_on_recovery=true"]);
     assert!(o.status.success(), "{}", out(&o));
     let (_, js) = s.get("/api/v1/jobs/J/steps");
-    assert!(js.to_string().contains("\"restart_on_recovery\":\"TRUE\""), "{js}");
+    assert!(
+        js.to_string().contains("\"restart_on_recovery\":\"TRUE\""),
+        "{js}"
+    );
 }
 
 #[test]

@@ -7,8 +7,8 @@
 //! Like the other control commands they go to a running service with `--server`, or become
 //! the engine on the store (`--db`) for the time of the command.
 
-use super::control::{answer, client, embedded, engine_error, finish, parse_sets, server_url};
 use super::control::ControlArgs;
+use super::control::{answer, client, embedded, engine_error, finish, parse_sets, server_url};
 use super::views::CmdError;
 use crate::lang::SourceMap;
 use crate::runtime::Engine;

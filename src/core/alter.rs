@@ -553,11 +553,7 @@ impl Core {
         let mut c = def.clone();
         c.steps.remove(idx);
         let map = |s: StepIdx| Some(if s > idx { s - 1 } else { s });
-        c.rules = c
-            .rules
-            .iter()
-            .filter_map(|r| r.remap_steps(&map))
-            .collect();
+        c.rules = c.rules.iter().filter_map(|r| r.remap_steps(&map)).collect();
         self.defs
             .insert(chain.to_string(), Arc::new(Def::build(c.clone())));
         self.catalog.chains.insert(chain.to_string(), c);

@@ -449,8 +449,7 @@ impl Actor {
             // A chain change is durable: the catalog (for `--db` commands and `resume`) and
             // the change itself (re-applied on top of the rule files: `store::chain_edits`).
             if let Some(after) = self.core.catalog.chains.get(&before.name) {
-                let mut edit =
-                    crate::store::chain_edits::edit_after(&self.store, &before, after)?;
+                let mut edit = crate::store::chain_edits::edit_after(&self.store, &before, after)?;
                 match self.edit_bases.get(&before.name) {
                     Some(base) => edit.base = base.clone(),
                     None => {

@@ -175,12 +175,10 @@ pub async fn drop_step(
     let (chain, step) = path(p)?;
     let req: DropStepBody = body(b)?;
     let force = req.force.unwrap_or(false);
-    timed(
-        &st,
-        "drop_step",
-        st.engine.drop_step(&chain, &step, force),
-    )
-    .await?;
+    timed(&st, "drop_step", st.engine.drop_step(&chain, &step, force)).await?;
     refresh(&st);
-    Ok(Json(json!({ "chain": chain, "step": step, "dropped": true, "force": force })).into_response())
+    Ok(
+        Json(json!({ "chain": chain, "step": step, "dropped": true, "force": force }))
+            .into_response(),
+    )
 }

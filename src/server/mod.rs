@@ -15,8 +15,8 @@
 //! * [`metrics`], [`openapi`], [`svg`] (chain graph), [`dashboard`] (the embedded page).
 
 pub mod api;
-pub mod client;
 pub mod chains;
+pub mod client;
 pub mod control;
 pub mod dashboard;
 pub mod error;
@@ -120,7 +120,10 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         .route("/chains/{chain}/graph.svg", get(api::chain_graph))
         .route("/chains/{chain}/rules/define", post(chains::define_rule))
         .route("/chains/{chain}/rules/{rule}/drop", post(chains::drop_rule))
-        .route("/chains/{chain}/steps/{step}/alter", post(chains::alter_chain))
+        .route(
+            "/chains/{chain}/steps/{step}/alter",
+            post(chains::alter_chain),
+        )
         .route("/chains/{chain}/steps/{step}/drop", post(chains::drop_step))
         .route("/events/stream", get(sse::stream))
         .route("/events", post(control::raise_event))

@@ -915,7 +915,10 @@ impl Cx<'_> {
                 Some(other) => {
                     return Err(self.err(
                         &join(path, "timeout"),
-                        &format!("expected a duration such as \"30m\", found {}", type_name(other)),
+                        &format!(
+                            "expected a duration such as \"30m\", found {}",
+                            type_name(other)
+                        ),
                     ))
                 }
             },

@@ -199,7 +199,10 @@ impl ChainStore {
         decode(key, bytes).map_err(|e| e.in_store(&self.path))
     }
 
-    pub(crate) fn get_as<T: serde::de::DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
+    pub(crate) fn get_as<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &[u8],
+    ) -> Result<Option<T>, StoreError> {
         match self.kv.get(key)? {
             Some(bytes) => self.decode(key, &bytes).map(Some),
             None => Ok(None),
