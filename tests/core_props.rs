@@ -297,6 +297,7 @@ fn attrs(spec: &StepSpec) -> StepAttributes {
             delay: 1000,
             backoff: if spec.backoff { 2.0 } else { 1.0 },
         }),
+        timeout: (a % 19 == 6).then_some(2500),
     }
 }
 

@@ -99,7 +99,7 @@ fn messages_use_words_not_grammar_rule_names() {
         (
             "chain C { step A program P with bogus; }",
             "syntax@1:33: expected a step attribute (`skip`, `pause`, `pause_before`, \
-             `restart_on_recovery` or `restart_on_failure`), found `bogus`",
+             `restart_on_recovery`, `restart_on_failure` or `timeout DURATION`), found `bogus`",
         ),
         (
             "chain C { rule when A SUCCEEDED B SUCCEEDED then END; }",

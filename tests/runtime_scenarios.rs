@@ -47,6 +47,9 @@ fn alter_change(spec: &AlterSpec) -> Result<AlterChange, String> {
         pause_before: spec.pause_before,
         skip: spec.skip,
         state: spec.state.as_deref().map(PresetState::parse).transpose()?,
+        restart_on_failure: spec.restart_on_failure,
+        restart_on_recovery: spec.restart_on_recovery,
+        timeout: spec.timeout,
     })
 }
 
@@ -228,6 +231,14 @@ async fn replay(file: &str) -> Result<(), String> {
                     Action::Evaluate { job } => {
                         engine.evaluate(job).await.map_err(|e| e.to_string())
                     }
+                    Action::DropRule { chain, rule } => engine
+                        .drop_rule(chain, rule)
+                        .await
+                        .map_err(|e| e.to_string()),
+                    Action::DropStep { chain, step, force } => engine
+                        .drop_step(chain, step, *force)
+                        .await
+                        .map_err(|e| e.to_string()),
                     Action::Event { name, payload, job } => engine
                         .raise_event(name, payload.clone(), job.as_deref())
                         .await

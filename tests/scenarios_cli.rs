@@ -347,7 +347,7 @@ fn unknown_chain_step_and_key_are_named() {
         ("[[job]]\nchain = \"C8\"\n[settings]\nuntil = \"forever\"\n", "settings.until: \"forever\" is not a duration"),
         (
             "[[job]]\nchain = \"C8\"\n[[at]]\ntime = \"1s\"\n",
-            "at[1]: no intervention: give exactly one of alter, alter_chain, define_rule, evaluate, event, stop",
+            "at[1]: no intervention: give exactly one of alter, alter_chain, define_rule, drop_rule, drop_step, evaluate, event, stop",
         ),
     ];
     for (scenario, message) in cases {

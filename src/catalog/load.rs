@@ -141,6 +141,33 @@ pub fn resolve_rule(
     )
 }
 
+/// A whole `rule NAME when … then … [comment '…'];` statement (`define-rule`), parsed with
+/// the rule-file grammar and resolved against `chain`. An unnamed rule is named `RULE$N`
+/// (N: the position it takes at the end of the chain). Diagnostics are in file 0 with
+/// offsets into `text` (render them with a [`crate::lang::span::SourceMap`] holding `text`).
+pub fn rule_from_text(chain: &Chain, text: &str) -> Result<Rule, Vec<Diagnostic>> {
+    let decl = parser::parse_rule(0, text)?;
+    let name = match &decl.name {
+        Some(n) => n.name.clone(),
+        None => format!("RULE${}", chain.rules.len() + 1),
+    };
+    let position = chain
+        .rule_index(&name)
+        .map(|i| i + 1)
+        .unwrap_or(chain.rules.len() + 1);
+    let mut rule = resolve_rule_ast(
+        chain,
+        name,
+        position,
+        &decl.condition,
+        &decl.action,
+        decl.condition_text.clone(),
+        decl.action_text.clone(),
+    )?;
+    rule.comment = decl.comment.map(|c| c.value);
+    Ok(rule)
+}
+
 /// Oracle's identifier rule for a name typed by a user (command line, API, scenario):
 /// `"exact"` keeps its case, anything else is upper-cased (`loan` names `LOAN`).
 pub fn normalise_name(n: &str) -> String {

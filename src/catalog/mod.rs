@@ -17,7 +17,7 @@ pub mod sqleval;
 pub mod svg;
 pub mod truth;
 
-pub use load::{load_paths, load_sources, normalise_name, resolve_rule, Loaded};
+pub use load::{load_paths, load_sources, normalise_name, resolve_rule, rule_from_text, Loaded};
 pub use model::*;
 pub use render::{render_dot, render_mermaid, RenderError};
 pub use svg::render_svg;

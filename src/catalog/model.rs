@@ -97,6 +97,10 @@ pub struct StepAttributes {
     pub pause_before: bool,
     pub restart_on_recovery: bool,
     pub restart_on_failure: Option<RetryPolicy>,
+    /// An event step that waits longer, or a program step that runs longer, ends FAILED with
+    /// error code 124 (`STEP_TIMED_OUT`); the program's process group is killed.
+    #[serde(default)]
+    pub timeout: Option<Millis>,
 }
 
 /// Retry policy. `RetryPolicy::oracle()` is the default: up to 6 retries after 1 s, 10 s, 100 s, …
@@ -432,6 +436,195 @@ pub struct GroupDef {
     pub source: String,
 }
 
+impl Condition {
+    /// The same condition with every step index passed through `f` (`None`: a step the
+    /// target list lacks, and then the whole condition is `None`).
+    pub fn remap_steps(&self, f: &dyn Fn(StepIdx) -> Option<StepIdx>) -> Option<Condition> {
+        Some(match self {
+            Condition::Const(b) => Condition::Const(*b),
+            Condition::StepState {
+                step,
+                negated,
+                test,
+            } => Condition::StepState {
+                step: f(*step)?,
+                negated: *negated,
+                test: *test,
+            },
+            Condition::ErrorCodeIn {
+                step,
+                negated,
+                codes,
+            } => Condition::ErrorCodeIn {
+                step: f(*step)?,
+                negated: *negated,
+                codes: codes.clone(),
+            },
+            Condition::ErrorCodeCmp { step, op, value } => Condition::ErrorCodeCmp {
+                step: f(*step)?,
+                op: *op,
+                value: *value,
+            },
+            Condition::SqlCompare { left, op, right } => Condition::SqlCompare {
+                left: left.remap_steps(f)?,
+                op: *op,
+                right: right.remap_steps(f)?,
+            },
+            Condition::SqlIn {
+                left,
+                negated,
+                list,
+            } => Condition::SqlIn {
+                left: left.remap_steps(f)?,
+                negated: *negated,
+                list: list
+                    .iter()
+                    .map(|o| o.remap_steps(f))
+                    .collect::<Option<Vec<_>>>()?,
+            },
+            Condition::SqlIsNull { operand, negated } => Condition::SqlIsNull {
+                operand: operand.remap_steps(f)?,
+                negated: *negated,
+            },
+            Condition::And(a, b) => {
+                Condition::And(Box::new(a.remap_steps(f)?), Box::new(b.remap_steps(f)?))
+            }
+            Condition::Or(a, b) => {
+                Condition::Or(Box::new(a.remap_steps(f)?), Box::new(b.remap_steps(f)?))
+            }
+            Condition::Not(a) => Condition::Not(Box::new(a.remap_steps(f)?)),
+            Condition::SqlLike(p) => Condition::SqlLike(Box::new(LikePred {
+                value: p.value.remap_steps(f)?,
+                negated: p.negated,
+                pattern: p.pattern.remap_steps(f)?,
+                escape: match &p.escape {
+                    Some(e) => Some(e.remap_steps(f)?),
+                    None => None,
+                },
+            })),
+            Condition::SqlBetween(p) => Condition::SqlBetween(Box::new(BetweenPred {
+                value: p.value.remap_steps(f)?,
+                negated: p.negated,
+                low: p.low.remap_steps(f)?,
+                high: p.high.remap_steps(f)?,
+            })),
+        })
+    }
+}
+
+impl Operand {
+    fn remap_steps(&self, f: &dyn Fn(StepIdx) -> Option<StepIdx>) -> Option<Operand> {
+        let opt = |o: &Option<Operand>| match o {
+            Some(o) => o.remap_steps(f).map(Some),
+            None => Some(None),
+        };
+        Some(match self {
+            Operand::Attr { step, attr } => Operand::Attr {
+                step: f(*step)?,
+                attr: *attr,
+            },
+            Operand::Neg(x) => Operand::Neg(Box::new(x.remap_steps(f)?)),
+            Operand::Binary { op, left, right } => Operand::Binary {
+                op: *op,
+                left: Box::new(left.remap_steps(f)?),
+                right: Box::new(right.remap_steps(f)?),
+            },
+            Operand::Call { func, args } => Operand::Call {
+                func: *func,
+                args: args
+                    .iter()
+                    .map(|a| a.remap_steps(f))
+                    .collect::<Option<Vec<_>>>()?,
+            },
+            Operand::Case(c) => Operand::Case(Box::new(CaseExpr {
+                subject: opt(&c.subject)?,
+                arms: c
+                    .arms
+                    .iter()
+                    .map(|arm| {
+                        Some(CaseArm {
+                            when: match &arm.when {
+                                CaseWhen::Cond(c) => CaseWhen::Cond(c.remap_steps(f)?),
+                                CaseWhen::Value(v) => CaseWhen::Value(v.remap_steps(f)?),
+                            },
+                            then: arm.then.remap_steps(f)?,
+                        })
+                    })
+                    .collect::<Option<Vec<_>>>()?,
+                otherwise: opt(&c.otherwise)?,
+            })),
+            // Values that name no step (listed, so that a new variant must be decided here).
+            Operand::Str(_)
+            | Operand::Num(_)
+            | Operand::Interval(_)
+            | Operand::Now { .. }
+            | Operand::Null
+            | Operand::Number(_)
+            | Operand::DateLit { .. }
+            | Operand::Clock(_) => self.clone(),
+        })
+    }
+}
+
+impl Rule {
+    /// Every step the rule names, in its condition or its action (may repeat).
+    pub fn steps(&self) -> Vec<StepIdx> {
+        let mut out = Vec::new();
+        self.condition.steps(&mut out);
+        match &self.action {
+            RuleAction::Start { steps, .. } | RuleAction::Stop { steps } => {
+                out.extend(steps.iter().copied())
+            }
+            RuleAction::End(EndAction::StepErrorCode(s)) => out.push(*s),
+            RuleAction::End(EndAction::Code(_)) => {}
+        }
+        out
+    }
+
+    /// The same rule for another list of steps: every step index passed through `f`; `None`
+    /// when it names a step `f` does not map.
+    pub fn remap_steps(&self, f: &dyn Fn(StepIdx) -> Option<StepIdx>) -> Option<Rule> {
+        let action = match &self.action {
+            RuleAction::Start { after, steps } => RuleAction::Start {
+                after: *after,
+                steps: steps.iter().map(|s| f(*s)).collect::<Option<Vec<_>>>()?,
+            },
+            RuleAction::Stop { steps } => RuleAction::Stop {
+                steps: steps.iter().map(|s| f(*s)).collect::<Option<Vec<_>>>()?,
+            },
+            RuleAction::End(EndAction::StepErrorCode(s)) => {
+                RuleAction::End(EndAction::StepErrorCode(f(*s)?))
+            }
+            RuleAction::End(EndAction::Code(c)) => RuleAction::End(EndAction::Code(*c)),
+        };
+        Some(Rule {
+            condition: self.condition.remap_steps(f)?,
+            action,
+            ..self.clone()
+        })
+    }
+}
+
+impl Chain {
+    /// `rules` (resolved against `from`'s steps) resolved against this chain's steps by step
+    /// name; rules naming a step this chain lacks are left out (returned by name).
+    pub fn rules_by_step_name(&self, from: &Chain, rules: &[Rule]) -> (Vec<Rule>, Vec<String>) {
+        let map = |s: StepIdx| from.steps.get(s).and_then(|st| self.step_index(&st.name));
+        let mut kept = Vec::new();
+        let mut left_out = Vec::new();
+        for r in rules {
+            match r.remap_steps(&map) {
+                Some(mut r) => {
+                    r.position = kept.len() + 1;
+                    kept.push(r);
+                }
+                None => left_out.push(r.name.clone()),
+            }
+        }
+        (kept, left_out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -439,6 +632,34 @@ mod tests {
     /// Conditions nest thousands deep (`B1 SUCCEEDED AND … AND B2000 SUCCEEDED`), and clone,
     /// drop and the recursive walks pay for the largest variant at every level: the SQL forms
     /// must stay boxed so that conditions stay as small as before them.
+    /// Renumbering steps (a rule moved to a chain whose steps differ) reaches step references
+    /// nested inside SQL expressions, not only the top-level ones.
+    #[test]
+    fn remapping_reaches_steps_inside_expressions() {
+        let attr = |step| Operand::Attr {
+            step,
+            attr: SqlAttr::ErrorCode,
+        };
+        let nested = Condition::SqlBetween(Box::new(BetweenPred {
+            value: Operand::Binary {
+                op: crate::lang::sql::BinOp::Add,
+                left: Box::new(attr(2)),
+                right: Box::new(Operand::Num(1)),
+            },
+            negated: false,
+            low: Operand::Call {
+                func: crate::lang::sql::func::Func::Nvl,
+                args: vec![attr(2), Operand::Num(0)],
+            },
+            high: Operand::Num(9),
+        }));
+        let moved = nested.remap_steps(&|s| (s == 2).then_some(0)).unwrap();
+        let mut steps = Vec::new();
+        moved.steps(&mut steps);
+        assert_eq!(steps, vec![0, 0], "{moved:?}");
+        assert!(nested.remap_steps(&|_| None).is_none());
+    }
+
     #[test]
     fn conditions_stay_small() {
         assert!(

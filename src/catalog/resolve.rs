@@ -476,6 +476,7 @@ impl<'s> Resolver<'s> {
             pause_before: a.pause_before,
             restart_on_recovery: a.restart_on_recovery,
             restart_on_failure,
+            timeout: a.timeout,
         }
     }
 

@@ -48,7 +48,7 @@ pub(crate) fn requesting_user() -> Option<String> {
         .find(|u| !u.is_empty())
 }
 
-fn server_url(c: &ControlArgs) -> Option<String> {
+pub(crate) fn server_url(c: &ControlArgs) -> Option<String> {
     c.server
         .as_deref()
         .map(str::trim)
@@ -56,17 +56,17 @@ fn server_url(c: &ControlArgs) -> Option<String> {
         .map(String::from)
 }
 
-fn client(c: &ControlArgs, url: &str) -> Result<Client, CmdError> {
+pub(crate) fn client(c: &ControlArgs, url: &str) -> Result<Client, CmdError> {
     let token = super::serve::token(&c.token_file).map_err(CmdError::Usage)?;
     Ok(Client::new(url, token))
 }
 
-fn engine_error(e: EngineError) -> CmdError {
+pub(crate) fn engine_error(e: EngineError) -> CmdError {
     CmdError::Problem(e.to_string())
 }
 
 /// Run `f` against an engine opened on the embedded store, then wait until it is quiet.
-fn embedded<T, F, Fut>(c: &ControlArgs, f: F) -> Result<T, CmdError>
+pub(crate) fn embedded<T, F, Fut>(c: &ControlArgs, f: F) -> Result<T, CmdError>
 where
     F: FnOnce(Engine) -> Fut,
     Fut: Future<Output = Result<T, CmdError>>,
@@ -160,7 +160,7 @@ async fn settle(engine: &Engine) {
     }
 }
 
-fn finish(result: Result<String, CmdError>) -> i32 {
+pub(crate) fn finish(result: Result<String, CmdError>) -> i32 {
     match result {
         Ok(text) => {
             print!("{text}");
@@ -171,7 +171,7 @@ fn finish(result: Result<String, CmdError>) -> i32 {
 }
 
 /// The printed answer: a line for people, or the API's JSON object, or CSV of its members.
-fn answer(fmt: OutputFormat, line: String, obj: Value) -> String {
+pub(crate) fn answer(fmt: OutputFormat, line: String, obj: Value) -> String {
     match format(fmt) {
         Format::Table => format!("{line}\n"),
         Format::Json => render::json(&obj),
@@ -370,7 +370,7 @@ pub struct AlterArgs {
     pub job: String,
     /// One step (a nested step by subname, e.g. N.I2); all steps when left out.
     pub step: Option<String>,
-    /// pause=true|false, pause_before=true|false, skip=true|false, state=SUCCEEDED|NOT_STARTED|'FAILED n' (repeatable)
+    /// pause=true|false, pause_before=true|false, skip=true|false, state=SUCCEEDED|NOT_STARTED|'FAILED n', restart_on_failure=true|false, restart_on_recovery=true|false, timeout=30m|none (repeatable)
     #[arg(long = "set", required = true)]
     pub set: Vec<String>,
     /// Evaluate the chain right after altering it.
@@ -420,9 +420,36 @@ pub fn parse_sets(
                     Some(PresetState::parse(v).map_err(|e| CmdError::Usage(format!("--set {e}")))?);
                 body.insert(key.clone(), Value::String(v.to_string()));
             }
+            "restart_on_failure" => {
+                let b = flag()?;
+                change.restart_on_failure = Some(b);
+                body.insert(key.clone(), Value::Bool(b));
+            }
+            "restart_on_recovery" => {
+                let b = flag()?;
+                change.restart_on_recovery = Some(b);
+                body.insert(key.clone(), Value::Bool(b));
+            }
+            "timeout" => {
+                let t = if v.eq_ignore_ascii_case("none") || v == "0" {
+                    0
+                } else {
+                    crate::lang::duration::parse_duration(v)
+                        .or_else(|| crate::lang::duration::parse_hms(v))
+                        .filter(|t| *t > 0)
+                        .ok_or_else(|| {
+                            CmdError::Usage(format!(
+                                "--set timeout={v}: not a duration such as 30m, 1h30m or 01:30:00 (or none)"
+                            ))
+                        })?
+                };
+                change.timeout = Some(t);
+                body.insert(key.clone(), Value::String(v.to_string()));
+            }
             other => {
                 return Err(CmdError::Usage(format!(
-                    "--set {other}: not one of pause, pause_before, skip, state"
+                    "--set {other}: not one of pause, pause_before, skip, state, \
+                     restart_on_failure, restart_on_recovery, timeout"
                 )))
             }
         }

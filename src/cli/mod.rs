@@ -5,6 +5,7 @@ use crate::runtime::Durability;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
+pub mod chain_cmd;
 pub mod check;
 pub mod control;
 pub mod graph;
@@ -122,12 +123,21 @@ pub enum Command {
     Start(control::StartArgs),
     /// Stop a job, or one step of it.
     Stop(control::StopArgs),
-    /// Alter a running chain: pause, pause_before, skip or the state of a step (or all steps).
+    /// Alter a running chain: pause, pause_before, skip, restart_on_failure, restart_on_recovery,
+    /// timeout or the state of a step (or all steps).
     Alter(control::AlterArgs),
     /// Evaluate a running chain's rules now.
     Evaluate(control::EvaluateArgs),
     /// Raise an event (completes the event steps waiting for it).
     Event(control::EventArgs),
+    /// Add or replace a rule of a chain: the catalog and the jobs running it (DEFINE_CHAIN_RULE).
+    DefineRule(chain_cmd::DefineRuleArgs),
+    /// Drop a rule of a chain: the catalog and the jobs running it (DROP_CHAIN_RULE).
+    DropRule(chain_cmd::DropRuleArgs),
+    /// Change a step's attributes in a chain: the catalog and the jobs running it (ALTER_CHAIN).
+    AlterChain(chain_cmd::AlterChainArgs),
+    /// Drop a step of a chain for future runs (DROP_CHAIN_STEP).
+    DropStep(chain_cmd::DropStepArgs),
     /// The jobs view: one row per chain job, running and finished.
     Jobs(views::JobsArgs),
     /// The running_chains view of one job: its steps, nested chains included.
@@ -193,6 +203,10 @@ pub fn main() -> i32 {
         Command::Alter(a) => control::alter(a),
         Command::Evaluate(a) => control::evaluate(a),
         Command::Event(a) => control::event(a),
+        Command::DefineRule(a) => chain_cmd::define_rule(a),
+        Command::DropRule(a) => chain_cmd::drop_rule(a),
+        Command::AlterChain(a) => chain_cmd::alter_chain(a),
+        Command::DropStep(a) => chain_cmd::drop_step(a),
         Command::Jobs(a) => views::jobs(a),
         Command::Steps(a) => views::steps(a),
         Command::Running(a) => views::running(a),

@@ -9,7 +9,7 @@ use super::engine::Core;
 use super::job::*;
 use super::lifecycle::StopReason;
 use super::types::*;
-use crate::catalog::{Chain, RuleAction, StepIdx};
+use crate::catalog::{Chain, RetryPolicy, RuleAction, StepAttributes, StepIdx};
 use crate::lang::diagnostic::nearest_name;
 use crate::lang::duration::Millis;
 use std::collections::HashMap;
@@ -27,6 +27,20 @@ fn describe(change: &AlterChange) -> String {
     if let Some(v) = change.skip {
         parts.push(format!("skip={v}"));
     }
+    if let Some(v) = change.restart_on_failure {
+        parts.push(format!("restart_on_failure={v}"));
+    }
+    if let Some(v) = change.restart_on_recovery {
+        parts.push(format!("restart_on_recovery={v}"));
+    }
+    match change.timeout {
+        Some(0) => parts.push("timeout=none".into()),
+        Some(t) => parts.push(format!(
+            "timeout={}",
+            crate::lang::duration::format_duration(t)
+        )),
+        None => {}
+    }
     match change.state {
         Some(PresetState::NotStarted) => parts.push("state=NOT_STARTED".into()),
         Some(PresetState::Succeeded) => parts.push("state=SUCCEEDED".into()),
@@ -37,6 +51,33 @@ fn describe(change: &AlterChange) -> String {
         "no change".into()
     } else {
         parts.join(", ")
+    }
+}
+
+/// Set the step attributes a change names (the others stay). `restart_on_failure=true` keeps
+/// a written retry policy, else takes the Oracle one; `timeout=0` removes the timeout.
+pub(crate) fn apply_attributes(attrs: &mut StepAttributes, change: &AlterChange) {
+    if let Some(v) = change.skip {
+        attrs.skip = v;
+    }
+    if let Some(v) = change.pause_before {
+        attrs.pause_before = v;
+    }
+    if let Some(v) = change.pause {
+        attrs.pause = v;
+    }
+    if let Some(v) = change.restart_on_recovery {
+        attrs.restart_on_recovery = v;
+    }
+    match change.restart_on_failure {
+        Some(true) if attrs.restart_on_failure.is_none() => {
+            attrs.restart_on_failure = Some(RetryPolicy::oracle())
+        }
+        Some(false) => attrs.restart_on_failure = None,
+        _ => {}
+    }
+    if let Some(t) = change.timeout {
+        attrs.timeout = (t > 0).then_some(t);
     }
 }
 
@@ -53,15 +94,7 @@ impl Job {
     /// Apply an (already validated) change to one step.
     pub fn alter_step(&mut self, i: InstId, s: StepIdx, change: &AlterChange, ctx: &mut Ctx) {
         let st = self.instances[i].step_mut(s);
-        if let Some(v) = change.skip {
-            st.attrs.skip = v;
-        }
-        if let Some(v) = change.pause_before {
-            st.attrs.pause_before = v;
-        }
-        if let Some(v) = change.pause {
-            st.attrs.pause = v;
-        }
+        apply_attributes(&mut st.attrs, change);
         let release = change.pause == Some(false)
             && st.state == StepState::Paused
             && !st.paused_before
@@ -70,7 +103,7 @@ impl Job {
             // Clearing pause gives the held outcome (a completion, but no evaluation by itself).
             let outcome = st.held.unwrap_or(Outcome::Succeeded);
             self.set_outcome(i, s, outcome, ctx);
-        } else if change.pause.is_some() || change.pause_before.is_some() || change.skip.is_some() {
+        } else if change.changes_attributes() {
             self.touch(i, s, ctx);
         }
         if let Some(state) = change.state {
@@ -222,15 +255,7 @@ impl Core {
                 if step.is_some_and(|n| n != st.name) {
                     continue;
                 }
-                if let Some(v) = change.skip {
-                    st.attrs.skip = v;
-                }
-                if let Some(v) = change.pause {
-                    st.attrs.pause = v;
-                }
-                if let Some(v) = change.pause_before {
-                    st.attrs.pause_before = v;
-                }
+                apply_attributes(&mut st.attrs, change);
             }
             true
         };
@@ -346,11 +371,29 @@ impl Core {
         per_instance: impl Fn(&mut Job, InstId, &mut Ctx),
         detail: &str,
     ) {
+        self.redefine_in(now, chain, true, apply, effects, per_instance, detail)
+    }
+
+    /// [`Core::redefine`]; `catalog_too: false` leaves the catalog as it is (a reload has
+    /// already replaced it) and changes only the running jobs.
+    #[allow(clippy::too_many_arguments)]
+    fn redefine_in(
+        &mut self,
+        now: Millis,
+        chain: &str,
+        catalog_too: bool,
+        apply: impl Fn(&mut Chain) -> bool,
+        effects: &mut Vec<Effect>,
+        per_instance: impl Fn(&mut Job, InstId, &mut Ctx),
+        detail: &str,
+    ) {
         let old_cached = self.defs.get(chain).cloned();
-        if let Some(c) = self.catalog.chains.get_mut(chain) {
-            apply(c);
-            self.defs
-                .insert(chain.to_string(), Arc::new(Def::build(c.clone())));
+        if catalog_too {
+            if let Some(c) = self.catalog.chains.get_mut(chain) {
+                apply(c);
+                self.defs
+                    .insert(chain.to_string(), Arc::new(Def::build(c.clone())));
+            }
         }
         let new_cached = self.defs.get(chain).cloned();
         let mut memo: HashMap<usize, Option<Arc<Def>>> = HashMap::new();
@@ -373,7 +416,7 @@ impl Core {
             let new = memo
                 .entry(key)
                 .or_insert_with(|| {
-                    if let (Some(oc), Some(nc)) = (&old_cached, &new_cached) {
+                    if let (true, Some(oc), Some(nc)) = (catalog_too, &old_cached, &new_cached) {
                         if Arc::ptr_eq(oc, &old) {
                             return Some(nc.clone());
                         }
@@ -399,5 +442,162 @@ impl Core {
                 }
             }
         }
+    }
+}
+
+impl Core {
+    /// Drop rule `rule` of `chain`: from the catalog (future runs) and from every running job
+    /// of the chain (their next evaluation no longer sees it).
+    pub(crate) fn drop_rule(
+        &mut self,
+        now: Millis,
+        chain: &str,
+        rule: &str,
+        effects: &mut Vec<Effect>,
+    ) -> Result<(), CoreError> {
+        let def = self
+            .catalog
+            .chains
+            .get(chain)
+            .ok_or_else(|| self.unknown_chain(chain))?;
+        if def.rule_index(rule).is_none() {
+            let nearest = nearest_name(rule, def.rules.iter().map(|r| r.name.as_str()));
+            return Err(CoreError::Invalid(format!(
+                "chain {chain} has no rule {rule}{}",
+                crate::lang::diagnostic::did_you_mean(nearest.as_deref())
+            )));
+        }
+        let apply = |c: &mut Chain| {
+            let Some(idx) = c.rule_index(rule) else {
+                return false;
+            };
+            c.rules.remove(idx);
+            for (n, r) in c.rules.iter_mut().enumerate() {
+                r.position = n + 1;
+            }
+            true
+        };
+        let detail = format!("rule {rule} dropped");
+        self.redefine(
+            now,
+            chain,
+            apply,
+            effects,
+            |j, i, _ctx| j.instances[i].rebuild_cache(),
+            &detail,
+        );
+        Ok(())
+    }
+
+    /// Drop step `step` of `chain` from the catalog (future runs). Refused while a rule names
+    /// it (the rules are listed), when it is the chain's only step, and, unless `force`, while
+    /// a job runs the chain (the jobs are listed). Running jobs keep their definitions either
+    /// way: a step that exists in a run is not taken out from under it.
+    pub(crate) fn drop_step(
+        &mut self,
+        chain: &str,
+        step: &str,
+        force: bool,
+    ) -> Result<(), CoreError> {
+        let def = self
+            .catalog
+            .chains
+            .get(chain)
+            .ok_or_else(|| self.unknown_chain(chain))?;
+        let Some(idx) = def.step_index(step) else {
+            return Err(CoreError::UnknownChainStep {
+                chain: chain.to_string(),
+                step: step.to_string(),
+                nearest: nearest_name(step, def.steps.iter().map(|s| s.name.as_str())),
+            });
+        };
+        let naming: Vec<&str> = def
+            .rules
+            .iter()
+            .filter(|r| r.steps().contains(&idx))
+            .map(|r| r.name.as_str())
+            .collect();
+        if !naming.is_empty() {
+            return Err(CoreError::Invalid(format!(
+                "step {step} of chain {chain} is named by rule(s) {}: drop or redefine them first",
+                naming.join(", ")
+            )));
+        }
+        if def.steps.len() == 1 {
+            return Err(CoreError::Invalid(format!(
+                "step {step} is the only step of chain {chain}; a chain needs a step"
+            )));
+        }
+        if !force {
+            let running: Vec<&str> = self
+                .jobs
+                .iter()
+                .filter(|(_, j)| !j.ended() && j.defs.contains_key(chain))
+                .map(|(n, _)| n.as_str())
+                .collect();
+            if !running.is_empty() {
+                let shown: Vec<&str> = running.iter().take(5).copied().collect();
+                let more = running.len().saturating_sub(shown.len());
+                return Err(CoreError::Invalid(format!(
+                    "chain {chain} is running in job(s) {}{}: a step cannot be dropped while a \
+                     job runs its chain (--force drops it for future runs; running jobs keep it)",
+                    shown.join(", "),
+                    if more > 0 {
+                        format!(" and {more} more")
+                    } else {
+                        String::new()
+                    }
+                )));
+            }
+        }
+        let mut c = def.clone();
+        c.steps.remove(idx);
+        let map = |s: StepIdx| Some(if s > idx { s - 1 } else { s });
+        c.rules = c.rules.iter().filter_map(|r| r.remap_steps(&map)).collect();
+        self.defs
+            .insert(chain.to_string(), Arc::new(Def::build(c.clone())));
+        self.catalog.chains.insert(chain.to_string(), c);
+        Ok(())
+    }
+
+    /// A reload: the new catalog is for future runs, and the rules of each chain whose rules
+    /// changed apply to its running jobs too (defined, changed and dropped rules; matched to a
+    /// running definition's steps by name, so a rule naming a step the run lacks is left out).
+    /// Steps added or removed reach future runs only.
+    pub fn reload_catalog(&mut self, now: Millis, catalog: crate::catalog::Catalog) -> Vec<Effect> {
+        let changed: Vec<(String, Chain)> = catalog
+            .chains
+            .iter()
+            .filter(|(name, c)| {
+                self.catalog
+                    .chains
+                    .get(*name)
+                    .is_some_and(|old| old.rules != c.rules)
+            })
+            .map(|(n, c)| (n.clone(), c.clone()))
+            .collect();
+        self.set_catalog(catalog);
+        let mut effects = Vec::new();
+        for (name, new) in changed {
+            let apply = |c: &mut Chain| {
+                let (rules, _left_out) = c.rules_by_step_name(&new, &new.rules);
+                if rules == c.rules {
+                    return false;
+                }
+                c.rules = rules;
+                true
+            };
+            let detail = format!("rules of chain {name} reloaded from the rule files");
+            self.redefine_in(
+                now,
+                &name,
+                false,
+                apply,
+                &mut effects,
+                |j, i, _ctx| j.instances[i].rebuild_cache(),
+                &detail,
+            );
+        }
+        effects
     }
 }

@@ -362,6 +362,8 @@ impl Core {
                 change,
             } => self.alter_chain(now, &chain, step.as_deref(), &change, effects),
             Input::DefineRule { chain, rule } => self.define_rule(now, &chain, rule, effects),
+            Input::DropRule { chain, rule } => self.drop_rule(now, &chain, &rule, effects),
+            Input::DropStep { chain, step, force } => self.drop_step(&chain, &step, force),
             Input::Evaluate { job } => {
                 self.with_job(&job, now, effects, |j, _ctx| {
                     if j.ended() {

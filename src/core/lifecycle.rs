@@ -146,7 +146,27 @@ impl Job {
         let attempt = st.attempts;
         let subname = st.subname.clone();
         let previous_nested = st.nested;
+        // `timeout`: armed when a program or event attempt starts, cancelled when it ends.
+        let timeout = st
+            .attrs
+            .timeout
+            .filter(|t| *t > 0 && !matches!(kind, StepTarget::Chain(_)))
+            .map(|t| {
+                let key = TimerKey::StepTimeout {
+                    subname: subname.clone(),
+                    attempt,
+                };
+                (key, now.saturating_add(t))
+            });
+        st.timer = timeout.clone().map(Box::new);
         self.commit(i, s, StepState::Running, ctx);
+        if let Some((timer, due)) = timeout {
+            ctx.effects.push(Effect::SetTimer {
+                job: self.record.job.clone(),
+                timer,
+                due,
+            });
+        }
         match kind {
             StepTarget::Program(program) => {
                 let chain = self.instances[i].chain_name.clone();
@@ -180,6 +200,13 @@ impl Job {
             if let Some(policy) = st.attrs.restart_on_failure {
                 if st.retries_done < policy.retries {
                     self.log_step(i, s, StepState::Failed, code, None, ctx);
+                    let st = self.instances[i].step_mut(s);
+                    if let Some(t) = st.timer.take() {
+                        ctx.effects.push(Effect::CancelTimer {
+                            job: self.record.job.clone(),
+                            timer: t.0,
+                        });
+                    }
                     let st = self.instances[i].step_mut(s);
                     st.retries_done += 1;
                     let due = ctx
@@ -217,7 +244,15 @@ impl Job {
         self.log_step(i, s, status, code, info, ctx);
         let st = self.instances[i].step_mut(s);
         st.ended_at = Some(ctx.now);
-        st.timer = None;
+        if let Some(t) = st.timer.take() {
+            if matches!(t.0, TimerKey::StepTimeout { .. }) {
+                ctx.effects.push(Effect::CancelTimer {
+                    job: self.record.job.clone(),
+                    timer: t.0,
+                });
+            }
+        }
+        let st = self.instances[i].step_mut(s);
         if st.attrs.pause {
             st.held = Some(outcome);
             self.commit(i, s, StepState::Paused, ctx);

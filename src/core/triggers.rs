@@ -34,6 +34,45 @@ pub(crate) fn timer_fired(j: &mut Job, timer: TimerKey, ctx: &mut Ctx) -> bool {
         }
         // Handled by `admission::max_run_duration_fired` before reaching here.
         TimerKey::MaxRunDuration => false,
+        TimerKey::StepTimeout { subname, attempt } => {
+            let Some((i, s)) = j.locate(subname) else {
+                return false;
+            };
+            let st = j.instances[i].step(s);
+            let current = st.timer.as_ref().is_some_and(|t| t.0 == timer);
+            if !j.instances[i].live()
+                || !current
+                || st.state != StepState::Running
+                || st.attempts != *attempt
+            {
+                return false;
+            }
+            let sub = st.subname.clone();
+            let is_program = matches!(j.step_def(i, s).kind, StepTarget::Program(_));
+            j.instances[i].step_mut(s).timer = None;
+            let limit = j.instances[i]
+                .step(s)
+                .attrs
+                .timeout
+                .map(crate::lang::duration::format_duration)
+                .unwrap_or_default();
+            j.timeline(
+                ctx,
+                Some(sub.clone()),
+                TimelineKind::StepState,
+                format!("{sub} timed out after {limit}: FAILED {STEP_TIMED_OUT}"),
+            );
+            if is_program {
+                // The driver kills the attempt's process group; its late report is stale.
+                ctx.effects.push(Effect::Kill {
+                    job: j.name().to_string(),
+                    subname: sub,
+                    attempt: *attempt,
+                });
+            }
+            j.attempt_finished(i, s, Outcome::Failed(STEP_TIMED_OUT), ctx);
+            true
+        }
         TimerKey::Interval { subname } => {
             let inst = if subname.is_empty() {
                 Some(0)

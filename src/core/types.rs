@@ -156,6 +156,27 @@ pub struct AlterChange {
     pub skip: Option<bool>,
     /// Only for *alter running chain*.
     pub state: Option<PresetState>,
+    /// `true`: retry a failed attempt with the step's policy (the Oracle policy when the step
+    /// had none); `false`: no retries.
+    #[serde(default)]
+    pub restart_on_failure: Option<bool>,
+    #[serde(default)]
+    pub restart_on_recovery: Option<bool>,
+    /// The step's timeout for attempts that start from now on; `Some(0)` removes it.
+    #[serde(default)]
+    pub timeout: Option<Millis>,
+}
+
+impl AlterChange {
+    /// Whether it changes a step attribute (anything but `state`).
+    pub fn changes_attributes(&self) -> bool {
+        self.pause.is_some()
+            || self.pause_before.is_some()
+            || self.skip.is_some()
+            || self.restart_on_failure.is_some()
+            || self.restart_on_recovery.is_some()
+            || self.timeout.is_some()
+    }
 }
 
 /// Parameters for starting a chain job.
@@ -230,6 +251,19 @@ pub enum Input {
         chain: String,
         rule: crate::catalog::Rule,
     },
+    /// Drop a rule by name, from the catalog and from the jobs running the chain.
+    DropRule {
+        chain: String,
+        rule: String,
+    },
+    /// Drop a step from the chain definition (future runs). Refused while a rule names the
+    /// step, and (unless `force`) while a job runs the chain; running jobs keep their
+    /// definitions.
+    DropStep {
+        chain: String,
+        step: String,
+        force: bool,
+    },
     Evaluate {
         job: String,
     },
@@ -251,7 +285,14 @@ pub enum TimerKey {
     Interval { subname: String },
     /// The job's `max_run_duration` has passed since it started (logged, never stops it).
     MaxRunDuration,
+    /// Attempt `attempt` of step `subname` has run (program) or waited (event) longer than the
+    /// step's `timeout`: it ends FAILED with [`STEP_TIMED_OUT`].
+    StepTimeout { subname: String, attempt: u32 },
 }
+
+/// Error code of a step that ran or waited longer than its `timeout` (the code `timeout(1)`
+/// and a program's own `timeout` use).
+pub const STEP_TIMED_OUT: i64 = 124;
 
 /// What the core asks its driver to do, in order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

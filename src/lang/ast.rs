@@ -123,6 +123,10 @@ pub struct StepAttrs {
     /// `restart_on_failure` (Oracle policy: `RetryPolicyLit::default()` fields all None)
     /// or `restart_on_failure(retries 3, delay 30s, backoff 2)`.
     pub restart_on_failure: Option<RetryPolicyLit>,
+    /// `timeout DURATION`: an event step that waits longer, or a program step that runs
+    /// longer, ends FAILED (error code 124).
+    #[serde(default)]
+    pub timeout: Option<crate::lang::duration::Millis>,
     /// Span of each attribute written, for diagnostics (attribute name, span).
     pub spans: Vec<(String, Span)>,
 }

@@ -120,6 +120,16 @@ pub fn parse_action(file: FileId, text: &str) -> Result<Action, Vec<Diagnostic>>
     })
 }
 
+/// Parse one `rule NAME when … then …;` statement on its own (`chainsched define-rule`).
+/// Spans are offsets in `text`, so diagnostics point into the text given.
+pub fn parse_rule(file: FileId, text: &str) -> Result<super::ast::RuleDecl, Vec<Diagnostic>> {
+    parse_standalone(file, text, Rule::rule_only, Context::File, |b, p| {
+        p.into_inner()
+            .find(|c| c.as_rule() == Rule::rule_decl)
+            .and_then(|c| b.rule_decl(c))
+    })
+}
+
 fn parse_standalone<T>(
     file: FileId,
     text: &str,

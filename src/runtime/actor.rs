@@ -164,6 +164,9 @@ pub(crate) struct Actor {
     /// The jobs whose records this turn writes (engines sharing a database fence them).
     turn_jobs: HashSet<String>,
     failure: tokio::sync::watch::Sender<Option<String>>,
+    /// Per chain changed since the rule files were last loaded, the file's definition the
+    /// changes were made on (`store::chain_edits`; kept here too, for changes in one turn).
+    edit_bases: HashMap<String, crate::catalog::Chain>,
 }
 
 impl Actor {
@@ -203,6 +206,7 @@ impl Actor {
             cluster,
             turn_jobs: HashSet::new(),
             failure,
+            edit_bases: HashMap::new(),
         }
     }
 
@@ -280,10 +284,30 @@ impl Actor {
                     let _ = reply.send(Err(EngineError::NotRunning(why.clone())));
                     return;
                 }
+                // Chains changed while an engine ran stay changed unless their file changed
+                // (`store::chain_edits`); rule changes reach the running jobs too.
+                let catalog = match crate::store::chain_edits::overlay(
+                    &self.store,
+                    *catalog,
+                    &mut turn.batch,
+                ) {
+                    Ok((c, warnings)) => {
+                        for w in &warnings {
+                            tracing::warn!("{w}");
+                        }
+                        c
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(e.into()));
+                        return;
+                    }
+                };
+                self.edit_bases.clear();
                 turn.batch.put_catalog(&catalog);
                 turn.needs_flush = true;
-                self.core.set_catalog((*catalog).clone());
-                self.catalog = *catalog;
+                let effects = self.core.reload_catalog(self.clock.now(), catalog.clone());
+                self.record(effects, turn);
+                self.catalog = catalog;
                 turn.answers.push(Answer::Catalog(reply));
             }
             Msg::Wait { job, reply } => self.wait(job, reply),
@@ -396,6 +420,13 @@ impl Actor {
             }
         }
         let now = self.clock.now();
+        let changed_chain = match &input {
+            Input::AlterChain { chain, .. }
+            | Input::DefineRule { chain, .. }
+            | Input::DropRule { chain, .. }
+            | Input::DropStep { chain, .. } => self.core.catalog.chains.get(chain).cloned(),
+            _ => None,
+        };
         let handled = self.core.handle(now, input.clone());
         if let (Err(_), Some(job), Some(c)) = (&handled, &claimed, &self.cluster) {
             c.unclaim_job(job);
@@ -420,6 +451,24 @@ impl Actor {
             }
             Input::RaiseEvent { .. } => acc.completed_steps = self.core.last_event_matches(),
             _ => {}
+        }
+        if let Some(before) = changed_chain {
+            // A chain change is durable: the catalog (for `--db` commands and `resume`) and
+            // the change itself (re-applied on top of the rule files: `store::chain_edits`).
+            if let Some(after) = self.core.catalog.chains.get(&before.name) {
+                let mut edit = crate::store::chain_edits::edit_after(&self.store, &before, after)?;
+                match self.edit_bases.get(&before.name) {
+                    Some(base) => edit.base = base.clone(),
+                    None => {
+                        self.edit_bases
+                            .insert(before.name.clone(), edit.base.clone());
+                    }
+                }
+                turn.batch.put_chain_edit(&edit);
+            }
+            turn.batch.put_catalog(&self.core.catalog);
+            self.catalog = self.core.catalog.clone();
+            turn.needs_flush = true;
         }
         self.record(effects, turn);
         Ok(acc)

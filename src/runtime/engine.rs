@@ -143,6 +143,11 @@ impl Engine {
         let catalog = match options.catalog.clone() {
             Some(c) => {
                 let mut b = crate::store::StateBatch::default();
+                // Chains changed while an engine ran stay changed (docs/operations.md).
+                let (c, warnings) = crate::store::chain_edits::overlay(&store, c, &mut b)?;
+                for w in &warnings {
+                    tracing::warn!("{w}");
+                }
                 b.put_catalog(&c);
                 store.apply(b)?;
                 store.flush()?;
@@ -319,7 +324,13 @@ impl Engine {
                 }
             }
         }
-        if matches!(input, Input::AlterChain { .. } | Input::DefineRule { .. }) {
+        if matches!(
+            input,
+            Input::AlterChain { .. }
+                | Input::DefineRule { .. }
+                | Input::DropRule { .. }
+                | Input::DropStep { .. }
+        ) {
             // A change of a chain applies to its running jobs on every engine (Oracle: "to the
             // running chain and all future chain runs"): here, then on each other live engine.
             let local = self.ask(|reply| Msg::Input {
@@ -442,6 +453,33 @@ impl Engine {
         })
         .await
         .map(|_| ())
+    }
+
+    /// Drop a rule of a chain by name (the catalog and the jobs running the chain).
+    pub async fn drop_rule(&self, chain: &str, rule: &str) -> Result<(), EngineError> {
+        self.input(Input::DropRule {
+            chain: chain.to_string(),
+            rule: rule.to_string(),
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Drop a step of a chain (future runs). Refused while a rule names it, and, unless
+    /// `force`, while a job runs the chain (running jobs keep their definitions either way).
+    pub async fn drop_step(&self, chain: &str, step: &str, force: bool) -> Result<(), EngineError> {
+        self.input(Input::DropStep {
+            chain: chain.to_string(),
+            step: step.to_string(),
+            force,
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// The catalog the engine runs (rule files plus the chain changes made since).
+    pub fn catalog(&self) -> Result<Catalog, EngineError> {
+        Ok(self.store().catalog()?.unwrap_or_default())
     }
 
     /// Evaluate a running chain's rules now.
@@ -741,6 +779,10 @@ fn job_of(input: &Input) -> Option<String> {
         | Input::StepFinished { job, .. }
         | Input::TimerFired { job, .. } => Some(job.clone()),
         Input::RaiseEvent { job, .. } => job.clone(),
-        Input::StartJob(_) | Input::AlterChain { .. } | Input::DefineRule { .. } => None,
+        Input::StartJob(_)
+        | Input::AlterChain { .. }
+        | Input::DefineRule { .. }
+        | Input::DropRule { .. }
+        | Input::DropStep { .. } => None,
     }
 }

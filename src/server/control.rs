@@ -27,7 +27,7 @@ use std::time::Instant;
 pub type Body = Result<Bytes, BytesRejection>;
 
 /// Parse a JSON body; an empty body is `{}`.
-fn body<T: DeserializeOwned>(b: Body) -> Result<T, ApiError> {
+pub(super) fn body<T: DeserializeOwned>(b: Body) -> Result<T, ApiError> {
     let bytes = read(b)?;
     let text: &[u8] = match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
         None => b"{}",
@@ -59,7 +59,7 @@ fn read(b: Body) -> Result<Bytes, ApiError> {
 }
 
 /// Time one engine call for the evaluation-latency metric.
-async fn timed<T>(st: &AppState, op: &'static str, fut: impl Future<Output = T>) -> T {
+pub(super) async fn timed<T>(st: &AppState, op: &'static str, fut: impl Future<Output = T>) -> T {
     let t0 = Instant::now();
     let out = fut.await;
     st.metrics.observe_latency(op, t0.elapsed());
@@ -298,6 +298,10 @@ struct AlterBody {
     pause_before: Option<bool>,
     skip: Option<bool>,
     state: Option<String>,
+    restart_on_failure: Option<bool>,
+    restart_on_recovery: Option<bool>,
+    /// A duration (`"30m"`, `"01:30:00"`) or `"none"`.
+    timeout: Option<String>,
     /// Extension: evaluate the chain right after the alter (the CLI's `--evaluate`).
     evaluate: Option<bool>,
 }
@@ -319,10 +323,14 @@ pub async fn alter(
         pause_before: req.pause_before,
         skip: req.skip,
         state,
+        restart_on_failure: req.restart_on_failure,
+        restart_on_recovery: req.restart_on_recovery,
+        timeout: super::chains::timeout_value(req.timeout.as_deref())?,
     };
     if change == AlterChange::default() {
         return Err(ApiError::bad_request(
-            "nothing to alter: give one of pause, pause_before, skip, state",
+            "nothing to alter: give one of pause, pause_before, skip, state, \
+             restart_on_failure, restart_on_recovery, timeout",
         ));
     }
     timed(&st, "alter", st.engine.alter(&job, step.as_deref(), change)).await?;
@@ -413,7 +421,8 @@ pub async fn reload_catalog(st: &AppState) -> Result<Reloaded, ApiError> {
     };
     let chains = catalog.chains.len();
     st.engine.load_catalog(catalog.clone()).await?;
-    st.set_catalog(catalog);
+    // The engine's catalog: the files plus the chain changes kept in the store.
+    st.set_catalog(st.engine.catalog().unwrap_or(catalog));
     Ok(Reloaded::Loaded {
         chains,
         warnings: diags,

@@ -16,6 +16,7 @@
 //! * [`metrics`], [`openapi`], [`svg`] (chain graph), [`dashboard`] (the embedded page).
 
 pub mod api;
+pub mod chains;
 pub mod client;
 pub mod control;
 pub mod dashboard;
@@ -119,6 +120,13 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         .route("/chains/{chain}/steps", get(api::chain_steps))
         .route("/chains/{chain}/rules", get(api::chain_rules))
         .route("/chains/{chain}/graph.svg", get(api::chain_graph))
+        .route("/chains/{chain}/rules/define", post(chains::define_rule))
+        .route("/chains/{chain}/rules/{rule}/drop", post(chains::drop_rule))
+        .route(
+            "/chains/{chain}/steps/{step}/alter",
+            post(chains::alter_chain),
+        )
+        .route("/chains/{chain}/steps/{step}/drop", post(chains::drop_step))
         .route("/events/stream", get(sse::stream))
         .route("/events", post(control::raise_event))
         .route("/reload", post(control::reload))
@@ -244,6 +252,8 @@ pub async fn serve_engine(
         });
     }
     let limiter = (config.rate_limit > 0).then(|| guard::RateLimiter::new(config.rate_limit));
+    // The engine's catalog: the files plus the chain changes kept in the store.
+    let catalog = engine.catalog().unwrap_or(catalog);
     let state = Arc::new(AppState::new(
         engine.clone(),
         catalog,

@@ -120,7 +120,7 @@ pub fn document() -> Value {
 
 fn base() -> Value {
     let s = |t: &str| json!({ "type": t });
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": { "title": "chainsched", "version": env!("CARGO_PKG_VERSION"),
                   "description": "The HTTP API of `chainsched serve`. Rows are the views of views.md with lower-case column names; times RFC 3339 UTC; durations seconds. Errors: {\"error\":{\"code\",\"message\"}}. Request bodies are JSON objects; unknown members are refused (400). An unknown route answers 404, a known route with another method 405." },
@@ -149,7 +149,7 @@ fn base() -> Value {
             "/api/v1/jobs/{job}/timeline": { "get": { "summary": "timeline rows", "parameters": [p("job")], "responses": list("TimelineRow") } },
             "/api/v1/jobs/{job}/explain": { "get": { "summary": "explain view", "parameters": [p("job")], "responses": one("Explanation") } },
             "/api/v1/jobs/{job}/stop": post("stop a job or one step", json!({ "type": "object", "properties": { "step": s("string") } }), json!({ "type": "object" })),
-            "/api/v1/jobs/{job}/alter": post("alter a running chain", json!({ "type": "object", "properties": { "step": s("string"), "pause": s("boolean"), "pause_before": s("boolean"), "skip": s("boolean"), "state": s("string") } }), json!({ "type": "object" })),
+            "/api/v1/jobs/{job}/alter": post("alter a running chain", json!({ "type": "object", "properties": { "step": s("string"), "pause": s("boolean"), "pause_before": s("boolean"), "skip": s("boolean"), "state": s("string"), "restart_on_failure": s("boolean"), "restart_on_recovery": s("boolean"), "timeout": s("string"), "evaluate": s("boolean") } }), json!({ "type": "object" })),
             "/api/v1/jobs/{job}/evaluate": post("evaluate a running chain", json!({ "type": "object" }), json!({ "type": "object" })),
             "/api/v1/running_chains": { "get": { "summary": "running_chains rows of every running or stalled job", "responses": list("RunningChainRow") } },
             "/api/v1/log": { "get": { "summary": "job_log rows in log-id order", "parameters": [q("job", "job name"), q("chain", "chain name"), q("since_id", "rows after this log id"), q("limit", "at most this many (the most recent without since_id)"), q("since", "RFC 3339"), q("until", "RFC 3339")], "responses": list("JobLogRow") } },
@@ -182,5 +182,18 @@ fn base() -> Value {
                 "Explanation": { "type": "object", "properties": { "job_name": s("string"), "chain_name": s("string"), "state": s("string"), "reason": { "type": ["string", "null"] }, "rules": { "type": "array", "items": { "$ref": "#/components/schemas/ExplainRuleRow" } } } }
             }
         }
-    })
+    });
+    // The chain changes (one json! for everything would pass the macro's recursion limit).
+    let chains = json!({
+        "/api/v1/chains/{chain}/rules/define": post("define (add or replace) a rule of a chain: catalog and running jobs", json!({ "type": "object", "required": ["rule"], "properties": { "rule": s("string") } }), json!({ "type": "object" })),
+        "/api/v1/chains/{chain}/rules/{rule}/drop": post("drop a rule of a chain: catalog and running jobs", json!({ "type": "object" }), json!({ "type": "object" })),
+        "/api/v1/chains/{chain}/steps/{step}/alter": post("alter a step of a chain: catalog and running jobs", json!({ "type": "object", "properties": { "pause": s("boolean"), "pause_before": s("boolean"), "skip": s("boolean"), "restart_on_failure": s("boolean"), "restart_on_recovery": s("boolean"), "timeout": s("string") } }), json!({ "type": "object" })),
+        "/api/v1/chains/{chain}/steps/{step}/drop": post("drop a step of a chain (future runs)", json!({ "type": "object", "properties": { "force": s("boolean") } }), json!({ "type": "object" }))
+    });
+    if let (Some(paths), Value::Object(more)) =
+        (doc.get_mut("paths").and_then(Value::as_object_mut), chains)
+    {
+        paths.extend(more);
+    }
+    doc
 }

@@ -336,7 +336,15 @@ impl<'s> Driver<'s> {
                 _ => None,
             })
             .collect();
+        let drops = inputs
+            .iter()
+            .any(|i| matches!(i, Input::DropRule { .. } | Input::DropStep { .. }));
         let (effects, results) = self.core.handle_batch(time, inputs);
+        if drops {
+            // Keep the driver's copy of the definitions in step with the core's.
+            self.catalog.chains = self.core.catalog.chains.clone();
+            self.time_dependent = time_dependent_chains(&self.catalog);
+        }
 
         // Rejections: job starts first, then interventions in the order they were written.
         let mut refused: Vec<Option<Rejected>> = vec![None; intervention_order.len()];
@@ -624,6 +632,21 @@ impl<'s> Driver<'s> {
                 let rule = self.resolve_rule(&chain, name, when, then)?;
                 Input::DefineRule { chain, rule }
             }
+            Action::DropRule { chain, rule } => {
+                let chain = self.chain_name(chain);
+                Input::DropRule {
+                    rule: crate::catalog::normalise_name(rule),
+                    chain,
+                }
+            }
+            Action::DropStep { chain, step, force } => {
+                let chain = self.chain_name(chain);
+                Input::DropStep {
+                    step: self.chain_step_name(&chain, step),
+                    chain,
+                    force: *force,
+                }
+            }
             Action::Evaluate { job } => Input::Evaluate {
                 job: self.job_name(job),
             },
@@ -773,5 +796,8 @@ fn alter_change(spec: &AlterSpec) -> Result<AlterChange, String> {
         pause_before: spec.pause_before,
         skip: spec.skip,
         state: spec.state.as_deref().map(PresetState::parse).transpose()?,
+        restart_on_failure: spec.restart_on_failure,
+        restart_on_recovery: spec.restart_on_recovery,
+        timeout: spec.timeout,
     })
 }

@@ -111,6 +111,10 @@ pub struct AlterSpec {
     pub pause_before: Option<bool>,
     pub skip: Option<bool>,
     pub state: Option<String>,
+    pub restart_on_failure: Option<bool>,
+    pub restart_on_recovery: Option<bool>,
+    /// `timeout = "30m"` (`"none"`: removed), in ms; `Some(0)` removes it.
+    pub timeout: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -130,6 +134,15 @@ pub enum Action {
         name: String,
         when: String,
         then: String,
+    },
+    DropRule {
+        chain: String,
+        rule: String,
+    },
+    DropStep {
+        chain: String,
+        step: String,
+        force: bool,
     },
     Evaluate {
         job: String,
@@ -152,6 +165,8 @@ impl Action {
             Action::Alter { .. } => "alter",
             Action::AlterChain { .. } => "alter_chain",
             Action::DefineRule { .. } => "define_rule",
+            Action::DropRule { .. } => "drop_rule",
+            Action::DropStep { .. } => "drop_step",
             Action::Evaluate { .. } => "evaluate",
             Action::Event { .. } => "event",
             Action::Stop { .. } => "stop",
@@ -703,10 +718,12 @@ impl Cx<'_> {
     // ----------------------------------------------------------------------- [[at]]
 
     fn intervention(&self, t: &Table, key: &str) -> Result<Intervention, ScenarioError> {
-        const KINDS: [&str; 6] = [
+        const KINDS: [&str; 8] = [
             "alter",
             "alter_chain",
             "define_rule",
+            "drop_rule",
+            "drop_step",
             "evaluate",
             "event",
             "stop",
@@ -753,7 +770,17 @@ impl Cx<'_> {
                 self.check_keys(
                     body,
                     &path,
-                    &["job", "step", "pause", "pause_before", "skip", "state"],
+                    &[
+                        "job",
+                        "step",
+                        "pause",
+                        "pause_before",
+                        "skip",
+                        "state",
+                        "restart_on_failure",
+                        "restart_on_recovery",
+                        "timeout",
+                    ],
                 )?;
                 Action::Alter {
                     job: self.req_string(body, &path, "job")?,
@@ -765,7 +792,16 @@ impl Cx<'_> {
                 self.check_keys(
                     body,
                     &path,
-                    &["chain", "step", "pause", "pause_before", "skip"],
+                    &[
+                        "chain",
+                        "step",
+                        "pause",
+                        "pause_before",
+                        "skip",
+                        "restart_on_failure",
+                        "restart_on_recovery",
+                        "timeout",
+                    ],
                 )?;
                 Action::AlterChain {
                     chain: self.req_string(body, &path, "chain")?,
@@ -780,6 +816,24 @@ impl Cx<'_> {
                     name: self.req_string(body, &path, "name")?,
                     when: self.req_string(body, &path, "when")?,
                     then: self.req_string(body, &path, "then")?,
+                }
+            }
+            "drop_rule" => {
+                self.check_keys(body, &path, &["chain", "rule"])?;
+                Action::DropRule {
+                    chain: self.req_string(body, &path, "chain")?,
+                    rule: self.req_string(body, &path, "rule")?,
+                }
+            }
+            "drop_step" => {
+                self.check_keys(body, &path, &["chain", "step", "force"])?;
+                Action::DropStep {
+                    chain: self.req_string(body, &path, "chain")?,
+                    step: self.req_string(body, &path, "step")?,
+                    force: match body.get("force") {
+                        Some(v) => self.bool(v, &join(&path, "force"))?,
+                        None => false,
+                    },
                 }
             }
             "evaluate" => {
@@ -844,11 +898,36 @@ impl Cx<'_> {
                 }
                 None => None,
             },
+            restart_on_failure: flag("restart_on_failure")?,
+            restart_on_recovery: flag("restart_on_recovery")?,
+            timeout: match body.get("timeout") {
+                None => None,
+                Some(Value::String(t)) if t.trim().eq_ignore_ascii_case("none") => Some(0),
+                Some(Value::String(t)) => match crate::lang::duration::parse_duration(t.trim()) {
+                    Some(ms) if ms > 0 => Some(ms),
+                    _ => {
+                        return Err(self.err(
+                            &join(path, "timeout"),
+                            &format!("\"{t}\" is not a duration such as \"30m\" (or \"none\")"),
+                        ))
+                    }
+                },
+                Some(other) => {
+                    return Err(self.err(
+                        &join(path, "timeout"),
+                        &format!(
+                            "expected a duration such as \"30m\", found {}",
+                            type_name(other)
+                        ),
+                    ))
+                }
+            },
         };
         if spec == AlterSpec::default() {
             return Err(self.err(
                 path,
-                "changes nothing: set pause, pause_before, skip or state",
+                "changes nothing: set pause, pause_before, skip, state, restart_on_failure, \
+                 restart_on_recovery or timeout",
             ));
         }
         Ok(spec)

@@ -199,7 +199,10 @@ impl ChainStore {
         decode(key, bytes).map_err(|e| e.in_store(&self.path))
     }
 
-    fn get_as<T: serde::de::DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
+    pub(crate) fn get_as<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &[u8],
+    ) -> Result<Option<T>, StoreError> {
         match self.kv.get(key)? {
             Some(bytes) => self.decode(key, &bytes).map(Some),
             None => Ok(None),
@@ -582,6 +585,12 @@ impl StateBatch {
     }
     pub fn put_catalog(&mut self, catalog: &Catalog) {
         self.put(layout::CATALOG_KEY.to_vec(), catalog);
+    }
+    pub fn put_chain_edit(&mut self, edit: &super::chain_edits::ChainEdit) {
+        self.put(layout::chain_edit_key(&edit.base.name), edit);
+    }
+    pub fn delete_chain_edit(&mut self, chain: &str) {
+        self.delete_raw(layout::chain_edit_key(chain));
     }
     /// The job record, with its index entries: `jt/` always, `jend/` once it has ended,
     /// `jact/` while it has not.

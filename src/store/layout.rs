@@ -27,6 +27,7 @@
 //! | `run/<log_id BE>` | [`RunDetails`](super::records::RunDetails): pid, requested/actual start, duration, last 64 KiB of output and errors | with its log row (completed when the process is reaped) |
 //! | `tl/<job>\0<seq BE>` | `TimelineEntry` | each timeline effect |
 //! | `sched/<job definition>` | [`ScheduleState`](crate::runtime::scheduler::ScheduleState): a scheduled job definition's schedule string, next due time, last start | by the scheduler (`serve`), when a schedule is loaded, fires or changes; removed with the schedule |
+//! | `cedit/<chain>` | [`ChainEdit`](super::chain_edits::ChainEdit): the chain as its rule file defined it and as changed by `define-rule`, `drop-rule`, `alter-chain` or `drop-step` | with each such change; removed when the chain's file changes (the file wins) |
 //! | `pid/<job>\0<subname>` | [`LivePid`](super::records::LivePid): process group of a running external step | after the process is spawned; removed when it is reaped |
 //! | `meta/next_log_id` | the next free log id, when retention removed the newest log rows (so ids are never reused) | by retention, with the deletes of log rows |
 //! | `meta/indexes` | the version of the indexes below ([`INDEX_VERSION`]) | when the store is created, or once the indexes of an older store are built |
@@ -75,6 +76,7 @@ pub const RUN: &str = "run/";
 pub const TIMELINE: &str = "tl/";
 pub const PID: &str = "pid/";
 pub const SCHEDULE: &str = "sched/";
+pub const CHAIN_EDIT: &str = "cedit/";
 pub const JOB_BY_TIME: &str = "jt/";
 pub const ENDED: &str = "jend/";
 pub const ACTIVE: &str = "jact/";
@@ -192,6 +194,11 @@ pub fn schedule_key(definition: &str) -> Vec<u8> {
     tagged(SCHEDULE, definition)
 }
 
+/// `cedit/<chain>`: a chain changed while the engine runs (`store::chain_edits`).
+pub fn chain_edit_key(chain: &str) -> Vec<u8> {
+    tagged(CHAIN_EDIT, chain)
+}
+
 /// Every key tag, for walking the store (`store check`) and for messages.
 pub const TAGS: &[&str] = &[
     JOB,
@@ -208,6 +215,7 @@ pub const TAGS: &[&str] = &[
     TIMELINE,
     PID,
     SCHEDULE,
+    CHAIN_EDIT,
     JOB_BY_TIME,
     ENDED,
     ACTIVE,

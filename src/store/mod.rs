@@ -10,6 +10,7 @@
 //! table) and lets tests run the engine against memory. Every implementation passes the same
 //! contract ([`contract::check_contract`]).
 
+pub mod chain_edits;
 pub mod chain_store;
 pub mod check;
 #[doc(hidden)]

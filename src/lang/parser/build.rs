@@ -541,6 +541,7 @@ impl Builder {
             Rule::attr_pause_before => "pause_before",
             Rule::attr_restart_on_recovery => "restart_on_recovery",
             Rule::attr_restart_on_failure => "restart_on_failure",
+            Rule::attr_timeout => "timeout",
             _ => return,
         };
         if attrs.spans.iter().any(|(n, _)| n == name) {
@@ -553,6 +554,11 @@ impl Builder {
             Rule::attr_pause => attrs.pause = true,
             Rule::attr_pause_before => attrs.pause_before = true,
             Rule::attr_restart_on_recovery => attrs.restart_on_recovery = true,
+            Rule::attr_timeout => {
+                if let Some(d) = a.into_inner().find(|c| c.as_rule() == Rule::duration) {
+                    attrs.timeout = Some(self.positive_duration(&d, "a timeout").millis);
+                }
+            }
             _ => {
                 let mut policy = RetryPolicyLit {
                     span,
@@ -624,7 +630,7 @@ impl Builder {
         }
     }
 
-    fn rule_decl(&mut self, p: Pair<Rule>) -> Option<RuleDecl> {
+    pub fn rule_decl(&mut self, p: Pair<Rule>) -> Option<RuleDecl> {
         let span = self.span(&p);
         let mut name = None;
         let mut condition = None;

@@ -134,7 +134,8 @@ fn phrase(rule: Rule) -> Phrase {
         Rule::kw_arguments | Rule::prog_arguments => K("arguments"),
         Rule::kw_environment | Rule::prog_environment => K("environment"),
         Rule::kw_working_directory | Rule::prog_working_directory => K("working_directory"),
-        Rule::kw_timeout | Rule::prog_timeout => K("timeout"),
+        Rule::kw_timeout | Rule::prog_timeout | Rule::attr_timeout => K("timeout"),
+        Rule::rule_only => K("rule"),
         Rule::kw_evaluation_interval | Rule::chain_eval => K("evaluation_interval"),
         Rule::kw_skip | Rule::attr_skip => K("skip"),
         Rule::kw_pause | Rule::attr_pause => K("pause"),
@@ -185,14 +186,15 @@ fn phrase(rule: Rule) -> Phrase {
         Rule::step_decl => K("step"),
         Rule::step_kind => T("what the step runs: `program NAME`, `chain NAME` or `event NAME`"),
         Rule::step_attr => C(
-            "a step attribute (`skip`, `pause`, `pause_before`, `restart_on_recovery` or \
-             `restart_on_failure`)",
+            "a step attribute (`skip`, `pause`, `pause_before`, `restart_on_recovery`, \
+             `restart_on_failure` or `timeout DURATION`)",
             &[
                 "skip",
                 "pause",
                 "pause_before",
                 "restart_on_recovery",
                 "restart_on_failure",
+                "timeout",
             ],
         ),
         Rule::retry_item => C(
