@@ -520,7 +520,8 @@ struct Statements {
     back_open: Statement,
 }
 
-/// A fenced batch ([`Fence`]): the leases of every job it writes are locked (`FOR SHARE`: a
+/// A fenced batch ([`Fence`]): the leases of every job it writes are locked in job order (the
+/// order the heartbeat's renewal locks them in, so the two never deadlock; `FOR SHARE`: a
 /// takeover's `UPDATE` waits for this statement, and one that committed first is seen by READ
 /// COMMITTED's re-check of the locked row) and checked — owner, epoch, not expired —; the
 /// writes and the released leases happen only if every one is held. Returns whether they
@@ -528,7 +529,7 @@ struct Statements {
 const FENCED_WRITE_SQL: &str = "WITH fence AS ( \
         SELECT l.job FROM chainsched_leases l \
         JOIN unnest($4::text[], $5::int8[]) AS f(job, epoch) ON l.job = f.job AND l.epoch = f.epoch \
-        WHERE l.owner = $6 AND l.expires_at > now() FOR SHARE OF l), \
+        WHERE l.owner = $6 AND l.expires_at > now() ORDER BY l.job FOR SHARE OF l), \
     held AS (SELECT count(*) = cardinality($4::text[]) AS ok, array_agg(job) AS jobs FROM fence), \
     gone AS (DELETE FROM chainsched_kv WHERE key = ANY($1) AND (SELECT ok FROM held)), \
     released AS (DELETE FROM chainsched_leases WHERE job = ANY($7::text[]) AND owner = $6 \
@@ -794,6 +795,16 @@ impl Setup {
                 let reading = self.connect().await?;
                 let statements = self.prepare(&reading).await?;
                 let coordinating = self.connect().await?;
+                // The cluster's statements need not wait for their own WAL flush: whatever
+                // acts on them — the batch that writes a started job, the first fenced write
+                // of a job taken over — is a synchronous commit, which flushes the WAL up to
+                // its own record and so every earlier record with it. A server crash can lose
+                // only coordination nothing durable depends on yet (a heartbeat, an event no
+                // engine has acted on). Without this, each start paid a second fsync.
+                coordinating
+                    .batch_execute("SET synchronous_commit = off")
+                    .await
+                    .map_err(|e| self.open_error(pg_error_text(&e)))?;
                 Ok((
                     Some(Writer {
                         client: writer,
@@ -928,31 +939,45 @@ impl Writer {
             return Err(StoreError::Io(why.clone()));
         }
         let (keys, values): (Vec<Vec<u8>>, Vec<Vec<u8>>) = puts.into_iter().unzip();
-        let outcome = match &fence {
-            None => {
-                let params: [&(dyn ToSql + Sync); 3] = [&deletes, &keys, &values];
-                let running = self.client.execute(&self.write, &params);
-                tokio::time::timeout(setup.options.request_timeout, running)
-                    .await
-                    .map(|r| r.map(|_| None))
-            }
-            Some(f) => {
-                let (jobs, epochs): (Vec<&str>, Vec<i64>) =
-                    f.hold.iter().map(|(j, e)| (j.as_str(), *e)).unzip();
-                let params: [&(dyn ToSql + Sync); 7] = [
-                    &deletes, &keys, &values, &jobs, &epochs, &f.owner, &f.release,
-                ];
-                let running = self.client.query_one(&self.fenced, &params);
-                tokio::time::timeout(setup.options.request_timeout, running)
-                    .await
-                    .map(|r| {
-                        r.map(|row| {
-                            let ok: bool = row.get(0);
-                            let held: Option<Vec<String>> = row.get(1);
-                            (!ok).then(|| held.unwrap_or_default())
+        // A statement PostgreSQL rolled back to break a deadlock, or for a serialization
+        // failure, wrote nothing and may simply run again.
+        let mut attempts = 0;
+        let outcome = loop {
+            attempts += 1;
+            let outcome = match &fence {
+                None => {
+                    let params: [&(dyn ToSql + Sync); 3] = [&deletes, &keys, &values];
+                    let running = self.client.execute(&self.write, &params);
+                    tokio::time::timeout(setup.options.request_timeout, running)
+                        .await
+                        .map(|r| r.map(|_| None))
+                }
+                Some(f) => {
+                    let (jobs, epochs): (Vec<&str>, Vec<i64>) =
+                        f.hold.iter().map(|(j, e)| (j.as_str(), *e)).unzip();
+                    let params: [&(dyn ToSql + Sync); 7] = [
+                        &deletes, &keys, &values, &jobs, &epochs, &f.owner, &f.release,
+                    ];
+                    let running = self.client.query_one(&self.fenced, &params);
+                    tokio::time::timeout(setup.options.request_timeout, running)
+                        .await
+                        .map(|r| {
+                            r.map(|row| {
+                                let ok: bool = row.get(0);
+                                let held: Option<Vec<String>> = row.get(1);
+                                (!ok).then(|| held.unwrap_or_default())
+                            })
                         })
-                    })
+                }
+            };
+            let retry = matches!(&outcome, Ok(Err(e)) if attempts < 4 && e.code().is_some_and(|c| {
+                *c == tokio_postgres::error::SqlState::T_R_DEADLOCK_DETECTED
+                    || *c == tokio_postgres::error::SqlState::T_R_SERIALIZATION_FAILURE
+            }));
+            if !retry {
+                break outcome;
             }
+            tracing::warn!(attempt = attempts, "a store write was rolled back by PostgreSQL (deadlock or serialization failure); writing it again");
         };
         let why = match outcome {
             Ok(Ok(None)) => return Ok(()),
