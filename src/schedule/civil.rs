@@ -4,24 +4,15 @@
 //! or after the Unix epoch because engine time ([`Millis`](crate::lang::duration::Millis)) is
 //! unsigned.
 
+// The day <-> date conversions are the condition language's (one copy of Hinnant's
+// algorithms in the crate).
+pub use crate::lang::sql::civil::{civil_from_days, days_from_civil, days_in_month, is_leap};
+
 /// Seconds in a day.
 pub const DAY_SECS: u64 = 86_400;
 
 /// Days in 400 Gregorian years: the calendar (dates and weekdays) repeats with this period.
 pub const GREGORIAN_CYCLE_DAYS: u64 = 146_097;
-
-pub fn is_leap(y: i64) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-}
-
-pub fn days_in_month(y: i64, m: u32) -> u32 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        _ if is_leap(y) => 29,
-        _ => 28,
-    }
-}
 
 pub fn days_in_year(y: i64) -> u32 {
     if is_leap(y) {
@@ -29,32 +20,6 @@ pub fn days_in_year(y: i64) -> u32 {
     } else {
         365
     }
-}
-
-/// Day number (days since 1970-01-01, may be negative) of a civil date.
-pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400; // [0, 399]
-    let m = m as i64;
-    let mp = if m > 2 { m - 3 } else { m + 9 }; // [0, 11]
-    let doy = (153 * mp + 2) / 5 + d as i64 - 1; // [0, 365]
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; // [0, 146096]
-    era * 146_097 + doe - 719_468
-}
-
-/// Civil date `(year, month 1-12, day 1-31)` of a day number.
-pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097; // [0, 146096]
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // [0, 399]
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // [0, 365]
-    let mp = (5 * doy + 2) / 153; // [0, 11]
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32; // [1, 31]
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32; // [1, 12]
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 /// ISO weekday, 0 = Monday … 6 = Sunday (1970-01-01 was a Thursday).

@@ -2,10 +2,12 @@
 //!
 //! Why hand-written: the runtime's instants are plain milliseconds since the Unix epoch, and
 //! the only conversions the views need are "millis → `2024-05-01T12:34:56.789Z`" and back (for
-//! `--since`/`--until` filters). The civil-date arithmetic below (Howard Hinnant's
-//! `days_from_civil`) is a few lines; a date-time crate would be a dependency for two functions.
+//! `--since`/`--until` filters). The civil-date arithmetic is the condition language's
+//! (`lang::sql::civil`, Howard Hinnant's algorithms); a date-time crate would be a dependency
+//! for two functions.
 
 use crate::lang::duration::Millis;
+use crate::lang::sql::civil::{civil_from_days, days_from_civil};
 
 /// `2024-05-01T12:34:56.789Z` for milliseconds since the Unix epoch.
 pub fn rfc3339(ms: Millis) -> String {
@@ -43,7 +45,7 @@ pub fn parse_rfc3339(text: &str) -> Option<Millis> {
     if dp.next().is_some() || !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
         return None;
     }
-    let mut total_ms: i64 = days_from_civil(y, mo, d).checked_mul(86_400_000)?;
+    let mut total_ms: i64 = days_from_civil(y, mo as u32, d as u32).checked_mul(86_400_000)?;
     if !rest.is_empty() {
         // Split the offset off: Z, z, +hh:mm, -hh:mm.
         let (clock, offset_ms) = if let Some(c) = rest.strip_suffix(['Z', 'z']) {
@@ -89,31 +91,6 @@ fn num(text: &str, width: usize) -> Option<i64> {
         return None;
     }
     text.parse().ok()
-}
-
-/// Days since 1970-01-01 → (year, month, day) in the proleptic Gregorian calendar.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-/// (year, month, day) → days since 1970-01-01.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = if m > 2 { m - 3 } else { m + 9 };
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]
