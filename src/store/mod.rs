@@ -72,8 +72,10 @@ impl WriteBatch {
     pub fn delete(&mut self, key: Vec<u8>) {
         self.ops.push(WriteOp::Delete(key));
     }
+    /// Nothing to write: no operation, and no lease to give up (a fence that releases leases
+    /// must reach the store even when the batch writes nothing else).
     pub fn is_empty(&self) -> bool {
-        self.ops.is_empty()
+        self.ops.is_empty() && self.fence.as_ref().is_none_or(|f| f.release.is_empty())
     }
     pub fn len(&self) -> usize {
         self.ops.len()

@@ -419,7 +419,7 @@ impl Drop for PgStore {
 
 impl KvStore for PgStore {
     fn apply(&self, batch: WriteBatch) -> Result<(), StoreError> {
-        if batch.is_empty() && batch.fence.as_ref().is_none_or(|f| f.release.is_empty()) {
+        if batch.is_empty() {
             return Ok(());
         }
         let fence = batch.fence;
