@@ -395,7 +395,7 @@ fn a_job_restarted_under_the_name_of_a_job_being_purged_keeps_its_records() {
     let reused = ["OLD_0000", "OLD_1500", "OLD_2999"];
     let server = Server::spawn(tmp, rules, db, &["--keep-history", "30d"], Some(TOKEN));
     for name in reused {
-        server.start_job(json!({"chain": "DEMO", "job": name}));
+        server.start_job(json!({"chain": "DEMO", "job": name, "replace": true}));
     }
     for name in reused {
         server.wait_state(name, &["SUCCEEDED"]);
