@@ -858,10 +858,23 @@ fn declared_routes() -> Vec<(String, String)> {
     let api_end = api_start + src[api_start..].find(';').expect("end of the api router");
     let mut routes = Vec::new();
     let mut at = 0;
-    while let Some(i) = src[at..].find(".route(\"") {
-        let start = at + i + 8;
+    // `.route("path", handlers)`, on one line or split by rustfmt over several.
+    while let Some(i) = src[at..].find(".route(") {
+        let open = at + i + 7;
+        let Some(quote) = src[open..].find('"') else {
+            break;
+        };
+        let start = open + quote + 1;
         let end = start + src[start..].find('"').expect("route path");
-        let line_end = start + src[start..].find('\n').unwrap_or(src.len() - start);
+        // The handlers: up to the next route, or the end of the router's statement.
+        let rest = &src[end..];
+        let line_end = end
+            + rest
+                .find(".route(")
+                .into_iter()
+                .chain(rest.find(';'))
+                .min()
+                .unwrap_or(rest.len());
         let path = &src[start..end];
         let full = if (api_start..api_end).contains(&start) {
             format!("/api/v1{path}")
