@@ -579,6 +579,10 @@ fn too_deep_and_too_complex() {
     );
     let fine = vec!["A SUCCEEDED"; 1000].join(" OR ");
     parse_file(0, &format!("chain C {{ rule when {fine} then END; }}")).expect("1000 parse");
+    // A parenthesised group is not a predicate of its own: 500 groups of 2 are 1000.
+    let grouped = vec!["(A FAILED AND A ERROR_CODE != 1)"; 500].join(" OR ");
+    parse_file(0, &format!("chain C {{ rule when {grouped} then END; }}"))
+        .expect("500 groups of 2 parse");
 }
 
 // ------------------------------------------------------------------ collecting every error

@@ -21,11 +21,20 @@ impl Builder {
     /// A whole rule condition (`cond` pair), with the size limit checked first.
     pub fn condition(&mut self, p: Pair<Rule>) -> Cond {
         let span = self.span(&p);
+        // Predicates are the atoms that hold no other atom: a parenthesised condition is an
+        // atom too (a parenthesis is parsed once, as a value), and must not count twice.
         let atoms = p
             .clone()
             .into_inner()
             .flatten()
-            .filter(|c| c.as_rule() == Rule::cond_atom)
+            .filter(|c| {
+                c.as_rule() == Rule::cond_atom
+                    && !c
+                        .clone()
+                        .into_inner()
+                        .flatten()
+                        .any(|inner| inner.as_rule() == Rule::cond_atom)
+            })
             .count();
         if atoms > MAX_PREDICATES {
             self.error(
