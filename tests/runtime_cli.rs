@@ -480,3 +480,38 @@ fn a_bad_durability_is_a_usage_error() {
         assert!(!tmp.path().join("chainsched-data").exists(), "{cmd:?}");
     }
 }
+
+/// `run … 2>&1 | head -1`: the pipe closes after the first line; the command still runs its
+/// job to the end and exits with the job's status — never a panic (exit 101) on the closed
+/// pipe.
+#[test]
+fn a_closed_output_pipe_is_not_a_panic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo.chain");
+    let db = dir.join("db");
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(r#""$0" run "$1" --chain DEMO --job PIPED --db "$2" 2>&1 | head -1; exit "${PIPESTATUS[0]}""#)
+        .arg(BIN)
+        .arg(&demo)
+        .arg(&db)
+        .env_remove("CHAINSCHED_DB")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let jobs = Command::new(BIN)
+        .args(["jobs", "--format", "json", "--db"])
+        .arg(&db)
+        .env_remove("CHAINSCHED_DB")
+        .output()
+        .unwrap();
+    let rows: serde_json::Value = serde_json::from_slice(&jobs.stdout).unwrap();
+    assert_eq!(rows[0]["job_name"], "PIPED", "{rows}");
+    assert_eq!(rows[0]["state"], "SUCCEEDED", "{rows}");
+}

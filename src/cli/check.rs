@@ -100,7 +100,7 @@ pub fn render_report(loaded: &Loaded) -> String {
 pub fn run(args: CheckArgs) -> i32 {
     for p in &args.paths {
         if !p.exists() {
-            eprintln!("error: {}: no such file or folder", p.display());
+            errln!("error: {}: no such file or folder", p.display());
             return 2;
         }
     }
@@ -110,7 +110,7 @@ pub fn run(args: CheckArgs) -> i32 {
         CheckFormat::Json => match serde_json::to_string_pretty(&CheckReport::new(&loaded)) {
             Ok(s) => write_stdout(&format!("{s}\n")),
             Err(e) => {
-                eprintln!("error: cannot write the report as JSON: {e}");
+                errln!("error: cannot write the report as JSON: {e}");
                 return 1;
             }
         },

@@ -153,7 +153,7 @@ async fn settle(engine: &Engine) {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(50)) => {}
             _ = tokio::signal::ctrl_c() => {
-                eprintln!("interrupted: the unfinished jobs stay in the store (resume them with `chainsched resume`)");
+                errln!("interrupted: the unfinished jobs stay in the store (resume them with `chainsched resume`)");
                 return;
             }
         }
@@ -163,7 +163,7 @@ async fn settle(engine: &Engine) {
 pub(crate) fn finish(result: Result<String, CmdError>) -> i32 {
     match result {
         Ok(text) => {
-            print!("{text}");
+            out!("{text}");
             0
         }
         Err(e) => e.report(),
@@ -277,7 +277,7 @@ pub fn start(a: StartArgs) -> i32 {
                 embedded(&a.ctl, move |engine: Engine| async move {
                     let job = engine.start(request).await.map_err(engine_error)?;
                     // Say the name now: the command then runs the job until it is quiet.
-                    print!("{}", answer(fmt, job.clone(), json!({ "job": job })));
+                    out!("{}", answer(fmt, job.clone(), json!({ "job": job })));
                     use std::io::Write as _;
                     let _ = std::io::stdout().flush();
                     Ok(job)

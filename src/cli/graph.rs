@@ -30,7 +30,7 @@ pub enum GraphFormat {
 pub fn run(args: GraphArgs) -> i32 {
     for p in &args.paths {
         if !p.exists() {
-            eprintln!("error: {}: no such file or folder", p.display());
+            errln!("error: {}: no such file or folder", p.display());
             return 2;
         }
     }
@@ -39,7 +39,7 @@ pub fn run(args: GraphArgs) -> i32 {
         for d in loaded.diagnostics.iter().filter(|d| d.is_error()) {
             eprint!("{}", render_text(d, &loaded.sources));
         }
-        eprintln!("error: the rule files have errors; run `chainsched check` for details");
+        errln!("error: the rule files have errors; run `chainsched check` for details");
         return 1;
     };
     // An exact (quoted or mixed-case) name wins over the upper-cased form.
@@ -59,7 +59,7 @@ pub fn run(args: GraphArgs) -> i32 {
             0
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             1
         }
     }

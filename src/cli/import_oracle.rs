@@ -40,7 +40,7 @@ pub fn run(args: ImportOracleArgs) -> i32 {
     let bytes = match std::fs::read(&args.file) {
         Ok(b) => b,
         Err(e) => {
-            eprintln!("error: {}: cannot read the file: {e}", args.file.display());
+            errln!("error: {}: cannot read the file: {e}", args.file.display());
             return 1;
         }
     };
@@ -55,18 +55,16 @@ pub fn run(args: ImportOracleArgs) -> i32 {
     }
     let Some(output) = result.output else {
         let n = result.diagnostics.iter().filter(|d| d.is_error()).count();
-        eprintln!("{path}: {n} error(s); nothing was written");
+        errln!("{path}: {n} error(s); nothing was written");
         if !args.keep_going && result.diagnostics.iter().any(|d| d.code == "syntax") {
-            eprintln!(
-                "(--keep-going skips the statements Oracle would reject and imports the rest)"
-            );
+            errln!("(--keep-going skips the statements Oracle would reject and imports the rest)");
         }
         return 1;
     };
     match &args.output {
         Some(out) => {
             if let Err(e) = std::fs::write(out, output) {
-                eprintln!("error: {}: cannot write the rule file: {e}", out.display());
+                errln!("error: {}: cannot write the rule file: {e}", out.display());
                 return 1;
             }
         }
@@ -79,7 +77,7 @@ pub fn run(args: ImportOracleArgs) -> i32 {
         }
     }
     if result.skipped > 0 {
-        eprintln!(
+        errln!(
             "{path}: {} statement(s) Oracle would reject were skipped (--keep-going); the rest was imported",
             result.skipped
         );

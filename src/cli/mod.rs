@@ -5,6 +5,28 @@ use crate::runtime::Durability;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
+/// `println!`, `print!` and `eprintln!` that never panic: a command whose output goes to a
+/// pipe that closed early (`chainsched run … 2>&1 | head -1`) carries on and ends with its own
+/// exit status instead of a panic (exit 101) half-way through its work.
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($t)*);
+    }};
+}
+macro_rules! errln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
 pub mod chain_cmd;
 pub mod check;
 pub mod control;

@@ -142,7 +142,7 @@ fn job_json(r: &JobRecord) -> serde_json::Value {
 pub fn run(a: PurgeArgs) -> i32 {
     match purge(&a) {
         Ok(text) => {
-            print!("{text}");
+            out!("{text}");
             0
         }
         Err(e) => e.report(),

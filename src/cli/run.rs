@@ -269,14 +269,14 @@ pub fn run(args: RunArgs) -> i32 {
     let (catalog, req) = match prepared {
         Ok(x) => x,
         Err((code, msg)) => {
-            eprintln!("{msg}");
+            errln!("{msg}");
             return code;
         }
     };
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(m) => {
-            eprintln!("{m}");
+            errln!("{m}");
             return 1;
         }
     };
@@ -292,7 +292,7 @@ async fn run_async(args: RunArgs, catalog: Catalog, req: StartRequest) -> i32 {
     let engine = match open_engine(&args.db, options).await {
         Ok(e) => e,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return 1;
         }
     };
@@ -301,7 +301,7 @@ async fn run_async(args: RunArgs, catalog: Catalog, req: StartRequest) -> i32 {
     let job = match engine.start(req).await {
         Ok(j) => j,
         Err(e) => {
-            eprintln!("error: the job was not started: {e}");
+            errln!("error: the job was not started: {e}");
             engine.shutdown().await;
             return 1;
         }
@@ -311,7 +311,7 @@ async fn run_async(args: RunArgs, catalog: Catalog, req: StartRequest) -> i32 {
     if let Ok(others) = engine.unfinished_jobs().await {
         let others: Vec<_> = others.into_iter().filter(|j| *j != job).collect();
         if !others.is_empty() {
-            eprintln!(
+            errln!(
                 "note: {} other unfinished job(s) remain in {} ({}); `chainsched resume --db {}` runs them",
                 others.len(),
                 super::db_display(&args.db),
@@ -323,7 +323,7 @@ async fn run_async(args: RunArgs, catalog: Catalog, req: StartRequest) -> i32 {
     if let Some(r) = &retention {
         // The job has ended: one last pass, so the store keeps what the flags say.
         if let Err(e) = engine.purge(r).await {
-            eprintln!("warning: purging ended jobs failed: {e}");
+            errln!("warning: purging ended jobs failed: {e}");
         }
     }
     engine.shutdown().await;
@@ -333,7 +333,7 @@ async fn run_async(args: RunArgs, catalog: Catalog, req: StartRequest) -> i32 {
 pub fn resume(args: ResumeArgs) -> i32 {
     let memory = is_memory_db(&args.db);
     if !memory && super::db_missing(&args.db) {
-        eprintln!(
+        errln!(
             "error: --db {}: no store there; nothing to resume",
             super::db_display(&args.db)
         );
@@ -342,7 +342,7 @@ pub fn resume(args: ResumeArgs) -> i32 {
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(m) => {
-            eprintln!("{m}");
+            errln!("{m}");
             return 1;
         }
     };
@@ -359,7 +359,7 @@ pub fn resume(args: ResumeArgs) -> i32 {
         let engine = match open_engine(&args.db, resume_options).await {
             Ok(e) => e,
             Err(e) => {
-                eprintln!("error: {e}");
+                errln!("error: {e}");
                 return 1;
             }
         };
@@ -369,11 +369,11 @@ pub fn resume(args: ResumeArgs) -> i32 {
         let failed = !engine.recovery().failed.is_empty();
         if jobs.is_empty() && args.format == RunFormat::Table {
             if memory {
-                println!(
+                outln!(
                     "nothing to resume: --db :memory: is a new, empty in-memory store (nothing outlives the command that used one)"
                 );
             } else {
-                println!(
+                outln!(
                     "nothing to resume: no unfinished jobs in {}",
                     super::db_display(&args.db)
                 );
@@ -400,14 +400,14 @@ pub fn resume(args: ResumeArgs) -> i32 {
 fn report_recovery(engine: &Engine) {
     let r = engine.recovery();
     if !r.recovered.is_empty() {
-        eprintln!(
+        errln!(
             "recovered {} unfinished job(s) from the store: {}",
             r.recovered.len(),
             r.recovered.join(", ")
         );
     }
     for (job, why) in &r.failed {
-        eprintln!("error: job {job} cannot be recovered: {why}");
+        errln!("error: job {job} cannot be recovered: {why}");
     }
 }
 
@@ -455,7 +455,7 @@ async fn follow(
     while !settled(&last) {
         tokio::select! {
             why = &mut lost => {
-                eprintln!("error: {why}; this engine stopped ({after})");
+                errln!("error: {why}; this engine stopped ({after})");
                 break;
             }
             ev = events.recv() => match ev {
@@ -476,7 +476,7 @@ async fn follow(
             }
             _ = tokio::signal::ctrl_c() => {
                 if stopping {
-                    eprintln!("interrupted again: exiting without waiting (the store keeps the jobs)");
+                    errln!("interrupted again: exiting without waiting (the store keeps the jobs)");
                     std::process::exit(130);
                 }
                 stopping = true;
@@ -505,9 +505,9 @@ async fn stop_all(engine: &Engine, jobs: &[String], last: &BTreeMap<String, JobR
         if last.get(j).is_some_and(|r| r.state.is_finished()) {
             continue;
         }
-        eprintln!("stopping job {j} ...");
+        errln!("stopping job {j} ...");
         if let Err(e) = engine.stop(j, None).await {
-            eprintln!("error: cannot stop job {j}: {e}");
+            errln!("error: cannot stop job {j}: {e}");
         }
     }
 }
@@ -521,11 +521,11 @@ fn print_final(
 ) -> i32 {
     match report::sim_result(engine.store(), jobs) {
         Ok(result) => match format {
-            RunFormat::Json => print!("{}", crate::sim::output::to_json(&result)),
-            RunFormat::Table => print!("{}", report::table(&result)),
+            RunFormat::Json => out!("{}", crate::sim::output::to_json(&result)),
+            RunFormat::Table => out!("{}", report::table(&result)),
         },
         Err(e) => {
-            eprintln!("error: cannot read the final state from the store: {e}");
+            errln!("error: cannot read the final state from the store: {e}");
             return 1;
         }
     }

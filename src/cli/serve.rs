@@ -81,7 +81,7 @@ pub fn run(a: ServeArgs) -> i32 {
     let token = match token(&a.token_file) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return 2;
         }
     };
@@ -105,22 +105,22 @@ pub fn run(a: ServeArgs) -> i32 {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            errln!("error: cannot start the async runtime: {e}");
             return 1;
         }
     };
     match rt.block_on(serve(config)) {
         Ok(()) => 0,
         Err(ServeError::Usage(m)) => {
-            eprintln!("error: {m}");
+            errln!("error: {m}");
             2
         }
         Err(ServeError::Catalog(m)) => {
-            eprintln!("{m}");
+            errln!("{m}");
             1
         }
         Err(ServeError::Failed(m)) => {
-            eprintln!("error: {m}");
+            errln!("error: {m}");
             1
         }
     }

@@ -32,11 +32,11 @@ pub fn run(args: SimulateArgs) -> i32 {
                 SimFormat::Json => to_json(&session.result),
                 SimFormat::Table => to_table(&session.result),
             };
-            print!("{text}");
+            out!("{text}");
             0
         }
         Err(message) => {
-            eprintln!("{}", message.trim_end());
+            errln!("{}", message.trim_end());
             1
         }
     }

@@ -47,7 +47,7 @@ pub fn run(args: StoreArgs) -> i32 {
 
 fn check(a: StoreCheckArgs) -> i32 {
     if super::db_missing(&a.db) || (!is_postgres_url(&a.db) && !Path::new(&a.db).is_dir()) {
-        eprintln!(
+        errln!(
             "error: no store at {} (give --db PATH or --db postgres://…)",
             super::db_display(&a.db)
         );
@@ -55,16 +55,16 @@ fn check(a: StoreCheckArgs) -> i32 {
     }
     let report = check_db(&a.db);
     match a.format {
-        StoreFormat::Json => print!("{}", render::json(&report)),
-        StoreFormat::Table => print!("{}", table(&report)),
+        StoreFormat::Json => out!("{}", render::json(&report)),
+        StoreFormat::Table => out!("{}", table(&report)),
     }
     if report.clean {
         0
     } else {
         if let Some(e) = &report.error {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
         } else {
-            eprintln!(
+            errln!(
                 "error: the store at {} has {} damaged record(s); restore it from a backup",
                 report.store,
                 report.damaged.len()

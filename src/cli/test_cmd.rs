@@ -87,7 +87,7 @@ pub fn run(args: TestArgs) -> i32 {
     let files = match find_scenarios(&args.paths) {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("{e}");
+            errln!("{e}");
             return 1;
         }
     };
@@ -96,22 +96,22 @@ pub fn run(args: TestArgs) -> i32 {
         match run_one(f) {
             Verdict::Pass => {
                 passed += 1;
-                println!("ok      {}", f.display());
+                outln!("ok      {}", f.display());
             }
             Verdict::Skip => skipped += 1,
             Verdict::Fail(lines) => {
                 failed += 1;
-                println!("FAILED  {}", f.display());
+                outln!("FAILED  {}", f.display());
                 for l in lines {
                     for part in l.lines() {
-                        println!("        {part}");
+                        outln!("        {part}");
                     }
                 }
             }
         }
     }
     if passed + failed == 0 {
-        eprintln!(
+        errln!(
             "no scenario with [expect] tables found in {}{}",
             args.paths
                 .iter()
@@ -126,10 +126,10 @@ pub fn run(args: TestArgs) -> i32 {
         );
         return 1;
     }
-    println!();
-    println!("{passed} passed, {failed} failed");
+    outln!();
+    outln!("{passed} passed, {failed} failed");
     if skipped > 0 {
-        println!("({skipped} scenario files without [expect] not run)");
+        outln!("({skipped} scenario files without [expect] not run)");
     }
     if failed == 0 {
         0

@@ -42,11 +42,11 @@ impl CmdError {
     pub fn report(self) -> i32 {
         match self {
             CmdError::Usage(m) => {
-                eprintln!("error: {m}");
+                errln!("error: {m}");
                 2
             }
             CmdError::Problem(m) => {
-                eprintln!("error: {m}");
+                errln!("error: {m}");
                 1
             }
         }
@@ -134,7 +134,7 @@ fn backend(src: &SourceArgs) -> Result<Backend, CmdError> {
 fn finish(result: Result<String, CmdError>) -> i32 {
     match result {
         Ok(text) => {
-            print!("{text}");
+            out!("{text}");
             0
         }
         Err(e) => e.report(),
