@@ -137,21 +137,23 @@ fn hostname() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
+/// The shared database behind `store`, or why there is none.
+fn shared(store: &ChainStore) -> Result<&PgStore, StoreError> {
+    store
+        .kv()
+        .shared()
+        .ok_or_else(|| StoreError::Io("this store is not shared by engines".into()))
+}
+
 impl Cluster {
     fn pg(&self) -> Result<&PgStore, StoreError> {
-        self.store
-            .kv()
-            .shared()
-            .ok_or_else(|| StoreError::Io("this store is not shared by engines".into()))
+        shared(&self.store)
     }
 
     /// Register this engine: evict engines whose heartbeat is older than three of their
     /// leases (dead; their leases have long expired), then take the smallest free slot.
     pub fn join(store: ChainStore, options: ClusterOptions) -> Result<Cluster, StoreError> {
-        let pg = store
-            .kv()
-            .shared()
-            .ok_or_else(|| StoreError::Io("this store is not shared by engines".into()))?;
+        let pg = shared(&store)?;
         let id = random_id();
         pg.coord(
             "DELETE FROM chainsched_engines \
