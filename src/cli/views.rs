@@ -365,11 +365,30 @@ pub fn timeline(a: TimelineArgs) -> i32 {
 pub struct StatsArgs {
     #[arg(long)]
     pub chain: Option<String>,
+    /// The chain's last N finished runs instead: each run, the success rate, p50/p90 run
+    /// duration, average wait, and each step's durations over those runs (needs --chain).
+    #[arg(long, requires = "chain", value_parser = clap::value_parser!(u64).range(1..=crate::views::history::MAX_RUNS as u64))]
+    pub runs: Option<u64>,
     #[command(flatten)]
     pub src: SourceArgs,
 }
 
+/// `stats --chain C --runs N`: the chain history (the numbers the dashboard's chain page draws).
+fn chain_history(a: &StatsArgs, chain: &str, runs: usize) -> Result<String, CmdError> {
+    let h: views::history::ChainHistory = match backend(&a.src)? {
+        Backend::Local(v) => views::history::chain_history(&v, chain, runs)?,
+        Backend::Remote(c) => c.get(&format!(
+            "/api/v1/chains/{}/history?runs={runs}",
+            encode(chain)
+        ))?,
+    };
+    Ok(views::history::render_history(&h, format(a.src.format)))
+}
+
 pub fn stats(a: StatsArgs) -> i32 {
+    if let (Some(chain), Some(runs)) = (a.chain.as_deref(), a.runs) {
+        return finish(chain_history(&a, chain, runs as usize));
+    }
     finish((|| {
         let rows = match backend(&a.src)? {
             Backend::Local(v) => query::stats(&v, a.chain.as_deref())?,
