@@ -306,9 +306,15 @@ pub async fn chain_rules(
 pub async fn chain_graph(
     State(st): State<Arc<AppState>>,
     p: PathArg<String>,
+    q: Params,
 ) -> Result<Response, ApiError> {
     let chain = path(p)?;
-    let svg = super::svg::chain_svg(&st.catalog(), &chain)
+    let m = params(q)?;
+    check_known(&m, &["collapse"])?;
+    let collapsed: Vec<String> = text(&m, "collapse")
+        .map(|v| v.split(',').map(|s| s.trim().to_string()).collect())
+        .unwrap_or_default();
+    let svg = super::svg::chain_svg(&st.catalog(), &chain, &collapsed)
         .ok_or_else(|| ApiError::not_found(format!("chain {chain} not found")))?;
     Ok((
         [(header::CONTENT_TYPE, "image/svg+xml; charset=utf-8")],

@@ -123,10 +123,7 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         .route("/chains/{chain}/steps", get(api::chain_steps))
         .route("/chains/{chain}/rules", get(api::chain_rules))
         .route("/chains/{chain}/graph.svg", get(api::chain_graph))
-        .route(
-            "/chains/{chain}/history",
-            get(pictures::chain_history_json),
-        )
+        .route("/chains/{chain}/history", get(pictures::chain_history_json))
         .route("/chains/{chain}/rules/define", post(chains::define_rule))
         .route("/chains/{chain}/rules/{rule}/drop", post(chains::drop_rule))
         .route(

@@ -312,7 +312,10 @@ pub fn gantt(
     let mut idx: Vec<usize> = (0..runs.len()).collect();
     idx.sort_by_key(|i| {
         (
-            order.get(runs[*i].sub.as_str()).copied().unwrap_or(usize::MAX),
+            order
+                .get(runs[*i].sub.as_str())
+                .copied()
+                .unwrap_or(usize::MAX),
             runs[*i].begin().unwrap_or(now),
         )
     });
@@ -539,7 +542,12 @@ mod tests {
             tl(5, Some("A"), TimelineKind::StepState, "A RETRY SCHEDULED"),
             tl(10, Some("A"), TimelineKind::StepState, "A RUNNING"),
             tl(100, Some("X"), TimelineKind::StepState, "X SUCCEEDED"),
-            tl(200, None, TimelineKind::RuleFired, "NEXT: AFTER 00:00:01 START B"),
+            tl(
+                200,
+                None,
+                TimelineKind::RuleFired,
+                "NEXT: AFTER 00:00:01 START B",
+            ),
             tl(200, Some("B"), TimelineKind::StepState, "B SCHEDULED"),
             tl(600, Some("B"), TimelineKind::StepState, "B RUNNING"),
         ];

@@ -289,10 +289,7 @@ pub fn render_history(h: &ChainHistory, format: Format) -> String {
     };
     match format {
         Format::Json => render::json(h),
-        Format::Csv => render::csv(
-            ChainRunRow::COLUMNS,
-            h.runs.iter().map(|r| r.cells()),
-        ),
+        Format::Csv => render::csv(ChainRunRow::COLUMNS, h.runs.iter().map(|r| r.cells())),
         Format::Table => {
             let mut out = format!(
                 "chain {}: last {} finished runs (asked {}): {} succeeded, {} failed, {} stopped; \

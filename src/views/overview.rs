@@ -222,7 +222,12 @@ mod tests {
         assert_eq!(o.hours[23].hour, rfc3339(100 * HOUR));
         let batch = &o.groups[0];
         assert_eq!(
-            (batch.group_name.as_str(), batch.max_running, batch.running, batch.queued),
+            (
+                batch.group_name.as_str(),
+                batch.max_running,
+                batch.running,
+                batch.queued
+            ),
             ("BATCH", Some(2), 2, 1)
         );
         let night = &o.groups[1];
