@@ -528,9 +528,23 @@ pub(super) fn layout(scene: &Scene) -> Layout {
     let mut routed = Vec::new();
     let mut extra_bottom: f64 = block.h;
     let mut extra_right: f64 = block.w;
+    // A nested chain's step: edges to the outside leave from its frame, not through its steps.
+    let frames: HashMap<&str, &Rect> = block
+        .clusters
+        .iter()
+        .map(|(_, _, outer, r)| (outer.as_str(), r))
+        .collect();
     for (k, e) in scene.edges.iter().enumerate() {
         let (Some(a), Some(b)) = (placed.get(e.from.as_str()), placed.get(e.to.as_str())) else {
             continue;
+        };
+        let inside = e
+            .to
+            .strip_prefix(e.from.as_str())
+            .is_some_and(|rest| rest.starts_with('.'));
+        let a = match frames.get(e.from.as_str()) {
+            Some(frame) if !inside && e.from != e.to => frame,
+            _ => a,
         };
         let (path, poly) = if e.from == e.to {
             // A self-loop: a small arc above the node's right end.
