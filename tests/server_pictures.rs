@@ -110,7 +110,10 @@ fn gantt_history_and_overview_through_the_api_and_the_cli() {
         if let Some(r) = rows.iter().find(|r| r["step_job_subname"] == "N.I1") {
             assert_eq!(r["depth"], 1);
             assert_eq!(r["parent_subname"], "N");
-            let w = rows.iter().find(|r| r["step_job_subname"] == "W").expect("W");
+            let w = rows
+                .iter()
+                .find(|r| r["step_job_subname"] == "W")
+                .expect("W");
             assert_eq!(w["kind"], "EVENT");
             break;
         }
@@ -149,8 +152,14 @@ fn gantt_history_and_overview_through_the_api_and_the_cli() {
     assert_eq!(status, 404);
 
     // The CLI prints the same numbers from the service.
-    let out = s.cli(&["stats", "--chain", "DEMO", "--runs", "2", "--format", "json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = s.cli(&[
+        "stats", "--chain", "DEMO", "--runs", "2", "--format", "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let cli: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(cli, h, "the CLI shows the API's history");
     let out = s.cli(&["stats", "--chain", "DEMO", "--runs", "2"]);
@@ -193,12 +202,18 @@ fn gantt_history_and_overview_through_the_api_and_the_cli() {
     let (code, err) = s.terminate();
     assert_eq!(code, Some(0), "{err}");
     let out = std::process::Command::new(bin())
-        .args(["stats", "--chain", "DEMO", "--runs", "2", "--format", "json", "--db"])
+        .args([
+            "stats", "--chain", "DEMO", "--runs", "2", "--format", "json", "--db",
+        ])
         .arg(&s.db)
         .env_remove("CHAINSCHED_SERVER")
         .output()
         .expect("run the CLI");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let local: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(local, h, "the store gives the same history");
 }

@@ -523,6 +523,12 @@ pub(super) fn layout(scene: &Scene) -> Layout {
         .map(|((a, b), p)| ((a.as_str(), b.as_str()), p))
         .collect();
     let node_boxes: Vec<&Rect> = block.nodes.iter().map(|(_, r)| r).collect();
+    let mut fan_in: HashMap<&str, usize> = HashMap::new();
+    let mut fan_out: HashMap<&str, usize> = HashMap::new();
+    for e in &scene.edges {
+        *fan_in.entry(e.to.as_str()).or_default() += 1;
+        *fan_out.entry(e.from.as_str()).or_default() += 1;
+    }
     let mut labels: Vec<Rect> = Vec::new();
     let mut labelled: HashSet<(String, String)> = HashSet::new();
     let mut routed = Vec::new();
@@ -538,10 +544,9 @@ pub(super) fn layout(scene: &Scene) -> Layout {
         let (Some(a), Some(b)) = (placed.get(e.from.as_str()), placed.get(e.to.as_str())) else {
             continue;
         };
-        let inside = e
-            .to
-            .strip_prefix(e.from.as_str())
-            .is_some_and(|rest| rest.starts_with('.'));
+        let inside =
+            e.to.strip_prefix(e.from.as_str())
+                .is_some_and(|rest| rest.starts_with('.'));
         let a = match frames.get(e.from.as_str()) {
             Some(frame) if !inside && e.from != e.to => frame,
             _ => a,
@@ -614,7 +619,13 @@ pub(super) fn layout(scene: &Scene) -> Layout {
                 w,
                 h: LABEL_H,
             };
-            let fractions = [0.78, 0.62, 0.5, 0.35, 0.2, 0.88, 0.1, 0.7, 0.42, 0.28];
+            // Where the edges spread out: at the target end of a fan-out, at the source end of
+            // a fan-in (edges converge on a join).
+            let fractions = if fan_in.get(e.to.as_str()) > fan_out.get(e.from.as_str()) {
+                [0.22, 0.12, 0.32, 0.42, 0.5, 0.62, 0.78, 0.88, 0.28, 0.7]
+            } else {
+                [0.78, 0.62, 0.5, 0.35, 0.2, 0.88, 0.1, 0.7, 0.42, 0.28]
+            };
             let mut spot = fractions
                 .iter()
                 .map(|f| at(along(&poly, *f), 0.0))

@@ -14,7 +14,8 @@ const PICTURES_JS: &str = include_str!("assets/pictures.js");
 /// The page served at `/`.
 pub fn page() -> String {
     let script = format!("{PICTURES_JS}\n{JS}");
-    HTML.replace("/*__CSS__*/", CSS).replace("//__JS__", &script)
+    HTML.replace("/*__CSS__*/", CSS)
+        .replace("//__JS__", &script)
 }
 
 #[cfg(test)]

@@ -277,7 +277,23 @@ pub fn chain_history(
         };
         log.extend(super::log::select(src.log(&lf)?, &lf));
     }
-    Ok(history(chain, finished, &log, runs))
+    let mut h = history(chain, finished, &log, runs);
+    // Steps in the chain's order (nested steps after their step), as the other views list them.
+    if let Some(c) = src.catalog()?.chains.get(chain) {
+        let pos = |sub: &str| {
+            let top = sub.split('.').next().unwrap_or(sub);
+            c.steps
+                .iter()
+                .position(|s| s.name == top)
+                .unwrap_or(usize::MAX)
+        };
+        h.steps.sort_by(|a, b| {
+            pos(&a.step_job_subname)
+                .cmp(&pos(&b.step_job_subname))
+                .then_with(|| a.step_job_subname.cmp(&b.step_job_subname))
+        });
+    }
+    Ok(h)
 }
 
 /// The history as text: a summary, the runs, the steps (table); everything (JSON); the runs

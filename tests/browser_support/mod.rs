@@ -126,7 +126,11 @@ pub fn screenshot(bin: &Path, profile: &Path, url: &str, name: &str) -> PathBuf 
     flags.push(&arg);
     run_chromium(bin, profile, url, &flags);
     let size = std::fs::metadata(&shot).map(|m| m.len()).unwrap_or(0);
-    assert!(size > 10_000, "a screenshot was written to {}", shot.display());
+    assert!(
+        size > 10_000,
+        "a screenshot was written to {}",
+        shot.display()
+    );
     println!("screenshot: {}", shot.display());
     shot
 }

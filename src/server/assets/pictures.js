@@ -116,13 +116,25 @@ function enableZoom(box) {
   svg.dataset.zoom = "1";
   const full = { x: vb[0], y: vb[1], w: vb[2], h: vb[3] };
   let view = { ...full };
-  // Never drawn larger than actual size; a big chain starts fitted (whole) and zooms in.
+  // Never drawn larger than actual size; a chain too big to read whole starts centred at a
+  // readable size (the "fit" button shows it whole).
   svg.removeAttribute("width");
   svg.removeAttribute("height");
-  svg.style.width = `min(100%, ${Math.ceil(full.w)}px)`;
+  svg.style.width = "100%";
   svg.style.height = `min(70vh, ${Math.ceil(full.h)}px)`;
   svg.style.maxWidth = "none";
-  svg.style.margin = "0 auto";
+  const at = (scale) => {
+    const r = svg.getBoundingClientRect();
+    if (!r.width || !r.height) return { ...full };
+    const w = r.width / scale, h = r.height / scale;
+    return { x: full.x + full.w / 2 - w / 2, y: full.y + full.h / 2 - h / 2, w, h };
+  };
+  const fitScale = () => {
+    const r = svg.getBoundingClientRect();
+    return r.width && r.height ? Math.min(r.width / full.w, r.height / full.h) : 1;
+  };
+  const first = Math.min(1, fitScale());
+  view = at(first < 0.5 ? 0.6 : first);
   svg.style.cursor = "grab";
   svg.setAttribute("preserveAspectRatio", "xMidYMid meet");
   svg.dataset.full = `${full.x} ${full.y} ${full.w} ${full.h}`;
@@ -162,8 +174,8 @@ function enableZoom(box) {
     const c = { x: view.x + view.w / 2, y: view.y + view.h / 2 };
     if (z === "in") zoom(1 / 1.4, c.x, c.y);
     if (z === "out") zoom(1.4, c.x, c.y);
-    if (z === "fit") { view = { ...full }; apply(); }
-    if (z === "one") { const r = svg.getBoundingClientRect(); view = { x: full.x, y: full.y, w: r.width, h: r.height }; apply(); }
+    if (z === "fit") { view = at(Math.min(1, fitScale())); apply(); }
+    if (z === "one") { view = at(1); apply(); }
   });
   box.prepend(bar);
   apply();
