@@ -216,6 +216,7 @@ async function loadEngines() {
 }
 
 function renderEngines() {
+  renderGlanceEngines();
   $("#engines").classList.toggle("hidden", !ui.engines.length);
   $("#engines-count").textContent = ui.engines.length;
   $("#engine-list").innerHTML = ui.engines.map((e) => {

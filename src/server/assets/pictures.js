@@ -366,6 +366,12 @@ function renderGlance(o) {
     const pct = g.max_running ? Math.min(100, (100 * g.running) / g.max_running) : 0;
     return `<tr data-group="${esc(g.group_name)}"><td><b>${esc(g.group_name)}</b></td><td>${g.max_running ?? "none"}</td><td>${g.running}</td><td>${g.queued}</td><td style="min-width:120px">${g.max_running ? `<div class="bar${pct >= 100 ? " bad" : ""}" title="${g.running} of ${g.max_running}"><div style="width:${pct.toFixed(0)}%"></div></div>` : ""}</td></tr>`;
   }).join("")}</tbody></table>` : `<div class="muted-note">No resource groups are defined.</div>`;
+  renderGlanceEngines();
+}
+
+// Engines sharing a database, with their heartbeat and jobs (hidden with a single engine).
+function renderGlanceEngines() {
+  if (!$("#glance-engines")) return;
   const engines = ui.engines || [];
   $("#glance-engines-wrap").classList.toggle("hidden", !engines.length);
   $("#glance-engines").innerHTML = engines.map((e) => {
