@@ -586,7 +586,7 @@ function route() {
     $("#run-details").classList.add("hidden");
     renderJobs();
     if (ui.selected) loadDetail(ui.selected);
-    else loadGlance();
+    else loadGlance(true);
   }
 }
 

@@ -322,9 +322,12 @@ function renderHistory(h) {
 
 // ------------------------------------------------------------------ at a glance
 
-async function loadGlance() {
+// The overview reads a day of the job log: refreshed at most every 15 s unless asked (routing).
+async function loadGlance(force) {
   const box = $("#glance");
   if (!box || box.offsetParent === null) return;
+  if (!force && Date.now() - (pic.glanceAt || 0) < 15000) return;
+  pic.glanceAt = Date.now();
   try {
     const o = await api("/api/v1/overview");
     renderGlance(o);
