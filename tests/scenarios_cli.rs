@@ -574,3 +574,57 @@ evaluate = { job = "J1" }
     assert_eq!(c["state"], "SUCCEEDED", "{out}");
     assert_eq!(c["started_at"], "3s", "{out}");
 }
+
+/// Issue 12 point 13: `simulate` refuses a start the real run refuses (the core's start check
+/// is shared): a job without a parameter its programs use, an unknown group, a bad job name.
+#[test]
+fn simulate_applies_the_runtime_start_checks() {
+    let chain = "
+program LOAD { executable '/bin/echo'; arguments '--date' '${RUN_DATE}'; }
+chain P { step A program LOAD; rule when TRUE then START A; rule when A COMPLETED then END; }
+";
+    let scenario = r#"
+[[job]]
+name = "NO_PARAM"
+chain = "P"
+[job.outcomes]
+A = "ok"
+
+[[job]]
+name = "WITH_PARAM"
+chain = "P"
+parameters = { run_date = "2024-03-01" }
+[job.outcomes]
+A = "ok"
+"#;
+    let dir = project(chain, scenario);
+    let (out, err) = text(&simulate(dir.path(), "json"));
+    let v: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+    let rejected = v["rejected"].as_array().expect("array");
+    assert_eq!(rejected.len(), 1, "{rejected:?}");
+    assert_eq!(rejected[0]["intervention"], "start");
+    let why = rejected[0]["error"].as_str().unwrap_or_default();
+    assert!(
+        why.contains("unknown parameter RUN_DATE") && why.contains("--param RUN_DATE=VALUE"),
+        "{why}"
+    );
+    let jobs = v["jobs"].as_array().expect("jobs");
+    assert_eq!(jobs.len(), 1, "only the job with its parameter ran: {jobs:?}");
+    assert_eq!(jobs[0]["job"], "WITH_PARAM");
+    assert_eq!(jobs[0]["state"], "SUCCEEDED");
+
+    // The real run refuses the same start with the same words.
+    let rules = dir.path().join("rules.chain");
+    let db = dir.path().join("db");
+    let o = bin()
+        .arg("run")
+        .arg(&rules)
+        .args(["--chain", "P", "--db"])
+        .arg(&db)
+        .output()
+        .expect("the binary runs");
+    let (_, run_err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{run_err}");
+    assert!(run_err.contains("unknown parameter RUN_DATE"), "{run_err}");
+}

@@ -454,17 +454,11 @@ impl Core {
         req: StartRequest,
         effects: &mut Vec<Effect>,
     ) -> Result<String, CoreError> {
-        let req = self.resolve_definition(req)?;
-        if !self.catalog.chains.contains_key(&req.chain) {
-            return Err(self.unknown_chain(&req.chain));
-        }
+        let req = self.check_start(req)?;
         let defs = self.collect_defs(&req.chain)?;
         let (only, presets) = validate_start(&defs, &req)?;
         let name = match &req.job {
             Some(n) => {
-                if n.trim().is_empty() {
-                    return Err(CoreError::Invalid("a job name cannot be empty".into()));
-                }
                 if self.jobs.get(n).is_some_and(|j| !j.ended()) {
                     return Err(CoreError::DuplicateJob(n.clone()));
                 }

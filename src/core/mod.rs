@@ -8,7 +8,8 @@
 //! instance and step state, rule cache), `lifecycle` (step transitions), `passes` (evaluation
 //! passes and stalls), `alter` (manual control), `triggers` (timers and events), `recovery` (snapshots and restart), `instance` (a chain
 //! instance and its steps, with change marks), `journal` (per-record persistence),
-//! `eval` / `payload` (three-valued conditions).
+//! `eval` / `payload` (three-valued conditions), `start_check` + `limits` (the checks
+//! every start passes, shared by the runtime and the simulator).
 
 mod admission;
 mod alter;
@@ -17,10 +18,12 @@ pub mod eval;
 mod instance;
 mod job;
 pub mod journal;
+pub mod limits;
 mod lifecycle;
 mod passes;
 pub mod payload;
 mod recovery;
+pub mod start_check;
 mod triggers;
 pub mod types;
 
