@@ -4,7 +4,7 @@
 //! the store (which the read methods query directly, without going through the actor, so views
 //! never wait for the engine). Requests are answered once their state change is durable.
 
-use super::actor::{Accepted, Actor, ActorSetup, Msg};
+use super::actor::{Accepted, Actor, ActorSetup, Msg, RecoveryWork};
 use super::clock::EngineClock;
 use super::error::EngineError;
 use super::events::EngineEvent;
@@ -67,6 +67,8 @@ struct Inner {
     cluster: Option<Arc<super::cluster::Cluster>>,
     /// Why the engine stopped acting (`None` while it works); see [`Engine::failure`].
     failure: watch::Receiver<Option<String>>,
+    /// Observe only ([`EngineOptions::read_only`]): every input is refused.
+    read_only: bool,
     /// Keeps the launcher (its guardian process, or its forking thread and with it the
     /// parent-death link of step processes) alive exactly as long as the engine.
     _launcher: Launcher,
@@ -148,9 +150,11 @@ impl Engine {
                 for w in &warnings {
                     tracing::warn!("{w}");
                 }
-                b.put_catalog(&c);
-                store.apply(b)?;
-                store.flush()?;
+                if !options.read_only {
+                    b.put_catalog(&c);
+                    store.apply(b)?;
+                    store.flush()?;
+                }
                 c
             }
             None => store.catalog()?.unwrap_or_default(),
@@ -169,6 +173,10 @@ impl Engine {
                 );
             }
             (Some(cluster), work, report)
+        } else if options.read_only {
+            // Observe only: the unfinished jobs stay as they are in the store (the views read
+            // them there); nothing is recovered, restarted or killed.
+            (None, RecoveryWork::default(), RecoveryReport::default())
         } else {
             // Strays of a crashed engine on this store must be gone before anything restarts.
             let id = store_id.clone();
@@ -214,7 +222,7 @@ impl Engine {
             super::cluster::spawn(c.clone(), launcher.clone(), tx.downgrade());
         }
 
-        if let Some(retention) = options.retention {
+        if let (Some(retention), false) = (options.retention, options.read_only) {
             super::retention::spawn(store.clone(), clock, retention, tx.downgrade());
         }
 
@@ -230,10 +238,11 @@ impl Engine {
                 schedules_on: AtomicBool::new(false),
                 cluster,
                 failure,
+                read_only: options.read_only,
                 _launcher: launcher,
             }),
         };
-        if options.schedules {
+        if options.schedules && !options.read_only {
             engine.enable_schedules();
         }
         Ok(engine)
@@ -287,6 +296,16 @@ impl Engine {
         self.inner.handlers.register(name, f);
     }
 
+    /// A read-only engine changes nothing (`serve --read-only`).
+    fn refuse_if_read_only(&self) -> Result<(), EngineError> {
+        if self.inner.read_only {
+            return Err(EngineError::Invalid(
+                "this engine is read-only (serve --read-only): it changes nothing".into(),
+            ));
+        }
+        Ok(())
+    }
+
     async fn ask<T>(
         &self,
         make: impl FnOnce(oneshot::Sender<Result<T, EngineError>>) -> Msg,
@@ -301,6 +320,7 @@ impl Engine {
     }
 
     async fn input(&self, input: Input) -> Result<Accepted, EngineError> {
+        self.refuse_if_read_only()?;
         let Some(cluster) = &self.inner.cluster else {
             return self.ask(|reply| Msg::Input { input, reply }).await;
         };
@@ -371,6 +391,7 @@ impl Engine {
     /// Replace the catalog (future runs; running jobs keep their definitions). It is stored, so
     /// `resume` finds the programs of recovered jobs.
     pub async fn load_catalog(&self, catalog: Catalog) -> Result<(), EngineError> {
+        self.refuse_if_read_only()?;
         self.ask(|reply| Msg::LoadCatalog {
             catalog: Box::new(catalog),
             reply,

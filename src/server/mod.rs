@@ -200,6 +200,8 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
             .into(),
             address: Some(addr.to_string()),
         },
+        // Read-only never changes state or runs anything, recovery included.
+        read_only: config.read_only,
         ..EngineOptions::default()
     };
     let engine = Engine::open_db(&config.db, options).await.map_err(|e| {
