@@ -260,7 +260,8 @@ fn alter_does_not_evaluate_by_itself() {
 }
 
 #[test]
-fn evaluation_interval_reevaluates_time_dependent_rules_and_never_stalls() {
+fn evaluation_interval_reevaluates_time_dependent_rules_and_stalls_only_when_the_clock_cannot_help()
+{
     let mut d = Driver::new(&src(
         "chain C { evaluation_interval 5s; step A program P; step B program P;
            rule R1 when TRUE then START A;
@@ -281,9 +282,17 @@ fn evaluation_interval_reevaluates_time_dependent_rules_and_never_stalls() {
     // The interval timer is cancelled at the end; nothing pending.
     assert!(d.timers.is_empty());
 
-    // A chain with an interval and no TRUE rule does not stall: it keeps evaluating.
+    // A chain with an interval and no TRUE rule keeps evaluating; with no rule that reads the
+    // clock nothing can change, so it stalls (docs/evaluator.md, "Stalls").
     let mut d = Driver::new(&src("chain W { evaluation_interval 1m; step A program P;
            rule R1 when :A.start_date IS NOT NULL then END; }"));
+    d.start("W", "J");
+    d.run_until(10 * 60 * S);
+    assert_eq!(d.state("J"), JobState::ChainStalled);
+    assert_eq!(d.timers.len(), 1);
+    // A rule that reads the clock and could still act keeps it RUNNING.
+    let mut d = Driver::new(&src("chain W { evaluation_interval 1m; step A program P;
+           rule R1 when SYSTIMESTAMP > TIMESTAMP '2999-01-01 00:00:00' then END; }"));
     d.start("W", "J");
     d.run_until(10 * 60 * S);
     assert_eq!(d.state("J"), JobState::Running);

@@ -610,7 +610,11 @@ A = "ok"
         "{why}"
     );
     let jobs = v["jobs"].as_array().expect("jobs");
-    assert_eq!(jobs.len(), 1, "only the job with its parameter ran: {jobs:?}");
+    assert_eq!(
+        jobs.len(),
+        1,
+        "only the job with its parameter ran: {jobs:?}"
+    );
     assert_eq!(jobs[0]["job"], "WITH_PARAM");
     assert_eq!(jobs[0]["state"], "SUCCEEDED");
 
@@ -627,4 +631,99 @@ A = "ok"
     let (_, run_err) = text(&o);
     assert_eq!(o.status.code(), Some(1), "{run_err}");
     assert!(run_err.contains("unknown parameter RUN_DATE"), "{run_err}");
+}
+
+/// Issue 12 point 14: with an `evaluation_interval`, a failure no rule handles still shows as
+/// CHAIN_STALLED once no rule that reads the clock can act (a duration watchdog cannot: its
+/// step has ended); a rule waiting for a time of day keeps the job RUNNING until it fires.
+#[test]
+fn a_chain_with_an_interval_stalls_when_only_the_clock_is_left_and_it_cannot_help() {
+    let chain = "
+program BAD { builtin fail 20001; }
+program OK  { builtin noop; }
+chain WATCHED {
+    evaluation_interval 1m;
+    step A program BAD;
+    step B program OK;
+    rule GO when TRUE then START A;
+    rule WATCHDOG when :A.duration > INTERVAL '2' HOUR then STOP A;
+    rule NEXT when A SUCCEEDED then START B;
+    rule DONE when B COMPLETED then END;
+}
+chain TIMED {
+    evaluation_interval 1m;
+    step A program BAD;
+    step R program OK;
+    rule GO when TRUE then START A;
+    rule LATER when SYSTIMESTAMP >= TIMESTAMP '1970-01-01 00:10:00' then START R;
+    rule DONE when R COMPLETED then END;
+}
+";
+    let scenario = r#"
+[[job]]
+name = "W"
+chain = "WATCHED"
+[[job]]
+name = "T"
+chain = "TIMED"
+[settings]
+until = "1h"
+"#;
+    let dir = project(chain, scenario);
+    let (out, err) = text(&simulate(dir.path(), "json"));
+    let v: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+    let job = |name: &str| {
+        v["jobs"]
+            .as_array()
+            .and_then(|a| a.iter().find(|j| j["job"] == name))
+            .cloned()
+            .unwrap_or_else(|| panic!("no job {name}: {v}"))
+    };
+    let w = job("W");
+    assert_eq!(w["state"], "CHAIN_STALLED", "{w}");
+    let stall = v["timeline"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["job"] == "W" && e["kind"] == "stall")
+        .unwrap_or_else(|| panic!("no stall row: {}", v["timeline"]));
+    assert_eq!(stall["time"], "1s", "{stall}");
+    assert!(
+        stall["detail"]
+            .as_str()
+            .is_some_and(|r| r.contains("A FAILED with 20001")),
+        "{stall}"
+    );
+    let t = job("T");
+    assert_eq!(t["state"], "SUCCEEDED", "{t}");
+    assert_eq!(t["ended_at"], "10m1s", "{t}");
+    let t_stalls = v["timeline"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["job"] == "T" && e["kind"] == "stall")
+        .count();
+    assert_eq!(t_stalls, 0, "T waited for its time rule: {}", v["timeline"]);
+
+    // `check` warns about the same watchdog in a chain without an interval.
+    let plain = chain.replace("    evaluation_interval 1m;\n", "");
+    std::fs::write(dir.path().join("rules.chain"), plain).expect("write rules");
+    let o = bin()
+        .args(["check", "--format", "json"])
+        .arg(dir.path().join("rules.chain"))
+        .output()
+        .expect("the binary runs");
+    let (out, _) = text(&o);
+    let report: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let warned: Vec<&str> = report["diagnostics"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|d| d["code"] == "time-rule-without-interval")
+        .filter_map(|d| d["message"].as_str())
+        .collect();
+    assert_eq!(warned.len(), 2, "{report}");
+    assert!(warned[0].contains("rule WATCHDOG"), "{warned:?}");
+    assert!(warned[1].contains("rule LATER"), "{warned:?}");
 }

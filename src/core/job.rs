@@ -38,6 +38,10 @@ pub(crate) struct Def {
     pub action_index: Vec<Vec<RuleIdx>>,
     /// Rules whose value can change with time alone (always re-evaluated).
     pub time_dependent: Vec<RuleIdx>,
+    /// Rules that read the clock other than through a step's duration
+    /// ([`crate::catalog::Condition::reads_clock`]): with an `evaluation_interval`, the chain
+    /// does not stall while one of them could still act (`passes.rs`, `can_stall`).
+    pub clock_rules: Vec<RuleIdx>,
     /// Step name → index: top-level steps are located through their chain's definition (shared
     /// by every job of the chain), so a job needs no per-step name index of its own.
     pub step_by_name: HashMap<String, StepIdx>,
@@ -50,7 +54,11 @@ impl Def {
         let mut action_index = vec![Vec::new(); n];
         let mut exprs = Vec::with_capacity(chain.rules.len());
         let mut time_dependent = Vec::new();
+        let mut clock_rules = Vec::new();
         for (r, rule) in chain.rules.iter().enumerate() {
+            if rule.condition.reads_clock() {
+                clock_rules.push(r);
+            }
             let expr = Expr::compile(&rule.condition);
             let mut mentioned = Vec::new();
             expr.steps(&mut mentioned);
@@ -90,6 +98,7 @@ impl Def {
             cond_index,
             action_index,
             time_dependent,
+            clock_rules,
         }
     }
 

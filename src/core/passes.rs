@@ -19,7 +19,7 @@ use super::eval::Truth;
 use super::job::*;
 use super::lifecycle::StopReason;
 use super::types::*;
-use crate::catalog::{EndAction, RuleAction, RuleIdx, StepTarget};
+use crate::catalog::{EndAction, RuleAction, RuleIdx, StepIdx, StepTarget};
 
 impl Job {
     /// Run passes on instance `i` until nothing changes (or the chain ends).
@@ -210,7 +210,34 @@ impl Job {
             && inst.live()
             && inst.status() == InstStatus::Running
             && inst.cache.active == 0
-            && inst.def.chain.evaluation_interval.is_none()
+            && self.can_stall(i)
+    }
+
+    /// Whether instance `i` may be declared stalled once nothing in it is active
+    /// (docs/evaluator.md, "Stalls"). Without an `evaluation_interval`, always: nothing but an
+    /// active step can change a condition. With one, the interval's evaluations can still make a
+    /// rule that reads the clock (SYSTIMESTAMP, SYSDATE, …; durations are fixed once nothing
+    /// runs) TRUE, so the chain stalls only when none of those rules could act: an END always
+    /// could, a START could while one of its steps is NOT_STARTED, a STOP could while one of
+    /// its steps is PAUSED (nothing else is left to stop).
+    pub(crate) fn can_stall(&self, i: InstId) -> bool {
+        let inst = &self.instances[i];
+        if inst.def.chain.evaluation_interval.is_none() {
+            return true;
+        }
+        let state = |s: &StepIdx| inst.steps().get(*s).map(|st| st.state);
+        !inst.def.clock_rules.iter().any(|&r| {
+            match inst.def.chain.rules.get(r).map(|rule| &rule.action) {
+                Some(RuleAction::End(_)) => true,
+                Some(RuleAction::Start { steps, .. }) => steps
+                    .iter()
+                    .any(|s| state(s) == Some(StepState::NotStarted)),
+                Some(RuleAction::Stop { steps }) => {
+                    steps.iter().any(|s| state(s) == Some(StepState::Paused))
+                }
+                None => false,
+            }
+        })
     }
 
     /// Stall / unstall instance `i` (semantics.md "One evaluation pass", step 5).
@@ -219,7 +246,7 @@ impl Job {
             return;
         }
         let inst = &self.instances[i];
-        let can_stall = inst.def.chain.evaluation_interval.is_none();
+        let can_stall = self.can_stall(i);
         let active = inst.cache.active > 0;
         let stalled = inst.status() == InstStatus::Stalled;
         if !active && !stalled && can_stall {
