@@ -84,3 +84,138 @@ fn read_only_serve_recovers_and_runs_nothing() {
     let _ = out.kill();
     let _ = out.wait();
 }
+
+const EVENT_RULES: &str = r#"
+program NAP { builtin sleep 300ms; }
+chain EV {
+    step W event FILE_ARRIVED where size > 0;
+    rule when TRUE then START W;
+    rule when W SUCCEEDED then END;
+}
+chain LATE {
+    step A program NAP;
+    step W event GO_LATE;
+    rule when TRUE then START A;
+    rule when A SUCCEEDED then START W;
+    rule when W SUCCEEDED then END;
+}
+"#;
+
+/// Point 11: an event is never lost silently. A name no chain declares is refused with the
+/// nearest one, a payload that is not an object is refused, "0 completed" says why, and an
+/// event raised before its step waits is kept when asked (`--keep`), shown in the events view.
+#[test]
+fn events_are_refused_explained_or_kept() {
+    let s = Server::start(EVENT_RULES);
+    // A misspelt name: 400 with the nearest name (HTTP), exit 1 (CLI).
+    let (status, v) = s.post(
+        "/api/v1/events",
+        serde_json::json!({ "name": "FILE_ARIVED" }),
+    );
+    assert_eq!(status, 400, "{v}");
+    let msg = v["error"]["message"].as_str().unwrap_or_default();
+    assert!(msg.contains("no chain declares event FILE_ARIVED"), "{v}");
+    assert!(msg.contains("did you mean FILE_ARRIVED?"), "{v}");
+    let o = s.cli(&["event", "FILE_ARIVED"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("did you mean FILE_ARRIVED?"));
+    // A payload that is not an object.
+    let (status, v) = s.post(
+        "/api/v1/events",
+        serde_json::json!({ "name": "FILE_ARRIVED", "payload": [1, 2] }),
+    );
+    assert_eq!(status, 400, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("payload"),
+        "{v}"
+    );
+    let o = s.cli(&["event", "FILE_ARRIVED", "--payload", "42"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("JSON object"));
+
+    // Nobody waits: the answer says so.
+    let o = s.cli(&["event", "FILE_ARRIVED", "--payload", r#"{"size": 3}"#]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{out}");
+    assert!(
+        out.contains("0 waiting step(s) completed (no step is waiting for FILE_ARRIVED)"),
+        "{out}"
+    );
+    // One waits, the payload does not match: the condition that failed is named.
+    let job = s.start_job(serde_json::json!({ "chain": "EV", "job": "E1" }));
+    wait_for("W to wait", || {
+        s.get(&format!("/api/v1/jobs/{job}/steps")).1[0]["state"] == "RUNNING"
+    });
+    let (status, v) = s.post(
+        "/api/v1/events",
+        serde_json::json!({ "name": "FILE_ARRIVED", "payload": { "size": 0 } }),
+    );
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["completed_steps"], 0);
+    assert_eq!(v["waiting_steps"], 1);
+    let why = v["message"].as_str().unwrap_or_default();
+    assert!(
+        why.contains("1 step(s) waiting, none matched: job E1 step W: where size > 0 is FALSE"),
+        "{v}"
+    );
+    let (_, v) = s.post(
+        "/api/v1/events",
+        serde_json::json!({ "name": "file_arrived", "payload": { "size": 5 } }),
+    );
+    assert_eq!(v["completed_steps"], 1, "{v}");
+    s.wait_state("E1", &["SUCCEEDED"]);
+
+    // Raised before its step waits: dropped without --keep, kept with it.
+    let o = s.cli(&["event", "GO_LATE", "--keep", "10m", "--format", "json"]);
+    let kept: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(kept["completed_steps"], 0, "{kept}");
+    assert!(kept["kept"]["event_id"].is_u64(), "{kept}");
+    let (_, rows) = s.get("/api/v1/events");
+    assert_eq!(rows.as_array().map(Vec::len), Some(1), "{rows}");
+    assert_eq!(rows[0]["event_name"], "GO_LATE");
+    let o = s.cli(&["events"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("GO_LATE"));
+    // A job whose W starts waiting later takes it at once and ends.
+    s.start_job(serde_json::json!({ "chain": "LATE", "job": "L1" }));
+    s.wait_state("L1", &["SUCCEEDED"]);
+    let (_, rows) = s.get("/api/v1/events");
+    assert_eq!(rows, serde_json::json!([]), "the event was consumed");
+    // A second job finds nothing kept: it waits.
+    s.start_job(serde_json::json!({ "chain": "LATE", "job": "L2" }));
+    wait_for("W of L2 to wait", || {
+        s.get("/api/v1/jobs/L2/steps").1[1]["state"] == "RUNNING"
+    });
+    assert_eq!(s.get("/api/v1/jobs/L2").1["state"], "RUNNING");
+}
+
+/// Point 11: a kept event survives a restart of the engine (it is in the store) and expires.
+#[test]
+fn kept_events_are_durable_and_expire() {
+    let s = Server::start(EVENT_RULES);
+    let (_, v) = s.post(
+        "/api/v1/events",
+        serde_json::json!({ "name": "GO_LATE", "keep": "1h" }),
+    );
+    assert!(v["kept"]["event_id"].is_u64(), "{v}");
+    let (_, v) = s.post(
+        "/api/v1/events",
+        serde_json::json!({ "name": "GO_LATE", "keep": "1s" }),
+    );
+    assert!(v["kept"]["event_id"].is_u64(), "{v}");
+    let (status, v) = s.post(
+        "/api/v1/events",
+        serde_json::json!({ "name": "GO_LATE", "keep": "soon" }),
+    );
+    assert_eq!(status, 400, "{v}");
+    let s = s.restart(&[]);
+    // The 1s one expires (not shown); the 1h one is still there after the restart.
+    wait_for("the short event to expire", || {
+        s.get("/api/v1/events").1.as_array().map(Vec::len) == Some(1)
+    });
+    s.start_job(serde_json::json!({ "chain": "LATE", "job": "L1" }));
+    s.wait_state("L1", &["SUCCEEDED"]);
+    assert_eq!(s.get("/api/v1/events").1, serde_json::json!([]));
+}

@@ -508,9 +508,13 @@ pub struct EventArgs {
     /// Only this job's waiting steps.
     #[arg(long)]
     pub job: Option<String>,
-    /// The event's JSON payload.
+    /// The event's JSON payload: an object, whose members `where` conditions test.
     #[arg(long)]
     pub payload: Option<String>,
+    /// When it completes no waiting step, keep it this long (30s, 10m, 1h30m) for a step that
+    /// starts waiting later; see `chainsched events`. Without it, such an event is dropped.
+    #[arg(long, value_name = "DURATION")]
+    pub keep: Option<String>,
     #[command(flatten)]
     pub ctl: ControlArgs,
 }
@@ -522,27 +526,56 @@ pub fn event(a: EventArgs) -> i32 {
             Some(p) => serde_json::from_str(p)
                 .map_err(|e| CmdError::Usage(format!("--payload is not JSON: {e}")))?,
         };
-        let n: u64 = match server_url(&a.ctl) {
-            Some(url) => {
-                let resp: Value = client(&a.ctl, &url)?.post(
-                    "/api/v1/events",
-                    &json!({ "name": a.name, "job": a.job, "payload": payload }),
-                )?;
-                resp["completed_steps"].as_u64().unwrap_or(0)
-            }
+        if !(payload.is_object() || payload.is_null()) {
+            return Err(CmdError::Usage(
+                "--payload must be a JSON object such as '{\"file\": \"sales.csv\"}' \
+                 (its members are what `where` conditions test)"
+                    .into(),
+            ));
+        }
+        let keep = match a.keep.as_deref() {
+            None => None,
+            Some(k) => Some(
+                crate::lang::duration::parse_duration(k)
+                    .filter(|ms| *ms > 0)
+                    .ok_or_else(|| {
+                        CmdError::Usage(format!(
+                            "--keep {k}: not a duration such as 30s, 10m or 1h30m"
+                        ))
+                    })?,
+            ),
+        };
+        let obj: Value = match server_url(&a.ctl) {
+            Some(url) => client(&a.ctl, &url)?.post(
+                "/api/v1/events",
+                &json!({ "name": a.name, "job": a.job, "payload": payload,
+                         "keep": a.keep.as_deref().map(str::trim) }),
+            )?,
             None => {
                 let (name, job) = (a.name.clone(), a.job.clone());
-                embedded(&a.ctl, move |e: Engine| async move {
-                    e.raise_event(&name, payload, job.as_deref())
-                        .await
-                        .map_err(engine_error)
-                })? as u64
+                let d = embedded(&a.ctl, move |e: Engine| async move {
+                    e.deliver_event(
+                        &name,
+                        payload,
+                        job.as_deref(),
+                        keep.map(Duration::from_millis),
+                    )
+                    .await
+                    .map_err(engine_error)
+                })?;
+                crate::server::control::event_answer(&a.name, &d)
             }
         };
-        Ok(answer(
-            a.ctl.format,
-            format!("event {}: {n} waiting step(s) completed", a.name),
-            json!({ "completed_steps": n }),
-        ))
+        let line = obj["message"]
+            .as_str()
+            .map(String::from)
+            .unwrap_or_else(|| {
+                format!(
+                    "event {}: {} waiting step(s) completed",
+                    a.name,
+                    obj["completed_steps"].as_u64().unwrap_or(0)
+                )
+            });
+        Ok(answer(a.ctl.format, line, obj))
     })())
 }

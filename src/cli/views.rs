@@ -489,6 +489,26 @@ pub fn schedules(a: SchedulesArgs) -> i32 {
     })())
 }
 
+// ---------------------------------------------------------------- events
+
+#[derive(Debug, clap::Args)]
+pub struct EventsArgs {
+    #[command(flatten)]
+    pub src: SourceArgs,
+}
+
+/// The events view: events kept for steps that start waiting later (`event NAME --keep D`),
+/// oldest first; none is an empty list.
+pub fn events(a: EventsArgs) -> i32 {
+    finish((|| {
+        let rows: Vec<views::KeptEventRow> = match backend(&a.src)? {
+            Backend::Local(v) => views::events::kept_event_rows(v.store(), now_millis())?,
+            Backend::Remote(c) => c.get("/api/v1/events")?,
+        };
+        Ok(render::rows(&rows, format(a.src.format)))
+    })())
+}
+
 // ---------------------------------------------------------------- engines
 
 #[derive(Debug, clap::Args)]

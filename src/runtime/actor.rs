@@ -35,6 +35,8 @@ pub struct Accepted {
     pub job: Option<String>,
     /// Event steps a `RaiseEvent` completed.
     pub completed_steps: usize,
+    /// What a `RaiseEvent` did, in full (why nothing was completed; the event kept).
+    pub event: Option<crate::core::EventDelivery>,
 }
 
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
@@ -449,7 +451,10 @@ impl Actor {
                     self.clear_old_run(&name, turn);
                 }
             }
-            Input::RaiseEvent { .. } => acc.completed_steps = self.core.last_event_matches(),
+            Input::RaiseEvent { .. } | Input::RaiseEventKept { .. } => {
+                acc.completed_steps = self.core.last_event_matches();
+                acc.event = Some(self.core.last_event().clone());
+            }
             _ => {}
         }
         if let Some(before) = changed_chain {
@@ -581,6 +586,8 @@ impl Actor {
                     let seq = self.timeline_seq(&entry.job);
                     turn.batch.put_timeline(seq, entry);
                 }
+                Effect::EventKept(event) => turn.batch.put_kept_event(event),
+                Effect::KeptEventGone { id, .. } => turn.batch.delete_kept_event(*id),
                 Effect::SetTimer { job, timer, due } => {
                     turn.touched.insert(job.clone());
                     turn.batch.put_timer(&TimerEntry {

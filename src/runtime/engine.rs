@@ -187,6 +187,8 @@ impl Engine {
                 tracing::warn!("killed {strays} stray step processes of a previous engine");
             }
             let (work, report) = recovery::prepare(&store, &mut core)?;
+            // Events kept for steps that start waiting later (`event … --keep`).
+            core.restore_kept_events(store.kept_events()?);
             (None, work, report)
         };
 
@@ -432,6 +434,51 @@ impl Engine {
             })
             .await?;
         Ok(acc.completed_steps)
+    }
+
+    /// Raise an event and say what it did (`core::events`): the steps it completed, why the
+    /// waiting steps that did not take it refused it, and — with `keep` — the event kept for a
+    /// step that starts waiting within that (engine) time, when it completed none. A name no
+    /// chain declares and a payload that is not an object are refused.
+    pub async fn deliver_event(
+        &self,
+        name: &str,
+        payload: serde_json::Value,
+        job: Option<&str>,
+        keep: Option<Duration>,
+    ) -> Result<crate::core::EventDelivery, EngineError> {
+        let keep = keep.map(|k| u64::try_from(k.as_millis()).unwrap_or(u64::MAX));
+        let input = match keep {
+            Some(keep) if keep > 0 => Input::RaiseEventKept {
+                name: name.to_string(),
+                payload,
+                job: job.map(str::to_string),
+                keep,
+            },
+            _ => Input::RaiseEvent {
+                name: name.to_string(),
+                payload,
+                job: job.map(str::to_string),
+            },
+        };
+        let acc = self.input(input).await?;
+        Ok(acc.event.unwrap_or_else(|| crate::core::EventDelivery {
+            completed: acc.completed_steps,
+            ..Default::default()
+        }))
+    }
+
+    /// The events kept for steps that start waiting later, oldest first, expired ones left
+    /// out (read from the store).
+    pub fn kept_events(&self) -> Result<Vec<crate::core::KeptEvent>, EngineError> {
+        let now = self.now();
+        Ok(self
+            .inner
+            .store
+            .kept_events()?
+            .into_iter()
+            .filter(|e| e.expires_at > now)
+            .collect())
     }
 
     /// Alter a running chain (one step by subname, or every step with `None`).
@@ -799,7 +846,7 @@ fn job_of(input: &Input) -> Option<String> {
         | Input::Evaluate { job }
         | Input::StepFinished { job, .. }
         | Input::TimerFired { job, .. } => Some(job.clone()),
-        Input::RaiseEvent { job, .. } => job.clone(),
+        Input::RaiseEvent { job, .. } | Input::RaiseEventKept { job, .. } => job.clone(),
         Input::StartJob(_)
         | Input::AlterChain { .. }
         | Input::DefineRule { .. }

@@ -128,7 +128,10 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         )
         .route("/chains/{chain}/steps/{step}/drop", post(chains::drop_step))
         .route("/events/stream", get(sse::stream))
-        .route("/events", post(control::raise_event))
+        .route(
+            "/events",
+            get(control::kept_events).post(control::raise_event),
+        )
         .route("/reload", post(control::reload))
         .route("/schedules", get(api::schedules))
         .route("/engines", get(api::engines));

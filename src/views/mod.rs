@@ -13,11 +13,13 @@
 //! * [`running`], [`jobs`], [`log`], [`timeline`], [`catalog_views`], [`stats`], [`explain`]
 //!   — the builders; [`truth`] — three-valued predicate truth for explain;
 //! * [`schedules`] — the schedules view (scheduled job definitions, next and last runs);
+//! * [`events`] — the events view (events kept for steps that start waiting later);
 //! * [`query`] — filters + builders over a [`ViewSource`];
 //! * [`render`] — table, JSON and CSV.
 
 pub mod catalog_views;
 pub mod engines;
+pub mod events;
 pub mod explain;
 pub mod jobs;
 pub mod log;
@@ -33,6 +35,7 @@ pub mod timeline;
 pub mod truth;
 
 pub use engines::EngineRow;
+pub use events::KeptEventRow;
 pub use rows::*;
 pub use schedules::ScheduleRow;
 
