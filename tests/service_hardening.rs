@@ -219,3 +219,113 @@ fn kept_events_are_durable_and_expire() {
     s.wait_state("L1", &["SUCCEEDED"]);
     assert_eq!(s.get("/api/v1/events").1, serde_json::json!([]));
 }
+
+fn chainsched(args: &[&str], db: &Path) -> std::process::Output {
+    Command::new(bin())
+        .args(args)
+        .arg("--db")
+        .arg(db)
+        .env_remove("CHAINSCHED_SERVER")
+        .env_remove("CHAINSCHED_TOKEN")
+        .output()
+        .unwrap()
+}
+
+/// Point 12: `run` holds its store, and takes events, control commands and views from `--db`
+/// commands meanwhile (it serves the API on a loopback port named in the store folder).
+#[test]
+fn run_takes_events_and_views_from_db_commands_while_it_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write_rules(
+        dir.path(),
+        "chain W { step E event GO; rule when TRUE then START E; rule when E SUCCEEDED then END; }",
+    );
+    let db = dir.path().join("db");
+    let run = Command::new(bin())
+        .arg("run")
+        .arg(&rules)
+        .args(["--chain", "W", "--job", "J", "--db"])
+        .arg(&db)
+        .env_remove("CHAINSCHED_TOKEN")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("run to take requests", || {
+        let o = chainsched(&["jobs", "--format", "json"], &db);
+        o.status.success() && String::from_utf8_lossy(&o.stdout).contains("\"RUNNING\"")
+    });
+    let o = chainsched(&["event", "GO"], &db);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("1 waiting step(s) completed"));
+    let out = run.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("SUCCEEDED"));
+    // The store is free again: a view opens it directly.
+    let o = chainsched(&["jobs", "--format", "json"], &db);
+    assert!(o.status.success());
+    assert!(!db.join("chainsched.holder").exists());
+}
+
+/// Point 12: a store held by a process that serves no API: the error names the process (pid
+/// and command) and what to do; a holder that died is ignored.
+#[test]
+fn a_busy_store_names_its_holder_and_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write_rules(
+        dir.path(),
+        "program LONG { builtin sleep 60s; }\n\
+         chain S { step A program LONG; rule when TRUE then START A; rule when A COMPLETED then END; }",
+    );
+    let db = dir.path().join("db");
+    // `run` once to create the store with its catalog, then an embedded `start` holds it.
+    let o = Command::new(bin())
+        .arg("run")
+        .arg(&rules)
+        .args(["--chain", "S", "--job", "FIRST", "--db"])
+        .arg(&db)
+        .env("CHAINSCHED_TIME_SCALE", "1000")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut holder = Command::new(bin())
+        .args(["start", "S", "--job", "HOLD", "--db"])
+        .arg(&db)
+        .env_remove("CHAINSCHED_SERVER")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the holder file", || db.join("chainsched.holder").exists());
+    let pid = holder.id();
+    for args in [
+        &["jobs"][..],
+        &["purge", "--keep-jobs", "1"][..],
+        &["stop", "HOLD"][..],
+    ] {
+        let o = chainsched(args, &db);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains(&format!("in use by process {pid}")) && err.contains("chainsched start S"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            err.contains("wait for that process to end"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("WouldBlock"), "{args:?}: {err}");
+    }
+    // A holder killed without cleaning up: its file stays, but names a dead process.
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    assert!(db.join("chainsched.holder").exists());
+    wait_for("the store to be free", || {
+        chainsched(&["jobs"], &db).status.success()
+    });
+}

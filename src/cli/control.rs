@@ -2,7 +2,10 @@
 //! `evaluate JOB`, `event NAME`.
 //!
 //! With `--server URL` (or CHAINSCHED_SERVER) they are requests to a running service, with the
-//! bearer token from `--token-file` or CHAINSCHED_TOKEN. Without it there is no engine to ask,
+//! bearer token from `--token-file` or CHAINSCHED_TOKEN. Without it, when a process holds the
+//! `--db` store folder and serves the API for it (`serve`, and `run`/`resume` while they run),
+//! the request goes to that process, with the token it wrote into the folder's holder file
+//! (`store::holder`). Otherwise there is no engine to ask,
 //! so the command itself becomes the engine on the embedded store (`--db`): it opens the store
 //! (recovering its unfinished jobs, with the catalog the last engine stored), carries out the
 //! request, and returns once no program step is running or due in any job — every job has
@@ -48,7 +51,14 @@ pub(crate) fn requesting_user() -> Option<String> {
         .find(|u| !u.is_empty())
 }
 
+/// Where a request goes: `--server URL`, else the process that holds the `--db` store folder
+/// when it serves the API for it (`run`, `resume`, `serve`: `store::holder`), else nowhere (the
+/// command opens the store itself).
 pub(crate) fn server_url(c: &ControlArgs) -> Option<String> {
+    explicit_server(c).or_else(|| local_control(&c.db).map(|ctl| ctl.url))
+}
+
+fn explicit_server(c: &ControlArgs) -> Option<String> {
     c.server
         .as_deref()
         .map(str::trim)
@@ -56,7 +66,21 @@ pub(crate) fn server_url(c: &ControlArgs) -> Option<String> {
         .map(String::from)
 }
 
+/// How to reach the process holding the store folder `db`, if one serves the API for it.
+pub(crate) fn local_control(db: &str) -> Option<crate::store::holder::Control> {
+    match crate::store::DbLocation::parse(db) {
+        Ok(crate::store::DbLocation::Sled(path)) => crate::store::holder::live_control(&path),
+        _ => None,
+    }
+}
+
 pub(crate) fn client(c: &ControlArgs, url: &str) -> Result<Client, CmdError> {
+    if explicit_server(c).is_none() {
+        // The holder of the --db folder: its own token, from its holder file.
+        if let Some(ctl) = local_control(&c.db).filter(|ctl| ctl.url == url) {
+            return Ok(Client::new(url, ctl.token));
+        }
+    }
     let token = super::serve::token(&c.token_file).map_err(CmdError::Usage)?;
     Ok(Client::new(url, token))
 }
@@ -97,10 +121,16 @@ where
             ..EngineOptions::default()
         };
         let engine = Engine::open_db(&db, options).await.map_err(|e| {
-            CmdError::Problem(format!(
-                "cannot open the store at {} (if `chainsched serve` runs on it, use --server URL): {e}",
-                super::db_display(&db)
-            ))
+            // A store another process holds: the error names it and what to do.
+            let text = e.to_string();
+            if text.starts_with("cannot open the store") {
+                CmdError::Problem(text)
+            } else {
+                CmdError::Problem(format!(
+                    "cannot open the store at {}: {text}",
+                    super::db_display(&db)
+                ))
+            }
         })?;
         let out = f(engine.clone()).await;
         if out.is_ok() {

@@ -13,6 +13,7 @@
 //! * [`api`] GET handlers; [`control`] POST handlers; [`sse`] the event stream;
 //! * [`guard`] auth, rate limit, status counting; [`error`] JSON errors;
 //! * [`idempotency`] the answers of starts sent with an `Idempotency-Key`;
+//! * [`local`] the same API served by `run`/`resume` for their own store (loopback, own token);
 //! * [`metrics`], [`openapi`], [`svg`] (chain graph), [`dashboard`] (the embedded page).
 
 pub mod api;
@@ -23,6 +24,7 @@ pub mod dashboard;
 pub mod error;
 pub mod guard;
 pub mod idempotency;
+pub mod local;
 pub mod metrics;
 pub mod openapi;
 pub mod sse;
@@ -213,6 +215,16 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
             crate::store::open::display_db(&config.db)
         ))
     })?;
+    if let Ok(crate::store::DbLocation::Sled(dir)) = crate::store::DbLocation::parse(&config.db) {
+        // `--db` control commands and views on this folder come here (`store::holder`).
+        crate::store::holder::publish_control(
+            &dir,
+            crate::store::holder::Control {
+                url: format!("http://{addr}"),
+                token: config.token.clone(),
+            },
+        );
+    }
     if !addr.ip().is_loopback() {
         eprintln!(
             "chainsched serve: warning: listening on {addr}, which is reachable from other hosts"
