@@ -329,3 +329,177 @@ fn a_busy_store_names_its_holder_and_what_to_do() {
         chainsched(&["jobs"], &db).status.success()
     });
 }
+
+fn addr_of(url: &str) -> String {
+    url.trim_start_matches("http://").to_string()
+}
+
+/// Read until the server closes the connection (or 10 s pass); returns what was read and
+/// whether it was closed.
+fn read_to_close(s: &mut std::net::TcpStream) -> (String, bool) {
+    use std::io::Read as _;
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return (String::from_utf8_lossy(&got).into_owned(), true),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                return (String::from_utf8_lossy(&got).into_owned(), true)
+            }
+            Err(_) => return (String::from_utf8_lossy(&got).into_owned(), false),
+        }
+    }
+}
+
+/// Point 2: idle connections, connections that send nothing and slow header senders are
+/// closed after `--idle-timeout`; a kept-alive connection too once its answer is sent.
+#[test]
+fn idle_and_slow_connections_are_closed_after_the_timeout() {
+    use std::io::Write as _;
+    let s = Server::start_with(RULES, &["--idle-timeout", "1s"], Some(TOKEN));
+    let addr = addr_of(&s.url);
+    let mut silent: Vec<std::net::TcpStream> = (0..50)
+        .map(|_| std::net::TcpStream::connect(&addr).unwrap())
+        .collect();
+    let mut slow = std::net::TcpStream::connect(&addr).unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let mut kept = std::net::TcpStream::connect(&addr).unwrap();
+    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    for c in silent.iter_mut() {
+        let (_, closed) = read_to_close(c);
+        assert!(closed, "an idle connection stayed open");
+    }
+    let (_, closed) = read_to_close(&mut slow);
+    assert!(closed, "a slow header sender stayed open");
+    let (answer, closed) = read_to_close(&mut kept);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        closed,
+        "a kept-alive connection stayed open after its answer"
+    );
+    // The service still answers.
+    assert_eq!(s.get("/healthz").0, 200);
+}
+
+/// Point 2: `--max-connections` is enforced: one connection more is answered 503 and closed;
+/// once one closes, a new one is served.
+#[test]
+fn the_connection_cap_is_enforced() {
+    let s = Server::start_with(RULES, &["--max-connections", "5"], Some(TOKEN));
+    let addr = addr_of(&s.url);
+    let mut held: Vec<std::net::TcpStream> = (0..5)
+        .map(|_| std::net::TcpStream::connect(&addr).unwrap())
+        .collect();
+    // The first five are accepted (a request on one is answered).
+    {
+        use std::io::Write as _;
+        held[0]
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut buf = [0u8; 12];
+        use std::io::Read as _;
+        held[0].read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"HTTP/1.1 200");
+    }
+    let mut extra = std::net::TcpStream::connect(&addr).unwrap();
+    let (answer, closed) = read_to_close(&mut extra);
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("--max-connections"), "{answer}");
+    assert!(closed);
+    drop(held.pop());
+    wait_for("a free connection slot", || s.get("/healthz").0 == 200);
+}
+
+/// Point 2: under a descriptor limit of 256, 400 connections opened while a job runs do not
+/// starve its steps: the service keeps descriptors for them (refusing connections instead,
+/// 503), and every step launched meanwhile runs.
+#[test]
+fn steps_run_under_a_low_descriptor_limit_with_many_open_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let marks = dir.path().join("marks");
+    let say = format!("echo hello >> {}; echo oops >&2", marks.display());
+    let rules = write_rules(
+        dir.path(),
+        &format!(
+            "program NAP {{ builtin sleep 2s; }}\n\
+             program SAY {{ shell '{say}'; }}\n\
+             chain MANY {{\n\
+               step W program NAP;\n\
+               step A program SAY; step B program SAY; step C program SAY; step D program SAY;\n\
+               step E program SAY; step F program SAY; step G program SAY; step H program SAY;\n\
+               rule when TRUE then START W;\n\
+               rule when W SUCCEEDED then START A, B, C, D, E, F, G, H;\n\
+               rule when A SUCCEEDED AND B SUCCEEDED AND C SUCCEEDED AND D SUCCEEDED AND\n\
+                         E SUCCEEDED AND F SUCCEEDED AND G SUCCEEDED AND H SUCCEEDED then END;\n\
+               rule when A FAILED OR B FAILED OR C FAILED OR D FAILED OR\n\
+                         E FAILED OR F FAILED OR G FAILED OR H FAILED then END 1;\n\
+             }}\n"
+        ),
+    );
+    let db = dir.path().join("db");
+    // `ulimit -n` sets the hard limit too, so the engine cannot raise it.
+    let mut child = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -n 256 && exec {} serve --rules {} --db {} --listen 127.0.0.1:0 --idle-timeout 60s --max-connections 10000",
+            bin(),
+            rules.display(),
+            db.display()
+        ))
+        .env("CHAINSCHED_TOKEN", TOKEN)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = {
+        use std::io::BufRead as _;
+        let out = child.stdout.take().unwrap();
+        let mut line = String::new();
+        let mut reader = std::io::BufReader::new(out);
+        loop {
+            line.clear();
+            assert!(
+                reader.read_line(&mut line).unwrap() > 0,
+                "serve did not start"
+            );
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                break rest.trim().to_string();
+            }
+        }
+    };
+    let status = ureq::post(&format!("{url}/api/v1/jobs"))
+        .set("Authorization", &format!("Bearer {TOKEN}"))
+        .send_json(serde_json::json!({ "chain": "MANY", "job": "M1" }))
+        .map(|r| r.status())
+        .unwrap_or(0);
+    assert_eq!(status, 201);
+    // While W sleeps, 400 idle connections: more than the descriptors the engine has.
+    let addr = addr_of(&url);
+    let mut conns: Vec<std::net::TcpStream> = (0..400)
+        .filter_map(|_| std::net::TcpStream::connect(&addr).ok())
+        .collect();
+    assert!(conns.len() > 250, "the test holds the connections");
+    let (answer, _) = read_to_close(conns.last_mut().unwrap());
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("file descriptors are kept"), "{answer}");
+    // The eight steps start while the connections are held, and all of them run.
+    wait_for("the eight steps to run", || lines(&marks).len() == 8);
+    drop(conns);
+    let job = loop {
+        let v: serde_json::Value = ureq::get(&format!("{url}/api/v1/jobs/M1"))
+            .call()
+            .map(|r| r.into_json().unwrap())
+            .unwrap_or_default();
+        if matches!(v["state"].as_str(), Some("SUCCEEDED" | "FAILED")) {
+            break v;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(job["state"], "SUCCEEDED", "a step could not start: {job}");
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -14,7 +14,6 @@ use super::state::AppState;
 use crate::catalog::Catalog;
 use crate::runtime::Engine;
 use crate::store::holder::{self, Control};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -64,13 +63,14 @@ pub async fn start(
     let app = super::router(state, 1024 * 1024);
     let mut wait = stop_rx;
     let task = tokio::spawn(async move {
-        let served = axum::serve(
+        let served = super::conn::serve(
             listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
+            app,
+            super::conn::ConnLimits::default(),
+            async move {
+                let _ = wait.wait_for(|s| *s).await;
+            },
         )
-        .with_graceful_shutdown(async move {
-            let _ = wait.wait_for(|s| *s).await;
-        })
         .await;
         if let Err(e) = served {
             tracing::warn!("the local control API failed: {e}");

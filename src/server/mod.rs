@@ -12,6 +12,7 @@
 //!
 //! * [`api`] GET handlers; [`control`] POST handlers; [`sse`] the event stream;
 //! * [`guard`] auth, rate limit, status counting; [`error`] JSON errors;
+//! * [`conn`] accepting connections: idle/header timeout, connection cap, descriptors kept for steps;
 //! * [`idempotency`] the answers of starts sent with an `Idempotency-Key`;
 //! * [`local`] the same API served by `run`/`resume` for their own store (loopback, own token);
 //! * [`metrics`], [`openapi`], [`svg`] (chain graph), [`dashboard`] (the embedded page).
@@ -19,6 +20,7 @@
 pub mod api;
 pub mod chains;
 pub mod client;
+pub mod conn;
 pub mod control;
 pub mod dashboard;
 pub mod error;
@@ -38,7 +40,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 use state::AppState;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -67,6 +68,8 @@ pub struct ServeConfig {
     pub retention: Option<crate::runtime::Retention>,
     /// The job lease when several engines share a PostgreSQL database.
     pub lease: std::time::Duration,
+    /// Idle/header-read timeout and connection cap (`conn`).
+    pub limits: conn::ConnLimits,
 }
 
 /// Why `serve` did not run (or stopped).
@@ -177,6 +180,9 @@ fn check_config(config: &ServeConfig) -> Result<(), ServeError> {
 /// Run the service until SIGTERM/SIGINT.
 pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     check_config(&config)?;
+    // Descriptors for connections, the store and the steps (`conn`).
+    let nofile = conn::raise_nofile_limit();
+    tracing::debug!(?nofile, "open file limit");
     let (catalog, warnings) = load_catalog(&config.rules)?;
     for w in &warnings {
         eprintln!("{w}");
@@ -307,11 +313,7 @@ pub async fn serve_engine(
 
     let app = router(state, config.max_body_bytes);
     let mut wait_stop = stop_rx.clone();
-    let served = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    let served = conn::serve(listener, app, config.limits, async move {
         let _ = wait_stop.wait_for(|stop| *stop).await;
     })
     .await;
