@@ -448,6 +448,13 @@ impl Engine {
         keep: Option<Duration>,
     ) -> Result<crate::core::EventDelivery, EngineError> {
         let keep = keep.map(|k| u64::try_from(k.as_millis()).unwrap_or(u64::MAX));
+        if keep.is_some_and(|k| k > 0) && self.inner.cluster.is_some() {
+            // Each engine's core holds its own kept events; on a shared database another
+            // engine's steps would never see them.
+            return Err(EngineError::Invalid(
+                "keep: events cannot be kept on a database several engines share".into(),
+            ));
+        }
         let input = match keep {
             Some(keep) if keep > 0 => Input::RaiseEventKept {
                 name: name.to_string(),

@@ -142,9 +142,23 @@ fn alive(pid: u32) -> bool {
     r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
-/// The holder of the store folder `dir`, if a live process other than this one holds it.
+/// The holder of the store folder `dir`, if a live process other than this one holds it. Where
+/// `/proc` tells, the process must have `<dir>/db` open (a pid reused by another program after
+/// the holder died is not taken for it).
 pub fn live_holder(dir: &Path) -> Option<Holder> {
-    read(dir).filter(|h| h.pid != std::process::id() && alive(h.pid))
+    read(dir).filter(|h| {
+        h.pid != std::process::id() && alive(h.pid) && holds_db(h.pid, dir).unwrap_or(true)
+    })
+}
+
+/// Whether process `pid` has `<dir>/db` open (`None`: `/proc` cannot tell).
+fn holds_db(pid: u32, dir: &Path) -> Option<bool> {
+    let target = std::fs::canonicalize(dir.join("db")).ok()?;
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
+    Some(
+        fds.flatten()
+            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|l| l == target)),
+    )
 }
 
 /// Where to send requests for the store folder `dir`, when a live process serves it.
@@ -154,7 +168,6 @@ pub fn live_control(dir: &Path) -> Option<Control> {
 
 /// The process that has `<dir>/db` open, from `/proc` (Linux; processes of the same user).
 fn pid_from_proc(dir: &Path) -> Option<(u32, String)> {
-    let target = std::fs::canonicalize(dir.join("db")).ok()?;
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
         let Some(pid) = entry
             .file_name()
@@ -163,27 +176,19 @@ fn pid_from_proc(dir: &Path) -> Option<(u32, String)> {
         else {
             continue;
         };
-        if pid == std::process::id() {
+        if pid == std::process::id() || holds_db(pid, dir) != Some(true) {
             continue;
         }
-        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
-            continue;
-        };
-        let holds = fds
-            .flatten()
-            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|l| l == target));
-        if holds {
-            let cmd = std::fs::read(entry.path().join("cmdline"))
-                .map(|b| {
-                    String::from_utf8_lossy(&b)
-                        .split('\0')
-                        .filter(|w| !w.is_empty())
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                })
-                .unwrap_or_default();
-            return Some((pid, cmd));
-        }
+        let cmd = std::fs::read(entry.path().join("cmdline"))
+            .map(|b| {
+                String::from_utf8_lossy(&b)
+                    .split('\0')
+                    .filter(|w| !w.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_default();
+        return Some((pid, cmd));
     }
     None
 }
