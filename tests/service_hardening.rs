@@ -503,3 +503,71 @@ fn steps_run_under_a_low_descriptor_limit_with_many_open_connections() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// Point 2: a step whose process cannot be started for lack of descriptors (EMFILE) is retried
+/// until descriptors are free again, instead of ending FAILED 127. Under a descriptor limit that
+/// leaves room for one step at a time, four parallel steps all run, one after the other.
+#[test]
+fn a_step_that_cannot_spawn_for_lack_of_descriptors_is_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let count_file = dir.path().join("fds");
+    // How many descriptors `run --db :memory:` has open while one step runs.
+    let probe = write_rules(
+        dir.path(),
+        &format!(
+            "program C {{ shell 'ls /proc/$PPID/fd | wc -l > {}'; }}\n\
+             chain F {{ step A program C; rule when TRUE then START A; rule when A COMPLETED then END; }}\n",
+            count_file.display()
+        ),
+    );
+    let o = Command::new(bin())
+        .arg("run")
+        .arg(&probe)
+        .args(["--chain", "F", "--db", ":memory:"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let in_use: u64 = std::fs::read_to_string(&count_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // `ls` itself adds one (the directory it reads). One step holds two pipes and a pidfd, and
+    // its spawn needs two more for a moment: the limit lets one spawn through, not two.
+    let limit = in_use + 1;
+    let marks = dir.path().join("marks");
+    let rules = dir.path().join("four.chain");
+    std::fs::write(
+        &rules,
+        format!(
+            "program P {{ shell 'sleep 0.3; echo $CHAINSCHED_JOB_SUBNAME >> {}'; }}\n\
+             chain FOUR {{ step A program P; step B program P; step C program P; step D program P;\n\
+               rule when TRUE then START A, B, C, D;\n\
+               rule when A COMPLETED AND B COMPLETED AND C COMPLETED AND D COMPLETED then END; }}\n",
+            marks.display()
+        ),
+    )
+    .unwrap();
+    let o = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -n {limit} && exec {} run {} --chain FOUR --db :memory: --format json",
+            bin(),
+            rules.display()
+        ))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}\n{err}", String::from_utf8_lossy(&o.stdout)));
+    let steps = &v["jobs"][0]["steps"];
+    for s in steps.as_array().unwrap() {
+        assert_eq!(s["state"], "SUCCEEDED", "limit {limit}: {s}\n{err}");
+    }
+    assert_eq!(lines(&marks).len(), 4);
+    // Some spawn did fail for lack of descriptors, and was retried (the log says so).
+    assert!(
+        err.contains("for lack of resources"),
+        "limit {limit}: {err}"
+    );
+}
