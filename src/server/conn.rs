@@ -33,6 +33,9 @@ use tokio::sync::watch;
 /// fewer remain below the soft limit.
 pub const FD_RESERVE: usize = 64;
 
+/// How long a shutdown waits for the connections to finish their requests in flight.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(30);
+
 /// The limits of [`serve`].
 #[derive(Debug, Clone, Copy)]
 pub struct ConnLimits {
@@ -213,8 +216,11 @@ pub async fn serve(
     }
     drop(listener);
     let _ = closing.send(true);
-    // Connections finish their requests in flight (idle ones close at once).
-    while active.load(Ordering::SeqCst) > 0 {
+    // Connections finish their requests in flight (idle ones close at once; event streams end
+    // on the service's own shutdown signal). A client that does not read its answer is not
+    // waited for beyond SHUTDOWN_WAIT.
+    let deadline = tokio::time::Instant::now() + SHUTDOWN_WAIT;
+    while active.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     Ok(())
