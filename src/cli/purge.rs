@@ -118,7 +118,7 @@ fn open(db: &str) -> Result<ChainStore, CmdError> {
         let text = e.to_string();
         if text.contains("it is in use by") {
             CmdError::Problem(format!(
-                "{text}. purge needs the store to itself: stop that process first, or let a \
+                "{text} purge needs the store to itself: stop that process first, or let a \
                  service purge in the background (serve --keep-history D --keep-jobs N)"
             ))
         } else {

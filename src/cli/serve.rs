@@ -5,6 +5,9 @@
 //! the service refuses to start unless `--read-only` (no changes at all) or
 //! `--insecure-no-auth` is given. Ended jobs older than `--keep-history` (default 30d) or
 //! beyond `--keep-jobs` are purged in the background (docs/operations.md, "Retention").
+//! Connections: `--idle-timeout` (default 20s) closes a connection that waits longer for a
+//! request's headers, `--max-connections` (default 512) caps them (docs/operations.md,
+//! "Connections"; `crate::server::conn`).
 //! Exit status: 1 when the rule files have errors or the service fails, 2 on bad usage.
 
 use super::DurabilityArg;
