@@ -210,13 +210,24 @@ fn kept_events_are_durable_and_expire() {
         serde_json::json!({ "name": "GO_LATE", "keep": "soon" }),
     );
     assert_eq!(status, 400, "{v}");
+    // For a job that has not started yet.
+    let (status, v) = s.post(
+        "/api/v1/events",
+        serde_json::json!({ "name": "GO_LATE", "job": "L9", "keep": "1h" }),
+    );
+    assert_eq!(status, 200, "{v}");
     let s = s.restart(&[]);
     // The 1s one expires (not shown); the 1h one is still there after the restart.
     wait_for("the short event to expire", || {
-        s.get("/api/v1/events").1.as_array().map(Vec::len) == Some(1)
+        s.get("/api/v1/events").1.as_array().map(Vec::len) == Some(2)
     });
     s.start_job(serde_json::json!({ "chain": "LATE", "job": "L1" }));
     s.wait_state("L1", &["SUCCEEDED"]);
+    let (_, rows) = s.get("/api/v1/events");
+    assert_eq!(rows.as_array().map(Vec::len), Some(1), "{rows}");
+    assert_eq!(rows[0]["job_name"], "L9", "L1 took the event for any job");
+    s.start_job(serde_json::json!({ "chain": "LATE", "job": "L9" }));
+    s.wait_state("L9", &["SUCCEEDED"]);
     assert_eq!(s.get("/api/v1/events").1, serde_json::json!([]));
 }
 

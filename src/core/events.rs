@@ -174,12 +174,10 @@ impl Core {
         check_payload(payload)?;
         self.check_event_name(name)?;
         let jobs: Vec<String> = match target {
-            Some(j) => {
-                if !self.jobs.contains_key(j) {
-                    return Err(CoreError::UnknownJob(j.to_string()));
-                }
-                vec![j.to_string()]
-            }
+            Some(j) if self.jobs.contains_key(j) => vec![j.to_string()],
+            // A job that has not started yet may still take a kept event.
+            Some(_) if keep.is_some_and(|k| k > 0) => Vec::new(),
+            Some(j) => return Err(CoreError::UnknownJob(j.to_string())),
             None => self
                 .jobs
                 .iter()
