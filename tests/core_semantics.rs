@@ -1096,13 +1096,35 @@ fn events_complete_waiting_steps_whose_payload_matches() {
     d.input(raise("FILE_ARRIVED", json!({"file": "sales.csv"}), None))
         .unwrap();
     assert_eq!(d.core.last_event_matches(), 0);
+    // A name no chain declares is refused (it would otherwise be lost without a word).
+    let refused = d
+        .input(raise(
+            "OTHER",
+            json!({"file": "sales.csv", "size": 3}),
+            None,
+        ))
+        .unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("no chain declares event OTHER"),
+        "{refused}"
+    );
+    // A payload that is not an object is refused.
+    assert!(d.input(raise("FILE_ARRIVED", json!([1]), None)).is_err());
+    // Why nothing was completed: the step that waits and the condition it found FALSE.
     d.input(raise(
-        "OTHER",
-        json!({"file": "sales.csv", "size": 3}),
-        None,
+        "FILE_ARRIVED",
+        json!({"file": "x.csv", "size": 3}),
+        Some("J1"),
     ))
     .unwrap();
-    assert_eq!(d.core.last_event_matches(), 0);
+    let why = d.core.last_event();
+    assert_eq!((why.completed, why.waiting), (0, 1));
+    assert!(
+        why.unmatched[0].starts_with("job J1 step W: where"),
+        "{why:?}"
+    );
     d.input(raise(
         "FILE_ARRIVED",
         json!({"file": "sales.csv", "size": 3}),

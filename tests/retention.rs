@@ -277,7 +277,9 @@ fn purge_refuses_bad_usage_and_a_store_a_service_holds() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("in use by another process") && err.contains("serve --keep-history"),
+        err.contains("in use by process")
+            && err.contains("chainsched serve")
+            && err.contains("serve --keep-history"),
         "{err}"
     );
 }

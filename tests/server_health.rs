@@ -198,6 +198,7 @@ async fn serve_stops_with_the_reason_when_a_store_write_fails() {
         time_scale: 1.0,
         retention: None,
         lease: Duration::from_secs(30),
+        limits: Default::default(),
     };
     let served = tokio::spawn(async move {
         serve_engine(listener, engine, catalog(), &config, std::future::pending()).await

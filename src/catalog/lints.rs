@@ -10,6 +10,10 @@
 //! * `no-start-rule` — no rule can be TRUE when every step is NOT_STARTED: a job stalls at once.
 //! * `no-end` — no END rule can ever fire: the chain never ends by itself.
 //! * `rule-never-fires` — the condition is never TRUE, whatever the states of its steps.
+//! * `time-rule-without-interval` — a rule reads the time (SYSTIMESTAMP, SYSDATE, a step's
+//!   duration, …) in a chain without an `evaluation_interval`: rules are evaluated only when a
+//!   step changes, so such a rule fires late or never (`:A.duration > INTERVAL '2' HOUR` is
+//!   never seen TRUE while A runs).
 //! * `unguarded-negation` — `A NOT SUCCEEDED`, `A NOT FAILED` (TRUE before A has run) or
 //!   `A ERROR_CODE != n` / `NOT IN` (TRUE when A has succeeded), without a test in the same AND
 //!   that excludes that state.
@@ -44,6 +48,7 @@ pub fn lint_chain(
     ctx.no_end(&mut out);
     ctx.stall_risk(&mut out);
     ctx.unguarded(&mut out);
+    ctx.time_rules_without_interval(&mut out);
     out
 }
 
@@ -418,10 +423,46 @@ impl<'a> Ctx<'a> {
             }
             if self.chain.evaluation_interval.is_some() {
                 d = d.with_note(
-                    "the chain has an evaluation_interval, so the job is not marked CHAIN_STALLED: it keeps waiting",
+                    "the chain has an evaluation_interval: the job is marked CHAIN_STALLED only once no rule that reads the clock (SYSTIMESTAMP, SYSDATE, …) can still act",
                 );
             }
             out.push(d);
+        }
+    }
+
+    // -------------------------------------------------------------- time-rule-without-interval
+
+    fn time_rules_without_interval(&self, out: &mut Vec<Diagnostic>) {
+        if self.chain.evaluation_interval.is_some() {
+            return;
+        }
+        for (r, rule) in self.chain.rules.iter().enumerate() {
+            if !rule.condition.is_time_dependent() || self.satisfiable[r] == Some(false) {
+                continue;
+            }
+            let cond_span = self
+                .spans
+                .rules
+                .get(r)
+                .map(|s| s.condition)
+                .unwrap_or(self.spans.name);
+            out.push(
+                Diagnostic::warning(
+                    "time-rule-without-interval",
+                    format!(
+                        "rule {} reads the time (`{}`) but chain {} has no evaluation_interval: \
+                         its rules are evaluated only when a step changes, so this rule fires late or never",
+                        rule.name,
+                        self.text(cond_span),
+                        self.chain.name
+                    ),
+                    cond_span,
+                )
+                .with_expected(format!(
+                    "`evaluation_interval 1m;` in chain {} (the rules are then also evaluated every minute)",
+                    self.chain.name
+                )),
+            );
         }
     }
 

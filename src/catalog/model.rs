@@ -262,6 +262,28 @@ impl Condition {
         }
         false
     }
+    /// True when the value can change with the clock even while no step runs: it reads the
+    /// time (SYSTIMESTAMP, SYSDATE, CURRENT_DATE, a function of them) other than through a
+    /// step's `duration`, which is fixed once the step has ended. Decides whether a RUNNING chain
+    /// with an `evaluation_interval` is idle for good (`explain`; docs/evaluator.md, "Stalls").
+    pub fn reads_clock(&self) -> bool {
+        let mut stack = vec![self];
+        while let Some(c) = stack.pop() {
+            match c {
+                Condition::And(a, b) | Condition::Or(a, b) => {
+                    stack.push(b);
+                    stack.push(a);
+                }
+                Condition::Not(a) => stack.push(a),
+                sql => {
+                    if sql.operands().into_iter().any(Operand::reads_clock) {
+                        return true;
+                    }
+                }
+            }
+        }
+        false
+    }
 }
 
 /// A value of a SQL condition. New variants go at the end.
@@ -376,6 +398,21 @@ impl Operand {
             let (ops, conds) = self.children();
             ops.into_iter().any(Operand::is_time_dependent)
                 || conds.into_iter().any(Condition::is_time_dependent)
+        }
+    }
+
+    /// Like [`Operand::is_time_dependent`], without a step's `duration` (see
+    /// [`Condition::reads_clock`]).
+    pub fn reads_clock(&self) -> bool {
+        let own = match self {
+            Operand::Now { .. } | Operand::Clock(_) => true,
+            Operand::Call { func, .. } => func.reads_now(),
+            _ => false,
+        };
+        own || {
+            let (ops, conds) = self.children();
+            ops.into_iter().any(Operand::reads_clock)
+                || conds.into_iter().any(Condition::reads_clock)
         }
     }
 

@@ -2,7 +2,10 @@
 //! `evaluate JOB`, `event NAME`.
 //!
 //! With `--server URL` (or CHAINSCHED_SERVER) they are requests to a running service, with the
-//! bearer token from `--token-file` or CHAINSCHED_TOKEN. Without it there is no engine to ask,
+//! bearer token from `--token-file` or CHAINSCHED_TOKEN. Without it, when a process holds the
+//! `--db` store folder and serves the API for it (`serve`, and `run`/`resume` while they run),
+//! the request goes to that process, with the token it wrote into the folder's holder file
+//! (`store::holder`). Otherwise there is no engine to ask,
 //! so the command itself becomes the engine on the embedded store (`--db`): it opens the store
 //! (recovering its unfinished jobs, with the catalog the last engine stored), carries out the
 //! request, and returns once no program step is running or due in any job — every job has
@@ -48,7 +51,14 @@ pub(crate) fn requesting_user() -> Option<String> {
         .find(|u| !u.is_empty())
 }
 
+/// Where a request goes: `--server URL`, else the process that holds the `--db` store folder
+/// when it serves the API for it (`run`, `resume`, `serve`: `store::holder`), else nowhere (the
+/// command opens the store itself).
 pub(crate) fn server_url(c: &ControlArgs) -> Option<String> {
+    explicit_server(c).or_else(|| local_control(&c.db).map(|ctl| ctl.url))
+}
+
+fn explicit_server(c: &ControlArgs) -> Option<String> {
     c.server
         .as_deref()
         .map(str::trim)
@@ -56,7 +66,21 @@ pub(crate) fn server_url(c: &ControlArgs) -> Option<String> {
         .map(String::from)
 }
 
+/// How to reach the process holding the store folder `db`, if one serves the API for it.
+pub(crate) fn local_control(db: &str) -> Option<crate::store::holder::Control> {
+    match crate::store::DbLocation::parse(db) {
+        Ok(crate::store::DbLocation::Sled(path)) => crate::store::holder::live_control(&path),
+        _ => None,
+    }
+}
+
 pub(crate) fn client(c: &ControlArgs, url: &str) -> Result<Client, CmdError> {
+    if explicit_server(c).is_none() {
+        // The holder of the --db folder: its own token, from its holder file.
+        if let Some(ctl) = local_control(&c.db).filter(|ctl| ctl.url == url) {
+            return Ok(Client::new(url, ctl.token));
+        }
+    }
     let token = super::serve::token(&c.token_file).map_err(CmdError::Usage)?;
     Ok(Client::new(url, token))
 }
@@ -97,10 +121,16 @@ where
             ..EngineOptions::default()
         };
         let engine = Engine::open_db(&db, options).await.map_err(|e| {
-            CmdError::Problem(format!(
-                "cannot open the store at {} (if `chainsched serve` runs on it, use --server URL): {e}",
-                super::db_display(&db)
-            ))
+            // A store another process holds: the error names it and what to do.
+            let text = e.to_string();
+            if text.starts_with("cannot open the store") {
+                CmdError::Problem(text)
+            } else {
+                CmdError::Problem(format!(
+                    "cannot open the store at {}: {text}",
+                    super::db_display(&db)
+                ))
+            }
         })?;
         let out = f(engine.clone()).await;
         if out.is_ok() {
@@ -508,9 +538,13 @@ pub struct EventArgs {
     /// Only this job's waiting steps.
     #[arg(long)]
     pub job: Option<String>,
-    /// The event's JSON payload.
+    /// The event's JSON payload: an object, whose members `where` conditions test.
     #[arg(long)]
     pub payload: Option<String>,
+    /// When it completes no waiting step, keep it this long (30s, 10m, 1h30m) for a step that
+    /// starts waiting later; see `chainsched events`. Without it, such an event is dropped.
+    #[arg(long, value_name = "DURATION")]
+    pub keep: Option<String>,
     #[command(flatten)]
     pub ctl: ControlArgs,
 }
@@ -522,27 +556,56 @@ pub fn event(a: EventArgs) -> i32 {
             Some(p) => serde_json::from_str(p)
                 .map_err(|e| CmdError::Usage(format!("--payload is not JSON: {e}")))?,
         };
-        let n: u64 = match server_url(&a.ctl) {
-            Some(url) => {
-                let resp: Value = client(&a.ctl, &url)?.post(
-                    "/api/v1/events",
-                    &json!({ "name": a.name, "job": a.job, "payload": payload }),
-                )?;
-                resp["completed_steps"].as_u64().unwrap_or(0)
-            }
+        if !(payload.is_object() || payload.is_null()) {
+            return Err(CmdError::Usage(
+                "--payload must be a JSON object such as '{\"file\": \"sales.csv\"}' \
+                 (its members are what `where` conditions test)"
+                    .into(),
+            ));
+        }
+        let keep = match a.keep.as_deref() {
+            None => None,
+            Some(k) => Some(
+                crate::lang::duration::parse_duration(k)
+                    .filter(|ms| *ms > 0)
+                    .ok_or_else(|| {
+                        CmdError::Usage(format!(
+                            "--keep {k}: not a duration such as 30s, 10m or 1h30m"
+                        ))
+                    })?,
+            ),
+        };
+        let obj: Value = match server_url(&a.ctl) {
+            Some(url) => client(&a.ctl, &url)?.post(
+                "/api/v1/events",
+                &json!({ "name": a.name, "job": a.job, "payload": payload,
+                         "keep": a.keep.as_deref().map(str::trim) }),
+            )?,
             None => {
                 let (name, job) = (a.name.clone(), a.job.clone());
-                embedded(&a.ctl, move |e: Engine| async move {
-                    e.raise_event(&name, payload, job.as_deref())
-                        .await
-                        .map_err(engine_error)
-                })? as u64
+                let d = embedded(&a.ctl, move |e: Engine| async move {
+                    e.deliver_event(
+                        &name,
+                        payload,
+                        job.as_deref(),
+                        keep.map(Duration::from_millis),
+                    )
+                    .await
+                    .map_err(engine_error)
+                })?;
+                crate::server::control::event_answer(&a.name, &d)
             }
         };
-        Ok(answer(
-            a.ctl.format,
-            format!("event {}: {n} waiting step(s) completed", a.name),
-            json!({ "completed_steps": n }),
-        ))
+        let line = obj["message"]
+            .as_str()
+            .map(String::from)
+            .unwrap_or_else(|| {
+                format!(
+                    "event {}: {} waiting step(s) completed",
+                    a.name,
+                    obj["completed_steps"].as_u64().unwrap_or(0)
+                )
+            });
+        Ok(answer(a.ctl.format, line, obj))
     })())
 }

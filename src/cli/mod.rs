@@ -150,8 +150,10 @@ pub enum Command {
     Alter(control::AlterArgs),
     /// Evaluate a running chain's rules now.
     Evaluate(control::EvaluateArgs),
-    /// Raise an event (completes the event steps waiting for it).
+    /// Raise an event (completes the event steps waiting for it; --keep keeps it for later).
     Event(control::EventArgs),
+    /// The events view: events kept for steps that start waiting later (event --keep).
+    Events(views::EventsArgs),
     /// Add or replace a rule of a chain: the catalog and the jobs running it (DEFINE_CHAIN_RULE).
     DefineRule(chain_cmd::DefineRuleArgs),
     /// Drop a rule of a chain: the catalog and the jobs running it (DROP_CHAIN_RULE).
@@ -225,6 +227,7 @@ pub fn main() -> i32 {
         Command::Alter(a) => control::alter(a),
         Command::Evaluate(a) => control::evaluate(a),
         Command::Event(a) => control::event(a),
+        Command::Events(a) => views::events(a),
         Command::DefineRule(a) => chain_cmd::define_rule(a),
         Command::DropRule(a) => chain_cmd::drop_rule(a),
         Command::AlterChain(a) => chain_cmd::alter_chain(a),

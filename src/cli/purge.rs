@@ -116,13 +116,10 @@ fn open(db: &str) -> Result<ChainStore, CmdError> {
     };
     opened.map_err(|e| {
         let text = e.to_string();
-        if text.contains("another chainsched process")
-            || text.contains("lock")
-        {
+        if text.contains("it is in use by") {
             CmdError::Problem(format!(
-                "the store at {shown} is in use by another process (a running `chainsched serve`?). \
-                 purge needs the store to itself: stop the service first, or let it purge in the \
-                 background (serve --keep-history D --keep-jobs N). ({text})"
+                "{text} purge needs the store to itself: stop that process first, or let a \
+                 service purge in the background (serve --keep-history D --keep-jobs N)"
             ))
         } else {
             CmdError::Problem(text)

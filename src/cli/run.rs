@@ -11,6 +11,12 @@
 //! runs them to their end; same display, output and exit status (0 only if every recovered job
 //! SUCCEEDED).
 //!
+//! While they run, `run` and `resume` on a store folder (which no other process can open) serve
+//! the HTTP API for it on a loopback port with a token of their own, named in the folder's
+//! holder file (`server::local`, `store::holder`): `chainsched event GO --db DIR`, the other
+//! control commands and the views given `--db DIR` are sent there. So a chain that waits for an
+//! event can be finished by `run`.
+//!
 //! Retention (`--keep-history`, default 30d, and `--keep-jobs`): `run` purges the ended jobs the
 //! store should no longer keep in the background when it opens, and once more after its job
 //! has ended (docs/operations.md, "Retention").
@@ -297,16 +303,24 @@ async fn run_async(args: RunArgs, catalog: Catalog, req: StartRequest) -> i32 {
         }
     };
     report_recovery(&engine);
+    let rules = args.paths.first().cloned().unwrap_or_default();
+    let control = serve_control(&engine, &args.db, rules).await;
     let events = (engine.subscribe(), engine.subscribe());
     let job = match engine.start(req).await {
         Ok(j) => j,
         Err(e) => {
             errln!("error: the job was not started: {e}");
+            if let Some(c) = control {
+                c.stop().await;
+            }
             engine.shutdown().await;
             return 1;
         }
     };
     let records = follow(&engine, events, vec![job.clone()]).await;
+    if let Some(c) = control {
+        c.stop().await;
+    }
     let code = print_final(&engine, std::slice::from_ref(&job), args.format, &records);
     if let Ok(others) = engine.unfinished_jobs().await {
         let others: Vec<_> = others.into_iter().filter(|j| *j != job).collect();
@@ -365,6 +379,7 @@ pub fn resume(args: ResumeArgs) -> i32 {
         };
         let events = (engine.subscribe(), engine.subscribe());
         report_recovery(&engine);
+        let control = serve_control(&engine, &args.db, PathBuf::new()).await;
         let jobs = engine.recovery().recovered.clone();
         let failed = !engine.recovery().failed.is_empty();
         if jobs.is_empty() && args.format == RunFormat::Table {
@@ -380,6 +395,9 @@ pub fn resume(args: ResumeArgs) -> i32 {
             }
         }
         let records = follow(&engine, events, jobs.clone()).await;
+        if let Some(c) = control {
+            c.stop().await;
+        }
         let code = if jobs.is_empty() {
             if args.format == RunFormat::Json {
                 print_final(&engine, &[], args.format, &records);
@@ -395,6 +413,29 @@ pub fn resume(args: ResumeArgs) -> i32 {
             code
         }
     })
+}
+
+/// On a store folder (which only this process can open), serve the API for it on a loopback
+/// port so that `--db` control commands and views reach this engine (`server::local`).
+async fn serve_control(
+    engine: &Engine,
+    db: &str,
+    rules: PathBuf,
+) -> Option<crate::server::local::LocalControl> {
+    let Ok(crate::store::DbLocation::Sled(dir)) = crate::store::DbLocation::parse(db) else {
+        return None;
+    };
+    if is_memory_db(db) {
+        return None;
+    }
+    let catalog = engine.catalog().unwrap_or_default();
+    match crate::server::local::start(engine, catalog, rules, &dir).await {
+        Ok(c) => Some(c),
+        Err(e) => {
+            errln!("warning: {e}; control commands cannot reach this run (`--db` ones wait for the store)");
+            None
+        }
+    }
 }
 
 fn report_recovery(engine: &Engine) {

@@ -5,6 +5,9 @@
 //! the service refuses to start unless `--read-only` (no changes at all) or
 //! `--insecure-no-auth` is given. Ended jobs older than `--keep-history` (default 30d) or
 //! beyond `--keep-jobs` are purged in the background (docs/operations.md, "Retention").
+//! Connections: `--idle-timeout` (default 20s) closes a connection that waits longer for a
+//! request's headers, `--max-connections` (default 512) caps them (docs/operations.md,
+//! "Connections"; `crate::server::conn`).
 //! Exit status: 1 when the rule files have errors or the service fails, 2 on bad usage.
 
 use super::DurabilityArg;
@@ -55,6 +58,23 @@ pub struct ServeArgs {
     /// another engine takes the jobs of a dead engine over once it expires (10s, 30s, 1m, …).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = super::purge::parse_lease)]
     pub lease: std::time::Duration,
+    /// Close a connection that waits longer than this for a request's headers: idle keep-alive
+    /// connections, connections that send nothing, slow header senders (10s, 1m, …).
+    #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_timeout)]
+    pub idle_timeout: std::time::Duration,
+    /// Connections served at once; more are answered 503 and closed.
+    #[arg(long, value_name = "N", default_value_t = crate::server::conn::ConnLimits::DEFAULT_MAX_CONNECTIONS, value_parser = clap::value_parser!(usize))]
+    pub max_connections: usize,
+}
+
+/// `--idle-timeout`: a duration (`20s`, `1m`), at least 100 ms.
+fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
+    let ms = crate::lang::duration::parse_duration(text)
+        .ok_or_else(|| format!("{} is not a duration such as 20s or 1m", text.trim()))?;
+    if ms < 100 {
+        return Err(format!("{} is shorter than 100ms", text.trim()));
+    }
+    Ok(std::time::Duration::from_millis(ms))
 }
 
 /// The bearer token: `--token-file` if given, else CHAINSCHED_TOKEN. An empty token is an error.
@@ -98,6 +118,10 @@ pub fn run(a: ServeArgs) -> i32 {
         time_scale: a.time_scale,
         retention: a.retention.retention(),
         lease: a.lease,
+        limits: crate::server::conn::ConnLimits {
+            idle_timeout: a.idle_timeout,
+            max_connections: a.max_connections.max(1),
+        },
     };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -101,17 +101,9 @@ pub fn open_store(db: &str) -> Result<ChainStore, CmdError> {
             path.display()
         )));
     }
-    ChainStore::open_sled(path, &SledOptions::default()).map_err(|e| {
-        let text = e.to_string();
-        if text.contains("lock") || text.contains("WouldBlock") || text.contains("Resource temporarily unavailable") {
-            CmdError::Problem(format!(
-                "the store at {} is in use by another process (is `chainsched serve` running? then use --server URL): {text}",
-                path.display()
-            ))
-        } else {
-            CmdError::Problem(text)
-        }
-    })
+    // A store another process holds: the error names it and what to do (`store::holder`).
+    ChainStore::open_sled(path, &SledOptions::default())
+        .map_err(|e| CmdError::Problem(e.to_string()))
 }
 
 enum Backend {
@@ -127,7 +119,11 @@ fn backend(src: &SourceArgs) -> Result<Backend, CmdError> {
         .filter(|s| !s.is_empty())
     {
         Some(url) => Ok(Backend::Remote(Client::new(url, None))),
-        None => Ok(Backend::Local(StoreViews::new(open_store(&src.db)?, None))),
+        // The process holding the --db folder serves the views for it (`store::holder`).
+        None => match super::control::local_control(&src.db) {
+            Some(ctl) => Ok(Backend::Remote(Client::new(&ctl.url, ctl.token))),
+            None => Ok(Backend::Local(StoreViews::new(open_store(&src.db)?, None))),
+        },
     }
 }
 
@@ -503,6 +499,26 @@ pub fn schedules(a: SchedulesArgs) -> i32 {
         let rows: Vec<views::ScheduleRow> = match backend(&a.src)? {
             Backend::Local(v) => query::schedules(&v)?,
             Backend::Remote(c) => c.get("/api/v1/schedules")?,
+        };
+        Ok(render::rows(&rows, format(a.src.format)))
+    })())
+}
+
+// ---------------------------------------------------------------- events
+
+#[derive(Debug, clap::Args)]
+pub struct EventsArgs {
+    #[command(flatten)]
+    pub src: SourceArgs,
+}
+
+/// The events view: events kept for steps that start waiting later (`event NAME --keep D`),
+/// oldest first; none is an empty list.
+pub fn events(a: EventsArgs) -> i32 {
+    finish((|| {
+        let rows: Vec<views::KeptEventRow> = match backend(&a.src)? {
+            Backend::Local(v) => views::events::kept_event_rows(v.store(), now_millis())?,
+            Backend::Remote(c) => c.get("/api/v1/events")?,
         };
         Ok(render::rows(&rows, format(a.src.format)))
     })())

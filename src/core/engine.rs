@@ -18,7 +18,7 @@
 use super::eval::Truth;
 use super::job::*;
 use super::lifecycle::StopReason;
-use super::triggers::{complete_waiting, timer_fired};
+use super::triggers::timer_fired;
 use super::types::*;
 use crate::catalog::{Catalog, StepIdx, StepTarget};
 use crate::lang::diagnostic::nearest_name;
@@ -38,7 +38,11 @@ pub struct Core {
     pub(crate) next_log_id: super::job::LogIds,
     pub(crate) next_job_number: u64,
     pub(crate) reference: bool,
-    pub(crate) last_event_matches: usize,
+    /// What the last raise did (`events.rs`).
+    pub(crate) last_event: super::events::EventDelivery,
+    /// Events kept for steps that start waiting later, by id (`events.rs`).
+    pub(crate) kept: BTreeMap<u64, super::events::KeptEvent>,
+    pub(crate) next_kept_id: u64,
     /// ENQUEUED jobs in FIFO order (queue sequence → job name); see `admission.rs`.
     pub(crate) queue: BTreeMap<u64, String>,
     pub(crate) next_queue_seq: u64,
@@ -68,7 +72,9 @@ impl Core {
             next_log_id: super::job::LogIds { next: 1, stride: 1 },
             next_job_number: 1,
             reference: false,
-            last_event_matches: 0,
+            last_event: Default::default(),
+            kept: BTreeMap::new(),
+            next_kept_id: 1,
             queue: BTreeMap::new(),
             next_queue_seq: 1,
             changed: BTreeSet::new(),
@@ -131,7 +137,13 @@ impl Core {
 
     /// Number of event steps the last `RaiseEvent` completed (the HTTP API's `completed_steps`).
     pub fn last_event_matches(&self) -> usize {
-        self.last_event_matches
+        self.last_event.completed
+    }
+
+    /// What the last `RaiseEvent` did: steps completed, steps waiting that refused it and why,
+    /// the event kept for later (`events.rs`).
+    pub fn last_event(&self) -> &super::events::EventDelivery {
+        &self.last_event
     }
 
     /// Handle one input at instant `now`. A refused input changes nothing.
@@ -187,6 +199,34 @@ impl Core {
         }
         if !self.queue.is_empty() {
             self.admit_queued(now, &mut effects);
+        }
+        if !self.kept.is_empty() {
+            // Steps that started waiting in this batch take the events kept for them.
+            let mut candidates: Vec<String> = self.changed.iter().cloned().collect();
+            loop {
+                let took = self.offer_kept_events(now, &candidates, &mut effects);
+                if took.is_empty() {
+                    break;
+                }
+                for name in &took {
+                    let Core {
+                        jobs,
+                        next_log_id,
+                        reference,
+                        ..
+                    } = self;
+                    if let Some(job) = jobs.get_mut(name) {
+                        let mut ctx = Ctx {
+                            now,
+                            effects: &mut effects,
+                            next_log_id,
+                            reference: *reference,
+                        };
+                        job.settle(&mut ctx);
+                    }
+                }
+                candidates = took;
+            }
         }
         (effects, results)
     }
@@ -350,9 +390,29 @@ impl Core {
                 }
                 Ok(())
             }
-            Input::RaiseEvent { name, payload, job } => {
-                self.raise_event(now, &name, &payload, job.as_deref(), effects, affected)
-            }
+            Input::RaiseEvent { name, payload, job } => self.deliver_event(
+                now,
+                &name,
+                &payload,
+                job.as_deref(),
+                None,
+                effects,
+                affected,
+            ),
+            Input::RaiseEventKept {
+                name,
+                payload,
+                job,
+                keep,
+            } => self.deliver_event(
+                now,
+                &name,
+                &payload,
+                job.as_deref(),
+                Some(keep),
+                effects,
+                affected,
+            ),
             Input::Alter { job, step, change } => {
                 self.alter_running(now, &job, step.as_deref(), &change, effects)
             }
@@ -454,17 +514,11 @@ impl Core {
         req: StartRequest,
         effects: &mut Vec<Effect>,
     ) -> Result<String, CoreError> {
-        let req = self.resolve_definition(req)?;
-        if !self.catalog.chains.contains_key(&req.chain) {
-            return Err(self.unknown_chain(&req.chain));
-        }
+        let req = self.check_start(req)?;
         let defs = self.collect_defs(&req.chain)?;
         let (only, presets) = validate_start(&defs, &req)?;
         let name = match &req.job {
             Some(n) => {
-                if n.trim().is_empty() {
-                    return Err(CoreError::Invalid("a job name cannot be empty".into()));
-                }
                 if self.jobs.get(n).is_some_and(|j| !j.ended()) {
                     return Err(CoreError::DuplicateJob(n.clone()));
                 }
@@ -510,43 +564,6 @@ impl Core {
                 return name;
             }
         }
-    }
-
-    fn raise_event(
-        &mut self,
-        now: Millis,
-        name: &str,
-        payload: &serde_json::Value,
-        target: Option<&str>,
-        effects: &mut Vec<Effect>,
-        affected: &mut Vec<String>,
-    ) -> Result<(), CoreError> {
-        let jobs: Vec<String> = match target {
-            Some(j) => {
-                if !self.jobs.contains_key(j) {
-                    return Err(CoreError::UnknownJob(j.to_string()));
-                }
-                vec![j.to_string()]
-            }
-            None => self
-                .jobs
-                .iter()
-                .filter(|(_, j)| !j.ended() && !j.waiting.is_empty())
-                .map(|(n, _)| n.clone())
-                .collect(),
-        };
-        let mut total = 0;
-        for job in jobs {
-            let n = self.with_job(&job, now, effects, |j, ctx| {
-                Ok(complete_waiting(j, name, payload, ctx))
-            })?;
-            if n > 0 {
-                total += n;
-                affected.push(job);
-            }
-        }
-        self.last_event_matches = total;
-        Ok(())
     }
 }
 

@@ -8,24 +8,29 @@
 //! instance and step state, rule cache), `lifecycle` (step transitions), `passes` (evaluation
 //! passes and stalls), `alter` (manual control), `triggers` (timers and events), `recovery` (snapshots and restart), `instance` (a chain
 //! instance and its steps, with change marks), `journal` (per-record persistence),
-//! `eval` / `payload` (three-valued conditions).
+//! `eval` / `payload` (three-valued conditions), `events` (delivery, refusals, kept events), `start_check` + `limits` (the checks
+//! every start passes, shared by the runtime and the simulator).
 
 mod admission;
 mod alter;
 pub mod engine;
 pub mod eval;
+pub mod events;
 mod instance;
 mod job;
 pub mod journal;
 mod lifecycle;
+pub mod limits;
 mod passes;
 pub mod payload;
 mod recovery;
+pub mod start_check;
 mod triggers;
 pub mod types;
 
 pub use engine::{Core, RuleValue};
 pub use eval::{StepFacts, Truth};
+pub use events::{EventDelivery, KeptEvent};
 pub use instance::{InstStatusRecord, InstanceRecord, StepStateRecord};
 pub use job::EvalStats;
 pub use journal::{JobChanges, JobHeaderRecord, JobRecords};

@@ -210,7 +210,15 @@ impl Job {
             && inst.live()
             && inst.status() == InstStatus::Running
             && inst.cache.active == 0
-            && inst.def.chain.evaluation_interval.is_none()
+            && self.can_stall(i)
+    }
+
+    /// Whether instance `i` may be declared stalled once nothing in it is active: only without
+    /// an `evaluation_interval` (semantics: a chain with one never stalls, it keeps
+    /// re-evaluating, as Oracle documents). `explain` says when such a chain is idle for good
+    /// (docs/evaluator.md, "Stalls").
+    pub(crate) fn can_stall(&self, i: InstId) -> bool {
+        self.instances[i].def.chain.evaluation_interval.is_none()
     }
 
     /// Stall / unstall instance `i` (semantics.md "One evaluation pass", step 5).
@@ -219,7 +227,7 @@ impl Job {
             return;
         }
         let inst = &self.instances[i];
-        let can_stall = inst.def.chain.evaluation_interval.is_none();
+        let can_stall = self.can_stall(i);
         let active = inst.cache.active > 0;
         let stalled = inst.status() == InstStatus::Stalled;
         if !active && !stalled && can_stall {

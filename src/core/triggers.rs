@@ -112,7 +112,7 @@ pub(crate) fn timer_fired(j: &mut Job, timer: TimerKey, ctx: &mut Ctx) -> bool {
 
 /// Does a raised event name match a step's event name? Names follow identifier rules: an
 /// unquoted raised name also matches the upper-cased step name; `"x"` matches exactly.
-fn event_name_matches(step_event: &str, raised: &str) -> bool {
+pub(crate) fn event_name_matches(step_event: &str, raised: &str) -> bool {
     let raised = raised.trim();
     if raised.len() >= 2 && raised.starts_with('"') && raised.ends_with('"') {
         return step_event == &raised[1..raised.len() - 1];
@@ -126,6 +126,7 @@ pub(crate) fn complete_waiting(
     name: &str,
     payload: &serde_json::Value,
     ctx: &mut Ctx,
+    mut report: Option<&mut super::events::EventDelivery>,
 ) -> usize {
     if j.ended() {
         return 0;
@@ -133,20 +134,38 @@ pub(crate) fn complete_waiting(
     let candidates: Vec<(InstId, StepIdx)> = j.waiting.iter().copied().collect();
     let mut n = 0;
     for (i, s) in candidates {
+        if j.instances[i].step(s).state != StepState::Running {
+            continue;
+        }
         let matches = match &j.step_def(i, s).kind {
             StepTarget::Event {
                 name: ev,
                 condition,
-                ..
-            } => {
-                event_name_matches(ev, name)
-                    && condition
-                        .as_ref()
-                        .is_none_or(|c| payload_matches(c, payload) == Truth::True)
+                condition_text,
+            } if event_name_matches(ev, name) => {
+                let truth = condition
+                    .as_ref()
+                    .map_or(Truth::True, |c| payload_matches(c, payload));
+                if let Some(r) = report.as_deref_mut() {
+                    r.waiting += 1;
+                    if truth != Truth::True {
+                        r.unmatched.push(format!(
+                            "job {} step {}: where {} is {}",
+                            j.name(),
+                            j.instances[i].step(s).subname,
+                            condition_text.as_deref().unwrap_or("(condition)"),
+                            match truth {
+                                Truth::False => "FALSE",
+                                _ => "UNKNOWN (a member it tests is missing or of another type)",
+                            }
+                        ));
+                    }
+                }
+                truth == Truth::True
             }
             _ => false,
         };
-        if !matches || j.instances[i].step(s).state != StepState::Running {
+        if !matches {
             continue;
         }
         n += 1;

@@ -234,6 +234,14 @@ pub enum Input {
         payload: serde_json::Value,
         job: Option<String>,
     },
+    /// `RaiseEvent`, and when it completes no waiting step, keep it for `keep` milliseconds
+    /// for a step that starts waiting later (`core::events`).
+    RaiseEventKept {
+        name: String,
+        payload: serde_json::Value,
+        job: Option<String>,
+        keep: Millis,
+    },
     /// Alter running chain: `step: None` = all steps (incl. nested); a nested step by subname.
     Alter {
         job: String,
@@ -335,6 +343,14 @@ pub enum Effect {
     },
     Log(LogRow),
     Timeline(TimelineEntry),
+    /// An event was kept for a step that starts waiting later (persist it: `kev/`).
+    EventKept(super::events::KeptEvent),
+    /// A kept event was consumed by a step of `taken_by`, or expired (`None`): delete it.
+    KeptEventGone {
+        id: u64,
+        name: String,
+        taken_by: Option<String>,
+    },
 }
 
 /// The persisted/viewed record of one step of a running chain (nested included).

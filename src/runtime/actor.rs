@@ -10,7 +10,7 @@ use super::clock::EngineClock;
 use super::cluster::Cluster;
 use super::error::EngineError;
 use super::events::EngineEvent;
-use super::executor::{self, params, Capture, ExecEnv, ExecEvent, StepLaunch, StopHandle};
+use super::executor::{self, Capture, ExecEnv, ExecEvent, StepLaunch, StopHandle};
 use super::options::Durability;
 use crate::catalog::Catalog;
 use crate::core::types::{CoreError, Effect, Input, JobRecord, LogRow, Outcome, TimerKey};
@@ -35,6 +35,8 @@ pub struct Accepted {
     pub job: Option<String>,
     /// Event steps a `RaiseEvent` completed.
     pub completed_steps: usize,
+    /// What a `RaiseEvent` did, in full (why nothing was completed; the event kept).
+    pub event: Option<crate::core::EventDelivery>,
 }
 
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
@@ -449,7 +451,10 @@ impl Actor {
                     self.clear_old_run(&name, turn);
                 }
             }
-            Input::RaiseEvent { .. } => acc.completed_steps = self.core.last_event_matches(),
+            Input::RaiseEvent { .. } | Input::RaiseEventKept { .. } => {
+                acc.completed_steps = self.core.last_event_matches();
+                acc.event = Some(self.core.last_event().clone());
+            }
             _ => {}
         }
         if let Some(before) = changed_chain {
@@ -505,26 +510,12 @@ impl Actor {
         self.stored_definitions.remove(job);
     }
 
-    /// Check a start request and complete it: a job named after a job definition of the
-    /// catalog takes that definition's parameters as defaults; every `${NAME}` the chain's
-    /// executables use must then name a parameter.
+    /// Check a start request and complete it (the core's start check: limits, job
+    /// definition, group, `${NAME}` parameters; the simulator runs the same one), and refuse
+    /// the name of an ended job unless the request replaces it. Done before anything is claimed
+    /// for the job (a lease, a generated name).
     fn check_start(&self, req: &mut crate::core::types::StartRequest) -> Result<(), EngineError> {
-        if let Some(job) = &req.job {
-            super::limits::check_job_name(job).map_err(EngineError::Invalid)?;
-        }
-        super::limits::check_parameters(&req.parameters).map_err(EngineError::Invalid)?;
-        if let Some(g) = &req.group {
-            if !self.catalog.groups.contains_key(g) {
-                let nearest = crate::lang::diagnostic::nearest_name(
-                    g,
-                    self.catalog.groups.keys().map(String::as_str),
-                );
-                return Err(EngineError::Invalid(format!(
-                    "group: unknown resource group {g}{}",
-                    crate::lang::diagnostic::did_you_mean(nearest.as_deref())
-                )));
-            }
-        }
+        *req = self.core.check_start(std::mem::take(req))?;
         if let (true, Some(job)) = (req.refuse_ended, &req.job) {
             // The core knows a job it still runs (refused as a duplicate); an ended one is
             // only in the store (also for engines sharing a database).
@@ -540,23 +531,7 @@ impl Actor {
                 .into());
             }
         }
-        if let Some(d) = &req.definition {
-            let Some(def) = self.catalog.jobs.get(d) else {
-                return Err(EngineError::Invalid(format!("unknown job definition {d}")));
-            };
-            if req.chain.trim().is_empty() {
-                req.chain = def.chain.clone().unwrap_or_default();
-            }
-        }
-        let mut params: BTreeMap<String, String> = BTreeMap::new();
-        let definition = req.definition.as_ref().or(req.job.as_ref());
-        if let Some(def) = definition.and_then(|j| self.catalog.jobs.get(j)) {
-            params.extend(def.parameters.clone());
-        }
-        params.extend(std::mem::take(&mut req.parameters));
-        req.parameters = params;
-        params::check_chain(&self.catalog, &req.chain, &req.parameters)
-            .map_err(EngineError::Invalid)
+        Ok(())
     }
 
     /// Turn effects into store writes (in order) and keep them to act on after the commit.
@@ -611,6 +586,8 @@ impl Actor {
                     let seq = self.timeline_seq(&entry.job);
                     turn.batch.put_timeline(seq, entry);
                 }
+                Effect::EventKept(event) => turn.batch.put_kept_event(event),
+                Effect::KeptEventGone { id, .. } => turn.batch.delete_kept_event(*id),
                 Effect::SetTimer { job, timer, due } => {
                     turn.touched.insert(job.clone());
                     turn.batch.put_timer(&TimerEntry {

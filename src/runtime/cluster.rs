@@ -748,6 +748,7 @@ impl RemoteAnswer {
             } => Ok(Accepted {
                 job,
                 completed_steps,
+                event: None,
             }),
             RemoteAnswer::Core(e) => Err(EngineError::Core(e)),
             RemoteAnswer::Invalid(m) => Err(EngineError::Invalid(m)),

@@ -4,7 +4,7 @@
 //! the store (which the read methods query directly, without going through the actor, so views
 //! never wait for the engine). Requests are answered once their state change is durable.
 
-use super::actor::{Accepted, Actor, ActorSetup, Msg};
+use super::actor::{Accepted, Actor, ActorSetup, Msg, RecoveryWork};
 use super::clock::EngineClock;
 use super::error::EngineError;
 use super::events::EngineEvent;
@@ -67,6 +67,8 @@ struct Inner {
     cluster: Option<Arc<super::cluster::Cluster>>,
     /// Why the engine stopped acting (`None` while it works); see [`Engine::failure`].
     failure: watch::Receiver<Option<String>>,
+    /// Observe only ([`EngineOptions::read_only`]): every input is refused.
+    read_only: bool,
     /// Keeps the launcher (its guardian process, or its forking thread and with it the
     /// parent-death link of step processes) alive exactly as long as the engine.
     _launcher: Launcher,
@@ -148,9 +150,11 @@ impl Engine {
                 for w in &warnings {
                     tracing::warn!("{w}");
                 }
-                b.put_catalog(&c);
-                store.apply(b)?;
-                store.flush()?;
+                if !options.read_only {
+                    b.put_catalog(&c);
+                    store.apply(b)?;
+                    store.flush()?;
+                }
                 c
             }
             None => store.catalog()?.unwrap_or_default(),
@@ -169,6 +173,10 @@ impl Engine {
                 );
             }
             (Some(cluster), work, report)
+        } else if options.read_only {
+            // Observe only: the unfinished jobs stay as they are in the store (the views read
+            // them there); nothing is recovered, restarted or killed.
+            (None, RecoveryWork::default(), RecoveryReport::default())
         } else {
             // Strays of a crashed engine on this store must be gone before anything restarts.
             let id = store_id.clone();
@@ -179,6 +187,8 @@ impl Engine {
                 tracing::warn!("killed {strays} stray step processes of a previous engine");
             }
             let (work, report) = recovery::prepare(&store, &mut core)?;
+            // Events kept for steps that start waiting later (`event … --keep`).
+            core.restore_kept_events(store.kept_events()?);
             (None, work, report)
         };
 
@@ -214,7 +224,7 @@ impl Engine {
             super::cluster::spawn(c.clone(), launcher.clone(), tx.downgrade());
         }
 
-        if let Some(retention) = options.retention {
+        if let (Some(retention), false) = (options.retention, options.read_only) {
             super::retention::spawn(store.clone(), clock, retention, tx.downgrade());
         }
 
@@ -230,10 +240,11 @@ impl Engine {
                 schedules_on: AtomicBool::new(false),
                 cluster,
                 failure,
+                read_only: options.read_only,
                 _launcher: launcher,
             }),
         };
-        if options.schedules {
+        if options.schedules && !options.read_only {
             engine.enable_schedules();
         }
         Ok(engine)
@@ -287,6 +298,16 @@ impl Engine {
         self.inner.handlers.register(name, f);
     }
 
+    /// A read-only engine changes nothing (`serve --read-only`).
+    fn refuse_if_read_only(&self) -> Result<(), EngineError> {
+        if self.inner.read_only {
+            return Err(EngineError::Invalid(
+                "this engine is read-only (serve --read-only): it changes nothing".into(),
+            ));
+        }
+        Ok(())
+    }
+
     async fn ask<T>(
         &self,
         make: impl FnOnce(oneshot::Sender<Result<T, EngineError>>) -> Msg,
@@ -301,6 +322,7 @@ impl Engine {
     }
 
     async fn input(&self, input: Input) -> Result<Accepted, EngineError> {
+        self.refuse_if_read_only()?;
         let Some(cluster) = &self.inner.cluster else {
             return self.ask(|reply| Msg::Input { input, reply }).await;
         };
@@ -371,6 +393,7 @@ impl Engine {
     /// Replace the catalog (future runs; running jobs keep their definitions). It is stored, so
     /// `resume` finds the programs of recovered jobs.
     pub async fn load_catalog(&self, catalog: Catalog) -> Result<(), EngineError> {
+        self.refuse_if_read_only()?;
         self.ask(|reply| Msg::LoadCatalog {
             catalog: Box::new(catalog),
             reply,
@@ -411,6 +434,58 @@ impl Engine {
             })
             .await?;
         Ok(acc.completed_steps)
+    }
+
+    /// Raise an event and say what it did (`core::events`): the steps it completed, why the
+    /// waiting steps that did not take it refused it, and — with `keep` — the event kept for a
+    /// step that starts waiting within that (engine) time, when it completed none. A name no
+    /// chain declares and a payload that is not an object are refused.
+    pub async fn deliver_event(
+        &self,
+        name: &str,
+        payload: serde_json::Value,
+        job: Option<&str>,
+        keep: Option<Duration>,
+    ) -> Result<crate::core::EventDelivery, EngineError> {
+        let keep = keep.map(|k| u64::try_from(k.as_millis()).unwrap_or(u64::MAX));
+        if keep.is_some_and(|k| k > 0) && self.inner.cluster.is_some() {
+            // Each engine's core holds its own kept events; on a shared database another
+            // engine's steps would never see them.
+            return Err(EngineError::Invalid(
+                "keep: events cannot be kept on a database several engines share".into(),
+            ));
+        }
+        let input = match keep {
+            Some(keep) if keep > 0 => Input::RaiseEventKept {
+                name: name.to_string(),
+                payload,
+                job: job.map(str::to_string),
+                keep,
+            },
+            _ => Input::RaiseEvent {
+                name: name.to_string(),
+                payload,
+                job: job.map(str::to_string),
+            },
+        };
+        let acc = self.input(input).await?;
+        Ok(acc.event.unwrap_or_else(|| crate::core::EventDelivery {
+            completed: acc.completed_steps,
+            ..Default::default()
+        }))
+    }
+
+    /// The events kept for steps that start waiting later, oldest first, expired ones left
+    /// out (read from the store).
+    pub fn kept_events(&self) -> Result<Vec<crate::core::KeptEvent>, EngineError> {
+        let now = self.now();
+        Ok(self
+            .inner
+            .store
+            .kept_events()?
+            .into_iter()
+            .filter(|e| e.expires_at > now)
+            .collect())
     }
 
     /// Alter a running chain (one step by subname, or every step with `None`).
@@ -778,7 +853,7 @@ fn job_of(input: &Input) -> Option<String> {
         | Input::Evaluate { job }
         | Input::StepFinished { job, .. }
         | Input::TimerFired { job, .. } => Some(job.clone()),
-        Input::RaiseEvent { job, .. } => job.clone(),
+        Input::RaiseEvent { job, .. } | Input::RaiseEventKept { job, .. } => job.clone(),
         Input::StartJob(_)
         | Input::AlterChain { .. }
         | Input::DefineRule { .. }

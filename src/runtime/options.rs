@@ -44,6 +44,11 @@ pub struct EngineOptions {
     /// jobs of engines that died, how the engines view names it (docs/scale-out.md). Ignored
     /// on a store one process owns.
     pub cluster: super::cluster::ClusterOptions,
+    /// Observe only (`serve --read-only`): the engine opens the store without recovering or
+    /// running anything (no `restart_on_recovery` step restarts, no stray is killed, no
+    /// schedule fires, nothing is purged, the catalog is not stored) and refuses every input,
+    /// so the store's state is exactly what the engine that last wrote it left.
+    pub read_only: bool,
 }
 
 /// What the engine keeps of ended jobs, and how often it purges the rest.
@@ -98,6 +103,7 @@ impl Default for EngineOptions {
             handlers: HandlerRegistry::default(),
             schedules: false,
             cluster: super::cluster::ClusterOptions::default(),
+            read_only: false,
         }
     }
 }
@@ -113,6 +119,7 @@ impl std::fmt::Debug for EngineOptions {
             .field("catalog", &self.catalog.is_some())
             .field("schedules", &self.schedules)
             .field("cluster", &self.cluster)
+            .field("read_only", &self.read_only)
             .finish()
     }
 }

@@ -365,22 +365,68 @@ struct EventBody {
     name: String,
     job: Option<String>,
     payload: Option<Value>,
+    /// Keep the event this long (`10m`, `1h30m`) for a step that starts waiting later, when
+    /// it completes no waiting step.
+    keep: Option<String>,
 }
 
+/// `POST /api/v1/events`: deliver an event (`core::events`). A name no chain declares and a
+/// payload that is not an object are refused (400); the answer says how many waiting steps it
+/// completed and, when none, why (`message`, `waiting_steps`, `unmatched`), and the event kept.
 pub async fn raise_event(State(st): State<Arc<AppState>>, b: Body) -> Result<Response, ApiError> {
     let req: EventBody = body(b)?;
     if req.name.trim().is_empty() {
         return Err(ApiError::bad_request("\"name\" is empty"));
     }
+    let keep = match req.keep.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(k) => Some(std::time::Duration::from_millis(
+            crate::lang::duration::parse_duration(k)
+                .filter(|ms| *ms > 0)
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!(
+                        "\"keep\": {k:?} is not a duration such as 30s, 10m or 1h30m"
+                    ))
+                })?,
+        )),
+    };
     let payload = req.payload.unwrap_or(Value::Null);
-    let n = timed(
+    let d = timed(
         &st,
         "event",
         st.engine
-            .raise_event(&req.name, payload, req.job.as_deref()),
+            .deliver_event(&req.name, payload, req.job.as_deref(), keep),
     )
     .await?;
-    Ok(Json(json!({ "completed_steps": n })).into_response())
+    Ok(Json(event_answer(&req.name, &d)).into_response())
+}
+
+/// The answer to an event, in the API and from `chainsched event --format json`.
+pub fn event_answer(name: &str, d: &crate::core::EventDelivery) -> Value {
+    json!({
+        "completed_steps": d.completed,
+        "waiting_steps": d.waiting,
+        "unmatched": d.unmatched,
+        "kept": d.kept.as_ref().map(|k| json!({
+            "event_id": k.id,
+            "expires_at": crate::views::time::rfc3339(k.expires_at),
+        })),
+        "message": d.sentence(name, crate::views::time::rfc3339),
+    })
+}
+
+/// `GET /api/v1/events` (extension): the events view, events kept for steps that start
+/// waiting later (`chainsched events`).
+pub async fn kept_events(State(st): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let views = st.views();
+    let now = st.engine.now();
+    let rows = tokio::task::spawn_blocking(move || {
+        crate::views::events::kept_event_rows(views.store(), now)
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("events task failed: {e}")))?
+    .map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(Json(rows).into_response())
 }
 
 /// What a reload did.

@@ -12,18 +12,22 @@
 //!
 //! * [`api`] GET handlers; [`control`] POST handlers; [`sse`] the event stream;
 //! * [`guard`] auth, rate limit, status counting; [`error`] JSON errors;
+//! * [`conn`] accepting connections: idle/header timeout, connection cap, descriptors kept for steps;
 //! * [`idempotency`] the answers of starts sent with an `Idempotency-Key`;
+//! * [`local`] the same API served by `run`/`resume` for their own store (loopback, own token);
 //! * [`metrics`], [`openapi`], [`svg`] (chain graph), [`dashboard`] (the embedded page);
 //! * [`pictures`] the data behind the dashboard's Gantt, chain history and overview.
 
 pub mod api;
 pub mod chains;
 pub mod client;
+pub mod conn;
 pub mod control;
 pub mod dashboard;
 pub mod error;
 pub mod guard;
 pub mod idempotency;
+pub mod local;
 pub mod metrics;
 pub mod openapi;
 pub mod pictures;
@@ -38,7 +42,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 use state::AppState;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -67,6 +70,8 @@ pub struct ServeConfig {
     pub retention: Option<crate::runtime::Retention>,
     /// The job lease when several engines share a PostgreSQL database.
     pub lease: std::time::Duration,
+    /// Idle/header-read timeout and connection cap (`conn`).
+    pub limits: conn::ConnLimits,
 }
 
 /// Why `serve` did not run (or stopped).
@@ -132,7 +137,10 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         )
         .route("/chains/{chain}/steps/{step}/drop", post(chains::drop_step))
         .route("/events/stream", get(sse::stream))
-        .route("/events", post(control::raise_event))
+        .route(
+            "/events",
+            get(control::kept_events).post(control::raise_event),
+        )
         .route("/reload", post(control::reload))
         .route("/schedules", get(api::schedules))
         .route("/engines", get(api::engines))
@@ -177,6 +185,9 @@ fn check_config(config: &ServeConfig) -> Result<(), ServeError> {
 /// Run the service until SIGTERM/SIGINT.
 pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     check_config(&config)?;
+    // Descriptors for connections, the store and the steps (`conn`).
+    let nofile = conn::raise_nofile_limit();
+    tracing::debug!(?nofile, "open file limit");
     let (catalog, warnings) = load_catalog(&config.rules)?;
     for w in &warnings {
         eprintln!("{w}");
@@ -205,6 +216,8 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
             .into(),
             address: Some(addr.to_string()),
         },
+        // Read-only never changes state or runs anything, recovery included.
+        read_only: config.read_only,
         ..EngineOptions::default()
     };
     let engine = Engine::open_db(&config.db, options).await.map_err(|e| {
@@ -213,6 +226,16 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
             crate::store::open::display_db(&config.db)
         ))
     })?;
+    if let Ok(crate::store::DbLocation::Sled(dir)) = crate::store::DbLocation::parse(&config.db) {
+        // `--db` control commands and views on this folder come here (`store::holder`).
+        crate::store::holder::publish_control(
+            &dir,
+            crate::store::holder::Control {
+                url: format!("http://{addr}"),
+                token: config.token.clone(),
+            },
+        );
+    }
     if !addr.ip().is_loopback() {
         eprintln!(
             "chainsched serve: warning: listening on {addr}, which is reachable from other hosts"
@@ -295,11 +318,7 @@ pub async fn serve_engine(
 
     let app = router(state, config.max_body_bytes);
     let mut wait_stop = stop_rx.clone();
-    let served = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    let served = conn::serve(listener, app, config.limits, async move {
         let _ = wait_stop.wait_for(|stop| *stop).await;
     })
     .await;

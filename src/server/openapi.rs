@@ -48,6 +48,23 @@ fn post(summary: &str, body: Value, ok: Value) -> Value {
             "404": { "$ref": "#/components/responses/Error" }, "409": { "$ref": "#/components/responses/Error" } } } })
 }
 
+/// `/api/v1/events`: raise an event (POST), the kept events (GET).
+fn events_path() -> Value {
+    let s = |t: &str| json!({ "type": t });
+    let body = json!({ "type": "object", "required": ["name"], "properties": {
+        "name": s("string"), "job": s("string"), "payload": { "type": ["object", "null"] },
+        "keep": { "type": "string", "description": "a duration: 30s, 10m, 1h30m" } } });
+    let ok = json!({ "type": "object", "properties": {
+        "completed_steps": s("integer"), "waiting_steps": s("integer"),
+        "unmatched": { "type": "array", "items": s("string") },
+        "kept": { "type": ["object", "null"], "properties": { "event_id": s("integer"), "expires_at": s("string") } },
+        "message": s("string") } });
+    let mut item = post("raise an event: a name no chain declares, a payload that is not an object or a bad keep are refused (400); when it completes no waiting step the answer says why, and with keep it is kept that long for a step that starts waiting later", body, ok);
+    item["get"] = json!({ "summary": "kept events: event_id, event_name, job_name, payload, raised_at, expires_at (extension; event … --keep)",
+        "responses": { "200": { "description": "a list", "content": { "application/json": { "schema": { "type": "array", "items": { "type": "object" } } } } } } });
+    item
+}
+
 /// Every answer an operation can give besides its own, added to each operation so that the
 /// document lists them all (the contract test in tests/server_api.rs sends requests to every
 /// route and checks each status against this): path parameters are declared, every request
@@ -162,7 +179,7 @@ fn base() -> Value {
             "/api/v1/engines": { "get": { "summary": "engines sharing the database: engine_id, slot, host, pid, role, address, started, last_heartbeat, heartbeat_age, alive, jobs_owned (extension; empty on a store one engine owns)", "responses": { "200": { "description": "a list", "content": { "application/json": { "schema": { "type": "array", "items": { "type": "object" } } } } } } } },
             "/api/v1/schedules": { "get": { "summary": "scheduled job definitions: job_name, chain_name, schedule, next_run_date, last_start_date, skipped_count (extension)", "responses": { "200": { "description": "a list", "content": { "application/json": { "schema": { "type": "array", "items": { "type": "object" } } } } } } } },
             "/api/v1/events/stream": { "get": { "summary": "server-sent events: job, step, progress and log changes (event names job, step, progress, log)", "parameters": [q("job", "only this job")], "responses": { "200": { "description": "text/event-stream" } } } },
-            "/api/v1/events": post("raise an event", json!({ "type": "object", "required": ["name"], "properties": { "name": s("string"), "job": s("string"), "payload": {} } }), json!({ "type": "object", "properties": { "completed_steps": s("integer") } })),
+            "/api/v1/events": events_path(),
             "/api/v1/reload": post("reload the rule folder; a catalog with errors is refused (422, diagnostics) and the old one kept", json!({ "type": "object" }), json!({ "type": "object" }))
         },
         "components": {

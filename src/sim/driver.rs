@@ -514,6 +514,8 @@ impl<'s> Driver<'s> {
             Effect::StepChanged { .. } => {}
             Effect::Log(row) => self.log.push(row),
             Effect::Timeline(entry) => self.timeline.push(entry),
+            // The core holds the kept events; the simulator keeps nothing of its own.
+            Effect::EventKept(_) | Effect::KeptEventGone { .. } => {}
         }
     }
 

@@ -222,6 +222,12 @@ impl ChainStore {
         self.get_as(layout::CATALOG_KEY)
     }
 
+    /// The events kept for steps that start waiting later, oldest first (expired ones
+    /// included until the engine drops them: compare `expires_at` with the time).
+    pub fn kept_events(&self) -> Result<Vec<crate::core::KeptEvent>, StoreError> {
+        self.scan_as(layout::KEPT_EVENT.as_bytes())
+    }
+
     /// Every job (running and finished), in name order. Reads the whole history: the views
     /// use [`ChainStore::visit_jobs_newest`] and [`ChainStore::active_jobs`] instead.
     pub fn jobs(&self) -> Result<Vec<JobRecord>, StoreError> {
@@ -653,6 +659,13 @@ impl StateBatch {
             layout::timer_key(&entry.job, &timer_json(&entry.timer)),
             entry,
         );
+    }
+    /// An event kept for a step that starts waiting later (`core::events`).
+    pub fn put_kept_event(&mut self, event: &crate::core::KeptEvent) {
+        self.put(layout::kept_event_key(event.id), event);
+    }
+    pub fn delete_kept_event(&mut self, id: u64) {
+        self.inner.delete(layout::kept_event_key(id));
     }
     pub fn delete_timer(&mut self, job: &str, timer: &TimerKey) {
         self.inner

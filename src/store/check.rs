@@ -297,6 +297,7 @@ fn check_value(key: &[u8], value: &[u8]) -> Verdict {
         Some(layout::ORDER) => as_type::<Vec<String>>(key, value),
         Some(layout::PROGRESS) => as_type::<Progress>(key, value),
         Some(layout::TIMER) => as_type::<TimerEntry>(key, value),
+        Some(layout::KEPT_EVENT) => as_type::<crate::core::KeptEvent>(key, value),
         Some(layout::LOG) => as_type::<LogRow>(key, value),
         Some(layout::RUN) => as_type::<RunDetails>(key, value),
         Some(layout::TIMELINE) => as_type::<TimelineEntry>(key, value),

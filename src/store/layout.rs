@@ -28,6 +28,7 @@
 //! | `tl/<job>\0<seq BE>` | `TimelineEntry` | each timeline effect |
 //! | `sched/<job definition>` | [`ScheduleState`](crate::runtime::scheduler::ScheduleState): a scheduled job definition's schedule string, next due time, last start | by the scheduler (`serve`), when a schedule is loaded, fires or changes; removed with the schedule |
 //! | `cedit/<chain>` | [`ChainEdit`](super::chain_edits::ChainEdit): the chain as its rule file defined it and as changed by `define-rule`, `drop-rule`, `alter-chain` or `drop-step` | with each such change; removed when the chain's file changes (the file wins) |
+//! | `kev/<id BE>` | [`KeptEvent`](crate::core::KeptEvent): an event kept for a step that starts waiting later (`event … --keep`) | when raised with `--keep` and it completed no step; removed when a step takes it or once it expired |
 //! | `pid/<job>\0<subname>` | [`LivePid`](super::records::LivePid): process group of a running external step | after the process is spawned; removed when it is reaped |
 //! | `meta/next_log_id` | the next free log id, when retention removed the newest log rows (so ids are never reused) | by retention, with the deletes of log rows |
 //! | `meta/indexes` | the version of the indexes below ([`INDEX_VERSION`]) | when the store is created, or once the indexes of an older store are built |
@@ -77,6 +78,7 @@ pub const TIMELINE: &str = "tl/";
 pub const PID: &str = "pid/";
 pub const SCHEDULE: &str = "sched/";
 pub const CHAIN_EDIT: &str = "cedit/";
+pub const KEPT_EVENT: &str = "kev/";
 pub const JOB_BY_TIME: &str = "jt/";
 pub const ENDED: &str = "jend/";
 pub const ACTIVE: &str = "jact/";
@@ -199,6 +201,13 @@ pub fn chain_edit_key(chain: &str) -> Vec<u8> {
     tagged(CHAIN_EDIT, chain)
 }
 
+/// `kev/<id BE>`: an event kept for a step that starts waiting later (`core::events`).
+pub fn kept_event_key(id: u64) -> Vec<u8> {
+    let mut k = KEPT_EVENT.as_bytes().to_vec();
+    k.extend_from_slice(&id.to_be_bytes());
+    k
+}
+
 /// Every key tag, for walking the store (`store check`) and for messages.
 pub const TAGS: &[&str] = &[
     JOB,
@@ -216,6 +225,7 @@ pub const TAGS: &[&str] = &[
     PID,
     SCHEDULE,
     CHAIN_EDIT,
+    KEPT_EVENT,
     JOB_BY_TIME,
     ENDED,
     ACTIVE,

@@ -15,6 +15,7 @@ pub mod chain_store;
 pub mod check;
 #[doc(hidden)]
 pub mod contract;
+pub mod holder;
 pub mod layout;
 pub mod memory;
 pub mod open;

@@ -291,6 +291,8 @@ impl SledStore {
         if store.previous_epoch > 0 || !empty {
             store.raise_witness()?;
         }
+        // Name this process as the holder, for the busy errors of others (`holder`).
+        super::holder::claim(path);
         Ok(store)
     }
 
@@ -329,10 +331,7 @@ impl SledStore {
         opened.map_err(|e| match e {
             sled::Error::Io(io) if is_lock_error(&io) => StoreError::Open {
                 path: path.display().to_string(),
-                message: format!(
-                    "{io} (is another chainsched process using this store? only one \
-                     process can open it at a time)"
-                ),
+                message: super::holder::busy_message(path),
             },
             e @ sled::Error::Corruption { .. } => sled_error(path, e),
             other => StoreError::Open {
@@ -489,6 +488,7 @@ impl SledStore {
 /// by the next open too (see the module docs).
 impl Drop for SledStore {
     fn drop(&mut self) {
+        super::holder::release(&self.path);
         if self.damaged.load(Ordering::Relaxed) {
             return;
         }

@@ -113,13 +113,18 @@ pub fn explain(
     }
 }
 
-/// For a CHAIN_STALLED job, why (the engine's own reason when it recorded one, else ours).
+/// For a CHAIN_STALLED job, why (the engine's own reason when it recorded one, else ours);
+/// for a RUNNING job of a chain with an `evaluation_interval` that is idle for good, why it
+/// will not move ([`idle_reason`]).
 pub fn stall_reason(
     job: &JobRecord,
     catalog: &Catalog,
     steps: &[StepRecord],
     now: Millis,
 ) -> Option<String> {
+    if job.state == JobState::Running {
+        return idle_reason(job, catalog, steps, now);
+    }
     if job.state != JobState::ChainStalled {
         return None;
     }
@@ -141,6 +146,70 @@ pub fn stall_reason(
         "Nothing is running, scheduled or waiting for a retry, so the job is CHAIN_STALLED until \
          a step is altered and the chain evaluated, or the job is stopped",
     );
+    Some(text)
+}
+
+/// A chain with an `evaluation_interval` is never CHAIN_STALLED (it keeps re-evaluating, as
+/// Oracle documents), so a failure no rule handles leaves it RUNNING. Such a job is idle for
+/// good when nothing in it is active (no step RUNNING, SCHEDULED, RETRY SCHEDULED or STALLED)
+/// and no rule that reads the clock (SYSTIMESTAMP, SYSDATE, …, not a step's `duration`, which
+/// is fixed once the step ended) could still act: an END always could, a START while one of its
+/// steps is NOT_STARTED, a STOP while one of its steps is PAUSED. Then the reason is said here,
+/// in `explain` (docs/evaluator.md, "Stalls").
+fn idle_reason(
+    job: &JobRecord,
+    catalog: &Catalog,
+    steps: &[StepRecord],
+    now: Millis,
+) -> Option<String> {
+    let chain = catalog.chains.get(&job.chain)?;
+    let interval = chain.evaluation_interval?;
+    let st = InstanceStates::new(chain, None, steps, now);
+    let state = |i: usize| {
+        st.by_index
+            .get(i)
+            .copied()
+            .flatten()
+            .map_or(StepState::NotStarted, |r| r.state)
+    };
+    let active = (0..chain.steps.len()).any(|i| {
+        matches!(
+            state(i),
+            StepState::Running
+                | StepState::Scheduled
+                | StepState::RetryScheduled
+                | StepState::Stalled
+        )
+    });
+    if active {
+        return None;
+    }
+    let clock_can_act = chain.rules.iter().any(|rule| {
+        rule.condition.reads_clock()
+            && match &rule.action {
+                RuleAction::End(_) => true,
+                RuleAction::Start { steps, .. } => {
+                    steps.iter().any(|&s| state(s) == StepState::NotStarted)
+                }
+                RuleAction::Stop { steps } => steps.iter().any(|&s| state(s) == StepState::Paused),
+            }
+    });
+    if clock_can_act {
+        return None;
+    }
+    let parts = instance_reasons(chain, None, catalog, steps, now, 0);
+    let mut text = parts.join("; ");
+    if !text.is_empty() {
+        text.push_str(". ");
+    }
+    text.push_str(&format!(
+        "Nothing is running and no rule that reads the clock can act, so the job will not move \
+         on by itself; it stays RUNNING (not CHAIN_STALLED) because chain {} has an \
+         evaluation_interval ({}) and keeps re-evaluating: alter a step and evaluate, change a \
+         rule, or stop the job",
+        chain.name,
+        crate::lang::duration::format_duration(interval)
+    ));
     Some(text)
 }
 
@@ -553,5 +622,37 @@ mod tests {
         let steps = vec![rec("A", StepState::Succeeded, Some(0)), b];
         let reason = stall_reason(&job(JobState::ChainStalled), &cat, &steps, 10).unwrap();
         assert!(reason.contains("B is PAUSED before running"), "{reason}");
+    }
+
+    #[test]
+    fn an_idle_running_job_of_a_chain_with_an_interval_is_explained() {
+        let mut cat = catalog();
+        if let Some(c) = cat.chains.get_mut("C") {
+            c.evaluation_interval = Some(60_000);
+        }
+        let idle = vec![
+            rec("A", StepState::Failed, Some(20001)),
+            rec("B", StepState::NotStarted, None),
+        ];
+        let reason = explain(&job(JobState::Running), &cat, &idle, &[], 10)
+            .reason
+            .unwrap_or_default();
+        assert!(reason.contains("A FAILED with 20001"), "{reason}");
+        assert!(
+            reason.contains("stays RUNNING (not CHAIN_STALLED)") && reason.contains("1m"),
+            "{reason}"
+        );
+        // Something still active: no reason.
+        let busy = vec![rec("A", StepState::Running, None)];
+        assert_eq!(
+            explain(&job(JobState::Running), &cat, &busy, &[], 10).reason,
+            None
+        );
+        // Without an interval a RUNNING job never has one (it would stall instead).
+        let plain = catalog();
+        assert_eq!(
+            explain(&job(JobState::Running), &plain, &idle, &[], 10).reason,
+            None
+        );
     }
 }

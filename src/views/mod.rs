@@ -15,11 +15,13 @@
 //! * [`schedules`] — the schedules view (scheduled job definitions, next and last runs);
 //! * [`gantt`], [`history`], [`overview`] — the dashboard's pictures as data: a job's runs
 //!   on a time axis, a chain's last runs as series, the landing page's counters;
+//! * [`events`] — the events view (events kept for steps that start waiting later);
 //! * [`query`] — filters + builders over a [`ViewSource`];
 //! * [`render`] — table, JSON and CSV.
 
 pub mod catalog_views;
 pub mod engines;
+pub mod events;
 pub mod explain;
 pub mod gantt;
 pub mod history;
@@ -38,6 +40,7 @@ pub mod timeline;
 pub mod truth;
 
 pub use engines::EngineRow;
+pub use events::KeptEventRow;
 pub use rows::*;
 pub use schedules::ScheduleRow;
 

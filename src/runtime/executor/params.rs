@@ -1,26 +1,9 @@
 //! `${NAME}` in a program's arguments is replaced by the job parameter NAME (names are
 //! case-insensitive: parameters are stored upper-cased). An unknown name is an error at job
-//! start: the job does not start and the error names the parameter (rule-language.md).
+//! start: the job does not start and the error names the parameter (rule-language.md). That
+//! check is the core's start check (`crate::core::start_check`), shared with the simulator.
 
-use crate::catalog::{Catalog, ProgramKind, StepTarget};
-use std::collections::{BTreeMap, BTreeSet};
-
-/// The `${NAME}` references of `text`, upper-cased, in order.
-pub fn references(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("${") {
-        let after = &rest[start + 2..];
-        match after.find('}') {
-            Some(end) => {
-                out.push(after[..end].trim().to_uppercase());
-                rest = &after[end + 1..];
-            }
-            None => break,
-        }
-    }
-    out
-}
+use std::collections::BTreeMap;
 
 /// Replace every `${NAME}` by its parameter value; `Err(name)` for the first unknown name.
 pub fn substitute(text: &str, params: &BTreeMap<String, String>) -> Result<String, String> {
@@ -41,63 +24,7 @@ pub fn substitute(text: &str, params: &BTreeMap<String, String>) -> Result<Strin
     Ok(out)
 }
 
-fn lookup<'a>(params: &'a BTreeMap<String, String>, name: &str) -> Option<&'a str> {
-    params
-        .get(name)
-        .or_else(|| {
-            params
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v)
-        })
-        .map(String::as_str)
-}
-
-/// Check, before a job starts, that every `${NAME}` used by the arguments of a program the chain
-/// (or one of its nested chains) can run names a parameter. The error names the parameter, the
-/// program and the step.
-pub fn check_chain(
-    catalog: &Catalog,
-    chain: &str,
-    params: &BTreeMap<String, String>,
-) -> Result<(), String> {
-    let mut seen = BTreeSet::new();
-    let mut todo = vec![chain.to_string()];
-    while let Some(name) = todo.pop() {
-        if !seen.insert(name.clone()) {
-            continue;
-        }
-        let Some(chain) = catalog.chains.get(&name) else {
-            continue;
-        };
-        for step in &chain.steps {
-            match &step.kind {
-                StepTarget::Chain(inner) => todo.push(inner.clone()),
-                StepTarget::Program(p) => {
-                    let Some(program) = catalog.programs.get(p) else {
-                        continue;
-                    };
-                    if !matches!(program.kind, ProgramKind::Executable(_)) {
-                        continue;
-                    }
-                    for arg in &program.arguments {
-                        for r in references(arg) {
-                            if lookup(params, &r).is_none() {
-                                return Err(format!(
-                                    "unknown parameter {r}: program {} (step {} of chain {}) uses \
-                                     ${{{r}}} in its arguments; pass it with --param {r}=VALUE",
-                                    program.name, step.name, chain.name
-                                ));
-                            }
-                        }
-                    }
-                }
-                StepTarget::Event { .. } => {}
-            }
-        }
-    }
-    Ok(())
-}
+pub use crate::core::start_check::{check_chain_parameters as check_chain, lookup, references};
 
 #[cfg(test)]
 mod tests {

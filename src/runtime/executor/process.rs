@@ -42,9 +42,12 @@ pub async fn run_executable(
             }
         }
     }
-    let mut cmd = Command::new(path);
-    cmd.args(args);
-    run_command(env, step, cmd, stop).await
+    let make = || {
+        let mut cmd = Command::new(path);
+        cmd.args(&args);
+        cmd
+    };
+    run_command(env, step, make, stop).await
 }
 
 pub async fn run_shell(
@@ -53,9 +56,12 @@ pub async fn run_shell(
     command: &str,
     stop: watch::Receiver<bool>,
 ) -> (Outcome, Capture) {
-    let mut cmd = Command::new("/bin/sh");
-    cmd.arg("-c").arg(command);
-    run_command(env, step, cmd, stop).await
+    let make = || {
+        let mut cmd = Command::new("/bin/sh");
+        cmd.arg("-c").arg(command);
+        cmd
+    };
+    run_command(env, step, make, stop).await
 }
 
 /// Send `signal` to the process group `pgid` (ignoring "no such process").
@@ -140,25 +146,43 @@ enum Ending {
     TimedOut,
 }
 
+/// How long a step whose process cannot be started for lack of resources (no descriptor, no
+/// process slot, no memory: the engine's problem, not the program's) keeps being retried before
+/// it fails with [`LAUNCH_FAILED`] and a message that says so.
+pub const LAUNCH_RETRY_FOR: Duration = Duration::from_secs(60);
+
+/// Whether a spawn failed for lack of resources (EMFILE, ENFILE, EAGAIN, ENOMEM), which goes
+/// away by itself once descriptors or processes are freed.
+fn out_of_resources(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::EAGAIN | libc::ENOMEM)
+    )
+}
+
 async fn run_command(
     env: &ExecEnv,
     step: &StepLaunch,
-    mut cmd: Command,
+    make: impl Fn() -> Command,
     mut stop: watch::Receiver<bool>,
 ) -> (Outcome, Capture) {
     let program = &step.program;
-    cmd.envs(program.environment.iter().map(|(k, v)| (k, v)))
-        .env("CHAINSCHED_JOB_NAME", &step.job)
-        .env("CHAINSCHED_JOB_SUBNAME", &step.subname)
-        .env("CHAINSCHED_ATTEMPT", step.attempt.to_string())
-        .env("CHAINSCHED_STORE_ID", &env.store_id)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(false);
-    if let Some(dir) = &program.working_directory {
-        cmd.current_dir(dir);
-    }
+    let prepare = || {
+        let mut cmd = make();
+        cmd.envs(program.environment.iter().map(|(k, v)| (k, v)))
+            .env("CHAINSCHED_JOB_NAME", &step.job)
+            .env("CHAINSCHED_JOB_SUBNAME", &step.subname)
+            .env("CHAINSCHED_ATTEMPT", step.attempt.to_string())
+            .env("CHAINSCHED_STORE_ID", &env.store_id)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(false);
+        if let Some(dir) = &program.working_directory {
+            cmd.current_dir(dir);
+        }
+        cmd
+    };
 
     let mut capture = Capture {
         actual_start: env.clock.now(),
@@ -168,16 +192,47 @@ async fn run_command(
     if *stop.borrow() {
         return (Outcome::Stopped, capture);
     }
-    let mut child = match env.launcher.spawn(cmd).await {
-        Ok(c) => c,
-        Err(e) => {
-            let code = if e.kind() == std::io::ErrorKind::PermissionDenied {
-                NOT_EXECUTABLE
-            } else {
-                LAUNCH_FAILED
-            };
-            capture.errors = format!("cannot start program {}: {e}", program.name);
-            return (Outcome::Failed(code), capture);
+    // Out of descriptors or processes: the engine's problem. Retry (real time, with a growing
+    // delay) instead of failing the step; a stop still stops it.
+    let give_up = std::time::Instant::now() + LAUNCH_RETRY_FOR;
+    let mut delay = Duration::from_millis(50);
+    let mut child = loop {
+        match env.launcher.spawn(prepare()).await {
+            Ok(c) => break c,
+            Err(e) if out_of_resources(&e) && std::time::Instant::now() < give_up => {
+                if delay == Duration::from_millis(50) {
+                    tracing::warn!(
+                        job = %step.job,
+                        step = %step.subname,
+                        "cannot start program {} for lack of resources ({e}); retrying",
+                        program.name
+                    );
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = stop.wait_for(|s| *s) => return (Outcome::Stopped, capture),
+                }
+                delay = (delay * 2).min(Duration::from_secs(1));
+            }
+            Err(e) => {
+                let code = if e.kind() == std::io::ErrorKind::PermissionDenied {
+                    NOT_EXECUTABLE
+                } else {
+                    LAUNCH_FAILED
+                };
+                capture.errors = if out_of_resources(&e) {
+                    format!(
+                        "cannot start program {}: {e}; the engine ran out of resources to start \
+                         it for {} s (an engine problem, not the program's: raise the engine's \
+                         limits, e.g. ulimit -n, or lower its load)",
+                        program.name,
+                        LAUNCH_RETRY_FOR.as_secs()
+                    )
+                } else {
+                    format!("cannot start program {}: {e}", program.name)
+                };
+                return (Outcome::Failed(code), capture);
+            }
         }
     };
     capture.actual_start = env.clock.now();
