@@ -488,7 +488,7 @@ impl Core {
         };
         let mut job = Job::new(record, req, defs);
         job.pending_presets = presets;
-        Ok(self.place_new_job(now, job, only, effects))
+        self.place_new_job(now, job, only, effects)
     }
 
     /// "unknown chain X", with the closest chain (or job definition) name of the catalog.
