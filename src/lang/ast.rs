@@ -474,6 +474,24 @@ pub enum NotifyOn {
     StepFailed,
 }
 
+impl NotifyOn {
+    /// As written in a `notify … on` list (`ENQUEUED LONGER THAN 10m`).
+    pub fn text(self) -> String {
+        match self {
+            NotifyOn::Succeeded => "SUCCEEDED".into(),
+            NotifyOn::Failed => "FAILED".into(),
+            NotifyOn::Stopped => "STOPPED".into(),
+            NotifyOn::ChainStalled => "CHAIN_STALLED".into(),
+            NotifyOn::EnqueuedLongerThan(d) => format!(
+                "ENQUEUED LONGER THAN {}",
+                crate::lang::duration::format_duration(d)
+            ),
+            NotifyOn::MaxRunDuration => "MAX_RUN_DURATION".into(),
+            NotifyOn::StepFailed => "STEP FAILED".into(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     /// Conditions nest up to 1000 predicates deep: the SQL forms must not make every level

@@ -67,6 +67,8 @@ struct Inner {
     cluster: Option<Arc<super::cluster::Cluster>>,
     /// Why the engine stopped acting (`None` while it works); see [`Engine::failure`].
     failure: watch::Receiver<Option<String>>,
+    /// The notifier task (`super::notifier`).
+    notifier: mpsc::UnboundedSender<super::notifier::NotifierMsg>,
     /// Keeps the launcher (its guardian process, or its forking thread and with it the
     /// parent-death link of step processes) alive exactly as long as the engine.
     _launcher: Launcher,
@@ -197,7 +199,13 @@ impl Engine {
                 let _ = report_tx.send(Msg::Exec(ev));
             }),
         };
+        let notifier = super::notifier::spawn(
+            store.clone(),
+            clock,
+            cluster.as_ref().map(|c| c.id.clone()),
+        );
         let actor = Actor::new(ActorSetup {
+            notifier: Some(notifier.clone()),
             core,
             catalog,
             store: store.clone(),
@@ -230,6 +238,7 @@ impl Engine {
                 schedules_on: AtomicBool::new(false),
                 cluster,
                 failure,
+                notifier,
                 _launcher: launcher,
             }),
         };
@@ -589,6 +598,17 @@ impl Engine {
     /// jobs stay unfinished in the store and are recovered by the next engine), the store is
     /// flushed. To end jobs cleanly first, [`Engine::stop`] them.
     pub async fn shutdown(&self) {
+        // Notifications owed and never tried get their first attempt (a few seconds at most);
+        // whatever is not delivered stays in the outbox for the next engine.
+        let (drained, wait) = oneshot::channel();
+        if self
+            .inner
+            .notifier
+            .send(super::notifier::NotifierMsg::Drain(drained))
+            .is_ok()
+        {
+            let _ = tokio::time::timeout(super::notifier::ATTEMPT_TIMEOUT, wait).await;
+        }
         let (reply, rx) = oneshot::channel();
         if self
             .inner

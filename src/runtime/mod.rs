@@ -27,4 +27,5 @@ pub use options::{Durability, EngineOptions, Retention};
 pub use recovery::RecoveryReport;
 pub mod limits;
 pub mod live;
+pub(crate) mod notifier;
 pub mod report;

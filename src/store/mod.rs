@@ -18,6 +18,7 @@ pub mod contract;
 pub mod layout;
 pub mod memory;
 pub mod open;
+pub mod outbox;
 pub mod pg_store;
 pub mod records;
 pub mod retention;

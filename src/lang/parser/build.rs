@@ -964,7 +964,7 @@ impl Builder {
                         std::mem::discriminant(a) == std::mem::discriminant(&on)
                     };
                     if acc.on.iter().any(|(a, _)| same_kind(a)) {
-                        self.duplicate(&format!("`on {}`", notify_on_text(on)), ev_span);
+                        self.duplicate(&format!("`on {}`", on.text()), ev_span);
                     } else {
                         acc.on.push((on, ev_span));
                     }
@@ -987,11 +987,22 @@ impl Builder {
                 if let Some(c) = parts.iter().find(|c| c.as_rule() == Rule::string) {
                     let url = self.string(c);
                     let lower = url.value.to_ascii_lowercase();
-                    if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+                    if lower.starts_with("https://") {
                         self.error(
                             "bad-value",
                             format!(
-                                "webhook '{}': the URL must start with http:// or https://",
+                                "webhook '{}': this build sends webhooks over plain HTTP only; \
+                                 for HTTPS use `command '/usr/bin/curl' …` (the message is on \
+                                 its standard input)",
+                                lexer_clip(&url.value)
+                            ),
+                            url.span,
+                        );
+                    } else if !lower.starts_with("http://") || url.value.len() <= 7 {
+                        self.error(
+                            "bad-value",
+                            format!(
+                                "webhook '{}': the URL must start with http://",
                                 lexer_clip(&url.value)
                             ),
                             url.span,
@@ -1049,22 +1060,6 @@ impl Builder {
             }
             _ => {}
         }
-    }
-}
-
-/// How an event of a `notify … on` list is written.
-pub fn notify_on_text(on: NotifyOn) -> String {
-    match on {
-        NotifyOn::Succeeded => "SUCCEEDED".into(),
-        NotifyOn::Failed => "FAILED".into(),
-        NotifyOn::Stopped => "STOPPED".into(),
-        NotifyOn::ChainStalled => "CHAIN_STALLED".into(),
-        NotifyOn::EnqueuedLongerThan(d) => format!(
-            "ENQUEUED LONGER THAN {}",
-            crate::lang::duration::format_duration(d)
-        ),
-        NotifyOn::MaxRunDuration => "MAX_RUN_DURATION".into(),
-        NotifyOn::StepFailed => "STEP FAILED".into(),
     }
 }
 
