@@ -114,12 +114,12 @@ pub fn open_store(db: &str) -> Result<ChainStore, CmdError> {
     })
 }
 
-enum Backend {
+pub(crate) enum Backend {
     Local(StoreViews),
     Remote(Client),
 }
 
-fn backend(src: &SourceArgs) -> Result<Backend, CmdError> {
+pub(crate) fn backend(src: &SourceArgs) -> Result<Backend, CmdError> {
     match src
         .server
         .as_deref()
@@ -131,7 +131,7 @@ fn backend(src: &SourceArgs) -> Result<Backend, CmdError> {
     }
 }
 
-fn finish(result: Result<String, CmdError>) -> i32 {
+pub(crate) fn finish(result: Result<String, CmdError>) -> i32 {
     match result {
         Ok(text) => {
             out!("{text}");
@@ -142,7 +142,7 @@ fn finish(result: Result<String, CmdError>) -> i32 {
 }
 
 /// `?a=b&c=d` from the pairs that have a value.
-fn query_string(pairs: &[(&str, Option<String>)]) -> String {
+pub(crate) fn query_string(pairs: &[(&str, Option<String>)]) -> String {
     let parts: Vec<String> = pairs
         .iter()
         .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", encode(v))))
@@ -365,11 +365,18 @@ pub fn timeline(a: TimelineArgs) -> i32 {
 pub struct StatsArgs {
     #[arg(long)]
     pub chain: Option<String>,
+    /// Averages of run and queue time per job `definition` or per resource `group` (ended
+    /// jobs) instead of per chain and step.
+    #[arg(long)]
+    pub by: Option<String>,
     #[command(flatten)]
     pub src: SourceArgs,
 }
 
 pub fn stats(a: StatsArgs) -> i32 {
+    if let Some(by) = &a.by {
+        return super::apex::stats_by(by, a.chain.as_deref(), &a.src);
+    }
     finish((|| {
         let rows = match backend(&a.src)? {
             Backend::Local(v) => query::stats(&v, a.chain.as_deref())?,

@@ -269,7 +269,8 @@ fn post(url: &str, body: &serde_json::Value) -> Result<(), String> {
         Ok(resp) if (200..300).contains(&resp.status()) => Ok(()),
         Ok(resp) => Err(format!("{url} answered HTTP {}", resp.status())),
         Err(ureq::Error::Status(code, _)) => Err(format!("{url} answered HTTP {code}")),
-        Err(ureq::Error::Transport(t)) => Err(format!("{url}: {t}")),
+        // ureq's transport errors name the URL already.
+        Err(ureq::Error::Transport(t)) => Err(t.to_string()),
     }
 }
 

@@ -399,9 +399,11 @@ pub fn stats_by_rows(
                 None => vec!["(no group)".into()],
             },
         };
-        // A job stopped while ENQUEUED never ran (its STARTED_AT stayed its enqueue time): it
-        // has a wait, no run.
-        let ran = !(r.state == JobState::Stopped && info.enqueued_at == Some(r.started_at));
+        // A job stopped while ENQUEUED never ran (its STARTED_AT is its enqueue or its end
+        // time): it has a wait, no run.
+        let ran = !(r.state == JobState::Stopped
+            && info.enqueued_at.is_some()
+            && (info.enqueued_at == Some(r.started_at) || r.ended_at == Some(r.started_at)));
         let wait = info
             .enqueued_at
             .map(|e| {
@@ -529,4 +531,15 @@ pub fn waits(
         out.push("waiting for the next evaluation".into());
     }
     Some(out)
+}
+
+/// Whether a group, or a group above it, is disabled (`max_running 0`).
+pub fn group_disabled(catalog: &crate::catalog::Catalog, group: &str) -> bool {
+    let parts: Vec<&str> = group.split('.').filter(|p| !p.is_empty()).collect();
+    (1..=parts.len()).any(|n| {
+        catalog
+            .groups
+            .get(&parts[..n].join("."))
+            .is_some_and(|g| g.max_running == Some(0))
+    })
 }
