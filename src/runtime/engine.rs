@@ -76,6 +76,7 @@ struct Inner {
 
 impl Drop for Inner {
     fn drop(&mut self) {
+        let _ = self.notifier.send(super::notifier::NotifierMsg::Stop);
         let _ = self.tx.send(Msg::Shutdown { reply: None });
     }
 }
@@ -609,6 +610,7 @@ impl Engine {
         {
             let _ = tokio::time::timeout(super::notifier::ATTEMPT_TIMEOUT, wait).await;
         }
+        let _ = self.inner.notifier.send(super::notifier::NotifierMsg::Stop);
         let (reply, rx) = oneshot::channel();
         if self
             .inner

@@ -33,6 +33,8 @@ pub(crate) enum NotifierMsg {
     /// Answer once nothing is in flight and nothing is due now that was never tried (the
     /// engine shuts down: give fresh notifications their first attempt).
     Drain(oneshot::Sender<()>),
+    /// The engine stops: so does the notifier (it must not keep the store open).
+    Stop,
 }
 
 /// Start the notifier. `owner`: engines sharing a database deliver only their own rows.
@@ -46,7 +48,7 @@ pub(crate) fn spawn(
         store,
         clock,
         owner,
-        tx: tx.clone(),
+        tx: tx.downgrade(),
         due: BTreeSet::new(),
         rows: HashMap::new(),
         in_flight: HashSet::new(),
@@ -60,7 +62,8 @@ struct Notifier {
     store: ChainStore,
     clock: EngineClock,
     owner: Option<String>,
-    tx: mpsc::UnboundedSender<NotifierMsg>,
+    /// Weak: the notifier ends when the engine's senders are gone.
+    tx: mpsc::WeakUnboundedSender<NotifierMsg>,
     /// (next attempt, id) of every pending row not in flight.
     due: BTreeSet<(Millis, String)>,
     rows: HashMap<String, Notification>,
@@ -80,7 +83,7 @@ impl Notifier {
             };
             tokio::select! {
                 msg = rx.recv() => match msg {
-                    None => return,
+                    None | Some(NotifierMsg::Stop) => return,
                     Some(NotifierMsg::New(ids)) => self.add(ids).await,
                     Some(NotifierMsg::Done { id, result }) => self.done(id, result).await,
                     Some(NotifierMsg::Drain(reply)) => self.drains.push(reply),
@@ -150,11 +153,14 @@ impl Notifier {
             let Some(n) = self.rows.get(&id).cloned() else {
                 continue;
             };
+            let Some(tx) = self.tx.upgrade() else {
+                return;
+            };
             self.in_flight.insert(id.clone());
-            let tx = self.tx.clone();
-            let store = self.store.clone();
+            // Only a conditional row reads the store (and lets it go at once).
+            let store = n.only_if_enqueued.then(|| self.store.clone());
             tokio::spawn(async move {
-                let result = attempt(&store, &n).await;
+                let result = attempt(store, &n).await;
                 let _ = tx.send(NotifierMsg::Done { id, result });
             });
         }
@@ -224,9 +230,8 @@ impl Notifier {
 const SKIP: &str = "skip:";
 
 /// One delivery attempt.
-async fn attempt(store: &ChainStore, n: &Notification) -> Result<(), String> {
-    if n.only_if_enqueued {
-        let store = store.clone();
+async fn attempt(store: Option<ChainStore>, n: &Notification) -> Result<(), String> {
+    if let Some(store) = store {
         let job = n.job.clone();
         let state = tokio::task::spawn_blocking(move || store.job(&job))
             .await
