@@ -35,7 +35,8 @@ fn receiver_on(listener: TcpListener) -> mpsc::Receiver<Value> {
             }
             let mut body = vec![0u8; len];
             let _ = reader.read_exact(&mut body);
-            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
             if let Ok(v) = serde_json::from_slice(&body) {
                 let _ = tx.send(v);
             }
@@ -115,9 +116,11 @@ fn a_failed_job_notifies_a_webhook_with_its_state_and_the_failed_step() {
     let s = Server::start(&rules(port));
     let job = s.start_job(json!({ "definition": "NIGHTLY", "job": "N1" }));
     s.wait_state(&job, &["FAILED"]);
-    let mut messages = vec![
-        got.recv_timeout(Duration::from_secs(20)).expect("first notification"),
-        got.recv_timeout(Duration::from_secs(20)).expect("second notification"),
+    let mut messages = [
+        got.recv_timeout(Duration::from_secs(20))
+            .expect("first notification"),
+        got.recv_timeout(Duration::from_secs(20))
+            .expect("second notification"),
     ];
     messages.sort_by_key(|m| m["event"].as_str().unwrap_or("").to_string());
     assert_eq!(messages[0]["event"], "FAILED");
@@ -140,7 +143,9 @@ fn a_failed_job_notifies_a_webhook_with_its_state_and_the_failed_step() {
     });
     let rows = notifications(&s);
     assert_eq!(rows.len(), 2, "{rows:?}");
-    assert!(rows.iter().all(|n| n["job_name"] == "N1" && n["attempts"] == 1));
+    assert!(rows
+        .iter()
+        .all(|n| n["job_name"] == "N1" && n["attempts"] == 1));
     // The CLI prints the same view.
     let out = s.cli(&["notifications", "--status", "SENT", "--format", "json"]);
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -173,7 +178,9 @@ fn a_notification_owed_before_a_crash_is_sent_by_the_next_engine() {
     };
     let got = receiver_on(TcpListener::bind(("127.0.0.1", port)).unwrap());
     let s = Server::spawn(dir, rules_path, db, &[], Some(server_support::TOKEN));
-    let m = got.recv_timeout(Duration::from_secs(30)).expect("sent after restart");
+    let m = got
+        .recv_timeout(Duration::from_secs(30))
+        .expect("sent after restart");
     assert_eq!(m["job_name"], "N2");
     wait_until("both rows SENT", || {
         notifications(&s).iter().all(|n| n["status"] == "SENT")
@@ -203,9 +210,22 @@ fn start_waits_for_the_next_break_point() {
     assert_eq!(a["state"], "SUCCEEDED", "idle came before A ended: {steps}");
     // --wait end with a timeout: still waiting for GO.
     let out = s.cli(&[
-        "start", "WAITS", "--job", "B2", "--wait", "end", "--timeout", "1s", "--format", "json",
+        "start",
+        "WAITS",
+        "--job",
+        "B2",
+        "--wait",
+        "end",
+        "--timeout",
+        "1s",
+        "--format",
+        "json",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["timed_out"], true, "{v}");
     assert_eq!(v["state"], "RUNNING");
@@ -240,24 +260,44 @@ fn disabled_groups_hold_jobs_bulk_stop_counts_and_stops_them() {
         .map(|r| r["job_name"].as_str().unwrap())
         .collect();
     assert_eq!(names.len(), 4, "{rows}");
-    assert!(rows.as_array().unwrap().iter().all(|r| r["state"] == "ENQUEUED"
-        && r["group"] == "PARKED"
-        && r["queue_wait"].as_f64().is_some()));
+    assert!(rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["state"] == "ENQUEUED"
+            && r["group"] == "PARKED"
+            && r["queue_wait"].as_f64().is_some()));
     // Without --yes: a count, nothing changes.
     let out = s.cli(&["stop", "--chain", "WAITS", "--state", "ENQUEUED"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(text.contains("4 ENQUEUED job(s) of chain WAITS would be stopped"), "{text}");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("4 ENQUEUED job(s) of chain WAITS would be stopped"),
+        "{text}"
+    );
     s.wait_state("P1", &["ENQUEUED"]);
     let out = s.cli(&["stop", "--chain", "WAITS", "--state", "ENQUEUED", "--yes"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("4 of 4 ENQUEUED job(s) of chain WAITS stopped"), "{text}");
+    assert!(
+        text.contains("4 of 4 ENQUEUED job(s) of chain WAITS stopped"),
+        "{text}"
+    );
     for j in ["P1", "P2", "P3", "P4"] {
         let row = s.wait_state(j, &["STOPPED"]);
         assert_eq!(row["error_code"], 1013);
     }
     let (_, rows) = s.get("/api/v1/executions?chain=WAITS");
-    assert!(rows.as_array().unwrap().iter().all(|r| r["status"] == "ABORTED"), "{rows}");
+    assert!(
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "ABORTED"),
+        "{rows}"
+    );
     // stats per group: the four waited, none ran.
     let (_, rows) = s.get("/api/v1/stats/by/group");
     let parked = rows
@@ -316,7 +356,11 @@ fn stats_by_definition_averages_run_and_wait() {
         s.wait_state(&job, &["FAILED"]);
     }
     let out = s.cli(&["stats", "--by", "definition", "--format", "json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let row = v
         .as_array()

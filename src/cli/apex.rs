@@ -143,7 +143,9 @@ pub fn bulk_stop(a: StopArgs) -> i32 {
                         for j in &jobs {
                             match e.stop(j, None).await {
                                 Ok(()) => stopped += 1,
-                                Err(err) => skipped.push(json!({ "job": j, "reason": err.to_string() })),
+                                Err(err) => {
+                                    skipped.push(json!({ "job": j, "reason": err.to_string() }))
+                                }
                             }
                         }
                     }

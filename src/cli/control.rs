@@ -120,9 +120,10 @@ fn quiet(engine: &Engine, catalog: &Catalog, job: &str) -> bool {
         // Waits for a slot, except in a disabled group (`max_running 0`), where it waits for
         // an operator.
         JobState::Enqueued => {
-            return record.group.as_deref().is_some_and(|g| {
-                crate::views::apex::group_disabled(catalog, g)
-            })
+            return record
+                .group
+                .as_deref()
+                .is_some_and(|g| crate::views::apex::group_disabled(catalog, g))
         }
         JobState::Running => {}
         _ => return true,

@@ -56,13 +56,14 @@ impl Core {
         chain: &str,
         definition: Option<&str>,
     ) -> Option<SerializeScope> {
-        if let Some((d, p, refuse)) = definition
-            .and_then(|d| self.catalog.jobs.get(d))
-            .and_then(|d| {
-                d.serialize_by
-                    .as_ref()
-                    .map(|p| (d.name.clone(), p.clone(), d.serialize_refuse))
-            })
+        if let Some((d, p, refuse)) =
+            definition
+                .and_then(|d| self.catalog.jobs.get(d))
+                .and_then(|d| {
+                    d.serialize_by
+                        .as_ref()
+                        .map(|p| (d.name.clone(), p.clone(), d.serialize_refuse))
+                })
         {
             return Some(SerializeScope {
                 scope: d,
@@ -162,15 +163,13 @@ impl Core {
             if usage.keys.contains(k) {
                 why.push(format!(
                     "a job of {} with serialize key '{}' is running",
-                    k.0,
-                    k.1
+                    k.0, k.1
                 ));
                 held.key = Some(k.clone());
             } else if usage.held_keys.contains(k) {
                 why.push(format!(
                     "an earlier job of {} with serialize key '{}' is waiting",
-                    k.0,
-                    k.1
+                    k.0, k.1
                 ));
                 held.key = Some(k.clone());
             }
@@ -298,9 +297,13 @@ impl Core {
         job.record.group = job.request.group.clone();
         job.max_run_duration = def.and_then(|d| d.max_run_duration);
         let scope = self.serialize_scope(&job.record.chain, job.request.definition.as_deref());
-        job.record.serialize_key = scope
-            .as_ref()
-            .map(|s| job.request.parameters.get(&s.param).cloned().unwrap_or_default());
+        job.record.serialize_key = scope.as_ref().map(|s| {
+            job.request
+                .parameters
+                .get(&s.param)
+                .cloned()
+                .unwrap_or_default()
+        });
         let claim = self.claim(&job);
         if let (Some(s), Some(key)) = (scope.as_ref().filter(|s| s.refuse), &claim.key) {
             if let Some(busy) = self.key_holder(key) {

@@ -197,7 +197,9 @@ impl Core {
 
     /// The job definition (`job NAME { … }`) a job the core holds is a run of.
     pub fn job_definition(&self, job: &str) -> Option<String> {
-        self.jobs.get(job).and_then(|j| j.request.definition.clone())
+        self.jobs
+            .get(job)
+            .and_then(|j| j.request.definition.clone())
     }
 
     /// Every step of the job's chain in definition order, nested chain steps right after their

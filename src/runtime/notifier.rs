@@ -98,8 +98,7 @@ impl Notifier {
     }
 
     fn keep(&mut self, n: Notification) {
-        if n.status == DeliveryStatus::Pending && self.mine(&n) && !self.in_flight.contains(&n.id)
-        {
+        if n.status == DeliveryStatus::Pending && self.mine(&n) && !self.in_flight.contains(&n.id) {
             self.due.insert((n.next_attempt_at, n.id.clone()));
             self.rows.insert(n.id.clone(), n);
         }
@@ -301,7 +300,9 @@ async fn run_command(argv: &[String], n: &Notification) -> Result<(), String> {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true);
-    let mut child = cmd.spawn().map_err(|e| format!("cannot run {program}: {e}"))?;
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
     if let Some(mut stdin) = child.stdin.take() {
         let body = serde_json::to_vec(&n.message).unwrap_or_default();
         // A program that does not read its input is fine.

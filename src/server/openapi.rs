@@ -214,9 +214,15 @@ fn apex_paths(doc: &mut Value) {
     {
         p.extend(more);
     }
-    if let Some(post) = doc.pointer_mut("/paths/~1api~1v1~1jobs/post/parameters").and_then(Value::as_array_mut) {
+    if let Some(post) = doc
+        .pointer_mut("/paths/~1api~1v1~1jobs/post/parameters")
+        .and_then(Value::as_array_mut)
+    {
         post.push(q("wait", "idle or end: answer at the job's next break point (members reached, timed_out, state, error_code, waiting are added)"));
-        post.push(q("timeout", "with wait: the longest wait (default 30s, at most 1h)"));
+        post.push(q(
+            "timeout",
+            "with wait: the longest wait (default 30s, at most 1h)",
+        ));
     }
     if let Some(schemas) = doc
         .pointer_mut("/components/schemas")

@@ -119,10 +119,7 @@ impl Notification {
     /// The wait before attempt `attempts + 1` after a failure.
     pub fn backoff(&self) -> Millis {
         let exp = self.attempts.saturating_sub(1).min(20);
-        self.delay
-            .saturating_mul(1u64 << exp)
-            .min(3_600_000)
-            .max(1)
+        self.delay.saturating_mul(1u64 << exp).clamp(1, 3_600_000)
     }
 }
 

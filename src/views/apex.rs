@@ -146,8 +146,7 @@ pub fn execution_row(info: &JobInfo, steps: &[StepInfo], now: Millis) -> Executi
         ended_at: r.ended_at.map(rfc3339),
         last_updated: rfc3339(last),
         queue_wait,
-        run_duration: started_at
-            .map(|s| seconds(r.ended_at.unwrap_or(now).saturating_sub(s))),
+        run_duration: started_at.map(|s| seconds(r.ended_at.unwrap_or(now).saturating_sub(s))),
     }
 }
 

@@ -951,7 +951,8 @@ impl Builder {
                         Rule::ev_stalled => NotifyOn::ChainStalled,
                         Rule::ev_max_run => NotifyOn::MaxRunDuration,
                         Rule::ev_enqueued => {
-                            let Some(d) = inner.into_inner().find(|c| c.as_rule() == Rule::duration)
+                            let Some(d) =
+                                inner.into_inner().find(|c| c.as_rule() == Rule::duration)
                             else {
                                 continue;
                             };
@@ -960,9 +961,8 @@ impl Builder {
                         }
                         _ => continue,
                     };
-                    let same_kind = |a: &NotifyOn| {
-                        std::mem::discriminant(a) == std::mem::discriminant(&on)
-                    };
+                    let same_kind =
+                        |a: &NotifyOn| std::mem::discriminant(a) == std::mem::discriminant(&on);
                     if acc.on.iter().any(|(a, _)| same_kind(a)) {
                         self.duplicate(&format!("`on {}`", on.text()), ev_span);
                     } else {
@@ -1035,11 +1035,7 @@ impl Builder {
                     let before = self.diags.len();
                     let v = self.int(n);
                     if self.diags.len() == before && !(0..=100).contains(&v) {
-                        self.error(
-                            "bad-value",
-                            format!("retries {v}: between 0 and 100"),
-                            span,
-                        );
+                        self.error("bad-value", format!("retries {v}: between 0 and 100"), span);
                     }
                     if acc.retries.is_some() {
                         self.duplicate("`retries`", span);
@@ -1068,7 +1064,11 @@ fn on_conflict_refuses(parts: &[Pair<Rule>]) -> bool {
     parts
         .iter()
         .filter(|c| c.as_rule() == Rule::on_conflict)
-        .any(|c| c.clone().into_inner().any(|k| k.as_rule() == Rule::conflict_error))
+        .any(|c| {
+            c.clone()
+                .into_inner()
+                .any(|k| k.as_rule() == Rule::conflict_error)
+        })
 }
 
 /// Shorten long user text quoted in a message.

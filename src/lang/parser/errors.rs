@@ -221,9 +221,13 @@ fn phrase(rule: Rule) -> Phrase {
             &["noop", "sleep", "fail"],
         ),
         Rule::env_pair => T("an environment variable name"),
-        Rule::chain_stmt | Rule::chain_stmt_only => {
-            L(&["step", "rule", "comment", "evaluation_interval", "serialize"])
-        }
+        Rule::chain_stmt | Rule::chain_stmt_only => L(&[
+            "step",
+            "rule",
+            "comment",
+            "evaluation_interval",
+            "serialize",
+        ]),
         Rule::step_decl => K("step"),
         Rule::step_kind => T("what the step runs: `program NAME`, `chain NAME` or `event NAME`"),
         Rule::step_attr => C(

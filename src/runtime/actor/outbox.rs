@@ -66,10 +66,10 @@ impl Actor {
                 };
                 self.owe(What::Job(job, on), now, turn);
             }
-            Effect::StepChanged { job, step } => {
-                if step.state == StepState::Failed && step.ended_at == Some(now) {
-                    self.owe(What::Step(job, step), now, turn);
-                }
+            Effect::StepChanged { job, step }
+                if step.state == StepState::Failed && step.ended_at == Some(now) =>
+            {
+                self.owe(What::Step(job, step), now, turn);
             }
             Effect::Timeline(t) if t.kind == TimelineKind::MaxRunDuration => {
                 self.owe(What::MaxRun(&t.job), now, turn);
@@ -97,18 +97,13 @@ impl Actor {
         for def in defs {
             for on in &def.on {
                 let (event, due, only_if_enqueued, step) = match (&what, on) {
-                    (What::Job(_, NotifyOn::EnqueuedLongerThan(_)), NotifyOn::EnqueuedLongerThan(d)) => {
-                        (on.text(), now.saturating_add(*d), true, None)
-                    }
-                    (What::Job(_, got), want) if got == want => {
-                        (on.text(), now, false, None)
-                    }
-                    (What::Step(_, s), NotifyOn::StepFailed) => {
-                        (on.text(), now, false, Some(*s))
-                    }
-                    (What::MaxRun(_), NotifyOn::MaxRunDuration) => {
-                        (on.text(), now, false, None)
-                    }
+                    (
+                        What::Job(_, NotifyOn::EnqueuedLongerThan(_)),
+                        NotifyOn::EnqueuedLongerThan(d),
+                    ) => (on.text(), now.saturating_add(*d), true, None),
+                    (What::Job(_, got), want) if got == want => (on.text(), now, false, None),
+                    (What::Step(_, s), NotifyOn::StepFailed) => (on.text(), now, false, Some(*s)),
+                    (What::MaxRun(_), NotifyOn::MaxRunDuration) => (on.text(), now, false, None),
                     _ => continue,
                 };
                 let message = message(&def, &event, &record, definition.as_deref(), step, now);
