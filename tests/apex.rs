@@ -374,3 +374,62 @@ fn stats_by_definition_averages_run_and_wait() {
     assert!(row["avg_run_duration"].as_f64().is_some(), "{row}");
     assert_eq!(row["avg_wait_duration"], 0.0);
 }
+
+#[test]
+fn check_reports_bad_notify_declarations() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.chain");
+    std::fs::write(
+        &file,
+        "program OK { builtin noop; }\n\
+         chain C { step A program OK; rule when TRUE then START A; rule when A COMPLETED then END; }\n\
+         notify N1 { on FAILED; webhook 'https://x.example/hook'; }\n\
+         notify N2 { on FAILED; }\n\
+         notify N4 { on FAILED, FAILED; command '/bin/true'; }\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(server_support::bin())
+        .arg("check")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("plain HTTP only"), "{text}");
+    assert!(text.contains("notify N2 sends nothing"), "{text}");
+    assert!(text.contains("`on FAILED` is given twice"), "{text}");
+    // Names are checked once the file parses.
+    std::fs::write(
+        &file,
+        "notify N3 { on FAILED; for chain NOPE; command '/bin/true'; }\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(server_support::bin())
+        .arg("check")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("unknown chain NOPE in notify N3"), "{text}");
+    // A good one passes.
+    std::fs::write(
+        &file,
+        "program OK { builtin noop; }\n\
+         chain C { serialize by K on conflict error; step A program OK; rule when TRUE then START A; rule when A COMPLETED then END; }\n\
+         group G { max_running 0; }\n\
+         notify N { on SUCCEEDED, STEP FAILED, ENQUEUED LONGER THAN 10m, MAX_RUN_DURATION; for chain C; command '/bin/true' 'x'; retries 0; delay 1s; }\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(server_support::bin())
+        .arg("check")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
