@@ -433,3 +433,147 @@ fn check_reports_bad_notify_declarations() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn enqueued_too_long_is_sent_or_skipped_and_a_command_hears_max_run_duration() {
+    let dir = tempfile::tempdir().unwrap();
+    let seen = dir.path().join("seen.jsonl");
+    let rules = format!(
+        r#"
+program NAP  {{ builtin sleep 300ms; }}
+program LONG {{ builtin sleep 2s; }}
+group PARKED {{ max_running 0; }}
+group ONE    {{ max_running 1; }}
+chain SHORT {{ step A program NAP; rule when TRUE then START A; rule when A COMPLETED then END; }}
+chain SLOWC {{ step A program LONG; rule when TRUE then START A; rule when A COMPLETED then END; }}
+job SLOW {{ chain SLOWC; max_run_duration 500ms; }}
+notify LATE {{
+    on ENQUEUED LONGER THAN 1s, MAX_RUN_DURATION;
+    command '/bin/sh' '-c' 'cat >> {}; echo >> {}';
+}}
+"#,
+        seen.display(),
+        seen.display()
+    );
+    let s = Server::start(&rules);
+    // Held in a disabled group: still ENQUEUED after 1s, so the row is sent.
+    s.start_job(json!({ "chain": "SHORT", "job": "HELD", "group": "PARKED" }));
+    // Queued behind ONE_A for 300ms only: admitted in time, so its row is skipped.
+    s.start_job(json!({ "chain": "SHORT", "job": "ONE_A", "group": "ONE" }));
+    s.start_job(json!({ "chain": "SHORT", "job": "ONE_B", "group": "ONE" }));
+    // Runs 2s with max_run_duration 500ms.
+    s.start_job(json!({ "definition": "SLOW", "job": "S1" }));
+    wait_until("three final rows", || {
+        let rows = notifications(&s);
+        rows.len() == 3 && rows.iter().all(|n| n["status"] != "PENDING")
+    });
+    let rows = notifications(&s);
+    let by_job = |j: &str| rows.iter().find(|n| n["job_name"] == j).cloned().unwrap();
+    assert_eq!(by_job("HELD")["status"], "SENT", "{rows:?}");
+    assert_eq!(by_job("HELD")["event"], "ENQUEUED LONGER THAN 1s");
+    assert_eq!(by_job("HELD")["channel"], "COMMAND");
+    assert_eq!(by_job("ONE_B")["status"], "SKIPPED", "{rows:?}");
+    assert!(by_job("ONE_B")["last_error"]
+        .as_str()
+        .unwrap()
+        .contains("left ENQUEUED"));
+    assert_eq!(by_job("S1")["status"], "SENT");
+    assert_eq!(by_job("S1")["event"], "MAX_RUN_DURATION");
+    let text = std::fs::read_to_string(&seen).unwrap();
+    let messages: Vec<Value> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(messages.len(), 2, "{text}");
+    assert!(messages
+        .iter()
+        .any(|m| m["job_name"] == "HELD" && m["state"] == "ENQUEUED"));
+    assert!(messages.iter().any(|m| m["job_name"] == "S1"
+        && m["job_definition"] == "SLOW"
+        && m["state"] == "RUNNING"));
+}
+
+#[test]
+fn executions_show_apex_statuses_and_the_last_status_message() {
+    let s = Server::start(
+        r#"
+program TALK { shell 'echo "::progress 1/4 first"; echo "::status loading rows"; sleep 30'; }
+program OK   { builtin noop; }
+chain TALKS { step T program TALK; rule when TRUE then START T; rule when T COMPLETED then END; }
+chain LATER { step A program OK; rule when TRUE then AFTER 01:00:00 START A; rule when A COMPLETED then END; }
+"#,
+    );
+    s.start_job(json!({ "chain": "TALKS", "job": "T1" }));
+    s.start_job(json!({ "chain": "LATER", "job": "L1" }));
+    wait_until("T1's status message", || {
+        let (_, rows) = s.get("/api/v1/executions?chain=TALKS");
+        rows[0]["status_message"] == "loading rows"
+    });
+    let (_, rows) = s.get("/api/v1/executions?chain=TALKS");
+    let t1 = &rows[0];
+    assert_eq!(t1["status"], "EXECUTING");
+    assert_eq!(t1["sofar"], 1);
+    assert_eq!(t1["totalwork"], 4);
+    assert!(t1["last_updated"].as_str().unwrap() >= t1["started_at"].as_str().unwrap());
+    let (_, rows) = s.get("/api/v1/executions?status=SCHEDULED");
+    assert_eq!(rows.as_array().unwrap().len(), 1, "{rows}");
+    assert_eq!(rows[0]["job_name"], "L1");
+    // The CLI prints the same rows; --status is checked.
+    let out = s.cli(&["executions", "--status", "EXECUTING", "--format", "csv"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("JOB_NAME,CHAIN_NAME,STATUS,STATE,STATUS_MESSAGE"),
+        "{text}"
+    );
+    assert!(
+        text.contains("T1,TALKS,EXECUTING,RUNNING,loading rows,1,4"),
+        "{text}"
+    );
+    let out = s.cli(&["executions", "--status", "BUSY"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    s.post("/api/v1/jobs/T1/stop", json!({}));
+    s.wait_state("T1", &["STOPPED"]);
+    let (_, rows) = s.get("/api/v1/executions?chain=TALKS");
+    assert_eq!(rows[0]["status"], "ABORTED");
+}
+
+#[test]
+fn start_with_wait_on_the_embedded_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = server_support::write_rules(
+        dir.path(),
+        "program NAP { builtin sleep 200ms; }\n\
+         chain WAITS { step A program NAP; step W event GO; rule when TRUE then START A, W; \
+         rule when A SUCCEEDED AND W SUCCEEDED then END; }\n",
+    );
+    let db = dir.path().join("db");
+    // Create the store with a catalog: `run` a chain that ends at once is not needed; `serve`
+    // writes it, so start one briefly.
+    let mut s = Server::spawn(
+        tempfile::tempdir().unwrap(),
+        rules,
+        db.clone(),
+        &[],
+        Some(server_support::TOKEN),
+    );
+    let _ = s.terminate();
+    let out = std::process::Command::new(server_support::bin())
+        .args(["start", "WAITS", "--job", "E1", "--wait", "idle", "--db"])
+        .arg(&db)
+        .env_remove("CHAINSCHED_SERVER")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(text.trim(), "E1 RUNNING, waiting: W waits for event GO");
+}

@@ -220,6 +220,7 @@ impl Actor {
             outbox: outbox::Outbox {
                 notifier,
                 owner,
+                since: clock.now(),
                 ..outbox::Outbox::default()
             },
         }

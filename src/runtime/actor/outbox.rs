@@ -6,7 +6,8 @@
 //! enqueue time + D and is sent only if the job is still ENQUEUED then), a step record reaching
 //! FAILED, the `max_run_duration` timeline row. A job record is reported again after recovery
 //! and on every change, so each job's last notified state is remembered (seeded from the
-//! restored jobs), and ended states count only when they ended at this instant.
+//! restored jobs); a step failure counts once, and only when it ended in this engine's
+//! lifetime.
 
 use super::{Actor, Turn};
 use crate::catalog::model::{NotifyDef, NotifyOn};
@@ -15,7 +16,7 @@ use crate::lang::duration::Millis;
 use crate::store::outbox::{outbox_key, Channel, DeliveryStatus, Notification};
 use crate::views::time::rfc3339;
 use serde_json::json;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 #[derive(Default)]
 pub(crate) struct Outbox {
@@ -24,6 +25,10 @@ pub(crate) struct Outbox {
     pub seq: u32,
     pub notifier: Option<tokio::sync::mpsc::UnboundedSender<crate::runtime::notifier::NotifierMsg>>,
     pub owner: Option<String>,
+    /// When this engine started: step failures before it were notified by the engine before.
+    pub since: Millis,
+    /// (job, step, end) of the step failures already notified.
+    pub failed_steps: HashSet<(String, String, Millis)>,
 }
 
 impl Outbox {
@@ -33,6 +38,7 @@ impl Outbox {
     }
     pub fn forget(&mut self, job: &str) {
         self.seen.remove(job);
+        self.failed_steps.retain(|(j, _, _)| j != job);
     }
 }
 
@@ -54,22 +60,32 @@ impl Actor {
                 if before == Some(job.state) {
                     return;
                 }
+                // A transition (the restored jobs' states are seeded, ended jobs are never
+                // restored): each is seen once.
                 let on = match job.state {
-                    JobState::Succeeded if job.ended_at == Some(now) => NotifyOn::Succeeded,
-                    JobState::Failed if job.ended_at == Some(now) => NotifyOn::Failed,
-                    JobState::Stopped if job.ended_at == Some(now) => NotifyOn::Stopped,
+                    JobState::Succeeded => NotifyOn::Succeeded,
+                    JobState::Failed => NotifyOn::Failed,
+                    JobState::Stopped => NotifyOn::Stopped,
                     JobState::ChainStalled => NotifyOn::ChainStalled,
-                    JobState::Enqueued if job.enqueued_at == Some(now) => {
-                        NotifyOn::EnqueuedLongerThan(0)
-                    }
-                    _ => return,
+                    JobState::Enqueued => NotifyOn::EnqueuedLongerThan(0),
+                    JobState::Running => return,
                 };
                 self.owe(What::Job(job, on), now, turn);
             }
+            // A failure of this engine's lifetime (a step record reported again after
+            // recovery ended before it), once per end.
             Effect::StepChanged { job, step }
-                if step.state == StepState::Failed && step.ended_at == Some(now) =>
+                if step.state == StepState::Failed
+                    && step.ended_at.is_some_and(|t| t >= self.outbox.since) =>
             {
-                self.owe(What::Step(job, step), now, turn);
+                let key = (
+                    job.clone(),
+                    step.subname.clone(),
+                    step.ended_at.unwrap_or_default(),
+                );
+                if self.outbox.failed_steps.insert(key) {
+                    self.owe(What::Step(job, step), now, turn);
+                }
             }
             Effect::Timeline(t) if t.kind == TimelineKind::MaxRunDuration => {
                 self.owe(What::MaxRun(&t.job), now, turn);
