@@ -200,8 +200,7 @@ impl Engine {
                 let _ = report_tx.send(Msg::Exec(ev));
             }),
         };
-        let notifier =
-            super::notifier::spawn(store.clone(), clock, cluster.as_ref().map(|c| c.id.clone()));
+        let notifier = super::notifier::spawn(store.clone(), clock, cluster.clone());
         let actor = Actor::new(ActorSetup {
             notifier: Some(notifier.clone()),
             core,

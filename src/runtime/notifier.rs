@@ -21,6 +21,8 @@ use tokio::sync::{mpsc, oneshot};
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 /// At most this many deliveries at once.
 const MAX_IN_FLIGHT: usize = 8;
+/// Engines sharing a database look this often for rows of engines that are gone.
+const ADOPT_EVERY: Duration = Duration::from_secs(5);
 
 pub(crate) enum NotifierMsg {
     /// Rows just made durable by the actor.
@@ -37,17 +39,19 @@ pub(crate) enum NotifierMsg {
     Stop,
 }
 
-/// Start the notifier. `owner`: engines sharing a database deliver only their own rows.
+/// Start the notifier. `cluster`: engines sharing a database deliver their own rows, and take
+/// over the rows of engines that are gone.
 pub(crate) fn spawn(
     store: ChainStore,
     clock: EngineClock,
-    owner: Option<String>,
+    cluster: Option<std::sync::Arc<super::cluster::Cluster>>,
 ) -> mpsc::UnboundedSender<NotifierMsg> {
     let (tx, rx) = mpsc::unbounded_channel();
     let n = Notifier {
         store,
         clock,
-        owner,
+        owner: cluster.as_ref().map(|c| c.id.clone()),
+        cluster,
         tx: tx.downgrade(),
         due: BTreeSet::new(),
         rows: HashMap::new(),
@@ -62,6 +66,7 @@ struct Notifier {
     store: ChainStore,
     clock: EngineClock,
     owner: Option<String>,
+    cluster: Option<std::sync::Arc<super::cluster::Cluster>>,
     /// Weak: the notifier ends when the engine's senders are gone.
     tx: mpsc::WeakUnboundedSender<NotifierMsg>,
     /// (next attempt, id) of every pending row not in flight.
@@ -74,6 +79,7 @@ struct Notifier {
 impl Notifier {
     async fn run(mut self, mut rx: mpsc::UnboundedReceiver<NotifierMsg>) {
         self.load_pending().await;
+        let mut adopt = tokio::time::interval(ADOPT_EVERY);
         loop {
             self.start_due();
             self.answer_drains();
@@ -89,6 +95,7 @@ impl Notifier {
                     Some(NotifierMsg::Drain(reply)) => self.drains.push(reply),
                 },
                 _ = tokio::time::sleep(wait) => {}
+                _ = adopt.tick(), if self.cluster.is_some() => self.adopt_orphans().await,
             }
         }
     }
@@ -121,6 +128,44 @@ impl Notifier {
             }
             Ok(Err(e)) => tracing::error!("notifications cannot be read from the store: {e}"),
             Err(e) => tracing::error!("notifications cannot be read: {e}"),
+        }
+    }
+
+    /// Engines sharing a database: pending rows of engines that are no longer alive become
+    /// this engine's (two engines may both take one: delivery is at least once).
+    async fn adopt_orphans(&mut self) {
+        let Some(cluster) = self.cluster.clone() else {
+            return;
+        };
+        let store = self.store.clone();
+        let pending =
+            match tokio::task::spawn_blocking(move || store.pending_notifications(0)).await {
+                Ok(Ok((p, _))) => p,
+                _ => return,
+            };
+        let foreign: Vec<Notification> = pending.into_iter().filter(|n| !self.mine(n)).collect();
+        if foreign.is_empty() {
+            return;
+        }
+        let Ok(live) = cluster.other_live_engines().await else {
+            return;
+        };
+        for mut n in foreign {
+            if n.owner.as_ref().is_some_and(|o| live.contains(o)) {
+                continue;
+            }
+            tracing::info!(
+                notify = %n.notify, job = %n.job, from = ?n.owner,
+                "taking over a notification of an engine that is gone"
+            );
+            n.owner = self.owner.clone();
+            let store = self.store.clone();
+            let row = n.clone();
+            if let Ok(Ok(())) =
+                tokio::task::spawn_blocking(move || store.update_notification(&row)).await
+            {
+                self.keep(n);
+            }
         }
     }
 
