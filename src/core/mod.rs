@@ -18,6 +18,7 @@ mod instance;
 mod job;
 pub mod journal;
 mod lifecycle;
+pub mod notify;
 mod passes;
 pub mod payload;
 mod recovery;

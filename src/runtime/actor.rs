@@ -220,7 +220,7 @@ impl Actor {
             outbox: outbox::Outbox {
                 notifier,
                 owner,
-                since: clock.now(),
+                watch: crate::core::notify::NotifyWatch::new(clock.now()),
                 ..outbox::Outbox::default()
             },
         }
@@ -467,7 +467,7 @@ impl Actor {
                 if let Some(name) = &acc.job {
                     let definition = self.core.job_definition(name);
                     turn.batch.put_job_definition(name, definition.as_deref());
-                    self.outbox.forget(name);
+                    self.outbox.watch.forget(name);
                 }
             }
             Input::RaiseEvent { .. } => acc.completed_steps = self.core.last_event_matches(),
@@ -1129,7 +1129,7 @@ impl Actor {
         self.known_instances.remove(job);
         self.progress.retain(|(j, _), _| j != job);
         self.captures.retain(|(j, _), _| j != job);
-        self.outbox.forget(job);
+        self.outbox.watch.forget(job);
         if let Some(ws) = self.waiters.remove(job) {
             for w in ws {
                 let _ = w.send(Ok(record.clone()));
@@ -1195,7 +1195,7 @@ impl Actor {
         let now = self.clock.now();
         for job in &work.jobs {
             if let Some(r) = self.core.job_record(job) {
-                self.outbox.seed(job, r.state);
+                self.outbox.watch.seed(job, r.state);
             }
         }
         for job in work.jobs {
