@@ -3,6 +3,7 @@
 //! (`start --wait`, `?wait=idle`), the executions view, disabled groups, `on conflict error`,
 //! bulk stop and stats per definition and group.
 
+mod browser_support;
 mod server_support;
 
 use serde_json::{json, Value};
@@ -576,4 +577,45 @@ fn start_with_wait_on_the_embedded_store() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(text.trim(), "E1 RUNNING, waiting: W waits for event GO");
+}
+
+/// The dashboard's Executions panel in a real browser (headless chromium; skipped, saying so,
+/// when it is not installed and not under CI).
+#[test]
+fn the_dashboard_lists_unfinished_executions_with_apex_statuses() {
+    let Some(chrome) = browser_support::chromium_or_skip("apex executions panel") else {
+        return;
+    };
+    let s = Server::start(&rules(free_port()));
+    s.start_job(json!({ "chain": "WAITS", "job": "PANEL_RUN" }));
+    s.start_job(json!({ "chain": "WAITS", "job": "PANEL_HELD", "group": "PARKED" }));
+    s.wait_state("PANEL_RUN", &["RUNNING"]);
+    let profile = tempfile::tempdir().unwrap();
+    let dom = browser_support::run_chromium(
+        &chrome,
+        profile.path(),
+        &format!("{}/?nolive#/", s.url),
+        &["--dump-dom"],
+    );
+    assert!(
+        dom.contains(r#"<span class="count" id="executions-count">2</span>"#),
+        "two unfinished executions:\n{dom}"
+    );
+    let item = |name: &str| {
+        let start = dom
+            .find(&format!(r#"data-execution="{name}""#))
+            .unwrap_or_else(|| panic!("no execution item for {name}:\n{dom}"));
+        let end = dom[start..].find("</li>").map_or(dom.len(), |e| start + e);
+        dom[start..end].to_string()
+    };
+    assert!(
+        item("PANEL_HELD").contains(">ENQUEUED<"),
+        "{}",
+        item("PANEL_HELD")
+    );
+    assert!(
+        item("PANEL_RUN").contains(">EXECUTING<"),
+        "{}",
+        item("PANEL_RUN")
+    );
 }
