@@ -8,6 +8,7 @@
 //! standalone SVG (no external tool).
 
 pub mod graph;
+pub mod layout;
 pub mod lints;
 pub mod load;
 pub mod model;

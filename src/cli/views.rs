@@ -367,15 +367,34 @@ pub struct StatsArgs {
     pub chain: Option<String>,
     /// Averages of run and queue time per job `definition` or per resource `group` (ended
     /// jobs) instead of per chain and step.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "runs")]
     pub by: Option<String>,
+    /// The chain's last N finished runs instead: each run, the success rate, p50/p90 run
+    /// duration, average wait, and each step's durations over those runs (needs --chain).
+    #[arg(long, requires = "chain", value_parser = clap::value_parser!(u64).range(1..=crate::views::history::MAX_RUNS as u64))]
+    pub runs: Option<u64>,
     #[command(flatten)]
     pub src: SourceArgs,
+}
+
+/// `stats --chain C --runs N`: the chain history (the numbers the dashboard's chain page draws).
+fn chain_history(a: &StatsArgs, chain: &str, runs: usize) -> Result<String, CmdError> {
+    let h: views::history::ChainHistory = match backend(&a.src)? {
+        Backend::Local(v) => views::history::chain_history(&v, chain, runs)?,
+        Backend::Remote(c) => c.get(&format!(
+            "/api/v1/chains/{}/history?runs={runs}",
+            encode(chain)
+        ))?,
+    };
+    Ok(views::history::render_history(&h, format(a.src.format)))
 }
 
 pub fn stats(a: StatsArgs) -> i32 {
     if let Some(by) = &a.by {
         return super::apex::stats_by(by, a.chain.as_deref(), &a.src);
+    }
+    if let (Some(chain), Some(runs)) = (a.chain.as_deref(), a.runs) {
+        return finish(chain_history(&a, chain, runs as usize));
     }
     finish((|| {
         let rows = match backend(&a.src)? {

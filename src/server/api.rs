@@ -28,13 +28,13 @@ pub fn path<T>(p: PathArg<T>) -> Result<T, ApiError> {
         .map_err(|e| ApiError::bad_request(format!("bad path: {e}")))
 }
 
-fn text(m: &HashMap<String, String>, key: &str) -> Option<String> {
+pub(super) fn text(m: &HashMap<String, String>, key: &str) -> Option<String> {
     m.get(key)
         .map(|v| v.trim().to_string())
         .filter(|v| !v.is_empty())
 }
 
-fn number<T: std::str::FromStr>(
+pub(super) fn number<T: std::str::FromStr>(
     m: &HashMap<String, String>,
     key: &str,
 ) -> Result<Option<T>, ApiError> {
@@ -70,8 +70,11 @@ fn flag(m: &HashMap<String, String>, key: &str) -> Result<bool, ApiError> {
     }
 }
 
-fn check_known(m: &HashMap<String, String>, known: &[&str]) -> Result<(), ApiError> {
+pub(super) fn check_known(m: &HashMap<String, String>, known: &[&str]) -> Result<(), ApiError> {
     match m.keys().find(|k| !known.contains(&k.as_str())) {
+        Some(k) if known.is_empty() => Err(ApiError::bad_request(format!(
+            "unknown query parameter '{k}' (this route takes none)"
+        ))),
         Some(k) => Err(ApiError::bad_request(format!(
             "unknown query parameter '{k}' (expected one of: {})",
             known.join(", ")
@@ -303,9 +306,15 @@ pub async fn chain_rules(
 pub async fn chain_graph(
     State(st): State<Arc<AppState>>,
     p: PathArg<String>,
+    q: Params,
 ) -> Result<Response, ApiError> {
     let chain = path(p)?;
-    let svg = super::svg::chain_svg(&st.catalog(), &chain)
+    let m = params(q)?;
+    check_known(&m, &["collapse"])?;
+    let collapsed: Vec<String> = text(&m, "collapse")
+        .map(|v| v.split(',').map(|s| s.trim().to_string()).collect())
+        .unwrap_or_default();
+    let svg = super::svg::chain_svg(&st.catalog(), &chain, &collapsed)
         .ok_or_else(|| ApiError::not_found(format!("chain {chain} not found")))?;
     Ok((
         [(header::CONTENT_TYPE, "image/svg+xml; charset=utf-8")],

@@ -13,7 +13,8 @@
 //! * [`api`] GET handlers; [`control`] POST handlers; [`sse`] the event stream;
 //! * [`guard`] auth, rate limit, status counting; [`error`] JSON errors;
 //! * [`idempotency`] the answers of starts sent with an `Idempotency-Key`;
-//! * [`metrics`], [`openapi`], [`svg`] (chain graph), [`dashboard`] (the embedded page).
+//! * [`metrics`], [`openapi`], [`svg`] (chain graph), [`dashboard`] (the embedded page);
+//! * [`pictures`] the data behind the dashboard's Gantt, chain history and overview.
 
 pub mod apex;
 pub mod api;
@@ -26,6 +27,7 @@ pub mod guard;
 pub mod idempotency;
 pub mod metrics;
 pub mod openapi;
+pub mod pictures;
 pub mod sse;
 pub mod state;
 pub mod svg;
@@ -114,6 +116,7 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         .route("/jobs/{job}/steps", get(api::job_steps))
         .route("/jobs/{job}/timeline", get(api::job_timeline))
         .route("/jobs/{job}/explain", get(api::job_explain))
+        .route("/jobs/{job}/gantt", get(pictures::job_gantt))
         .route("/jobs/{job}/stop", post(control::stop))
         .route("/jobs/{job}/alter", post(control::alter))
         .route("/jobs/{job}/evaluate", post(control::evaluate))
@@ -125,6 +128,7 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         .route("/chains/{chain}/steps", get(api::chain_steps))
         .route("/chains/{chain}/rules", get(api::chain_rules))
         .route("/chains/{chain}/graph.svg", get(api::chain_graph))
+        .route("/chains/{chain}/history", get(pictures::chain_history_json))
         .route("/chains/{chain}/rules/define", post(chains::define_rule))
         .route("/chains/{chain}/rules/{rule}/drop", post(chains::drop_rule))
         .route(
@@ -136,7 +140,8 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         .route("/events", post(control::raise_event))
         .route("/reload", post(control::reload))
         .route("/schedules", get(api::schedules))
-        .route("/engines", get(api::engines));
+        .route("/engines", get(api::engines))
+        .route("/overview", get(pictures::overview));
     Router::new()
         .route("/", get(api::dashboard))
         .route("/healthz", get(api::healthz))

@@ -158,7 +158,7 @@ fn base() -> Value {
             "/api/v1/chains": { "get": { "summary": "chains view", "responses": list("ChainRow") } },
             "/api/v1/chains/{chain}/steps": { "get": { "summary": "chain_steps view", "parameters": [p("chain")], "responses": list("ChainStepRow") } },
             "/api/v1/chains/{chain}/rules": { "get": { "summary": "chain_rules view", "parameters": [p("chain")], "responses": list("ChainRuleRow") } },
-            "/api/v1/chains/{chain}/graph.svg": { "get": { "summary": "the chain drawn (image/svg+xml)", "parameters": [p("chain")], "responses": { "200": { "description": "SVG" }, "404": { "$ref": "#/components/responses/Error" } } } },
+            "/api/v1/chains/{chain}/graph.svg": { "get": { "summary": "the chain drawn (image/svg+xml), laid out as `chainsched graph --format svg` draws it", "parameters": [p("chain"), q("collapse", "nested chains to draw as their step alone: comma-separated step subnames, * for all")], "responses": { "200": { "description": "SVG" }, "404": { "$ref": "#/components/responses/Error" } } } },
             "/api/v1/engines": { "get": { "summary": "engines sharing the database: engine_id, slot, host, pid, role, address, started, last_heartbeat, heartbeat_age, alive, jobs_owned (extension; empty on a store one engine owns)", "responses": { "200": { "description": "a list", "content": { "application/json": { "schema": { "type": "array", "items": { "type": "object" } } } } } } } },
             "/api/v1/schedules": { "get": { "summary": "scheduled job definitions: job_name, chain_name, schedule, next_run_date, last_start_date, skipped_count (extension)", "responses": { "200": { "description": "a list", "content": { "application/json": { "schema": { "type": "array", "items": { "type": "object" } } } } } } } },
             "/api/v1/events/stream": { "get": { "summary": "server-sent events: job, step, progress and log changes (event names job, step, progress, log)", "parameters": [q("job", "only this job")], "responses": { "200": { "description": "text/event-stream" } } } },
@@ -196,6 +196,7 @@ fn base() -> Value {
         paths.extend(more);
     }
     apex_paths(&mut doc);
+    add_pictures(&mut doc);
     doc
 }
 
@@ -231,5 +232,65 @@ fn apex_paths(doc: &mut Value) {
         schemas.insert("ExecutionRow".into(), row_schema::<ExecutionRow>());
         schemas.insert("NotificationRow".into(), row_schema::<NotificationRow>());
         schemas.insert("StatsByRow".into(), row_schema::<StatsByRow>());
+    }
+}
+
+/// The data behind the dashboard's pictures (src/server/pictures.rs, docs/dashboard.md).
+fn add_pictures(doc: &mut Value) {
+    let s = |t: &str| json!({ "type": t });
+    let obj = |schema: &str| {
+        json!({ "200": { "description": "one object", "content": { "application/json": {
+            "schema": { "$ref": format!("#/components/schemas/{schema}") } } } } })
+    };
+    let paths = json!({
+        "/api/v1/jobs/{job}/gantt": { "get": { "summary": "every run of every step of the job on a time axis (retries and recovery runs are bars of their own), with queue waits, AFTER delays, the rule that started each step and the critical path", "parameters": [p("job")], "responses": obj("Gantt") } },
+        "/api/v1/chains/{chain}/history": { "get": { "summary": "the chain's last N finished runs (oldest first) with success rate, p50/p90 run duration, average wait, and each step's durations over the same runs (`chainsched stats --chain C --runs N`)", "parameters": [p("chain"), q("runs", "how many runs (1 to 10000, default 50)")], "responses": obj("ChainHistory") } },
+        "/api/v1/overview": { "get": { "summary": "jobs running, queued, stalled now; ended in the last 24 hours by outcome and hour; each resource group with its limit, running and queued jobs", "responses": obj("Overview") } }
+    });
+    let bar = json!({ "type": "object", "properties": {
+        "step_job_subname": s("string"), "run": s("integer"), "operation": { "type": ["string", "null"] },
+        "state": s("string"), "scheduled_date": { "type": ["string", "null"] }, "requested_date": { "type": ["string", "null"] },
+        "actual_start_date": { "type": ["string", "null"] }, "end_date": { "type": ["string", "null"] },
+        "error_code": { "type": ["integer", "null"] }, "rule_name": { "type": ["string", "null"] },
+        "critical": s("boolean"), "log_id": { "type": ["integer", "null"] } } });
+    let row = json!({ "type": "object", "properties": {
+        "step_job_subname": s("string"), "parent_subname": { "type": ["string", "null"] }, "depth": s("integer"),
+        "chain_name": s("string"), "step_name": s("string"), "kind": s("string"), "state": s("string") } });
+    let num = || json!({ "type": ["number", "null"] });
+    let schemas = json!({
+        "Gantt": { "type": "object", "properties": {
+            "job_name": s("string"), "chain_name": s("string"), "state": s("string"), "start_date": s("string"),
+            "end_date": { "type": ["string", "null"] }, "now": s("string"),
+            "rows": { "type": "array", "items": row }, "bars": { "type": "array", "items": bar } } },
+        "ChainHistory": { "type": "object", "properties": {
+            "chain_name": s("string"), "runs_asked": s("integer"), "run_count": s("integer"), "succeeded": s("integer"),
+            "failed": s("integer"), "stopped": s("integer"), "success_rate": num(), "avg_run_duration": num(),
+            "p50_run_duration": num(), "p90_run_duration": num(), "avg_wait_duration": num(),
+            "runs": { "type": "array", "items": { "type": "object", "properties": {
+                "job_name": s("string"), "state": s("string"), "error_code": { "type": ["integer", "null"] },
+                "start_date": s("string"), "end_date": { "type": ["string", "null"] }, "run_duration": num(), "wait_duration": num() } } },
+            "steps": { "type": "array", "items": { "type": "object", "properties": {
+                "step_job_subname": s("string"), "runs": s("integer"), "succeeded": s("integer"), "failed": s("integer"),
+                "avg_run_duration": num(), "p50_run_duration": num(), "p90_run_duration": num(),
+                "durations": { "type": "array", "items": num(), "description": "one per run, in the order of runs; null: the step did not run there" } } } } } },
+        "Overview": { "type": "object", "properties": {
+            "now": s("string"), "running": s("integer"), "queued": s("integer"), "stalled": s("integer"),
+            "succeeded_24h": s("integer"), "failed_24h": s("integer"), "stopped_24h": s("integer"),
+            "hours": { "type": "array", "items": { "type": "object", "properties": {
+                "hour": s("string"), "succeeded": s("integer"), "failed": s("integer"), "stopped": s("integer") } } },
+            "groups": { "type": "array", "items": { "type": "object", "properties": {
+                "group_name": s("string"), "max_running": { "type": ["integer", "null"] }, "running": s("integer"), "queued": s("integer") } } } } }
+    });
+    if let (Some(target), Value::Object(more)) =
+        (doc.get_mut("paths").and_then(Value::as_object_mut), paths)
+    {
+        target.extend(more);
+    }
+    if let (Some(target), Value::Object(more)) = (
+        doc.pointer_mut("/components/schemas")
+            .and_then(Value::as_object_mut),
+        schemas,
+    ) {
+        target.extend(more);
     }
 }

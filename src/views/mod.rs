@@ -13,6 +13,8 @@
 //! * [`running`], [`jobs`], [`log`], [`timeline`], [`catalog_views`], [`stats`], [`explain`]
 //!   — the builders; [`truth`] — three-valued predicate truth for explain;
 //! * [`schedules`] — the schedules view (scheduled job definitions, next and last runs);
+//! * [`gantt`], [`history`], [`overview`] — the dashboard's pictures as data: a job's runs
+//!   on a time axis, a chain's last runs as series, the landing page's counters;
 //! * [`query`] — filters + builders over a [`ViewSource`];
 //! * [`render`] — table, JSON and CSV.
 
@@ -20,8 +22,11 @@ pub mod apex;
 pub mod catalog_views;
 pub mod engines;
 pub mod explain;
+pub mod gantt;
+pub mod history;
 pub mod jobs;
 pub mod log;
+pub mod overview;
 pub mod query;
 pub mod render;
 pub mod rows;

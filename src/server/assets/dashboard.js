@@ -218,6 +218,7 @@ async function loadEngines() {
 }
 
 function renderEngines() {
+  renderGlanceEngines();
   $("#engines").classList.toggle("hidden", !ui.engines.length);
   $("#engines-count").textContent = ui.engines.length;
   $("#engine-list").innerHTML = ui.engines.map((e) => {
@@ -276,6 +277,7 @@ async function loadDetail(name, quiet) {
     renderRules(explain);
     renderLog(log);
     renderJobs();
+    if (ui.tab === "gantt") loadGantt(name);
     await renderGraph(job.chain_name);
   } catch (e) {
     if (!quiet) toast(`cannot show job ${name}: ${e.message}`, true);
@@ -294,7 +296,7 @@ function renderJobHead(j) {
   $("#job-title").innerHTML = `${esc(j.job_name)} ${badge(j.state)}`;
   const params = Object.entries(j.parameters || {}).map(([k, v]) => `${esc(k)}=${esc(v)}`).join(", ");
   const bits = [
-    ["chain", `<a href="#/chains" class="chainlink">${esc(j.chain_name)}</a>`],
+    ["chain", `<a href="#/chain/${encodeURIComponent(j.chain_name)}" class="chainlink">${esc(j.chain_name)}</a>`],
     ["started", esc(fmtDate(j.started_at))],
     j.ended_at ? ["ended", esc(fmtDate(j.ended_at))] : null,
     ["run", esc(fmtDur(j.run_duration))],
@@ -347,34 +349,36 @@ function renderSteps() {
 async function renderGraph(chain) {
   const box = $("#graph");
   if (!chain) { box.innerHTML = ""; return; }
-  if (box.dataset.chain !== chain) {
-    let svg = ui.svgCache.get(chain);
-    if (!svg) {
-      try { svg = await apiText(`/api/v1/chains/${encodeURIComponent(chain)}/graph.svg`); ui.svgCache.set(chain, svg); }
-      catch (e) { box.innerHTML = `<div class="empty">${esc(e.message)}</div>`; return; }
-    }
+  const key = chain + "|" + Array.from(collapsedOf(chain)).join(",");
+  if (box.dataset.chain !== key) {
+    let svg;
+    try { svg = await fetchGraph(chain); }
+    catch (e) { box.innerHTML = `<div class="empty">${esc(e.message)}</div>`; return; }
     box.innerHTML = svg;
-    box.dataset.chain = chain;
+    box.dataset.chain = key;
+    wireGraph(box, chain, () => renderGraph(chain));
   }
   colorGraph();
   $("#legend").innerHTML = Object.keys(STATE_COLORS).map(badge).join("");
 }
 
+// Each step (nested ones by their subname, e.g. FUND.TRANSFER) in the colour of its state now.
 function colorGraph() {
-  const top = new Map(ui.steps.filter((s) => !s.job_subname).map((s) => [s.step_name, s]));
+  const bySub = new Map(ui.steps.map((s) => [s.step_job_subname, s]));
   $$("#graph g.step").forEach((g) => {
-    const s = top.get(g.dataset.step);
+    const s = bySub.get(g.dataset.step);
     const color = s ? STATE_COLORS[s.state] : null;
     $$(".shape", g).forEach((shape) => {
       shape.setAttribute("fill", color ? color + "22" : "#f8fafc");
       shape.setAttribute("stroke", color || "#94a3b8");
       shape.setAttribute("stroke-width", s && s.state === "RUNNING" ? "3" : "1.5");
     });
+    g.dataset.state = s ? s.state : "";
     const sub = $("text.sub", g);
     if (sub && s) sub.textContent = s.state + (s.error_code ? " " + s.error_code : "");
     let title = $("title", g);
     if (!title) { title = document.createElementNS("http://www.w3.org/2000/svg", "title"); g.appendChild(title); }
-    title.textContent = s ? `${s.step_name}: ${s.state}` : g.dataset.step;
+    title.textContent = s ? `${s.step_job_subname}: ${s.state}` : g.dataset.step;
   });
 }
 
@@ -420,6 +424,7 @@ function showTab(tab, remember) {
   if (remember && ui.selected) history.replaceState(null, "", "#/job/" + encodeURIComponent(ui.selected) + "/" + tab);
   $$("#job-tabs button").forEach((b) => b.classList.toggle("active", b.dataset.tab === tab));
   $$("#detail-body .tab").forEach((t) => t.classList.toggle("hidden", t.id !== "tab-" + tab));
+  if (tab === "gantt" && remember && ui.selected) loadGantt(ui.selected);
 }
 
 // ------------------------------------------------------------------ chains, stats
@@ -428,7 +433,7 @@ async function loadChains() {
   try {
     ui.chains = await api("/api/v1/chains");
     const box = $("#chains");
-    box.innerHTML = ui.chains.map((c) => `<div class="card"><h3>${esc(c.chain_name)}<button class="btn" data-start="${esc(c.chain_name)}">Start</button></h3>
+    box.innerHTML = ui.chains.map((c) => `<div class="card"><h3><a href="#/chain/${encodeURIComponent(c.chain_name)}" class="chainlink">${esc(c.chain_name)}</a><button class="btn" data-start="${esc(c.chain_name)}">Start</button></h3>
       <div class="sub">${[c.comments, `${c.number_of_steps} steps`, `${c.number_of_rules} rules`, c.evaluation_interval ? "every " + fmtDur(c.evaluation_interval) : null, c.source].filter(Boolean).map(esc).join(" · ")}</div>
       <div class="graph" data-graph="${esc(c.chain_name)}"></div></div>`).join("") || `<div class="empty">No chains in the catalog.</div>`;
     for (const c of ui.chains) {
@@ -590,15 +595,14 @@ function connectEvents() {
 
 function route() {
   const h = location.hash || "#/";
-  const view = h.startsWith("#/chains") ? "chains" : h.startsWith("#/stats") ? "stats" : "jobs";
-  ["jobs", "chains", "stats"].forEach((v) => {
-    $("#view-" + v).classList.toggle("hidden", v !== view);
-    $("#nav-" + v).classList.toggle("active", v === view);
-  });
+  const view = h.startsWith("#/chains") ? "chains" : h.startsWith("#/chain/") ? "chain" : h.startsWith("#/stats") ? "stats" : "jobs";
+  ["jobs", "chains", "chain", "stats"].forEach((v) => $("#view-" + v).classList.toggle("hidden", v !== view));
+  ["jobs", "chains", "stats"].forEach((v) => $("#nav-" + v).classList.toggle("active", v === view || (v === "chains" && view === "chain")));
   if (view === "chains") loadChains();
+  if (view === "chain") loadChainPage(decodeURIComponent(h.slice("#/chain/".length)));
   if (view === "stats") loadStats();
   if (view === "jobs") {
-    const m = h.match(/^#\/job\/([^/]+)(?:\/(steps|graph|timeline|rules|log))?$/);
+    const m = h.match(/^#\/job\/([^/]+)(?:\/(steps|graph|gantt|timeline|rules|log))?$/);
     const name = m ? decodeURIComponent(m[1]) : null;
     if (m && m[2]) showTab(m[2]);
     if (name === ui.selected && name) return;
@@ -608,6 +612,7 @@ function route() {
     $("#run-details").classList.add("hidden");
     renderJobs();
     if (ui.selected) loadDetail(ui.selected);
+    else loadGlance(true);
   }
 }
 
@@ -626,6 +631,7 @@ function init() {
   $("#act-alter").addEventListener("click", alterDialog);
   $("#act-stop").addEventListener("click", stopDialog);
   window.addEventListener("hashchange", route);
+  $("#chain-runs").addEventListener("change", (e) => { const n = parseInt(e.target.value, 10); if (n > 0) { pic.runs = n; if (pic.chain) loadChainPage(pic.chain); } });
   loadJobs().then(route);
   connectEvents();
   // Durations of running jobs move on; refresh the list and an active job now and then.
@@ -633,6 +639,7 @@ function init() {
     loadJobs();
     const j = ui.selected && ui.jobs.get(ui.selected);
     if (j && (j.state === "RUNNING" || j.state === "CHAIN_STALLED")) scheduleRefresh(0);
+    if (!ui.selected) loadGlance();
   }, 5000);
   setInterval(tickSchedules, 1000);
 }
