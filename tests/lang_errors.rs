@@ -67,7 +67,7 @@ fn misspelled_keywords_get_a_did_you_mean() {
     let src = in_chain("  stpe A program P;");
     assert_eq!(
         one_error(&src),
-        "syntax@3:3: expected `step`, `rule`, `comment` or `evaluation_interval`, found `stpe`"
+        "syntax@3:3: expected `step`, `rule`, `comment`, `evaluation_interval` or `serialize`, found `stpe`"
     );
     assert_eq!(diags(&src)[0].suggestion.as_deref(), Some("step"));
 
@@ -144,12 +144,12 @@ fn messages_use_words_not_grammar_rule_names() {
         ),
         (
             "step A program P;",
-            "syntax@1:1: expected a declaration (`program`, `chain`, `job` or `group`), found \
+            "syntax@1:1: expected a declaration (`program`, `chain`, `job`, `group` or `notify`), found \
              `step`",
         ),
         (
             "chain C { step A program P;",
-            "syntax@1:28: expected `}`, `step`, `rule`, `comment` or `evaluation_interval`, found \
+            "syntax@1:28: expected `}`, `step`, `rule`, `comment`, `evaluation_interval` or `serialize`, found \
              the end of the file",
         ),
         (
@@ -463,8 +463,8 @@ fn bad_attribute() {
             "bad-attribute@1:31: `restartable` is given twice",
         ),
         (
-            "group G { max_running 0; }",
-            "bad-attribute@1:11: `max_running 0`: a group must allow at least 1 running job",
+            "group G { max_running -1; }",
+            "bad-attribute@1:11: `max_running -1`: a group allows 0 running jobs (disabled: its jobs wait ENQUEUED) or more",
         ),
         (
             "group G { max_running 1; max_running 2; }",
@@ -597,12 +597,12 @@ fn every_error_in_a_file_is_reported() {
                \x20 rule R2 when B SUCCEEDED then AFTER 10s START B;\n\
                }\n\
                job J { chain C; schedle 'x'; }\n\
-               group G { max_running 0; }\n";
+               group G { max_running -1; }\n";
     assert_eq!(
         errors(src),
         [
             "bad-duration@1:35: `5x` is not a duration",
-            "syntax@3:3: expected `step`, `rule`, `comment` or `evaluation_interval`, found `stpe`",
+            "syntax@3:3: expected `step`, `rule`, `comment`, `evaluation_interval` or `serialize`, found `stpe`",
             "syntax@4:30: expected `;` or `,`, found `skip`",
             "not-needs-parens@5:13: NOT must be followed by a parenthesis: write `NOT (B \
              SUCCEEDED)`, not `NOT B SUCCEEDED`",
@@ -610,7 +610,7 @@ fn every_error_in_a_file_is_reported() {
              write AFTER 00:00:10",
             "syntax@8:18: expected a job setting (`chain`, `group`, `schedule`, `parameters`, \
              `serialize by`, `restartable` or `max_run_duration`), found `schedle`",
-            "bad-attribute@9:11: `max_running 0`: a group must allow at least 1 running job",
+            "bad-attribute@9:11: `max_running -1`: a group allows 0 running jobs (disabled: its jobs wait ENQUEUED) or more",
         ]
     );
 }
@@ -621,7 +621,7 @@ fn parsing_resumes_after_a_missing_closing_brace() {
     assert_eq!(
         errors(src),
         [
-            "syntax@3:1: expected `}`, `step`, `rule`, `comment` or `evaluation_interval`, \
+            "syntax@3:1: expected `}`, `step`, `rule`, `comment`, `evaluation_interval` or `serialize`, \
              found `chain`",
             "syntax@4:10: expected what the step runs: `program NAME`, `chain NAME` or `event \
              NAME`, found `programm`",
@@ -636,7 +636,7 @@ fn garbage_between_declarations_is_reported_once() {
     assert_eq!(
         errors(src),
         [
-            "syntax@1:1: expected a declaration (`program`, `chain`, `job` or `group`), found \
+            "syntax@1:1: expected a declaration (`program`, `chain`, `job`, `group` or `notify`), found \
              `step`",
             "syntax@4:13: expected a program setting (`executable`, `shell`, `handler`, \
              `builtin`, `arguments`, `environment`, `working_directory` or `timeout`), found \
@@ -647,7 +647,7 @@ fn garbage_between_declarations_is_reported_once() {
 
 #[test]
 fn a_file_with_errors_returns_no_ast_and_sorted_diagnostics() {
-    let src = "group G { max_running 0; }\nprogram P { builtin noop; }\nchain C { step A program P with skip, skip; }";
+    let src = "group G { max_running -1; }\nprogram P { builtin noop; }\nchain C { step A program P with skip, skip; }";
     let d = diags(src);
     assert_eq!(d.len(), 2);
     assert!(d.windows(2).all(|w| w[0].span.start <= w[1].span.start));

@@ -88,9 +88,20 @@ async fn replay(file: &str) -> Result<(), String> {
 
     // Job names: the simulator's (generated ones included), so interventions and outcomes
     // match. Its jobs are listed in start order: by start time, then file order.
-    let mut start_order: Vec<usize> = (0..scenario.jobs.len()).collect();
+    // Starts the simulator refused (`serialize by … on conflict error`) have no job: they are
+    // replayed under their written name, and refused there too.
+    let refused = |i: usize| {
+        sim.rejected.iter().any(|r| {
+            r.intervention == "start" && r.error.starts_with(&format!("{}:", scenario.jobs[i].key))
+        })
+    };
+    let mut start_order: Vec<usize> = (0..scenario.jobs.len()).filter(|i| !refused(*i)).collect();
     start_order.sort_by_key(|i| (scenario.jobs[*i].at, *i));
-    let mut names: Vec<String> = vec![String::new(); scenario.jobs.len()];
+    let mut names: Vec<String> = scenario
+        .jobs
+        .iter()
+        .map(|j| j.name.clone().unwrap_or_default())
+        .collect();
     for (k, i) in start_order.iter().enumerate() {
         if let Some(j) = sim.jobs.get(k) {
             names[*i] = j.record.job.clone();

@@ -547,3 +547,83 @@ fn serve_on_postgres_while_views_read_the_database_directly() {
     let status = serve.wait().unwrap();
     assert!(status.success(), "serve exited {status:?}");
 }
+
+/// Notifications on a shared database (docs/notifications.md): a row written by an engine that
+/// is gone (here a `run` that ended while the webhook was down) is taken over and delivered by
+/// the next engine on the database.
+#[test]
+fn a_notification_of_an_engine_that_is_gone_is_delivered_by_another() {
+    use std::io::{BufRead, Read, Write};
+    let Some(db) = test_db("notify") else {
+        return;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("n.chain");
+    std::fs::write(
+        &rules,
+        format!(
+            "program BAD {{ builtin fail 7; }}\n\
+             chain FAILS {{ step A program BAD; rule when TRUE then START A; rule when A COMPLETED then END 1; }}\n\
+             notify DESK {{ on FAILED; webhook 'http://127.0.0.1:{port}/h'; retries 50; delay 1s; }}\n"
+        ),
+    )
+    .unwrap();
+    let rules = rules.display().to_string();
+    let _ = cli(&[
+        "run", &rules, "--chain", "FAILS", "--job", "F1", "--db", &db.url,
+    ]);
+    let rows = cli(&["notifications", "--db", &db.url, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&rows.stdout).unwrap();
+    assert_eq!(v[0]["status"], "PENDING", "{v}");
+    assert_eq!(v[0]["job_name"], "F1");
+    // The receiver comes up, then an engine.
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+            let mut len = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0u8; len];
+            let _ = reader.read_exact(&mut body);
+            let _ = stream.write_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n");
+            let _ = tx.send(String::from_utf8_lossy(&body).to_string());
+        }
+    });
+    let mut serve = Command::new(BIN)
+        .args(["serve", "--rules", &rules, "--db", &db.url])
+        .args(["--listen", "127.0.0.1:0", "--insecure-no-auth"])
+        .env_remove("CHAINSCHED_DB")
+        .env_remove("CHAINSCHED_TOKEN")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let body = rx.recv_timeout(Duration::from_secs(60));
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe {
+        libc::kill(serve.id() as libc::pid_t, libc::SIGTERM);
+    }
+    let _ = serve.wait();
+    let body = body.expect("the notification was delivered by the new engine");
+    let m: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(m["job_name"], "F1");
+    assert_eq!(m["event"], "FAILED");
+    let rows = cli(&["notifications", "--db", &db.url, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&rows.stdout).unwrap();
+    assert_eq!(v[0]["status"], "SENT", "{v}");
+}

@@ -20,6 +20,60 @@ pub struct Catalog {
     pub chains: BTreeMap<String, Chain>,
     pub jobs: BTreeMap<String, JobDef>,
     pub groups: BTreeMap<String, GroupDef>,
+    /// `serialize by` declared on chains (chain name → setting): applies to every run of the
+    /// chain whose job definition has no `serialize by` of its own, ad-hoc runs included.
+    #[serde(default)]
+    pub chain_serialize: BTreeMap<String, SerializeDef>,
+    /// `notify NAME { … }` declarations, by name.
+    #[serde(default)]
+    pub notifications: BTreeMap<String, NotifyDef>,
+}
+
+/// A chain's `serialize by PARAM [on conflict error]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SerializeDef {
+    /// Upper-cased parameter name.
+    pub param: String,
+    /// `on conflict error`: a run whose key is busy is refused instead of queued.
+    pub refuse: bool,
+}
+
+pub use crate::lang::ast::NotifyOn;
+
+/// A resolved `notify` declaration (docs/rule-language.md, "Notifications").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NotifyDef {
+    pub name: String,
+    pub on: Vec<NotifyOn>,
+    /// Only jobs of these chains (empty: no chain filter).
+    pub chains: Vec<String>,
+    /// Only runs of these job definitions (empty: no definition filter). With both lists
+    /// given, a job matching either is notified.
+    pub jobs: Vec<String>,
+    pub webhook: Option<String>,
+    /// Program and arguments.
+    pub command: Option<Vec<String>>,
+    /// Attempts after the first.
+    pub retries: u32,
+    /// Wait before the first retry; doubled after each further failure (capped at 1 hour).
+    pub delay: Millis,
+    pub source: String,
+}
+
+impl NotifyDef {
+    /// Default retries after the first attempt.
+    pub const DEFAULT_RETRIES: u32 = 8;
+    /// Default first retry delay.
+    pub const DEFAULT_DELAY: Millis = 5_000;
+
+    /// Whether a job of `chain`, run of `definition`, is one this notification is about.
+    pub fn applies_to(&self, chain: &str, definition: Option<&str>) -> bool {
+        if self.chains.is_empty() && self.jobs.is_empty() {
+            return true;
+        }
+        self.chains.iter().any(|c| c == chain)
+            || definition.is_some_and(|d| self.jobs.iter().any(|j| j == d))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -460,6 +514,9 @@ pub struct JobDef {
     /// Upper-cased parameter names.
     pub parameters: BTreeMap<String, String>,
     pub serialize_by: Option<String>,
+    /// `serialize by … on conflict error`: a run whose key is busy is refused.
+    #[serde(default)]
+    pub serialize_refuse: bool,
     pub restartable: bool,
     pub max_run_duration: Option<Millis>,
     pub source: String,

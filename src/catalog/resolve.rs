@@ -79,6 +79,20 @@ pub fn resolve(files: &[ast::File], sources: &SourceMap, complete: bool) -> Reso
         }
         out.spans.insert(name.clone(), spans);
         out.catalog.chains.insert(name.clone(), chain);
+        if let Some(sb) = &c.serialize_by {
+            out.catalog.chain_serialize.insert(
+                name.clone(),
+                SerializeDef {
+                    param: sb.param.name.to_uppercase(),
+                    refuse: sb.refuse,
+                },
+            );
+        }
+    }
+    for n in decls.notifies.values() {
+        if let Some(def) = r.notify(n, &decls) {
+            out.catalog.notifications.insert(def.name.clone(), def);
+        }
     }
     for g in decls.groups.values() {
         if let Some(group) = r.group(g) {
@@ -141,6 +155,7 @@ struct Decls<'a> {
     chains: BTreeMap<String, &'a ast::ChainDecl>,
     jobs: BTreeMap<String, &'a ast::JobDecl>,
     groups: BTreeMap<String, &'a ast::GroupDecl>,
+    notifies: BTreeMap<String, &'a ast::NotifyDecl>,
     duplicate_chains: Vec<&'a ast::ChainDecl>,
     duplicate_programs: Vec<&'a ast::ProgramDecl>,
     /// Step name → the first chain (in name order) that declares it, for "step of another chain".
@@ -206,6 +221,7 @@ impl<'s> Resolver<'s> {
             chains: BTreeMap::new(),
             jobs: BTreeMap::new(),
             groups: BTreeMap::new(),
+            notifies: BTreeMap::new(),
             duplicate_chains: Vec::new(),
             duplicate_programs: Vec::new(),
             step_owners: HashMap::new(),
@@ -251,6 +267,21 @@ impl<'s> Resolver<'s> {
                     }
                     None => {
                         d.jobs.insert(j.name.name.clone(), j);
+                    }
+                },
+                ast::Item::Notify(n) => match d.notifies.get(&n.name.name) {
+                    Some(first) => {
+                        let first = first.name.span;
+                        self.duplicate(
+                            "duplicate-notify",
+                            "notify",
+                            &n.name.name,
+                            n.name.span,
+                            first,
+                        );
+                    }
+                    None => {
+                        d.notifies.insert(n.name.name.clone(), n);
                     }
                 },
                 ast::Item::Group(g) => {
@@ -513,19 +544,19 @@ impl<'s> Resolver<'s> {
         let max_running = match g.max_running {
             None => None,
             Some(n) => match u32::try_from(n) {
-                Ok(n) if n >= 1 => Some(n),
+                Ok(n) => Some(n),
                 _ => {
                     self.diags.push(
                         Diagnostic::error(
                             "bad-value",
                             format!(
-                                "max_running of group {name} must be between 1 and {}, not {n}",
+                                "max_running of group {name} must be between 0 and {}, not {n}",
                                 u32::MAX
                             ),
                             g.span,
                         )
                         .with_expected(
-                            "a positive number of running chain jobs, e.g. `max_running 4;`",
+                            "a number of running chain jobs, e.g. `max_running 4;` (0 holds the group's jobs ENQUEUED)",
                         ),
                     );
                     return None;
@@ -601,9 +632,67 @@ impl<'s> Resolver<'s> {
             schedule: j.schedule.as_ref().map(|s| s.value.clone()),
             parameters,
             serialize_by: j.serialize_by.as_ref().map(|s| s.name.to_uppercase()),
+            serialize_refuse: j.serialize_refuse,
             restartable: j.restartable,
             max_run_duration: j.max_run_duration.map(|d| d.millis),
             source: self.source(j.name.span),
+        })
+    }
+
+    // -------------------------------------------------------------- notifications
+
+    /// Names in `for chain …` / `for job …` must exist (with the whole catalog).
+    fn notify(&mut self, n: &ast::NotifyDecl, decls: &Decls) -> Option<NotifyDef> {
+        let before = self.error_count();
+        let name = n.name.name.as_str();
+        if self.complete {
+            for c in &n.chains {
+                if !decls.chains.contains_key(&c.name) {
+                    let near = nearest_name(&c.name, decls.chains.keys().map(|k| k.as_str()));
+                    self.diags.push(
+                        Diagnostic::error(
+                            "unknown-chain",
+                            format!("unknown chain {} in notify {name}", c.name),
+                            c.span,
+                        )
+                        .with_expected("a chain declared with `chain NAME { ... }`")
+                        .with_suggestion(near),
+                    );
+                }
+            }
+            for j in &n.jobs {
+                if !decls.jobs.contains_key(&j.name) {
+                    let near = nearest_name(&j.name, decls.jobs.keys().map(|k| k.as_str()));
+                    self.diags.push(
+                        Diagnostic::error(
+                            "unknown-job",
+                            format!("unknown job definition {} in notify {name}", j.name),
+                            j.span,
+                        )
+                        .with_expected("a job declared with `job NAME { ... }`")
+                        .with_suggestion(near),
+                    );
+                }
+            }
+        }
+        if self.error_count() > before {
+            return None;
+        }
+        Some(NotifyDef {
+            name: name.to_string(),
+            on: n.on.iter().map(|(o, _)| *o).collect(),
+            chains: n.chains.iter().map(|c| c.name.clone()).collect(),
+            jobs: n.jobs.iter().map(|j| j.name.clone()).collect(),
+            webhook: n.webhook.as_ref().map(|w| w.value.clone()),
+            command: n
+                .command
+                .as_ref()
+                .map(|c| c.iter().map(|w| w.value.clone()).collect()),
+            retries: n
+                .retries
+                .map_or(NotifyDef::DEFAULT_RETRIES, |r| r.clamp(0, 100) as u32),
+            delay: n.delay.map_or(NotifyDef::DEFAULT_DELAY, |d| d.millis),
+            source: self.source(n.name.span),
         })
     }
 

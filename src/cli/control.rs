@@ -147,7 +147,14 @@ fn quiet(engine: &Engine, catalog: &Catalog, job: &str) -> bool {
         return true;
     };
     match record.state {
-        JobState::Enqueued => return false,
+        // Waits for a slot, except in a disabled group (`max_running 0`), where it waits for
+        // an operator.
+        JobState::Enqueued => {
+            return record
+                .group
+                .as_deref()
+                .is_some_and(|g| crate::views::apex::group_disabled(catalog, g))
+        }
         JobState::Running => {}
         _ => return true,
     }
@@ -257,52 +264,31 @@ pub struct StartArgs {
     /// replaced by the new run's); without it such a start is refused.
     #[arg(long)]
     pub replace: bool,
+    /// Return at the job's next break point: `idle` (it has ended, or nothing of it runs and
+    /// it only waits: event steps, AFTER delays, pauses, the queue) or `end`; prints its state.
+    #[arg(long)]
+    pub wait: Option<String>,
+    /// With --wait: give up waiting after this long (30s, 5m; default 30s, at most 1h).
+    #[arg(long, requires = "wait")]
+    pub timeout: Option<String>,
     #[command(flatten)]
     pub ctl: ControlArgs,
 }
 
 pub fn start(a: StartArgs) -> i32 {
+    if a.wait.is_some() {
+        return super::apex::start_and_wait(a);
+    }
     finish((|| {
-        let parameters = parse_params(&a.params)?;
-        let mut states = Vec::new();
-        for s in &a.step_states {
-            let (step, state) = s
-                .split_once('=')
-                .ok_or_else(|| CmdError::Usage(format!("--step-state '{s}' is not STEP=STATE")))?;
-            let preset = PresetState::parse(state)
-                .map_err(|e| CmdError::Usage(format!("--step-state {step}: {e}")))?;
-            states.push((step.trim().to_string(), state.trim().to_string(), preset));
-        }
+        let (body, request) = start_parts(&a)?;
         let job = match server_url(&a.ctl) {
             Some(url) => {
-                let body = json!({
-                    "chain": a.chain.clone().unwrap_or_default(),
-                    "job": a.job,
-                    "parameters": parameters,
-                    "start_steps": a.start_steps,
-                    "definition": a.definition,
-                    "group": a.group,
-                    "requested_by": requesting_user(),
-                    "replace": a.replace,
-                    "step_states": states.iter().map(|(s, t, _)| (s.clone(), Value::String(t.clone()))).collect::<serde_json::Map<_, _>>(),
-                });
                 let resp: Value = client(&a.ctl, &url)?.post("/api/v1/jobs", &body)?;
                 resp["job"].as_str().map(String::from).ok_or_else(|| {
                     CmdError::Problem("the service did not name the new job".into())
                 })?
             }
             None => {
-                let request = StartRequest {
-                    job: a.job.clone(),
-                    chain: a.chain.clone().unwrap_or_default(),
-                    requested_by: requesting_user(),
-                    parameters,
-                    start_steps: a.start_steps.clone(),
-                    step_states: states.iter().map(|(s, _, p)| (s.clone(), *p)).collect(),
-                    definition: a.definition.clone(),
-                    group: a.group.clone(),
-                    refuse_ended: !a.replace,
-                };
                 let fmt = a.ctl.format;
                 embedded(&a.ctl, move |engine: Engine| async move {
                     let job = engine.start(request).await.map_err(engine_error)?;
@@ -319,23 +305,79 @@ pub fn start(a: StartArgs) -> i32 {
     })())
 }
 
+/// A start as the API's JSON body and as the engine's request.
+pub(crate) fn start_parts(a: &StartArgs) -> Result<(Value, StartRequest), CmdError> {
+    let parameters = parse_params(&a.params)?;
+    let mut states = Vec::new();
+    for s in &a.step_states {
+        let (step, state) = s
+            .split_once('=')
+            .ok_or_else(|| CmdError::Usage(format!("--step-state '{s}' is not STEP=STATE")))?;
+        let preset = PresetState::parse(state)
+            .map_err(|e| CmdError::Usage(format!("--step-state {step}: {e}")))?;
+        states.push((step.trim().to_string(), state.trim().to_string(), preset));
+    }
+    let body = json!({
+        "chain": a.chain.clone().unwrap_or_default(),
+        "job": a.job,
+        "parameters": parameters,
+        "start_steps": a.start_steps,
+        "definition": a.definition,
+        "group": a.group,
+        "requested_by": requesting_user(),
+        "replace": a.replace,
+        "step_states": states.iter().map(|(s, t, _)| (s.clone(), Value::String(t.clone()))).collect::<serde_json::Map<_, _>>(),
+    });
+    let request = StartRequest {
+        job: a.job.clone(),
+        chain: a.chain.clone().unwrap_or_default(),
+        requested_by: requesting_user(),
+        parameters,
+        start_steps: a.start_steps.clone(),
+        step_states: states.iter().map(|(s, _, p)| (s.clone(), *p)).collect(),
+        definition: a.definition.clone(),
+        group: a.group.clone(),
+        refuse_ended: !a.replace,
+    };
+    Ok((body, request))
+}
+
 // ---------------------------------------------------------------- stop, evaluate
 
 #[derive(Debug, clap::Args)]
 pub struct StopArgs {
-    pub job: String,
+    /// The job to stop (or --chain and --state for every job of a chain in those states).
+    #[arg(required_unless_present = "chain")]
+    pub job: Option<String>,
     /// Stop only this step (a nested step by subname, e.g. N.I2).
     pub step: Option<String>,
+    /// Bulk stop: every unfinished job of this chain in the --state states.
+    #[arg(long, conflicts_with = "job", requires = "state")]
+    pub chain: Option<String>,
+    /// Bulk stop: the job states to stop (ENQUEUED, RUNNING, CHAIN_STALLED; comma-separated).
+    #[arg(long, requires = "chain")]
+    pub state: Option<String>,
+    /// Bulk stop: really stop them (without it the command prints how many it would stop).
+    #[arg(long, requires = "chain")]
+    pub yes: bool,
     #[command(flatten)]
     pub ctl: ControlArgs,
 }
 
 pub fn stop(a: StopArgs) -> i32 {
+    let Some(job) = a.job.clone() else {
+        return super::apex::bulk_stop(a);
+    };
     finish((|| {
+        let a = StopArgs {
+            job: Some(job.clone()),
+            ..a
+        };
+        let job_name = job;
         match server_url(&a.ctl) {
             Some(url) => {
                 let _: Value = client(&a.ctl, &url)?.post(
-                    &format!("/api/v1/jobs/{}/stop", encode(&a.job)),
+                    &format!("/api/v1/jobs/{}/stop", encode(&job_name)),
                     // Left out (not null) for the whole job: the service refuses a null step.
                     &match &a.step {
                         Some(step) => json!({ "step": step }),
@@ -344,20 +386,20 @@ pub fn stop(a: StopArgs) -> i32 {
                 )?;
             }
             None => {
-                let (job, step) = (a.job.clone(), a.step.clone());
+                let (job, step) = (job_name.clone(), a.step.clone());
                 embedded(&a.ctl, move |e: Engine| async move {
                     e.stop(&job, step.as_deref()).await.map_err(engine_error)
                 })?;
             }
         }
         let line = match &a.step {
-            Some(s) => format!("step {s} of job {} stopped", a.job),
-            None => format!("job {} stopped", a.job),
+            Some(s) => format!("step {s} of job {job_name} stopped"),
+            None => format!("job {job_name} stopped"),
         };
         Ok(answer(
             a.ctl.format,
             line,
-            json!({ "job": a.job, "step": a.step, "stopped": true }),
+            json!({ "job": job_name, "step": a.step, "stopped": true }),
         ))
     })())
 }

@@ -27,6 +27,7 @@ macro_rules! errln {
     }};
 }
 
+pub mod apex;
 pub mod chain_cmd;
 pub mod check;
 pub mod control;
@@ -174,8 +175,14 @@ pub enum Command {
     Details(views::DetailsArgs),
     /// The timeline view: every event of one job in order.
     Timeline(views::TimelineArgs),
-    /// The stats view: run history per chain and per step.
+    /// The stats view: run history per chain and per step (--by definition|group: averages
+    /// per job definition or resource group).
     Stats(views::StatsArgs),
+    /// The executions view (APEX): jobs with APEX status names, progress, queue wait.
+    Executions(apex::ExecutionsArgs),
+    /// The notifications view: notifications owed by `notify` declarations, sent, failed or
+    /// pending.
+    Notifications(apex::NotificationsArgs),
     /// The explain view: each rule's predicates and truth values; why a job stalled.
     Explain(views::ExplainArgs),
     /// The schedules view: each scheduled job definition, its next run, last start, skips.
@@ -239,6 +246,8 @@ pub fn main() -> i32 {
         Command::Details(a) => views::details(a),
         Command::Timeline(a) => views::timeline(a),
         Command::Stats(a) => views::stats(a),
+        Command::Executions(a) => apex::executions(a),
+        Command::Notifications(a) => apex::notifications(a),
         Command::Explain(a) => views::explain(a),
         Command::Schedules(a) => views::schedules(a),
         Command::Engines(a) => views::engines(a),

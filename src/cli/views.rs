@@ -106,12 +106,12 @@ pub fn open_store(db: &str) -> Result<ChainStore, CmdError> {
         .map_err(|e| CmdError::Problem(e.to_string()))
 }
 
-enum Backend {
+pub(crate) enum Backend {
     Local(StoreViews),
     Remote(Client),
 }
 
-fn backend(src: &SourceArgs) -> Result<Backend, CmdError> {
+pub(crate) fn backend(src: &SourceArgs) -> Result<Backend, CmdError> {
     match src
         .server
         .as_deref()
@@ -127,7 +127,7 @@ fn backend(src: &SourceArgs) -> Result<Backend, CmdError> {
     }
 }
 
-fn finish(result: Result<String, CmdError>) -> i32 {
+pub(crate) fn finish(result: Result<String, CmdError>) -> i32 {
     match result {
         Ok(text) => {
             out!("{text}");
@@ -138,7 +138,7 @@ fn finish(result: Result<String, CmdError>) -> i32 {
 }
 
 /// `?a=b&c=d` from the pairs that have a value.
-fn query_string(pairs: &[(&str, Option<String>)]) -> String {
+pub(crate) fn query_string(pairs: &[(&str, Option<String>)]) -> String {
     let parts: Vec<String> = pairs
         .iter()
         .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", encode(v))))
@@ -361,6 +361,10 @@ pub fn timeline(a: TimelineArgs) -> i32 {
 pub struct StatsArgs {
     #[arg(long)]
     pub chain: Option<String>,
+    /// Averages of run and queue time per job `definition` or per resource `group` (ended
+    /// jobs) instead of per chain and step.
+    #[arg(long, conflicts_with = "runs")]
+    pub by: Option<String>,
     /// The chain's last N finished runs instead: each run, the success rate, p50/p90 run
     /// duration, average wait, and each step's durations over those runs (needs --chain).
     #[arg(long, requires = "chain", value_parser = clap::value_parser!(u64).range(1..=crate::views::history::MAX_RUNS as u64))]
@@ -382,6 +386,9 @@ fn chain_history(a: &StatsArgs, chain: &str, runs: usize) -> Result<String, CmdE
 }
 
 pub fn stats(a: StatsArgs) -> i32 {
+    if let Some(by) = &a.by {
+        return super::apex::stats_by(by, a.chain.as_deref(), &a.src);
+    }
     if let (Some(chain), Some(runs)) = (a.chain.as_deref(), a.runs) {
         return finish(chain_history(&a, chain, runs as usize));
     }

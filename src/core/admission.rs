@@ -29,19 +29,74 @@ pub(crate) struct Claim {
     key: Option<(String, String)>,
 }
 
-impl Claim {
-    fn of(job: &Job) -> Claim {
-        claim_of(&job.record, job.request.definition.as_deref())
+/// Where a job's `serialize by` comes from: its job definition's, else its chain's (which
+/// also covers ad-hoc runs). Keys are compared within one scope only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SerializeScope {
+    /// `REPORT` for a job definition, `chain LOAD` for a chain (cannot clash: a definition
+    /// name has no space).
+    pub scope: String,
+    pub param: String,
+    pub refuse: bool,
+}
+
+impl SerializeScope {
+    fn describe(&self) -> String {
+        match self.scope.strip_prefix("chain ") {
+            Some(c) => format!("chain {c}"),
+            None => format!("job definition {}", self.scope),
+        }
     }
 }
 
-fn claim_of(record: &JobRecord, definition: Option<&str>) -> Claim {
-    let groups = record.group.as_deref().map(group_path).unwrap_or_default();
-    let key = match (definition, &record.serialize_key) {
-        (Some(d), Some(k)) => Some((d.to_string(), k.clone())),
-        _ => None,
-    };
-    Claim { groups, key }
+impl Core {
+    /// The `serialize by` that applies to a run of `chain` under `definition`.
+    pub(crate) fn serialize_scope(
+        &self,
+        chain: &str,
+        definition: Option<&str>,
+    ) -> Option<SerializeScope> {
+        if let Some((d, p, refuse)) =
+            definition
+                .and_then(|d| self.catalog.jobs.get(d))
+                .and_then(|d| {
+                    d.serialize_by
+                        .as_ref()
+                        .map(|p| (d.name.clone(), p.clone(), d.serialize_refuse))
+                })
+        {
+            return Some(SerializeScope {
+                scope: d,
+                param: p,
+                refuse,
+            });
+        }
+        self.catalog
+            .chain_serialize
+            .get(chain)
+            .map(|s| SerializeScope {
+                scope: format!("chain {chain}"),
+                param: s.param.clone(),
+                refuse: s.refuse,
+            })
+    }
+
+    fn claim(&self, job: &Job) -> Claim {
+        let groups = job
+            .record
+            .group
+            .as_deref()
+            .map(group_path)
+            .unwrap_or_default();
+        let key = match (
+            self.serialize_scope(&job.record.chain, job.request.definition.as_deref()),
+            &job.record.serialize_key,
+        ) {
+            (Some(s), Some(k)) => Some((s.scope, k.clone())),
+            _ => None,
+        };
+        Claim { groups, key }
+    }
 }
 
 /// `A.B.C` → `A`, `A.B`, `A.B.C`.
@@ -91,7 +146,11 @@ impl Core {
         for g in &claim.groups {
             let Some(limit) = self.limit(g) else { continue };
             let n = usage.running.get(g).copied().unwrap_or(0);
-            if n >= limit {
+            if limit == 0 {
+                why.push(format!(
+                    "group {g} is disabled (max_running 0): its jobs wait until it is raised"
+                ));
+            } else if n >= limit {
                 why.push(format!("group {g} is full ({n} of {limit} running)"));
             } else if usage.held_groups.contains(g) {
                 why.push(format!("earlier jobs wait for a slot of group {g}"));
@@ -132,7 +191,7 @@ impl Core {
         let mut usage = Usage::default();
         for j in self.jobs.values() {
             if matches!(j.record.state, JobState::Running | JobState::ChainStalled) {
-                usage.take(&Claim::of(j));
+                usage.take(&self.claim(j));
             }
         }
         let mut admit = Vec::new();
@@ -143,7 +202,7 @@ impl Core {
             if j.record.state != JobState::Enqueued {
                 continue;
             }
-            let claim = Claim::of(j);
+            let claim = self.claim(j);
             match self.blockers(&claim, &usage) {
                 None => {
                     usage.take(&claim);
@@ -203,7 +262,8 @@ impl Core {
     /// database: its group limits and `serialize by` key are decided by one core seeing all of
     /// them. `group:G` for the outermost group of its path with a `max_running` (every job that
     /// counts against a limit of G's subtree counts against G's, or shares no limit with it),
-    /// else `serialize:DEF` for a definition with `serialize by`, else `None` (any engine).
+    /// else `serialize:DEF` for a definition with `serialize by` (`serialize:chain C` for a
+    /// chain's), else `None` (any engine).
     pub fn placement_key(&self, req: &StartRequest) -> Option<String> {
         let req = self.resolve_definition(req.clone()).ok()?;
         if let Some(g) = req
@@ -216,33 +276,46 @@ impl Core {
         {
             return Some(format!("group:{g}"));
         }
-        let def = req.definition.as_ref()?;
-        self.catalog
-            .jobs
-            .get(def)
-            .and_then(|d| d.serialize_by.as_ref())
-            .map(|_| format!("serialize:{def}"))
+        self.serialize_scope(&req.chain, req.definition.as_deref())
+            .map(|s| format!("serialize:{}", s.scope))
     }
 
     /// Decide whether a new job runs now or waits, begin it or enqueue it, and keep it.
+    /// Refused (nothing changed) when its `serialize by … on conflict error` key is busy.
     pub(crate) fn place_new_job(
         &mut self,
         now: Millis,
         mut job: Job,
         only: Option<Vec<StepIdx>>,
         effects: &mut Vec<Effect>,
-    ) -> String {
+    ) -> Result<String, CoreError> {
         let def = job
             .request
             .definition
             .as_ref()
             .and_then(|d| self.catalog.jobs.get(d));
         job.record.group = job.request.group.clone();
-        job.record.serialize_key = def
-            .and_then(|d| d.serialize_by.as_ref())
-            .map(|p| job.request.parameters.get(p).cloned().unwrap_or_default());
         job.max_run_duration = def.and_then(|d| d.max_run_duration);
-        let claim = Claim::of(&job);
+        let scope = self.serialize_scope(&job.record.chain, job.request.definition.as_deref());
+        job.record.serialize_key = scope.as_ref().map(|s| {
+            job.request
+                .parameters
+                .get(&s.param)
+                .cloned()
+                .unwrap_or_default()
+        });
+        let claim = self.claim(&job);
+        if let (Some(s), Some(key)) = (scope.as_ref().filter(|s| s.refuse), &claim.key) {
+            if let Some(busy) = self.key_holder(key) {
+                return Err(CoreError::SerializeConflict {
+                    job: job.record.job.clone(),
+                    scope: s.describe(),
+                    key: key.1.clone(),
+                    param: s.param.clone(),
+                    busy,
+                });
+            }
+        }
         let reason = if self.limited(&claim) {
             let (usage, _) = self.plan();
             self.blocked(&claim, &usage)
@@ -270,7 +343,26 @@ impl Core {
         }
         self.changed.insert(name.clone());
         self.jobs.insert(name.clone(), job);
-        name
+        Ok(name)
+    }
+
+    /// The job holding a serialization key: `running (J)` / `waiting (J)`, or `None`.
+    fn key_holder(&self, key: &(String, String)) -> Option<String> {
+        let mut waiting = None;
+        for j in self.jobs.values() {
+            if j.record.state.is_finished() {
+                continue;
+            }
+            if self.claim(j).key.as_ref() != Some(key) {
+                continue;
+            }
+            if j.record.state == JobState::Enqueued {
+                waiting.get_or_insert_with(|| format!("waiting ({})", j.record.job));
+            } else {
+                return Some(format!("running ({})", j.record.job));
+            }
+        }
+        waiting
     }
 
     /// Admit every queued job that can run now (FIFO), each with its first evaluation. Jobs

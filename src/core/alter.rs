@@ -598,6 +598,8 @@ impl Core {
                 &detail,
             );
         }
+        // A group's limit may have been raised (`max_running 0` → n): queued jobs may run.
+        self.admit_queued(now, &mut effects);
         effects
     }
 }

@@ -235,6 +235,13 @@ impl Core {
         self.jobs.get(job).map(|j| j.record.clone())
     }
 
+    /// The job definition (`job NAME { … }`) a job the core holds is a run of.
+    pub fn job_definition(&self, job: &str) -> Option<String> {
+        self.jobs
+            .get(job)
+            .and_then(|j| j.request.definition.clone())
+    }
+
     /// Every step of the job's chain in definition order, nested chain steps right after their
     /// outer step (only for nested chains that started).
     pub fn step_records(&self, job: &str) -> Vec<StepRecord> {
@@ -542,7 +549,7 @@ impl Core {
         };
         let mut job = Job::new(record, req, defs);
         job.pending_presets = presets;
-        Ok(self.place_new_job(now, job, only, effects))
+        self.place_new_job(now, job, only, effects)
     }
 
     /// "unknown chain X", with the closest chain (or job definition) name of the catalog.

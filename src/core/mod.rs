@@ -21,6 +21,7 @@ mod job;
 pub mod journal;
 mod lifecycle;
 pub mod limits;
+pub mod notify;
 mod passes;
 pub mod payload;
 mod recovery;

@@ -473,6 +473,17 @@ pub enum CoreError {
     /// A start under the name of an ended job still in the store, without `replace`.
     #[error("job {job} has already run and ended {state}; starting it again would replace its records: pass \"replace\": true (API) or --replace (CLI) to start a new run under this name, or choose another name")]
     EndedJobName { job: String, state: String },
+    /// `serialize by … on conflict error`: a run with the same key is running or waiting.
+    #[error("job {job} refused: {scope} has a job with serialize key '{key}' {busy} (serialize by {param} on conflict error)")]
+    SerializeConflict {
+        job: String,
+        /// `job definition REPORT` or `chain LOAD`.
+        scope: String,
+        key: String,
+        param: String,
+        /// `running (J1)` or `waiting (J2)`.
+        busy: String,
+    },
     #[error("{0}")]
     Invalid(String),
 }

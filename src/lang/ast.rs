@@ -31,6 +31,7 @@ pub enum Item {
     Chain(ChainDecl),
     Job(JobDecl),
     Group(GroupDecl),
+    Notify(NotifyDecl),
 }
 
 // ---------------------------------------------------------------- programs
@@ -90,7 +91,19 @@ pub struct ChainDecl {
     pub steps: Vec<StepDecl>,
     /// In file order; that order decides which END wins.
     pub rules: Vec<RuleDecl>,
+    /// `serialize by PARAM [on conflict wait|error];`: every run of the chain (ad-hoc runs
+    /// included) is serialized on that parameter's value.
+    pub serialize_by: Option<SerializeBy>,
     pub span: Span,
+}
+
+/// `serialize by PARAM [on conflict wait|error]` (jobs and chains).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SerializeBy {
+    /// Upper-cased parameter name.
+    pub param: Ident,
+    /// `on conflict error`: a second run with a busy key is refused instead of waiting.
+    pub refuse: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -414,6 +427,8 @@ pub struct JobDecl {
     /// Parameter names are case-insensitive: stored upper-cased.
     pub parameters: Vec<(Ident, StringLit)>,
     pub serialize_by: Option<Ident>,
+    /// `on conflict error` after `serialize by`.
+    pub serialize_refuse: bool,
     pub restartable: bool,
     pub max_run_duration: Option<DurationLit>,
     pub span: Span,
@@ -425,6 +440,56 @@ pub struct GroupDecl {
     pub path: Vec<Ident>,
     pub max_running: Option<i64>,
     pub span: Span,
+}
+
+/// `notify NAME { on …; for chain …|for job …; webhook '…'; command '…' …; retries n; delay d; }`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NotifyDecl {
+    pub name: Ident,
+    pub on: Vec<(NotifyOn, Span)>,
+    /// `for chain A, B;`
+    pub chains: Vec<Ident>,
+    /// `for job J;` (job definitions)
+    pub jobs: Vec<Ident>,
+    pub webhook: Option<StringLit>,
+    /// Program and its arguments.
+    pub command: Option<Vec<StringLit>>,
+    pub retries: Option<i64>,
+    pub delay: Option<DurationLit>,
+    pub span: Span,
+}
+
+/// What a notification is sent on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NotifyOn {
+    Succeeded,
+    Failed,
+    Stopped,
+    ChainStalled,
+    /// `ENQUEUED LONGER THAN d` (ms).
+    EnqueuedLongerThan(u64),
+    /// The job runs longer than its `max_run_duration`.
+    MaxRunDuration,
+    /// `STEP FAILED`: a step of the job ends FAILED.
+    StepFailed,
+}
+
+impl NotifyOn {
+    /// As written in a `notify … on` list (`ENQUEUED LONGER THAN 10m`).
+    pub fn text(self) -> String {
+        match self {
+            NotifyOn::Succeeded => "SUCCEEDED".into(),
+            NotifyOn::Failed => "FAILED".into(),
+            NotifyOn::Stopped => "STOPPED".into(),
+            NotifyOn::ChainStalled => "CHAIN_STALLED".into(),
+            NotifyOn::EnqueuedLongerThan(d) => format!(
+                "ENQUEUED LONGER THAN {}",
+                crate::lang::duration::format_duration(d)
+            ),
+            NotifyOn::MaxRunDuration => "MAX_RUN_DURATION".into(),
+            NotifyOn::StepFailed => "STEP FAILED".into(),
+        }
+    }
 }
 
 #[cfg(test)]

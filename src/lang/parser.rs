@@ -15,7 +15,7 @@ mod errors;
 mod grammar;
 mod lexer;
 
-use self::build::{Builder, ChainAcc, GroupAcc, JobAcc, ProgramAcc};
+use self::build::{Builder, ChainAcc, GroupAcc, JobAcc, NotifyAcc, ProgramAcc};
 use self::errors::Context;
 use self::grammar::{ChainParser, Rule};
 use self::lexer::{LexError, Tok, TokKind};
@@ -224,7 +224,7 @@ fn word_is(text: &str, t: &Tok, words: &[&str]) -> bool {
             .is_some_and(|w| words.iter().any(|k| k.eq_ignore_ascii_case(w)))
 }
 
-const DECL_WORDS: &[&str] = &["program", "chain", "job", "group"];
+const DECL_WORDS: &[&str] = &["program", "chain", "job", "group", "notify"];
 
 fn is_decl_keyword(text: &str, t: &Tok) -> bool {
     // `text` is needed to read the word; tokens carry offsets only.
@@ -312,6 +312,7 @@ enum BlockKind {
     Chain,
     Job,
     Group,
+    Notify,
 }
 
 /// Errors of a declaration that failed to parse: its header and each statement are parsed
@@ -337,6 +338,7 @@ fn recover_item(
         Some(w) if w == "chain" => BlockKind::Chain,
         Some(w) if w == "job" => BlockKind::Job,
         Some(w) if w == "group" => BlockKind::Group,
+        Some(w) if w == "notify" => BlockKind::Notify,
         _ => return vec![item_error()],
     };
     let Some(open) = toks.iter().position(|t| t.kind == TokKind::Punct('{')) else {
@@ -353,6 +355,7 @@ fn recover_item(
         BlockKind::Chain => Rule::chain_head_only,
         BlockKind::Job => Rule::job_head_only,
         BlockKind::Group => Rule::group_head_only,
+        BlockKind::Notify => Rule::notify_head_only,
     };
     let head_end = toks[open].end;
     match ChainParser::parse(head_rule, &text[start..head_end]) {
@@ -392,11 +395,13 @@ fn recover_item(
         BlockKind::Chain => Rule::chain_stmt_only,
         BlockKind::Job => Rule::job_stmt_only,
         BlockKind::Group => Rule::group_stmt_only,
+        BlockKind::Notify => Rule::notify_stmt_only,
     };
     let mut program = ProgramAcc::default();
     let mut chain = ChainAcc::default();
     let mut job = JobAcc::default();
     let mut group = GroupAcc::default();
+    let mut notify = NotifyAcc::default();
     let mut k = 0;
     while k < body.len() {
         let first = k;
@@ -415,6 +420,7 @@ fn recover_item(
                         BlockKind::Chain => b.chain_stmt(stmt, &mut chain),
                         BlockKind::Job => b.job_stmt(stmt, &mut job),
                         BlockKind::Group => b.group_stmt(stmt, &mut group),
+                        BlockKind::Notify => b.notify_stmt(stmt, &mut notify),
                     }
                 }
                 out.append(&mut b.diags);

@@ -25,6 +25,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+mod outbox;
+
 /// At most this many messages share one turn (bounds the latency of the first of them).
 const MAX_TURN: usize = 4096;
 
@@ -118,6 +120,8 @@ struct Turn {
     /// they are handed over together (`Core::handle_batch`, one evaluation per job, as the
     /// simulator does for completions at one instant) before anything else is fed.
     finished: Vec<Input>,
+    /// Outbox rows written in this turn: handed to the notifier once durable.
+    notices: Vec<String>,
 }
 
 /// What the engine hands the actor when it starts.
@@ -134,6 +138,8 @@ pub(crate) struct ActorSetup {
     /// Set once, with the reason, when the engine stops acting for a failure (a store write
     /// failed, a lease was lost); `Engine::failure` waits on it.
     pub failure: tokio::sync::watch::Sender<Option<String>>,
+    /// The notifier task (`super::notifier`), told of each durable outbox row.
+    pub notifier: Option<mpsc::UnboundedSender<super::notifier::NotifierMsg>>,
 }
 
 pub(crate) struct Actor {
@@ -169,6 +175,8 @@ pub(crate) struct Actor {
     /// Per chain changed since the rule files were last loaded, the file's definition the
     /// changes were made on (`store::chain_edits`; kept here too, for changes in one turn).
     edit_bases: HashMap<String, crate::catalog::Chain>,
+    /// Notifications owed (`outbox`).
+    outbox: outbox::Outbox,
 }
 
 impl Actor {
@@ -184,7 +192,9 @@ impl Actor {
             events,
             cluster,
             failure,
+            notifier,
         } = setup;
+        let owner = cluster.as_ref().map(|c| c.id.clone());
         Actor {
             core,
             catalog,
@@ -209,6 +219,12 @@ impl Actor {
             turn_jobs: HashSet::new(),
             failure,
             edit_bases: HashMap::new(),
+            outbox: outbox::Outbox {
+                notifier,
+                owner,
+                watch: crate::core::notify::NotifyWatch::new(clock.now()),
+                ..outbox::Outbox::default()
+            },
         }
     }
 
@@ -450,6 +466,11 @@ impl Actor {
                     // progress and timeline belong to the old run (its log rows stay).
                     self.clear_old_run(&name, turn);
                 }
+                if let Some(name) = &acc.job {
+                    let definition = self.core.job_definition(name);
+                    turn.batch.put_job_definition(name, definition.as_deref());
+                    self.outbox.watch.forget(name);
+                }
             }
             Input::RaiseEvent { .. } | Input::RaiseEventKept { .. } => {
                 acc.completed_steps = self.core.last_event_matches();
@@ -542,6 +563,7 @@ impl Actor {
         turn.needs_flush = true;
         let now = self.clock.now();
         for e in &effects {
+            self.outbox_effect(e, now, turn);
             match e {
                 Effect::StepChanged { job, step } => {
                     turn.touched.insert(job.clone());
@@ -876,6 +898,9 @@ impl Actor {
         for ev in turn.events {
             let _ = self.events.send(ev);
         }
+        if let (false, Some(n)) = (turn.notices.is_empty(), &self.outbox.notifier) {
+            let _ = n.send(super::notifier::NotifierMsg::New(turn.notices));
+        }
         for r in ended {
             self.job_ended(&r);
         }
@@ -1081,6 +1106,7 @@ impl Actor {
         self.known_instances.remove(job);
         self.progress.retain(|(j, _), _| j != job);
         self.captures.retain(|(j, _), _| j != job);
+        self.outbox.watch.forget(job);
         if let Some(ws) = self.waiters.remove(job) {
             for w in ws {
                 let _ = w.send(Ok(record.clone()));
@@ -1144,6 +1170,11 @@ impl Actor {
         }
         turn.rearm = work.timers;
         let now = self.clock.now();
+        for job in &work.jobs {
+            if let Some(r) = self.core.job_record(job) {
+                self.outbox.watch.seed(job, r.state);
+            }
+        }
         for job in work.jobs {
             let restartable = self.catalog.jobs.get(&job).is_some_and(|d| d.restartable);
             match self.core.recover_job(now, &job, restartable) {

@@ -69,6 +69,8 @@ struct Inner {
     failure: watch::Receiver<Option<String>>,
     /// Observe only ([`EngineOptions::read_only`]): every input is refused.
     read_only: bool,
+    /// The notifier task (`super::notifier`).
+    notifier: mpsc::UnboundedSender<super::notifier::NotifierMsg>,
     /// Keeps the launcher (its guardian process, or its forking thread and with it the
     /// parent-death link of step processes) alive exactly as long as the engine.
     _launcher: Launcher,
@@ -76,6 +78,7 @@ struct Inner {
 
 impl Drop for Inner {
     fn drop(&mut self) {
+        let _ = self.notifier.send(super::notifier::NotifierMsg::Stop);
         let _ = self.tx.send(Msg::Shutdown { reply: None });
     }
 }
@@ -207,7 +210,15 @@ impl Engine {
                 let _ = report_tx.send(Msg::Exec(ev));
             }),
         };
+        // A read-only engine sends nothing (sending marks outbox rows): its notifier is a
+        // channel nobody reads.
+        let notifier = if options.read_only {
+            mpsc::unbounded_channel().0
+        } else {
+            super::notifier::spawn(store.clone(), clock, cluster.clone())
+        };
         let actor = Actor::new(ActorSetup {
+            notifier: Some(notifier.clone()),
             core,
             catalog,
             store: store.clone(),
@@ -241,6 +252,7 @@ impl Engine {
                 cluster,
                 failure,
                 read_only: options.read_only,
+                notifier,
                 _launcher: launcher,
             }),
         };
@@ -664,6 +676,18 @@ impl Engine {
     /// jobs stay unfinished in the store and are recovered by the next engine), the store is
     /// flushed. To end jobs cleanly first, [`Engine::stop`] them.
     pub async fn shutdown(&self) {
+        // Notifications owed and never tried get their first attempt (a few seconds at most);
+        // whatever is not delivered stays in the outbox for the next engine.
+        let (drained, wait) = oneshot::channel();
+        if self
+            .inner
+            .notifier
+            .send(super::notifier::NotifierMsg::Drain(drained))
+            .is_ok()
+        {
+            let _ = tokio::time::timeout(super::notifier::ATTEMPT_TIMEOUT, wait).await;
+        }
+        let _ = self.inner.notifier.send(super::notifier::NotifierMsg::Stop);
         let (reply, rx) = oneshot::channel();
         if self
             .inner

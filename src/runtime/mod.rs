@@ -5,6 +5,7 @@
 //! See docs/embedding.md (library API) and docs/durability.md (what is durable when).
 
 mod actor;
+pub mod breakpoint;
 pub mod clock;
 pub mod cluster;
 pub mod engine;
@@ -17,6 +18,7 @@ mod retention;
 pub mod scheduler;
 
 pub use actor::Accepted;
+pub use breakpoint::{BreakPoint, WaitFor};
 pub use cluster::{ClusterOptions, PurgeClaims};
 pub use engine::{Engine, StepView};
 pub use error::EngineError;
@@ -27,4 +29,5 @@ pub use options::{Durability, EngineOptions, Retention};
 pub use recovery::RecoveryReport;
 pub mod limits;
 pub mod live;
+pub(crate) mod notifier;
 pub mod report;

@@ -25,6 +25,7 @@ pub fn sim_result(store: &ChainStore, jobs: &[String]) -> Result<SimResult, Stor
         timeline: Vec::new(),
         rejected: Vec::new(),
         notes: Vec::new(),
+        notifications: Vec::new(),
     };
     for mut record in records {
         let job = record.job.clone();

@@ -156,10 +156,33 @@ struct StartBody {
 /// first answer again (header `Idempotent-Replayed: true`); see [`super::idempotency`].
 pub async fn start(
     State(st): State<Arc<AppState>>,
+    q: super::api::Params,
     headers: axum::http::HeaderMap,
     b: Body,
 ) -> Result<Response, ApiError> {
+    // `?wait=idle|end&timeout=30s`: answer at the job's next break point (`super::apex`).
+    let wait = super::apex::start_wait(&super::api::params(q)?)?;
+    let (status, replayed, mut answer) = start_request(&st, headers, b).await?;
+    if let (Some((what, timeout)), StatusCode::CREATED) = (wait, status) {
+        answer = super::apex::wait_after_start(&st, answer, what, timeout).await?;
+    }
+    Ok(if replayed {
+        (status, [("idempotent-replayed", "true")], Json(answer)).into_response()
+    } else {
+        (status, Json(answer)).into_response()
+    })
+}
+
+/// Status, whether it is an idempotent replay, answer.
+type StartResponse = (StatusCode, bool, Value);
+
+async fn start_request(
+    st: &Arc<AppState>,
+    headers: axum::http::HeaderMap,
+    b: Body,
+) -> Result<StartResponse, ApiError> {
     use super::idempotency::{check_key, fingerprint, Begin};
+    let st = st.clone();
     let key = match headers.get("idempotency-key") {
         None => None,
         Some(v) => {
@@ -172,14 +195,14 @@ pub async fn start(
     };
     let Some(key) = key else {
         let (status, answer) = start_once(&st, b).await?;
-        return Ok((status, Json(answer)).into_response());
+        return Ok((status, false, answer));
     };
     let bytes = read(b)?;
     let print = fingerprint(&bytes);
     match st.idempotency.begin(&key, print) {
         Begin::Fresh => {}
         Begin::Replay(status, answer) => {
-            return Ok((status, [("idempotent-replayed", "true")], Json(answer)).into_response())
+            return Ok((status, true, answer))
         }
         Begin::InProgress => {
             return Err(ApiError::new(
@@ -211,7 +234,7 @@ pub async fn start(
     let (status, answer) = task
         .await
         .map_err(|e| ApiError::internal(format!("start task failed: {e}")))?;
-    Ok((status, Json(answer)).into_response())
+    Ok((status, false, answer))
 }
 
 async fn start_once(st: &AppState, b: Body) -> Result<(StatusCode, Value), ApiError> {

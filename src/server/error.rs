@@ -93,6 +93,9 @@ impl From<EngineError> for ApiError {
                 CoreError::EndedJobName { .. } => {
                     ApiError::new(StatusCode::CONFLICT, "job_name_taken", message)
                 }
+                CoreError::SerializeConflict { .. } => {
+                    ApiError::new(StatusCode::CONFLICT, "serialize_conflict", message)
+                }
                 CoreError::Invalid(_) => ApiError::bad_request(message),
             },
             EngineError::Invalid(_) => ApiError::bad_request(message),

@@ -18,6 +18,7 @@
 //! * [`metrics`], [`openapi`], [`svg`] (chain graph), [`dashboard`] (the embedded page);
 //! * [`pictures`] the data behind the dashboard's Gantt, chain history and overview.
 
+pub mod apex;
 pub mod api;
 pub mod chains;
 pub mod client;
@@ -112,6 +113,10 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
     use axum::middleware::from_fn_with_state;
     let api = Router::new()
         .route("/jobs", get(api::jobs).post(control::start))
+        .route("/executions", get(apex::executions))
+        .route("/notifications", get(apex::notifications))
+        .route("/stats/by/{by}", get(apex::stats_by))
+        .route("/chains/{chain}/jobs/stop", post(apex::bulk_stop))
         .route("/jobs/{job}", get(api::job))
         .route("/jobs/{job}/steps", get(api::job_steps))
         .route("/jobs/{job}/timeline", get(api::job_timeline))

@@ -212,8 +212,44 @@ fn base() -> Value {
     {
         paths.extend(more);
     }
+    apex_paths(&mut doc);
     add_pictures(&mut doc);
     doc
+}
+
+/// The APEX routes (`super::apex`) and their row schemas.
+fn apex_paths(doc: &mut Value) {
+    use crate::views::apex::{ExecutionRow, NotificationRow, StatsByRow};
+    let s = |t: &str| json!({ "type": t });
+    let paths = json!({
+        "/api/v1/executions": { "get": { "summary": "executions view: jobs with APEX status names (ENQUEUED, SCHEDULED, EXECUTING, SUCCESS, FAILED, ABORTED), progress, queue wait", "parameters": [q("state", "comma-separated job states"), q("status", "comma-separated APEX statuses"), q("chain", "chain name"), q("limit", "at most this many (default 100)")], "responses": list("ExecutionRow") } },
+        "/api/v1/notifications": { "get": { "summary": "notifications view: the outbox of `notify` declarations, newest first", "parameters": [q("job", "job name"), q("status", "PENDING, SENT, FAILED, SKIPPED (comma-separated)"), q("limit", "at most this many (default 100)")], "responses": list("NotificationRow") } },
+        "/api/v1/stats/by/{by}": { "get": { "summary": "averages of run and queue time of ended jobs per job definition (by=definition) or resource group (by=group)", "parameters": [p("by"), q("chain", "chain name")], "responses": list("StatsByRow") } },
+        "/api/v1/chains/{chain}/jobs/stop": post("stop every unfinished job of a chain in the given states; without confirm nothing changes and the answer counts them", json!({ "type": "object", "required": ["state"], "properties": { "state": s("string"), "confirm": s("boolean") } }), json!({ "type": "object", "properties": { "matched": s("integer"), "stopped": s("integer"), "confirmed": s("boolean"), "jobs": { "type": "array", "items": s("string") } } }))
+    });
+    if let (Some(p), Value::Object(more)) =
+        (doc.get_mut("paths").and_then(Value::as_object_mut), paths)
+    {
+        p.extend(more);
+    }
+    if let Some(post) = doc
+        .pointer_mut("/paths/~1api~1v1~1jobs/post/parameters")
+        .and_then(Value::as_array_mut)
+    {
+        post.push(q("wait", "idle or end: answer at the job's next break point (members reached, timed_out, state, error_code, waiting are added)"));
+        post.push(q(
+            "timeout",
+            "with wait: the longest wait (default 30s, at most 1h)",
+        ));
+    }
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        schemas.insert("ExecutionRow".into(), row_schema::<ExecutionRow>());
+        schemas.insert("NotificationRow".into(), row_schema::<NotificationRow>());
+        schemas.insert("StatsByRow".into(), row_schema::<StatsByRow>());
+    }
 }
 
 /// The data behind the dashboard's pictures (src/server/pictures.rs, docs/dashboard.md).

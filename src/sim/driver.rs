@@ -38,6 +38,37 @@ pub struct SimResult {
     pub rejected: Vec<Rejected>,
     /// Remarks for people (the simulation was cut at `until`, a safety limit was hit).
     pub notes: Vec<String>,
+    /// The notifications the `notify` declarations owe, in time order (docs/notifications.md).
+    pub notifications: Vec<SimNotification>,
+}
+
+/// A notification owed in a simulation (not sent: the scenario shows when and why).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimNotification {
+    /// When it would be sent (for ENQUEUED LONGER THAN d: d after the job was enqueued).
+    pub time: Millis,
+    pub notify: String,
+    pub event: String,
+    pub job: String,
+    /// The failed step's subname (STEP FAILED).
+    pub step: Option<String>,
+}
+
+impl SimNotification {
+    /// `"2s ONCALL STEP FAILED A"`: how `[expect.JOB] notifications` lists it.
+    pub fn text(&self) -> String {
+        let mut t = format!(
+            "{} {} {}",
+            crate::lang::duration::format_duration(self.time),
+            self.notify,
+            self.event
+        );
+        if let Some(s) = &self.step {
+            t.push(' ');
+            t.push_str(s);
+        }
+        t
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -128,6 +159,9 @@ struct Driver<'s> {
     time_dependent: HashSet<String>,
     /// Jobs whose next periodic evaluation may still change something (see [`Driver::finished`]).
     unsettled: HashSet<String>,
+    /// Which effects owe notifications, and those owed so far.
+    watch: crate::core::notify::NotifyWatch,
+    owed: Vec<crate::core::notify::Owed>,
 }
 
 impl<'s> Driver<'s> {
@@ -155,6 +189,8 @@ impl<'s> Driver<'s> {
             notes: Vec::new(),
             time_dependent,
             unsettled: HashSet::new(),
+            watch: crate::core::notify::NotifyWatch::new(0),
+            owed: Vec::new(),
         };
         for (i, j) in scenario.jobs.iter().enumerate() {
             d.push(j.at, Pending::StartJob(i));
@@ -392,6 +428,10 @@ impl<'s> Driver<'s> {
             }
         }
         self.unsettled.extend(touched);
+        for e in &effects {
+            let owed = self.watch.owed(&self.core, e, time);
+            self.owed.extend(owed);
+        }
         for effect in effects {
             self.carry_out(effect);
         }
@@ -734,6 +774,7 @@ impl<'s> Driver<'s> {
                 })
             })
             .collect();
+        let notifications = self.notifications(ended_at);
         SimResult {
             ended_at,
             jobs,
@@ -741,7 +782,40 @@ impl<'s> Driver<'s> {
             timeline: self.timeline,
             rejected: self.rejected,
             notes: self.notes,
+            notifications,
         }
+    }
+
+    /// The owed notifications, an ENQUEUED LONGER THAN one only if its job was still ENQUEUED
+    /// at its due time (and that time came before the simulation ended).
+    fn notifications(&self, ended_at: Millis) -> Vec<SimNotification> {
+        let mut out: Vec<SimNotification> = self
+            .owed
+            .iter()
+            .filter(|o| {
+                if !o.only_if_enqueued {
+                    return true;
+                }
+                let left = self
+                    .core
+                    .job_record(&o.job.job)
+                    .filter(|r| r.state != crate::core::types::JobState::Enqueued)
+                    .map(|r| r.started_at);
+                match left {
+                    Some(t) => t > o.due,
+                    None => o.due <= ended_at,
+                }
+            })
+            .map(|o| SimNotification {
+                time: o.due,
+                notify: o.def.name.clone(),
+                event: o.event.clone(),
+                job: o.job.job.clone(),
+                step: o.step.as_ref().map(|s| s.subname.clone()),
+            })
+            .collect();
+        out.sort_by_key(|n| n.time);
+        out
     }
 }
 

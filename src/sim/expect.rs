@@ -256,6 +256,21 @@ fn check_job(
             ));
         }
     }
+    if let Some(want) = &e.notifications {
+        let got: Vec<String> = result
+            .notifications
+            .iter()
+            .filter(|n| n.job == rec.job)
+            .map(|n| n.text())
+            .collect();
+        if *want != got {
+            out.push(mismatch(
+                format!("{j}.notifications"),
+                format!("{want:?}"),
+                format!("{got:?}"),
+            ));
+        }
+    }
 }
 
 fn code_text(c: Option<i64>) -> String {

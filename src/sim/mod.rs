@@ -19,7 +19,7 @@ pub mod output;
 pub mod scenario;
 pub mod session;
 
-pub use driver::{simulate, Rejected, SimJob, SimResult};
+pub use driver::{simulate, Rejected, SimJob, SimNotification, SimResult};
 pub use expect::{check_expectations, Mismatch};
 pub use scenario::{Scenario, ScenarioError};
 pub use session::{run_file, Session};

@@ -234,6 +234,13 @@ pub fn to_table(r: &SimResult) -> String {
         }
         out.push('\n');
     }
+    if !r.notifications.is_empty() {
+        out.push_str("notifications owed:\n");
+        for n in &r.notifications {
+            let _ = writeln!(out, "  {}  {}", n.job, n.text());
+        }
+        out.push('\n');
+    }
     if !r.rejected.is_empty() {
         out.push_str("rejected:\n");
         for x in &r.rejected {

@@ -213,6 +213,8 @@ pub struct JobExpect {
     /// Exact job-log rows of this job, as `"SUBNAME OPERATION STATUS CODE"`
     /// (the chain job's own row uses `(chain)` for its subname).
     pub log: Option<Vec<String>>,
+    /// Exact notifications owed for this job, as `"TIME NOTIFY EVENT [STEP]"`.
+    pub notifications: Option<Vec<String>>,
 }
 
 /// `"FAILED 20001"`, `"SUCCEEDED"`, `"RETRY SCHEDULED"`.
@@ -980,6 +982,7 @@ impl Cx<'_> {
                 "step_started",
                 "step_ended",
                 "log",
+                "notifications",
             ],
         )?;
         let mut e = JobExpect {
@@ -1060,6 +1063,18 @@ impl Cx<'_> {
                 _ => self.string_list(v, &k)?,
             };
             e.log = Some(rows.iter().map(|r| normalize_log_expect(r)).collect());
+        }
+        if let Some(v) = t.get("notifications") {
+            let k = join(key, "notifications");
+            let rows = match v {
+                Value::Array(a) if a.is_empty() => Vec::new(),
+                _ => self.string_list(v, &k)?,
+            };
+            e.notifications = Some(
+                rows.iter()
+                    .map(|r| r.split_whitespace().collect::<Vec<_>>().join(" "))
+                    .collect(),
+            );
         }
         Ok(e)
     }

@@ -675,6 +675,10 @@ impl StateBatch {
     pub fn put_next_log_id(&mut self, next: u64) {
         self.put(layout::NEXT_LOG_ID_KEY.to_vec(), &next);
     }
+    /// Put a sealed value under a key built elsewhere (`store::outbox`).
+    pub(crate) fn put_raw(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.inner.put(key, value);
+    }
     /// Delete keys found by a scan (e.g. every timer of a job that ended).
     pub fn delete_raw(&mut self, key: Vec<u8>) {
         self.inner.delete(key);

@@ -304,6 +304,8 @@ fn check_value(key: &[u8], value: &[u8]) -> Verdict {
         Some(layout::PID) => as_type::<LivePid>(key, value),
         Some(layout::SCHEDULE) => as_type::<ScheduleState>(key, value),
         Some(layout::CHAIN_EDIT) => as_type::<super::chain_edits::ChainEdit>(key, value),
+        Some(super::outbox::OUTBOX) => as_type::<super::outbox::Notification>(key, value),
+        Some(super::outbox::JOB_DEFINITION_NAME) => as_type::<String>(key, value),
         _ => match records::unseal(key, value) {
             Ok(_) => Verdict::Unknown,
             Err(StoreError::Corrupt { message, .. }) => Verdict::Damaged(message),

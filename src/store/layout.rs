@@ -36,6 +36,8 @@
 //! | `jend/<ended_at BE><job>` | empty: index of the ended jobs by end time, oldest first | with the job record that ends the job |
 //! | `jact/<job>` | empty: index of the unfinished jobs (enqueued, running, stalled) | with the job record; removed with the record that ends the job |
 //! | `jlog/<job>\0<log_id BE>` | empty: index of a job's log rows | with the log row |
+//! | `jdn/<job>` | the job definition the run belongs to ([`outbox`](super::outbox)) | when the job is started (removed for an ad-hoc run) |
+//! | `ntf/<created_at BE><seq BE><job>` | [`Notification`](super::outbox::Notification): one notification to deliver, its status and attempts | in the batch of the state change that owes it; updated by the notifier after each attempt; final rows removed after 7 days |
 //!
 //! Index entries are written in the same batch as the records they index ([`super::StateBatch`]),
 //! so a reader never sees one without the other. Why these four: the views list the newest jobs
@@ -91,7 +93,14 @@ pub const PER_JOB_PREFIXES: &[&str] =
     &[STEP, PROGRESS, TIMELINE, TIMER, PID, JOB_INSTANCE, JOB_STEP];
 
 /// The tags of the keys `<tag><job>` (one per job) that retention removes with the job.
-pub const PER_JOB_KEYS: &[&str] = &[JOB, JOB_HEADER, DEFINITIONS, ORDER, ACTIVE];
+pub const PER_JOB_KEYS: &[&str] = &[
+    JOB,
+    JOB_HEADER,
+    DEFINITIONS,
+    ORDER,
+    ACTIVE,
+    super::outbox::JOB_DEFINITION_NAME,
+];
 
 const SEP: u8 = 0;
 
@@ -230,6 +239,8 @@ pub const TAGS: &[&str] = &[
     ENDED,
     ACTIVE,
     JOB_LOG,
+    super::outbox::OUTBOX,
+    super::outbox::JOB_DEFINITION_NAME,
 ];
 
 /// A key as text for messages: `log/` and `run/` ids and timeline sequence numbers as numbers,

@@ -19,6 +19,7 @@ pub mod holder;
 pub mod layout;
 pub mod memory;
 pub mod open;
+pub mod outbox;
 pub mod pg_store;
 pub mod records;
 pub mod retention;

@@ -19,6 +19,7 @@
 //! * [`query`] — filters + builders over a [`ViewSource`];
 //! * [`render`] — table, JSON and CSV.
 
+pub mod apex;
 pub mod catalog_views;
 pub mod engines;
 pub mod events;
@@ -172,6 +173,20 @@ pub trait ViewSource {
     /// a scheduler have none.
     fn schedules(&self) -> Result<Vec<crate::store::schedules::ScheduleState>, ViewError> {
         Ok(Vec::new())
+    }
+
+    /// The notification outbox, newest first, at most `limit` rows (`views::apex`). Sources
+    /// without a store have none.
+    fn notifications(
+        &self,
+        _limit: usize,
+    ) -> Result<Vec<crate::store::outbox::Notification>, ViewError> {
+        Ok(Vec::new())
+    }
+
+    /// The job definition a job was a run of, when the source knows it.
+    fn job_definition(&self, _job: &str) -> Result<Option<String>, ViewError> {
+        Ok(None)
     }
 
     /// When the job was requested, from its timeline's `job_enqueued` entry (the first entries

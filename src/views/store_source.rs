@@ -214,6 +214,17 @@ impl ViewSource for StoreViews {
         Ok(crate::store::schedules::schedule_states(&self.store)?)
     }
 
+    fn notifications(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<crate::store::outbox::Notification>, ViewError> {
+        Ok(self.store.notifications(limit)?)
+    }
+
+    fn job_definition(&self, job: &str) -> Result<Option<String>, ViewError> {
+        Ok(self.store.job_definition(job)?)
+    }
+
     fn catalog(&self) -> Result<Arc<Catalog>, ViewError> {
         match &self.catalog {
             Some(c) => Ok(c.clone()),

@@ -40,6 +40,7 @@ pub struct ProgramAcc {
 
 #[derive(Default)]
 pub struct ChainAcc {
+    pub serialize_by: Option<SerializeBy>,
     pub comment: Option<StringLit>,
     pub evaluation_interval: Option<DurationLit>,
     pub steps: Vec<StepDecl>,
@@ -53,6 +54,7 @@ pub struct JobAcc {
     pub schedule: Option<StringLit>,
     pub parameters: Vec<(Ident, StringLit)>,
     pub serialize_by: Option<Ident>,
+    pub serialize_refuse: bool,
     pub restartable: Option<Span>,
     pub max_run_duration: Option<DurationLit>,
 }
@@ -60,6 +62,17 @@ pub struct JobAcc {
 #[derive(Default)]
 pub struct GroupAcc {
     pub max_running: Option<i64>,
+}
+
+#[derive(Default)]
+pub struct NotifyAcc {
+    pub on: Vec<(NotifyOn, Span)>,
+    pub chains: Vec<Ident>,
+    pub jobs: Vec<Ident>,
+    pub webhook: Option<StringLit>,
+    pub command: Option<Vec<StringLit>>,
+    pub retries: Option<i64>,
+    pub delay: Option<DurationLit>,
 }
 
 impl Builder {
@@ -223,6 +236,7 @@ impl Builder {
             Rule::chain_decl => self.chain_decl(inner).map(Item::Chain),
             Rule::job_decl => self.job_decl(inner).map(Item::Job),
             Rule::group_decl => self.group_decl(inner).map(Item::Group),
+            Rule::notify_decl => self.notify_decl(inner).map(Item::Notify),
             _ => None,
         }
     }
@@ -231,7 +245,7 @@ impl Builder {
     pub fn head_name(&mut self, head: Pair<Rule>) -> Option<Vec<Ident>> {
         for c in head.into_inner() {
             match c.as_rule() {
-                Rule::program_name | Rule::chain_name | Rule::job_name => {
+                Rule::program_name | Rule::chain_name | Rule::job_name | Rule::notify_name => {
                     return Some(vec![self.ident(&c)])
                 }
                 Rule::group_path => return Some(self.group_path(c)),
@@ -425,6 +439,7 @@ impl Builder {
             evaluation_interval: acc.evaluation_interval,
             steps: acc.steps,
             rules: acc.rules,
+            serialize_by: acc.serialize_by,
             span,
         })
     }
@@ -451,6 +466,18 @@ impl Builder {
                         self.duplicate("`evaluation_interval`", span);
                     } else {
                         acc.evaluation_interval = Some(d);
+                    }
+                }
+            }
+            Rule::chain_serialize => {
+                let parts: Vec<Pair<Rule>> = s.into_inner().collect();
+                let refuse = on_conflict_refuses(&parts);
+                if let Some(n) = parts.iter().find(|c| c.as_rule() == Rule::param_name) {
+                    let param = self.param_name(n);
+                    if acc.serialize_by.is_some() {
+                        self.duplicate("the chain's `serialize by`", span);
+                    } else {
+                        acc.serialize_by = Some(SerializeBy { param, refuse });
                     }
                 }
             }
@@ -702,6 +729,7 @@ impl Builder {
             schedule: acc.schedule,
             parameters: acc.parameters,
             serialize_by: acc.serialize_by,
+            serialize_refuse: acc.serialize_refuse,
             restartable: acc.restartable.is_some(),
             max_run_duration: acc.max_run_duration,
             span,
@@ -773,6 +801,7 @@ impl Builder {
                         self.duplicate("`serialize by`", span);
                     } else {
                         acc.serialize_by = Some(id);
+                        acc.serialize_refuse = on_conflict_refuses(&parts);
                     }
                 }
             }
@@ -835,10 +864,13 @@ impl Builder {
         };
         let before = self.diags.len();
         let v = self.int(&n);
-        if self.diags.len() == before && v < 1 {
+        if self.diags.len() == before && v < 0 {
             self.error(
                 "bad-attribute",
-                format!("`max_running {v}`: a group must allow at least 1 running job"),
+                format!(
+                    "`max_running {v}`: a group allows 0 running jobs (disabled: its jobs wait \
+                     ENQUEUED) or more"
+                ),
                 span,
             );
         }
@@ -848,6 +880,195 @@ impl Builder {
             acc.max_running = Some(v);
         }
     }
+}
+
+impl Builder {
+    fn notify_decl(&mut self, p: Pair<Rule>) -> Option<NotifyDecl> {
+        let span = self.span(&p);
+        let mut name = None;
+        let mut acc = NotifyAcc::default();
+        for c in p.into_inner() {
+            match c.as_rule() {
+                Rule::notify_head => name = self.head_name(c).and_then(|v| v.into_iter().next()),
+                Rule::notify_stmt => self.notify_stmt(c, &mut acc),
+                _ => {}
+            }
+        }
+        let name = name?;
+        if acc.on.is_empty() {
+            self.error(
+                "bad-attribute",
+                format!(
+                    "notify {} says on nothing: add `on FAILED;` (or SUCCEEDED, STOPPED, \
+                     CHAIN_STALLED, STEP FAILED, ENQUEUED LONGER THAN d, MAX_RUN_DURATION)",
+                    name.name
+                ),
+                name.span,
+            );
+        }
+        if acc.webhook.is_none() && acc.command.is_none() {
+            self.error(
+                "bad-attribute",
+                format!(
+                    "notify {} sends nothing: add `webhook 'http://…';` or `command '/path' …;`",
+                    name.name
+                ),
+                name.span,
+            );
+        }
+        Some(NotifyDecl {
+            name,
+            on: acc.on,
+            chains: acc.chains,
+            jobs: acc.jobs,
+            webhook: acc.webhook,
+            command: acc.command,
+            retries: acc.retries,
+            delay: acc.delay,
+            span,
+        })
+    }
+
+    pub fn notify_stmt(&mut self, p: Pair<Rule>, acc: &mut NotifyAcc) {
+        let Some(s) = p.into_inner().find(|c| c.as_rule() != Rule::semi) else {
+            return;
+        };
+        let span = self.span(&s);
+        let rule = s.as_rule();
+        let parts: Vec<Pair<Rule>> = s.into_inner().collect();
+        match rule {
+            Rule::notify_on => {
+                for ev in parts.iter().filter(|c| c.as_rule() == Rule::notify_event) {
+                    let ev_span = self.span(ev);
+                    let Some(inner) = ev.clone().into_inner().next() else {
+                        continue;
+                    };
+                    let on = match inner.as_rule() {
+                        Rule::ev_step_failed => NotifyOn::StepFailed,
+                        Rule::ev_succeeded => NotifyOn::Succeeded,
+                        Rule::ev_failed => NotifyOn::Failed,
+                        Rule::ev_stopped => NotifyOn::Stopped,
+                        Rule::ev_stalled => NotifyOn::ChainStalled,
+                        Rule::ev_max_run => NotifyOn::MaxRunDuration,
+                        Rule::ev_enqueued => {
+                            let Some(d) =
+                                inner.into_inner().find(|c| c.as_rule() == Rule::duration)
+                            else {
+                                continue;
+                            };
+                            let d = self.positive_duration(&d, "ENQUEUED LONGER THAN");
+                            NotifyOn::EnqueuedLongerThan(d.millis)
+                        }
+                        _ => continue,
+                    };
+                    let same_kind =
+                        |a: &NotifyOn| std::mem::discriminant(a) == std::mem::discriminant(&on);
+                    if acc.on.iter().any(|(a, _)| same_kind(a)) {
+                        self.duplicate(&format!("`on {}`", on.text()), ev_span);
+                    } else {
+                        acc.on.push((on, ev_span));
+                    }
+                }
+            }
+            Rule::notify_for => {
+                for f in parts {
+                    let (list, want) = match f.as_rule() {
+                        Rule::for_chain => (&mut acc.chains, Rule::chain_name),
+                        Rule::for_job => (&mut acc.jobs, Rule::job_name),
+                        _ => continue,
+                    };
+                    for n in f.into_inner().filter(|c| c.as_rule() == want) {
+                        let id = self.ident(&n);
+                        list.push(id);
+                    }
+                }
+            }
+            Rule::notify_webhook => {
+                if let Some(c) = parts.iter().find(|c| c.as_rule() == Rule::string) {
+                    let url = self.string(c);
+                    let lower = url.value.to_ascii_lowercase();
+                    if lower.starts_with("https://") {
+                        self.error(
+                            "bad-value",
+                            format!(
+                                "webhook '{}': this build sends webhooks over plain HTTP only; \
+                                 for HTTPS use `command '/usr/bin/curl' …` (the message is on \
+                                 its standard input)",
+                                lexer_clip(&url.value)
+                            ),
+                            url.span,
+                        );
+                    } else if !lower.starts_with("http://") || url.value.len() <= 7 {
+                        self.error(
+                            "bad-value",
+                            format!(
+                                "webhook '{}': the URL must start with http://",
+                                lexer_clip(&url.value)
+                            ),
+                            url.span,
+                        );
+                    }
+                    if acc.webhook.is_some() {
+                        self.duplicate("`webhook`", span);
+                    } else {
+                        acc.webhook = Some(url);
+                    }
+                }
+            }
+            Rule::notify_command => {
+                let words: Vec<StringLit> = parts
+                    .iter()
+                    .filter(|c| c.as_rule() == Rule::string)
+                    .map(|c| self.string(c))
+                    .collect();
+                if words.first().is_some_and(|w| w.value.trim().is_empty()) {
+                    self.error("bad-value", "command: the program path is empty", span);
+                }
+                if acc.command.is_some() {
+                    self.duplicate("`command`", span);
+                } else {
+                    acc.command = Some(words);
+                }
+            }
+            Rule::notify_retries => {
+                if let Some(n) = parts.iter().find(|c| c.as_rule() == Rule::int_lit) {
+                    let before = self.diags.len();
+                    let v = self.int(n);
+                    if self.diags.len() == before && !(0..=100).contains(&v) {
+                        self.error("bad-value", format!("retries {v}: between 0 and 100"), span);
+                    }
+                    if acc.retries.is_some() {
+                        self.duplicate("`retries`", span);
+                    } else {
+                        acc.retries = Some(v);
+                    }
+                }
+            }
+            Rule::notify_delay => {
+                if let Some(d) = parts.iter().find(|c| c.as_rule() == Rule::duration) {
+                    let d = self.positive_duration(d, "a notification's delay");
+                    if acc.delay.is_some() {
+                        self.duplicate("`delay`", span);
+                    } else {
+                        acc.delay = Some(d);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Whether a `serialize by` statement ends in `on conflict error`.
+fn on_conflict_refuses(parts: &[Pair<Rule>]) -> bool {
+    parts
+        .iter()
+        .filter(|c| c.as_rule() == Rule::on_conflict)
+        .any(|c| {
+            c.clone()
+                .into_inner()
+                .any(|k| k.as_rule() == Rule::conflict_error)
+        })
 }
 
 /// Shorten long user text quoted in a message.

@@ -26,6 +26,7 @@ const ui = {
   chains: [],
   schedules: [],
   engines: [],
+  executions: [],
   schedulesTimer: null,
 };
 
@@ -112,6 +113,7 @@ function progressBar(sofar, total, state) {
 async function loadJobs() {
   const schedules = loadSchedules(); // the schedules panel refreshes with the jobs list
   loadEngines(); // and so does the engines panel (engines sharing a database)
+  loadExecutions(); // and the executions panel (APEX status names)
   try {
     const rows = await api("/api/v1/jobs?limit=300");
     ui.jobs = new Map(rows.map((r) => [r.job_name, r]));
@@ -227,6 +229,30 @@ function renderEngines() {
       <span class="sub"><span>${esc(e.role)}</span><span>${esc(e.host)}:${esc(e.pid)}</span>${e.address ? `<span>${esc(e.address)}</span>` : ""}
         <span class="owned" title="unexpired job leases">${esc(e.jobs_owned)} job${e.jobs_owned === 1 ? "" : "s"}</span></span></li>`;
   }).join("");
+}
+
+// ------------------------------------------------------------------ executions
+
+// Unfinished jobs with APEX's status names (GET /api/v1/executions): ENQUEUED, SCHEDULED,
+// EXECUTING, with the last status message, SOFAR/TOTALWORK and the queue wait.
+async function loadExecutions() {
+  try { ui.executions = await api("/api/v1/executions?status=ENQUEUED,SCHEDULED,EXECUTING&limit=50"); }
+  catch (_) { ui.executions = []; }
+  renderExecutions();
+}
+
+function renderExecutions() {
+  const rows = ui.executions || [];
+  $("#executions").classList.toggle("hidden", !rows.length);
+  $("#executions-count").textContent = rows.length;
+  $("#execution-list").innerHTML = rows.map((x) => {
+    const work = x.totalwork ? `<span class="mono">${esc(x.sofar ?? 0)}/${esc(x.totalwork)}</span>` : "";
+    const wait = x.queue_wait ? `<span title="queue wait">waited ${esc(fmtDur(x.queue_wait))}</span>` : "";
+    return `<li data-execution="${esc(x.job_name)}">
+      <span class="name" title="${esc(x.job_name)}">${esc(x.job_name)}</span><span class="next" title="APEX status (state ${esc(x.state)})">${esc(x.status)}</span>
+      <span class="sub"><span>${esc(x.chain_name)}</span>${work}${wait}${x.status_message ? `<span class="msg" title="${esc(x.status_message)}">${esc(x.status_message)}</span>` : ""}</span></li>`;
+  }).join("");
+  $$("#execution-list li").forEach((li) => li.addEventListener("click", () => { location.hash = "#/job/" + encodeURIComponent(li.dataset.execution); }));
 }
 
 // ------------------------------------------------------------------ one job
