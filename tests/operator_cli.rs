@@ -1,0 +1,103 @@
+//! Issue 12's operator-facing points, driven through the `chainsched` binary: names the
+//! engine could not keep apart or a process could not be given (`check`), logs, tables,
+//! diagnostics and the conveniences (completions, man page, `--since 2h`, `output`).
+
+mod check_support;
+use check_support::*;
+
+fn tmp_file(name: &str, text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).expect("write");
+    (dir, path)
+}
+
+/// The first diagnostic of `code` in a `check --format json` report: (line, column).
+fn at(report: &serde_json::Value, code: &str) -> Vec<(u64, u64)> {
+    report["diagnostics"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|d| d["code"] == code)
+        .map(|d| {
+            (
+                d["line"].as_u64().unwrap_or(0),
+                d["column"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+// ------------------------------------------------------------ point 6: `.` in step names
+
+#[test]
+fn a_step_name_with_a_dot_is_refused_where_it_is_written() {
+    let (code, report) = check_json(&["fixtures/bad/dot-in-step-name.chain"]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(at(&report, "dot-in-step-name"), vec![(11, 10)], "{report}");
+    // The text rendering names the file, line and column and explains the clash.
+    let r = chainsched(&["check", "fixtures/bad/dot-in-step-name.chain"]);
+    assert!(
+        r.stdout
+            .contains("fixtures/bad/dot-in-step-name.chain:11:10")
+            && r.stdout.contains("subnames"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn import_oracle_never_writes_a_step_name_with_a_dot() {
+    let script = r#"BEGIN
+  DBMS_SCHEDULER.CREATE_PROGRAM(program_name => 'P', program_type => 'EXECUTABLE', program_action => '/bin/true', enabled => TRUE);
+  DBMS_SCHEDULER.CREATE_CHAIN(chain_name => 'C');
+  DBMS_SCHEDULER.DEFINE_CHAIN_STEP(chain_name => 'C', step_name => '"N.S1"', program_name => 'P');
+  DBMS_SCHEDULER.DEFINE_CHAIN_STEP(chain_name => 'C', step_name => 'B', program_name => 'P');
+  DBMS_SCHEDULER.DEFINE_CHAIN_RULE(chain_name => 'C', condition => 'TRUE', action => 'START B');
+  DBMS_SCHEDULER.DEFINE_CHAIN_RULE(chain_name => 'C', condition => 'B COMPLETED', action => 'END');
+END;
+/
+"#;
+    let (dir, sql) = tmp_file("dot.sql", script);
+    let r = chainsched(&["import-oracle", sql.to_str().unwrap_or_default()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("-- step \"N.S1\"") && r.stderr.contains("dot.sql:4:3"),
+        "the step is written commented out, with a warning at its call:\n{}\n{}",
+        r.stdout,
+        r.stderr
+    );
+    // What it wrote passes `check`.
+    let out = dir.path().join("out.chain");
+    std::fs::write(&out, &r.stdout).expect("write");
+    let (code, report) = check_json(&[out.to_str().unwrap_or_default()]);
+    assert_eq!(code, 0, "{report}");
+}
+
+// ------------------------------------------------------------ point 7: environment names
+
+#[test]
+fn environment_names_a_process_cannot_hold_are_refused() {
+    let (code, report) = check_json(&["fixtures/bad/bad-environment.chain"]);
+    assert_eq!(code, 1, "{report}");
+    // `"A=B"`, `"C<NUL>D"` and the value `'z<NUL>'`, each where it is written.
+    assert_eq!(
+        at(&report, "bad-environment"),
+        vec![(5, 17), (5, 30), (5, 47)],
+        "{report}"
+    );
+    // An empty quoted name was already refused.
+    let (_dir, path) = tmp_file(
+        "empty.chain",
+        "program P { shell 'true'; environment \"\" = 'x'; }\n",
+    );
+    let (code, report) = check_json(&[path.to_str().unwrap_or_default()]);
+    assert_eq!(code, 1, "{report}");
+    // A name with other punctuation is fine: only `=` and NUL cannot be held.
+    let (_dir, path) = tmp_file(
+        "ok.chain",
+        "program P { shell 'true'; environment \"A.B-C\" = 'x', _Z = ''; }\n",
+    );
+    let (code, report) = check_json(&[path.to_str().unwrap_or_default()]);
+    assert_eq!(code, 0, "{report}");
+}
