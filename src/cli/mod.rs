@@ -32,6 +32,7 @@ pub mod check;
 pub mod control;
 pub mod graph;
 pub mod import_oracle;
+pub mod logging;
 pub mod purge;
 pub mod run;
 pub mod serve;
@@ -66,21 +67,6 @@ pub struct Cli {
 pub enum LogFormat {
     Text,
     Json,
-}
-
-/// Install the tracing subscriber (stderr) once per process. A bad CHAINSCHED_LOG filter
-/// falls back to the default level instead of failing the command.
-fn init_logging(format: LogFormat, default_level: &str) {
-    use tracing_subscriber::EnvFilter;
-    let filter =
-        EnvFilter::try_from_env("CHAINSCHED_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
-    };
 }
 
 /// `--durability` of `run`, `resume` and `serve` (docs/durability.md, "Durability modes").
@@ -210,7 +196,7 @@ pub fn main() -> i32 {
     } else {
         "warn"
     };
-    init_logging(cli.log_format, default_level);
+    logging::init(cli.log_format, default_level);
     match cli.command {
         Command::Check(a) => check::run(a),
         Command::Graph(a) => graph::run(a),

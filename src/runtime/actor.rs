@@ -1171,6 +1171,7 @@ impl Actor {
             let restartable = self.catalog.jobs.get(&job).is_some_and(|d| d.restartable);
             match self.core.recover_job(now, &job, restartable) {
                 Ok(effects) => {
+                    tracing::info!(job = %job, "job recovered");
                     turn.touched.insert(job.clone());
                     self.record(effects, turn);
                 }
