@@ -101,3 +101,43 @@ fn environment_names_a_process_cannot_hold_are_refused() {
     let (code, report) = check_json(&[path.to_str().unwrap_or_default()]);
     assert_eq!(code, 0, "{report}");
 }
+
+// ------------------------------------------------------------ point 17: where errors are
+
+#[test]
+fn an_unclosed_string_is_reported_where_it_starts() {
+    // The `'` after `comment` closes the shell string; the one after `a chain` is left open.
+    let text = "program P { shell 'echo hello; }\nprogram Q { builtin noop; }\nchain C {\n    comment 'a chain';\n    step A program P;\n    rule R1 when TRUE then START A;\n    rule R2 when A COMPLETED then END;\n}\n";
+    let (_dir, path) = tmp_file("runaway.chain", text);
+    let (code, report) = check_json(&[path.to_str().unwrap_or_default()]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(at(&report, "syntax"), vec![(1, 19)], "{report}");
+    // With an even number of quotes the parse fails right after the runaway string: same place.
+    let text = "program P { shell 'echo hello; }\nchain C {\n    step A program P;\n    rule R1 when TRUE then START A;\n    rule R2 when A COMPLETED then END 'x';\n}\n";
+    let (_dir, path) = tmp_file("runaway2.chain", text);
+    let (code, report) = check_json(&[path.to_str().unwrap_or_default()]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(at(&report, "syntax"), vec![(1, 19)], "{report}");
+    // A string meant to span lines is not blamed for a later error.
+    let text = "program P { shell 'echo a\necho b'; }\nchain C {\n    step A program P\n    rule R1 when TRUE then START A;\n}\n";
+    let (_dir, path) = tmp_file("multiline.chain", text);
+    let (_, report) = check_json(&[path.to_str().unwrap_or_default()]);
+    assert_eq!(at(&report, "syntax"), vec![(4, 21)], "{report}");
+}
+
+#[test]
+fn a_missing_semicolon_is_reported_at_the_end_of_its_statement() {
+    let r = chainsched(&["check", "fixtures/bad/syntax_missing_semicolon.chain"]);
+    assert!(
+        r.stdout.contains("syntax_missing_semicolon.chain:5:21")
+            && r.stdout
+                .contains("missing `;` at the end of this statement"),
+        "{}",
+        r.stdout
+    );
+    // Before a closing brace too.
+    let text = "program P { builtin noop; }\nchain C {\n    step A program P;\n    rule R1 when TRUE then START A;\n    rule R2 when A COMPLETED then END\n}\n";
+    let (_dir, path) = tmp_file("brace.chain", text);
+    let (_, report) = check_json(&[path.to_str().unwrap_or_default()]);
+    assert_eq!(at(&report, "syntax"), vec![(5, 38)], "{report}");
+}
