@@ -141,3 +141,42 @@ fn a_missing_semicolon_is_reported_at_the_end_of_its_statement() {
     let (_, report) = check_json(&[path.to_str().unwrap_or_default()]);
     assert_eq!(at(&report, "syntax"), vec![(5, 38)], "{report}");
 }
+
+// ------------------------------------------------------------ point 17: did you mean
+
+mod server_support;
+
+#[test]
+fn stop_alter_and_chain_steps_suggest_the_nearest_name() {
+    let s = server_support::Server::start(server_support::RULES);
+    let job = s.start_job(serde_json::json!({ "chain": "OUTER", "job": "NESTED" }));
+    s.wait_state(&job, &["RUNNING"]);
+    // A step of the job, nested ones by subname.
+    let out = s.cli(&["stop", "NESTED", "WX"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("has no step WX (did you mean W?)"), "{err}");
+    let out = s.cli(&["alter", "NESTED", "N.I2", "--set", "pause=true"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("(did you mean N.I1?)"), "{err}");
+    // An attribute of `alter --set`.
+    let out = s.cli(&["alter", "NESTED", "W", "--set", "pasue=true"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("(did you mean pause?)"), "{err}");
+    // A chain of the catalog views, through the service …
+    for view in ["chain-steps", "chain-rules", "chains"] {
+        let out = s.cli(&[view, "OUTR"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{view}: {err}");
+        assert!(err.contains("(did you mean OUTER?)"), "{view}: {err}");
+    }
+    // … and from a store.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("db");
+    let db = db.to_str().unwrap_or_default();
+    let r = chainsched(&["run", "fixtures/demo.chain", "--chain", "DEMO", "--db", db]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = chainsched(&["chain-steps", "demo", "--db", db]);
+    assert!(r.stderr.contains("(did you mean DEMO?)"), "{}", r.stderr);
+}

@@ -417,7 +417,14 @@ pub fn chains(a: ChainArgs) -> i32 {
                 let all: Vec<views::ChainRow> = c.get("/api/v1/chains")?;
                 match &a.chain {
                     Some(name) if !all.iter().any(|r| &r.chain_name == name) => {
-                        return Err(CmdError::Problem(format!("chain {name} not found")))
+                        let nearest = crate::lang::diagnostic::nearest_name(
+                            name,
+                            all.iter().map(|r| r.chain_name.as_str()),
+                        );
+                        return Err(CmdError::Problem(format!(
+                            "chain {name} not found{}",
+                            crate::lang::diagnostic::did_you_mean(nearest.as_deref())
+                        )));
                     }
                     Some(name) => all.into_iter().filter(|r| &r.chain_name == name).collect(),
                     None => all,

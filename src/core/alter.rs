@@ -178,10 +178,7 @@ impl Core {
             }
             match step {
                 Some(sub) => {
-                    let (i, s) = j.locate(sub).ok_or_else(|| CoreError::UnknownStep {
-                        job: j.name().to_string(),
-                        step: sub.to_string(),
-                    })?;
+                    let (i, s) = j.locate(sub).ok_or_else(|| j.unknown_step(sub))?;
                     if !j.instances[i].live() {
                         return Err(CoreError::Invalid(format!(
                             "step {sub} of job {} belongs to a nested chain that has ended",

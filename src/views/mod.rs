@@ -111,8 +111,13 @@ pub struct JobFilter {
 /// Why a view could not be produced.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ViewError {
-    #[error("{what} {name} not found")]
-    NotFound { what: &'static str, name: String },
+    #[error("{what} {name} not found{}", crate::lang::diagnostic::did_you_mean(.nearest.as_deref()))]
+    NotFound {
+        what: &'static str,
+        name: String,
+        /// The closest existing name, for a typo (chains).
+        nearest: Option<String>,
+    },
     #[error("{0}")]
     BadRequest(String),
     #[error("store error: {0}")]

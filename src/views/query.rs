@@ -20,6 +20,7 @@ fn not_found(what: &'static str, name: &str) -> ViewError {
     ViewError::NotFound {
         what,
         name: name.to_string(),
+        nearest: None,
     }
 }
 
@@ -119,7 +120,20 @@ pub fn timeline(src: &dyn ViewSource, job: &str) -> Result<Vec<TimelineRow>, Vie
 
 fn known_chain(src: &dyn ViewSource, chain: Option<&str>) -> Result<(), ViewError> {
     match chain {
-        Some(c) if !src.catalog()?.chains.contains_key(c) => Err(not_found("chain", c)),
+        Some(c) => {
+            let catalog = src.catalog()?;
+            if catalog.chains.contains_key(c) {
+                return Ok(());
+            }
+            Err(ViewError::NotFound {
+                what: "chain",
+                name: c.to_string(),
+                nearest: crate::lang::diagnostic::nearest_name(
+                    c,
+                    catalog.chains.keys().map(String::as_str),
+                ),
+            })
+        }
         _ => Ok(()),
     }
 }
