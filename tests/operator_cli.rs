@@ -180,3 +180,191 @@ fn stop_alter_and_chain_steps_suggest_the_nearest_name() {
     let r = chainsched(&["chain-steps", "demo", "--db", db]);
     assert!(r.stderr.contains("(did you mean DEMO?)"), "{}", r.stderr);
 }
+
+// ------------------------------------------------------------ point 16: tables
+
+/// The widest line of a text, in characters.
+fn widest(text: &str) -> usize {
+    text.lines().map(|l| l.chars().count()).max().unwrap_or(0)
+}
+
+#[test]
+fn view_tables_fit_100_characters_unless_asked_wide() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("db");
+    let db = db.to_str().unwrap_or_default();
+    let job = "A_RATHER_LONG_JOB_NAME_FOR_A_DEMO_RUN";
+    let r = chainsched(&[
+        "run",
+        "fixtures/demo.chain",
+        "--chain",
+        "DEMO",
+        "--job",
+        job,
+        "--db",
+        db,
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // The log is never cut (it says what ran and why it ended): a narrow set of columns.
+    let r = chainsched(&["log", "--db", db]);
+    let header: Vec<&str> = r
+        .stdout
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        header,
+        [
+            "LOG_ID",
+            "LOG_DATE",
+            "JOB_NAME",
+            "JOB_SUBNAME",
+            "STATUS",
+            "ERROR_CODE",
+            "ADDITIONAL_INFO"
+        ]
+    );
+    let views: [&[&str]; 8] = [
+        &["jobs"],
+        &["steps", job],
+        &["timeline", job],
+        &["stats"],
+        &["schedules"],
+        &["chains"],
+        &["chain-steps"],
+        &["chain-rules"],
+    ];
+    for v in views {
+        let mut args = v.to_vec();
+        args.extend(["--db", db]);
+        let narrow = chainsched(&args);
+        assert_eq!(narrow.code, 0, "{v:?}: {}", narrow.stderr);
+        let w = widest(&narrow.stdout);
+        // Long names are cut (with `…`) to fit; the timeline's DETAIL never is (short here).
+        assert!(w <= 100, "{v:?} is {w} characters wide:\n{}", narrow.stdout);
+        args.extend(["-o", "wide"]);
+        let wide = chainsched(&args);
+        assert_eq!(wide.code, 0, "{v:?}: {}", wide.stderr);
+        let header = wide.stdout.lines().next().unwrap_or_default().to_string();
+        assert!(
+            header.split_whitespace().count()
+                >= narrow
+                    .stdout
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .count(),
+            "{v:?}"
+        );
+    }
+    // `jobs -o wide` has every column (it was the 330-character default).
+    let wide = chainsched(&["jobs", "--db", db, "-o", "wide"]);
+    assert!(wide.stdout.contains("STALL_REASON") && widest(&wide.stdout) > 100);
+    // --columns chooses and orders, in any case; CSV too; a typo is bad usage with a hint.
+    let r = chainsched(&["log", "--db", db, "--columns", "status,log_id"]);
+    let header: Vec<&str> = r
+        .stdout
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(header, ["STATUS", "LOG_ID"], "{}", r.stdout);
+    let r = chainsched(&["log", "--db", db, "--columns", "status,log_id", "-o", "csv"]);
+    assert!(r.stdout.starts_with("STATUS,LOG_ID\r\n"), "{}", r.stdout);
+    let r = chainsched(&["log", "--db", db, "--columns", "addtional_info"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("did you mean ADDITIONAL_INFO?"),
+        "{}",
+        r.stderr
+    );
+    // CSV without --columns keeps every column (scripts read it).
+    let r = chainsched(&["jobs", "--db", db, "--format", "csv"]);
+    assert!(r
+        .stdout
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .ends_with("STALL_REASON"));
+}
+
+#[test]
+fn explain_and_log_never_cut_what_says_why() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let long_step = "A_STEP_WITH_A_VERY_LONG_NAME_THAT_GOES_ON_AND_ON";
+    let rules = format!(
+        "program FAIL {{ builtin fail 20100; }}\nprogram OK {{ builtin noop; }}\nchain C {{\n    step {long_step} program FAIL;\n    step {long_step}_2 program OK;\n    rule R1 when TRUE then START {long_step};\n    rule R2 when {long_step} SUCCEEDED AND {long_step}_2 NOT SUCCEEDED AND :{long_step}.error_code IS NULL then START {long_step}_2;\n    rule R3 when {long_step}_2 COMPLETED then END;\n}}\n"
+    );
+    let path = dir.path().join("long.chain");
+    std::fs::write(&path, rules).expect("write");
+    let db = dir.path().join("db");
+    let db = db.to_str().unwrap_or_default();
+    let r = chainsched(&[
+        "run",
+        path.to_str().unwrap_or_default(),
+        "--chain",
+        "C",
+        "--job",
+        "J",
+        "--db",
+        db,
+    ]);
+    assert_eq!(r.code, 1, "the chain stalls: {}", r.stderr);
+    let r = chainsched(&["explain", "J", "--db", db]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // Every predicate of R2 in full, with its value.
+    for p in [
+        format!("{long_step} SUCCEEDED = FALSE"),
+        format!("{long_step}_2 NOT SUCCEEDED = TRUE"),
+    ] {
+        assert!(r.stdout.contains(&p), "{p} missing:\n{}", r.stdout);
+    }
+    assert!(!r.stdout.contains('…'), "{}", r.stdout);
+    let r = chainsched(&["log", "--db", db]);
+    assert!(!r.stdout.contains('…'), "{}", r.stdout);
+}
+
+#[test]
+fn check_is_in_colour_on_a_terminal_unless_no_color() {
+    let bad = "fixtures/bad/unknown-step.chain";
+    let r = chainsched(&["check", bad]);
+    assert!(!r.stdout.contains('\x1b'), "a pipe gets plain text");
+    let r = chainsched(&["check", "--color", "always", bad]);
+    assert!(
+        r.stdout.contains("\x1b[1;31merror[unknown-step]"),
+        "{:?}",
+        r.stdout
+    );
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIPPED the terminal half of check_is_in_colour_on_a_terminal_unless_no_color: no `script`");
+        return;
+    }
+    let on_terminal = |no_color: Option<&str>| {
+        let inner = format!("'{}' check {bad}", env!("CARGO_BIN_EXE_chainsched"));
+        let mut cmd = std::process::Command::new("script");
+        cmd.args(["-qec", &inner, "/dev/null"])
+            .current_dir(root())
+            .stdin(std::process::Stdio::null());
+        match no_color {
+            Some(v) => cmd.env("NO_COLOR", v),
+            None => cmd.env_remove("NO_COLOR"),
+        };
+        let out = cmd.output().expect("script runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let coloured = on_terminal(None);
+    assert!(coloured.contains("\x1b[1;31merror"), "{coloured:?}");
+    let plain = on_terminal(Some("1"));
+    assert!(
+        plain.contains("error[unknown-step]") && !plain.contains('\x1b'),
+        "{plain:?}"
+    );
+}

@@ -29,6 +29,44 @@ pub struct SourceArgs {
     pub server: Option<String>,
     #[arg(long, value_enum, default_value = "table")]
     pub format: OutputFormat,
+    /// `-o wide`: a table of every column (by default a table shows a narrow set that fits
+    /// 100 characters); `-o json|csv|table` is `--format`.
+    #[arg(short = 'o', long = "output", value_enum, conflicts_with = "format")]
+    pub output: Option<OutputMode>,
+    /// Only these columns, in this order (comma-separated, any case; tables and CSV).
+    #[arg(long, value_delimiter = ',')]
+    pub columns: Vec<String>,
+}
+
+/// `-o` of the view commands (kubectl style).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputMode {
+    Wide,
+    Table,
+    Json,
+    Csv,
+}
+
+impl SourceArgs {
+    /// The rendering asked for by `--format` or `-o`.
+    pub fn fmt(&self) -> Format {
+        match self.output {
+            Some(OutputMode::Wide | OutputMode::Table) => Format::Table,
+            Some(OutputMode::Json) => Format::Json,
+            Some(OutputMode::Csv) => Format::Csv,
+            None => format(self.format),
+        }
+    }
+
+    /// The columns asked for by `-o wide` and `--columns`.
+    pub fn columns(&self) -> render::Columns {
+        render::Columns::from_args(self.output == Some(OutputMode::Wide), &self.columns)
+    }
+
+    /// Rows rendered as asked; an unknown `--columns` name is bad usage.
+    pub fn rows<T: views::ViewRow>(&self, rows: &[T]) -> Result<String, CmdError> {
+        render::rows_in(rows, self.fmt(), &self.columns()).map_err(CmdError::Usage)
+    }
 }
 
 /// A command's failure: usage (exit 2) or a problem found while running (exit 1).
@@ -210,7 +248,7 @@ pub fn jobs(a: JobsArgs) -> i32 {
                 ])
             ))?,
         };
-        Ok(render::rows::<views::JobRow>(&rows, format(a.src.format)))
+        a.src.rows(&rows)
     })())
 }
 
@@ -236,10 +274,7 @@ pub fn steps(a: StepsArgs) -> i32 {
                 if a.all { "?history=true" } else { "" }
             ))?,
         };
-        Ok(render::rows::<views::RunningChainRow>(
-            &rows,
-            format(a.src.format),
-        ))
+        a.src.rows(&rows)
     })())
 }
 
@@ -256,10 +291,7 @@ pub fn running(a: RunningArgs) -> i32 {
             Backend::Local(v) => query::running_chains(&v, None, false, now_millis())?,
             Backend::Remote(c) => c.get("/api/v1/running_chains")?,
         };
-        Ok(render::rows::<views::RunningChainRow>(
-            &rows,
-            format(a.src.format),
-        ))
+        a.src.rows(&rows)
     })())
 }
 
@@ -309,10 +341,7 @@ pub fn log(a: LogArgs) -> i32 {
                 ])
             ))?,
         };
-        Ok(render::rows::<views::JobLogRow>(
-            &rows,
-            format(a.src.format),
-        ))
+        a.src.rows(&rows)
     })())
 }
 
@@ -335,7 +364,7 @@ pub fn details(a: DetailsArgs) -> i32 {
             Backend::Local(v) => query::run_details(&v, id)?,
             Backend::Remote(c) => c.get(&format!("/api/v1/log/{id}"))?,
         };
-        Ok(render::record(&row, format(a.src.format)))
+        Ok(render::record(&row, a.src.fmt()))
     })())
 }
 
@@ -354,10 +383,7 @@ pub fn timeline(a: TimelineArgs) -> i32 {
             Backend::Local(v) => query::timeline(&v, &a.job)?,
             Backend::Remote(c) => c.get(&format!("/api/v1/jobs/{}/timeline", encode(&a.job)))?,
         };
-        Ok(render::rows::<views::TimelineRow>(
-            &rows,
-            format(a.src.format),
-        ))
+        a.src.rows(&rows)
     })())
 }
 
@@ -378,7 +404,7 @@ pub fn stats(a: StatsArgs) -> i32 {
                 query_string(&[("chain", a.chain.clone())])
             ))?,
         };
-        Ok(render::rows::<views::StatsRow>(&rows, format(a.src.format)))
+        a.src.rows(&rows)
     })())
 }
 
@@ -395,7 +421,7 @@ pub fn explain(a: ExplainArgs) -> i32 {
             Backend::Local(v) => query::explain(&v, &a.job, now_millis())?,
             Backend::Remote(c) => c.get(&format!("/api/v1/jobs/{}/explain", encode(&a.job)))?,
         };
-        Ok(render::explanation(&e, format(a.src.format)))
+        render::explanation_in(&e, a.src.fmt(), &a.src.columns()).map_err(CmdError::Usage)
     })())
 }
 
@@ -431,7 +457,7 @@ pub fn chains(a: ChainArgs) -> i32 {
                 }
             }
         };
-        Ok(render::rows(&rows, format(a.src.format)))
+        a.src.rows(&rows)
     })())
 }
 
@@ -462,7 +488,7 @@ pub fn chain_steps(a: ChainArgs) -> i32 {
             Backend::Local(v) => query::chain_steps(&v, a.chain.as_deref())?,
             Backend::Remote(c) => per_chain(&c, &a.chain, "steps")?,
         };
-        Ok(render::rows(&rows, format(a.src.format)))
+        a.src.rows(&rows)
     })())
 }
 
@@ -472,7 +498,7 @@ pub fn chain_rules(a: ChainArgs) -> i32 {
             Backend::Local(v) => query::chain_rules(&v, a.chain.as_deref())?,
             Backend::Remote(c) => per_chain(&c, &a.chain, "rules")?,
         };
-        Ok(render::rows(&rows, format(a.src.format)))
+        a.src.rows(&rows)
     })())
 }
 
@@ -492,7 +518,7 @@ pub fn schedules(a: SchedulesArgs) -> i32 {
             Backend::Local(v) => query::schedules(&v)?,
             Backend::Remote(c) => c.get("/api/v1/schedules")?,
         };
-        Ok(render::rows(&rows, format(a.src.format)))
+        a.src.rows(&rows)
     })())
 }
 
@@ -512,6 +538,6 @@ pub fn engines(a: EnginesArgs) -> i32 {
             Backend::Local(v) => views::engines::engine_rows(v.store())?,
             Backend::Remote(c) => c.get("/api/v1/engines")?,
         };
-        Ok(render::rows(&rows, format(a.src.format)))
+        a.src.rows(&rows)
     })())
 }
