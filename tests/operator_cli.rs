@@ -368,3 +368,104 @@ fn check_is_in_colour_on_a_terminal_unless_no_color() {
         "{plain:?}"
     );
 }
+
+// ------------------------------------------------------------ point 18: conveniences
+
+#[test]
+fn completions_and_man_pages_come_from_the_commands() {
+    for (shell, marker) in [
+        ("bash", "_chainsched()"),
+        ("zsh", "#compdef chainsched"),
+        ("fish", "complete -c chainsched"),
+    ] {
+        let r = chainsched(&["completions", shell]);
+        assert_eq!(r.code, 0, "{shell}: {}", r.stderr);
+        assert!(r.stdout.contains(marker), "{shell}:\n{}", r.stdout);
+        assert!(r.stdout.contains("chain-steps") && r.stdout.contains("programs"));
+    }
+    assert_eq!(chainsched(&["completions", "tcsh"]).code, 2);
+    let r = chainsched(&["man"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains(".TH chainsched 1") && r.stdout.contains("import\\-oracle"));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let r = chainsched(&["man", "--dir", dir.path().to_str().unwrap_or_default()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let run =
+        std::fs::read_to_string(dir.path().join("chainsched-run.1")).expect("a page per command");
+    assert!(
+        run.contains(".TH chainsched-run 1 ")
+            && run.contains("chainsched 0.")
+            && run.contains("\\-\\-durability"),
+        "{run}"
+    );
+}
+
+#[test]
+fn since_takes_a_duration_back_from_now_and_programs_is_a_view() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("db");
+    let db = db.to_str().unwrap_or_default();
+    let r = chainsched(&[
+        "run",
+        "fixtures/demo.chain",
+        "--chain",
+        "DEMO",
+        "--job",
+        "J1",
+        "--db",
+        db,
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let count = |args: &[&str]| -> usize {
+        let mut all = args.to_vec();
+        all.extend(["--db", db, "--format", "json"]);
+        let r = chainsched(&all);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+        serde_json::from_str::<serde_json::Value>(&r.stdout)
+            .ok()
+            .and_then(|v| v.as_array().map(Vec::len))
+            .unwrap_or(usize::MAX)
+    };
+    assert_eq!(count(&["jobs", "--since", "2h"]), 1);
+    assert_eq!(count(&["jobs", "--until", "2h"]), 0);
+    assert_eq!(count(&["log", "--since", "1h30m"]), 5);
+    assert_eq!(count(&["log", "--until", "1d ago"]), 0);
+    let r = chainsched(&["jobs", "--since", "yesterday", "--db", db]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+
+    let r = chainsched(&["programs", "--db", db, "--format", "json"]);
+    let rows: serde_json::Value = serde_json::from_str(&r.stdout).expect("JSON");
+    let sleep = rows
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["program_name"] == "PAUSE_1S")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(sleep["program_type"], "BUILTIN");
+    assert_eq!(sleep["program_action"], "sleep 1s");
+    assert_eq!(sleep["used_by"], serde_json::json!(["DEMO.PREPARE"]));
+    let r = chainsched(&["programs", "SAY_HELO", "--db", db]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("did you mean SAY_HELLO?"), "{}", r.stderr);
+}
+
+#[test]
+fn programs_view_through_the_service() {
+    let s = server_support::Server::start(server_support::RULES);
+    let out = s.cli(&["programs", "TALK"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("TALK") && text.contains("SHELL") && text.contains("DEMO.B"),
+        "{text}"
+    );
+    let (status, v) = s.get("/openapi.json");
+    assert_eq!(status, 200);
+    assert!(v["paths"]["/api/v1/programs"].is_object(), "{v}");
+}

@@ -29,6 +29,7 @@ macro_rules! errln {
 
 pub mod chain_cmd;
 pub mod check;
+pub mod completions;
 pub mod control;
 pub mod graph;
 pub mod import_oracle;
@@ -172,10 +173,16 @@ pub enum Command {
     ChainSteps(views::ChainArgs),
     /// The chain_rules view of the catalog.
     ChainRules(views::ChainArgs),
+    /// The programs view of the catalog: each program, what it runs, the steps that use it.
+    Programs(views::ProgramsArgs),
     /// Translate DBMS_SCHEDULER chain calls (a SQL script) into a rule file.
     ImportOracle(import_oracle::ImportOracleArgs),
     /// Maintain the store: `store check` verifies every record.
     Store(store_cmd::StoreArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff), or write one page per command with --dir.
+    Man(completions::ManArgs),
 }
 
 /// Parse arguments and run; returns the exit code. clap usage errors exit 2.
@@ -228,8 +235,11 @@ pub fn main() -> i32 {
         Command::Chains(a) => views::chains(a),
         Command::ChainSteps(a) => views::chain_steps(a),
         Command::ChainRules(a) => views::chain_rules(a),
+        Command::Programs(a) => views::programs(a),
         Command::ImportOracle(a) => import_oracle::run(a),
         Command::Store(a) => store_cmd::run(a),
+        Command::Completions(a) => completions::completions(a),
+        Command::Man(a) => completions::man(a),
     }
 }
 

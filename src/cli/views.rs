@@ -192,15 +192,32 @@ fn query_string(pairs: &[(&str, Option<String>)]) -> String {
     }
 }
 
+/// `--since`/`--until`: an RFC 3339 time, or a duration back from now (`2h`, `30m`, `1d`,
+/// `1h30m`, `90s`), as `journalctl --since` and `kubectl --since` take them.
 fn instant(flag: &str, v: &Option<String>) -> Result<Option<u64>, CmdError> {
+    instant_at(flag, v, now_millis())
+}
+
+fn instant_at(flag: &str, v: &Option<String>, now: u64) -> Result<Option<u64>, CmdError> {
     match v {
         None => Ok(None),
-        Some(t) => parse_rfc3339(t).map(Some).ok_or_else(|| {
-            CmdError::Usage(format!(
-                "{flag} '{t}' is not an RFC 3339 time (e.g. 2024-05-01T12:00:00Z)"
-            ))
-        }),
+        Some(t) => parse_rfc3339(t)
+            .or_else(|| {
+                let ago = t.trim().strip_suffix(" ago").unwrap_or(t.trim());
+                crate::lang::duration::parse_duration(ago).map(|d| now.saturating_sub(d))
+            })
+            .map(Some)
+            .ok_or_else(|| {
+                CmdError::Usage(format!(
+                    "{flag} '{t}' is neither an RFC 3339 time (2024-05-01T12:00:00Z) nor a duration back from now (2h, 30m, 1d, 1h30m)"
+                ))
+            }),
     }
+}
+
+/// The `--since`/`--until` instant as the API takes it (RFC 3339).
+fn instant_text(flag: &str, v: &Option<String>) -> Result<Option<String>, CmdError> {
+    Ok(instant(flag, v)?.map(views::time::rfc3339))
 }
 
 // ---------------------------------------------------------------- jobs
@@ -215,10 +232,10 @@ pub struct JobsArgs {
     /// At most this many jobs (newest first).
     #[arg(long)]
     pub limit: Option<usize>,
-    /// Only jobs started at or after this RFC 3339 time.
+    /// Only jobs started at or after this time: RFC 3339, or a duration back from now (2h, 1d).
     #[arg(long)]
     pub since: Option<String>,
-    /// Only jobs started before this RFC 3339 time.
+    /// Only jobs started before this time: RFC 3339, or a duration back from now.
     #[arg(long)]
     pub until: Option<String>,
     #[command(flatten)]
@@ -243,8 +260,8 @@ pub fn jobs(a: JobsArgs) -> i32 {
                     ("state", a.state.clone()),
                     ("chain", a.chain.clone()),
                     ("limit", a.limit.map(|l| l.to_string())),
-                    ("since", a.since.clone()),
-                    ("until", a.until.clone()),
+                    ("since", instant_text("--since", &a.since)?),
+                    ("until", instant_text("--until", &a.until)?),
                 ])
             ))?,
         };
@@ -309,8 +326,10 @@ pub struct LogArgs {
     /// At most this many rows (the most recent ones unless --since-id is given).
     #[arg(long)]
     pub limit: Option<usize>,
+    /// Only rows logged at or after this time: RFC 3339, or a duration back from now (2h, 1d).
     #[arg(long)]
     pub since: Option<String>,
+    /// Only rows logged before this time: RFC 3339, or a duration back from now.
     #[arg(long)]
     pub until: Option<String>,
     #[command(flatten)]
@@ -336,8 +355,8 @@ pub fn log(a: LogArgs) -> i32 {
                     ("chain", a.chain.clone()),
                     ("since_id", a.since_id.map(|i| i.to_string())),
                     ("limit", a.limit.map(|l| l.to_string())),
-                    ("since", a.since.clone()),
-                    ("until", a.until.clone()),
+                    ("since", instant_text("--since", &a.since)?),
+                    ("until", instant_text("--until", &a.until)?),
                 ])
             ))?,
         };
@@ -482,6 +501,44 @@ fn per_chain<T: views::ViewRow>(
     Ok(out)
 }
 
+#[derive(Debug, clap::Args)]
+pub struct ProgramsArgs {
+    /// Only this program.
+    pub program: Option<String>,
+    #[command(flatten)]
+    pub src: SourceArgs,
+}
+
+/// The programs view of the catalog.
+pub fn programs(a: ProgramsArgs) -> i32 {
+    finish((|| {
+        let rows: Vec<views::ProgramRow> = match backend(&a.src)? {
+            Backend::Local(v) => query::programs(&v, a.program.as_deref())?,
+            Backend::Remote(c) => {
+                let all: Vec<views::ProgramRow> = c.get("/api/v1/programs")?;
+                match &a.program {
+                    Some(name) if !all.iter().any(|r| &r.program_name == name) => {
+                        let nearest = crate::lang::diagnostic::nearest_name(
+                            name,
+                            all.iter().map(|r| r.program_name.as_str()),
+                        );
+                        return Err(CmdError::Problem(format!(
+                            "program {name} not found{}",
+                            crate::lang::diagnostic::did_you_mean(nearest.as_deref())
+                        )));
+                    }
+                    Some(name) => all
+                        .into_iter()
+                        .filter(|r| &r.program_name == name)
+                        .collect(),
+                    None => all,
+                }
+            }
+        };
+        a.src.rows(&rows)
+    })())
+}
+
 pub fn chain_steps(a: ChainArgs) -> i32 {
     finish((|| {
         let rows: Vec<views::ChainStepRow> = match backend(&a.src)? {
@@ -540,4 +597,24 @@ pub fn engines(a: EnginesArgs) -> i32 {
         };
         a.src.rows(&rows)
     })())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_takes_rfc3339_or_a_duration_back_from_now() {
+        let now = 10 * 86_400_000;
+        let at = |t: &str| {
+            instant_at("--since", &Some(t.to_string()), now)
+                .ok()
+                .flatten()
+        };
+        assert_eq!(at("2h"), Some(now - 7_200_000));
+        assert_eq!(at("1d"), Some(now - 86_400_000));
+        assert_eq!(at("1h30m ago"), Some(now - 5_400_000));
+        assert_eq!(at("1970-01-01T00:00:01Z"), Some(1000));
+        assert!(instant_at("--since", &Some("yesterday".into()), now).is_err());
+    }
 }

@@ -117,6 +117,7 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         .route("/log/{log_id}", get(api::log_details))
         .route("/stats", get(api::stats))
         .route("/chains", get(api::chains))
+        .route("/programs", get(api::programs))
         .route("/chains/{chain}/steps", get(api::chain_steps))
         .route("/chains/{chain}/rules", get(api::chain_rules))
         .route("/chains/{chain}/graph.svg", get(api::chain_graph))

@@ -32,6 +32,7 @@ pub mod time;
 pub mod timeline;
 pub mod truth;
 
+pub use catalog_views::ProgramRow;
 pub use engines::EngineRow;
 pub use rows::*;
 pub use schedules::ScheduleRow;

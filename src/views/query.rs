@@ -151,6 +151,28 @@ pub fn chain_steps(
     Ok(catalog_views::chain_steps(&*src.catalog()?, chain))
 }
 
+/// The programs view (optionally one program; an unknown one is "not found", with the
+/// nearest name).
+pub fn programs(
+    src: &dyn ViewSource,
+    program: Option<&str>,
+) -> Result<Vec<super::ProgramRow>, ViewError> {
+    let catalog = src.catalog()?;
+    if let Some(p) = program {
+        if !catalog.programs.contains_key(p) {
+            return Err(ViewError::NotFound {
+                what: "program",
+                name: p.to_string(),
+                nearest: crate::lang::diagnostic::nearest_name(
+                    p,
+                    catalog.programs.keys().map(String::as_str),
+                ),
+            });
+        }
+    }
+    Ok(catalog_views::programs(&catalog, program))
+}
+
 pub fn chain_rules(
     src: &dyn ViewSource,
     chain: Option<&str>,
