@@ -469,3 +469,78 @@ fn programs_view_through_the_service() {
     assert_eq!(status, 200);
     assert!(v["paths"]["/api/v1/programs"].is_object(), "{v}");
 }
+
+/// ADDITIONAL_INFO says why the engine ended a run or could not start it; `output JOB STEP`
+/// prints what a step wrote without looking up log ids.
+#[test]
+fn log_rows_say_why_and_output_prints_what_a_step_wrote() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rules = "program SLOW { shell 'echo started; sleep 5'; timeout 1s; }\n\
+        program MISSING { executable '/nonexistent/program'; }\n\
+        program TALK { shell 'echo line one; echo line two; echo oops >&2; exit 3'; }\n\
+        chain C {\n    step A program SLOW;\n    step B program MISSING;\n    step T program TALK;\n\
+        rule R1 when TRUE then START A, B, T;\n\
+        rule R2 when A COMPLETED AND B COMPLETED AND T COMPLETED then END;\n}\n";
+    let path = dir.path().join("why.chain");
+    std::fs::write(&path, rules).expect("write");
+    let db = dir.path().join("db");
+    let db = db.to_str().unwrap_or_default();
+    let r = chainsched(&[
+        "run",
+        path.to_str().unwrap_or_default(),
+        "--chain",
+        "C",
+        "--job",
+        "J",
+        "--db",
+        db,
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = chainsched(&["log", "--db", db, "--format", "json"]);
+    let rows: serde_json::Value = serde_json::from_str(&r.stdout).expect("JSON");
+    let info = |step: &str| {
+        rows.as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["job_subname"] == step)
+            .map(|r| (r["error_code"].clone(), r["additional_info"].clone()))
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        info("A"),
+        (
+            serde_json::json!(124),
+            serde_json::json!("timed out after 1s; killed")
+        )
+    );
+    let (code, why) = info("B");
+    assert_eq!(code, serde_json::json!(127));
+    assert!(
+        why.as_str()
+            .is_some_and(|w| w.starts_with("not started: No such file")),
+        "{why}"
+    );
+    // The program's own failure is the program's business: no engine reason.
+    assert_eq!(info("T"), (serde_json::json!(3), serde_json::Value::Null));
+
+    let r = chainsched(&["output", "J", "T", "--db", db]);
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (0, "line one\nline two\n"),
+        "{}",
+        r.stderr
+    );
+    let r = chainsched(&["output", "J", "T", "--errors", "--db", db]);
+    assert_eq!(r.stdout, "oops\n");
+    let r = chainsched(&["output", "J", "A", "--all", "--db", db]);
+    assert!(
+        r.stdout.starts_with("== LOG_ID ") && r.stdout.contains("started\n"),
+        "{}",
+        r.stdout
+    );
+    let r = chainsched(&["output", "J", "TT", "--db", db]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("did you mean T?"), "{}", r.stderr);
+    let r = chainsched(&["output", "J", "T", "--attempt", "2", "--db", db]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+}

@@ -34,6 +34,7 @@ pub mod control;
 pub mod graph;
 pub mod import_oracle;
 pub mod logging;
+pub mod output_cmd;
 pub mod purge;
 pub mod run;
 pub mod serve;
@@ -157,6 +158,8 @@ pub enum Command {
     Log(views::LogArgs),
     /// The job_run_details view of one job_log row.
     Details(views::DetailsArgs),
+    /// What a step's process wrote (its last run, or --attempt N, --all; --errors for stderr).
+    Output(output_cmd::OutputArgs),
     /// The timeline view: every event of one job in order.
     Timeline(views::TimelineArgs),
     /// The stats view: run history per chain and per step.
@@ -227,6 +230,7 @@ pub fn main() -> i32 {
         Command::Running(a) => views::running(a),
         Command::Log(a) => views::log(a),
         Command::Details(a) => views::details(a),
+        Command::Output(a) => output_cmd::output(a),
         Command::Timeline(a) => views::timeline(a),
         Command::Stats(a) => views::stats(a),
         Command::Explain(a) => views::explain(a),

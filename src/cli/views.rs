@@ -152,12 +152,12 @@ pub fn open_store(db: &str) -> Result<ChainStore, CmdError> {
     })
 }
 
-enum Backend {
+pub(crate) enum Backend {
     Local(StoreViews),
     Remote(Client),
 }
 
-fn backend(src: &SourceArgs) -> Result<Backend, CmdError> {
+pub(crate) fn backend(src: &SourceArgs) -> Result<Backend, CmdError> {
     match src
         .server
         .as_deref()
@@ -169,7 +169,7 @@ fn backend(src: &SourceArgs) -> Result<Backend, CmdError> {
     }
 }
 
-fn finish(result: Result<String, CmdError>) -> i32 {
+pub(crate) fn finish(result: Result<String, CmdError>) -> i32 {
     match result {
         Ok(text) => {
             out!("{text}");

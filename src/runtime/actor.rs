@@ -592,6 +592,8 @@ impl Actor {
                     turn.events.push(EngineEvent::Job(job.clone()));
                 }
                 Effect::Log(row) => {
+                    // The engine's reason for ending the run (timeout, launch failure).
+                    let row = &self.with_reason(row);
                     tracing::trace!(
                         log_id = row.log_id,
                         job = %row.job,
@@ -680,6 +682,24 @@ impl Actor {
     }
 
     /// Run details for a log row, from what the executor captured (or is still running).
+    /// `row` with the reason of its run's capture, if the engine ended or failed to start it,
+    /// added to ADDITIONAL_INFO.
+    fn with_reason(&self, row: &LogRow) -> LogRow {
+        let mut row = row.clone();
+        let reason = row.subname.as_ref().and_then(|sub| {
+            self.captures
+                .get(&(row.job.clone(), sub.clone()))
+                .and_then(|c| c.reason.clone())
+        });
+        if let Some(reason) = reason {
+            row.additional_info = Some(match row.additional_info.take() {
+                Some(info) if !info.is_empty() => format!("{info}; {reason}"),
+                _ => reason,
+            });
+        }
+        row
+    }
+
     fn details_for(&mut self, row: &LogRow) -> RunDetails {
         let mut d = RunDetails {
             log_id: row.log_id,
@@ -1036,6 +1056,9 @@ impl Actor {
                     actual_start: now,
                     ended: now,
                     errors: format!("program {program} is not in the engine's catalog"),
+                    reason: Some(format!(
+                        "not started: program {program} is not in the engine's catalog"
+                    )),
                     ..Capture::default()
                 },
             }));
