@@ -3,7 +3,7 @@
 //! rules that can see the change, so the next evaluation applies it.
 //!
 //! Every input is validated completely before anything is changed: a refused alter changes
-//! nothing (semantics.md, cli.md "rejected").
+//! nothing (docs/evaluator.md, "Attributes and manual control").
 
 use super::engine::Core;
 use super::job::*;

@@ -13,7 +13,7 @@ fn row_schema<T: ViewRow>() -> Value {
         .map(|c| {
             (
                 c.to_ascii_lowercase(),
-                json!({ "description": format!("{c} (views.md)") }),
+                json!({ "description": format!("{c} (docs/views.md)") }),
             )
         })
         .collect();

@@ -1,4 +1,4 @@
-//! The row shapes of every view, with exactly the columns of views.md.
+//! The row shapes of every view, with exactly the columns of docs/views.md.
 //!
 //! One struct per view; field order is column order; serde names are the lower-case column
 //! names (what JSON carries). Times are RFC 3339 UTC strings, durations seconds as numbers,
