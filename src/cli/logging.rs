@@ -14,7 +14,8 @@
 //!   `NO_COLOR` is unset or empty (<https://no-color.org>); a file, a pipe or journald gets
 //!   plain text.
 //! * **Times are RFC 3339** (UTC, microseconds) in text and JSON lines, and fields that hold an
-//!   instant are written with [`instant`] rather than as epoch milliseconds.
+//!   instant are written with `views::time::rfc3339` (the scheduler's `due`, `next_run`)
+//!   rather than as epoch milliseconds.
 
 use super::LogFormat;
 use std::io::{IsTerminal, Write};
@@ -24,7 +25,12 @@ use std::sync::Arc;
 /// Whether output to a stream that `is_terminal` may carry ANSI colours: a terminal, and
 /// `NO_COLOR` unset or empty.
 pub fn colour_allowed(is_terminal: bool) -> bool {
-    is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    colour_allowed_with(is_terminal, std::env::var_os("NO_COLOR").as_deref())
+}
+
+/// [`colour_allowed`] with the value of NO_COLOR given.
+fn colour_allowed_with(is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    is_terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
 /// Whether stderr may carry colours (logs, `check` diagnostics printed there).
@@ -35,11 +41,6 @@ pub fn stderr_colour() -> bool {
 /// Whether stdout may carry colours.
 pub fn stdout_colour() -> bool {
     colour_allowed(std::io::stdout().is_terminal())
-}
-
-/// An instant of the engine's clock (milliseconds since the Unix epoch) as log lines write it.
-pub fn instant(ms: u64) -> String {
-    crate::views::time::rfc3339(ms)
 }
 
 /// The `MakeWriter` of the log: stderr, one event per write, never an error.
@@ -110,12 +111,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn instants_are_rfc3339() {
-        assert_eq!(instant(1_500), "1970-01-01T00:00:01.500Z");
-    }
-
-    #[test]
-    fn no_colour_off_a_terminal() {
-        assert!(!colour_allowed(false));
+    fn colours_only_on_a_terminal_without_no_color() {
+        use std::ffi::OsStr;
+        assert!(colour_allowed_with(true, None));
+        assert!(colour_allowed_with(true, Some(OsStr::new(""))));
+        assert!(!colour_allowed_with(true, Some(OsStr::new("1"))));
+        assert!(!colour_allowed_with(false, None));
     }
 }
