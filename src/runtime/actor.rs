@@ -131,7 +131,7 @@ pub(crate) struct ActorSetup {
     pub cluster: Option<Arc<Cluster>>,
     /// Set once, with the reason, when the engine stops acting for a failure (a store write
     /// failed, a lease was lost); `Engine::failure` waits on it.
-    pub failure: tokio::sync::watch::Sender<Option<String>>,
+    pub failure: std::sync::Arc<tokio::sync::watch::Sender<Option<String>>>,
 }
 
 pub(crate) struct Actor {
@@ -163,7 +163,7 @@ pub(crate) struct Actor {
     cluster: Option<Arc<Cluster>>,
     /// The jobs whose records this turn writes (engines sharing a database fence them).
     turn_jobs: HashSet<String>,
-    failure: tokio::sync::watch::Sender<Option<String>>,
+    failure: std::sync::Arc<tokio::sync::watch::Sender<Option<String>>>,
     /// Per chain changed since the rule files were last loaded, the file's definition the
     /// changes were made on (`store::chain_edits`; kept here too, for changes in one turn).
     edit_bases: HashMap<String, crate::catalog::Chain>,
