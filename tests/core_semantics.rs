@@ -640,7 +640,8 @@ fn stopping_one_step_is_a_completion_and_refuses_idle_steps() {
         }),
         Err(CoreError::UnknownStep {
             job: "J".into(),
-            step: "Z".into()
+            step: "Z".into(),
+            nearest: None
         })
     );
     d.input(Input::Stop {
@@ -706,7 +707,8 @@ fn nested_stall_stalls_the_outer_step_and_alter_evaluate_resumes_it() {
         )),
         Err(CoreError::UnknownStep {
             job: "J".into(),
-            step: "N.NOPE".into()
+            step: "N.NOPE".into(),
+            nearest: None
         })
     );
     assert_eq!(snapshot_json(&d, "J"), before);
@@ -854,7 +856,8 @@ fn alter_running_chain_refusals_change_nothing() {
         d.input(alter("J1", Some("X"), AlterChange::default())),
         Err(CoreError::UnknownStep {
             job: "J1".into(),
-            step: "X".into()
+            step: "X".into(),
+            nearest: None
         })
     );
     assert_eq!(snapshot_json(&d, "J1"), before);

@@ -47,7 +47,7 @@ fn in_chain(body: &str) -> String {
 fn missing_semicolon_names_what_was_expected_and_what_was_found() {
     assert_eq!(
         one_error(&in_chain("  step A program P\n  step B program P;")),
-        "syntax@4:3: expected `;` or `with`, found `step`"
+        "syntax@3:19: missing `;` at the end of this statement (found `step` at line 4, column 3)"
     );
     let d = &diags(&in_chain("  step A program P\n  step B program P;"))[0];
     assert_eq!(d.expected.as_deref(), Some("`;` or `with`"));

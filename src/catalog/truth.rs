@@ -28,7 +28,7 @@ use crate::lang::sql::{value as sqlv, BinOp, SqlError, Value};
 /// At most this many state combinations are enumerated for one question.
 pub const DEFAULT_LIMIT: usize = 20_000;
 
-/// The error code of a STOPPED step (semantics.md).
+/// The error code of a STOPPED step (docs/evaluator.md).
 pub const STOPPED_CODE: i64 = 1013;
 
 /// The error code of an abstract FAILED state whose code is not pinned down (any code > 0):

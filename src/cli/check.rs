@@ -6,7 +6,7 @@
 //! (or on warnings with `--deny-warnings`), 2 when a path does not exist (bad usage).
 
 use crate::catalog::{load_paths, Loaded};
-use crate::lang::diagnostic::{render_text, DiagnosticJson};
+use crate::lang::diagnostic::{render_text_styled, DiagnosticJson};
 use serde::Serialize;
 
 #[derive(Debug, clap::Args)]
@@ -19,6 +19,17 @@ pub struct CheckArgs {
     /// Exit 1 when there are warnings.
     #[arg(long)]
     pub deny_warnings: bool,
+    /// Colours in the text report: `auto` when standard output is a terminal and NO_COLOR is
+    /// unset or empty.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -70,9 +81,14 @@ fn plural(n: usize, word: &str) -> String {
 
 /// The human form: every diagnostic, then one summary line.
 pub fn render_report(loaded: &Loaded) -> String {
+    render_report_styled(loaded, false)
+}
+
+/// [`render_report`], in colour when `colour`.
+pub fn render_report_styled(loaded: &Loaded, colour: bool) -> String {
     let mut out = String::new();
     for d in &loaded.diagnostics {
-        out.push_str(&render_text(d, &loaded.sources));
+        out.push_str(&render_text_styled(d, &loaded.sources, colour));
         out.push('\n');
     }
     let (errors, warnings) = (loaded.error_count(), loaded.warning_count());
@@ -106,7 +122,14 @@ pub fn run(args: CheckArgs) -> i32 {
     }
     let loaded = load_paths(&args.paths);
     match args.format {
-        CheckFormat::Text => write_stdout(&render_report(&loaded)),
+        CheckFormat::Text => {
+            let colour = match args.color {
+                ColorChoice::Auto => super::logging::stdout_colour(),
+                ColorChoice::Always => true,
+                ColorChoice::Never => false,
+            };
+            write_stdout(&render_report_styled(&loaded, colour))
+        }
         CheckFormat::Json => match serde_json::to_string_pretty(&CheckReport::new(&loaded)) {
             Ok(s) => write_stdout(&format!("{s}\n")),
             Err(e) => {

@@ -519,10 +519,22 @@ pub fn parse_sets(
                 body.insert(key.clone(), Value::String(v.to_string()));
             }
             other => {
+                const ATTRIBUTES: [&str; 7] = [
+                    "pause",
+                    "pause_before",
+                    "skip",
+                    "state",
+                    "restart_on_failure",
+                    "restart_on_recovery",
+                    "timeout",
+                ];
+                let hint = crate::lang::diagnostic::did_you_mean(
+                    crate::lang::diagnostic::nearest_name(other, ATTRIBUTES).as_deref(),
+                );
                 return Err(CmdError::Usage(format!(
-                    "--set {other}: not one of pause, pause_before, skip, state, \
-                     restart_on_failure, restart_on_recovery, timeout"
-                )))
+                    "--set {other}: not one of {}{hint}",
+                    ATTRIBUTES.join(", ")
+                )));
             }
         }
     }

@@ -30,9 +30,12 @@ macro_rules! errln {
 pub mod apex;
 pub mod chain_cmd;
 pub mod check;
+pub mod completions;
 pub mod control;
 pub mod graph;
 pub mod import_oracle;
+pub mod logging;
+pub mod output_cmd;
 pub mod purge;
 pub mod run;
 pub mod serve;
@@ -67,21 +70,6 @@ pub struct Cli {
 pub enum LogFormat {
     Text,
     Json,
-}
-
-/// Install the tracing subscriber (stderr) once per process. A bad CHAINSCHED_LOG filter
-/// falls back to the default level instead of failing the command.
-fn init_logging(format: LogFormat, default_level: &str) {
-    use tracing_subscriber::EnvFilter;
-    let filter =
-        EnvFilter::try_from_env("CHAINSCHED_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
-    };
 }
 
 /// `--durability` of `run`, `resume` and `serve` (docs/durability.md, "Durability modes").
@@ -173,6 +161,8 @@ pub enum Command {
     Log(views::LogArgs),
     /// The job_run_details view of one job_log row.
     Details(views::DetailsArgs),
+    /// What a step's process wrote (its last run, or --attempt N, --all; --errors for stderr).
+    Output(output_cmd::OutputArgs),
     /// The timeline view: every event of one job in order.
     Timeline(views::TimelineArgs),
     /// The stats view: run history per chain and per step (--by definition|group: averages
@@ -195,10 +185,16 @@ pub enum Command {
     ChainSteps(views::ChainArgs),
     /// The chain_rules view of the catalog.
     ChainRules(views::ChainArgs),
+    /// The programs view of the catalog: each program, what it runs, the steps that use it.
+    Programs(views::ProgramsArgs),
     /// Translate DBMS_SCHEDULER chain calls (a SQL script) into a rule file.
     ImportOracle(import_oracle::ImportOracleArgs),
     /// Maintain the store: `store check` verifies every record.
     Store(store_cmd::StoreArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff), or write one page per command with --dir.
+    Man(completions::ManArgs),
 }
 
 /// Parse arguments and run; returns the exit code. clap usage errors exit 2.
@@ -219,7 +215,7 @@ pub fn main() -> i32 {
     } else {
         "warn"
     };
-    init_logging(cli.log_format, default_level);
+    logging::init(cli.log_format, default_level);
     match cli.command {
         Command::Check(a) => check::run(a),
         Command::Graph(a) => graph::run(a),
@@ -244,6 +240,7 @@ pub fn main() -> i32 {
         Command::Running(a) => views::running(a),
         Command::Log(a) => views::log(a),
         Command::Details(a) => views::details(a),
+        Command::Output(a) => output_cmd::output(a),
         Command::Timeline(a) => views::timeline(a),
         Command::Stats(a) => views::stats(a),
         Command::Executions(a) => apex::executions(a),
@@ -254,8 +251,11 @@ pub fn main() -> i32 {
         Command::Chains(a) => views::chains(a),
         Command::ChainSteps(a) => views::chain_steps(a),
         Command::ChainRules(a) => views::chain_rules(a),
+        Command::Programs(a) => views::programs(a),
         Command::ImportOracle(a) => import_oracle::run(a),
         Command::Store(a) => store_cmd::run(a),
+        Command::Completions(a) => completions::completions(a),
+        Command::Man(a) => completions::man(a),
     }
 }
 

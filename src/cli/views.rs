@@ -29,6 +29,44 @@ pub struct SourceArgs {
     pub server: Option<String>,
     #[arg(long, value_enum, default_value = "table")]
     pub format: OutputFormat,
+    /// `-o wide`: a table of every column (by default a table shows a narrow set that fits
+    /// 100 characters); `-o json|csv|table` is `--format`.
+    #[arg(short = 'o', long = "output", value_enum, conflicts_with = "format")]
+    pub output: Option<OutputMode>,
+    /// Only these columns, in this order (comma-separated, any case; tables and CSV).
+    #[arg(long, value_delimiter = ',')]
+    pub columns: Vec<String>,
+}
+
+/// `-o` of the view commands (kubectl style).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputMode {
+    Wide,
+    Table,
+    Json,
+    Csv,
+}
+
+impl SourceArgs {
+    /// The rendering asked for by `--format` or `-o`.
+    pub fn fmt(&self) -> Format {
+        match self.output {
+            Some(OutputMode::Wide | OutputMode::Table) => Format::Table,
+            Some(OutputMode::Json) => Format::Json,
+            Some(OutputMode::Csv) => Format::Csv,
+            None => format(self.format),
+        }
+    }
+
+    /// The columns asked for by `-o wide` and `--columns`.
+    pub fn columns(&self) -> render::Columns {
+        render::Columns::from_args(self.output == Some(OutputMode::Wide), &self.columns)
+    }
+
+    /// Rows rendered as asked; an unknown `--columns` name is bad usage.
+    pub fn rows<T: views::ViewRow>(&self, rows: &[T]) -> Result<String, CmdError> {
+        render::rows_in(rows, self.fmt(), &self.columns()).map_err(CmdError::Usage)
+    }
 }
 
 /// A command's failure: usage (exit 2) or a problem found while running (exit 1).
@@ -150,15 +188,32 @@ pub(crate) fn query_string(pairs: &[(&str, Option<String>)]) -> String {
     }
 }
 
+/// `--since`/`--until`: an RFC 3339 time, or a duration back from now (`2h`, `30m`, `1d`,
+/// `1h30m`, `90s`), as `journalctl --since` and `kubectl --since` take them.
 fn instant(flag: &str, v: &Option<String>) -> Result<Option<u64>, CmdError> {
+    instant_at(flag, v, now_millis())
+}
+
+fn instant_at(flag: &str, v: &Option<String>, now: u64) -> Result<Option<u64>, CmdError> {
     match v {
         None => Ok(None),
-        Some(t) => parse_rfc3339(t).map(Some).ok_or_else(|| {
-            CmdError::Usage(format!(
-                "{flag} '{t}' is not an RFC 3339 time (e.g. 2024-05-01T12:00:00Z)"
-            ))
-        }),
+        Some(t) => parse_rfc3339(t)
+            .or_else(|| {
+                let ago = t.trim().strip_suffix(" ago").unwrap_or(t.trim());
+                crate::lang::duration::parse_duration(ago).map(|d| now.saturating_sub(d))
+            })
+            .map(Some)
+            .ok_or_else(|| {
+                CmdError::Usage(format!(
+                    "{flag} '{t}' is neither an RFC 3339 time (2024-05-01T12:00:00Z) nor a duration back from now (2h, 30m, 1d, 1h30m)"
+                ))
+            }),
     }
+}
+
+/// The `--since`/`--until` instant as the API takes it (RFC 3339).
+fn instant_text(flag: &str, v: &Option<String>) -> Result<Option<String>, CmdError> {
+    Ok(instant(flag, v)?.map(views::time::rfc3339))
 }
 
 // ---------------------------------------------------------------- jobs
@@ -173,10 +228,10 @@ pub struct JobsArgs {
     /// At most this many jobs (newest first).
     #[arg(long)]
     pub limit: Option<usize>,
-    /// Only jobs started at or after this RFC 3339 time.
+    /// Only jobs started at or after this time: RFC 3339, or a duration back from now (2h, 1d).
     #[arg(long)]
     pub since: Option<String>,
-    /// Only jobs started before this RFC 3339 time.
+    /// Only jobs started before this time: RFC 3339, or a duration back from now.
     #[arg(long)]
     pub until: Option<String>,
     #[command(flatten)]
@@ -201,12 +256,12 @@ pub fn jobs(a: JobsArgs) -> i32 {
                     ("state", a.state.clone()),
                     ("chain", a.chain.clone()),
                     ("limit", a.limit.map(|l| l.to_string())),
-                    ("since", a.since.clone()),
-                    ("until", a.until.clone()),
+                    ("since", instant_text("--since", &a.since)?),
+                    ("until", instant_text("--until", &a.until)?),
                 ])
             ))?,
         };
-        Ok(render::rows::<views::JobRow>(&rows, format(a.src.format)))
+        a.src.rows(&rows)
     })())
 }
 
@@ -232,10 +287,7 @@ pub fn steps(a: StepsArgs) -> i32 {
                 if a.all { "?history=true" } else { "" }
             ))?,
         };
-        Ok(render::rows::<views::RunningChainRow>(
-            &rows,
-            format(a.src.format),
-        ))
+        a.src.rows(&rows)
     })())
 }
 
@@ -252,10 +304,7 @@ pub fn running(a: RunningArgs) -> i32 {
             Backend::Local(v) => query::running_chains(&v, None, false, now_millis())?,
             Backend::Remote(c) => c.get("/api/v1/running_chains")?,
         };
-        Ok(render::rows::<views::RunningChainRow>(
-            &rows,
-            format(a.src.format),
-        ))
+        a.src.rows(&rows)
     })())
 }
 
@@ -273,8 +322,10 @@ pub struct LogArgs {
     /// At most this many rows (the most recent ones unless --since-id is given).
     #[arg(long)]
     pub limit: Option<usize>,
+    /// Only rows logged at or after this time: RFC 3339, or a duration back from now (2h, 1d).
     #[arg(long)]
     pub since: Option<String>,
+    /// Only rows logged before this time: RFC 3339, or a duration back from now.
     #[arg(long)]
     pub until: Option<String>,
     #[command(flatten)]
@@ -300,15 +351,12 @@ pub fn log(a: LogArgs) -> i32 {
                     ("chain", a.chain.clone()),
                     ("since_id", a.since_id.map(|i| i.to_string())),
                     ("limit", a.limit.map(|l| l.to_string())),
-                    ("since", a.since.clone()),
-                    ("until", a.until.clone()),
+                    ("since", instant_text("--since", &a.since)?),
+                    ("until", instant_text("--until", &a.until)?),
                 ])
             ))?,
         };
-        Ok(render::rows::<views::JobLogRow>(
-            &rows,
-            format(a.src.format),
-        ))
+        a.src.rows(&rows)
     })())
 }
 
@@ -331,7 +379,7 @@ pub fn details(a: DetailsArgs) -> i32 {
             Backend::Local(v) => query::run_details(&v, id)?,
             Backend::Remote(c) => c.get(&format!("/api/v1/log/{id}"))?,
         };
-        Ok(render::record(&row, format(a.src.format)))
+        Ok(render::record(&row, a.src.fmt()))
     })())
 }
 
@@ -350,10 +398,7 @@ pub fn timeline(a: TimelineArgs) -> i32 {
             Backend::Local(v) => query::timeline(&v, &a.job)?,
             Backend::Remote(c) => c.get(&format!("/api/v1/jobs/{}/timeline", encode(&a.job)))?,
         };
-        Ok(render::rows::<views::TimelineRow>(
-            &rows,
-            format(a.src.format),
-        ))
+        a.src.rows(&rows)
     })())
 }
 
@@ -400,7 +445,7 @@ pub fn stats(a: StatsArgs) -> i32 {
                 query_string(&[("chain", a.chain.clone())])
             ))?,
         };
-        Ok(render::rows::<views::StatsRow>(&rows, format(a.src.format)))
+        a.src.rows(&rows)
     })())
 }
 
@@ -417,7 +462,7 @@ pub fn explain(a: ExplainArgs) -> i32 {
             Backend::Local(v) => query::explain(&v, &a.job, now_millis())?,
             Backend::Remote(c) => c.get(&format!("/api/v1/jobs/{}/explain", encode(&a.job)))?,
         };
-        Ok(render::explanation(&e, format(a.src.format)))
+        render::explanation_in(&e, a.src.fmt(), &a.src.columns()).map_err(CmdError::Usage)
     })())
 }
 
@@ -439,14 +484,21 @@ pub fn chains(a: ChainArgs) -> i32 {
                 let all: Vec<views::ChainRow> = c.get("/api/v1/chains")?;
                 match &a.chain {
                     Some(name) if !all.iter().any(|r| &r.chain_name == name) => {
-                        return Err(CmdError::Problem(format!("chain {name} not found")))
+                        let nearest = crate::lang::diagnostic::nearest_name(
+                            name,
+                            all.iter().map(|r| r.chain_name.as_str()),
+                        );
+                        return Err(CmdError::Problem(format!(
+                            "chain {name} not found{}",
+                            crate::lang::diagnostic::did_you_mean(nearest.as_deref())
+                        )));
                     }
                     Some(name) => all.into_iter().filter(|r| &r.chain_name == name).collect(),
                     None => all,
                 }
             }
         };
-        Ok(render::rows(&rows, format(a.src.format)))
+        a.src.rows(&rows)
     })())
 }
 
@@ -471,13 +523,51 @@ fn per_chain<T: views::ViewRow>(
     Ok(out)
 }
 
+#[derive(Debug, clap::Args)]
+pub struct ProgramsArgs {
+    /// Only this program.
+    pub program: Option<String>,
+    #[command(flatten)]
+    pub src: SourceArgs,
+}
+
+/// The programs view of the catalog.
+pub fn programs(a: ProgramsArgs) -> i32 {
+    finish((|| {
+        let rows: Vec<views::ProgramRow> = match backend(&a.src)? {
+            Backend::Local(v) => query::programs(&v, a.program.as_deref())?,
+            Backend::Remote(c) => {
+                let all: Vec<views::ProgramRow> = c.get("/api/v1/programs")?;
+                match &a.program {
+                    Some(name) if !all.iter().any(|r| &r.program_name == name) => {
+                        let nearest = crate::lang::diagnostic::nearest_name(
+                            name,
+                            all.iter().map(|r| r.program_name.as_str()),
+                        );
+                        return Err(CmdError::Problem(format!(
+                            "program {name} not found{}",
+                            crate::lang::diagnostic::did_you_mean(nearest.as_deref())
+                        )));
+                    }
+                    Some(name) => all
+                        .into_iter()
+                        .filter(|r| &r.program_name == name)
+                        .collect(),
+                    None => all,
+                }
+            }
+        };
+        a.src.rows(&rows)
+    })())
+}
+
 pub fn chain_steps(a: ChainArgs) -> i32 {
     finish((|| {
         let rows: Vec<views::ChainStepRow> = match backend(&a.src)? {
             Backend::Local(v) => query::chain_steps(&v, a.chain.as_deref())?,
             Backend::Remote(c) => per_chain(&c, &a.chain, "steps")?,
         };
-        Ok(render::rows(&rows, format(a.src.format)))
+        a.src.rows(&rows)
     })())
 }
 
@@ -487,7 +577,7 @@ pub fn chain_rules(a: ChainArgs) -> i32 {
             Backend::Local(v) => query::chain_rules(&v, a.chain.as_deref())?,
             Backend::Remote(c) => per_chain(&c, &a.chain, "rules")?,
         };
-        Ok(render::rows(&rows, format(a.src.format)))
+        a.src.rows(&rows)
     })())
 }
 
@@ -507,7 +597,7 @@ pub fn schedules(a: SchedulesArgs) -> i32 {
             Backend::Local(v) => query::schedules(&v)?,
             Backend::Remote(c) => c.get("/api/v1/schedules")?,
         };
-        Ok(render::rows(&rows, format(a.src.format)))
+        a.src.rows(&rows)
     })())
 }
 
@@ -547,6 +637,26 @@ pub fn engines(a: EnginesArgs) -> i32 {
             Backend::Local(v) => views::engines::engine_rows(v.store())?,
             Backend::Remote(c) => c.get("/api/v1/engines")?,
         };
-        Ok(render::rows(&rows, format(a.src.format)))
+        a.src.rows(&rows)
     })())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_takes_rfc3339_or_a_duration_back_from_now() {
+        let now = 10 * 86_400_000;
+        let at = |t: &str| {
+            instant_at("--since", &Some(t.to_string()), now)
+                .ok()
+                .flatten()
+        };
+        assert_eq!(at("2h"), Some(now - 7_200_000));
+        assert_eq!(at("1d"), Some(now - 86_400_000));
+        assert_eq!(at("1h30m ago"), Some(now - 5_400_000));
+        assert_eq!(at("1970-01-01T00:00:01Z"), Some(1000));
+        assert!(instant_at("--since", &Some("yesterday".into()), now).is_err());
+    }
 }

@@ -3,7 +3,7 @@
 //! rules that can see the change, so the next evaluation applies it.
 //!
 //! Every input is validated completely before anything is changed: a refused alter changes
-//! nothing (semantics.md, cli.md "rejected").
+//! nothing (docs/evaluator.md, "Attributes and manual control").
 
 use super::engine::Core;
 use super::job::*;
@@ -178,10 +178,7 @@ impl Core {
             }
             match step {
                 Some(sub) => {
-                    let (i, s) = j.locate(sub).ok_or_else(|| CoreError::UnknownStep {
-                        job: j.name().to_string(),
-                        step: sub.to_string(),
-                    })?;
+                    let (i, s) = j.locate(sub).ok_or_else(|| j.unknown_step(sub))?;
                     if !j.instances[i].live() {
                         return Err(CoreError::Invalid(format!(
                             "step {sub} of job {} belongs to a nested chain that has ended",

@@ -361,10 +361,7 @@ impl Core {
                     if j.ended() {
                         return Ok(false);
                     }
-                    let (i, s) = j.locate(&subname).ok_or_else(|| CoreError::UnknownStep {
-                        job: j.name().to_string(),
-                        step: subname.clone(),
-                    })?;
+                    let (i, s) = j.locate(&subname).ok_or_else(|| j.unknown_step(&subname))?;
                     let st = &j.instances[i].step(s);
                     let is_program = matches!(j.step_def(i, s).kind, StepTarget::Program(_));
                     if !j.instances[i].live()
@@ -455,10 +452,7 @@ impl Core {
                             Ok(false)
                         }
                         Some(sub) => {
-                            let (i, s) = j.locate(&sub).ok_or_else(|| CoreError::UnknownStep {
-                                job: j.name().to_string(),
-                                step: sub.clone(),
-                            })?;
+                            let (i, s) = j.locate(&sub).ok_or_else(|| j.unknown_step(&sub))?;
                             if !j.instances[i].live() || !j.can_stop(i, s) {
                                 return Err(CoreError::Invalid(format!(
                                     "step {sub} of job {} is {}; only a RUNNING, SCHEDULED, \

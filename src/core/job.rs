@@ -511,6 +511,25 @@ impl Job {
         top.or_else(|| self.subnames.get(subname).copied())
     }
 
+    /// The refusal of an unknown subname, with the nearest one the job has (a typo).
+    pub fn unknown_step(&self, subname: &str) -> super::CoreError {
+        let top = self
+            .instances
+            .first()
+            .map(|root| root.def.step_by_name.keys().map(String::as_str))
+            .into_iter()
+            .flatten();
+        let nested = self.subnames.keys().map(String::as_str);
+        // Sorted: the core answers the same whatever the hash order (ties go to the first).
+        let mut names: Vec<&str> = top.chain(nested).collect();
+        names.sort_unstable();
+        super::CoreError::UnknownStep {
+            job: self.name().to_string(),
+            step: subname.to_string(),
+            nearest: crate::lang::diagnostic::nearest_name(subname, names),
+        }
+    }
+
     /// Live instances in id order.
     pub fn live_instances(&self) -> Vec<InstId> {
         (0..self.instances.len())

@@ -1,10 +1,10 @@
-//! Evaluation of one chain instance (semantics.md "One evaluation pass") and the stall check.
+//! Evaluation of one chain instance (docs/evaluator.md, "Passes") and the stall check.
 //!
 //! A pass: (1) evaluate the conditions against a snapshot of the step states; (2) if any TRUE
 //! rule's action is END, the first such rule in rule order ends the chain and nothing else of
 //! the pass applies; (3) otherwise apply every STOP, then every START, in rule order. Another
 //! pass follows only when a step completed synchronously during the pass (a STOP, a skipped
-//! step, a nested chain that ended at once) — a START alone does not (semantics.md §4), so a
+//! step, a nested chain that ended at once) — a START alone does not (docs/evaluator.md, "Passes"), so a
 //! TRUE `STOP B` does not undo the `START B` of the same pass; it acts at the next evaluation.
 //!
 //! Incremental mode (default) re-evaluates only dirty rules (those that can see a step changed
@@ -117,7 +117,7 @@ impl Job {
                         } else {
                             self.start_step(i, s, after, ctx);
                         }
-                        // semantics.md §4: only a step that completed synchronously (STOPPED,
+                        // docs/evaluator.md, "Passes": only a step that completed synchronously (STOPPED,
                         // a skipped step, a nested chain that ended at once) causes another
                         // pass. A START alone does not, so a TRUE STOP rule does not undo a
                         // START of the same pass ("every STOP, then every START").
@@ -221,7 +221,7 @@ impl Job {
         self.instances[i].def.chain.evaluation_interval.is_none()
     }
 
-    /// Stall / unstall instance `i` (semantics.md "One evaluation pass", step 5).
+    /// Stall / unstall instance `i` (docs/evaluator.md, "Stalls").
     fn stall_check(&mut self, i: InstId, ctx: &mut Ctx) {
         if self.ended() || !self.instances[i].live() {
             return;

@@ -1,5 +1,5 @@
 //! Durability support: a serializable snapshot of one job, restoring it into a fresh core, and
-//! the recovery transitions of semantics.md "Durability and recovery".
+//! the recovery transitions of docs/evaluator.md, "Durability and recovery".
 //!
 //! A snapshot holds everything the job needs to continue: the chain definitions it started
 //! with (as altered since), every instance and step (states, attempt counters, held outcomes,
@@ -255,7 +255,7 @@ impl Core {
         Ok(())
     }
 
-    /// Recovery after a crash or restart (semantics.md "Durability and recovery"):
+    /// Recovery after a crash or restart (docs/evaluator.md, "Durability and recovery"):
     /// * `restartable`: the chain restarts from the beginning (interrupted runs are logged
     ///   STOPPED, pending timers cancelled);
     /// * otherwise AFTER delays, retries and interval ticks are re-armed at their stored due

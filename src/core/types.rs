@@ -455,8 +455,14 @@ pub enum CoreError {
         /// The closest existing chain name, if one is close.
         nearest: Option<String>,
     },
-    #[error("job {job} has no step {step}")]
-    UnknownStep { job: String, step: String },
+    #[error("job {job} has no step {step}{}", crate::lang::diagnostic::did_you_mean(.nearest.as_deref()))]
+    UnknownStep {
+        job: String,
+        step: String,
+        /// The closest subname of the job (`N.I2`), if one is close.
+        #[serde(default)]
+        nearest: Option<String>,
+    },
     #[error("chain {chain} has no step {step}{}", crate::lang::diagnostic::did_you_mean(.nearest.as_deref()))]
     UnknownChainStep {
         chain: String,

@@ -149,11 +149,26 @@ impl DiagnosticJson {
 ///    = help: did you mean VALIDATE?
 /// ```
 pub fn render_text(d: &Diagnostic, sources: &SourceMap) -> String {
+    render_text_styled(d, sources, false)
+}
+
+/// [`render_text`], with ANSI colours when `colour` (a terminal that wants them): the severity
+/// and the carets in red (errors) or yellow (warnings), the message in bold, the location
+/// gutter in blue — the layout people know from rustc.
+pub fn render_text_styled(d: &Diagnostic, sources: &SourceMap, colour: bool) -> String {
     let j = DiagnosticJson::new(d, sources);
-    let sev = match d.severity {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
+    let (sev, tint) = match d.severity {
+        Severity::Error => ("error", "\x1b[1;31m"),
+        Severity::Warning => ("warning", "\x1b[1;33m"),
     };
+    let paint = |style: &str, text: &str| {
+        if colour {
+            format!("{style}{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    };
+    let blue = "\x1b[1;34m";
     let line_text = sources.line_text(d.span.file, d.span.start);
     let gutter = j.line.to_string().len();
     let pad = " ".repeat(gutter);
@@ -167,24 +182,28 @@ pub fn render_text(d: &Diagnostic, sources: &SourceMap) -> String {
         .take(j.column.saturating_sub(1))
         .map(|c| if c == '\t' { '\t' } else { ' ' })
         .collect();
+    let bar = paint(blue, &format!("{pad} |"));
+    let eq = paint(blue, &format!("{pad} ="));
     let mut out = format!(
-        "{sev}[{code}]: {msg}\n{pad}--> {file}:{line}:{col}\n{pad} |\n{line} | {text}\n{pad} | {prefix}{carets}\n",
-        code = d.code,
-        msg = d.message,
+        "{head}{msg}\n{arrow} {file}:{line}:{col}\n{bar}\n{num} {text}\n{bar} {prefix}{carets}\n",
+        head = paint(tint, &format!("{sev}[{}]", d.code)),
+        msg = paint("\x1b[1m", &format!(": {}", d.message)),
+        arrow = paint(blue, &format!("{pad}-->")),
         file = j.file,
         line = j.line,
         col = j.column,
+        num = paint(blue, &format!("{} |", j.line)),
         text = line_text,
-        carets = "^".repeat(caret_len),
+        carets = paint(tint, &"^".repeat(caret_len)),
     );
     if let Some(e) = &d.expected {
-        out.push_str(&format!("{pad} = expected: {e}\n"));
+        out.push_str(&format!("{eq} expected: {e}\n"));
     }
     if let Some(s) = &d.suggestion {
-        out.push_str(&format!("{pad} = help: did you mean {s}?\n"));
+        out.push_str(&format!("{eq} help: did you mean {s}?\n"));
     }
     for n in &d.notes {
-        out.push_str(&format!("{pad} = note: {n}\n"));
+        out.push_str(&format!("{eq} note: {n}\n"));
     }
     out
 }

@@ -7,7 +7,7 @@
 //! live in `lang`, the lowest layer, so every layer above can use them. The values compared
 //! (NULL, numeric strings, dates) and their rules are [`crate::lang::sql`].
 //!
-//! The rules (semantics.md): a comparison involving NULL is UNKNOWN; AND/OR/NOT follow Kleene
+//! The rules (docs/evaluator.md, "Conditions"): a comparison involving NULL is UNKNOWN; AND/OR/NOT follow Kleene
 //! logic; a rule fires only when its condition is TRUE.
 
 use crate::lang::ast::CmpOp;

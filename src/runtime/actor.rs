@@ -137,7 +137,7 @@ pub(crate) struct ActorSetup {
     pub cluster: Option<Arc<Cluster>>,
     /// Set once, with the reason, when the engine stops acting for a failure (a store write
     /// failed, a lease was lost); `Engine::failure` waits on it.
-    pub failure: tokio::sync::watch::Sender<Option<String>>,
+    pub failure: std::sync::Arc<tokio::sync::watch::Sender<Option<String>>>,
     /// The notifier task (`super::notifier`), told of each durable outbox row.
     pub notifier: Option<mpsc::UnboundedSender<super::notifier::NotifierMsg>>,
 }
@@ -171,7 +171,7 @@ pub(crate) struct Actor {
     cluster: Option<Arc<Cluster>>,
     /// The jobs whose records this turn writes (engines sharing a database fence them).
     turn_jobs: HashSet<String>,
-    failure: tokio::sync::watch::Sender<Option<String>>,
+    failure: std::sync::Arc<tokio::sync::watch::Sender<Option<String>>>,
     /// Per chain changed since the rule files were last loaded, the file's definition the
     /// changes were made on (`store::chain_edits`; kept here too, for changes in one turn).
     edit_bases: HashMap<String, crate::catalog::Chain>,
@@ -589,6 +589,8 @@ impl Actor {
                     turn.events.push(EngineEvent::Job(job.clone()));
                 }
                 Effect::Log(row) => {
+                    // The engine's reason for ending the run (timeout, launch failure).
+                    let row = &self.with_reason(row);
                     tracing::trace!(
                         log_id = row.log_id,
                         job = %row.job,
@@ -679,6 +681,24 @@ impl Actor {
     }
 
     /// Run details for a log row, from what the executor captured (or is still running).
+    /// `row` with the reason of its run's capture, if the engine ended or failed to start it,
+    /// added to ADDITIONAL_INFO.
+    fn with_reason(&self, row: &LogRow) -> LogRow {
+        let mut row = row.clone();
+        let reason = row.subname.as_ref().and_then(|sub| {
+            self.captures
+                .get(&(row.job.clone(), sub.clone()))
+                .and_then(|c| c.reason.clone())
+        });
+        if let Some(reason) = reason {
+            row.additional_info = Some(match row.additional_info.take() {
+                Some(info) if !info.is_empty() => format!("{info}; {reason}"),
+                _ => reason,
+            });
+        }
+        row
+    }
+
     fn details_for(&mut self, row: &LogRow) -> RunDetails {
         let mut d = RunDetails {
             log_id: row.log_id,
@@ -1038,6 +1058,9 @@ impl Actor {
                     actual_start: now,
                     ended: now,
                     errors: format!("program {program} is not in the engine's catalog"),
+                    reason: Some(format!(
+                        "not started: program {program} is not in the engine's catalog"
+                    )),
                     ..Capture::default()
                 },
             }));
@@ -1179,6 +1202,7 @@ impl Actor {
             let restartable = self.catalog.jobs.get(&job).is_some_and(|d| d.restartable);
             match self.core.recover_job(now, &job, restartable) {
                 Ok(effects) => {
+                    tracing::info!(job = %job, "job recovered");
                     turn.touched.insert(job.clone());
                     self.record(effects, turn);
                 }

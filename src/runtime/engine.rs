@@ -199,6 +199,7 @@ impl Engine {
         let (tx, rx) = mpsc::unbounded_channel();
         let (events, _) = broadcast::channel(4096);
         let (failure_tx, failure) = watch::channel(None);
+        let failure_tx = Arc::new(failure_tx);
         let report_tx = tx.clone();
         let exec = ExecEnv {
             clock,
@@ -228,9 +229,34 @@ impl Engine {
             tx: tx.clone(),
             events: events.clone(),
             cluster: cluster.clone(),
-            failure: failure_tx,
+            failure: failure_tx.clone(),
         });
-        tokio::spawn(actor.run(rx, work));
+        // A panic in the actor (a bug) must not leave `run`, `serve` and every caller waiting
+        // for answers that never come: it is an engine failure like a failed write, so `serve`
+        // exits non-zero for its supervisor and `run` stops following the engine.
+        tokio::spawn(async move {
+            use futures_util::FutureExt as _;
+            let ran = std::panic::AssertUnwindSafe(actor.run(rx, work))
+                .catch_unwind()
+                .await;
+            if let Err(panic) = ran {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a panic".to_string());
+                let why = format!("the engine's actor panicked ({what})");
+                tracing::error!("{why}; the engine stops");
+                failure_tx.send_if_modified(|f| {
+                    if f.is_none() {
+                        *f = Some(why);
+                        true
+                    } else {
+                        false
+                    }
+                });
+            }
+        });
         if let Some(c) = &cluster {
             super::cluster::spawn(c.clone(), launcher.clone(), tx.downgrade());
         }

@@ -155,7 +155,11 @@ fn sync(
                     firing: None,
                     skipped: 0,
                 };
-                tracing::info!(job = %name, next_run = ?s.next_run, "scheduler: schedule loaded");
+                tracing::info!(
+                    job = %name,
+                    next_run = %s.next_run.map_or_else(|| "never".to_string(), crate::views::time::rfc3339),
+                    "scheduler: schedule loaded"
+                );
                 s
             }
         };
@@ -166,7 +170,9 @@ fn sync(
         }
         out.insert(name.clone(), Entry { schedule, state });
     }
-    for name in stored.keys().chain(old.keys()) {
+    // A name both stored and in memory is removed once (and logged once).
+    let gone: std::collections::BTreeSet<&String> = stored.keys().chain(old.keys()).collect();
+    for name in gone {
         if !out.contains_key(name) {
             tracing::info!(job = %name, "scheduler: schedule removed");
             if let Err(e) = forget(store, name) {
@@ -197,17 +203,17 @@ async fn fire(
     let running = last_run.is_some_and(|r| !r.state.is_finished());
     entry.state.next_run = entry.schedule.next_after(now.max(due));
     if already_started {
-        tracing::info!(job = %name, due, "scheduler: the occurrence was started before a restart");
+        tracing::info!(job = %name, due = %crate::views::time::rfc3339(due), "scheduler: the occurrence was started before a restart");
         entry.state.firing = None;
     } else if running {
         entry.state.skipped += 1;
         entry.state.firing = None;
-        tracing::info!(job = %name, due, "scheduler: the previous run has not ended; occurrence skipped");
+        tracing::info!(job = %name, due = %crate::views::time::rfc3339(due), "scheduler: the previous run has not ended; occurrence skipped");
     } else if !engine.claim_occurrence(&name, due).await.unwrap_or(false) {
         // Engines sharing a database: another one started this occurrence (or the claim
         // could not be made, and then nobody starts it twice).
         entry.state.firing = None;
-        tracing::info!(job = %name, due, "scheduler: occurrence started by another engine");
+        tracing::info!(job = %name, due = %crate::views::time::rfc3339(due), "scheduler: occurrence started by another engine");
     } else {
         entry.state.firing = Some(due);
         persist(store, &entry.state);
@@ -220,11 +226,11 @@ async fn fire(
         match engine.start(request).await {
             Ok(_) => {
                 entry.state.last_start = Some(now);
-                tracing::info!(job = %name, due, "scheduler: started a scheduled run");
+                tracing::info!(job = %name, due = %crate::views::time::rfc3339(due), "scheduler: started a scheduled run");
             }
             Err(EngineError::NotRunning(m)) => return Err(EngineError::NotRunning(m)),
             Err(e) => {
-                tracing::warn!(job = %name, due, "scheduler: cannot start a scheduled run: {e}")
+                tracing::warn!(job = %name, due = %crate::views::time::rfc3339(due), "scheduler: cannot start a scheduled run: {e}")
             }
         }
         entry.state.firing = None;

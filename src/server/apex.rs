@@ -166,10 +166,15 @@ pub(crate) fn bulk_targets(
     states: &[JobState],
 ) -> Result<Vec<String>, crate::views::ViewError> {
     use crate::views::ViewSource;
-    if !views.catalog()?.chains.contains_key(chain) {
+    let catalog = views.catalog()?;
+    if !catalog.chains.contains_key(chain) {
         return Err(crate::views::ViewError::NotFound {
             what: "chain",
             name: chain.to_string(),
+            nearest: crate::lang::diagnostic::nearest_name(
+                chain,
+                catalog.chains.keys().map(String::as_str),
+            ),
         });
     }
     let mut jobs: Vec<_> = views

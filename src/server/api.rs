@@ -287,6 +287,11 @@ pub async fn chains(State(st): State<Arc<AppState>>) -> Result<Response, ApiErro
     Ok(Json(query::chains(&views, None)?).into_response())
 }
 
+/// `GET /api/v1/programs`: the programs view.
+pub async fn programs(State(st): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    Ok(Json(query::programs(&st.views(), None)?).into_response())
+}
+
 pub async fn chain_steps(
     State(st): State<Arc<AppState>>,
     p: PathArg<String>,

@@ -464,8 +464,51 @@ pub enum Reloaded {
     },
 }
 
-/// Load the rule folder and, when it has no error, make it the engine's catalog.
-pub async fn reload_catalog(st: &AppState) -> Result<Reloaded, ApiError> {
+/// Load the rule folder and, when it has no error, make it the engine's catalog. `trigger`
+/// (`SIGHUP`, `POST /api/v1/reload`) is named in the log: one info line for a reload, one
+/// error line per error of a refused one and a warning that the catalog in use is kept.
+pub async fn reload_catalog(st: &AppState, trigger: &str) -> Result<Reloaded, ApiError> {
+    let result = reload_catalog_quiet(st).await;
+    let rules = st.rules.display().to_string();
+    match &result {
+        Ok(Reloaded::Loaded { chains, warnings }) => tracing::info!(
+            trigger,
+            rules = %rules,
+            chains,
+            warnings = warnings.len(),
+            "rules reloaded"
+        ),
+        Ok(Reloaded::Refused {
+            errors,
+            diagnostics,
+        }) => {
+            for d in diagnostics.iter().filter(|d| d["severity"] == "error") {
+                tracing::error!(
+                    trigger,
+                    code = d["code"].as_str().unwrap_or(""),
+                    at = %format!(
+                        "{}:{}:{}",
+                        d["file"].as_str().unwrap_or(""),
+                        d["line"],
+                        d["column"]
+                    ),
+                    "reload refused: {}",
+                    d["message"].as_str().unwrap_or("")
+                );
+            }
+            tracing::warn!(
+                trigger,
+                rules = %rules,
+                errors,
+                "the rule files have {errors} error(s); the catalog in use is kept"
+            );
+        }
+        Err(e) => tracing::error!(trigger, rules = %rules, "reload failed: {}", e.message),
+    }
+    result
+}
+
+async fn reload_catalog_quiet(st: &AppState) -> Result<Reloaded, ApiError> {
     let _one = st.reload_lock.lock().await;
     let rules = st.rules.clone();
     let loaded = tokio::task::spawn_blocking(move || load_paths(&[rules]))
@@ -500,7 +543,7 @@ pub async fn reload_catalog(st: &AppState) -> Result<Reloaded, ApiError> {
 
 pub async fn reload(State(st): State<Arc<AppState>>, b: Body) -> Result<Response, ApiError> {
     let _: Empty = body(b)?;
-    match reload_catalog(&st).await? {
+    match reload_catalog(&st, "POST /api/v1/reload").await? {
         Reloaded::Loaded { chains, warnings } => Ok(Json(
             json!({ "reloaded": true, "chains": chains, "warnings": warnings }),
         )

@@ -130,6 +130,7 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         .route("/log/{log_id}", get(api::log_details))
         .route("/stats", get(api::stats))
         .route("/chains", get(api::chains))
+        .route("/programs", get(api::programs))
         .route("/chains/{chain}/steps", get(api::chain_steps))
         .route("/chains/{chain}/rules", get(api::chain_rules))
         .route("/chains/{chain}/graph.svg", get(api::chain_graph))
@@ -195,7 +196,9 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     tracing::debug!(?nofile, "open file limit");
     let (catalog, warnings) = load_catalog(&config.rules)?;
     for w in &warnings {
-        eprintln!("{w}");
+        // A rendered diagnostic (several lines); never a panic on a closed stderr.
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), "{w}");
     }
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
@@ -242,12 +245,10 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         );
     }
     if !addr.ip().is_loopback() {
-        eprintln!(
-            "chainsched serve: warning: listening on {addr}, which is reachable from other hosts"
-        );
+        tracing::warn!("listening on {addr}, which is reachable from other hosts");
     }
     if config.insecure_no_auth && config.token.is_none() && !config.read_only {
-        eprintln!("chainsched serve: warning: --insecure-no-auth: anyone who can reach {addr} can change jobs");
+        tracing::warn!("--insecure-no-auth: anyone who can reach {addr} can change jobs");
     }
     let (stop_tx, stop_rx) = watch::channel(false);
     spawn_signals(stop_tx);
@@ -280,7 +281,7 @@ pub async fn serve_engine(
         let stop_tx = stop_tx.clone();
         tokio::spawn(async move {
             stop.await;
-            eprintln!("chainsched serve: shutting down (finishing requests in flight)");
+            tracing::info!("shutting down (finishing requests in flight)");
             let _ = stop_tx.send(true);
         });
     }
@@ -306,9 +307,8 @@ pub async fn serve_engine(
         let lost = lost.clone();
         tokio::spawn(async move {
             let why = failure.await;
-            eprintln!(
-                "chainsched serve: the engine stopped: {why}; exiting so that a supervisor \
-                 starts a fresh engine"
+            tracing::error!(
+                "the engine stopped: {why}; exiting so that a supervisor starts a fresh engine"
             );
             *lost.lock().unwrap_or_else(|p| p.into_inner()) = Some(why);
             let _ = stop.send(true);
@@ -329,7 +329,7 @@ pub async fn serve_engine(
     .await;
     // Every request in flight has been answered: now stop the engine (flushes the store).
     engine.shutdown().await;
-    eprintln!("chainsched serve: stopped");
+    tracing::info!("stopped");
     if let Some(why) = lost.lock().unwrap_or_else(|p| p.into_inner()).take() {
         return Err(ServeError::Failed(format!("the engine stopped: {why}")));
     }
@@ -357,19 +357,12 @@ fn spawn_reload_signal(state: Arc<AppState>) {
     let hup_state = state;
     tokio::spawn(async move {
         let Ok(mut hup) = signal(SignalKind::hangup()) else {
-            eprintln!("chainsched serve: cannot install the SIGHUP handler; reload with POST /api/v1/reload");
+            tracing::warn!("cannot install the SIGHUP handler; reload with POST /api/v1/reload");
             return;
         };
         while hup.recv().await.is_some() {
-            match control::reload_catalog(&hup_state).await {
-                Ok(control::Reloaded::Loaded { chains, .. }) => {
-                    eprintln!("chainsched serve: SIGHUP: rules reloaded ({chains} chains)")
-                }
-                Ok(control::Reloaded::Refused { errors, .. }) => eprintln!(
-                    "chainsched serve: SIGHUP: the rule files have {errors} error(s); the catalog in use is kept"
-                ),
-                Err(e) => eprintln!("chainsched serve: SIGHUP: reload failed: {}", e.message),
-            }
+            // `reload_catalog` logs the outcome (one line, or one per error).
+            let _ = control::reload_catalog(&hup_state, "SIGHUP").await;
         }
     });
 }

@@ -13,7 +13,7 @@ fn row_schema<T: ViewRow>() -> Value {
         .map(|c| {
             (
                 c.to_ascii_lowercase(),
-                json!({ "description": format!("{c} (views.md)") }),
+                json!({ "description": format!("{c} (docs/views.md)") }),
             )
         })
         .collect();
@@ -173,6 +173,7 @@ fn base() -> Value {
             "/api/v1/log/{log_id}": { "get": { "summary": "job_run_details row", "parameters": [p("log_id")], "responses": one("RunDetailsRow") } },
             "/api/v1/stats": { "get": { "summary": "stats rows", "parameters": [q("chain", "chain name")], "responses": list("StatsRow") } },
             "/api/v1/chains": { "get": { "summary": "chains view", "responses": list("ChainRow") } },
+            "/api/v1/programs": { "get": { "summary": "programs view", "responses": list("ProgramRow") } },
             "/api/v1/chains/{chain}/steps": { "get": { "summary": "chain_steps view", "parameters": [p("chain")], "responses": list("ChainStepRow") } },
             "/api/v1/chains/{chain}/rules": { "get": { "summary": "chain_rules view", "parameters": [p("chain")], "responses": list("ChainRuleRow") } },
             "/api/v1/chains/{chain}/graph.svg": { "get": { "summary": "the chain drawn (image/svg+xml), laid out as `chainsched graph --format svg` draws it", "parameters": [p("chain"), q("collapse", "nested chains to draw as their step alone: comma-separated step subnames, * for all")], "responses": { "200": { "description": "SVG" }, "404": { "$ref": "#/components/responses/Error" } } } },
@@ -192,6 +193,7 @@ fn base() -> Value {
                 "RunDetailsRow": row_schema::<RunDetailsRow>(),
                 "TimelineRow": row_schema::<TimelineRow>(),
                 "ChainRow": row_schema::<ChainRow>(),
+                "ProgramRow": row_schema::<crate::views::ProgramRow>(),
                 "ChainStepRow": row_schema::<ChainStepRow>(),
                 "ChainRuleRow": row_schema::<ChainRuleRow>(),
                 "StatsRow": row_schema::<StatsRow>(),

@@ -3,7 +3,7 @@
 //! Why a queue of `(time, sequence)`: nothing runs and no clock is read; the only thing that
 //! moves time forward is the next pending item (a step attempt finishing, a timer the core
 //! asked for, a job start, a scripted intervention). Everything due at one instant goes to the
-//! core as ONE batch ([`Core::handle_batch`]) in the order cli.md fixes — completions and timers,
+//! core as ONE batch ([`Core::handle_batch`]) in a fixed order — completions and timers,
 //! then job starts, then interventions in file order — so the core runs one evaluation pass per
 //! affected job and two steps finishing together are seen together by the rules.
 //!

@@ -1,4 +1,4 @@
-//! Rendering a [`SimResult`]: the stable JSON shape of cli.md, and a table for people.
+//! Rendering a [`SimResult`]: the stable JSON shape of `simulate --format json` (docs/testing-chains.md), and a table for people.
 //!
 //! Why typed structs rather than `json!`: field order is part of the contract (scripts and the
 //! hidden acceptance tests compare it), and a struct's declaration order is its serialized

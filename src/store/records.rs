@@ -194,7 +194,7 @@ pub struct TimerEntry {
     pub due: Millis,
 }
 
-/// `run/<log_id>`: details of one job-log row (views.md, job_run_details).
+/// `run/<log_id>`: details of one job-log row (docs/views.md, job_run_details).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunDetails {
     pub log_id: u64,

@@ -1,8 +1,104 @@
-//! chains, chain_steps, chain_rules: the catalog the engine runs, as rows.
+//! chains, chain_steps, chain_rules, programs: the catalog the engine runs, as rows.
 
 use super::time::seconds;
-use super::{ChainRow, ChainRuleRow, ChainStepRow};
-use crate::catalog::{Catalog, Chain, StepTarget};
+use super::{ChainRow, ChainRuleRow, ChainStepRow, ViewRow};
+use crate::catalog::{Builtin, Catalog, Chain, ProgramKind, StepTarget};
+use serde::{Deserialize, Serialize};
+
+/// programs: one row per program of the catalog (Oracle's USER_SCHEDULER_PROGRAMS, for this
+/// engine's kinds of program). Environment values are not shown (they may hold secrets); their
+/// names are.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProgramRow {
+    pub program_name: String,
+    /// EXECUTABLE, SHELL, HANDLER or BUILTIN.
+    pub program_type: String,
+    /// The executable's path, the shell script, the handler's name, or the builtin
+    /// (`noop`, `sleep 1s`, `fail 20100`).
+    pub program_action: String,
+    pub number_of_arguments: usize,
+    pub arguments: Vec<String>,
+    /// The names of the environment variables it sets.
+    pub environment: Vec<String>,
+    pub working_directory: Option<String>,
+    /// Seconds; null when none.
+    pub timeout: Option<f64>,
+    /// The steps that run it, `CHAIN.STEP`.
+    pub used_by: Vec<String>,
+    /// `file:line` of the declaration.
+    pub source: String,
+}
+
+impl ViewRow for ProgramRow {
+    const COLUMNS: &'static [&'static str] = &[
+        "PROGRAM_NAME",
+        "PROGRAM_TYPE",
+        "PROGRAM_ACTION",
+        "NUMBER_OF_ARGUMENTS",
+        "ARGUMENTS",
+        "ENVIRONMENT",
+        "WORKING_DIRECTORY",
+        "TIMEOUT",
+        "USED_BY",
+        "SOURCE",
+    ];
+    const DEFAULT_COLUMNS: &'static [&'static str] = &[
+        "PROGRAM_NAME",
+        "PROGRAM_TYPE",
+        "PROGRAM_ACTION",
+        "TIMEOUT",
+        "USED_BY",
+    ];
+}
+
+pub fn programs(catalog: &Catalog, program: Option<&str>) -> Vec<ProgramRow> {
+    catalog
+        .programs
+        .values()
+        .filter(|p| program.is_none_or(|w| w == p.name))
+        .map(|p| {
+            let (kind, action) = match &p.kind {
+                ProgramKind::Executable(path) => ("EXECUTABLE", path.clone()),
+                ProgramKind::Shell(script) => ("SHELL", script.clone()),
+                ProgramKind::Handler(name) => ("HANDLER", name.clone()),
+                ProgramKind::Builtin(b) => (
+                    "BUILTIN",
+                    match b {
+                        Builtin::Noop => "noop".to_string(),
+                        Builtin::Sleep(ms) => {
+                            format!("sleep {}", crate::lang::duration::format_duration(*ms))
+                        }
+                        Builtin::Fail(code) => format!("fail {code}"),
+                    },
+                ),
+            };
+            let used_by = catalog
+                .chains
+                .values()
+                .flat_map(|c| {
+                    c.steps.iter().filter_map(move |s| match &s.kind {
+                        StepTarget::Program(n) if *n == p.name => {
+                            Some(format!("{}.{}", c.name, s.name))
+                        }
+                        _ => None,
+                    })
+                })
+                .collect();
+            ProgramRow {
+                program_name: p.name.clone(),
+                program_type: kind.to_string(),
+                program_action: action,
+                number_of_arguments: p.arguments.len(),
+                arguments: p.arguments.clone(),
+                environment: p.environment.iter().map(|(k, _)| k.clone()).collect(),
+                working_directory: p.working_directory.clone(),
+                timeout: p.timeout.map(seconds),
+                used_by,
+                source: p.source.clone(),
+            }
+        })
+        .collect()
+}
 
 fn chosen<'c>(catalog: &'c Catalog, chain: Option<&str>) -> impl Iterator<Item = &'c Chain> + 'c {
     let wanted = chain.map(String::from);

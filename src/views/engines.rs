@@ -50,6 +50,15 @@ impl ViewRow for EngineRow {
         "ALIVE",
         "JOBS_OWNED",
     ];
+    const DEFAULT_COLUMNS: &'static [&'static str] = &[
+        "ENGINE_ID",
+        "HOST",
+        "PID",
+        "ROLE",
+        "HEARTBEAT_AGE",
+        "ALIVE",
+        "JOBS_OWNED",
+    ];
 }
 
 const ENGINES_SQL: &str = "SELECT e.id, e.slot, e.host, e.pid, e.role, e.address, \

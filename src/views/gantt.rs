@@ -359,6 +359,7 @@ pub fn query(src: &dyn ViewSource, job: &str, now: Millis) -> Result<Gantt, View
     let info = src.job(job)?.ok_or_else(|| ViewError::NotFound {
         what: "job",
         name: job.to_string(),
+        nearest: None,
     })?;
     let steps = src.steps(job)?;
     let timeline = src.timeline(job)?;

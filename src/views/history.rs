@@ -246,11 +246,18 @@ pub fn chain_history(
         ..JobFilter::default()
     };
     let jobs = src.jobs_selected(&filter)?;
-    if jobs.is_empty() && !src.catalog()?.chains.contains_key(chain) {
-        return Err(ViewError::NotFound {
-            what: "chain",
-            name: chain.to_string(),
-        });
+    if jobs.is_empty() {
+        let catalog = src.catalog()?;
+        if !catalog.chains.contains_key(chain) {
+            return Err(ViewError::NotFound {
+                what: "chain",
+                name: chain.to_string(),
+                nearest: crate::lang::diagnostic::nearest_name(
+                    chain,
+                    catalog.chains.keys().map(String::as_str),
+                ),
+            });
+        }
     }
     let mut finished = Vec::with_capacity(jobs.len());
     for info in jobs {

@@ -40,6 +40,7 @@ pub mod time;
 pub mod timeline;
 pub mod truth;
 
+pub use catalog_views::ProgramRow;
 pub use engines::EngineRow;
 pub use events::KeptEventRow;
 pub use rows::*;
@@ -120,8 +121,13 @@ pub struct JobFilter {
 /// Why a view could not be produced.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ViewError {
-    #[error("{what} {name} not found")]
-    NotFound { what: &'static str, name: String },
+    #[error("{what} {name} not found{}", crate::lang::diagnostic::did_you_mean(.nearest.as_deref()))]
+    NotFound {
+        what: &'static str,
+        name: String,
+        /// The closest existing name, for a typo (chains).
+        nearest: Option<String>,
+    },
     #[error("{0}")]
     BadRequest(String),
     #[error("store error: {0}")]

@@ -20,6 +20,7 @@ fn not_found(what: &'static str, name: &str) -> ViewError {
     ViewError::NotFound {
         what,
         name: name.to_string(),
+        nearest: None,
     }
 }
 
@@ -119,7 +120,20 @@ pub fn timeline(src: &dyn ViewSource, job: &str) -> Result<Vec<TimelineRow>, Vie
 
 fn known_chain(src: &dyn ViewSource, chain: Option<&str>) -> Result<(), ViewError> {
     match chain {
-        Some(c) if !src.catalog()?.chains.contains_key(c) => Err(not_found("chain", c)),
+        Some(c) => {
+            let catalog = src.catalog()?;
+            if catalog.chains.contains_key(c) {
+                return Ok(());
+            }
+            Err(ViewError::NotFound {
+                what: "chain",
+                name: c.to_string(),
+                nearest: crate::lang::diagnostic::nearest_name(
+                    c,
+                    catalog.chains.keys().map(String::as_str),
+                ),
+            })
+        }
         _ => Ok(()),
     }
 }
@@ -135,6 +149,28 @@ pub fn chain_steps(
 ) -> Result<Vec<ChainStepRow>, ViewError> {
     known_chain(src, chain)?;
     Ok(catalog_views::chain_steps(&*src.catalog()?, chain))
+}
+
+/// The programs view (optionally one program; an unknown one is "not found", with the
+/// nearest name).
+pub fn programs(
+    src: &dyn ViewSource,
+    program: Option<&str>,
+) -> Result<Vec<super::ProgramRow>, ViewError> {
+    let catalog = src.catalog()?;
+    if let Some(p) = program {
+        if !catalog.programs.contains_key(p) {
+            return Err(ViewError::NotFound {
+                what: "program",
+                name: p.to_string(),
+                nearest: crate::lang::diagnostic::nearest_name(
+                    p,
+                    catalog.programs.keys().map(String::as_str),
+                ),
+            });
+        }
+    }
+    Ok(catalog_views::programs(&catalog, program))
 }
 
 pub fn chain_rules(

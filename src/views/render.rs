@@ -18,6 +18,107 @@ pub enum Format {
 /// Widest table cell, in characters; longer text ends with `…`.
 pub const TABLE_CELL_MAX: usize = 60;
 
+/// The width a table of the default columns is fitted into (long cells are cut further,
+/// widest first; columns a view never cuts are not).
+pub const TABLE_WIDTH: usize = 100;
+
+/// Which columns a table (or CSV) shows, like kubectl: the view's narrow default set, every
+/// column (`-o wide`), or the ones named (`--columns A,B`, in that order).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Columns {
+    #[default]
+    Default,
+    Wide,
+    Only(Vec<String>),
+}
+
+impl Columns {
+    /// From `-o wide` and `--columns A,B` (names in any case).
+    pub fn from_args(wide: bool, only: &[String]) -> Columns {
+        let only: Vec<String> = only
+            .iter()
+            .map(|c| c.trim().to_ascii_uppercase())
+            .filter(|c| !c.is_empty())
+            .collect();
+        if !only.is_empty() {
+            Columns::Only(only)
+        } else if wide {
+            Columns::Wide
+        } else {
+            Columns::Default
+        }
+    }
+
+    /// The column names chosen among `all` (default set `default`), or why a name is refused.
+    pub fn pick(
+        &self,
+        all: &'static [&'static str],
+        default: &'static [&'static str],
+    ) -> Result<Vec<&'static str>, String> {
+        match self {
+            Columns::Default => Ok(default.to_vec()),
+            Columns::Wide => Ok(all.to_vec()),
+            Columns::Only(names) => names
+                .iter()
+                .map(|n| {
+                    all.iter().copied().find(|c| c == n).ok_or_else(|| {
+                        let near = crate::lang::diagnostic::nearest_name(n, all.iter().copied());
+                        format!(
+                            "--columns: this view has no column {n}{}; its columns are {}",
+                            crate::lang::diagnostic::did_you_mean(near.as_deref()),
+                            all.join(", ")
+                        )
+                    })
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Rows with a choice of columns. Tables show the chosen columns (the narrow default set
+/// fitted into [`TABLE_WIDTH`]); CSV shows all columns unless `--columns` names some, so
+/// scripts reading CSV are not affected by the table's default; JSON is always whole rows.
+pub fn rows_in<T: ViewRow>(rows: &[T], format: Format, cols: &Columns) -> Result<String, String> {
+    let chosen = |csv: bool| {
+        let cols = match (csv, cols) {
+            (true, Columns::Default) => &Columns::Wide,
+            _ => cols,
+        };
+        cols.pick(T::COLUMNS, T::DEFAULT_COLUMNS)
+    };
+    let index = |names: &[&str]| -> Vec<usize> {
+        names
+            .iter()
+            .filter_map(|n| T::COLUMNS.iter().position(|c| c == n))
+            .collect()
+    };
+    let project = |cells: Vec<String>, idx: &[usize]| -> Vec<String> {
+        idx.iter()
+            .map(|&i| cells.get(i).cloned().unwrap_or_default())
+            .collect()
+    };
+    match format {
+        Format::Json => Ok(json(rows)),
+        Format::Csv => {
+            let names = chosen(true)?;
+            let idx = index(&names);
+            Ok(csv(&names, rows.iter().map(|r| project(r.cells(), &idx))))
+        }
+        Format::Table => {
+            let names = chosen(false)?;
+            let idx = index(&names);
+            let uncut: Vec<bool> = names.iter().map(|n| T::UNCUT.contains(n)).collect();
+            let fit = matches!(cols, Columns::Default).then_some(TABLE_WIDTH);
+            Ok(table_fitted(
+                &names,
+                rows.iter().map(|r| project(r.cells(), &idx)).collect(),
+                &uncut,
+                fit,
+            ))
+        }
+    }
+}
+
 pub fn json<T: Serialize + ?Sized>(value: &T) -> String {
     let mut s = serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".to_string());
     s.push('\n');
@@ -46,9 +147,14 @@ pub fn record<T: ViewRow>(row: &T, format: Format) -> String {
 /// The explain view: JSON object; CSV of the rule rows; a table preceded by the job's state
 /// and, for a stalled job, the reason paragraph.
 pub fn explanation(e: &Explanation, format: Format) -> String {
-    match format {
+    explanation_in(e, format, &Columns::Wide).unwrap_or_default()
+}
+
+/// [`explanation`] with a choice of the rule table's columns.
+pub fn explanation_in(e: &Explanation, format: Format, cols: &Columns) -> Result<String, String> {
+    Ok(match format {
         Format::Json => json(e),
-        Format::Csv => rows(&e.rules, Format::Csv),
+        Format::Csv => rows_in(&e.rules, Format::Csv, cols)?,
         Format::Table => {
             let mut out = format!(
                 "JOB {} (chain {}) is {}\n",
@@ -58,9 +164,33 @@ pub fn explanation(e: &Explanation, format: Format) -> String {
                 out.push_str(&format!("\nWhy it is stalled: {reason}\n"));
             }
             out.push('\n');
-            out.push_str(&rows(&e.rules, Format::Table));
+            out.push_str(&rows_in(&e.rules, Format::Table, cols)?);
             out
         }
+    })
+}
+
+/// A cell on one line (line breaks and tabs as spaces).
+fn flat(cell: &str) -> String {
+    cell.chars()
+        .map(|c| {
+            if c == '\n' || c == '\r' || c == '\t' {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// `text` cut to `max` characters, the last one `…`.
+fn cut(text: String, max: usize) -> String {
+    if text.chars().count() > max {
+        let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+        cut.push('…');
+        cut
+    } else {
+        text
     }
 }
 
@@ -85,17 +215,86 @@ fn one_line(cell: &str) -> String {
 }
 
 pub fn table(columns: &[&str], rows: Vec<Vec<String>>) -> String {
-    let rows: Vec<Vec<String>> = rows
+    table_fitted(columns, rows, &[], None)
+}
+
+/// A table whose cells are cut at [`TABLE_CELL_MAX`] except in the `uncut` columns; with
+/// `fit`, the widest cuttable columns are narrowed further (not below their header or 8
+/// characters) until a line fits in `fit` characters.
+pub fn table_fitted(
+    columns: &[&str],
+    rows: Vec<Vec<String>>,
+    uncut: &[bool],
+    fit: Option<usize>,
+) -> String {
+    let keep = |i: usize| uncut.get(i).copied().unwrap_or(false);
+    let mut rows: Vec<Vec<String>> = rows
         .into_iter()
-        .map(|r| r.iter().map(|c| one_line(c)).collect())
+        .map(|r| {
+            r.iter()
+                .enumerate()
+                .map(|(i, c)| if keep(i) { flat(c) } else { one_line(c) })
+                .collect()
+        })
         .collect();
-    let mut widths: Vec<usize> = columns.iter().map(|c| c.chars().count()).collect();
-    for r in &rows {
-        for (i, c) in r.iter().enumerate() {
-            if let Some(w) = widths.get_mut(i) {
-                *w = (*w).max(c.chars().count());
+    let measure = |rows: &[Vec<String>]| {
+        let mut widths: Vec<usize> = columns.iter().map(|c| c.chars().count()).collect();
+        for r in rows {
+            for (i, c) in r.iter().enumerate() {
+                if let Some(w) = widths.get_mut(i) {
+                    *w = (*w).max(c.chars().count());
+                }
             }
         }
+        widths
+    };
+    let mut widths = measure(&rows);
+    if let Some(limit) = fit {
+        // Instants are never cut (24 characters: `2024-05-01T12:34:56.789Z`).
+        let floor = |i: usize| {
+            let name = columns.get(i).copied().unwrap_or("");
+            let instant = ["_DATE", "_AT", "TIME", "STARTED", "LAST_HEARTBEAT"]
+                .iter()
+                .any(|s| name.ends_with(s));
+            name.chars().count().max(if instant { 24 } else { 8 })
+        };
+        loop {
+            // An uncut column counts with its header: its text runs on (the terminal wraps
+            // it) rather than squeezing every other column.
+            let total: usize = widths
+                .iter()
+                .enumerate()
+                .map(|(i, &w)| if keep(i) { floor(i).min(w) } else { w })
+                .sum::<usize>()
+                + 2 * widths.len().saturating_sub(1);
+            if total <= limit {
+                break;
+            }
+            // The widest column that may still be narrowed, down to the next widest.
+            let mut cuttable: Vec<(usize, usize)> = widths
+                .iter()
+                .enumerate()
+                .filter(|&(i, &w)| !keep(i) && w > floor(i))
+                .map(|(i, &w)| (w, i))
+                .collect();
+            cuttable.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+            let Some(&(w, i)) = cuttable.first() else {
+                break;
+            };
+            let next = cuttable.get(1).map_or(0, |c| c.0);
+            let target = w.saturating_sub(total - limit).max(next).max(floor(i));
+            widths[i] = if target < w { target } else { w - 1 };
+        }
+        for r in &mut rows {
+            for (i, c) in r.iter_mut().enumerate() {
+                if !keep(i) {
+                    if let Some(&w) = widths.get(i) {
+                        *c = cut(std::mem::take(c), w);
+                    }
+                }
+            }
+        }
+        widths = measure(&rows);
     }
     let line = |cells: &[String]| {
         let mut s = String::new();

@@ -1,4 +1,4 @@
-//! The row shapes of every view, with exactly the columns of views.md.
+//! The row shapes of every view, with exactly the columns of docs/views.md.
 //!
 //! One struct per view; field order is column order; serde names are the lower-case column
 //! names (what JSON carries). Times are RFC 3339 UTC strings, durations seconds as numbers,
@@ -42,6 +42,14 @@ pub mod oracle_flag {
 pub trait ViewRow: Serialize + DeserializeOwned {
     /// Column names in order, as views.md writes them.
     const COLUMNS: &'static [&'static str];
+
+    /// The columns a table shows by default (`-o wide` shows [`Self::COLUMNS`]): the few that
+    /// answer the usual question, chosen to fit 100 characters with typical names.
+    const DEFAULT_COLUMNS: &'static [&'static str] = Self::COLUMNS;
+
+    /// Columns a table never cuts (explain's predicates, the log's ADDITIONAL_INFO): the
+    /// text that says why. Other cells are cut with `…` when long.
+    const UNCUT: &'static [&'static str] = &[];
 
     /// The row as text cells for tables and CSV, in column order.
     fn cells(&self) -> Vec<String> {
@@ -150,6 +158,15 @@ impl ViewRow for RunningChainRow {
         "TOTALWORK",
         "STATUS_MESSAGE",
     ];
+    const DEFAULT_COLUMNS: &'static [&'static str] = &[
+        "JOB_NAME",
+        "STEP_JOB_SUBNAME",
+        "STATE",
+        "ERROR_CODE",
+        "DURATION",
+        "ATTEMPT",
+        "STATUS_MESSAGE",
+    ];
 }
 
 /// jobs: one row per chain job, running and finished.
@@ -194,6 +211,14 @@ impl ViewRow for JobRow {
         "TOTALWORK",
         "STALL_REASON",
     ];
+    const DEFAULT_COLUMNS: &'static [&'static str] = &[
+        "JOB_NAME",
+        "CHAIN_NAME",
+        "STATE",
+        "ERROR_CODE",
+        "STARTED_AT",
+        "RUN_DURATION",
+    ];
 }
 
 /// job_log: one row per step-job run and per chain-job run.
@@ -224,6 +249,17 @@ impl ViewRow for JobLogRow {
         "ERROR_CODE",
         "ADDITIONAL_INFO",
     ];
+    const DEFAULT_COLUMNS: &'static [&'static str] = &[
+        "LOG_ID",
+        "LOG_DATE",
+        "JOB_NAME",
+        "JOB_SUBNAME",
+        "STATUS",
+        "ERROR_CODE",
+        "ADDITIONAL_INFO",
+    ];
+    /// The log says what ran, when, and why it ended: nothing is cut.
+    const UNCUT: &'static [&'static str] = Self::COLUMNS;
 }
 
 /// job_run_details: the details of one job_log row.
@@ -270,6 +306,8 @@ pub struct TimelineRow {
 
 impl ViewRow for TimelineRow {
     const COLUMNS: &'static [&'static str] = &["TIME", "JOB_NAME", "JOB_SUBNAME", "KIND", "DETAIL"];
+    const DEFAULT_COLUMNS: &'static [&'static str] = &["TIME", "JOB_SUBNAME", "KIND", "DETAIL"];
+    const UNCUT: &'static [&'static str] = &["DETAIL"];
 }
 
 /// chains: one row per chain of the catalog.
@@ -293,6 +331,13 @@ impl ViewRow for ChainRow {
         "EVALUATION_INTERVAL",
         "COMMENTS",
         "SOURCE",
+    ];
+    const DEFAULT_COLUMNS: &'static [&'static str] = &[
+        "CHAIN_NAME",
+        "NUMBER_OF_RULES",
+        "NUMBER_OF_STEPS",
+        "EVALUATION_INTERVAL",
+        "COMMENTS",
     ];
 }
 
@@ -334,6 +379,16 @@ impl ViewRow for ChainStepRow {
         "RESTART_ON_RECOVERY",
         "RESTART_ON_FAILURE",
     ];
+    const DEFAULT_COLUMNS: &'static [&'static str] = &[
+        "CHAIN_NAME",
+        "STEP_NAME",
+        "STEP_TYPE",
+        "PROGRAM_NAME",
+        "SUBCHAIN_NAME",
+        "EVENT_NAME",
+        "SKIP",
+        "PAUSE",
+    ];
 }
 
 /// chain_rules: one row per rule of a chain definition, in rule order.
@@ -356,6 +411,9 @@ impl ViewRow for ChainRuleRow {
         "ACTION",
         "COMMENTS",
     ];
+    const DEFAULT_COLUMNS: &'static [&'static str] =
+        &["CHAIN_NAME", "RULE_NAME", "CONDITION", "ACTION"];
+    const UNCUT: &'static [&'static str] = &["CONDITION", "ACTION"];
 }
 
 /// stats: run history per chain (STEP_NAME null) and per step.
@@ -389,6 +447,15 @@ impl ViewRow for StatsRow {
         "MAX_RUN_DURATION",
         "AVG_WAIT_DURATION",
         "P90_WAIT_DURATION",
+    ];
+    const DEFAULT_COLUMNS: &'static [&'static str] = &[
+        "CHAIN_NAME",
+        "STEP_NAME",
+        "RUNS",
+        "SUCCEEDED",
+        "FAILED",
+        "AVG_RUN_DURATION",
+        "P90_RUN_DURATION",
     ];
 }
 
@@ -436,6 +503,16 @@ impl ViewRow for ExplainRuleRow {
         "FIRED",
         "ACTION",
     ];
+    const DEFAULT_COLUMNS: &'static [&'static str] = &[
+        "JOB_SUBNAME",
+        "RULE_NAME",
+        "VALUE",
+        "FIRED",
+        "ACTION",
+        "PREDICATES",
+    ];
+    /// explain says why: nothing is cut.
+    const UNCUT: &'static [&'static str] = Self::COLUMNS;
 
     fn cells(&self) -> Vec<String> {
         let predicates = self

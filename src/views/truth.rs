@@ -3,7 +3,7 @@
 //!
 //! Why no evaluator here: `explain` must show exactly what the engine sees, so it adapts the
 //! job's step records into the engine's [`StepFacts`] and calls the engine's own evaluator
-//! ([`crate::core::eval::evaluate_condition`], SQL three-valued logic as semantics.md fixes it)
+//! ([`crate::core::eval::evaluate_condition`], SQL three-valued logic, docs/evaluator.md)
 //! on the whole condition and on each predicate. Whether a rule actually *fired* is not decided
 //! here: it is read from the job's timeline (what the engine did).
 

@@ -137,6 +137,36 @@ impl Builder {
         }
     }
 
+    /// An environment variable a process can be given: `execve` takes `NAME=VALUE` strings
+    /// ending at a NUL, so a name cannot be empty or hold `=` or NUL, and a value cannot hold
+    /// NUL. Refused here rather than failing the step when it launches.
+    fn check_environment(&mut self, name: &str, name_span: Span, value: &StringLit) {
+        // An empty quoted name is already a `syntax` error (`exact_name`).
+        let why = if name.contains('=') {
+            Some("contains `=`, which ends a name in a process environment")
+        } else if name.contains('\0') {
+            Some("contains a NUL character, which a process environment cannot hold")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            self.error(
+                "bad-environment",
+                format!("environment variable name {name:?} {why}"),
+                name_span,
+            );
+        }
+        if value.value.contains('\0') {
+            self.error(
+                "bad-environment",
+                format!(
+                    "the value of environment variable {name} contains a NUL character, which a process environment cannot hold"
+                ),
+                value.span,
+            );
+        }
+    }
+
     pub fn string(&self, p: &Pair<Rule>) -> StringLit {
         let text = p.as_str();
         let inner = text
@@ -365,6 +395,7 @@ impl Builder {
                         }
                     }
                     if let (Some((k, kspan)), Some(v)) = (key, value) {
+                        self.check_environment(&k, kspan, &v);
                         if acc.environment.iter().any(|(e, _)| *e == k) {
                             self.duplicate(&format!("environment variable {k}"), kspan);
                         } else {
@@ -502,7 +533,20 @@ impl Builder {
         let mut attrs = StepAttrs::default();
         for c in p.into_inner() {
             match c.as_rule() {
-                Rule::step_name => name = Some(self.ident(&c)),
+                Rule::step_name => {
+                    let ident = self.ident(&c);
+                    if ident.name.contains('.') {
+                        self.error(
+                            "dot-in-step-name",
+                            format!(
+                                "step name {} contains `.`, which separates an outer step from its nested chain's step in subnames (`N.S1` is step S1 of the chain nested in step N)",
+                                crate::lang::parser::write_name(&ident.name)
+                            ),
+                            ident.span,
+                        );
+                    }
+                    name = Some(ident)
+                }
                 Rule::step_kind => kind = self.step_kind(c),
                 Rule::step_with => {
                     for a in c.into_inner().filter(|a| a.as_rule() == Rule::step_attr) {

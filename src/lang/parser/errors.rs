@@ -507,6 +507,45 @@ pub fn from_pest(
     let found = describe_found(text, tok, ctx);
     let found_word = tok.filter(|t| t.kind == TokKind::Word);
 
+    // A string whose closing `'` is missing swallows text up to the next `'`, lines later;
+    // the parse then fails right after it. The mistake is where that string starts.
+    if let Some(s) = runaway_string(text, at).filter(|s| next_token_start(text, s.end) == at) {
+        let (line, col) = line_col(text, at);
+        return Diagnostic::error(
+            "syntax",
+            format!(
+                "this string runs on to line {}: is a `'` missing at the end of it?",
+                line_col(text, s.end).0
+            ),
+            Span::new(file, s.start, s.start + 1),
+        )
+        .with_expected("`'` at the end of the string")
+        .with_note(format!(
+            "after it, at line {line}, column {col}: expected {expected_text}, found {found}"
+        ));
+    }
+
+    // A statement without its `;`: the parser only notices at the next line's first word.
+    // Point at the end of the statement that lacks it.
+    if expected.iter().any(|e| e == "`;`") {
+        // pest may stop before the whitespace that precedes the next token.
+        let next = tok.map_or(text.len(), |t| t.start);
+        if let Some(prev) = previous_token(text, next) {
+            if text
+                .get(prev.end..next)
+                .is_some_and(|gap| gap.contains('\n'))
+            {
+                let (line, col) = line_col(text, next);
+                return Diagnostic::error(
+                    "syntax",
+                    format!("missing `;` at the end of this statement (found {found} at line {line}, column {col})"),
+                    Span::new(file, prev.end, prev.end),
+                )
+                .with_expected(expected_text);
+            }
+        }
+    }
+
     // `NOT A SUCCEEDED` is handled by the builder; here NOT is followed by something that is
     // not a condition at all (`NOT NOT (...)`, `NOT;`).
     if wants_lparen && previous_word_is(text, at, "NOT") {
@@ -543,6 +582,37 @@ pub fn from_pest(
     .with_suggestion(suggestion)
 }
 
+/// 1-based line and column (in characters) of `offset` in `text`.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let head = text.get(..offset).unwrap_or(text);
+    let line = head.matches('\n').count() + 1;
+    let line_start = head.rfind('\n').map_or(0, |i| i + 1);
+    (line, head[line_start..].chars().count() + 1)
+}
+
+/// The last token that ends at or before `offset`.
+fn previous_token(text: &str, offset: usize) -> Option<Tok> {
+    let (toks, _) = lexer::scan(text.get(..offset)?);
+    toks.last().copied()
+}
+
+/// Where the first token at or after `offset` starts (the end of the text if none).
+fn next_token_start(text: &str, offset: usize) -> usize {
+    lexer::token_at(text, offset).map_or(text.len(), |t| t.start)
+}
+
+/// The string that, read as written, spans lines and is closed on the line of `at` before
+/// it: the likely victim of a missing `'` (its closing quote was meant to open another
+/// string). None when the string closed on an earlier line (a multi-line shell script).
+fn runaway_string(text: &str, at: usize) -> Option<Tok> {
+    let head = text.get(..at)?;
+    let (toks, _) = lexer::scan(head);
+    let s = toks.iter().rev().find(|t| t.kind == TokKind::Str)?;
+    let spans_lines = text.get(s.start..s.end)?.contains('\n');
+    let same_line = !text.get(s.end..at)?.contains('\n');
+    (spans_lines && same_line && s.end <= at).then_some(*s)
+}
+
 /// Whether the last word before `offset` is `word` (case-insensitive).
 fn previous_word_is(text: &str, offset: usize, word: &str) -> bool {
     let head = text.get(..offset).unwrap_or("");
@@ -561,6 +631,22 @@ pub fn from_lex(file: FileId, text: &str, base: usize, e: &LexError) -> Diagnost
     match *e {
         LexError::UnclosedString { start } => {
             let at = base + start;
+            if let Some(s) = runaway_string(text, at) {
+                // `'echo hello; }` … lines later `comment 'x'`: the quote that closes the first
+                // string opened the last one. Report the string that lacks its `'`.
+                let (line, col) = line_col(text, at);
+                return Diagnostic::error(
+                    "syntax",
+                    format!(
+                        "this string is never closed on its line: it runs on to line {line}, where a `'` is left open; is a `'` missing at the end of it?"
+                    ),
+                    Span::new(file, s.start, s.start + 1),
+                )
+                .with_expected("`'` at the end of the string")
+                .with_note(format!(
+                    "the `'` left open is at line {line}, column {col}"
+                ));
+            }
             Diagnostic::error(
                 "syntax",
                 "this string is never closed: a `'` is missing",

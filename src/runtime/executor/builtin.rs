@@ -12,7 +12,7 @@ pub async fn run(
     builtin: &Builtin,
     mut stop: watch::Receiver<bool>,
 ) -> (Outcome, Capture) {
-    let capture = Capture {
+    let mut capture = Capture {
         actual_start: env.clock.now(),
         ..Capture::default()
     };
@@ -31,7 +31,10 @@ pub async fn run(
     let outcome = tokio::select! {
         o = work => o,
         _ = stopped(&mut stop) => Outcome::Stopped,
-        _ = timeout_elapsed(&env.clock, step.program.timeout) => Outcome::Failed(TIMED_OUT),
+        _ = timeout_elapsed(&env.clock, step.program.timeout) => {
+            capture.reason = Some(super::timed_out_reason(&step.program));
+            Outcome::Failed(TIMED_OUT)
+        }
     };
     (outcome, capture)
 }

@@ -130,6 +130,7 @@ pub async fn run(
     };
     let Some(f) = env.handlers.get(name) else {
         capture.errors = format!("no handler named '{name}' is registered with the engine");
+        capture.reason = Some(format!("not started: {}", capture.errors));
         return (Outcome::Failed(LAUNCH_FAILED), capture);
     };
     let (cancel_tx, cancel_rx) = watch::channel(false);
@@ -154,6 +155,7 @@ pub async fn run(
         _ = stopped(&mut stop) => Outcome::Stopped,
         _ = timeout_elapsed(&env.clock, step.program.timeout) => {
             capture.errors = "timed out".to_string();
+            capture.reason = Some(super::timed_out_reason(&step.program));
             Outcome::Failed(TIMED_OUT)
         }
     };

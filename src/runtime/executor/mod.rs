@@ -53,6 +53,20 @@ pub struct Capture {
     pub ended: Millis,
     pub output: String,
     pub errors: String,
+    /// Why the engine ended the run or could not start it (a timeout, a launch failure), in
+    /// a few words: the job-log row's ADDITIONAL_INFO. None when the program itself decided.
+    pub reason: Option<String>,
+}
+
+/// The ADDITIONAL_INFO of a run the engine killed at its program's timeout.
+pub fn timed_out_reason(program: &crate::catalog::Program) -> String {
+    match program.timeout {
+        Some(t) => format!(
+            "timed out after {}; killed",
+            crate::lang::duration::format_duration(t)
+        ),
+        None => "timed out; killed".to_string(),
+    }
 }
 
 /// What an executor reports.

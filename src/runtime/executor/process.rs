@@ -30,12 +30,14 @@ pub async fn run_executable(
             Ok(v) => args.push(v),
             Err(name) => {
                 // Checked at job start; reachable only if the catalog changed since.
+                let why = format!(
+                    "unknown parameter {name} in the arguments of program {}",
+                    step.program.name
+                );
                 let capture = Capture {
                     actual_start: env.clock.now(),
-                    errors: format!(
-                        "unknown parameter {name} in the arguments of program {}",
-                        step.program.name
-                    ),
+                    errors: why.clone(),
+                    reason: Some(format!("not started: {why}")),
                     ..Capture::default()
                 };
                 return (Outcome::Failed(LAUNCH_FAILED), capture);
@@ -231,6 +233,11 @@ async fn run_command(
                 } else {
                     format!("cannot start program {}: {e}", program.name)
                 };
+                capture.reason = Some(if out_of_resources(&e) {
+                    format!("not started: {e} (engine out of resources)")
+                } else {
+                    format!("not started: {e}")
+                });
                 return (Outcome::Failed(code), capture);
             }
         }
@@ -297,6 +304,7 @@ async fn run_command(
                 &mut capture.errors,
                 &format!("chainsched: program {} timed out; killed", program.name),
             );
+            capture.reason = Some(super::timed_out_reason(program));
             Outcome::Failed(TIMED_OUT)
         }
         Ending::Exited(Err(e)) => {
@@ -304,6 +312,7 @@ async fn run_command(
                 &mut capture.errors,
                 &format!("chainsched: waiting for the process failed: {e}"),
             );
+            capture.reason = Some(format!("waiting for the process failed: {e}"));
             Outcome::Failed(LAUNCH_FAILED)
         }
         Ending::Exited(Ok(status)) => exit_outcome(status, error_code),
