@@ -2,6 +2,9 @@
 //! "Default columns" line is what a table shows; the docs stand alone (no links to files a user
 //! of the repository does not have). Issue 12 point 19.
 
+use chainsched::views::apex::{ExecutionRow, NotificationRow, StatsByRow};
+use chainsched::views::events::KeptEventRow;
+use chainsched::views::history::ChainRunRow;
 use chainsched::views::{
     ChainRow, ChainRuleRow, ChainStepRow, EngineRow, ExplainRuleRow, JobLogRow, JobRow, ProgramRow,
     RunDetailsRow, RunningChainRow, ScheduleRow, StatsRow, TimelineRow, ViewRow,
@@ -72,6 +75,11 @@ fn every_column_of_every_view_is_described() {
     check::<ChainStepRow>(&doc, "chain_steps", &mut problems);
     check::<ChainRuleRow>(&doc, "chain_rules", &mut problems);
     check::<ProgramRow>(&doc, "programs", &mut problems);
+    check::<KeptEventRow>(&doc, "events", &mut problems);
+    check::<ChainRunRow>(&doc, "chain_history", &mut problems);
+    check::<ExecutionRow>(&doc, "executions", &mut problems);
+    check::<NotificationRow>(&doc, "notifications", &mut problems);
+    check::<StatsByRow>(&doc, "stats_by", &mut problems);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 

@@ -56,7 +56,7 @@ pub fn executions(a: ExecutionsArgs) -> i32 {
                 ])
             ))?,
         };
-        Ok(render::rows::<ExecutionRow>(&rows, format(a.src.format)))
+        a.src.rows::<ExecutionRow>(&rows)
     })())
 }
 
@@ -91,7 +91,7 @@ pub fn notifications(a: NotificationsArgs) -> i32 {
                 ])
             ))?,
         };
-        Ok(render::rows::<NotificationRow>(&rows, format(a.src.format)))
+        a.src.rows::<NotificationRow>(&rows)
     })())
 }
 
@@ -110,7 +110,7 @@ pub fn stats_by(by: &str, chain: Option<&str>, src: &SourceArgs) -> i32 {
                 query_string(&[("chain", chain.map(String::from))])
             ))?,
         };
-        Ok(render::rows::<StatsByRow>(&rows, format(src.format)))
+        src.rows::<StatsByRow>(&rows)
     })())
 }
 

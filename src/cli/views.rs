@@ -617,7 +617,7 @@ pub fn events(a: EventsArgs) -> i32 {
             Backend::Local(v) => views::events::kept_event_rows(v.store(), now_millis())?,
             Backend::Remote(c) => c.get("/api/v1/events")?,
         };
-        Ok(render::rows(&rows, format(a.src.format)))
+        a.src.rows(&rows)
     })())
 }
 

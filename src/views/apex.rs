@@ -60,6 +60,14 @@ impl ViewRow for ExecutionRow {
         "QUEUE_WAIT",
         "RUN_DURATION",
     ];
+    const DEFAULT_COLUMNS: &'static [&'static str] = &[
+        "JOB_NAME",
+        "STATUS",
+        "SOFAR",
+        "TOTALWORK",
+        "QUEUE_WAIT",
+        "STATUS_MESSAGE",
+    ];
 }
 
 /// APEX's status of a job: ENQUEUED (waiting for a group slot or its serialization key),
@@ -248,6 +256,15 @@ impl ViewRow for NotificationRow {
         "CREATED",
         "NEXT_ATTEMPT_AT",
         "SENT_AT",
+        "LAST_ERROR",
+    ];
+    const DEFAULT_COLUMNS: &'static [&'static str] = &[
+        "ID",
+        "EVENT",
+        "JOB_NAME",
+        "CHANNEL",
+        "STATUS",
+        "ATTEMPTS",
         "LAST_ERROR",
     ];
 }
