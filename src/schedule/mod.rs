@@ -25,6 +25,7 @@ pub mod cron;
 mod days;
 pub mod diagnostic;
 mod timeset;
+pub mod zone;
 
 use crate::lang::duration::Millis;
 
@@ -126,6 +127,41 @@ impl Schedule {
         }
     }
 
+    /// [`Schedule::parse`] with the fields a calendar string leaves out, and the periods
+    /// INTERVAL counts, taken from `anchor` (a job's start date) instead of the epoch. Cron
+    /// lines have no anchor.
+    pub fn parse_anchored(
+        text: &str,
+        anchor: Option<calendar::Anchor>,
+    ) -> Result<Schedule, ScheduleError> {
+        match Schedule::parse(text)? {
+            Schedule::Calendar(_) if anchor.is_some() => {
+                calendar::Calendar::parse_anchored(text, anchor).map(Schedule::Calendar)
+            }
+            s => Ok(s),
+        }
+    }
+
+    /// The first occurrence at or after second `from` of the schedule's own clock.
+    pub(crate) fn search_sec(
+        &self,
+        from: u64,
+        budget: &mut days::Budget,
+    ) -> Result<Option<u64>, days::OutOfBudget> {
+        match self {
+            Schedule::Calendar(c) => c.search(from, budget),
+            Schedule::Cron(c) => c.search(from, budget),
+        }
+    }
+
+    /// Why there is no occurrence at or after second `from`.
+    pub(crate) fn why_never_sec(&self, from: u64) -> Never {
+        match self {
+            Schedule::Calendar(c) => c.why_never(from),
+            Schedule::Cron(c) => c.why_never(),
+        }
+    }
+
     /// The first occurrence strictly after `t` (whole seconds, UTC). `None` when there is none
     /// (`FREQ=YEARLY;BYMONTH=FEB;BYMONTHDAY=30`, `0 0 30 2 *`), when it would not fit in
     /// `Millis`, or — for no schedule found so far — when the evaluation ran out of its work
@@ -157,16 +193,9 @@ impl Schedule {
             return beyond();
         };
         let mut budget = days::Budget::new(budget);
-        let found = match self {
-            Schedule::Calendar(c) => c.search(from, &mut budget),
-            Schedule::Cron(c) => c.search(from, &mut budget),
-        };
-        match found {
+        match self.search_sec(from, &mut budget) {
             Ok(Some(sec)) => sec.checked_mul(1000).map_or_else(beyond, Next::At),
-            Ok(None) => Next::Never(match self {
-                Schedule::Calendar(c) => c.why_never(from),
-                Schedule::Cron(c) => c.why_never(),
-            }),
+            Ok(None) => Next::Never(self.why_never_sec(from)),
             Err(days::OutOfBudget) => Next::Undecided {
                 work: budget.used(),
             },
