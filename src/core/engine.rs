@@ -195,6 +195,12 @@ impl Core {
         self.jobs.get(job).map(|j| j.record.clone())
     }
 
+    /// The job definition (`job NAME { ... }`) a job is a run of, whatever the run is called
+    /// (`start --definition NIGHTLY --job NIGHTLY_RERUN`); `None` for an ad-hoc run.
+    pub fn job_definition(&self, job: &str) -> Option<String> {
+        self.jobs.get(job).and_then(|j| j.request.definition.clone())
+    }
+
     /// Every step of the job's chain in definition order, nested chain steps right after their
     /// outer step (only for nested chains that started).
     pub fn step_records(&self, job: &str) -> Vec<StepRecord> {

@@ -25,6 +25,7 @@ mod triggers;
 pub mod types;
 
 pub use engine::{Core, RuleValue};
+pub(crate) use triggers::event_name_matches;
 pub use eval::{StepFacts, Truth};
 pub use instance::{InstStatusRecord, InstanceRecord, StepStateRecord};
 pub use job::EvalStats;

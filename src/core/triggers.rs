@@ -112,7 +112,7 @@ pub(crate) fn timer_fired(j: &mut Job, timer: TimerKey, ctx: &mut Ctx) -> bool {
 
 /// Does a raised event name match a step's event name? Names follow identifier rules: an
 /// unquoted raised name also matches the upper-cased step name; `"x"` matches exactly.
-fn event_name_matches(step_event: &str, raised: &str) -> bool {
+pub(crate) fn event_name_matches(step_event: &str, raised: &str) -> bool {
     let raised = raised.trim();
     if raised.len() >= 2 && raised.starts_with('"') && raised.ends_with('"') {
         return step_event == &raised[1..raised.len() - 1];

@@ -27,6 +27,7 @@
 //! | `run/<log_id BE>` | [`RunDetails`](super::records::RunDetails): pid, requested/actual start, duration, last 64 KiB of output and errors | with its log row (completed when the process is reaped) |
 //! | `tl/<job>\0<seq BE>` | `TimelineEntry` | each timeline effect |
 //! | `sched/<job definition>` | [`ScheduleState`](crate::runtime::scheduler::ScheduleState): a scheduled job definition's schedule string, next due time, last start | by the scheduler (`serve`), when a schedule is loaded, fires or changes; removed with the schedule |
+//! | `schen/<job definition>` | [`EnabledOverride`](super::schedules::EnabledOverride): `chainsched enable|disable JOB`, and the file's `enabled` setting it overrides | by `enable`/`disable` (CLI or HTTP); ignored, then removed, once the file's setting changes |
 //! | `cedit/<chain>` | [`ChainEdit`](super::chain_edits::ChainEdit): the chain as its rule file defined it and as changed by `define-rule`, `drop-rule`, `alter-chain` or `drop-step` | with each such change; removed when the chain's file changes (the file wins) |
 //! | `pid/<job>\0<subname>` | [`LivePid`](super::records::LivePid): process group of a running external step | after the process is spawned; removed when it is reaped |
 //! | `meta/next_log_id` | the next free log id, when retention removed the newest log rows (so ids are never reused) | by retention, with the deletes of log rows |
@@ -76,6 +77,7 @@ pub const RUN: &str = "run/";
 pub const TIMELINE: &str = "tl/";
 pub const PID: &str = "pid/";
 pub const SCHEDULE: &str = "sched/";
+pub const SCHEDULE_ENABLED: &str = "schen/";
 pub const CHAIN_EDIT: &str = "cedit/";
 pub const JOB_BY_TIME: &str = "jt/";
 pub const ENDED: &str = "jend/";
@@ -194,6 +196,11 @@ pub fn schedule_key(definition: &str) -> Vec<u8> {
     tagged(SCHEDULE, definition)
 }
 
+/// `schen/<job definition>`: `chainsched enable|disable` of a job definition.
+pub fn schedule_enabled_key(definition: &str) -> Vec<u8> {
+    tagged(SCHEDULE_ENABLED, definition)
+}
+
 /// `cedit/<chain>`: a chain changed while the engine runs (`store::chain_edits`).
 pub fn chain_edit_key(chain: &str) -> Vec<u8> {
     tagged(CHAIN_EDIT, chain)
@@ -215,6 +222,7 @@ pub const TAGS: &[&str] = &[
     TIMELINE,
     PID,
     SCHEDULE,
+    SCHEDULE_ENABLED,
     CHAIN_EDIT,
     JOB_BY_TIME,
     ENDED,

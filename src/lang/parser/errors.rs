@@ -152,10 +152,20 @@ fn phrase(rule: Rule) -> Phrase {
         Rule::kw_restartable | Rule::job_restartable => K("restartable"),
         Rule::kw_max_run_duration | Rule::job_max_run_duration => K("max_run_duration"),
         Rule::kw_max_running | Rule::group_max_running | Rule::group_stmt => K("max_running"),
+        Rule::kw_start_date | Rule::job_start_date => K("start_date"),
+        Rule::kw_end_date | Rule::job_end_date => K("end_date"),
+        Rule::kw_time_zone | Rule::job_time_zone => K("time_zone"),
+        Rule::kw_enabled | Rule::job_enabled => K("enabled"),
+        Rule::kw_max_runs | Rule::job_max_runs => K("max_runs"),
+        Rule::kw_max_failures | Rule::job_max_failures => K("max_failures"),
+        Rule::kw_on | Rule::job_on_event => K("on"),
+        Rule::job_comment => K("comment"),
+        Rule::schedule_name => N("a schedule name"),
+        Rule::schedule_decl => K("schedule"),
 
         Rule::file | Rule::item | Rule::item_only => C(
-            "a declaration (`program`, `chain`, `job` or `group`)",
-            &["program", "chain", "job", "group"],
+            "a declaration (`program`, `chain`, `job`, `group` or `schedule`)",
+            &["program", "chain", "job", "group", "schedule"],
         ),
         Rule::program_decl | Rule::program_head | Rule::program_head_only => K("program"),
         Rule::chain_decl | Rule::chain_head | Rule::chain_head_only => K("chain"),
@@ -281,7 +291,8 @@ fn phrase(rule: Rule) -> Phrase {
         }
         Rule::job_stmt | Rule::job_stmt_only => C(
             "a job setting (`chain`, `group`, `schedule`, `parameters`, `serialize by`, \
-             `restartable` or `max_run_duration`)",
+             `restartable`, `max_run_duration`, `start_date`, `end_date`, `time_zone`, \
+             `enabled`, `max_runs`, `max_failures`, `comment` or `on event`)",
             &[
                 "chain",
                 "group",
@@ -290,6 +301,14 @@ fn phrase(rule: Rule) -> Phrase {
                 "serialize",
                 "restartable",
                 "max_run_duration",
+                "start_date",
+                "end_date",
+                "time_zone",
+                "enabled",
+                "max_runs",
+                "max_failures",
+                "comment",
+                "on",
             ],
         ),
         Rule::group_stmt_only => K("max_running"),
