@@ -17,6 +17,7 @@
 
 pub mod api;
 pub mod chains;
+pub mod job_defs;
 pub mod client;
 pub mod control;
 pub mod dashboard;
@@ -131,6 +132,8 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         .route("/events", post(control::raise_event))
         .route("/reload", post(control::reload))
         .route("/schedules", get(api::schedules))
+        .route("/schedules/{job}/enable", post(job_defs::enable))
+        .route("/schedules/{job}/disable", post(job_defs::disable))
         .route("/engines", get(api::engines));
     Router::new()
         .route("/", get(api::dashboard))
