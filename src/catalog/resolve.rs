@@ -619,7 +619,7 @@ impl<'s> Resolver<'s> {
         }
         let attr = |l: &Option<ast::StringLit>| l.as_ref().map(|l| l.value.clone());
         let (tz, start, end) = (attr(&j.time_zone), attr(&j.start_date), attr(&j.end_date));
-        let mut timing = Ok(crate::schedule::zone::Timing::default());
+        let mut timing: Result<(), ()> = Ok(());
         for (lit, what) in [
             (&j.time_zone, "time_zone"),
             (&j.start_date, "start_date"),
@@ -644,6 +644,10 @@ impl<'s> Resolver<'s> {
                 timing = Err(());
             }
         }
+        let timing = timing.and_then(|_| {
+            crate::schedule::zone::Timing::new(tz.as_deref(), start.as_deref(), end.as_deref())
+                .map_err(|_| ())
+        });
         // Normalised as written back (`2026-03-01 09:00:00`).
         let norm = |v: &Option<String>| {
             v.as_deref()
