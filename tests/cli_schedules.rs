@@ -181,7 +181,8 @@ fn schedules_view_is_the_same_from_the_service_and_from_the_store() {
     );
     assert!(
         csv.lines()
-            .any(|l| l.starts_with("YEARLY,QUICK,FREQ=YEARLY; BYMONTH=JAN,") && l.ends_with(",,0,0,0")),
+            .any(|l| l.starts_with("YEARLY,QUICK,FREQ=YEARLY; BYMONTH=JAN,")
+                && l.ends_with(",,0,0,0")),
         "{csv}"
     );
 

@@ -950,7 +950,8 @@ fn check_reports_every_typo_of_a_file() {
 fn job_attributes_are_checked_against_the_time_zone_database_and_the_catalog() {
     let base = "program P { builtin noop; }\nchain C { step A program P; rule when TRUE then START A; rule when A COMPLETED then END; }\n";
     let errors = |job: &str| -> Vec<String> {
-        let loaded = chainsched::catalog::load_sources(&[("t.chain".to_string(), format!("{base}{job}"))]);
+        let loaded =
+            chainsched::catalog::load_sources(&[("t.chain".to_string(), format!("{base}{job}"))]);
         loaded
             .diagnostics
             .iter()
@@ -984,7 +985,9 @@ fn job_attributes_are_checked_against_the_time_zone_database_and_the_catalog() {
         ["bad-schedule: invalid schedule of job J: unknown named schedule HOLIDAY"]
     );
     assert_eq!(
-        errors("schedule HOLIDAYS 'FREQ=YEARLY;BYDATE=0230';\njob J { chain C; schedule HOLIDAYS; }"),
+        errors(
+            "schedule HOLIDAYS 'FREQ=YEARLY;BYDATE=0230';\njob J { chain C; schedule HOLIDAYS; }"
+        ),
         [
             "bad-schedule: invalid schedule HOLIDAYS: `0230` is not a date",
             "bad-schedule: invalid schedule of job J: in schedule HOLIDAYS: `0230` is not a date"

@@ -1374,26 +1374,52 @@ fn job_attributes_named_schedules_and_event_based_jobs() {
     let Item::Schedule(s) = &f.items[0] else {
         panic!("a named schedule first")
     };
-    assert_eq!((s.name.name.as_str(), s.text.value.as_str()), ("NIGHTLY", "FREQ=DAILY;BYHOUR=2"));
-    let Item::Job(j) = &f.items[1] else { panic!("a job") };
-    assert_eq!(j.schedule.as_ref().map(|s| s.value.as_str()), Some("NIGHTLY"));
-    assert_eq!(j.time_zone.as_ref().map(|s| s.value.as_str()), Some("Europe/Paris"));
-    assert_eq!(j.start_date.as_ref().map(|s| s.value.as_str()), Some("2026-03-01 09:00"));
-    assert_eq!(j.end_date.as_ref().map(|s| s.value.as_str()), Some("2026-12-31"));
+    assert_eq!(
+        (s.name.name.as_str(), s.text.value.as_str()),
+        ("NIGHTLY", "FREQ=DAILY;BYHOUR=2")
+    );
+    let Item::Job(j) = &f.items[1] else {
+        panic!("a job")
+    };
+    assert_eq!(
+        j.schedule.as_ref().map(|s| s.value.as_str()),
+        Some("NIGHTLY")
+    );
+    assert_eq!(
+        j.time_zone.as_ref().map(|s| s.value.as_str()),
+        Some("Europe/Paris")
+    );
+    assert_eq!(
+        j.start_date.as_ref().map(|s| s.value.as_str()),
+        Some("2026-03-01 09:00")
+    );
+    assert_eq!(
+        j.end_date.as_ref().map(|s| s.value.as_str()),
+        Some("2026-12-31")
+    );
     assert_eq!(j.enabled, Some(false));
     assert_eq!((j.max_runs, j.max_failures), (Some(10), Some(3)));
-    assert_eq!(j.comment.as_ref().map(|s| s.value.as_str()), Some("the nightly load"));
-    let Item::Job(e) = &f.items[2] else { panic!("a job") };
+    assert_eq!(
+        j.comment.as_ref().map(|s| s.value.as_str()),
+        Some("the nightly load")
+    );
+    let Item::Job(e) = &f.items[2] else {
+        panic!("a job")
+    };
     let ev = e.on_event.as_ref().expect("on event");
     assert_eq!(ev.name.name, "FILE_ARRIVED");
     assert_eq!(
         show_payload(ev.condition.as_ref().expect("a condition")),
-        show_payload(&match parse("chain X { step W event E where name = 'sales.csv'; }").items[0].clone() {
-            Item::Chain(c) => match &c.steps[0].kind {
-                StepKind::Event { condition: Some(c), .. } => c.clone(),
-                other => panic!("{other:?}"),
-            },
-            _ => panic!("a chain"),
-        })
+        show_payload(
+            &match parse("chain X { step W event E where name = 'sales.csv'; }").items[0].clone() {
+                Item::Chain(c) => match &c.steps[0].kind {
+                    StepKind::Event {
+                        condition: Some(c), ..
+                    } => c.clone(),
+                    other => panic!("{other:?}"),
+                },
+                _ => panic!("a chain"),
+            }
+        )
     );
 }

@@ -85,29 +85,50 @@ fn job_attributes_hold_back_limit_and_switch_scheduled_runs() {
     });
 
     // max_runs 2: two runs, then COMPLETED.
-    until("LIMITED to complete", || row(&server, "LIMITED")["state"] == "COMPLETED");
+    until("LIMITED to complete", || {
+        row(&server, "LIMITED")["state"] == "COMPLETED"
+    });
     let limited = row(&server, "LIMITED");
     assert_eq!(limited["run_count"], 2, "{limited}");
     assert!(limited["next_run_date"].is_null(), "{limited}");
 
     // max_failures 2: two failed runs in a row, then BROKEN.
-    until("FAILING to break", || row(&server, "FAILING")["state"] == "BROKEN");
+    until("FAILING to break", || {
+        row(&server, "FAILING")["state"] == "BROKEN"
+    });
     let failing = row(&server, "FAILING");
-    assert_eq!((failing["run_count"].as_u64(), failing["failure_count"].as_u64()), (Some(2), Some(2)), "{failing}");
+    assert_eq!(
+        (
+            failing["run_count"].as_u64(),
+            failing["failure_count"].as_u64()
+        ),
+        (Some(2), Some(2)),
+        "{failing}"
+    );
 
     // A start date in the future: nothing runs; the first due time is the start date, in its
     // time zone (09:00 in Paris in June is 07:00Z).
     let later = row(&server, "LATER");
-    assert_eq!(later["next_run_date"], "2099-06-01T07:00:00.000Z", "{later}");
+    assert_eq!(
+        later["next_run_date"], "2099-06-01T07:00:00.000Z",
+        "{later}"
+    );
     assert_eq!(later["time_zone"], "Europe/Paris");
     assert_eq!(later["start_date"], "2099-06-01 09:00:00");
     assert_eq!(later["end_date"], "2099-12-31 00:00:00");
-    assert_eq!((later["enabled"].as_bool(), later["state"].as_str()), (Some(true), Some("SCHEDULED")));
+    assert_eq!(
+        (later["enabled"].as_bool(), later["state"].as_str()),
+        (Some(true), Some("SCHEDULED"))
+    );
     assert_eq!(runs(&server, "LATER"), 0);
 
     // enabled false: no run until `chainsched enable`.
     let off = row(&server, "OFF");
-    assert_eq!((off["enabled"].as_bool(), off["state"].as_str()), (Some(false), Some("DISABLED")), "{off}");
+    assert_eq!(
+        (off["enabled"].as_bool(), off["state"].as_str()),
+        (Some(false), Some("DISABLED")),
+        "{off}"
+    );
     assert_eq!(runs(&server, "OFF"), 0);
     assert_eq!(runs(&server, "LIMITED"), 2);
     assert!(ok(&server.cli(&["enable", "OFF"])).contains("job OFF enabled"));
@@ -123,7 +144,11 @@ fn job_attributes_hold_back_limit_and_switch_scheduled_runs() {
     // Unknown definition: refused, with the nearest name.
     let out = server.cli(&["enable", "OFFF"]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean OFF"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("did you mean OFF"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // `disable` is durable: still disabled after a restart; `enable` of a BROKEN job starts
     // it again (its failures in a row are forgotten).
@@ -135,7 +160,9 @@ fn job_attributes_hold_back_limit_and_switch_scheduled_runs() {
     assert_eq!(row(&server, "FAILING")["state"], "BROKEN");
     let (status, body) = server.post("/api/v1/schedules/FAILING/enable", serde_json::json!({}));
     assert_eq!(status, 200, "{body}");
-    until("FAILING to run again", || row(&server, "FAILING")["run_count"].as_u64() >= Some(3));
+    until("FAILING to run again", || {
+        row(&server, "FAILING")["run_count"].as_u64() >= Some(3)
+    });
 }
 
 #[test]
@@ -146,17 +173,32 @@ fn an_event_starts_an_event_based_job() {
     });
     assert_eq!(row(&server, "ON_FILE")["schedule"], "on event FILE_ARRIVED");
     // A payload the condition refuses starts nothing.
-    ok(&server.cli(&["event", "FILE_ARRIVED", "--payload", r#"{"name":"other.csv"}"#]));
+    ok(&server.cli(&[
+        "event",
+        "FILE_ARRIVED",
+        "--payload",
+        r#"{"name":"other.csv"}"#,
+    ]));
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(runs(&server, "ON_FILE"), 0);
-    ok(&server.cli(&["event", "FILE_ARRIVED", "--payload", r#"{"name":"sales.csv"}"#]));
+    ok(&server.cli(&[
+        "event",
+        "FILE_ARRIVED",
+        "--payload",
+        r#"{"name":"sales.csv"}"#,
+    ]));
     until("ON_FILE to run", || runs(&server, "ON_FILE") == 1);
     let (_, job) = server.get("/api/v1/jobs/ON_FILE");
     assert_eq!(job["requested_by"], "SCHEDULER", "{job}");
     assert_eq!(row(&server, "ON_FILE")["run_count"], 1);
     // Disabled, the event is ignored.
     ok(&server.cli(&["disable", "ON_FILE"]));
-    ok(&server.cli(&["event", "file_arrived", "--payload", r#"{"name":"sales.csv"}"#]));
+    ok(&server.cli(&[
+        "event",
+        "file_arrived",
+        "--payload",
+        r#"{"name":"sales.csv"}"#,
+    ]));
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(runs(&server, "ON_FILE"), 1);
 }

@@ -56,10 +56,8 @@ impl Catalog {
                 def.end_date.as_deref(),
             )
             .and_then(|timing| {
-                crate::schedule::zone::JobSchedule::build(text, timing, &|n| {
-                    self.named_schedule(n)
-                })
-                .map_err(|e| e.to_string())
+                crate::schedule::zone::JobSchedule::build(text, timing, &|n| self.named_schedule(n))
+                    .map_err(|e| e.to_string())
             }),
         )
     }

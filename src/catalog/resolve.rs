@@ -97,11 +97,9 @@ pub fn resolve(files: &[ast::File], sources: &SourceMap, complete: bool) -> Reso
     }
     for sd in decls.schedules.values() {
         let named = |n: &str| out.catalog.named_schedule(n);
-        if let Some(d) = crate::schedule::diagnostic::check_named_schedule(
-            &sd.name.name,
-            &sd.text,
-            &named,
-        ) {
+        if let Some(d) =
+            crate::schedule::diagnostic::check_named_schedule(&sd.name.name, &sd.text, &named)
+        {
             r.diags.push(d);
         }
     }
@@ -628,8 +626,14 @@ impl<'s> Resolver<'s> {
             let Some(lit) = lit else { continue };
             let t = match what {
                 "time_zone" => crate::schedule::zone::Timing::new(tz.as_deref(), None, None),
-                "start_date" => crate::schedule::zone::Timing::new(tz.as_deref(), start.as_deref(), None),
-                _ => crate::schedule::zone::Timing::new(tz.as_deref(), start.as_deref(), end.as_deref()),
+                "start_date" => {
+                    crate::schedule::zone::Timing::new(tz.as_deref(), start.as_deref(), None)
+                }
+                _ => crate::schedule::zone::Timing::new(
+                    tz.as_deref(),
+                    start.as_deref(),
+                    end.as_deref(),
+                ),
             };
             if let Err(e) = t {
                 if timing.is_ok() {
@@ -665,9 +669,7 @@ impl<'s> Resolver<'s> {
             );
         }
         if let (Some(lit), Ok(timing)) = (&j.schedule, timing) {
-            let named = |n: &str| {
-                decls.schedules.get(n).map(|s| s.text.value.clone())
-            };
+            let named = |n: &str| decls.schedules.get(n).map(|s| s.text.value.clone());
             if let Some(d) =
                 crate::schedule::diagnostic::check_job_schedule(job, lit, timing, &named)
             {

@@ -39,9 +39,7 @@ fn set(a: EnableArgs, enabled: bool) -> i32 {
             None => {
                 let job = a.job.clone();
                 embedded(&a.ctl, move |e: Engine| async move {
-                    e.set_job_enabled(&job, enabled)
-                        .await
-                        .map_err(engine_error)
+                    e.set_job_enabled(&job, enabled).await.map_err(engine_error)
                 })?;
             }
         }

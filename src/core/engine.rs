@@ -198,7 +198,9 @@ impl Core {
     /// The job definition (`job NAME { ... }`) a job is a run of, whatever the run is called
     /// (`start --definition NIGHTLY --job NIGHTLY_RERUN`); `None` for an ad-hoc run.
     pub fn job_definition(&self, job: &str) -> Option<String> {
-        self.jobs.get(job).and_then(|j| j.request.definition.clone())
+        self.jobs
+            .get(job)
+            .and_then(|j| j.request.definition.clone())
     }
 
     /// Every step of the job's chain in definition order, nested chain steps right after their

@@ -25,11 +25,11 @@ mod triggers;
 pub mod types;
 
 pub use engine::{Core, RuleValue};
-pub(crate) use triggers::event_name_matches;
 pub use eval::{StepFacts, Truth};
 pub use instance::{InstStatusRecord, InstanceRecord, StepStateRecord};
 pub use job::EvalStats;
 pub use journal::{JobChanges, JobHeaderRecord, JobRecords};
 pub use recovery::{JobDefinitions, JobSnapshot};
+pub(crate) use triggers::event_name_matches;
 
 pub use types::*;

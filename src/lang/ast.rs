@@ -25,6 +25,9 @@ pub struct File {
     pub items: Vec<Item>,
 }
 
+// A file holds a few declarations, built once: the size of the largest (a job with every
+// attribute) does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Item {
     Program(ProgramDecl),

@@ -1169,7 +1169,10 @@ impl Actor {
         let now = self.clock.now();
         for job in work.jobs {
             // `restartable` belongs to the job definition, whatever its run is called.
-            let definition = self.core.job_definition(&job).unwrap_or_else(|| job.clone());
+            let definition = self
+                .core
+                .job_definition(&job)
+                .unwrap_or_else(|| job.clone());
             let restartable = self
                 .catalog
                 .jobs

@@ -29,10 +29,10 @@ use super::clock::EngineClock;
 use super::engine::WeakEngine;
 use super::error::EngineError;
 use crate::catalog::Catalog;
-use crate::core::types::StartRequest;
-use crate::lang::duration::Millis;
 use crate::catalog::EventTrigger;
 use crate::core::types::JobState;
+use crate::core::types::StartRequest;
+use crate::lang::duration::Millis;
 use crate::schedule::zone::JobSchedule;
 use crate::schedule::Next;
 use crate::store::records::encode;
@@ -43,8 +43,8 @@ use tokio::sync::watch;
 
 // The record and its decoding live in the store, so that the views can read them without
 // depending on the runtime (docs/ARCHITECTURE.md).
-pub use crate::store::schedules::{schedule_states, ScheduleState};
 use crate::store::schedules::{enabled_overrides, EnabledOverride};
+pub use crate::store::schedules::{schedule_states, ScheduleState};
 use tokio::sync::broadcast;
 
 fn save(store: &ChainStore, state: &ScheduleState) -> Result<(), StoreError> {
@@ -310,7 +310,12 @@ fn sync(
 
 /// Set the next due time of `state` to the first occurrence after `after`; an end date with no
 /// occurrence before it ends the schedule (COMPLETED).
-fn next_due(state: &mut ScheduleState, schedule: &JobSchedule, after: Millis, max_runs: Option<u64>) {
+fn next_due(
+    state: &mut ScheduleState,
+    schedule: &JobSchedule,
+    after: Millis,
+    max_runs: Option<u64>,
+) {
     if max_runs.is_some_and(|m| state.run_count >= m) {
         state.next_run = None;
         state.ended = Some(format!(

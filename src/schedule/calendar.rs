@@ -406,7 +406,10 @@ impl Calendar {
         // Defaults from the anchor: the start of the FREQ period containing the epoch (midnight,
         // Monday, the 1st, January), or the given anchor's fields (Oracle's start date).
         let (a_day, a_tod) = match anchor {
-            Some(a) => ((a.local_sec / DAY_SECS) as i64, (a.local_sec % DAY_SECS) as u32),
+            Some(a) => (
+                (a.local_sec / DAY_SECS) as i64,
+                (a.local_sec % DAY_SECS) as u32,
+            ),
             None => (0, 0),
         };
         let (_, a_month, a_mday) = civil_from_days(a_day);
@@ -438,7 +441,11 @@ impl Calendar {
             _ => {}
         }
         let times = TimeSet {
-            hours: hours.unwrap_or(if freq <= Freq::Hourly { ALL_HOURS } else { 1 << a_h }),
+            hours: hours.unwrap_or(if freq <= Freq::Hourly {
+                ALL_HOURS
+            } else {
+                1 << a_h
+            }),
             minutes: minutes.unwrap_or(if freq <= Freq::Minutely {
                 ALL_SIXTY
             } else {
@@ -611,8 +618,7 @@ impl Calendar {
     fn tod_in_interval(&self, day: u64, tod: u32) -> bool {
         match self.sub_day_unit() {
             Some(unit) if self.interval > 1 => {
-                (day * (DAY_SECS / unit) + tod as u64 / unit + self.sub_day_shift())
-                    % self.interval
+                (day * (DAY_SECS / unit) + tod as u64 / unit + self.sub_day_shift()) % self.interval
                     == 0
             }
             _ => true,

@@ -1035,27 +1035,58 @@ mod zones {
     fn intervals_count_from_the_start_date() {
         // Without a start date, INTERVAL=2 runs on even UTC hours; from a start at 09:30 it
         // runs at 09:30, 11:30, ... (odd hours, minute and second of the start date).
-        let s = sched("FREQ=HOURLY;INTERVAL=2", None, Some("2026-01-01 09:30"), None);
+        let s = sched(
+            "FREQ=HOURLY;INTERVAL=2",
+            None,
+            Some("2026-01-01 09:30"),
+            None,
+        );
         assert_eq!(
             runs(&s, at(2026, 1, 1, 0, 0, 0), 3),
-            ["2026-01-01T09:30:00", "2026-01-01T11:30:00", "2026-01-01T13:30:00"]
+            [
+                "2026-01-01T09:30:00",
+                "2026-01-01T11:30:00",
+                "2026-01-01T13:30:00"
+            ]
         );
         let s = sched("FREQ=HOURLY;INTERVAL=2", None, None, None);
-        assert_eq!(runs(&s, at(2026, 1, 1, 0, 0, 1), 1), ["2026-01-01T02:00:00"]);
+        assert_eq!(
+            runs(&s, at(2026, 1, 1, 0, 0, 1), 1),
+            ["2026-01-01T02:00:00"]
+        );
         // Weeks count from the start date's week, on its weekday (2026-01-07 is a Wednesday).
-        let s = sched("FREQ=WEEKLY;INTERVAL=2", None, Some("2026-01-07 10:00"), None);
+        let s = sched(
+            "FREQ=WEEKLY;INTERVAL=2",
+            None,
+            Some("2026-01-07 10:00"),
+            None,
+        );
         assert_eq!(
             runs(&s, at(2026, 1, 1, 0, 0, 0), 3),
-            ["2026-01-07T10:00:00", "2026-01-21T10:00:00", "2026-02-04T10:00:00"]
+            [
+                "2026-01-07T10:00:00",
+                "2026-01-21T10:00:00",
+                "2026-02-04T10:00:00"
+            ]
         );
         // Months from the start date's month, on its day.
-        let s = sched("FREQ=MONTHLY;INTERVAL=2", None, Some("2026-02-15 06:00:05"), None);
+        let s = sched(
+            "FREQ=MONTHLY;INTERVAL=2",
+            None,
+            Some("2026-02-15 06:00:05"),
+            None,
+        );
         assert_eq!(
             runs(&s, at(2026, 3, 1, 0, 0, 0), 2),
             ["2026-04-15T06:00:05", "2026-06-15T06:00:05"]
         );
         // Days: every third day from the start date, at its time unless BYHOUR says.
-        let s = sched("FREQ=DAILY;INTERVAL=3;BYHOUR=7", None, Some("2026-05-02 23:15"), None);
+        let s = sched(
+            "FREQ=DAILY;INTERVAL=3;BYHOUR=7",
+            None,
+            Some("2026-05-02 23:15"),
+            None,
+        );
         assert_eq!(
             runs(&s, at(2026, 5, 1, 0, 0, 0), 2),
             ["2026-05-05T07:15:00", "2026-05-08T07:15:00"]
@@ -1070,10 +1101,19 @@ mod zones {
 
     #[test]
     fn a_start_date_in_the_future_and_an_end_date_bound_the_runs() {
-        let s = sched("FREQ=DAILY;BYHOUR=6", None, Some("2026-06-10"), Some("2026-06-12 12:00"));
+        let s = sched(
+            "FREQ=DAILY;BYHOUR=6",
+            None,
+            Some("2026-06-10"),
+            Some("2026-06-12 12:00"),
+        );
         assert_eq!(
             runs(&s, at(2026, 1, 1, 0, 0, 0), 5),
-            ["2026-06-10T06:00:00", "2026-06-11T06:00:00", "2026-06-12T06:00:00"]
+            [
+                "2026-06-10T06:00:00",
+                "2026-06-11T06:00:00",
+                "2026-06-12T06:00:00"
+            ]
         );
         match s.next(at(2026, 6, 12, 6, 0, 0)) {
             Next::Never(n) => assert!(n.reason.contains("end date"), "{}", n.reason),
@@ -1086,7 +1126,12 @@ mod zones {
     fn a_daily_job_in_paris_follows_summer_time() {
         // 09:00 in Paris: 08:00Z in winter (CET, +01:00), 07:00Z in summer (CEST, +02:00);
         // the clocks go forward on 2026-03-29.
-        let s = sched("FREQ=DAILY", Some("Europe/Paris"), Some("2026-03-27 09:00"), None);
+        let s = sched(
+            "FREQ=DAILY",
+            Some("Europe/Paris"),
+            Some("2026-03-27 09:00"),
+            None,
+        );
         assert_eq!(
             runs(&s, at(2026, 3, 26, 0, 0, 0), 4),
             [
@@ -1098,24 +1143,45 @@ mod zones {
         );
         // Without a start date, FREQ=DAILY runs at midnight of the time zone.
         let s = sched("FREQ=DAILY", Some("Europe/Paris"), None, None);
-        assert_eq!(runs(&s, at(2026, 7, 1, 12, 0, 0), 1), ["2026-07-01T22:00:00"]);
+        assert_eq!(
+            runs(&s, at(2026, 7, 1, 12, 0, 0), 1),
+            ["2026-07-01T22:00:00"]
+        );
     }
 
     #[test]
     fn a_time_skipped_in_spring_runs_later_by_the_gap() {
         // 2026-03-29 in Paris: 02:00 CET becomes 03:00 CEST; 02:30 does not exist and runs
         // at 03:30 CEST (01:30Z).
-        let s = sched("FREQ=DAILY;BYHOUR=2;BYMINUTE=30;BYSECOND=0", Some("Europe/Paris"), None, None);
+        let s = sched(
+            "FREQ=DAILY;BYHOUR=2;BYMINUTE=30;BYSECOND=0",
+            Some("Europe/Paris"),
+            None,
+            None,
+        );
         assert_eq!(
             runs(&s, at(2026, 3, 27, 12, 0, 0), 3),
-            ["2026-03-28T01:30:00", "2026-03-29T01:30:00", "2026-03-30T00:30:00"]
+            [
+                "2026-03-28T01:30:00",
+                "2026-03-29T01:30:00",
+                "2026-03-30T00:30:00"
+            ]
         );
         // Hourly: 01:00 CET (00:00Z), then 02:00 (skipped: 03:00 CEST, 01:00Z) and 03:00
         // CEST are the same instant, which runs once, then 04:00 CEST (02:00Z).
-        let s = sched("FREQ=HOURLY;BYMINUTE=0;BYSECOND=0", Some("Europe/Paris"), None, None);
+        let s = sched(
+            "FREQ=HOURLY;BYMINUTE=0;BYSECOND=0",
+            Some("Europe/Paris"),
+            None,
+            None,
+        );
         assert_eq!(
             runs(&s, at(2026, 3, 28, 23, 30, 0), 3),
-            ["2026-03-29T00:00:00", "2026-03-29T01:00:00", "2026-03-29T02:00:00"]
+            [
+                "2026-03-29T00:00:00",
+                "2026-03-29T01:00:00",
+                "2026-03-29T02:00:00"
+            ]
         );
     }
 
@@ -1123,14 +1189,28 @@ mod zones {
     fn a_time_repeated_in_autumn_runs_once_at_its_first_occurrence() {
         // 2026-10-25 in Paris: 03:00 CEST becomes 02:00 CET; 02:30 happens twice and runs at
         // the first one, 02:30 CEST (00:30Z).
-        let s = sched("FREQ=DAILY;BYHOUR=2;BYMINUTE=30;BYSECOND=0", Some("Europe/Paris"), None, None);
+        let s = sched(
+            "FREQ=DAILY;BYHOUR=2;BYMINUTE=30;BYSECOND=0",
+            Some("Europe/Paris"),
+            None,
+            None,
+        );
         assert_eq!(
             runs(&s, at(2026, 10, 23, 12, 0, 0), 3),
-            ["2026-10-24T00:30:00", "2026-10-25T00:30:00", "2026-10-26T01:30:00"]
+            [
+                "2026-10-24T00:30:00",
+                "2026-10-25T00:30:00",
+                "2026-10-26T01:30:00"
+            ]
         );
         // Hourly: 02:00 CEST (00:00Z) runs; the repeated 02:00 CET (01:00Z) does not; then
         // 03:00 CET (02:00Z).
-        let s = sched("FREQ=HOURLY;BYMINUTE=0;BYSECOND=0", Some("Europe/Paris"), None, None);
+        let s = sched(
+            "FREQ=HOURLY;BYMINUTE=0;BYSECOND=0",
+            Some("Europe/Paris"),
+            None,
+            None,
+        );
         assert_eq!(
             runs(&s, at(2026, 10, 24, 23, 30, 0), 2),
             ["2026-10-25T00:00:00", "2026-10-25T02:00:00"]
@@ -1151,23 +1231,44 @@ mod zones {
         assert!(e.contains("not a time zone"), "{e}");
         let e = Timing::new(None, Some("2026-13-01"), None).unwrap_err();
         assert!(e.contains("YYYY-MM-DD"), "{e}");
-        let s = sched("FREQ=DAILY;BYHOUR=9;BYMINUTE=0;BYSECOND=0", Some("+05:30"), None, None);
-        assert_eq!(runs(&s, at(2026, 1, 1, 0, 0, 0), 1), ["2026-01-01T03:30:00"]);
+        let s = sched(
+            "FREQ=DAILY;BYHOUR=9;BYMINUTE=0;BYSECOND=0",
+            Some("+05:30"),
+            None,
+            None,
+        );
+        assert_eq!(
+            runs(&s, at(2026, 1, 1, 0, 0, 0), 1),
+            ["2026-01-01T03:30:00"]
+        );
     }
 
     #[test]
     fn bytime_gives_the_times_of_day() {
         let s = sched("FREQ=DAILY;BYTIME=220000", None, None, None);
-        assert_eq!(runs(&s, at(2026, 1, 1, 0, 0, 0), 1), ["2026-01-01T22:00:00"]);
-        let s = sched("FREQ=DAILY;BYTIME=060000,063000,180000,183000", None, None, None);
+        assert_eq!(
+            runs(&s, at(2026, 1, 1, 0, 0, 0), 1),
+            ["2026-01-01T22:00:00"]
+        );
+        let s = sched(
+            "FREQ=DAILY;BYTIME=060000,063000,180000,183000",
+            None,
+            None,
+            None,
+        );
         assert_eq!(runs(&s, at(2026, 1, 1, 0, 0, 0), 4).len(), 4);
         let e = JobSchedule::build("FREQ=DAILY;BYTIME=060000,183000", Timing::default(), &named)
             .unwrap_err();
         assert!(e.message.contains("every combination"), "{}", e.message);
-        let e = JobSchedule::build("FREQ=DAILY;BYTIME=0600", Timing::default(), &named).unwrap_err();
+        let e =
+            JobSchedule::build("FREQ=DAILY;BYTIME=0600", Timing::default(), &named).unwrap_err();
         assert!(e.message.contains("hhmmss"), "{}", e.message);
-        let e = JobSchedule::build("FREQ=DAILY;BYTIME=060000;BYHOUR=7", Timing::default(), &named)
-            .unwrap_err();
+        let e = JobSchedule::build(
+            "FREQ=DAILY;BYTIME=060000;BYHOUR=7",
+            Timing::default(),
+            &named,
+        )
+        .unwrap_err();
         assert!(e.message.contains("BYTIME and BYHOUR"), "{}", e.message);
     }
 
@@ -1183,19 +1284,31 @@ mod zones {
         let s = sched("MORNINGS,EVENINGS", None, None, None);
         assert_eq!(
             runs(&s, at(2026, 1, 1, 0, 0, 0), 3),
-            ["2026-01-01T09:00:00", "2026-01-01T18:00:00", "2026-01-02T09:00:00"]
+            [
+                "2026-01-01T09:00:00",
+                "2026-01-01T18:00:00",
+                "2026-01-02T09:00:00"
+            ]
         );
         // INCLUDE adds occurrences; INTERSECT keeps the common ones (2026-01-03 is a
         // Saturday).
         let s = sched("FREQ=DAILY;BYHOUR=18;INCLUDE=MORNINGS", None, None, None);
-        assert_eq!(runs(&s, at(2026, 1, 1, 10, 0, 0), 2), ["2026-01-01T18:00:00", "2026-01-02T09:00:00"]);
+        assert_eq!(
+            runs(&s, at(2026, 1, 1, 10, 0, 0), 2),
+            ["2026-01-01T18:00:00", "2026-01-02T09:00:00"]
+        );
         let s = sched("MORNINGS;INTERSECT=WEEKENDS", None, None, None);
         assert_eq!(
             runs(&s, at(2026, 1, 1, 0, 0, 0), 2),
             ["2026-01-03T09:00:00", "2026-01-04T09:00:00"]
         );
-        let e = JobSchedule::build("FREQ=DAILY;EXCLUDE=NOPE", Timing::default(), &named).unwrap_err();
-        assert!(e.message.contains("unknown named schedule NOPE"), "{}", e.message);
+        let e =
+            JobSchedule::build("FREQ=DAILY;EXCLUDE=NOPE", Timing::default(), &named).unwrap_err();
+        assert!(
+            e.message.contains("unknown named schedule NOPE"),
+            "{}",
+            e.message
+        );
         let e = JobSchedule::build("LOOP_A", Timing::default(), &named).unwrap_err();
         assert!(e.message.contains("refers to itself"), "{}", e.message);
         let e = JobSchedule::build("MORNINGS;BYHOUR=3", Timing::default(), &named).unwrap_err();

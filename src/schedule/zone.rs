@@ -205,7 +205,9 @@ impl Expr {
                     let day = c / DAY;
                     let mut excluded = false;
                     for e in exclude {
-                        if e.search(day * DAY, budget)?.is_some_and(|x| x < (day + 1) * DAY) {
+                        if e.search(day * DAY, budget)?
+                            .is_some_and(|x| x < (day + 1) * DAY)
+                        {
                             excluded = true;
                             break;
                         }
@@ -375,7 +377,9 @@ pub fn referenced_names(text: &str) -> Vec<(String, usize)> {
 }
 
 fn looks_like_cron(clause: &str) -> bool {
-    !clause.trim_start().starts_with(|c: char| c.is_ascii_alphabetic())
+    !clause
+        .trim_start()
+        .starts_with(|c: char| c.is_ascii_alphabetic())
 }
 
 fn is_set_keyword(k: &str) -> bool {
@@ -399,38 +403,42 @@ fn parse_expr(
     stack: &mut Vec<String>,
 ) -> Result<Expr, ScheduleError> {
     let clauses = super::split_trimmed(text, 0, ';');
-    let has_sets = clauses.iter().enumerate().any(|(i, (_, c))| match c.split_once('=') {
-        None => i == 0 && !c.is_empty() && !looks_like_cron(c),
-        Some((k, _)) => is_set_keyword(k.trim()),
-    });
+    let has_sets = clauses
+        .iter()
+        .enumerate()
+        .any(|(i, (_, c))| match c.split_once('=') {
+            None => i == 0 && !c.is_empty() && !looks_like_cron(c),
+            Some((k, _)) => is_set_keyword(k.trim()),
+        });
     if !has_sets {
         return Schedule::parse_anchored(text, anchor).map(|s| Expr::One(Box::new(s)));
     }
-    let resolve = |name: &str, off: usize, stack: &mut Vec<String>| -> Result<Expr, ScheduleError> {
-        let at = |m: String| ScheduleError::at(off, name.len(), m);
-        if stack.iter().any(|n| n == name) {
-            return Err(at(format!(
-                "schedule {name} refers to itself (through {})",
-                stack.join(" → ")
-            )));
-        }
-        if stack.len() >= MAX_NESTING {
-            return Err(at(format!(
-                "named schedules nest more than {MAX_NESTING} deep at {name}"
-            )));
-        }
-        let Some(body) = named(name) else {
-            return Err(at(format!("unknown named schedule {name}"))
-                .expected("a schedule declared with `schedule NAME '...';`"));
+    let resolve =
+        |name: &str, off: usize, stack: &mut Vec<String>| -> Result<Expr, ScheduleError> {
+            let at = |m: String| ScheduleError::at(off, name.len(), m);
+            if stack.iter().any(|n| n == name) {
+                return Err(at(format!(
+                    "schedule {name} refers to itself (through {})",
+                    stack.join(" → ")
+                )));
+            }
+            if stack.len() >= MAX_NESTING {
+                return Err(at(format!(
+                    "named schedules nest more than {MAX_NESTING} deep at {name}"
+                )));
+            }
+            let Some(body) = named(name) else {
+                return Err(at(format!("unknown named schedule {name}"))
+                    .expected("a schedule declared with `schedule NAME '...';`"));
+            };
+            stack.push(name.to_string());
+            let r = parse_expr(&body, anchor, named, stack).map_err(|e| {
+                at(format!("in schedule {name}: {}", e.message))
+                    .expected(e.expected.unwrap_or_default())
+            });
+            stack.pop();
+            r
         };
-        stack.push(name.to_string());
-        let r = parse_expr(&body, anchor, named, stack).map_err(|e| {
-            at(format!("in schedule {name}: {}", e.message))
-                .expected(e.expected.unwrap_or_default())
-        });
-        stack.pop();
-        r
-    };
     // The schedule's own clauses: the text with the set clauses blanked (offsets kept).
     let mut own = text.to_string();
     let (mut base, mut include, mut exclude, mut intersect) = (vec![], vec![], vec![], vec![]);
@@ -449,8 +457,12 @@ fn parse_expr(
             Some((k, v)) if is_set_keyword(k.trim()) => {
                 let list = name_list(v, off + k.len() + 1);
                 if list.is_empty() {
-                    return Err(ScheduleError::at(*off, clause.len(), format!("{} names no schedule", k.trim().to_ascii_uppercase()))
-                        .expected("one or more named schedules separated by commas"));
+                    return Err(ScheduleError::at(
+                        *off,
+                        clause.len(),
+                        format!("{} names no schedule", k.trim().to_ascii_uppercase()),
+                    )
+                    .expected("one or more named schedules separated by commas"));
                 }
                 let mut exprs = Vec::new();
                 for (n, o) in list {
@@ -472,11 +484,18 @@ fn parse_expr(
             let (off, c) = clauses
                 .iter()
                 .skip(1)
-                .find(|(_, c)| c.split_once('=').is_some_and(|(k, _)| !is_set_keyword(k.trim())))
+                .find(|(_, c)| {
+                    c.split_once('=')
+                        .is_some_and(|(k, _)| !is_set_keyword(k.trim()))
+                })
                 .copied()
                 .unwrap_or((0, text));
-            return Err(ScheduleError::at(off, c.len(), "a list of named schedules cannot have clauses of its own")
-                .expected("`NAME[,NAME...]` followed only by INCLUDE, EXCLUDE or INTERSECT clauses"));
+            return Err(ScheduleError::at(
+                off,
+                c.len(),
+                "a list of named schedules cannot have clauses of its own",
+            )
+            .expected("`NAME[,NAME...]` followed only by INCLUDE, EXCLUDE or INTERSECT clauses"));
         }
         base.push(Expr::One(Box::new(Schedule::parse_anchored(&own, anchor)?)));
     }

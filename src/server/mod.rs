@@ -17,13 +17,13 @@
 
 pub mod api;
 pub mod chains;
-pub mod job_defs;
 pub mod client;
 pub mod control;
 pub mod dashboard;
 pub mod error;
 pub mod guard;
 pub mod idempotency;
+pub mod job_defs;
 pub mod metrics;
 pub mod openapi;
 pub mod sse;

@@ -302,9 +302,7 @@ fn check_value(key: &[u8], value: &[u8]) -> Verdict {
         Some(layout::TIMELINE) => as_type::<TimelineEntry>(key, value),
         Some(layout::PID) => as_type::<LivePid>(key, value),
         Some(layout::SCHEDULE) => as_type::<ScheduleState>(key, value),
-        Some(layout::SCHEDULE_ENABLED) => {
-            as_type::<super::schedules::EnabledOverride>(key, value)
-        }
+        Some(layout::SCHEDULE_ENABLED) => as_type::<super::schedules::EnabledOverride>(key, value),
         Some(layout::CHAIN_EDIT) => as_type::<super::chain_edits::ChainEdit>(key, value),
         _ => match records::unseal(key, value) {
             Ok(_) => Verdict::Unknown,

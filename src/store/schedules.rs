@@ -112,7 +112,8 @@ pub fn set_enabled(
     now: Millis,
 ) -> Result<(), String> {
     let def = catalog.jobs.get(job).ok_or_else(|| {
-        let near = crate::lang::diagnostic::nearest_name(job, catalog.jobs.keys().map(|k| k.as_str()));
+        let near =
+            crate::lang::diagnostic::nearest_name(job, catalog.jobs.keys().map(|k| k.as_str()));
         match near {
             Some(n) => format!("unknown job definition {job}; did you mean {n}?"),
             None => format!("unknown job definition {job}"),
@@ -125,7 +126,10 @@ pub fn set_enabled(
         at: now,
     };
     let mut b = super::WriteBatch::default();
-    b.put(layout::schedule_enabled_key(job), super::records::encode(&o));
+    b.put(
+        layout::schedule_enabled_key(job),
+        super::records::encode(&o),
+    );
     store.kv().commit(b).map_err(|e| e.to_string())
 }
 

@@ -141,7 +141,10 @@ mod tests {
         assert_eq!(tick.start_date.as_deref(), Some("2024-05-01 09:00:00"));
         assert_eq!((tick.run_count, tick.failure_count), (7, 2));
         assert_eq!((tick.enabled, tick.state.as_str()), (true, "SCHEDULED"));
-        assert_eq!((rows[0].enabled, rows[0].state.as_str()), (false, "DISABLED"));
+        assert_eq!(
+            (rows[0].enabled, rows[0].state.as_str()),
+            (false, "DISABLED")
+        );
         assert_eq!(tick.chain_name.as_deref(), Some("QUICK"));
     }
 
