@@ -42,6 +42,11 @@ impl Translator<'_> {
             max_run_duration: None,
             comment: None,
             enabled: false,
+            start_date: None,
+            end_date: None,
+            time_zone: None,
+            max_runs: None,
+            max_failures: None,
             span: b.span,
             commented: false,
         };
@@ -53,14 +58,19 @@ impl Translator<'_> {
         if let Some(s) = self.opt_name(b, "schedule_name", &anchor) {
             job.schedule = self.inline_schedule(&s, b.span, &anchor);
         }
-        if let Some((v, span)) = b.get("start_date").cloned() {
-            let now = matches!(&v, Value::Expr(e) if ["SYSTIMESTAMP", "SYSDATE", "CURRENT_TIMESTAMP"].contains(&e.trim().to_ascii_uppercase().as_str()));
-            if !now {
-                self.warn(anchor.clone(), span, format!("job {name}: start_date {} is not translated; the schedule applies from when the engine loads the job", v.describe()));
+        for param in ["start_date", "end_date"] {
+            if let Some((v, span)) = b.get(param).cloned() {
+                self.job_date(&mut job, param, &v, span);
             }
         }
+        if job.start_date.is_some()
+            && job.schedule.is_none()
+            && b.get("repeat_interval").is_none()
+            && b.get("schedule_name").is_none()
+        {
+            self.warn(anchor.clone(), b.span, format!("job {name}: a start_date without repeat_interval runs once in Oracle; chainsched runs the job only when started (`chainsched start {name}`)"));
+        }
         for (param, what) in [
-            ("end_date", "end_date"),
             (
                 "event_condition",
                 "an event condition (event-based jobs are not imported; the job gets no schedule)",
@@ -84,6 +94,53 @@ impl Translator<'_> {
         }
         self.model.jobs.push(job);
         Ok(())
+    }
+
+    /// start_date or end_date into the job (with the time zone written with the start date);
+    /// a form the importer cannot read is reported and left out.
+    fn job_date(&mut self, job: &mut Job, param: &str, v: &Value, span: Span) {
+        let anchor = Anchor::Job(job.name.clone());
+        if matches!(v, Value::Null) {
+            return;
+        }
+        match super::super::dates::job_date(v) {
+            Ok(d) => {
+                if param == "start_date" {
+                    job.start_date = d.local;
+                    if d.time_zone.is_some() {
+                        job.time_zone = d.time_zone;
+                    }
+                } else {
+                    match d.local {
+                        Some(l) => job.end_date = Some(l),
+                        None => self.warn(
+                            anchor,
+                            span,
+                            format!(
+                                "job {}: end_date {} is now: not translated",
+                                job.name,
+                                v.describe()
+                            ),
+                        ),
+                    }
+                }
+            }
+            Err(why) => {
+                let then = if param == "start_date" {
+                    "the schedule applies from when the engine loads the job"
+                } else {
+                    "the job has no end date"
+                };
+                self.warn(
+                    anchor,
+                    span,
+                    format!(
+                        "job {}: {param} is not translated ({why}); {then}",
+                        job.name
+                    ),
+                );
+            }
+        }
     }
 
     pub(super) fn calendar(&mut self, b: &Bound, param: &str, anchor: &Anchor) -> Option<String> {
@@ -356,6 +413,55 @@ impl Translator<'_> {
                 };
                 if let Some(j) = self.model.job_mut(job) {
                     j.comment = v;
+                }
+            }
+            "start_date" | "end_date" => {
+                let Some(mut j) = self.model.job_mut(job).cloned() else {
+                    return true;
+                };
+                match b.get("value").cloned() {
+                    Some((v, span)) if !null => self.job_date(&mut j, attr, &v, span),
+                    _ => {
+                        if attr == "start_date" {
+                            j.start_date = None;
+                        } else {
+                            j.end_date = None;
+                        }
+                    }
+                }
+                if let Some(slot) = self.model.job_mut(job) {
+                    *slot = j;
+                }
+            }
+            "max_runs" | "max_failures" => {
+                let v = if null {
+                    None
+                } else {
+                    match b.get("value").map(|(v, _)| v) {
+                        Some(Value::Num(n)) => match n.trim().parse::<u64>() {
+                            Ok(n) if n >= 1 => Some(n),
+                            _ => {
+                                self.warn(anchor.clone(), b.span, format!("job {job}: {attr} {n} is not a positive whole number; not translated"));
+                                return true;
+                            }
+                        },
+                        other => {
+                            let what = other.map_or("nothing".to_string(), |v| v.describe());
+                            self.warn(
+                                anchor.clone(),
+                                b.span,
+                                format!("job {job}: {attr} {what} is not a number; not translated"),
+                            );
+                            return true;
+                        }
+                    }
+                };
+                if let Some(j) = self.model.job_mut(job) {
+                    if attr == "max_runs" {
+                        j.max_runs = v;
+                    } else {
+                        j.max_failures = v;
+                    }
                 }
             }
             "job_action" => {
