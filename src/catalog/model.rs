@@ -35,6 +35,14 @@ pub struct ScheduleDef {
 }
 
 impl Catalog {
+    /// The event names event-based job definitions (`on event NAME`) wait for: raising one of
+    /// them starts a job, so it is a known event even when no event step waits for it.
+    pub fn job_events(&self) -> impl Iterator<Item = &str> {
+        self.jobs
+            .values()
+            .filter_map(|j| j.on_event.as_ref().map(|e| e.event.as_str()))
+    }
+
     /// The text of named schedule `name` (upper-cased), for [`crate::schedule::zone::JobSchedule::build`].
     pub fn named_schedule(&self, name: &str) -> Option<String> {
         self.schedules.get(name).map(|s| s.text.clone())

@@ -43,6 +43,7 @@ use tokio::sync::watch;
 
 // The record and its decoding live in the store, so that the views can read them without
 // depending on the runtime (docs/ARCHITECTURE.md).
+use super::events::EngineEvent;
 use crate::store::schedules::{enabled_overrides, EnabledOverride};
 pub use crate::store::schedules::{schedule_states, ScheduleState};
 use tokio::sync::broadcast;
@@ -134,31 +135,46 @@ async fn run(
             .map(|due| clock.until(due))
             .unwrap_or(Duration::from_secs(60))
             .min(Duration::from_secs(60));
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            changed = catalog_changed.changed() => match changed {
-                Ok(()) => reload = true,
-                Err(_) => return, // the engine is gone
-            },
-            ev = raised.recv() => match ev {
-                Ok((name, payload)) => {
-                    let Some(e) = engine.upgrade() else { return };
-                    for entry in entries.values_mut() {
-                        if on_event(&e, &store, entry, &name, &payload, clock).await.is_err() {
-                            return;
+        let deadline = tokio::time::sleep(wait);
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                _ = &mut deadline => break,
+                changed = catalog_changed.changed() => match changed {
+                    Ok(()) => {
+                        reload = true;
+                        break;
+                    }
+                    Err(_) => return, // the engine is gone
+                },
+                ev = raised.recv() => match ev {
+                    Ok((name, payload)) => {
+                        let Some(e) = engine.upgrade() else { return };
+                        for entry in entries.values_mut() {
+                            if on_event(&e, &store, entry, &name, &payload, clock).await.is_err() {
+                                return;
+                            }
                         }
                     }
-                }
-                Err(broadcast::error::RecvError::Lagged(n)) => {
-                    tracing::warn!("scheduler: {n} raised events were not looked at (too many at once)");
-                }
-                Err(broadcast::error::RecvError::Closed) => return,
-            },
-            ev = job_events.recv() => match ev {
-                // A job ended: count its outcome at the top of the loop.
-                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
-                Err(broadcast::error::RecvError::Closed) => return,
-            },
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!("scheduler: {n} raised events were not looked at (too many at once)");
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+                ev = job_events.recv() => match ev {
+                    // A run the scheduler started has ended: count its outcome. Other events
+                    // (steps, log rows, other jobs) only cost this match.
+                    Ok(EngineEvent::Job(rec)) if rec.state.is_finished() => {
+                        if let Some(entry) = entries.get_mut(&rec.job).filter(|e| e.state.counting.is_some()) {
+                            let Some(e) = engine.upgrade() else { return };
+                            count_outcome(&e, &store, entry);
+                        }
+                    }
+                    // Missed events: the outcomes are counted at the top of the loop.
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+            }
         }
         if engine.upgrade().is_none() {
             return;

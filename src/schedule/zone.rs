@@ -37,7 +37,10 @@ pub fn time_zone(name: &str) -> Result<TimeZone, String> {
     if let Some(sign) = n.chars().next().filter(|c| *c == '+' || *c == '-') {
         let rest = &n[1..];
         let (h, m) = rest.split_once(':').unwrap_or((rest, "0"));
-        let (Ok(h), Ok(m)) = (h.parse::<i32>(), m.parse::<i32>()) else {
+        let digits =
+            |x: &str| !x.is_empty() && x.len() <= 2 && x.bytes().all(|b| b.is_ascii_digit());
+        let (true, true, Ok(h), Ok(m)) = (digits(h), digits(m), h.parse::<i32>(), m.parse::<i32>())
+        else {
             return Err(format!("`{n}` is not an offset such as +02:00"));
         };
         if h > 14 || m > 59 {
@@ -355,25 +358,6 @@ fn beyond() -> Never {
         hint: "a schedule with occurrences before the year 584,000,000".into(),
         at: None,
     }
-}
-
-/// The named schedules a schedule string refers to (its leading list and its INCLUDE,
-/// EXCLUDE and INTERSECT clauses), upper-cased, with their byte offsets.
-pub fn referenced_names(text: &str) -> Vec<(String, usize)> {
-    let mut out = Vec::new();
-    for (i, (off, clause)) in super::split_trimmed(text, 0, ';').into_iter().enumerate() {
-        match clause.split_once('=') {
-            None if i == 0 && !clause.is_empty() && !looks_like_cron(clause) => {
-                out.extend(name_list(clause, off))
-            }
-            Some((k, v)) if is_set_keyword(k.trim()) => {
-                let voff = off + k.len() + 1;
-                out.extend(name_list(v, voff));
-            }
-            _ => {}
-        }
-    }
-    out
 }
 
 fn looks_like_cron(clause: &str) -> bool {
