@@ -1314,4 +1314,85 @@ mod zones {
         let e = JobSchedule::build("MORNINGS;BYHOUR=3", Timing::default(), &named).unwrap_err();
         assert!(e.message.contains("clauses of its own"), "{}", e.message);
     }
+
+    /// The definition, by brute force: every local occurrence in a window around `t` (the
+    /// schedule evaluated on local wall-clock seconds), each mapped to its instant (a skipped
+    /// time moved forward by the gap, a repeated one at its first occurrence); the first
+    /// instant after `t`. `None` when the window holds none.
+    fn brute_next(text: &str, t: u64, window_h: u64) -> Option<u64> {
+        use jiff::tz::TimeZone;
+        let tz = TimeZone::get("Europe/Paris").ok()?;
+        let s = crate::schedule::Schedule::parse(text).ok()?;
+        let local = |utc: u64| {
+            let ts = jiff::Timestamp::from_second(utc as i64).ok()?;
+            Some(utc as i64 + tz.to_offset(ts).seconds() as i64)
+        };
+        let start = (local(t / 1000)? - 3 * 3600) as u64 * 1000;
+        let end = start + window_h * 3600 * 1000;
+        let mut best: Option<u64> = None;
+        let mut l = start;
+        while let Some(n) = s.next_after(l) {
+            if n > end {
+                break;
+            }
+            let dt =
+                TimeZone::UTC.to_datetime(jiff::Timestamp::from_second((n / 1000) as i64).ok()?);
+            let u = tz.to_ambiguous_timestamp(dt).compatible().ok()?.as_second() as u64 * 1000;
+            if u > t && best.is_none_or(|b| u < b) {
+                best = Some(u);
+            }
+            l = n;
+        }
+        best
+    }
+
+    /// Schedules that fire within hours: what clock changes affect.
+    fn dense_strategy() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        (
+            prop_oneof![Just("HOURLY"), Just("MINUTELY"), Just("DAILY")],
+            1u32..4,
+            proptest::option::of(proptest::collection::btree_set(0u32..24, 1..4)),
+            proptest::option::of(proptest::collection::btree_set(0u32..60, 1..3)),
+        )
+            .prop_map(|(f, i, h, m)| {
+                let list = |s: std::collections::BTreeSet<u32>| {
+                    s.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+                };
+                let mut t = format!("FREQ={f};INTERVAL={i}");
+                if let Some(h) = h {
+                    t.push_str(&format!(";BYHOUR={}", list(h)));
+                }
+                if let Some(m) = m {
+                    t.push_str(&format!(";BYMINUTE={}", list(m)));
+                }
+                t
+            })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
+
+        /// Around the 2026 clock changes in Paris, the zone-aware search agrees with the brute
+        /// force definition.
+        #[test]
+        fn paris_agrees_with_the_definition_around_clock_changes(
+            text in dense_strategy(),
+            spring in proptest::bool::ANY,
+            off in 0u64..(8 * 3600),
+        ) {
+            if crate::schedule::Schedule::parse(&text).is_err() {
+                return Ok(());
+            }
+            let change = if spring { at(2026, 3, 29, 1, 0, 0) } else { at(2026, 10, 25, 1, 0, 0) };
+            let t = change - 4 * 3600 * 1000 + off * 1000;
+            let js = JobSchedule::build(&text, Timing::new(Some("Europe/Paris"), None, None).unwrap(), &named).unwrap();
+            if let Some(want) = brute_next(&text, t, 6) {
+                // Only when the window surely holds the first one (3 h margin).
+                if want < t + 3 * 3600 * 1000 {
+                    proptest::prop_assert_eq!(js.next(t), Next::At(want), "{} from {}", text, iso(t));
+                }
+            }
+        }
+    }
 }
