@@ -816,6 +816,9 @@ fn job_dates_time_zone_and_limits_become_job_attributes() {
          DBMS_SCHEDULER.CREATE_JOB(job_name => 'J2', job_type => 'CHAIN', job_action => 'C1',\n\
            start_date => SYSTIMESTAMP AT TIME ZONE 'America/New_York',\n\
            repeat_interval => 'FREQ=DAILY;BYTIME=220000', enabled => TRUE);\n\
+         DBMS_SCHEDULER.CREATE_JOB(job_name => 'J3', job_type => 'CHAIN', job_action => 'C1',\n\
+           event_condition => 'tab.user_data.file_name = ''sales.csv''',\n\
+           queue_spec => 'sys.scheduler_filewatcher_q, agent1', enabled => TRUE);\n\
          END;\n/\n",
     );
     let o = run(
@@ -828,6 +831,7 @@ fn job_dates_time_zone_and_limits_become_job_attributes() {
     for want in [
         "    time_zone 'Europe/Paris';\n    start_date '2026-03-01 09:00:00';\n    end_date '2026-12-31 23:00:00';\n    max_runs 100;\n    max_failures 3;\n    enabled false;\n    comment 'nine o''clock in Paris';\n",
         "    time_zone 'America/New_York';\n}",
+        "job J3 {\n    chain C1;\n    on event SCHEDULER_FILEWATCHER_Q where ",
     ] {
         assert!(out.contains(want), "{want:?} not in:\n{out}");
     }

@@ -136,6 +136,8 @@ pub struct Job {
     pub time_zone: Option<String>,
     pub max_runs: Option<u64>,
     pub max_failures: Option<u64>,
+    /// An event-based job: the event name and the translated payload condition.
+    pub on_event: Option<(String, Option<String>)>,
     /// The CREATE_JOB.
     pub span: Span,
     /// `check` refuses it: written commented out.

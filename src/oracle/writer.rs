@@ -260,6 +260,16 @@ impl Writer<'_> {
         if let Some(s) = &j.schedule {
             self.out.push_str(&format!("    schedule {};\n", quote(s)));
         }
+        if let Some((event, w)) = &j.on_event {
+            match w {
+                Some(w) => self
+                    .out
+                    .push_str(&format!("    on event {} where {w};\n", write_name(event))),
+                None => self
+                    .out
+                    .push_str(&format!("    on event {};\n", write_name(event))),
+            }
+        }
         if !j.parameters.is_empty() {
             let ps: Vec<String> = j
                 .parameters

@@ -47,6 +47,7 @@ impl Translator<'_> {
             time_zone: None,
             max_runs: None,
             max_failures: None,
+            on_event: None,
             span: b.span,
             commented: false,
         };
@@ -56,7 +57,30 @@ impl Translator<'_> {
             job.schedule = self.calendar(b, "repeat_interval", &anchor);
         }
         if let Some(s) = self.opt_name(b, "schedule_name", &anchor) {
-            job.schedule = self.inline_schedule(&s, b.span, &anchor);
+            match self.model.schedules.get(&s).cloned() {
+                // An event schedule: an event-based job.
+                Some(Schedule::Event {
+                    condition,
+                    queue_spec,
+                }) => {
+                    job.on_event =
+                        Some(self.job_event(&name, b.span, &s, &condition, queue_spec.as_deref()))
+                }
+                _ => job.schedule = self.inline_schedule(&s, b.span, &anchor),
+            }
+        }
+        if let Some(condition) = self.text(b, "event_condition", &anchor) {
+            let queue = self.text(b, "queue_spec", &anchor);
+            let event = queue
+                .as_deref()
+                .map(super::queue_name)
+                .filter(|q| !q.is_empty())
+                .unwrap_or_else(|| name.clone());
+            let span = b.get("event_condition").map_or(b.span, |(_, s)| *s);
+            job.on_event = Some(self.job_event(&name, span, &event, &condition, queue.as_deref()));
+        }
+        if job.on_event.is_some() && job.schedule.take().is_some() {
+            self.warn(anchor.clone(), b.span, format!("job {name} has both an event and a time schedule; Oracle's jobs have one: the event is kept"));
         }
         for param in ["start_date", "end_date"] {
             if let Some((v, span)) = b.get(param).cloned() {
@@ -71,10 +95,6 @@ impl Translator<'_> {
             self.warn(anchor.clone(), b.span, format!("job {name}: a start_date without repeat_interval runs once in Oracle; chainsched runs the job only when started (`chainsched start {name}`)"));
         }
         for (param, what) in [
-            (
-                "event_condition",
-                "an event condition (event-based jobs are not imported; the job gets no schedule)",
-            ),
             ("credential_name", "credential_name"),
             ("destination_name", "destination_name"),
         ] {
@@ -94,6 +114,30 @@ impl Translator<'_> {
         }
         self.model.jobs.push(job);
         Ok(())
+    }
+
+    /// An event-based job's `on event EVENT where ...`: the Oracle condition translated as an
+    /// event step's is.
+    fn job_event(
+        &mut self,
+        job: &str,
+        span: Span,
+        event: &str,
+        condition: &str,
+        queue_spec: Option<&str>,
+    ) -> (String, Option<String>) {
+        let anchor = Anchor::Job(job.to_string());
+        if let Some(q) = queue_spec {
+            self.warn(anchor.clone(), span, format!("job {job} is started by an event: Oracle raises it through queue `{}`; in chainsched raise it with `chainsched event {event} --payload '{{...}}'`, the message attributes being the payload's fields", q.trim()));
+        }
+        let w = match super::super::event_cond::translate(condition) {
+            Ok(w) => Some(w),
+            Err(why) => {
+                self.warn(anchor, span, format!("job {job}: the event condition `{}` cannot be translated ({why}); any {event} event starts the job", condition.trim()));
+                None
+            }
+        };
+        (event.to_string(), w)
     }
 
     /// start_date or end_date into the job (with the time zone written with the start date);
@@ -196,7 +240,7 @@ impl Translator<'_> {
         match self.model.schedules.get(sched).cloned() {
             Some(Schedule::Calendar(ri)) => self.schedule_text(ri.trim(), span, anchor),
             Some(Schedule::Event { .. }) => {
-                self.warn(anchor.clone(), span, format!("schedule {sched} is an event schedule: event-based jobs are not imported; the job gets no schedule"));
+                self.warn(anchor.clone(), span, format!("schedule {sched} is an event schedule: only CREATE_JOB's schedule_name makes an event-based job; the job gets no schedule"));
                 None
             }
             None => {
