@@ -109,13 +109,22 @@ pub struct Calendar {
     anchor_period: i64,
 }
 
-/// Where a calendar string is anchored (Oracle's start date), as local civil time: seconds
-/// since 1970-01-01T00:00:00 on the wall clock of the job's time zone. It supplies the fields
-/// the string leaves out (the time of day, the weekday for WEEKLY, the day of the month for
-/// MONTHLY, the month and day for YEARLY) and INTERVAL counts periods from its period.
+/// Where a calendar string is anchored (Oracle's start date), as local civil time on the wall
+/// clock of the job's time zone. It supplies the fields the string leaves out (the time of day,
+/// the weekday for WEEKLY, the day of the month for MONTHLY, the month and day for YEARLY) and
+/// INTERVAL counts periods from its period. Built from a `jiff` civil date-time
+/// ([`super::zone`]), so the fields come from the time-zone library, not from this module.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Anchor {
+    /// Seconds since 1970-01-01T00:00:00 on the local wall clock.
     pub local_sec: u64,
+    /// 1-12, 1-31, 0 = Monday … 6 = Sunday, 0-23, 0-59, 0-59.
+    pub month: u32,
+    pub day: u32,
+    pub weekday: u32,
+    pub hour: u32,
+    pub minute: u32,
+    pub second: u32,
 }
 
 impl Calendar {
@@ -405,20 +414,10 @@ impl Calendar {
 
         // Defaults from the anchor: the start of the FREQ period containing the epoch (midnight,
         // Monday, the 1st, January), or the given anchor's fields (Oracle's start date).
-        let (a_day, a_tod) = match anchor {
-            Some(a) => (
-                (a.local_sec / DAY_SECS) as i64,
-                (a.local_sec % DAY_SECS) as u32,
-            ),
-            None => (0, 0),
+        let (a_month, a_mday, a_wd, a_h, a_mi, a_s) = match anchor {
+            Some(a) => (a.month, a.day, a.weekday, a.hour, a.minute, a.second),
+            None => (1, 1, 0, 0, 0, 0),
         };
-        let (_, a_month, a_mday) = civil_from_days(a_day);
-        let (a_wd, a_h, a_mi, a_s) = (
-            if anchor.is_some() { weekday(a_day) } else { 0 },
-            a_tod / 3600,
-            a_tod / 60 % 60,
-            a_tod % 60,
-        );
         let has_day =
             byday.is_some() || !monthdays.is_empty() || !yeardays.is_empty() || !dates.is_empty();
         match freq {
@@ -486,7 +485,7 @@ impl Calendar {
         if let Some(a) = anchor {
             cal.anchor_period = match cal.sub_day_unit() {
                 Some(unit) => (a.local_sec / unit) as i64,
-                None => cal.period_of_day(a_day),
+                None => cal.period_of_day((a.local_sec / DAY_SECS) as i64),
             };
         }
         if let Some(unit) = cal.sub_day_unit() {

@@ -165,6 +165,12 @@ impl Timing {
     fn anchor(&self) -> Option<Anchor> {
         self.start.map(|(dt, _)| Anchor {
             local_sec: civil_secs(dt).max(0) as u64,
+            month: dt.month() as u32,
+            day: dt.day() as u32,
+            weekday: dt.weekday().to_monday_zero_offset() as u32,
+            hour: dt.hour() as u32,
+            minute: dt.minute() as u32,
+            second: dt.second() as u32,
         })
     }
 }
