@@ -313,6 +313,16 @@ fn sync(
             },
         );
     }
+    for name in overrides.keys() {
+        if !catalog.jobs.contains_key(name) {
+            // The definition is gone: so is the operator's word about it.
+            let mut b = WriteBatch::default();
+            b.delete(layout::schedule_enabled_key(name));
+            if let Err(e) = store.kv().commit(b) {
+                tracing::warn!("scheduler: cannot remove the enable/disable of {name}: {e}");
+            }
+        }
+    }
     for name in stored.keys().chain(old.keys()) {
         if !out.contains_key(name) {
             tracing::info!(job = %name, "scheduler: schedule removed");
