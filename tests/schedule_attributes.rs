@@ -33,7 +33,14 @@ job LIMITED { chain QUICK; schedule EVERY_SECOND; max_runs 2; }
 job OFF     { chain QUICK; schedule EVERY_SECOND; enabled false; }
 job FAILING { chain BROKEN_CHAIN; schedule 'FREQ=SECONDLY'; max_failures 2; }
 job ON_FILE { chain QUICK; on event FILE_ARRIVED where name = 'sales.csv'; }
+job ENDING  { chain QUICK; schedule 'FREQ=SECONDLY'; end_date 'END_SOON'; }
 "#;
+
+/// The rules, with ENDING's end date 4 s from now (UTC).
+fn rules() -> String {
+    let soon = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(4);
+    RULES.replace("END_SOON", &soon.strftime("%Y-%m-%d %H:%M:%S").to_string())
+}
 
 /// The chain-job runs of `job` in the job log.
 fn runs(s: &Server, job: &str) -> usize {
@@ -79,9 +86,9 @@ fn ok(out: &std::process::Output) -> String {
 
 #[test]
 fn job_attributes_hold_back_limit_and_switch_scheduled_runs() {
-    let server = Server::start(RULES);
+    let server = Server::start(&rules());
     until("the schedules to load", || {
-        server.get("/api/v1/schedules").1.as_array().unwrap().len() == 5
+        server.get("/api/v1/schedules").1.as_array().unwrap().len() == 6
     });
 
     // max_runs 2: two runs, then COMPLETED.
@@ -104,6 +111,20 @@ fn job_attributes_hold_back_limit_and_switch_scheduled_runs() {
         ),
         (Some(2), Some(2)),
         "{failing}"
+    );
+
+    // An end date: the last occurrences before it run, then the schedule is COMPLETED.
+    until("ENDING to complete", || {
+        row(&server, "ENDING")["state"] == "COMPLETED"
+    });
+    let ending = row(&server, "ENDING");
+    let n = ending["run_count"].as_u64().unwrap_or(0);
+    assert!((1..=5).contains(&n), "{ending}");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        runs(&server, "ENDING") as u64,
+        n,
+        "a run after the end date"
     );
 
     // A start date in the future: nothing runs; the first due time is the start date, in its
@@ -154,7 +175,7 @@ fn job_attributes_hold_back_limit_and_switch_scheduled_runs() {
     // it again (its failures in a row are forgotten).
     let server = server.restart(&[]);
     until("the schedules to load", || {
-        server.get("/api/v1/schedules").1.as_array().unwrap().len() == 5
+        server.get("/api/v1/schedules").1.as_array().unwrap().len() == 6
     });
     assert_eq!(row(&server, "OFF")["state"], "DISABLED");
     assert_eq!(row(&server, "FAILING")["state"], "BROKEN");
@@ -167,9 +188,9 @@ fn job_attributes_hold_back_limit_and_switch_scheduled_runs() {
 
 #[test]
 fn an_event_starts_an_event_based_job() {
-    let server = Server::start(RULES);
+    let server = Server::start(&rules());
     until("the schedules to load", || {
-        server.get("/api/v1/schedules").1.as_array().unwrap().len() == 5
+        server.get("/api/v1/schedules").1.as_array().unwrap().len() == 6
     });
     assert_eq!(row(&server, "ON_FILE")["schedule"], "on event FILE_ARRIVED");
     // A payload the condition refuses starts nothing.

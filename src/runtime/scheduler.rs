@@ -413,13 +413,16 @@ async fn fire(
             .as_ref()
             .is_some_and(|r| r.enqueued_at.unwrap_or(r.started_at) >= due);
     let running = last_run.is_some_and(|r| !r.state.is_finished());
+    // Whether this occurrence may start is decided before the next one is computed: the last
+    // occurrence before the end date runs, then the schedule is COMPLETED.
+    let active = entry.active();
     if let Some(s) = &entry.schedule {
         next_due(&mut entry.state, s, now.max(due), None);
     }
     if already_started {
         tracing::info!(job = %name, due, "scheduler: the occurrence was started before a restart");
         entry.state.firing = None;
-    } else if !entry.active() {
+    } else if !active {
         entry.state.firing = None;
         tracing::info!(job = %name, due, "scheduler: the job is disabled; occurrence not started");
     } else if running {
