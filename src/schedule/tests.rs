@@ -1150,9 +1150,9 @@ mod zones {
     }
 
     #[test]
-    fn a_time_skipped_in_spring_runs_later_by_the_gap() {
-        // 2026-03-29 in Paris: 02:00 CET becomes 03:00 CEST; 02:30 does not exist and runs
-        // at 03:30 CEST (01:30Z).
+    fn a_time_skipped_in_spring_runs_when_the_clocks_jump() {
+        // 2026-03-29 in Paris: 02:00 CET becomes 03:00 CEST; 02:30 does not exist and runs at
+        // the end of the skipped window, 03:00 CEST (01:00Z), as Oracle runs a daily job.
         let s = sched(
             "FREQ=DAILY;BYHOUR=2;BYMINUTE=30;BYSECOND=0",
             Some("Europe/Paris"),
@@ -1163,12 +1163,18 @@ mod zones {
             runs(&s, at(2026, 3, 27, 12, 0, 0), 3),
             [
                 "2026-03-28T01:30:00",
-                "2026-03-29T01:30:00",
+                "2026-03-29T01:00:00",
                 "2026-03-30T00:30:00"
             ]
         );
-        // Hourly: 01:00 CET (00:00Z), then 02:00 (skipped: 03:00 CEST, 01:00Z) and 03:00
-        // CEST are the same instant, which runs once, then 04:00 CEST (02:00Z).
+        // A start date in the skipped hour is the same instant.
+        let t = Timing::new(Some("Europe/Paris"), Some("2026-03-29 02:15"), None).unwrap();
+        assert_eq!(
+            t.start.map(|(_, s)| s),
+            Some(at(2026, 3, 29, 1, 0, 0) as i64 / 1000)
+        );
+        // Hourly: every hour of elapsed time, 01:00 CET (00:00Z), 03:00 CEST (01:00Z), 04:00
+        // CEST (02:00Z).
         let s = sched(
             "FREQ=HOURLY;BYMINUTE=0;BYSECOND=0",
             Some("Europe/Paris"),
@@ -1183,12 +1189,28 @@ mod zones {
                 "2026-03-29T02:00:00"
             ]
         );
+        // Oracle's example: every 3 hours keeps 3 hours of elapsed time across the change
+        // (midnight, then 04:00 on the new clock).
+        let s = sched(
+            "FREQ=HOURLY;INTERVAL=3",
+            Some("Europe/Paris"),
+            Some("2026-03-28 21:00"),
+            None,
+        );
+        assert_eq!(
+            runs(&s, at(2026, 3, 28, 19, 0, 0), 3),
+            [
+                "2026-03-28T20:00:00",
+                "2026-03-28T23:00:00",
+                "2026-03-29T02:00:00"
+            ]
+        );
     }
 
     #[test]
     fn a_time_repeated_in_autumn_runs_once_at_its_first_occurrence() {
-        // 2026-10-25 in Paris: 03:00 CEST becomes 02:00 CET; 02:30 happens twice and runs at
-        // the first one, 02:30 CEST (00:30Z).
+        // 2026-10-25 in Paris: 03:00 CEST becomes 02:00 CET; 02:30 happens twice and a daily
+        // job runs at the first one, 02:30 CEST (00:30Z), not again an hour later.
         let s = sched(
             "FREQ=DAILY;BYHOUR=2;BYMINUTE=30;BYSECOND=0",
             Some("Europe/Paris"),
@@ -1203,8 +1225,7 @@ mod zones {
                 "2026-10-26T01:30:00"
             ]
         );
-        // Hourly: 02:00 CEST (00:00Z) runs; the repeated 02:00 CET (01:00Z) does not; then
-        // 03:00 CET (02:00Z).
+        // Hourly follows elapsed time: 02:00 CEST (00:00Z), 02:00 CET (01:00Z), 03:00 CET.
         let s = sched(
             "FREQ=HOURLY;BYMINUTE=0;BYSECOND=0",
             Some("Europe/Paris"),
@@ -1212,13 +1233,39 @@ mod zones {
             None,
         );
         assert_eq!(
-            runs(&s, at(2026, 10, 24, 23, 30, 0), 2),
-            ["2026-10-25T00:00:00", "2026-10-25T02:00:00"]
+            runs(&s, at(2026, 10, 24, 23, 30, 0), 3),
+            [
+                "2026-10-25T00:00:00",
+                "2026-10-25T01:00:00",
+                "2026-10-25T02:00:00"
+            ]
         );
-        // Asked from inside the repeated hour, the next run is after it.
+        // BYHOUR is read on the wall clock: hour 2 happens twice, so it runs twice.
+        let s = sched(
+            "FREQ=HOURLY;BYHOUR=2;BYMINUTE=0;BYSECOND=0",
+            Some("Europe/Paris"),
+            None,
+            None,
+        );
         assert_eq!(
-            runs(&s, at(2026, 10, 25, 1, 30, 0), 1),
-            ["2026-10-25T02:00:00"]
+            runs(&s, at(2026, 10, 24, 12, 0, 0), 3),
+            [
+                "2026-10-25T00:00:00",
+                "2026-10-25T01:00:00",
+                "2026-10-26T01:00:00"
+            ]
+        );
+        // Every 6 hours stays 6 hours apart in elapsed time (a 21:30 run before the change is
+        // followed by 02:30 on the new clock, as Oracle support explains it).
+        let s = sched(
+            "FREQ=HOURLY;INTERVAL=6",
+            Some("America/Denver"),
+            Some("2026-10-31 21:30"),
+            None,
+        );
+        assert_eq!(
+            runs(&s, at(2026, 11, 1, 3, 0, 0), 2),
+            ["2026-11-01T03:30:00", "2026-11-01T09:30:00"]
         );
     }
 
@@ -1315,10 +1362,10 @@ mod zones {
         assert!(e.message.contains("clauses of its own"), "{}", e.message);
     }
 
-    /// The definition, by brute force: every local occurrence in a window around `t` (the
-    /// schedule evaluated on local wall-clock seconds), each mapped to its instant (a skipped
-    /// time moved forward by the gap, a repeated one at its first occurrence); the first
-    /// instant after `t`. `None` when the window holds none.
+    /// The definition for FREQ=DAILY and longer, by brute force: every local occurrence in a
+    /// window around `t` (the schedule evaluated on local wall-clock seconds), each mapped to
+    /// its instant (a skipped time at the jump, a repeated one at its first occurrence); the
+    /// first instant after `t`. `None` when the window holds none.
     fn brute_next(text: &str, t: u64, window_h: u64) -> Option<u64> {
         use jiff::tz::TimeZone;
         let tz = TimeZone::get("Europe/Paris").ok()?;
@@ -1337,7 +1384,7 @@ mod zones {
             }
             let dt =
                 TimeZone::UTC.to_datetime(jiff::Timestamp::from_second((n / 1000) as i64).ok()?);
-            let u = tz.to_ambiguous_timestamp(dt).compatible().ok()?.as_second() as u64 * 1000;
+            let u = crate::schedule::zone::instant_of(&tz, dt).ok()? as u64 * 1000;
             if u > t && best.is_none_or(|b| u < b) {
                 best = Some(u);
             }
@@ -1350,7 +1397,7 @@ mod zones {
     fn dense_strategy() -> impl proptest::strategy::Strategy<Value = String> {
         use proptest::prelude::*;
         (
-            prop_oneof![Just("HOURLY"), Just("MINUTELY"), Just("DAILY")],
+            prop_oneof![Just("DAILY")],
             1u32..4,
             proptest::option::of(proptest::collection::btree_set(0u32..24, 1..4)),
             proptest::option::of(proptest::collection::btree_set(0u32..60, 1..3)),
@@ -1392,6 +1439,36 @@ mod zones {
                 if want < t + 3 * 3600 * 1000 {
                     proptest::prop_assert_eq!(js.next(t), Next::At(want), "{} from {}", text, iso(t));
                 }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 128, ..Default::default() })]
+
+        /// FREQ=HOURLY in Paris around the 2026 clock changes, against the definition: whole
+        /// hours of elapsed time, every INTERVAL-th counted from the epoch on the clock of the
+        /// epoch's offset (+01:00), whose wall-clock hour is in BYHOUR.
+        #[test]
+        fn paris_hourly_follows_elapsed_time(
+            interval in 1i64..5,
+            hours in proptest::collection::btree_set(0u32..24, 1..6),
+            spring in proptest::bool::ANY,
+            off in 0u64..(6 * 3600),
+        ) {
+            let list = hours.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+            let text = format!("FREQ=HOURLY;INTERVAL={interval};BYHOUR={list}");
+            let change = if spring { at(2026, 3, 29, 1, 0, 0) } else { at(2026, 10, 25, 1, 0, 0) };
+            let t = change - 3 * 3600 * 1000 + off * 1000;
+            let js = sched(&text, Some("Europe/Paris"), None, None);
+            let tz = jiff::tz::TimeZone::get("Europe/Paris").unwrap();
+            let want = (1..=48i64).map(|k| ((t / 1000 / 3600) as i64 + k) * 3600).find(|&v| {
+                let ts = jiff::Timestamp::from_second(v).unwrap();
+                let hour = tz.to_datetime(ts).hour() as u32;
+                (v / 3600 + 1).rem_euclid(interval) == 0 && hours.contains(&hour)
+            });
+            if let Some(want) = want {
+                proptest::prop_assert_eq!(js.next(t), Next::At(want as u64 * 1000), "{} from {}", text, iso(t));
             }
         }
     }

@@ -9,17 +9,22 @@
 //! turned into an instant with the time-zone database (jiff, which ships its own copy, so the
 //! engine does not depend on the machine's /usr/share/zoneinfo).
 //!
-//! Daylight saving time (docs/scheduling.md, "Time zones"): a local time that does not exist
-//! (the hour skipped in spring) runs that much later — 02:30 on a day the clock goes from
-//! 02:00 to 03:00 runs at 03:30 — and a local time that exists twice (the hour repeated in
-//! autumn) runs once, at its first (earlier) occurrence. This is RFC 5545's rule for recurring
-//! events and jiff's `compatible` disambiguation.
+//! Daylight saving time, as Oracle documents it (docs/scheduling.md, "Time zones"):
+//! * FREQ=DAILY and longer (and cron lines) keep their wall-clock time: a job at 02:00 runs at
+//!   02:00 whether the clocks moved or not. A local time that does not exist (the hour skipped in
+//!   spring) runs at the end of the skipped window, the instant the clocks jump (02:30 on a day
+//!   that goes from 02:00 to 03:00 runs at 03:00); a local time that exists twice (the hour
+//!   repeated in autumn) runs once, at its first occurrence.
+//! * FREQ=HOURLY, MINUTELY and SECONDLY follow their frequency exactly in elapsed time across
+//!   the change: every 3 hours stays 3 hours apart (INTERVAL counts elapsed periods from the
+//!   anchor), while the other clauses (BYHOUR, the date clauses) are read on the wall clock.
 
+use super::calendar::{Anchor, Freq};
 use super::days::{Budget, OutOfBudget};
-use super::{calendar::Anchor, Never, Next, Schedule, ScheduleError, WORK_BUDGET};
+use super::{Never, Next, Schedule, ScheduleError, WORK_BUDGET};
 use crate::lang::duration::Millis;
 use jiff::civil::DateTime;
-use jiff::tz::TimeZone;
+use jiff::tz::{AmbiguousOffset, TimeZone};
 use jiff::Timestamp;
 
 /// How deep named schedules may refer to other named schedules.
@@ -85,11 +90,28 @@ pub fn local_datetime(text: &str) -> Result<DateTime, String> {
     Ok(date.to_datetime(time))
 }
 
-/// The instant of local date-time `dt` in `tz`: a time skipped by a clock change is moved
-/// forward by the length of the change; a time that occurs twice is its first occurrence.
+/// The instant of local date-time `dt` in `tz`: a time skipped by a clock change is the instant
+/// the clocks jump (the end of the skipped window, as Oracle runs such a job); a time that
+/// occurs twice is its first occurrence.
 pub fn instant_of(tz: &TimeZone, dt: DateTime) -> Result<i64, String> {
-    tz.to_ambiguous_timestamp(dt)
-        .compatible()
+    let amb = tz.to_ambiguous_timestamp(dt);
+    if let AmbiguousOffset::Gap { after, .. } = amb.offset() {
+        // The jump lies between `dt` read with the offset after it and `dt` read with the
+        // offset before it.
+        let lower = TimeZone::UTC
+            .to_ambiguous_timestamp(dt)
+            .compatible()
+            .map_err(|e| format!("{dt} is out of range: {e}"))?
+            .as_second()
+            - after.seconds() as i64;
+        if let Some(t) = Timestamp::from_second(lower)
+            .ok()
+            .and_then(|from| tz.following(from).next())
+        {
+            return Ok(t.timestamp().as_second());
+        }
+    }
+    amb.compatible()
         .map(|t| t.as_second())
         .map_err(|e| format!("{dt} is out of range: {e}"))
 }
@@ -178,7 +200,16 @@ impl Timing {
 /// A schedule expression: one schedule, or a combination of named schedules.
 #[derive(Debug, Clone)]
 enum Expr {
-    One(Box<Schedule>),
+    /// A schedule evaluated on the wall clock, and its text.
+    One(Box<Schedule>, String),
+    /// FREQ=HOURLY, MINUTELY or SECONDLY in a time zone with clock changes: `abs` (FREQ,
+    /// INTERVAL and the finer clauses) on a clock with the fixed offset `offset` (seconds), so
+    /// its periods are elapsed time; `wall` (the other clauses, no INTERVAL) on the wall clock.
+    Elapsed {
+        abs: Box<Schedule>,
+        wall: Box<Schedule>,
+        offset: i64,
+    },
     Set {
         /// The schedule's own clauses, or the list of named schedules it starts with (union).
         base: Vec<Expr>,
@@ -194,7 +225,9 @@ impl Expr {
     /// The first occurrence at or after local second `from`.
     fn search(&self, from: u64, budget: &mut Budget) -> Result<Option<u64>, OutOfBudget> {
         match self {
-            Expr::One(s) => s.search_sec(from, budget),
+            Expr::One(s, _) => s.search_sec(from, budget),
+            // Searched in instants by `JobSchedule::next_elapsed`, never here.
+            Expr::Elapsed { .. } => Ok(None),
             Expr::Set {
                 base,
                 include,
@@ -258,7 +291,13 @@ impl JobSchedule {
         timing: Timing,
         named: &dyn Fn(&str) -> Option<String>,
     ) -> Result<JobSchedule, ScheduleError> {
-        let expr = parse_expr(text, timing.anchor(), named, &mut Vec::new())?;
+        let mut expr = parse_expr(text, timing.anchor(), named, &mut Vec::new())?;
+        if let Expr::One(s, text) = &expr {
+            let sub_daily = matches!(&**s, Schedule::Calendar(c) if c.freq() < Freq::Daily);
+            if sub_daily && timing.tz.to_fixed_offset().is_err() {
+                expr = elapsed(text, &timing)?;
+            }
+        }
         Ok(JobSchedule { expr, timing })
     }
 
@@ -280,6 +319,9 @@ impl JobSchedule {
             after = after.max(start - 1);
         }
         let tz = &self.timing.tz;
+        if let Expr::Elapsed { abs, wall, offset } = &self.expr {
+            return self.finish(self.next_elapsed(abs, wall, *offset, after, &mut budget));
+        }
         // A time skipped by a clock change maps to after the change: an occurrence written up
         // to a day before the local time of `after` may still come after it.
         let off_now = local_of(tz, after) - after;
@@ -331,6 +373,15 @@ impl JobSchedule {
             }
             break best;
         };
+        self.finish(Ok(found))
+    }
+
+    /// The end date and the range of engine time applied to an instant found (seconds).
+    fn finish(&self, found: Result<i64, Next>) -> Next {
+        let found = match found {
+            Ok(f) => f,
+            Err(n) => return n,
+        };
         if let Some(end) = self.timing.end {
             if found > end {
                 return Next::Never(Never {
@@ -346,9 +397,54 @@ impl JobSchedule {
         }
     }
 
+    /// The first instant after `after` (seconds) that is an occurrence of `abs` on the clock
+    /// of fixed offset `offset` and of `wall` on the wall clock: candidates of `abs` one after
+    /// another, skipping ahead by what `wall` says when the offset cannot change meanwhile.
+    fn next_elapsed(
+        &self,
+        abs: &Schedule,
+        wall: &Schedule,
+        offset: i64,
+        after: i64,
+        budget: &mut Budget,
+    ) -> Result<i64, Next> {
+        let tz = &self.timing.tz;
+        let undecided = |b: &Budget| Next::Undecided { work: b.used() };
+        let mut u = after + 1;
+        loop {
+            budget.spend(1).map_err(|_| undecided(budget))?;
+            let from = (u + offset).max(0) as u64;
+            let x = match abs.search_sec(from, budget) {
+                Ok(Some(x)) => x as i64 - offset,
+                Ok(None) => return Err(Next::Never(abs.why_never_sec(from))),
+                Err(OutOfBudget) => return Err(undecided(budget)),
+            };
+            let lx = local_of(tz, x).max(0);
+            let w = match wall.search_sec(lx as u64, budget) {
+                Ok(Some(w)) => w as i64,
+                Ok(None) => return Err(Next::Never(wall.why_never_sec(lx as u64))),
+                Err(OutOfBudget) => return Err(undecided(budget)),
+            };
+            if w == lx {
+                return Ok(x);
+            }
+            // No wall-clock match before local time `w`: until the next clock change, local
+            // time moves with the instant, so nothing matches before `x + (w - lx)`.
+            let target = x + (w - lx).max(1);
+            let change = Timestamp::from_second(x)
+                .ok()
+                .and_then(|t| tz.following(t).next())
+                .map(|t| t.timestamp().as_second());
+            u = match change {
+                Some(c) if c > x && c < target => c,
+                _ => target,
+            };
+        }
+    }
     fn why_never(&self, from: u64) -> Never {
         match &self.expr {
-            Expr::One(s) => s.why_never_sec(from),
+            Expr::One(s, _) => s.why_never_sec(from),
+            Expr::Elapsed { wall, .. } => wall.why_never_sec(from),
             Expr::Set { .. } => Never {
                 reason: "no date and time passes the combination of its schedules (INCLUDE, EXCLUDE, INTERSECT)".into(),
                 hint: "schedules whose combination has occurrences".into(),
@@ -356,6 +452,81 @@ impl JobSchedule {
             },
         }
     }
+}
+
+/// FREQ=HOURLY, MINUTELY or SECONDLY in elapsed time: `abs` keeps FREQ, INTERVAL and the
+/// clauses finer than FREQ (BYMINUTE and BYSECOND for HOURLY, BYSECOND for MINUTELY), on the
+/// clock of the offset in force at the start date (or at the epoch); `wall` keeps the other
+/// clauses, every minute and second allowed, on the wall clock.
+fn elapsed(text: &str, timing: &Timing) -> Result<Expr, ScheduleError> {
+    let freq = match Schedule::parse(text)? {
+        Schedule::Calendar(c) => c.freq(),
+        Schedule::Cron(_) => Freq::Daily,
+    };
+    let at = timing.start.map_or(0, |(_, s)| s);
+    let offset = local_of(&timing.tz, at) - at;
+    let finer: &[&str] = match freq {
+        Freq::Hourly => &["BYMINUTE", "BYSECOND"],
+        Freq::Minutely => &["BYSECOND"],
+        _ => &[],
+    };
+    let every = |n: u32| (0..n).map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+    let mut abs: Vec<String> = Vec::new();
+    let mut wall: Vec<String> = Vec::new();
+    let mut bytime = false;
+    for (_, clause) in super::split_trimmed(text, 0, ';') {
+        if clause.is_empty() {
+            continue;
+        }
+        let key = clause
+            .split_once('=')
+            .map_or("", |(k, _)| k.trim())
+            .to_ascii_uppercase();
+        match key.as_str() {
+            "FREQ" => {
+                abs.push(clause.to_string());
+                wall.push(clause.to_string());
+            }
+            "INTERVAL" => abs.push(clause.to_string()),
+            k if finer.contains(&k) => abs.push(clause.to_string()),
+            "BYTIME" => {
+                bytime = true;
+                wall.push(clause.to_string());
+            }
+            _ => wall.push(clause.to_string()),
+        }
+    }
+    if bytime {
+        // The times of day are the wall clock's: every minute and second of the periods.
+        abs.retain(|c| !c.to_ascii_uppercase().starts_with("BY"));
+        for k in finer {
+            abs.push(format!("{k}={}", every(60)));
+        }
+    } else {
+        for k in finer {
+            wall.push(format!("{k}={}", every(60)));
+        }
+    }
+    let anchor = timing.start.map(|(_, s)| {
+        let dt = TimeZone::UTC
+            .to_datetime(Timestamp::from_second(s + offset).unwrap_or(Timestamp::UNIX_EPOCH));
+        Anchor {
+            local_sec: (s + offset).max(0) as u64,
+            month: dt.month() as u32,
+            day: dt.day() as u32,
+            weekday: dt.weekday().to_monday_zero_offset() as u32,
+            hour: dt.hour() as u32,
+            minute: dt.minute() as u32,
+            second: dt.second() as u32,
+        }
+    });
+    let abs = Schedule::parse_anchored(&abs.join(";"), anchor)?;
+    let wall = Schedule::parse_anchored(&wall.join(";"), timing.anchor())?;
+    Ok(Expr::Elapsed {
+        abs: Box::new(abs),
+        wall: Box::new(wall),
+        offset,
+    })
 }
 
 fn beyond() -> Never {
@@ -401,7 +572,8 @@ fn parse_expr(
             Some((k, _)) => is_set_keyword(k.trim()),
         });
     if !has_sets {
-        return Schedule::parse_anchored(text, anchor).map(|s| Expr::One(Box::new(s)));
+        return Schedule::parse_anchored(text, anchor)
+            .map(|s| Expr::One(Box::new(s), text.to_string()));
     }
     let resolve =
         |name: &str, off: usize, stack: &mut Vec<String>| -> Result<Expr, ScheduleError> {
@@ -487,11 +659,18 @@ fn parse_expr(
             )
             .expected("`NAME[,NAME...]` followed only by INCLUDE, EXCLUDE or INTERSECT clauses"));
         }
-        base.push(Expr::One(Box::new(Schedule::parse_anchored(&own, anchor)?)));
+        base.push(Expr::One(
+            Box::new(Schedule::parse_anchored(&own, anchor)?),
+            own.clone(),
+        ));
     }
     if base.is_empty() && include.is_empty() {
         return Err(ScheduleError::at(0, text.len(), "the schedule has nothing to run on: INCLUDE, EXCLUDE and INTERSECT only combine a schedule with others")
             .expected("FREQ=... clauses or named schedules before EXCLUDE or INTERSECT"));
+    }
+    if base.len() == 1 && include.is_empty() && exclude.is_empty() && intersect.is_empty() {
+        // `schedule NIGHTLY`: the named schedule itself.
+        return Ok(base.remove(0));
     }
     Ok(Expr::Set {
         base,
