@@ -74,6 +74,8 @@ pub(crate) fn spawn(
 struct Entry {
     /// `None` for an event-based definition.
     schedule: Option<JobSchedule>,
+    /// The rule file's `enabled` setting.
+    file_enabled: bool,
     trigger: Option<EventTrigger>,
     max_runs: Option<u64>,
     max_failures: Option<u64>,
@@ -84,6 +86,19 @@ impl Entry {
     /// Whether the scheduler may start a run now (enabled, not ended).
     fn active(&self) -> bool {
         self.state.enabled && self.state.ended.is_none()
+    }
+
+    /// Read `chainsched enable|disable` again before starting a run: another engine sharing
+    /// the database may have been told since this one last synchronised.
+    fn refresh_enabled(&mut self, store: &ChainStore) {
+        let key = layout::schedule_enabled_key(&self.state.job);
+        let o: Option<EnabledOverride> = match store.kv().get(&key) {
+            Ok(Some(v)) => store.decode(&key, &v).ok(),
+            _ => None,
+        };
+        self.state.enabled = o
+            .filter(|o| o.file_enabled == self.file_enabled)
+            .map_or(self.file_enabled, |o| o.enabled);
     }
 }
 
@@ -306,6 +321,7 @@ fn sync(
             name.clone(),
             Entry {
                 schedule,
+                file_enabled: def.enabled,
                 trigger: def.on_event.clone(),
                 max_runs: def.max_runs,
                 max_failures: def.max_failures,
@@ -415,6 +431,7 @@ async fn fire(
     let running = last_run.is_some_and(|r| !r.state.is_finished());
     // Whether this occurrence may start is decided before the next one is computed: the last
     // occurrence before the end date runs, then the schedule is COMPLETED.
+    entry.refresh_enabled(store);
     let active = entry.active();
     if let Some(s) = &entry.schedule {
         next_due(&mut entry.state, s, now.max(due), None);
@@ -501,6 +518,7 @@ async fn on_event(
         }
     }
     let job = entry.state.job.clone();
+    entry.refresh_enabled(store);
     if !entry.active() {
         tracing::info!(job = %job, event = %name, "scheduler: the job is disabled; event ignored");
         return Ok(());
