@@ -14,10 +14,12 @@
 //! fires, or fires once in centuries, must be judged in milliseconds, not by scanning time
 //! (`days.rs` explains how; docs/scheduling.md, "Evaluation cost").
 //!
-//! The anchor of a calendar string (Oracle's `start_date`) is fixed: the start of the FREQ
-//! period containing the Unix epoch (1970-01-01T00:00:00Z; for weeks, Monday 1969-12-29). It
-//! supplies the fields a string leaves out (midnight, Monday, the 1st, January) and INTERVAL
-//! counts periods from it, so the schedule does not depend on when or how often it is loaded.
+//! The anchor of a calendar string (Oracle's `start_date`) supplies the fields a string leaves
+//! out (midnight, Monday, the 1st, January) and INTERVAL counts periods from it. [`Schedule`]
+//! alone is anchored at the start of the FREQ period containing the Unix epoch
+//! (1970-01-01T00:00:00Z; for weeks, Monday 1969-12-29), so it does not depend on when or how
+//! often it is loaded; a job's start date, time zone, end date and named schedules are
+//! [`zone::JobSchedule`]'s.
 
 pub mod calendar;
 pub mod civil;
