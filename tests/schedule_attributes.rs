@@ -156,7 +156,10 @@ fn job_attributes_hold_back_limit_and_switch_scheduled_runs() {
     until("OFF to run", || runs(&server, "OFF") >= 1);
     assert_eq!(row(&server, "OFF")["state"], "SCHEDULED");
     ok(&server.cli(&["disable", "OFF"]));
-    assert_eq!(row(&server, "OFF")["state"], "DISABLED");
+    // The scheduler applies it at once (the command returns when it is durable).
+    until("OFF to be disabled", || {
+        row(&server, "OFF")["state"] == "DISABLED"
+    });
     std::thread::sleep(Duration::from_millis(500));
     let n = runs(&server, "OFF");
     std::thread::sleep(Duration::from_millis(2500));
