@@ -1276,6 +1276,7 @@ mod zones {
         assert!(Timing::new(Some("utc"), None, None).is_ok());
         let e = Timing::new(Some("Europe/Pariss"), None, None).unwrap_err();
         assert!(e.contains("not a time zone"), "{e}");
+        assert!(e.ends_with("did you mean Europe/Paris?"), "{e}");
         let e = Timing::new(None, Some("2026-13-01"), None).unwrap_err();
         assert!(e.contains("YYYY-MM-DD"), "{e}");
         let s = sched(

@@ -57,7 +57,15 @@ pub fn time_zone(name: &str) -> Result<TimeZone, String> {
             .map_err(|e| format!("`{n}`: {e}"));
     }
     TimeZone::get(n).map_err(|_| {
-        format!("`{n}` is not a time zone of the time-zone database (an IANA name such as Europe/Paris or America/New_York, UTC, or an offset such as +02:00)")
+        let names: Vec<String> = jiff::tz::db()
+            .available()
+            .map(|z| z.as_str().to_string())
+            .collect();
+        let near = crate::lang::diagnostic::nearest_name(n, names.iter().map(String::as_str));
+        format!(
+            "`{n}` is not a time zone of the time-zone database (an IANA name such as Europe/Paris or America/New_York, UTC, or an offset such as +02:00){}",
+            near.map_or(String::new(), |z| format!("; did you mean {z}?"))
+        )
     })
 }
 
