@@ -36,6 +36,7 @@ diagnostic_snapshot! {
     duplicate_chain => "duplicate-chain",
     duplicate_group => "duplicate-group",
     duplicate_job => "duplicate-job",
+    duplicate_schedule => "duplicate-schedule",
     duplicate_program => "duplicate-program",
     duplicate_rule_unnamed => "duplicate-rule-unnamed",
     duplicate_rule => "duplicate-rule",

@@ -155,8 +155,15 @@ fn schedules_view_is_the_same_from_the_service_and_from_the_store() {
             "JOB_NAME",
             "CHAIN_NAME",
             "SCHEDULE",
+            "TIME_ZONE",
+            "START_DATE",
+            "END_DATE",
+            "ENABLED",
+            "STATE",
             "NEXT_RUN_DATE",
             "LAST_START_DATE",
+            "RUN_COUNT",
+            "FAILURE_COUNT",
             "SKIPPED_COUNT"
         ]
     );
@@ -170,11 +177,12 @@ fn schedules_view_is_the_same_from_the_service_and_from_the_store() {
     let csv = &remote[2];
     assert_eq!(
         csv.lines().next(),
-        Some("JOB_NAME,CHAIN_NAME,SCHEDULE,NEXT_RUN_DATE,LAST_START_DATE,SKIPPED_COUNT")
+        Some("JOB_NAME,CHAIN_NAME,SCHEDULE,TIME_ZONE,START_DATE,END_DATE,ENABLED,STATE,NEXT_RUN_DATE,LAST_START_DATE,RUN_COUNT,FAILURE_COUNT,SKIPPED_COUNT")
     );
     assert!(
         csv.lines()
-            .any(|l| l.starts_with("YEARLY,QUICK,FREQ=YEARLY; BYMONTH=JAN,") && l.ends_with(",,0")),
+            .any(|l| l.starts_with("YEARLY,QUICK,FREQ=YEARLY; BYMONTH=JAN,")
+                && l.ends_with(",,0,0,0")),
         "{csv}"
     );
 
@@ -222,7 +230,7 @@ fn a_store_that_never_ran_serve_has_no_schedules() {
     let csv = stdout_ok(&schedules(&["--db", db, "--format", "csv"]), "csv");
     assert_eq!(
         csv.trim_end(),
-        "JOB_NAME,CHAIN_NAME,SCHEDULE,NEXT_RUN_DATE,LAST_START_DATE,SKIPPED_COUNT"
+        "JOB_NAME,CHAIN_NAME,SCHEDULE,TIME_ZONE,START_DATE,END_DATE,ENABLED,STATE,NEXT_RUN_DATE,LAST_START_DATE,RUN_COUNT,FAILURE_COUNT,SKIPPED_COUNT"
     );
     stdout_ok(&schedules(&["--db", db]), "table");
 

@@ -280,6 +280,37 @@ fn a_restartable_job_starts_over_after_a_crash() {
     assert!(!m.iter().any(|l| l.starts_with("OVERLAP")), "{m:?}");
 }
 
+/// `restartable` belongs to the job definition, whatever its run is called (it used to be
+/// applied only to a run named like its definition).
+#[test]
+fn a_restartable_definition_restarts_a_run_named_otherwise() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let rules = chain_file(dir, "", "job NIGHTLY { chain CR; restartable; }\n");
+    let mut child = Command::new(BIN)
+        .arg("run")
+        .arg(&rules)
+        .args(["--definition", "NIGHTLY", "--job", "NIGHTLY_RERUN", "--db"])
+        .arg(dir.join("db"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    kill_at(&mut child, dir, 4, Duration::from_millis(50));
+    let out = resume(dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let store = open_store(dir);
+    let rec = store.job("NIGHTLY_RERUN").unwrap().unwrap();
+    assert_eq!(rec.state, JobState::Succeeded);
+    let m = marks(dir);
+    assert_eq!(m.iter().filter(|l| *l == "start A").count(), 2, "{m:?}");
+    assert!(!m.iter().any(|l| l.starts_with("OVERLAP")), "{m:?}");
+}
+
 #[test]
 fn resume_with_nothing_to_do_says_so() {
     let tmp = tempfile::tempdir().unwrap();

@@ -791,3 +791,50 @@ proptest! {
         }
     }
 }
+
+/// start_date (with its time zone), end_date, max_runs, max_failures, comments and enabled
+/// become the job's attributes; the output passes `check`.
+#[test]
+fn job_dates_time_zone_and_limits_become_job_attributes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write_sql(
+        dir.path(),
+        "jobs.sql",
+        "BEGIN\n\
+         DBMS_SCHEDULER.CREATE_PROGRAM('P1', 'EXECUTABLE', '/bin/true', enabled => TRUE);\n\
+         DBMS_SCHEDULER.CREATE_CHAIN('C1');\n\
+         DBMS_SCHEDULER.DEFINE_CHAIN_STEP('C1', 'S1', 'P1');\n\
+         DBMS_SCHEDULER.DEFINE_CHAIN_RULE('C1', 'TRUE', 'START S1');\n\
+         DBMS_SCHEDULER.DEFINE_CHAIN_RULE('C1', 'S1 COMPLETED', 'END');\n\
+         DBMS_SCHEDULER.ENABLE('C1');\n\
+         DBMS_SCHEDULER.CREATE_JOB(job_name => 'J1', job_type => 'CHAIN', job_action => 'C1',\n\
+           start_date => TO_TIMESTAMP_TZ('2026-03-01 09:00:00 Europe/Paris', 'YYYY-MM-DD HH24:MI:SS TZR'),\n\
+           end_date => TIMESTAMP '2026-12-31 23:00:00 Europe/Paris',\n\
+           repeat_interval => 'FREQ=DAILY', comments => 'nine o''clock in Paris');\n\
+         DBMS_SCHEDULER.SET_ATTRIBUTE('J1', 'max_runs', 100);\n\
+         DBMS_SCHEDULER.SET_ATTRIBUTE('J1', 'max_failures', 3);\n\
+         DBMS_SCHEDULER.CREATE_JOB(job_name => 'J2', job_type => 'CHAIN', job_action => 'C1',\n\
+           start_date => SYSTIMESTAMP AT TIME ZONE 'America/New_York',\n\
+           repeat_interval => 'FREQ=DAILY;BYTIME=220000', enabled => TRUE);\n\
+         DBMS_SCHEDULER.CREATE_JOB(job_name => 'J3', job_type => 'CHAIN', job_action => 'C1',\n\
+           event_condition => 'tab.user_data.file_name = ''sales.csv''',\n\
+           queue_spec => 'sys.scheduler_filewatcher_q, agent1', enabled => TRUE);\n\
+         END;\n/\n",
+    );
+    let o = run(
+        &["import-oracle", "jobs.sql", "-o", "out.chain"],
+        dir.path(),
+    );
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let out = std::fs::read_to_string(dir.path().join("out.chain")).expect("written");
+    for want in [
+        "    time_zone 'Europe/Paris';\n    start_date '2026-03-01 09:00:00';\n    end_date '2026-12-31 23:00:00';\n    max_runs 100;\n    max_failures 3;\n    enabled false;\n    comment 'nine o''clock in Paris';\n",
+        "    time_zone 'America/New_York';\n}",
+        "job J3 {\n    chain C1;\n    on event SCHEDULER_FILEWATCHER_Q where ",
+    ] {
+        assert!(out.contains(want), "{want:?} not in:\n{out}");
+    }
+    let json = check_json(&dir.path().join("out.chain"));
+    assert_eq!(json["summary"]["errors"], 0, "{json}");
+}

@@ -144,7 +144,7 @@ fn messages_use_words_not_grammar_rule_names() {
         ),
         (
             "step A program P;",
-            "syntax@1:1: expected a declaration (`program`, `chain`, `job`, `group` or `notify`), found \
+            "syntax@1:1: expected a declaration (`program`, `chain`, `job`, `group`, `notify` or `schedule`), found \
              `step`",
         ),
         (
@@ -463,6 +463,22 @@ fn bad_attribute() {
             "bad-attribute@1:31: `restartable` is given twice",
         ),
         (
+            "job J { chain C; max_runs 0; }",
+            "bad-attribute@1:18: `max_runs 0`: the count must be at least 1",
+        ),
+        (
+            "job J { chain C; max_failures 1; max_failures 2; }",
+            "bad-attribute@1:34: `max_failures` is given twice",
+        ),
+        (
+            "job J { chain C; time_zone 'UTC'; time_zone 'UTC'; }",
+            "bad-attribute@1:35: `time_zone` is given twice",
+        ),
+        (
+            "job J { chain C; enabled true; enabled false; }",
+            "bad-attribute@1:32: `enabled` is given twice",
+        ),
+        (
             "group G { max_running -1; }",
             "bad-attribute@1:11: `max_running -1`: a group allows 0 running jobs (disabled: its jobs wait ENQUEUED) or more",
         ),
@@ -609,7 +625,7 @@ fn every_error_in_a_file_is_reported() {
             "bad-after@6:39: AFTER takes a time written HH:MM:SS (Oracle's form), not `10s`: \
              write AFTER 00:00:10",
             "syntax@8:18: expected a job setting (`chain`, `group`, `schedule`, `parameters`, \
-             `serialize by`, `restartable` or `max_run_duration`), found `schedle`",
+             `serialize by`, `restartable`, `max_run_duration`, `start_date`, `end_date`, `time_zone`, `enabled`, `max_runs`, `max_failures`, `comment` or `on event`), found `schedle`",
             "bad-attribute@9:11: `max_running -1`: a group allows 0 running jobs (disabled: its jobs wait ENQUEUED) or more",
         ]
     );
@@ -636,7 +652,7 @@ fn garbage_between_declarations_is_reported_once() {
     assert_eq!(
         errors(src),
         [
-            "syntax@1:1: expected a declaration (`program`, `chain`, `job`, `group` or `notify`), found \
+            "syntax@1:1: expected a declaration (`program`, `chain`, `job`, `group`, `notify` or `schedule`), found \
              `step`",
             "syntax@4:13: expected a program setting (`executable`, `shell`, `handler`, \
              `builtin`, `arguments`, `environment`, `working_directory` or `timeout`), found \
@@ -926,4 +942,63 @@ fn check_reports_every_typo_of_a_file() {
     }
     assert!(all.contains("did you mean SUCCEEDED?"), "{all}");
     assert!(all.contains("write AFTER 00:05:00"), "{all}");
+}
+
+/// Job attributes the catalog checks: time zones, dates, named schedules, and a job that is
+/// both time- and event-based.
+#[test]
+fn job_attributes_are_checked_against_the_time_zone_database_and_the_catalog() {
+    let base = "program P { builtin noop; }\nchain C { step A program P; rule when TRUE then START A; rule when A COMPLETED then END; }\n";
+    let errors = |job: &str| -> Vec<String> {
+        let loaded =
+            chainsched::catalog::load_sources(&[("t.chain".to_string(), format!("{base}{job}"))]);
+        loaded
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| format!("{}: {}", d.code, d.message))
+            .collect()
+    };
+    assert_eq!(
+        errors("job J { chain C; schedule 'FREQ=DAILY'; time_zone 'Mars/Olympus'; }"),
+        ["bad-attribute: `time_zone` of job J: `Mars/Olympus` is not a time zone of the time-zone database (an IANA name such as Europe/Paris or America/New_York, UTC, or an offset such as +02:00)"]
+    );
+    assert_eq!(
+        errors("job J { chain C; schedule 'FREQ=DAILY'; start_date '2026-02-30'; }"),
+        ["bad-attribute: `start_date` of job J: `2026-02-30` is not a date and time YYYY-MM-DD [HH:MI[:SS]] (such as 2026-03-29 09:00)"]
+    );
+    assert_eq!(
+        errors("job J { chain C; start_date '2026-03-01'; end_date '2026-01-01'; }"),
+        ["bad-attribute: `end_date` of job J: the end date is not after the start date"]
+    );
+    assert_eq!(
+        errors("job J { chain C; schedule 'FREQ=DAILY'; start_date '2026-01-01'; end_date '2026-01-01 00:00:01'; }"),
+        Vec::<String>::new(),
+        "the start date itself is an occurrence"
+    );
+    assert_eq!(
+        errors("job J { chain C; schedule 'FREQ=DAILY;BYHOUR=9'; start_date '2026-01-01 10:00'; end_date '2026-01-01 12:00'; }"),
+        ["bad-schedule: the schedule of job J never fires: its next occurrence is after the end date"]
+    );
+    assert_eq!(
+        errors("job J { chain C; schedule 'FREQ=DAILY;EXCLUDE=HOLIDAY'; }"),
+        ["bad-schedule: invalid schedule of job J: unknown named schedule HOLIDAY"]
+    );
+    assert_eq!(
+        errors(
+            "schedule HOLIDAYS 'FREQ=YEARLY;BYDATE=0230';\njob J { chain C; schedule HOLIDAYS; }"
+        ),
+        [
+            "bad-schedule: invalid schedule HOLIDAYS: `0230` is not a date",
+            "bad-schedule: invalid schedule of job J: in schedule HOLIDAYS: `0230` is not a date"
+        ]
+    );
+    assert_eq!(
+        errors("schedule S 'FREQ=DAILY';\nschedule S 'FREQ=WEEKLY';"),
+        ["duplicate-schedule: schedule S is declared twice"]
+    );
+    assert_eq!(
+        errors("job J { chain C; schedule 'FREQ=DAILY'; on event GO; }"),
+        ["bad-attribute: job J has both a schedule and `on event GO`"]
+    );
 }

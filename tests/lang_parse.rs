@@ -1353,3 +1353,73 @@ fn deep_values_parse_within_the_limits() {
     );
     assert!(show(&cond(&nested)).starts_with("NVL(NVL("));
 }
+
+#[test]
+fn job_attributes_named_schedules_and_event_based_jobs() {
+    let f = parse(
+        "schedule NIGHTLY 'FREQ=DAILY;BYHOUR=2';\n\
+         job J {\n\
+           chain C;\n\
+           schedule NIGHTLY;\n\
+           time_zone 'Europe/Paris';\n\
+           start_date '2026-03-01 09:00';\n\
+           end_date '2026-12-31';\n\
+           enabled false;\n\
+           max_runs 10;\n\
+           max_failures 3;\n\
+           comment 'the nightly load';\n\
+         }\n\
+         job E { chain C; on event FILE_ARRIVED where name = 'sales.csv'; }\n",
+    );
+    let Item::Schedule(s) = &f.items[0] else {
+        panic!("a named schedule first")
+    };
+    assert_eq!(
+        (s.name.name.as_str(), s.text.value.as_str()),
+        ("NIGHTLY", "FREQ=DAILY;BYHOUR=2")
+    );
+    let Item::Job(j) = &f.items[1] else {
+        panic!("a job")
+    };
+    assert_eq!(
+        j.schedule.as_ref().map(|s| s.value.as_str()),
+        Some("NIGHTLY")
+    );
+    assert_eq!(
+        j.time_zone.as_ref().map(|s| s.value.as_str()),
+        Some("Europe/Paris")
+    );
+    assert_eq!(
+        j.start_date.as_ref().map(|s| s.value.as_str()),
+        Some("2026-03-01 09:00")
+    );
+    assert_eq!(
+        j.end_date.as_ref().map(|s| s.value.as_str()),
+        Some("2026-12-31")
+    );
+    assert_eq!(j.enabled, Some(false));
+    assert_eq!((j.max_runs, j.max_failures), (Some(10), Some(3)));
+    assert_eq!(
+        j.comment.as_ref().map(|s| s.value.as_str()),
+        Some("the nightly load")
+    );
+    let Item::Job(e) = &f.items[2] else {
+        panic!("a job")
+    };
+    let ev = e.on_event.as_ref().expect("on event");
+    assert_eq!(ev.name.name, "FILE_ARRIVED");
+    assert_eq!(
+        show_payload(ev.condition.as_ref().expect("a condition")),
+        show_payload(
+            &match parse("chain X { step W event E where name = 'sales.csv'; }").items[0].clone() {
+                Item::Chain(c) => match &c.steps[0].kind {
+                    StepKind::Event {
+                        condition: Some(c), ..
+                    } => c.clone(),
+                    other => panic!("{other:?}"),
+                },
+                _ => panic!("a chain"),
+            }
+        )
+    );
+}

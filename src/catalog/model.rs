@@ -27,6 +27,9 @@ pub struct Catalog {
     /// `notify NAME { … }` declarations, by name.
     #[serde(default)]
     pub notifications: BTreeMap<String, NotifyDef>,
+    /// Named schedules (`schedule NAME '...';`), by name.
+    #[serde(default)]
+    pub schedules: BTreeMap<String, ScheduleDef>,
 }
 
 /// A chain's `serialize by PARAM [on conflict error]`.
@@ -73,6 +76,52 @@ impl NotifyDef {
         }
         self.chains.iter().any(|c| c == chain)
             || definition.is_some_and(|d| self.jobs.iter().any(|j| j == d))
+    }
+}
+
+/// A named schedule: a schedule string jobs refer to by name (`schedule NIGHTLY;`, or in
+/// another schedule's INCLUDE, EXCLUDE or INTERSECT).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScheduleDef {
+    pub name: String,
+    pub text: String,
+    pub source: String,
+}
+
+impl Catalog {
+    /// The event names event-based job definitions (`on event NAME`) wait for: raising one of
+    /// them starts a job, so it is a known event even when no event step waits for it.
+    pub fn job_events(&self) -> impl Iterator<Item = &str> {
+        self.jobs
+            .values()
+            .filter_map(|j| j.on_event.as_ref().map(|e| e.event.as_str()))
+    }
+
+    /// The text of named schedule `name` (upper-cased), for [`crate::schedule::zone::JobSchedule::build`].
+    pub fn named_schedule(&self, name: &str) -> Option<String> {
+        self.schedules.get(name).map(|s| s.text.clone())
+    }
+
+    /// Job definition `name`'s schedule, evaluated in its time zone between its start and end
+    /// dates; `None` when it has no schedule, `Err` when it does not parse (`check` refuses
+    /// such a catalog).
+    pub fn job_schedule(
+        &self,
+        name: &str,
+    ) -> Option<Result<crate::schedule::zone::JobSchedule, String>> {
+        let def = self.jobs.get(name)?;
+        let text = def.schedule.as_ref()?;
+        Some(
+            crate::schedule::zone::Timing::new(
+                def.time_zone.as_deref(),
+                def.start_date.as_deref(),
+                def.end_date.as_deref(),
+            )
+            .and_then(|timing| {
+                crate::schedule::zone::JobSchedule::build(text, timing, &|n| self.named_schedule(n))
+                    .map_err(|e| e.to_string())
+            }),
+        )
     }
 }
 
@@ -520,6 +569,41 @@ pub struct JobDef {
     pub restartable: bool,
     pub max_run_duration: Option<Millis>,
     pub source: String,
+    /// Local start date in the job's time zone (`YYYY-MM-DD HH:MM:SS`): no scheduled run
+    /// before it, and the anchor of its calendar string.
+    #[serde(default)]
+    pub start_date: Option<String>,
+    /// Local end date: no scheduled run after it.
+    #[serde(default)]
+    pub end_date: Option<String>,
+    /// IANA time-zone name (or UTC, or an offset) the schedule is evaluated in; `None`: UTC.
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    /// Whether the scheduler and events start it (`chainsched enable|disable` change it).
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
+    /// Scheduled (or event-started) runs after which the scheduler stops (state COMPLETED).
+    #[serde(default)]
+    pub max_runs: Option<u64>,
+    /// Failed runs in a row after which the scheduler stops (state BROKEN).
+    #[serde(default)]
+    pub max_failures: Option<u64>,
+    #[serde(default)]
+    pub comment: Option<String>,
+    /// `on event NAME [where ...]`: raising the event starts a run.
+    #[serde(default)]
+    pub on_event: Option<EventTrigger>,
+}
+
+/// What starts an event-based job: an event name and an optional payload condition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventTrigger {
+    pub event: String,
+    pub condition: Option<crate::lang::ast::PayloadCond>,
+}
+
+fn enabled_by_default() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -99,6 +99,24 @@ pub fn resolve(files: &[ast::File], sources: &SourceMap, complete: bool) -> Reso
             out.catalog.groups.insert(group.name.clone(), group);
         }
     }
+    for sd in decls.schedules.values() {
+        out.catalog.schedules.insert(
+            sd.name.name.clone(),
+            ScheduleDef {
+                name: sd.name.name.clone(),
+                text: sd.text.value.clone(),
+                source: r.source(sd.name.span),
+            },
+        );
+    }
+    for sd in decls.schedules.values() {
+        let named = |n: &str| out.catalog.named_schedule(n);
+        if let Some(d) =
+            crate::schedule::diagnostic::check_named_schedule(&sd.name.name, &sd.text, &named)
+        {
+            r.diags.push(d);
+        }
+    }
     for j in decls.jobs.values() {
         if let Some(job) = r.job(j, &decls) {
             out.catalog.jobs.insert(job.name.clone(), job);
@@ -156,6 +174,7 @@ struct Decls<'a> {
     jobs: BTreeMap<String, &'a ast::JobDecl>,
     groups: BTreeMap<String, &'a ast::GroupDecl>,
     notifies: BTreeMap<String, &'a ast::NotifyDecl>,
+    schedules: BTreeMap<String, &'a ast::ScheduleDecl>,
     duplicate_chains: Vec<&'a ast::ChainDecl>,
     duplicate_programs: Vec<&'a ast::ProgramDecl>,
     /// Step name → the first chain (in name order) that declares it, for "step of another chain".
@@ -222,6 +241,7 @@ impl<'s> Resolver<'s> {
             jobs: BTreeMap::new(),
             groups: BTreeMap::new(),
             notifies: BTreeMap::new(),
+            schedules: BTreeMap::new(),
             duplicate_chains: Vec::new(),
             duplicate_programs: Vec::new(),
             step_owners: HashMap::new(),
@@ -282,6 +302,21 @@ impl<'s> Resolver<'s> {
                     }
                     None => {
                         d.notifies.insert(n.name.name.clone(), n);
+                    }
+                },
+                ast::Item::Schedule(sd) => match d.schedules.get(&sd.name.name) {
+                    Some(first) => {
+                        let first = first.name.span;
+                        self.duplicate(
+                            "duplicate-schedule",
+                            "schedule",
+                            &sd.name.name,
+                            sd.name.span,
+                            first,
+                        );
+                    }
+                    None => {
+                        d.schedules.insert(sd.name.name.clone(), sd);
                     }
                 },
                 ast::Item::Group(g) => {
@@ -611,8 +646,64 @@ impl<'s> Resolver<'s> {
                 );
             }
         }
-        if let Some(lit) = &j.schedule {
-            if let Some(d) = crate::schedule::diagnostic::check_schedule(job, lit) {
+        let attr = |l: &Option<ast::StringLit>| l.as_ref().map(|l| l.value.clone());
+        let (tz, start, end) = (attr(&j.time_zone), attr(&j.start_date), attr(&j.end_date));
+        let mut timing: Result<(), ()> = Ok(());
+        for (lit, what) in [
+            (&j.time_zone, "time_zone"),
+            (&j.start_date, "start_date"),
+            (&j.end_date, "end_date"),
+        ] {
+            let Some(lit) = lit else { continue };
+            let t = match what {
+                "time_zone" => crate::schedule::zone::Timing::new(tz.as_deref(), None, None),
+                "start_date" => {
+                    crate::schedule::zone::Timing::new(tz.as_deref(), start.as_deref(), None)
+                }
+                _ => crate::schedule::zone::Timing::new(
+                    tz.as_deref(),
+                    start.as_deref(),
+                    end.as_deref(),
+                ),
+            };
+            if let Err(e) = t {
+                if timing.is_ok() {
+                    self.diags.push(
+                        Diagnostic::error("bad-attribute", format!("`{what}` of job {job}: {e}"), lit.span)
+                            .with_expected(match what {
+                                "time_zone" => "an IANA time-zone name such as 'Europe/Paris', 'UTC' or an offset such as '+02:00'",
+                                _ => "a local date and time 'YYYY-MM-DD [HH:MI[:SS]]' after the start date",
+                            }),
+                    );
+                }
+                timing = Err(());
+            }
+        }
+        let timing = timing.and_then(|_| {
+            crate::schedule::zone::Timing::new(tz.as_deref(), start.as_deref(), end.as_deref())
+                .map_err(|_| ())
+        });
+        // Normalised as written back (`2026-03-01 09:00:00`).
+        let norm = |v: &Option<String>| {
+            v.as_deref()
+                .and_then(|v| crate::schedule::zone::local_datetime(v).ok())
+                .map(|dt| dt.strftime("%Y-%m-%d %H:%M:%S").to_string())
+        };
+        if let (Some(lit), Some(ev)) = (&j.schedule, &j.on_event) {
+            self.diags.push(
+                Diagnostic::error(
+                    "bad-attribute",
+                    format!("job {job} has both a schedule and `on event {}`", ev.name.name),
+                    lit.span,
+                )
+                .with_expected("either `schedule '...'` (time-based) or `on event NAME` (event-based), as Oracle's jobs"),
+            );
+        }
+        if let (Some(lit), Ok(timing)) = (&j.schedule, timing) {
+            let named = |n: &str| decls.schedules.get(n).map(|s| s.text.value.clone());
+            if let Some(d) =
+                crate::schedule::diagnostic::check_job_schedule(job, lit, timing, &named)
+            {
                 self.diags.push(d);
             }
         }
@@ -636,6 +727,17 @@ impl<'s> Resolver<'s> {
             restartable: j.restartable,
             max_run_duration: j.max_run_duration.map(|d| d.millis),
             source: self.source(j.name.span),
+            start_date: norm(&start),
+            end_date: norm(&end),
+            time_zone: tz,
+            enabled: j.enabled.unwrap_or(true),
+            max_runs: j.max_runs.map(|n| n as u64),
+            max_failures: j.max_failures.map(|n| n as u64),
+            comment: j.comment.as_ref().map(|c| c.value.clone()),
+            on_event: j.on_event.as_ref().map(|e| EventTrigger {
+                event: e.name.name.clone(),
+                condition: e.condition.clone(),
+            }),
         })
     }
 

@@ -36,6 +36,7 @@ pub mod graph;
 pub mod import_oracle;
 pub mod logging;
 pub mod output_cmd;
+pub mod job_cmd;
 pub mod purge;
 pub mod run;
 pub mod serve;
@@ -147,6 +148,10 @@ pub enum Command {
     DefineRule(chain_cmd::DefineRuleArgs),
     /// Drop a rule of a chain: the catalog and the jobs running it (DROP_CHAIN_RULE).
     DropRule(chain_cmd::DropRuleArgs),
+    /// Enable a job definition: the scheduler and events start it (Oracle's ENABLE).
+    Enable(job_cmd::EnableArgs),
+    /// Disable a job definition: the scheduler and events do not start it (Oracle's DISABLE).
+    Disable(job_cmd::EnableArgs),
     /// Change a step's attributes in a chain: the catalog and the jobs running it (ALTER_CHAIN).
     AlterChain(chain_cmd::AlterChainArgs),
     /// Drop a step of a chain for future runs (DROP_CHAIN_STEP).
@@ -233,6 +238,8 @@ pub fn main() -> i32 {
         Command::Events(a) => views::events(a),
         Command::DefineRule(a) => chain_cmd::define_rule(a),
         Command::DropRule(a) => chain_cmd::drop_rule(a),
+        Command::Enable(a) => job_cmd::enable(a),
+        Command::Disable(a) => job_cmd::disable(a),
         Command::AlterChain(a) => chain_cmd::alter_chain(a),
         Command::DropStep(a) => chain_cmd::drop_step(a),
         Command::Jobs(a) => views::jobs(a),

@@ -235,7 +235,8 @@ impl Core {
         self.jobs.get(job).map(|j| j.record.clone())
     }
 
-    /// The job definition (`job NAME { … }`) a job the core holds is a run of.
+    /// The job definition (`job NAME { ... }`) a job is a run of, whatever the run is called
+    /// (`start --definition NIGHTLY --job NIGHTLY_RERUN`); `None` for an ad-hoc run.
     pub fn job_definition(&self, job: &str) -> Option<String> {
         self.jobs
             .get(job)

@@ -111,6 +111,8 @@ impl Core {
                 }
             }
         }
+        // Event-based job definitions (`on event NAME`): raising one starts a job.
+        names.extend(self.catalog.job_events().map(str::to_string));
         for job in self.jobs.values().filter(|j| !j.ended()) {
             for &(i, s) in &job.waiting {
                 if let Some(n) = job.event_step_name(i, s) {

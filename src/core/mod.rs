@@ -36,5 +36,6 @@ pub use instance::{InstStatusRecord, InstanceRecord, StepStateRecord};
 pub use job::EvalStats;
 pub use journal::{JobChanges, JobHeaderRecord, JobRecords};
 pub use recovery::{JobDefinitions, JobSnapshot};
+pub(crate) use triggers::event_name_matches;
 
 pub use types::*;

@@ -25,6 +25,9 @@ pub struct File {
     pub items: Vec<Item>,
 }
 
+// A file holds a few declarations, built once: the size of the largest (a job with every
+// attribute) does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Item {
     Program(ProgramDecl),
@@ -32,6 +35,7 @@ pub enum Item {
     Job(JobDecl),
     Group(GroupDecl),
     Notify(NotifyDecl),
+    Schedule(ScheduleDecl),
 }
 
 // ---------------------------------------------------------------- programs
@@ -431,6 +435,41 @@ pub struct JobDecl {
     pub serialize_refuse: bool,
     pub restartable: bool,
     pub max_run_duration: Option<DurationLit>,
+    /// `start_date '2026-03-01 09:00'`: local time in the job's time zone.
+    #[serde(default)]
+    pub start_date: Option<StringLit>,
+    #[serde(default)]
+    pub end_date: Option<StringLit>,
+    /// `time_zone 'Europe/Paris'`.
+    #[serde(default)]
+    pub time_zone: Option<StringLit>,
+    /// `enabled false`: the scheduler and events do not start it.
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    #[serde(default)]
+    pub max_runs: Option<i64>,
+    #[serde(default)]
+    pub max_failures: Option<i64>,
+    #[serde(default)]
+    pub comment: Option<StringLit>,
+    /// `on event NAME [where ...]`: an event-based job.
+    #[serde(default)]
+    pub on_event: Option<JobEvent>,
+    pub span: Span,
+}
+
+/// `on event NAME [where PAYLOAD-CONDITION]` of a job.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobEvent {
+    pub name: Ident,
+    pub condition: Option<PayloadCond>,
+}
+
+/// `schedule NAME 'calendar string';`: a named schedule (Oracle's CREATE_SCHEDULE).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScheduleDecl {
+    pub name: Ident,
+    pub text: StringLit,
     pub span: Span,
 }
 

@@ -224,7 +224,7 @@ fn word_is(text: &str, t: &Tok, words: &[&str]) -> bool {
             .is_some_and(|w| words.iter().any(|k| k.eq_ignore_ascii_case(w)))
 }
 
-const DECL_WORDS: &[&str] = &["program", "chain", "job", "group", "notify"];
+const DECL_WORDS: &[&str] = &["program", "chain", "job", "group", "notify", "schedule"];
 
 fn is_decl_keyword(text: &str, t: &Tok) -> bool {
     // `text` is needed to read the word; tokens carry offsets only.

@@ -20,6 +20,7 @@
 pub mod blocks;
 pub mod bytime;
 pub mod calls;
+pub mod dates;
 pub mod encoding;
 pub mod event_cond;
 pub mod lexer;

@@ -129,6 +129,15 @@ pub struct Job {
     pub max_run_duration: Option<Millis>,
     pub comment: Option<String>,
     pub enabled: bool,
+    /// start_date and end_date as local times (`YYYY-MM-DD HH:MM:SS`), and the time zone
+    /// written with the start date (Oracle takes the job's time zone from it).
+    pub start_date: Option<String>,
+    pub end_date: Option<String>,
+    pub time_zone: Option<String>,
+    pub max_runs: Option<u64>,
+    pub max_failures: Option<u64>,
+    /// An event-based job: the event name and the translated payload condition.
+    pub on_event: Option<(String, Option<String>)>,
     /// The CREATE_JOB.
     pub span: Span,
     /// `check` refuses it: written commented out.

@@ -515,7 +515,7 @@ impl Translator<'_> {
                 continue;
             }
             if !j.enabled {
-                self.warn(Anchor::Job(j.name.clone()), j.span, format!("job {} is never enabled in the script (Oracle would not run it); in chainsched it runs on its schedule", j.name));
+                self.warn(Anchor::Job(j.name.clone()), j.span, format!("job {} is never enabled in the script (Oracle would not run it): written with `enabled false`; `chainsched enable {}` starts its schedule", j.name, j.name));
             }
             self.model.jobs.push(j);
         }

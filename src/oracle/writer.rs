@@ -247,9 +247,6 @@ impl Writer<'_> {
     fn job(&mut self, j: &Job) {
         self.out.push('\n');
         self.notes(&Anchor::Job(j.name.clone()), "");
-        if let Some(c) = &j.comment {
-            self.comment_lines(c, "");
-        }
         self.object(Anchor::Job(j.name.clone()), j.commented, "", |w| {
             w.job_body(j)
         });
@@ -262,6 +259,16 @@ impl Writer<'_> {
             .push_str(&format!("    chain {};\n", write_name(&j.chain)));
         if let Some(s) = &j.schedule {
             self.out.push_str(&format!("    schedule {};\n", quote(s)));
+        }
+        if let Some((event, w)) = &j.on_event {
+            match w {
+                Some(w) => self
+                    .out
+                    .push_str(&format!("    on event {} where {w};\n", write_name(event))),
+                None => self
+                    .out
+                    .push_str(&format!("    on event {};\n", write_name(event))),
+            }
         }
         if !j.parameters.is_empty() {
             let ps: Vec<String> = j
@@ -278,6 +285,30 @@ impl Writer<'_> {
         if let Some(ms) = j.max_run_duration {
             self.out
                 .push_str(&format!("    max_run_duration {};\n", duration(ms)));
+        }
+        if let Some(tz) = &j.time_zone {
+            self.out
+                .push_str(&format!("    time_zone {};\n", quote(tz)));
+        }
+        if let Some(d) = &j.start_date {
+            self.out
+                .push_str(&format!("    start_date {};\n", quote(d)));
+        }
+        if let Some(d) = &j.end_date {
+            self.out.push_str(&format!("    end_date {};\n", quote(d)));
+        }
+        if let Some(n) = j.max_runs {
+            self.out.push_str(&format!("    max_runs {n};\n"));
+        }
+        if let Some(n) = j.max_failures {
+            self.out.push_str(&format!("    max_failures {n};\n"));
+        }
+        if !j.enabled {
+            // Oracle creates jobs disabled (enabled => FALSE) until DBMS_SCHEDULER.ENABLE.
+            self.out.push_str("    enabled false;\n");
+        }
+        if let Some(c) = &j.comment {
+            self.out.push_str(&format!("    comment {};\n", quote(c)));
         }
         self.out.push_str("}\n");
     }

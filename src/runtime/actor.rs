@@ -1199,7 +1199,16 @@ impl Actor {
             }
         }
         for job in work.jobs {
-            let restartable = self.catalog.jobs.get(&job).is_some_and(|d| d.restartable);
+            // `restartable` belongs to the job definition, whatever its run is called.
+            let definition = self
+                .core
+                .job_definition(&job)
+                .unwrap_or_else(|| job.clone());
+            let restartable = self
+                .catalog
+                .jobs
+                .get(&definition)
+                .is_some_and(|d| d.restartable);
             match self.core.recover_job(now, &job, restartable) {
                 Ok(effects) => {
                     tracing::info!(job = %job, "job recovered");

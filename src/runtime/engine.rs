@@ -63,6 +63,9 @@ struct Inner {
     catalog_changed: watch::Sender<u64>,
     /// Whether the scheduler task has been started.
     schedules_on: AtomicBool,
+    /// Every event raised through this engine (name, payload): the scheduler starts the
+    /// event-based job definitions (`on event NAME`) from it.
+    raised: broadcast::Sender<(String, serde_json::Value)>,
     /// Engines sharing a database: this engine's membership.
     cluster: Option<Arc<super::cluster::Cluster>>,
     /// Why the engine stopped acting (`None` while it works); see [`Engine::failure`].
@@ -275,6 +278,7 @@ impl Engine {
                 recovery: report,
                 catalog_changed: watch::channel(0).0,
                 schedules_on: AtomicBool::new(false),
+                raised: broadcast::channel(1024).0,
                 cluster,
                 failure,
                 read_only: options.read_only,
@@ -299,7 +303,22 @@ impl Engine {
             self.inner.store.clone(),
             self.inner.clock,
             self.inner.catalog_changed.subscribe(),
+            self.inner.raised.subscribe(),
         );
+    }
+
+    /// `chainsched enable|disable JOB`: whether the scheduler (and events) start job
+    /// definition `job`. Durable; holds until the rule file's own `enabled` setting changes.
+    /// Enabling a job that the scheduler stopped (COMPLETED after `max_runs`, BROKEN after
+    /// `max_failures`) starts its schedule again.
+    pub async fn set_job_enabled(&self, job: &str, enabled: bool) -> Result<(), EngineError> {
+        let catalog = self.catalog()?;
+        crate::store::schedules::set_enabled(&self.inner.store, &catalog, job, enabled, self.now())
+            .map_err(EngineError::Invalid)?;
+        self.inner
+            .catalog_changed
+            .send_modify(|n| *n = n.wrapping_add(1));
+        Ok(())
     }
 
     /// The scheduler's state of every scheduled job definition (next due time, last start).
@@ -467,10 +486,15 @@ impl Engine {
         let acc = self
             .input(Input::RaiseEvent {
                 name: name.to_string(),
-                payload,
+                payload: payload.clone(),
                 job: job.map(str::to_string),
             })
             .await?;
+        if job.is_none() {
+            // Event-based job definitions (`on event NAME`): the scheduler starts them. No
+            // receiver (schedules off) is not an error.
+            let _ = self.inner.raised.send((name.to_string(), payload));
+        }
         Ok(acc.completed_steps)
     }
 
@@ -493,6 +517,7 @@ impl Engine {
                 "keep: events cannot be kept on a database several engines share".into(),
             ));
         }
+        let raised = job.is_none().then(|| payload.clone());
         let input = match keep {
             Some(keep) if keep > 0 => Input::RaiseEventKept {
                 name: name.to_string(),
@@ -507,6 +532,10 @@ impl Engine {
             },
         };
         let acc = self.input(input).await?;
+        if let Some(payload) = raised {
+            // Event-based job definitions (`on event NAME`): the scheduler starts them.
+            let _ = self.inner.raised.send((name.to_string(), payload));
+        }
         Ok(acc.event.unwrap_or_else(|| crate::core::EventDelivery {
             completed: acc.completed_steps,
             ..Default::default()

@@ -59,7 +59,7 @@ const KEYWORDS: [&str; 13] = [
     "BYMINUTE",
     "BYSECOND",
     "BYSETPOS",
-    "BYDAY",
+    "BYTIME",
 ];
 const UNSUPPORTED: [&str; 5] = ["INCLUDE", "EXCLUDE", "INTERSECT", "PERIODS", "BYPERIOD"];
 const MONTHS: [&str; 12] = [
@@ -103,6 +103,28 @@ pub struct Calendar {
     /// For FREQ below DAILY with INTERVAL > 1: for each residue r of the period number within
     /// a day modulo INTERVAL, the first allowed second of the day whose period has residue r.
     residue_first: Vec<Option<u32>>,
+    /// The number of the FREQ period holding the anchor (0: the period containing the epoch),
+    /// from which INTERVAL counts: days, weeks, months or years for DAILY and longer, else
+    /// hours, minutes or seconds since the epoch.
+    anchor_period: i64,
+}
+
+/// Where a calendar string is anchored (Oracle's start date), as local civil time on the wall
+/// clock of the job's time zone. It supplies the fields the string leaves out (the time of day,
+/// the weekday for WEEKLY, the day of the month for MONTHLY, the month and day for YEARLY) and
+/// INTERVAL counts periods from its period. Built from a `jiff` civil date-time
+/// ([`super::zone`]), so the fields come from the time-zone library, not from this module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Anchor {
+    /// Seconds since 1970-01-01T00:00:00 on the local wall clock.
+    pub local_sec: u64,
+    /// 1-12, 1-31, 0 = Monday … 6 = Sunday, 0-23, 0-59, 0-59.
+    pub month: u32,
+    pub day: u32,
+    pub weekday: u32,
+    pub hour: u32,
+    pub minute: u32,
+    pub second: u32,
 }
 
 impl Calendar {
@@ -113,6 +135,12 @@ impl Calendar {
     // ------------------------------------------------------------------ parsing
 
     pub fn parse(text: &str) -> Result<Calendar, ScheduleError> {
+        Self::parse_anchored(text, None)
+    }
+
+    /// [`Calendar::parse`] anchored at `anchor` instead of the start of the FREQ period
+    /// containing the epoch.
+    pub fn parse_anchored(text: &str, anchor: Option<Anchor>) -> Result<Calendar, ScheduleError> {
         let mut seen: Vec<(&'static str, usize)> = Vec::new();
         let mut clauses: Vec<Clause> = Vec::new();
         let mut implied_day = None;
@@ -302,6 +330,12 @@ impl Calendar {
                     }
                     byday = Some((plain, nth, off, clause.len()));
                 }
+                "BYTIME" => {
+                    let (h, m, sec) = bytime(&items, off, clause.len())?;
+                    hours = Some(h);
+                    minutes = Some(m);
+                    seconds = Some(sec);
+                }
                 "BYHOUR" => hours = Some(mask_list(&items, 23, kw)? as u32),
                 "BYMINUTE" => minutes = Some(mask_list(&items, 59, kw)?),
                 "BYSECOND" => seconds = Some(mask_list(&items, 59, kw)?),
@@ -316,6 +350,22 @@ impl Calendar {
             )
             .expected("`FREQ=YEARLY|MONTHLY|WEEKLY|DAILY|HOURLY|MINUTELY|SECONDLY`"));
         };
+
+        // BYTIME is the times of day in one clause (Oracle SQL Developer's job wizard writes
+        // it): it cannot be combined with the clauses it stands for.
+        if let Some(c) = clauses.iter().find(|c| c.keyword == "BYTIME") {
+            if let Some(other) = clauses
+                .iter()
+                .find(|o| matches!(o.keyword, "BYHOUR" | "BYMINUTE" | "BYSECOND"))
+            {
+                return Err(ScheduleError::at(
+                    c.offset,
+                    c.text.len(),
+                    format!("BYTIME and {} are both given", other.keyword),
+                )
+                .expected("either BYTIME=hhmmss or BYHOUR/BYMINUTE/BYSECOND"));
+            }
+        }
 
         // ISO week numbers count within a year: RFC 5545 allows BYWEEKNO only with YEARLY, and
         // Oracle refuses it with any other FREQ (ORA-27417 "BYWEEKNO clause requires YEARLY
@@ -362,28 +412,49 @@ impl Calendar {
             }
         }
 
-        // Defaults from the anchor (start of the FREQ period containing the epoch).
+        // Defaults from the anchor: the start of the FREQ period containing the epoch (midnight,
+        // Monday, the 1st, January), or the given anchor's fields (Oracle's start date).
+        let (a_month, a_mday, a_wd, a_h, a_mi, a_s) = match anchor {
+            Some(a) => (a.month, a.day, a.weekday, a.hour, a.minute, a.second),
+            None => (1, 1, 0, 0, 0, 0),
+        };
         let has_day =
             byday.is_some() || !monthdays.is_empty() || !yeardays.is_empty() || !dates.is_empty();
         match freq {
             Freq::Yearly if !has_day && weeknos.is_empty() => {
-                months.get_or_insert(1 << 1);
-                monthdays.push(1);
+                months.get_or_insert(1 << a_month);
+                monthdays.push(a_mday as i32);
             }
             Freq::Yearly if !has_day => {
-                // BYWEEKNO alone: the week's Monday (RFC 5545 takes the weekday of the start
-                // date; the anchor week starts on a Monday).
-                byday = Some((1, vec![], 0, 0));
-                implied_day = Some("BYDAY=MON, the day FREQ=YEARLY with BYWEEKNO implies");
+                // BYWEEKNO alone: the week's day of the anchor (RFC 5545 takes the weekday of
+                // the start date; the epoch's anchor week starts on a Monday).
+                byday = Some((1 << a_wd, vec![], 0, 0));
+                implied_day = Some(if a_wd == 0 {
+                    "BYDAY=MON, the day FREQ=YEARLY with BYWEEKNO implies"
+                } else {
+                    "BYDAY of the start date's weekday, the day FREQ=YEARLY with BYWEEKNO implies"
+                });
             }
-            Freq::Monthly if !has_day => monthdays.push(1),
-            Freq::Weekly if !has_day => byday = Some((1, vec![], 0, 0)),
+            Freq::Monthly if !has_day => monthdays.push(a_mday as i32),
+            Freq::Weekly if !has_day => byday = Some((1 << a_wd, vec![], 0, 0)),
             _ => {}
         }
         let times = TimeSet {
-            hours: hours.unwrap_or(if freq <= Freq::Hourly { ALL_HOURS } else { 1 }),
-            minutes: minutes.unwrap_or(if freq <= Freq::Minutely { ALL_SIXTY } else { 1 }),
-            seconds: seconds.unwrap_or(if freq <= Freq::Secondly { ALL_SIXTY } else { 1 }),
+            hours: hours.unwrap_or(if freq <= Freq::Hourly {
+                ALL_HOURS
+            } else {
+                1 << a_h
+            }),
+            minutes: minutes.unwrap_or(if freq <= Freq::Minutely {
+                ALL_SIXTY
+            } else {
+                1 << a_mi
+            }),
+            seconds: seconds.unwrap_or(if freq <= Freq::Secondly {
+                ALL_SIXTY
+            } else {
+                1 << a_s
+            }),
         };
         if let Some((off, len)) = setpos_at {
             if freq < Freq::Daily {
@@ -409,7 +480,14 @@ impl Calendar {
             times,
             setpos,
             residue_first: Vec::new(),
+            anchor_period: 0,
         };
+        if let Some(a) = anchor {
+            cal.anchor_period = match cal.sub_day_unit() {
+                Some(unit) => (a.local_sec / unit) as i64,
+                None => cal.period_of_day((a.local_sec / DAY_SECS) as i64),
+            };
+        }
         if let Some(unit) = cal.sub_day_unit() {
             if interval > 1 {
                 let mut first = vec![None; interval as usize];
@@ -539,10 +617,24 @@ impl Calendar {
     fn tod_in_interval(&self, day: u64, tod: u32) -> bool {
         match self.sub_day_unit() {
             Some(unit) if self.interval > 1 => {
-                (day * (DAY_SECS / unit) + tod as u64 / unit) % self.interval == 0
+                (day * (DAY_SECS / unit) + tod as u64 / unit + self.sub_day_shift()) % self.interval
+                    == 0
             }
             _ => true,
         }
+    }
+
+    /// What to add to a sub-day period number (hours, minutes or seconds since the epoch) so
+    /// that the anchor's period is a multiple of INTERVAL.
+    fn sub_day_shift(&self) -> u64 {
+        let k = self.interval as i64;
+        ((k - self.anchor_period.rem_euclid(k)) % k) as u64
+    }
+
+    /// Whether INTERVAL allows FREQ period `p` (DAILY and longer): a multiple of INTERVAL
+    /// periods after the anchor's.
+    fn period_allowed(&self, p: i64) -> bool {
+        (p - self.anchor_period).rem_euclid(self.interval as i64) == 0
     }
 
     /// Whether some allowed second of `day` is in an allowed period (FREQ below DAILY).
@@ -551,7 +643,8 @@ impl Calendar {
             Some(unit) if self.interval > 1 => {
                 let per_day = DAY_SECS / unit;
                 let r = (self.interval
-                    - (day % self.interval) * (per_day % self.interval) % self.interval)
+                    - ((day % self.interval) * (per_day % self.interval) + self.sub_day_shift())
+                        % self.interval)
                     % self.interval;
                 self.residue_first[r as usize].is_some()
             }
@@ -568,12 +661,7 @@ impl Calendar {
         {
             return false;
         }
-        if self.freq >= Freq::Daily
-            && self
-                .period_of_day(day as i64)
-                .rem_euclid(self.interval as i64)
-                != 0
-        {
+        if self.freq >= Freq::Daily && !self.period_allowed(self.period_of_day(day as i64)) {
             return false;
         }
         if self.setpos.is_empty() {
@@ -750,8 +838,8 @@ impl Calendar {
     fn day_allowed(&self, d: i64) -> bool {
         let k = self.interval as i64;
         match self.freq {
-            Freq::Weekly => (d + 3).div_euclid(7).rem_euclid(k) == 0,
-            Freq::Daily => d.rem_euclid(k) == 0,
+            Freq::Weekly => ((d + 3).div_euclid(7) - self.anchor_period).rem_euclid(k) == 0,
+            Freq::Daily => (d - self.anchor_period).rem_euclid(k) == 0,
             _ => self.day_has_interval_time(d as u64),
         }
     }
@@ -842,7 +930,7 @@ impl Calendar {
         let explicit = self.explicit_days();
         let mut cache = YearCache::new();
         let mut p = self.period_of_day(day0);
-        p += (k - p.rem_euclid(k)) % k;
+        p += (k - (p - self.anchor_period).rem_euclid(k)) % k;
         // Periods in a row whose day set, without BYDATE dates with a year, has no occurrence.
         let mut misses = 0;
         let mut first = true;
@@ -870,7 +958,7 @@ impl Calendar {
         let next_start = self.period_start(p);
         for &e in explicit.iter().filter(|e| **e >= next_start) {
             let q = self.period_of_day(e);
-            if q.rem_euclid(k) != 0 {
+            if !self.period_allowed(q) {
                 continue;
             }
             budget.spend(1)?;
@@ -998,7 +1086,7 @@ impl Calendar {
         let mut listed: Option<(i64, Vec<(i64, u32)>)> = None;
         for day in first_day..=first_day + max_days {
             let p = self.period_of_day(day);
-            let allowed = self.freq < Freq::Daily || p.rem_euclid(self.interval as i64) == 0;
+            let allowed = self.freq < Freq::Daily || self.period_allowed(p);
             if allowed && self.date_matches(day) {
                 let found = if self.setpos.is_empty() {
                     self.times
@@ -1265,6 +1353,7 @@ fn expected_for(kw: &str) -> String {
         "BYMINUTE" => "minutes 0 to 59".into(),
         "BYSECOND" => "seconds 0 to 59".into(),
         "BYSETPOS" => "positions 1 to 9999 or -1 to -9999".into(),
+        "BYTIME" => "times of day hhmmss (220000 = 22:00:00), separated by commas".into(),
         _ => "a value".into(),
     }
 }
@@ -1347,4 +1436,48 @@ fn with_explicit(mut days: DayBits, explicit: &[i64], start: i64, len: u32) -> D
         days.set((e - start) as u32);
     }
     days
+}
+
+/// `BYTIME=hhmmss[,hhmmss...]` as hour, minute and second masks. A list is exactly a set of
+/// hours × minutes × seconds only when it holds every combination of its hours, minutes and
+/// seconds (`BYTIME=060000,063000,180000,183000`); any other list is refused, saying so.
+fn bytime(
+    items: &[(usize, &str)],
+    clause_off: usize,
+    clause_len: usize,
+) -> Result<(u32, u64, u64), ScheduleError> {
+    let mut times = std::collections::BTreeSet::new();
+    for &(o, item) in items {
+        let digits = item.len() == 6 && item.bytes().all(|b| b.is_ascii_digit());
+        let part = |k: usize| item.get(k..k + 2).and_then(|p| p.parse::<u32>().ok());
+        match (digits, part(0), part(2), part(4)) {
+            (true, Some(h), Some(m), Some(s)) if h < 24 && m < 60 && s < 60 => {
+                times.insert((h, m, s));
+            }
+            _ => {
+                return Err(ScheduleError::at(
+                    o,
+                    item.len(),
+                    format!("`{item}` is not a time of day hhmmss"),
+                )
+                .expected(expected_for("BYTIME")))
+            }
+        }
+    }
+    let (mut h, mut m, mut s) = (0u32, 0u64, 0u64);
+    for &(hh, mm, ss) in &times {
+        h |= 1 << hh;
+        m |= 1 << mm;
+        s |= 1 << ss;
+    }
+    let product = h.count_ones() as usize * m.count_ones() as usize * s.count_ones() as usize;
+    if product != times.len() {
+        return Err(ScheduleError::at(
+            clause_off,
+            clause_len,
+            "the BYTIME times are not every combination of their hours, minutes and seconds",
+        )
+        .expected("times that are every combination of their hours, minutes and seconds (060000,063000,180000,183000), or one job per time"));
+    }
+    Ok((h, m, s))
 }

@@ -8,7 +8,8 @@
 //! mistake, not a style question. The schedule is judged from the Unix epoch: `check` reads no
 //! clock.
 
-use super::{Next, Schedule, WORK_BUDGET};
+use super::zone::{JobSchedule, Timing};
+use super::{Next, Schedule, ScheduleError, WORK_BUDGET};
 use crate::lang::ast::StringLit;
 use crate::lang::diagnostic::Diagnostic;
 use crate::lang::span::Span;
@@ -23,9 +24,55 @@ pub fn check_schedule(job: &str, lit: &StringLit) -> Option<Diagnostic> {
 
 /// [`check_schedule`] with a work budget of `budget` units for the evaluation.
 pub(crate) fn check_schedule_within(job: &str, lit: &StringLit, budget: u64) -> Option<Diagnostic> {
-    let text = lit.value.as_str();
-    match Schedule::parse(text) {
-        Ok(s) => match s.next_within(0, budget) {
+    let built = Schedule::parse(&lit.value);
+    judge(
+        &format!("the schedule of job {job}"),
+        &format!("invalid schedule of job {job}"),
+        lit,
+        built.map(|s| move |t| s.next_within(t, budget)),
+    )
+}
+
+/// The `bad-schedule` diagnostic of job `job`'s schedule in its time zone, between its start
+/// and end dates, with the named schedules it refers to.
+pub fn check_job_schedule(
+    job: &str,
+    lit: &StringLit,
+    timing: Timing,
+    named: &dyn Fn(&str) -> Option<String>,
+) -> Option<Diagnostic> {
+    let built = JobSchedule::build(&lit.value, timing, named);
+    judge(
+        &format!("the schedule of job {job}"),
+        &format!("invalid schedule of job {job}"),
+        lit,
+        built.map(|s| move |t| s.next(t)),
+    )
+}
+
+/// The `bad-schedule` diagnostic of named schedule `name` (`schedule NAME '...';`).
+pub fn check_named_schedule(
+    name: &str,
+    lit: &StringLit,
+    named: &dyn Fn(&str) -> Option<String>,
+) -> Option<Diagnostic> {
+    let built = JobSchedule::build(&lit.value, Timing::default(), named);
+    judge(
+        &format!("schedule {name}"),
+        &format!("invalid schedule {name}"),
+        lit,
+        built.map(|s| move |t| s.next(t)),
+    )
+}
+
+fn judge(
+    what: &str,
+    invalid: &str,
+    lit: &StringLit,
+    built: Result<impl Fn(u64) -> Next, ScheduleError>,
+) -> Option<Diagnostic> {
+    match built {
+        Ok(next) => match next(0) {
             Next::At(_) => None,
             Next::Never(n) => {
                 let span = match n.at {
@@ -33,19 +80,15 @@ pub(crate) fn check_schedule_within(job: &str, lit: &StringLit, budget: u64) -> 
                     None => lit.span,
                 };
                 Some(
-                    Diagnostic::error(
-                        CODE,
-                        format!("the schedule of job {job} never fires: {}", n.reason),
-                        span,
-                    )
-                    .with_expected(n.hint),
+                    Diagnostic::error(CODE, format!("{what} never fires: {}", n.reason), span)
+                        .with_expected(n.hint),
                 )
             }
             Next::Undecided { work } => Some(
                 Diagnostic::error(
                     CODE,
                     format!(
-                        "the schedule of job {job} cannot be evaluated: no next occurrence found within the work limit ({work} steps)"
+                        "{what} cannot be evaluated: no next occurrence found within the work limit ({work} steps)"
                     ),
                     lit.span,
                 )
@@ -55,11 +98,11 @@ pub(crate) fn check_schedule_within(job: &str, lit: &StringLit, budget: u64) -> 
         Err(e) => {
             let mut d = Diagnostic::error(
                 CODE,
-                format!("invalid schedule of job {job}: {}", e.message),
+                format!("{invalid}: {}", e.message),
                 inner_span(lit, e.offset_in_string, e.len),
             )
             .with_suggestion(e.suggestion);
-            if let Some(x) = e.expected {
+            if let Some(x) = e.expected.filter(|x| !x.is_empty()) {
                 d = d.with_expected(x);
             }
             Some(d)

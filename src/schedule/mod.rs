@@ -14,10 +14,12 @@
 //! fires, or fires once in centuries, must be judged in milliseconds, not by scanning time
 //! (`days.rs` explains how; docs/scheduling.md, "Evaluation cost").
 //!
-//! The anchor of a calendar string (Oracle's `start_date`) is fixed: the start of the FREQ
-//! period containing the Unix epoch (1970-01-01T00:00:00Z; for weeks, Monday 1969-12-29). It
-//! supplies the fields a string leaves out (midnight, Monday, the 1st, January) and INTERVAL
-//! counts periods from it, so the schedule does not depend on when or how often it is loaded.
+//! The anchor of a calendar string (Oracle's `start_date`) supplies the fields a string leaves
+//! out (midnight, Monday, the 1st, January) and INTERVAL counts periods from it. [`Schedule`]
+//! alone is anchored at the start of the FREQ period containing the Unix epoch
+//! (1970-01-01T00:00:00Z; for weeks, Monday 1969-12-29), so it does not depend on when or how
+//! often it is loaded; a job's start date, time zone, end date and named schedules are
+//! [`zone::JobSchedule`]'s.
 
 pub mod calendar;
 pub mod civil;
@@ -25,6 +27,7 @@ pub mod cron;
 mod days;
 pub mod diagnostic;
 mod timeset;
+pub mod zone;
 
 use crate::lang::duration::Millis;
 
@@ -126,6 +129,41 @@ impl Schedule {
         }
     }
 
+    /// [`Schedule::parse`] with the fields a calendar string leaves out, and the periods
+    /// INTERVAL counts, taken from `anchor` (a job's start date) instead of the epoch. Cron
+    /// lines have no anchor.
+    pub fn parse_anchored(
+        text: &str,
+        anchor: Option<calendar::Anchor>,
+    ) -> Result<Schedule, ScheduleError> {
+        match Schedule::parse(text)? {
+            Schedule::Calendar(_) if anchor.is_some() => {
+                calendar::Calendar::parse_anchored(text, anchor).map(Schedule::Calendar)
+            }
+            s => Ok(s),
+        }
+    }
+
+    /// The first occurrence at or after second `from` of the schedule's own clock.
+    pub(crate) fn search_sec(
+        &self,
+        from: u64,
+        budget: &mut days::Budget,
+    ) -> Result<Option<u64>, days::OutOfBudget> {
+        match self {
+            Schedule::Calendar(c) => c.search(from, budget),
+            Schedule::Cron(c) => c.search(from, budget),
+        }
+    }
+
+    /// Why there is no occurrence at or after second `from`.
+    pub(crate) fn why_never_sec(&self, from: u64) -> Never {
+        match self {
+            Schedule::Calendar(c) => c.why_never(from),
+            Schedule::Cron(c) => c.why_never(),
+        }
+    }
+
     /// The first occurrence strictly after `t` (whole seconds, UTC). `None` when there is none
     /// (`FREQ=YEARLY;BYMONTH=FEB;BYMONTHDAY=30`, `0 0 30 2 *`), when it would not fit in
     /// `Millis`, or — for no schedule found so far — when the evaluation ran out of its work
@@ -157,16 +195,9 @@ impl Schedule {
             return beyond();
         };
         let mut budget = days::Budget::new(budget);
-        let found = match self {
-            Schedule::Calendar(c) => c.search(from, &mut budget),
-            Schedule::Cron(c) => c.search(from, &mut budget),
-        };
-        match found {
+        match self.search_sec(from, &mut budget) {
             Ok(Some(sec)) => sec.checked_mul(1000).map_or_else(beyond, Next::At),
-            Ok(None) => Next::Never(match self {
-                Schedule::Calendar(c) => c.why_never(from),
-                Schedule::Cron(c) => c.why_never(),
-            }),
+            Ok(None) => Next::Never(self.why_never_sec(from)),
             Err(days::OutOfBudget) => Next::Undecided {
                 work: budget.used(),
             },

@@ -989,3 +989,488 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------- time zones and anchors
+
+mod zones {
+    use super::{at, iso};
+    use crate::schedule::zone::{JobSchedule, Timing};
+    use crate::schedule::Next;
+
+    fn named(name: &str) -> Option<String> {
+        match name {
+            "HOLIDAYS" => Some("FREQ=YEARLY;BYDATE=0101,1225".into()),
+            "WEEKENDS" => Some("FREQ=WEEKLY;BYDAY=SAT,SUN;BYHOUR=9".into()),
+            "MORNINGS" => Some("FREQ=DAILY;BYHOUR=9".into()),
+            "EVENINGS" => Some("FREQ=DAILY;BYHOUR=18".into()),
+            "LOOP_A" => Some("LOOP_B".into()),
+            "LOOP_B" => Some("FREQ=DAILY;INCLUDE=LOOP_A".into()),
+            _ => None,
+        }
+    }
+
+    fn sched(text: &str, tz: Option<&str>, start: Option<&str>, end: Option<&str>) -> JobSchedule {
+        let timing = Timing::new(tz, start, end).unwrap_or_else(|e| panic!("{e}"));
+        JobSchedule::build(text, timing, &named).unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    /// The first `n` occurrences after `from`, as UTC instants.
+    fn runs(s: &JobSchedule, from: u64, n: usize) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut t = from;
+        for _ in 0..n {
+            match s.next(t) {
+                Next::At(x) => {
+                    assert!(x > t);
+                    out.push(iso(x));
+                    t = x;
+                }
+                _ => break,
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn intervals_count_from_the_start_date() {
+        // Without a start date, INTERVAL=2 runs on even UTC hours; from a start at 09:30 it
+        // runs at 09:30, 11:30, ... (odd hours, minute and second of the start date).
+        let s = sched(
+            "FREQ=HOURLY;INTERVAL=2",
+            None,
+            Some("2026-01-01 09:30"),
+            None,
+        );
+        assert_eq!(
+            runs(&s, at(2026, 1, 1, 0, 0, 0), 3),
+            [
+                "2026-01-01T09:30:00",
+                "2026-01-01T11:30:00",
+                "2026-01-01T13:30:00"
+            ]
+        );
+        let s = sched("FREQ=HOURLY;INTERVAL=2", None, None, None);
+        assert_eq!(
+            runs(&s, at(2026, 1, 1, 0, 0, 1), 1),
+            ["2026-01-01T02:00:00"]
+        );
+        // Weeks count from the start date's week, on its weekday (2026-01-07 is a Wednesday).
+        let s = sched(
+            "FREQ=WEEKLY;INTERVAL=2",
+            None,
+            Some("2026-01-07 10:00"),
+            None,
+        );
+        assert_eq!(
+            runs(&s, at(2026, 1, 1, 0, 0, 0), 3),
+            [
+                "2026-01-07T10:00:00",
+                "2026-01-21T10:00:00",
+                "2026-02-04T10:00:00"
+            ]
+        );
+        // Months from the start date's month, on its day.
+        let s = sched(
+            "FREQ=MONTHLY;INTERVAL=2",
+            None,
+            Some("2026-02-15 06:00:05"),
+            None,
+        );
+        assert_eq!(
+            runs(&s, at(2026, 3, 1, 0, 0, 0), 2),
+            ["2026-04-15T06:00:05", "2026-06-15T06:00:05"]
+        );
+        // Days: every third day from the start date, at its time unless BYHOUR says.
+        let s = sched(
+            "FREQ=DAILY;INTERVAL=3;BYHOUR=7",
+            None,
+            Some("2026-05-02 23:15"),
+            None,
+        );
+        assert_eq!(
+            runs(&s, at(2026, 5, 1, 0, 0, 0), 2),
+            ["2026-05-05T07:15:00", "2026-05-08T07:15:00"]
+        );
+        // Years: on the start date's month and day.
+        let s = sched("FREQ=YEARLY", None, Some("2026-07-14 12:00"), None);
+        assert_eq!(
+            runs(&s, at(2026, 8, 1, 0, 0, 0), 1),
+            ["2027-07-14T12:00:00"]
+        );
+    }
+
+    #[test]
+    fn a_start_date_in_the_future_and_an_end_date_bound_the_runs() {
+        let s = sched(
+            "FREQ=DAILY;BYHOUR=6",
+            None,
+            Some("2026-06-10"),
+            Some("2026-06-12 12:00"),
+        );
+        assert_eq!(
+            runs(&s, at(2026, 1, 1, 0, 0, 0), 5),
+            [
+                "2026-06-10T06:00:00",
+                "2026-06-11T06:00:00",
+                "2026-06-12T06:00:00"
+            ]
+        );
+        match s.next(at(2026, 6, 12, 6, 0, 0)) {
+            Next::Never(n) => assert!(n.reason.contains("end date"), "{}", n.reason),
+            other => panic!("{other:?}"),
+        }
+        assert!(Timing::new(None, Some("2026-06-10"), Some("2026-06-01")).is_err());
+    }
+
+    #[test]
+    fn a_daily_job_in_paris_follows_summer_time() {
+        // 09:00 in Paris: 08:00Z in winter (CET, +01:00), 07:00Z in summer (CEST, +02:00);
+        // the clocks go forward on 2026-03-29.
+        let s = sched(
+            "FREQ=DAILY",
+            Some("Europe/Paris"),
+            Some("2026-03-27 09:00"),
+            None,
+        );
+        assert_eq!(
+            runs(&s, at(2026, 3, 26, 0, 0, 0), 4),
+            [
+                "2026-03-27T08:00:00",
+                "2026-03-28T08:00:00",
+                "2026-03-29T07:00:00",
+                "2026-03-30T07:00:00"
+            ]
+        );
+        // Without a start date, FREQ=DAILY runs at midnight of the time zone.
+        let s = sched("FREQ=DAILY", Some("Europe/Paris"), None, None);
+        assert_eq!(
+            runs(&s, at(2026, 7, 1, 12, 0, 0), 1),
+            ["2026-07-01T22:00:00"]
+        );
+    }
+
+    #[test]
+    fn a_time_skipped_in_spring_runs_when_the_clocks_jump() {
+        // 2026-03-29 in Paris: 02:00 CET becomes 03:00 CEST; 02:30 does not exist and runs at
+        // the end of the skipped window, 03:00 CEST (01:00Z), as Oracle runs a daily job.
+        let s = sched(
+            "FREQ=DAILY;BYHOUR=2;BYMINUTE=30;BYSECOND=0",
+            Some("Europe/Paris"),
+            None,
+            None,
+        );
+        assert_eq!(
+            runs(&s, at(2026, 3, 27, 12, 0, 0), 3),
+            [
+                "2026-03-28T01:30:00",
+                "2026-03-29T01:00:00",
+                "2026-03-30T00:30:00"
+            ]
+        );
+        // A start date in the skipped hour is the same instant.
+        let t = Timing::new(Some("Europe/Paris"), Some("2026-03-29 02:15"), None).unwrap();
+        assert_eq!(
+            t.start.map(|(_, s)| s),
+            Some(at(2026, 3, 29, 1, 0, 0) as i64 / 1000)
+        );
+        // Hourly: every hour of elapsed time, 01:00 CET (00:00Z), 03:00 CEST (01:00Z), 04:00
+        // CEST (02:00Z).
+        let s = sched(
+            "FREQ=HOURLY;BYMINUTE=0;BYSECOND=0",
+            Some("Europe/Paris"),
+            None,
+            None,
+        );
+        assert_eq!(
+            runs(&s, at(2026, 3, 28, 23, 30, 0), 3),
+            [
+                "2026-03-29T00:00:00",
+                "2026-03-29T01:00:00",
+                "2026-03-29T02:00:00"
+            ]
+        );
+        // Oracle's example: every 3 hours keeps 3 hours of elapsed time across the change
+        // (midnight, then 04:00 on the new clock).
+        let s = sched(
+            "FREQ=HOURLY;INTERVAL=3",
+            Some("Europe/Paris"),
+            Some("2026-03-28 21:00"),
+            None,
+        );
+        assert_eq!(
+            runs(&s, at(2026, 3, 28, 19, 0, 0), 3),
+            [
+                "2026-03-28T20:00:00",
+                "2026-03-28T23:00:00",
+                "2026-03-29T02:00:00"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_time_repeated_in_autumn_runs_once_at_its_first_occurrence() {
+        // 2026-10-25 in Paris: 03:00 CEST becomes 02:00 CET; 02:30 happens twice and a daily
+        // job runs at the first one, 02:30 CEST (00:30Z), not again an hour later.
+        let s = sched(
+            "FREQ=DAILY;BYHOUR=2;BYMINUTE=30;BYSECOND=0",
+            Some("Europe/Paris"),
+            None,
+            None,
+        );
+        assert_eq!(
+            runs(&s, at(2026, 10, 23, 12, 0, 0), 3),
+            [
+                "2026-10-24T00:30:00",
+                "2026-10-25T00:30:00",
+                "2026-10-26T01:30:00"
+            ]
+        );
+        // Hourly follows elapsed time: 02:00 CEST (00:00Z), 02:00 CET (01:00Z), 03:00 CET.
+        let s = sched(
+            "FREQ=HOURLY;BYMINUTE=0;BYSECOND=0",
+            Some("Europe/Paris"),
+            None,
+            None,
+        );
+        assert_eq!(
+            runs(&s, at(2026, 10, 24, 23, 30, 0), 3),
+            [
+                "2026-10-25T00:00:00",
+                "2026-10-25T01:00:00",
+                "2026-10-25T02:00:00"
+            ]
+        );
+        // BYHOUR is read on the wall clock: hour 2 happens twice, so it runs twice.
+        let s = sched(
+            "FREQ=HOURLY;BYHOUR=2;BYMINUTE=0;BYSECOND=0",
+            Some("Europe/Paris"),
+            None,
+            None,
+        );
+        assert_eq!(
+            runs(&s, at(2026, 10, 24, 12, 0, 0), 3),
+            [
+                "2026-10-25T00:00:00",
+                "2026-10-25T01:00:00",
+                "2026-10-26T01:00:00"
+            ]
+        );
+        // Every 6 hours stays 6 hours apart in elapsed time (a 21:30 run before the change is
+        // followed by 02:30 on the new clock, as Oracle support explains it).
+        let s = sched(
+            "FREQ=HOURLY;INTERVAL=6",
+            Some("America/Denver"),
+            Some("2026-10-31 21:30"),
+            None,
+        );
+        assert_eq!(
+            runs(&s, at(2026, 11, 1, 3, 0, 0), 2),
+            ["2026-11-01T03:30:00", "2026-11-01T09:30:00"]
+        );
+    }
+
+    #[test]
+    fn time_zones_by_name_offset_or_utc() {
+        assert!(Timing::new(Some("America/New_York"), None, None).is_ok());
+        assert!(Timing::new(Some("+05:30"), None, None).is_ok());
+        assert!(Timing::new(Some("utc"), None, None).is_ok());
+        let e = Timing::new(Some("Europe/Pariss"), None, None).unwrap_err();
+        assert!(e.contains("not a time zone"), "{e}");
+        assert!(e.ends_with("did you mean Europe/Paris?"), "{e}");
+        let e = Timing::new(None, Some("2026-13-01"), None).unwrap_err();
+        assert!(e.contains("YYYY-MM-DD"), "{e}");
+        let s = sched(
+            "FREQ=DAILY;BYHOUR=9;BYMINUTE=0;BYSECOND=0",
+            Some("+05:30"),
+            None,
+            None,
+        );
+        assert_eq!(
+            runs(&s, at(2026, 1, 1, 0, 0, 0), 1),
+            ["2026-01-01T03:30:00"]
+        );
+    }
+
+    #[test]
+    fn bytime_gives_the_times_of_day() {
+        let s = sched("FREQ=DAILY;BYTIME=220000", None, None, None);
+        assert_eq!(
+            runs(&s, at(2026, 1, 1, 0, 0, 0), 1),
+            ["2026-01-01T22:00:00"]
+        );
+        let s = sched(
+            "FREQ=DAILY;BYTIME=060000,063000,180000,183000",
+            None,
+            None,
+            None,
+        );
+        assert_eq!(runs(&s, at(2026, 1, 1, 0, 0, 0), 4).len(), 4);
+        let e = JobSchedule::build("FREQ=DAILY;BYTIME=060000,183000", Timing::default(), &named)
+            .unwrap_err();
+        assert!(e.message.contains("every combination"), "{}", e.message);
+        let e =
+            JobSchedule::build("FREQ=DAILY;BYTIME=0600", Timing::default(), &named).unwrap_err();
+        assert!(e.message.contains("hhmmss"), "{}", e.message);
+        let e = JobSchedule::build(
+            "FREQ=DAILY;BYTIME=060000;BYHOUR=7",
+            Timing::default(),
+            &named,
+        )
+        .unwrap_err();
+        assert!(e.message.contains("BYTIME and BYHOUR"), "{}", e.message);
+    }
+
+    #[test]
+    fn named_schedules_combine_with_include_exclude_and_intersect() {
+        // EXCLUDE removes the days of the excluded schedule.
+        let s = sched("FREQ=DAILY;BYHOUR=9;EXCLUDE=HOLIDAYS", None, None, None);
+        assert_eq!(
+            runs(&s, at(2026, 12, 24, 12, 0, 0), 2),
+            ["2026-12-26T09:00:00", "2026-12-27T09:00:00"]
+        );
+        // A list of named schedules is their union.
+        let s = sched("MORNINGS,EVENINGS", None, None, None);
+        assert_eq!(
+            runs(&s, at(2026, 1, 1, 0, 0, 0), 3),
+            [
+                "2026-01-01T09:00:00",
+                "2026-01-01T18:00:00",
+                "2026-01-02T09:00:00"
+            ]
+        );
+        // INCLUDE adds occurrences; INTERSECT keeps the common ones (2026-01-03 is a
+        // Saturday).
+        let s = sched("FREQ=DAILY;BYHOUR=18;INCLUDE=MORNINGS", None, None, None);
+        assert_eq!(
+            runs(&s, at(2026, 1, 1, 10, 0, 0), 2),
+            ["2026-01-01T18:00:00", "2026-01-02T09:00:00"]
+        );
+        let s = sched("MORNINGS;INTERSECT=WEEKENDS", None, None, None);
+        assert_eq!(
+            runs(&s, at(2026, 1, 1, 0, 0, 0), 2),
+            ["2026-01-03T09:00:00", "2026-01-04T09:00:00"]
+        );
+        let e =
+            JobSchedule::build("FREQ=DAILY;EXCLUDE=NOPE", Timing::default(), &named).unwrap_err();
+        assert!(
+            e.message.contains("unknown named schedule NOPE"),
+            "{}",
+            e.message
+        );
+        let e = JobSchedule::build("LOOP_A", Timing::default(), &named).unwrap_err();
+        assert!(e.message.contains("refers to itself"), "{}", e.message);
+        let e = JobSchedule::build("MORNINGS;BYHOUR=3", Timing::default(), &named).unwrap_err();
+        assert!(e.message.contains("clauses of its own"), "{}", e.message);
+    }
+
+    /// The definition for FREQ=DAILY and longer, by brute force: every local occurrence in a
+    /// window around `t` (the schedule evaluated on local wall-clock seconds), each mapped to
+    /// its instant (a skipped time at the jump, a repeated one at its first occurrence); the
+    /// first instant after `t`. `None` when the window holds none.
+    fn brute_next(text: &str, t: u64, window_h: u64) -> Option<u64> {
+        use jiff::tz::TimeZone;
+        let tz = TimeZone::get("Europe/Paris").ok()?;
+        let s = crate::schedule::Schedule::parse(text).ok()?;
+        let local = |utc: u64| {
+            let ts = jiff::Timestamp::from_second(utc as i64).ok()?;
+            Some(utc as i64 + tz.to_offset(ts).seconds() as i64)
+        };
+        let start = (local(t / 1000)? - 3 * 3600) as u64 * 1000;
+        let end = start + window_h * 3600 * 1000;
+        let mut best: Option<u64> = None;
+        let mut l = start;
+        while let Some(n) = s.next_after(l) {
+            if n > end {
+                break;
+            }
+            let dt =
+                TimeZone::UTC.to_datetime(jiff::Timestamp::from_second((n / 1000) as i64).ok()?);
+            let u = crate::schedule::zone::instant_of(&tz, dt).ok()? as u64 * 1000;
+            if u > t && best.is_none_or(|b| u < b) {
+                best = Some(u);
+            }
+            l = n;
+        }
+        best
+    }
+
+    /// Schedules that fire within hours: what clock changes affect.
+    fn dense_strategy() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        (
+            prop_oneof![Just("DAILY")],
+            1u32..4,
+            proptest::option::of(proptest::collection::btree_set(0u32..24, 1..4)),
+            proptest::option::of(proptest::collection::btree_set(0u32..60, 1..3)),
+        )
+            .prop_map(|(f, i, h, m)| {
+                let list = |s: std::collections::BTreeSet<u32>| {
+                    s.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+                };
+                let mut t = format!("FREQ={f};INTERVAL={i}");
+                if let Some(h) = h {
+                    t.push_str(&format!(";BYHOUR={}", list(h)));
+                }
+                if let Some(m) = m {
+                    t.push_str(&format!(";BYMINUTE={}", list(m)));
+                }
+                t
+            })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
+
+        /// Around the 2026 clock changes in Paris, the zone-aware search agrees with the brute
+        /// force definition.
+        #[test]
+        fn paris_agrees_with_the_definition_around_clock_changes(
+            text in dense_strategy(),
+            spring in proptest::bool::ANY,
+            off in 0u64..(8 * 3600),
+        ) {
+            if crate::schedule::Schedule::parse(&text).is_err() {
+                return Ok(());
+            }
+            let change = if spring { at(2026, 3, 29, 1, 0, 0) } else { at(2026, 10, 25, 1, 0, 0) };
+            let t = change - 4 * 3600 * 1000 + off * 1000;
+            let js = JobSchedule::build(&text, Timing::new(Some("Europe/Paris"), None, None).unwrap(), &named).unwrap();
+            if let Some(want) = brute_next(&text, t, 6) {
+                // Only when the window surely holds the first one (3 h margin).
+                if want < t + 3 * 3600 * 1000 {
+                    proptest::prop_assert_eq!(js.next(t), Next::At(want), "{} from {}", text, iso(t));
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 128, ..Default::default() })]
+
+        /// FREQ=HOURLY in Paris around the 2026 clock changes, against the definition: whole
+        /// hours of elapsed time, every INTERVAL-th counted from the epoch on the clock of the
+        /// epoch's offset (+01:00), whose wall-clock hour is in BYHOUR.
+        #[test]
+        fn paris_hourly_follows_elapsed_time(
+            interval in 1i64..5,
+            hours in proptest::collection::btree_set(0u32..24, 1..6),
+            spring in proptest::bool::ANY,
+            off in 0u64..(6 * 3600),
+        ) {
+            let list = hours.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+            let text = format!("FREQ=HOURLY;INTERVAL={interval};BYHOUR={list}");
+            let change = if spring { at(2026, 3, 29, 1, 0, 0) } else { at(2026, 10, 25, 1, 0, 0) };
+            let t = change - 3 * 3600 * 1000 + off * 1000;
+            let js = sched(&text, Some("Europe/Paris"), None, None);
+            let tz = jiff::tz::TimeZone::get("Europe/Paris").unwrap();
+            let want = (1..=48i64).map(|k| ((t / 1000 / 3600) as i64 + k) * 3600).find(|&v| {
+                let ts = jiff::Timestamp::from_second(v).unwrap();
+                let hour = tz.to_datetime(ts).hour() as u32;
+                (v / 3600 + 1).rem_euclid(interval) == 0 && hours.contains(&hour)
+            });
+            if let Some(want) = want {
+                proptest::prop_assert_eq!(js.next(t), Next::At(want as u64 * 1000), "{} from {}", text, iso(t));
+            }
+        }
+    }
+}

@@ -29,6 +29,7 @@ pub mod error;
 pub mod guard;
 pub mod idempotency;
 pub mod local;
+pub mod job_defs;
 pub mod metrics;
 pub mod openapi;
 pub mod pictures;
@@ -149,6 +150,8 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         )
         .route("/reload", post(control::reload))
         .route("/schedules", get(api::schedules))
+        .route("/schedules/{job}/enable", post(job_defs::enable))
+        .route("/schedules/{job}/disable", post(job_defs::disable))
         .route("/engines", get(api::engines))
         .route("/overview", get(pictures::overview));
     Router::new()

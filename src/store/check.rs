@@ -303,6 +303,7 @@ fn check_value(key: &[u8], value: &[u8]) -> Verdict {
         Some(layout::TIMELINE) => as_type::<TimelineEntry>(key, value),
         Some(layout::PID) => as_type::<LivePid>(key, value),
         Some(layout::SCHEDULE) => as_type::<ScheduleState>(key, value),
+        Some(layout::SCHEDULE_ENABLED) => as_type::<super::schedules::EnabledOverride>(key, value),
         Some(layout::CHAIN_EDIT) => as_type::<super::chain_edits::ChainEdit>(key, value),
         Some(super::outbox::OUTBOX) => as_type::<super::outbox::Notification>(key, value),
         Some(super::outbox::JOB_DEFINITION_NAME) => as_type::<String>(key, value),

@@ -27,6 +27,7 @@
 //! | `run/<log_id BE>` | [`RunDetails`](super::records::RunDetails): pid, requested/actual start, duration, last 64 KiB of output and errors | with its log row (completed when the process is reaped) |
 //! | `tl/<job>\0<seq BE>` | `TimelineEntry` | each timeline effect |
 //! | `sched/<job definition>` | [`ScheduleState`](crate::runtime::scheduler::ScheduleState): a scheduled job definition's schedule string, next due time, last start | by the scheduler (`serve`), when a schedule is loaded, fires or changes; removed with the schedule |
+//! | `schen/<job definition>` | [`EnabledOverride`](super::schedules::EnabledOverride): `chainsched enable|disable JOB`, and the file's `enabled` setting it overrides | by `enable`/`disable` (CLI or HTTP); ignored, then removed, once the file's setting changes |
 //! | `cedit/<chain>` | [`ChainEdit`](super::chain_edits::ChainEdit): the chain as its rule file defined it and as changed by `define-rule`, `drop-rule`, `alter-chain` or `drop-step` | with each such change; removed when the chain's file changes (the file wins) |
 //! | `kev/<id BE>` | [`KeptEvent`](crate::core::KeptEvent): an event kept for a step that starts waiting later (`event … --keep`) | when raised with `--keep` and it completed no step; removed when a step takes it or once it expired |
 //! | `pid/<job>\0<subname>` | [`LivePid`](super::records::LivePid): process group of a running external step | after the process is spawned; removed when it is reaped |
@@ -79,6 +80,7 @@ pub const RUN: &str = "run/";
 pub const TIMELINE: &str = "tl/";
 pub const PID: &str = "pid/";
 pub const SCHEDULE: &str = "sched/";
+pub const SCHEDULE_ENABLED: &str = "schen/";
 pub const CHAIN_EDIT: &str = "cedit/";
 pub const KEPT_EVENT: &str = "kev/";
 pub const JOB_BY_TIME: &str = "jt/";
@@ -205,6 +207,11 @@ pub fn schedule_key(definition: &str) -> Vec<u8> {
     tagged(SCHEDULE, definition)
 }
 
+/// `schen/<job definition>`: `chainsched enable|disable` of a job definition.
+pub fn schedule_enabled_key(definition: &str) -> Vec<u8> {
+    tagged(SCHEDULE_ENABLED, definition)
+}
+
 /// `cedit/<chain>`: a chain changed while the engine runs (`store::chain_edits`).
 pub fn chain_edit_key(chain: &str) -> Vec<u8> {
     tagged(CHAIN_EDIT, chain)
@@ -233,6 +240,7 @@ pub const TAGS: &[&str] = &[
     TIMELINE,
     PID,
     SCHEDULE,
+    SCHEDULE_ENABLED,
     CHAIN_EDIT,
     KEPT_EVENT,
     JOB_BY_TIME,

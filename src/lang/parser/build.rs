@@ -57,6 +57,14 @@ pub struct JobAcc {
     pub serialize_refuse: bool,
     pub restartable: Option<Span>,
     pub max_run_duration: Option<DurationLit>,
+    pub start_date: Option<StringLit>,
+    pub end_date: Option<StringLit>,
+    pub time_zone: Option<StringLit>,
+    pub enabled: Option<bool>,
+    pub max_runs: Option<i64>,
+    pub max_failures: Option<i64>,
+    pub comment: Option<StringLit>,
+    pub on_event: Option<JobEvent>,
 }
 
 #[derive(Default)]
@@ -267,6 +275,7 @@ impl Builder {
             Rule::job_decl => self.job_decl(inner).map(Item::Job),
             Rule::group_decl => self.group_decl(inner).map(Item::Group),
             Rule::notify_decl => self.notify_decl(inner).map(Item::Notify),
+            Rule::schedule_decl => self.schedule_decl(inner).map(Item::Schedule),
             _ => None,
         }
     }
@@ -776,8 +785,52 @@ impl Builder {
             serialize_refuse: acc.serialize_refuse,
             restartable: acc.restartable.is_some(),
             max_run_duration: acc.max_run_duration,
+            start_date: acc.start_date,
+            end_date: acc.end_date,
+            time_zone: acc.time_zone,
+            enabled: acc.enabled,
+            max_runs: acc.max_runs,
+            max_failures: acc.max_failures,
+            comment: acc.comment,
+            on_event: acc.on_event,
             span,
         })
+    }
+
+    fn schedule_decl(&mut self, p: Pair<Rule>) -> Option<ScheduleDecl> {
+        let span = self.span(&p);
+        let mut name = None;
+        let mut text = None;
+        for c in p.into_inner() {
+            match c.as_rule() {
+                Rule::schedule_name => name = Some(self.ident(&c)),
+                Rule::string => text = Some(self.string(&c)),
+                _ => {}
+            }
+        }
+        Some(ScheduleDecl {
+            name: name?,
+            text: text?,
+            span,
+        })
+    }
+
+    /// A positive count (`max_runs 10`).
+    fn positive_count(&mut self, p: &Pair<Rule>, what: &str, span: Span) -> Option<i64> {
+        let before = self.diags.len();
+        let v = self.int(p);
+        if self.diags.len() != before {
+            return None;
+        }
+        if v < 1 {
+            self.error(
+                "bad-attribute",
+                format!("`{what} {v}`: the count must be at least 1"),
+                span,
+            );
+            return None;
+        }
+        Some(v)
     }
 
     pub fn job_stmt(&mut self, p: Pair<Rule>, acc: &mut JobAcc) {
@@ -810,11 +863,89 @@ impl Builder {
                 }
             }
             Rule::job_schedule => {
-                if let Some(s) = find(Rule::string) {
+                // `schedule NAME`: a named schedule, the same as the string 'NAME'.
+                let lit = if let Some(s) = find(Rule::string) {
+                    Some(self.string(&s))
+                } else {
+                    find(Rule::schedule_name).map(|n| {
+                        let id = self.ident(&n);
+                        StringLit {
+                            value: id.name,
+                            span: id.span,
+                        }
+                    })
+                };
+                if let Some(lit) = lit {
                     if acc.schedule.is_some() {
                         self.duplicate("`schedule`", span);
                     } else {
-                        acc.schedule = Some(self.string(&s));
+                        acc.schedule = Some(lit);
+                    }
+                }
+            }
+            Rule::job_start_date | Rule::job_end_date | Rule::job_time_zone | Rule::job_comment => {
+                if let Some(s) = find(Rule::string) {
+                    let lit = self.string(&s);
+                    let (slot, what) = match rule {
+                        Rule::job_start_date => (&mut acc.start_date, "`start_date`"),
+                        Rule::job_end_date => (&mut acc.end_date, "`end_date`"),
+                        Rule::job_time_zone => (&mut acc.time_zone, "`time_zone`"),
+                        _ => (&mut acc.comment, "the job's `comment`"),
+                    };
+                    if slot.is_some() {
+                        self.duplicate(what, span);
+                    } else {
+                        *slot = Some(lit);
+                    }
+                }
+            }
+            Rule::job_enabled => {
+                let v = find(Rule::kw_true).is_some();
+                if acc.enabled.is_some() {
+                    self.duplicate("`enabled`", span);
+                } else {
+                    acc.enabled = Some(v);
+                }
+            }
+            Rule::job_max_runs | Rule::job_max_failures => {
+                let what = if rule == Rule::job_max_runs {
+                    "max_runs"
+                } else {
+                    "max_failures"
+                };
+                if let Some(n) = find(Rule::int_lit) {
+                    let v = self.positive_count(&n, what, span);
+                    let slot = if rule == Rule::job_max_runs {
+                        &mut acc.max_runs
+                    } else {
+                        &mut acc.max_failures
+                    };
+                    if slot.is_some() {
+                        self.duplicate(&format!("`{what}`"), span);
+                    } else if v.is_some() {
+                        *slot = v;
+                    }
+                }
+            }
+            Rule::job_on_event => {
+                let mut event = None;
+                let mut condition = None;
+                for c in parts.iter().cloned() {
+                    match c.as_rule() {
+                        Rule::event_name => event = Some(self.ident(&c)),
+                        Rule::event_where => {
+                            if let Some(pc) = c.into_inner().find(|x| x.as_rule() == Rule::pcond) {
+                                condition = Some(self.payload_condition(pc));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                if let Some(name) = event {
+                    if acc.on_event.is_some() {
+                        self.duplicate("`on event`", span);
+                    } else {
+                        acc.on_event = Some(JobEvent { name, condition });
                     }
                 }
             }

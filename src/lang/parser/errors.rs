@@ -153,7 +153,7 @@ fn phrase(rule: Rule) -> Phrase {
         Rule::kw_restartable | Rule::job_restartable => K("restartable"),
         Rule::kw_max_run_duration | Rule::job_max_run_duration => K("max_run_duration"),
         Rule::kw_max_running | Rule::group_max_running | Rule::group_stmt => K("max_running"),
-        Rule::kw_on | Rule::on_conflict | Rule::notify_on => K("on"),
+        Rule::kw_on | Rule::on_conflict | Rule::notify_on | Rule::job_on_event => K("on"),
         Rule::kw_conflict => K("conflict"),
         Rule::kw_error | Rule::conflict_error => K("error"),
         Rule::kw_wait | Rule::conflict_wait => K("wait"),
@@ -194,9 +194,19 @@ fn phrase(rule: Rule) -> Phrase {
         ),
         Rule::notify_decl | Rule::notify_head | Rule::notify_head_only => K("notify"),
 
+        Rule::kw_start_date | Rule::job_start_date => K("start_date"),
+        Rule::kw_end_date | Rule::job_end_date => K("end_date"),
+        Rule::kw_time_zone | Rule::job_time_zone => K("time_zone"),
+        Rule::kw_enabled | Rule::job_enabled => K("enabled"),
+        Rule::kw_max_runs | Rule::job_max_runs => K("max_runs"),
+        Rule::kw_max_failures | Rule::job_max_failures => K("max_failures"),
+        Rule::job_comment => K("comment"),
+        Rule::schedule_name => N("a schedule name"),
+        Rule::schedule_decl => K("schedule"),
+
         Rule::file | Rule::item | Rule::item_only => C(
-            "a declaration (`program`, `chain`, `job`, `group` or `notify`)",
-            &["program", "chain", "job", "group", "notify"],
+            "a declaration (`program`, `chain`, `job`, `group`, `notify` or `schedule`)",
+            &["program", "chain", "job", "group", "notify", "schedule"],
         ),
         Rule::program_decl | Rule::program_head | Rule::program_head_only => K("program"),
         Rule::chain_decl | Rule::chain_head | Rule::chain_head_only => K("chain"),
@@ -326,7 +336,8 @@ fn phrase(rule: Rule) -> Phrase {
         }
         Rule::job_stmt | Rule::job_stmt_only => C(
             "a job setting (`chain`, `group`, `schedule`, `parameters`, `serialize by`, \
-             `restartable` or `max_run_duration`)",
+             `restartable`, `max_run_duration`, `start_date`, `end_date`, `time_zone`, \
+             `enabled`, `max_runs`, `max_failures`, `comment` or `on event`)",
             &[
                 "chain",
                 "group",
@@ -335,6 +346,14 @@ fn phrase(rule: Rule) -> Phrase {
                 "serialize",
                 "restartable",
                 "max_run_duration",
+                "start_date",
+                "end_date",
+                "time_zone",
+                "enabled",
+                "max_runs",
+                "max_failures",
+                "comment",
+                "on",
             ],
         ),
         Rule::group_stmt_only => K("max_running"),

@@ -42,6 +42,12 @@ impl Translator<'_> {
             max_run_duration: None,
             comment: None,
             enabled: false,
+            start_date: None,
+            end_date: None,
+            time_zone: None,
+            max_runs: None,
+            max_failures: None,
+            on_event: None,
             span: b.span,
             commented: false,
         };
@@ -51,20 +57,44 @@ impl Translator<'_> {
             job.schedule = self.calendar(b, "repeat_interval", &anchor);
         }
         if let Some(s) = self.opt_name(b, "schedule_name", &anchor) {
-            job.schedule = self.inline_schedule(&s, b.span, &anchor);
-        }
-        if let Some((v, span)) = b.get("start_date").cloned() {
-            let now = matches!(&v, Value::Expr(e) if ["SYSTIMESTAMP", "SYSDATE", "CURRENT_TIMESTAMP"].contains(&e.trim().to_ascii_uppercase().as_str()));
-            if !now {
-                self.warn(anchor.clone(), span, format!("job {name}: start_date {} is not translated; the schedule applies from when the engine loads the job", v.describe()));
+            match self.model.schedules.get(&s).cloned() {
+                // An event schedule: an event-based job.
+                Some(Schedule::Event {
+                    condition,
+                    queue_spec,
+                }) => {
+                    job.on_event =
+                        Some(self.job_event(&name, b.span, &s, &condition, queue_spec.as_deref()))
+                }
+                _ => job.schedule = self.inline_schedule(&s, b.span, &anchor),
             }
         }
+        if let Some(condition) = self.text(b, "event_condition", &anchor) {
+            let queue = self.text(b, "queue_spec", &anchor);
+            let event = queue
+                .as_deref()
+                .map(super::queue_name)
+                .filter(|q| !q.is_empty())
+                .unwrap_or_else(|| name.clone());
+            let span = b.get("event_condition").map_or(b.span, |(_, s)| *s);
+            job.on_event = Some(self.job_event(&name, span, &event, &condition, queue.as_deref()));
+        }
+        if job.on_event.is_some() && job.schedule.take().is_some() {
+            self.warn(anchor.clone(), b.span, format!("job {name} has both an event and a time schedule; Oracle's jobs have one: the event is kept"));
+        }
+        for param in ["start_date", "end_date"] {
+            if let Some((v, span)) = b.get(param).cloned() {
+                self.job_date(&mut job, param, &v, span);
+            }
+        }
+        if job.start_date.is_some()
+            && job.schedule.is_none()
+            && b.get("repeat_interval").is_none()
+            && b.get("schedule_name").is_none()
+        {
+            self.warn(anchor.clone(), b.span, format!("job {name}: a start_date without repeat_interval runs once in Oracle; chainsched runs the job only when started (`chainsched start {name}`)"));
+        }
         for (param, what) in [
-            ("end_date", "end_date"),
-            (
-                "event_condition",
-                "an event condition (event-based jobs are not imported; the job gets no schedule)",
-            ),
             ("credential_name", "credential_name"),
             ("destination_name", "destination_name"),
         ] {
@@ -84,6 +114,77 @@ impl Translator<'_> {
         }
         self.model.jobs.push(job);
         Ok(())
+    }
+
+    /// An event-based job's `on event EVENT where ...`: the Oracle condition translated as an
+    /// event step's is.
+    fn job_event(
+        &mut self,
+        job: &str,
+        span: Span,
+        event: &str,
+        condition: &str,
+        queue_spec: Option<&str>,
+    ) -> (String, Option<String>) {
+        let anchor = Anchor::Job(job.to_string());
+        if let Some(q) = queue_spec {
+            self.warn(anchor.clone(), span, format!("job {job} is started by an event: Oracle raises it through queue `{}`; in chainsched raise it with `chainsched event {event} --payload '{{...}}'`, the message attributes being the payload's fields", q.trim()));
+        }
+        let w = match super::super::event_cond::translate(condition) {
+            Ok(w) => Some(w),
+            Err(why) => {
+                self.warn(anchor, span, format!("job {job}: the event condition `{}` cannot be translated ({why}); any {event} event starts the job", condition.trim()));
+                None
+            }
+        };
+        (event.to_string(), w)
+    }
+
+    /// start_date or end_date into the job (with the time zone written with the start date);
+    /// a form the importer cannot read is reported and left out.
+    fn job_date(&mut self, job: &mut Job, param: &str, v: &Value, span: Span) {
+        let anchor = Anchor::Job(job.name.clone());
+        if matches!(v, Value::Null) {
+            return;
+        }
+        match super::super::dates::job_date(v) {
+            Ok(d) => {
+                if param == "start_date" {
+                    job.start_date = d.local;
+                    if d.time_zone.is_some() {
+                        job.time_zone = d.time_zone;
+                    }
+                } else {
+                    match d.local {
+                        Some(l) => job.end_date = Some(l),
+                        None => self.warn(
+                            anchor,
+                            span,
+                            format!(
+                                "job {}: end_date {} is now: not translated",
+                                job.name,
+                                v.describe()
+                            ),
+                        ),
+                    }
+                }
+            }
+            Err(why) => {
+                let then = if param == "start_date" {
+                    "the schedule applies from when the engine loads the job"
+                } else {
+                    "the job has no end date"
+                };
+                self.warn(
+                    anchor,
+                    span,
+                    format!(
+                        "job {}: {param} is not translated ({why}); {then}",
+                        job.name
+                    ),
+                );
+            }
+        }
     }
 
     pub(super) fn calendar(&mut self, b: &Bound, param: &str, anchor: &Anchor) -> Option<String> {
@@ -139,7 +240,7 @@ impl Translator<'_> {
         match self.model.schedules.get(sched).cloned() {
             Some(Schedule::Calendar(ri)) => self.schedule_text(ri.trim(), span, anchor),
             Some(Schedule::Event { .. }) => {
-                self.warn(anchor.clone(), span, format!("schedule {sched} is an event schedule: event-based jobs are not imported; the job gets no schedule"));
+                self.warn(anchor.clone(), span, format!("schedule {sched} is an event schedule: only CREATE_JOB's schedule_name makes an event-based job; the job gets no schedule"));
                 None
             }
             None => {
@@ -356,6 +457,55 @@ impl Translator<'_> {
                 };
                 if let Some(j) = self.model.job_mut(job) {
                     j.comment = v;
+                }
+            }
+            "start_date" | "end_date" => {
+                let Some(mut j) = self.model.job_mut(job).cloned() else {
+                    return true;
+                };
+                match b.get("value").cloned() {
+                    Some((v, span)) if !null => self.job_date(&mut j, attr, &v, span),
+                    _ => {
+                        if attr == "start_date" {
+                            j.start_date = None;
+                        } else {
+                            j.end_date = None;
+                        }
+                    }
+                }
+                if let Some(slot) = self.model.job_mut(job) {
+                    *slot = j;
+                }
+            }
+            "max_runs" | "max_failures" => {
+                let v = if null {
+                    None
+                } else {
+                    match b.get("value").map(|(v, _)| v) {
+                        Some(Value::Num(n)) => match n.trim().parse::<u64>() {
+                            Ok(n) if n >= 1 => Some(n),
+                            _ => {
+                                self.warn(anchor.clone(), b.span, format!("job {job}: {attr} {n} is not a positive whole number; not translated"));
+                                return true;
+                            }
+                        },
+                        other => {
+                            let what = other.map_or("nothing".to_string(), |v| v.describe());
+                            self.warn(
+                                anchor.clone(),
+                                b.span,
+                                format!("job {job}: {attr} {what} is not a number; not translated"),
+                            );
+                            return true;
+                        }
+                    }
+                };
+                if let Some(j) = self.model.job_mut(job) {
+                    if attr == "max_runs" {
+                        j.max_runs = v;
+                    } else {
+                        j.max_failures = v;
+                    }
                 }
             }
             "job_action" => {
