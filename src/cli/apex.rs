@@ -4,9 +4,7 @@
 
 use super::control::{answer, embedded, engine_error, finish as finish_ctl, server_url};
 use super::control::{client, StartArgs, StopArgs};
-use super::views::{
-    backend, finish, now_millis, query_string, Backend, CmdError, SourceArgs,
-};
+use super::views::{backend, finish, now_millis, query_string, Backend, CmdError, SourceArgs};
 use crate::runtime::{Engine, WaitFor};
 use crate::server::client::encode;
 use crate::views::apex::{self, ExecutionRow, NotificationRow, StatsBy, StatsByRow};

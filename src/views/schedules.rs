@@ -62,6 +62,14 @@ impl ViewRow for ScheduleRow {
         "FAILURE_COUNT",
         "SKIPPED_COUNT",
     ];
+    const DEFAULT_COLUMNS: &'static [&'static str] = &[
+        "JOB_NAME",
+        "SCHEDULE",
+        "STATE",
+        "NEXT_RUN_DATE",
+        "RUN_COUNT",
+        "FAILURE_COUNT",
+    ];
 }
 
 /// The row of one schedule record.
