@@ -204,6 +204,14 @@ impl Core {
             .unwrap_or_default()
     }
 
+    /// The variables steps of the job set, by name (parameters not repeated).
+    pub fn variables(&self, job: &str) -> BTreeMap<String, Variable> {
+        self.jobs
+            .get(job)
+            .map(|j| j.vars.clone())
+            .unwrap_or_default()
+    }
+
     /// All jobs the core holds (running and ended), by name.
     pub fn job_names(&self) -> Vec<String> {
         self.jobs.keys().cloned().collect()
@@ -243,6 +251,7 @@ impl Core {
         };
         let steps = instance.steps();
         let facts = |idx: usize| steps.get(idx).map(|s| s.facts());
+        let vars = |name: &str| super::job::variable_value(&j.vars, &j.record.parameters, name);
         instance
             .def
             .exprs
@@ -250,7 +259,7 @@ impl Core {
             .zip(&instance.def.chain.rules)
             .map(|(e, r)| RuleValue {
                 rule: r.name.clone(),
-                truth: e.eval(&facts, now),
+                truth: e.eval_vars(&facts, &vars, now),
             })
             .collect()
     }
@@ -304,6 +313,7 @@ impl Core {
                 subname,
                 attempt,
                 outcome,
+                variables,
             } => {
                 if outcome == Outcome::Failed(0) {
                     return Err(CoreError::Invalid(
@@ -327,6 +337,8 @@ impl Core {
                     {
                         return Ok(false); // a stale report
                     }
+                    // Applied with the outcome, in the same turn (one durable batch).
+                    j.set_variables(&subname, variables, ctx);
                     j.attempt_finished(i, s, outcome, ctx);
                     Ok(true)
                 })?;

@@ -38,6 +38,8 @@ pub(crate) struct Def {
     pub action_index: Vec<Vec<RuleIdx>>,
     /// Rules whose value can change with time alone (always re-evaluated).
     pub time_dependent: Vec<RuleIdx>,
+    /// Rules whose condition reads a job variable (re-evaluated when one is set).
+    pub var_rules: Vec<RuleIdx>,
     /// Step name → index: top-level steps are located through their chain's definition (shared
     /// by every job of the chain), so a job needs no per-step name index of its own.
     pub step_by_name: HashMap<String, StepIdx>,
@@ -50,6 +52,7 @@ impl Def {
         let mut action_index = vec![Vec::new(); n];
         let mut exprs = Vec::with_capacity(chain.rules.len());
         let mut time_dependent = Vec::new();
+        let mut var_rules = Vec::new();
         for (r, rule) in chain.rules.iter().enumerate() {
             let expr = Expr::compile(&rule.condition);
             let mut mentioned = Vec::new();
@@ -75,6 +78,9 @@ impl Def {
             if expr.is_time_dependent() {
                 time_dependent.push(r);
             }
+            if expr.reads_variables() {
+                var_rules.push(r);
+            }
             exprs.push(expr);
         }
         let step_by_name = chain
@@ -90,6 +96,7 @@ impl Def {
             cond_index,
             action_index,
             time_dependent,
+            var_rules,
         }
     }
 
@@ -171,6 +178,24 @@ pub(crate) struct Job {
     /// only when it differs.
     #[serde(skip)]
     pub journaled_header: Option<super::journal::JobHeaderRecord>,
+    /// Job variables set by steps (name, upper-cased → value); parameters are their starting
+    /// values and are not copied here (docs/variables.md).
+    #[serde(default)]
+    pub vars: BTreeMap<String, Variable>,
+    /// Variables set since the journal last took them.
+    #[serde(skip)]
+    pub vars_dirty: BTreeSet<String>,
+}
+
+/// The value of variable `name`: what a step set, else the parameter of that name.
+pub(crate) fn variable_value(
+    vars: &BTreeMap<String, Variable>,
+    parameters: &BTreeMap<String, String>,
+    name: &str,
+) -> Option<String> {
+    vars.get(name)
+        .map(|v| v.value.clone())
+        .or_else(|| parameters.get(name).cloned())
 }
 
 /// How much evaluation work a job has cost: rule conditions evaluated and step facts read by
@@ -236,6 +261,56 @@ impl Job {
             max_run_duration: None,
             over_duration: false,
             journaled_header: None,
+            vars: BTreeMap::new(),
+            vars_dirty: BTreeSet::new(),
+        }
+    }
+
+    /// The parameters and variables a step sees (environment, `${NAME}`): the parameters,
+    /// overridden by the variables steps set.
+    pub fn environment(&self) -> BTreeMap<String, String> {
+        let mut env = self.record.parameters.clone();
+        for (k, v) in &self.vars {
+            env.insert(k.clone(), v.value.clone());
+        }
+        env
+    }
+
+    /// Apply the variables an attempt of step `subname` set (with its outcome). Names are
+    /// upper-cased; a name that cannot be a variable's is ignored (drivers refuse them
+    /// first). Every rule that reads a variable is re-evaluated.
+    pub fn set_variables(&mut self, subname: &str, variables: Vec<(String, String)>, ctx: &mut Ctx) {
+        let mut any = false;
+        for (name, value) in variables {
+            let name = name.to_ascii_uppercase();
+            if !valid_variable_name(&name) || value.contains('\0') {
+                continue;
+            }
+            let detail = format!("{name} = '{value}' (set by {subname})");
+            self.vars.insert(
+                name.clone(),
+                Variable {
+                    value,
+                    set_by: subname.to_string(),
+                    set_at: ctx.now,
+                },
+            );
+            self.vars_dirty.insert(name);
+            self.timeline(ctx, Some(subname.to_string()), TimelineKind::Variable, detail);
+            any = true;
+        }
+        if !any {
+            return;
+        }
+        for i in self.live_instances() {
+            let rules = self.instances[i].def.var_rules.clone();
+            if rules.is_empty() {
+                continue;
+            }
+            for r in rules {
+                self.instances[i].cache.mark(r);
+            }
+            self.queue_eval(i);
         }
     }
 

@@ -11,7 +11,9 @@
 //!   queue position and the few job-wide flags, plus its number of instances;
 //! * one [`InstanceRecord`] per chain instance: chain, outer step, status, interval tick, number
 //!   of steps;
-//! * one [`StepStateRecord`] per step of each instance.
+//! * one [`StepStateRecord`] per step of each instance;
+//! * one [`Variable`] per job variable a step set (kept after the job ends: the views show
+//!   them; a new run of the name or retention removes them).
 //!
 //! The chain definitions a job runs are written apart, once per version
 //! ([`super::JobDefinitions`]). [`Core::restore_from_records`] rebuilds a job from the records
@@ -61,11 +63,16 @@ pub struct JobChanges {
     pub header: Option<JobHeaderRecord>,
     pub instances: Vec<(u32, InstanceRecord)>,
     pub steps: Vec<(u32, u32, StepStateRecord)>,
+    /// Variables set since the last take (also when the job has ended: they outlive it).
+    pub variables: Vec<(String, Variable)>,
 }
 
 impl JobChanges {
     pub fn is_empty(&self) -> bool {
-        self.header.is_none() && self.instances.is_empty() && self.steps.is_empty()
+        self.header.is_none()
+            && self.instances.is_empty()
+            && self.steps.is_empty()
+            && self.variables.is_empty()
     }
 }
 
@@ -77,6 +84,8 @@ pub struct JobRecords {
     pub instances: BTreeMap<u32, InstanceRecord>,
     /// By (instance id, step index).
     pub steps: BTreeMap<(u32, u32), StepStateRecord>,
+    /// The variables steps set, by name.
+    pub variables: BTreeMap<String, Variable>,
 }
 
 impl Job {
@@ -118,12 +127,17 @@ impl Job {
             }
             steps.extend(changed.into_iter().map(|(s, r)| (i as u32, s as u32, r)));
         }
+        let variables = std::mem::take(&mut self.vars_dirty)
+            .into_iter()
+            .filter_map(|n| self.vars.get(&n).map(|v| (n, v.clone())))
+            .collect();
         JobChanges {
             job: self.record.job.clone(),
             ended: self.ended(),
             header,
             instances,
             steps,
+            variables,
         }
     }
 }
@@ -164,6 +178,7 @@ impl Core {
             header: Some(j.header_record()),
             instances,
             steps,
+            variables: j.vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         })
     }
 
@@ -180,6 +195,7 @@ impl Core {
             header,
             instances: inst_records,
             mut steps,
+            variables,
         } = records;
         let header =
             header.ok_or_else(|| CoreError::Invalid("the job record is missing".into()))?;
@@ -231,6 +247,7 @@ impl Core {
         job.max_run_duration = header.max_run_duration;
         job.over_duration = header.over_duration;
         job.instances = instances;
+        job.vars = variables;
         job.journaled_header = Some(header);
         job.defs = definitions.into_defs();
         self.install_job(job)

@@ -179,7 +179,7 @@ impl Job {
                     program,
                     attempt,
                     operation,
-                    parameters: self.record.parameters.clone(),
+                    parameters: self.environment(),
                 });
             }
             StepTarget::Event { .. } => {}

@@ -41,6 +41,8 @@ impl Job {
             self.stats.passes += 1;
             self.stats.rules_evaluated += rules.len() as u64;
             {
+                let (vars, params) = (&self.vars, &self.record.parameters);
+                let lookup = |name: &str| variable_value(vars, params, name);
                 let inst = &mut self.instances[i];
                 let (steps, cache) = inst.steps_and_cache();
                 let reads = std::cell::Cell::new(0u64);
@@ -49,7 +51,12 @@ impl Job {
                     steps.get(idx).map(|s| s.facts())
                 };
                 for &r in &rules {
-                    let t = def.exprs[r].eval_watched(&facts, ctx.now, &mut cache.watch[r]);
+                    let t = def.exprs[r].eval_watched(
+                        &facts,
+                        &lookup,
+                        ctx.now,
+                        &mut cache.watch[r],
+                    );
                     cache.truth[r] = t;
                     if def.is_end(r) && t.is_true() {
                         cache.true_ends.insert(r);
@@ -263,7 +270,12 @@ impl Job {
         let def = &inst.def;
         let steps = inst.steps();
         let facts = |idx: usize| steps.get(idx).map(|s| s.facts());
-        let truth: Vec<Truth> = def.exprs.iter().map(|e| e.eval(&facts, now)).collect();
+        let vars = |name: &str| variable_value(&self.vars, &self.record.parameters, name);
+        let truth: Vec<Truth> = def
+            .exprs
+            .iter()
+            .map(|e| e.eval_vars(&facts, &vars, now))
+            .collect();
         let mut parts = Vec::new();
         for (s, st) in steps.iter().enumerate() {
             let name = &def.chain.steps[s].name;

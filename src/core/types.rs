@@ -222,6 +222,10 @@ pub enum Input {
         subname: String,
         attempt: u32,
         outcome: Outcome,
+        /// Job variables the attempt set (`::set NAME=VALUE`, a handler's context), in the
+        /// order it set them; applied with the outcome, whatever the outcome (docs/variables.md).
+        #[serde(default)]
+        variables: Vec<(String, String)>,
     },
     /// A timer the core asked for (via [`Effect::SetTimer`]) is due.
     TimerFired {
@@ -385,6 +389,28 @@ pub struct JobRecord {
     pub requested_by: Option<String>,
 }
 
+/// The value of one job variable set by a step (docs/variables.md). Parameters are the
+/// variables' starting values and are not repeated here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Variable {
+    pub value: String,
+    /// Subname of the step whose attempt set it.
+    pub set_by: String,
+    pub set_at: Millis,
+}
+
+/// Whether `name` can be the name of a job variable: the rule a parameter name follows (a
+/// letter or `_`, then letters, digits, `_`, `$`, `#`; at most 128 characters), so that it is
+/// also a valid environment variable name.
+pub fn valid_variable_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    name.len() <= 128
+        && chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '$' | '#'))
+}
+
 /// One job-log row (a step-job run or the chain job).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LogRow {
@@ -417,6 +443,8 @@ pub enum TimelineKind {
     JobEnded,
     /// The job ran longer than its definition's `max_run_duration` (it keeps running).
     MaxRunDuration,
+    /// A step set a job variable.
+    Variable,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -795,6 +795,8 @@ impl Actor {
                     }
                     return;
                 }
+                let mut capture = capture;
+                let variables = std::mem::take(&mut capture.variables);
                 self.captures.insert(key, capture);
                 if r.killed {
                     // The core no longer awaits it; its log row (if any) picks up the capture.
@@ -805,6 +807,7 @@ impl Actor {
                     subname,
                     attempt,
                     outcome,
+                    variables,
                 });
             }
         }
@@ -826,6 +829,8 @@ impl Actor {
                 self.turn_jobs.insert(changes.job.clone());
             }
             if changes.ended {
+                // The variables set by the step that ended the job outlive its records.
+                turn.batch.put_variables(&changes.job, &changes.variables);
                 touched.insert(changes.job);
                 continue;
             }

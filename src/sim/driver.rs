@@ -45,6 +45,8 @@ pub struct SimJob {
     pub record: JobRecord,
     /// Definition order, nested steps right after their outer step.
     pub steps: Vec<StepRecord>,
+    /// The variables steps set (name → value and setter).
+    pub variables: BTreeMap<String, crate::core::types::Variable>,
 }
 
 /// An intervention (or job start) the engine refused; it changed nothing.
@@ -69,6 +71,7 @@ enum Pending {
         subname: String,
         attempt: u32,
         outcome: Outcome,
+        variables: Vec<(String, String)>,
     },
     Timer {
         job: String,
@@ -263,6 +266,7 @@ impl<'s> Driver<'s> {
                     subname,
                     attempt,
                     outcome,
+                    variables,
                 } => {
                     self.running.remove(&(job.clone(), subname.clone()));
                     touched.insert(job.clone());
@@ -271,6 +275,7 @@ impl<'s> Driver<'s> {
                         subname,
                         attempt,
                         outcome,
+                        variables,
                     });
                     origins.push(Origin::Internal);
                 }
@@ -466,7 +471,8 @@ impl<'s> Driver<'s> {
                     *c += 1;
                     *c
                 };
-                let (outcome, duration) = self.outcome_for(&job, &subname, &program, count);
+                let (outcome, duration, variables) =
+                    self.outcome_for(&job, &subname, &program, count);
                 let key = self.push(
                     self.now.saturating_add(duration),
                     Pending::Completion {
@@ -474,6 +480,7 @@ impl<'s> Driver<'s> {
                         subname: subname.clone(),
                         attempt,
                         outcome,
+                        variables,
                     },
                 );
                 if let Some((_, old)) = self.running.insert((job, subname), (attempt, key)) {
@@ -524,7 +531,7 @@ impl<'s> Driver<'s> {
         subname: &str,
         program: &str,
         count: usize,
-    ) -> (Outcome, Millis) {
+    ) -> (Outcome, Millis, Vec<(String, String)>) {
         let (natural_outcome, natural_duration) =
             match self.catalog.programs.get(program).map(|p| &p.kind) {
                 Some(ProgramKind::Builtin(Builtin::Sleep(d))) => (Outcome::Succeeded, *d),
@@ -543,7 +550,7 @@ impl<'s> Driver<'s> {
                     .or_else(|| attempts.last())
             });
         match scripted {
-            None => (natural_outcome, natural_duration),
+            None => (natural_outcome, natural_duration, Vec::new()),
             Some(a) => (
                 match a.result {
                     Scripted::Ok => Outcome::Succeeded,
@@ -551,6 +558,7 @@ impl<'s> Driver<'s> {
                     Scripted::Stop => Outcome::Stopped,
                 },
                 a.duration.unwrap_or(natural_duration),
+                a.set.clone(),
             ),
         }
     }
@@ -729,6 +737,7 @@ impl<'s> Driver<'s> {
                 self.core.job_record(name).map(|record| SimJob {
                     record,
                     steps: self.core.step_records(name),
+                    variables: self.core.variables(name),
                 })
             })
             .collect();

@@ -27,6 +27,16 @@ pub struct JobJson {
     pub started_at: Option<String>,
     pub ended_at: Option<String>,
     pub steps: Vec<StepJson>,
+    /// Variables steps set: name → value and the step that set it (absent when none).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub variables: std::collections::BTreeMap<String, VariableJson>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct VariableJson {
+    pub value: String,
+    pub set_by: String,
+    pub set_at: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -109,6 +119,20 @@ impl SimJson {
                             attempts: s.attempts,
                             started_at: opt(s.started_at),
                             ended_at: opt(s.ended_at),
+                        })
+                        .collect(),
+                    variables: j
+                        .variables
+                        .iter()
+                        .map(|(k, v)| {
+                            (
+                                k.clone(),
+                                VariableJson {
+                                    value: v.value.clone(),
+                                    set_by: v.set_by.clone(),
+                                    set_at: t(v.set_at),
+                                },
+                            )
                         })
                         .collect(),
                 })
@@ -207,6 +231,18 @@ pub fn to_table(r: &SimResult) -> String {
                 opt(s.started_at).unwrap_or_else(|| "-".into()),
                 opt(s.ended_at).unwrap_or_else(|| "-".into()),
             );
+        }
+        if !j.variables.is_empty() {
+            out.push_str("  variables:\n");
+            for (name, v) in &j.variables {
+                let _ = writeln!(
+                    out,
+                    "    {name} = '{}'   (set by {} at {})",
+                    v.value.replace('\'', "''"),
+                    v.set_by,
+                    t(v.set_at)
+                );
+            }
         }
         out.push('\n');
     }

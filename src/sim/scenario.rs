@@ -87,11 +87,14 @@ pub enum Scripted {
     Stop,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attempt {
     pub result: Scripted,
     /// `None`: the default (1s, or a `builtin sleep d` program's d).
     pub duration: Option<Millis>,
+    /// Job variables the attempt sets (`set = { REGION = "EU" }`), as a step's
+    /// `::set NAME=VALUE` lines would; names upper-cased.
+    pub set: Vec<(String, String)>,
 }
 
 /// One `[[at]]`.
@@ -213,6 +216,9 @@ pub struct JobExpect {
     /// Exact job-log rows of this job, as `"SUBNAME OPERATION STATUS CODE"`
     /// (the chain job's own row uses `(chain)` for its subname).
     pub log: Option<Vec<String>>,
+    /// Job variables at the end (`variables = { REGION = "EU", OLD = "null" }`; `None`:
+    /// expected unset, i.e. neither set by a step nor a parameter).
+    pub variables: Vec<(String, Option<String>)>,
 }
 
 /// `"FAILED 20001"`, `"SUCCEEDED"`, `"RETRY SCHEDULED"`.
@@ -663,9 +669,10 @@ impl Cx<'_> {
             Value::String(s) => Ok(Attempt {
                 result: self.result(s, key)?,
                 duration: None,
+                set: Vec::new(),
             }),
             Value::Table(t) => {
-                self.check_keys(t, key, &["result", "duration"])?;
+                self.check_keys(t, key, &["result", "duration", "set"])?;
                 let result = match t.get("result") {
                     Some(r) => {
                         let text = self.string(r, &join(key, "result"))?;
@@ -677,7 +684,15 @@ impl Cx<'_> {
                     .get("duration")
                     .map(|d| self.duration(d, &join(key, "duration")))
                     .transpose()?;
-                Ok(Attempt { result, duration })
+                let set = match t.get("set") {
+                    Some(v) => self.variables(v, &join(key, "set"))?,
+                    None => Vec::new(),
+                };
+                Ok(Attempt {
+                    result,
+                    duration,
+                    set,
+                })
             }
             other => Err(self.err(
                 key,
@@ -687,6 +702,48 @@ impl Cx<'_> {
                 ),
             )),
         }
+    }
+
+    /// `set = { NAME = "value", ... }`: string values (numbers and booleans are written as
+    /// text, as a step would print them); names must be valid variable names.
+    fn variables(&self, v: &Value, key: &str) -> Result<Vec<(String, String)>, ScenarioError> {
+        let Value::Table(t) = v else {
+            return Err(self.err(
+                key,
+                &format!(
+                    "expected a table of variables ({{ REGION = \"EU\" }}), found {}",
+                    type_name(v)
+                ),
+            ));
+        };
+        let mut out = Vec::with_capacity(t.len());
+        for (name, value) in t {
+            let path = join(key, name);
+            let upper = name.to_ascii_uppercase();
+            if !crate::core::types::valid_variable_name(&upper) {
+                return Err(self.err(
+                    &path,
+                    &format!(
+                        "\"{name}\" is not a variable name (a letter or _, then letters, \
+                         digits, _, $ or #; at most 128 characters)"
+                    ),
+                ));
+            }
+            let text = match value {
+                Value::String(s) => s.clone(),
+                Value::Integer(n) => n.to_string(),
+                Value::Float(f) => f.to_string(),
+                Value::Boolean(b) => b.to_string(),
+                other => {
+                    return Err(self.err(
+                        &path,
+                        &format!("expected a string value, found {}", type_name(other)),
+                    ))
+                }
+            };
+            out.push((upper, text));
+        }
+        Ok(out)
     }
 
     fn result(&self, text: &str, key: &str) -> Result<Scripted, ScenarioError> {
@@ -980,6 +1037,7 @@ impl Cx<'_> {
                 "step_started",
                 "step_ended",
                 "log",
+                "variables",
             ],
         )?;
         let mut e = JobExpect {
@@ -1051,6 +1109,14 @@ impl Cx<'_> {
                 for (s, d) in self.table(v, &path)? {
                     field.push((s.clone(), self.opt_duration(d, &join(&path, s))?));
                 }
+            }
+        }
+        if let Some(v) = t.get("variables") {
+            let path = join(key, "variables");
+            for (name, value) in self.table(v, &path)? {
+                let text = self.string(value, &join(&path, name))?;
+                let value = (!text.eq_ignore_ascii_case("null")).then_some(text);
+                e.variables.push((name.to_ascii_uppercase(), value));
             }
         }
         if let Some(v) = t.get("log") {

@@ -15,7 +15,7 @@ use super::sled_store::SledOptions;
 use super::{KvStore, MemoryStore, SledStore, StoreError, WriteBatch};
 use crate::catalog::Catalog;
 use crate::core::journal::{JobChanges, JobRecords};
-use crate::core::types::{JobRecord, LogRow, StepRecord, TimelineEntry, TimerKey};
+use crate::core::types::{JobRecord, LogRow, StepRecord, TimelineEntry, TimerKey, Variable};
 use crate::lang::duration::Millis;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -333,7 +333,19 @@ impl ChainStore {
             let at = layout::job_step_of(&k).ok_or_else(|| bad_key(&k))?;
             records.steps.insert(at, decode_compact(&k, &v)?);
         }
+        records.variables = self.variables(job)?;
         Ok(records)
+    }
+
+    /// The variables steps of the job set (`jv/`), by name; also for an ended job.
+    pub fn variables(&self, job: &str) -> Result<BTreeMap<String, Variable>, StoreError> {
+        let prefix = layout::job_prefix(layout::VARIABLE, job);
+        let mut out = BTreeMap::new();
+        for (k, v) in self.kv.scan_prefix(&prefix)? {
+            let name = String::from_utf8(k[prefix.len()..].to_vec()).map_err(|_| bad_key(&k))?;
+            out.insert(name, decode(&k, &v)?);
+        }
+        Ok(out)
     }
 
     /// Every key of a job's core records and definitions (deleted when the job ends).
@@ -634,6 +646,15 @@ impl StateBatch {
         for (i, s, r) in &changes.steps {
             self.inner
                 .put(layout::job_step_key(job, *i, *s), encode_compact(r));
+        }
+        self.put_variables(job, &changes.variables);
+    }
+
+    /// Variables a step set (`jv/`): written with the step's outcome, also when it ended the
+    /// job (they outlive the job's core records).
+    pub fn put_variables(&mut self, job: &str, variables: &[(String, Variable)]) {
+        for (name, v) in variables {
+            self.put(layout::variable_key(job, name), v);
         }
     }
     pub fn put_definitions<T: Serialize>(&mut self, job: &str, definitions: &T) {

@@ -301,6 +301,7 @@ fn check_value(key: &[u8], value: &[u8]) -> Verdict {
         Some(layout::RUN) => as_type::<RunDetails>(key, value),
         Some(layout::TIMELINE) => as_type::<TimelineEntry>(key, value),
         Some(layout::PID) => as_type::<LivePid>(key, value),
+        Some(layout::VARIABLE) => as_type::<crate::core::types::Variable>(key, value),
         Some(layout::SCHEDULE) => as_type::<ScheduleState>(key, value),
         Some(layout::CHAIN_EDIT) => as_type::<super::chain_edits::ChainEdit>(key, value),
         _ => match records::unseal(key, value) {

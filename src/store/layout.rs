@@ -28,6 +28,7 @@
 //! | `tl/<job>\0<seq BE>` | `TimelineEntry` | each timeline effect |
 //! | `sched/<job definition>` | [`ScheduleState`](crate::runtime::scheduler::ScheduleState): a scheduled job definition's schedule string, next due time, last start | by the scheduler (`serve`), when a schedule is loaded, fires or changes; removed with the schedule |
 //! | `cedit/<chain>` | [`ChainEdit`](super::chain_edits::ChainEdit): the chain as its rule file defined it and as changed by `define-rule`, `drop-rule`, `alter-chain` or `drop-step` | with each such change; removed when the chain's file changes (the file wins) |
+//! | `jv/<job>\0<NAME>` | the core's `Variable`: one job variable a step set (value, the step that set it, when) | with the outcome of the step that set it (same batch); kept after the job ends (views), removed with the job or by a new run of its name |
 //! | `pid/<job>\0<subname>` | [`LivePid`](super::records::LivePid): process group of a running external step | after the process is spawned; removed when it is reaped |
 //! | `meta/next_log_id` | the next free log id, when retention removed the newest log rows (so ids are never reused) | by retention, with the deletes of log rows |
 //! | `meta/indexes` | the version of the indexes below ([`INDEX_VERSION`]) | when the store is created, or once the indexes of an older store are built |
@@ -81,12 +82,21 @@ pub const JOB_BY_TIME: &str = "jt/";
 pub const ENDED: &str = "jend/";
 pub const ACTIVE: &str = "jact/";
 pub const JOB_LOG: &str = "jlog/";
+pub const VARIABLE: &str = "jv/";
 
 /// The tags of the keys `<tag><job>\0<part>` that belong to one run of a job (not its log
 /// rows): a new run of the same name replaces them, and retention removes them with the job.
 /// A new per-job record kind must be listed here.
-pub const PER_JOB_PREFIXES: &[&str] =
-    &[STEP, PROGRESS, TIMELINE, TIMER, PID, JOB_INSTANCE, JOB_STEP];
+pub const PER_JOB_PREFIXES: &[&str] = &[
+    STEP,
+    PROGRESS,
+    TIMELINE,
+    TIMER,
+    PID,
+    JOB_INSTANCE,
+    JOB_STEP,
+    VARIABLE,
+];
 
 /// The tags of the keys `<tag><job>` (one per job) that retention removes with the job.
 pub const PER_JOB_KEYS: &[&str] = &[JOB, JOB_HEADER, DEFINITIONS, ORDER, ACTIVE];
@@ -156,6 +166,10 @@ pub fn order_key(job: &str) -> Vec<u8> {
     tagged(ORDER, job)
 }
 
+pub fn variable_key(job: &str, name: &str) -> Vec<u8> {
+    job_part(VARIABLE, job, name.as_bytes())
+}
+
 pub fn step_key(job: &str, subname: &str) -> Vec<u8> {
     job_part(STEP, job, subname.as_bytes())
 }
@@ -220,6 +234,7 @@ pub const TAGS: &[&str] = &[
     ENDED,
     ACTIVE,
     JOB_LOG,
+    VARIABLE,
 ];
 
 /// A key as text for messages: `log/` and `run/` ids and timeline sequence numbers as numbers,

@@ -16,6 +16,7 @@ pub fn kind_text(kind: TimelineKind) -> &'static str {
         TimelineKind::Stall => "stall",
         TimelineKind::JobEnded => "job_ended",
         TimelineKind::MaxRunDuration => "max_run_duration",
+        TimelineKind::Variable => "variable",
     }
 }
 

@@ -53,6 +53,8 @@ pub struct Capture {
     pub ended: Millis,
     pub output: String,
     pub errors: String,
+    /// Job variables the attempt set (`::set NAME=VALUE`, a handler's context), in order.
+    pub variables: Vec<(String, String)>,
 }
 
 /// What an executor reports.

@@ -1,6 +1,7 @@
-//! `${NAME}` in a program's arguments is replaced by the job parameter NAME (names are
-//! case-insensitive: parameters are stored upper-cased). An unknown name is an error at job
-//! start: the job does not start and the error names the parameter (rule-language.md).
+//! `${NAME}` in a program's arguments is replaced by the job parameter or variable NAME (names
+//! are case-insensitive: both are stored upper-cased). A name that is neither a parameter nor a
+//! variable some program of the chain declares (`sets NAME`) is an error at job start: the job
+//! does not start and the error names it (rule-language.md, docs/variables.md).
 
 use crate::catalog::{Catalog, ProgramKind, StepTarget};
 use std::collections::{BTreeMap, BTreeSet};
@@ -61,6 +62,7 @@ pub fn check_chain(
     chain: &str,
     params: &BTreeMap<String, String>,
 ) -> Result<(), String> {
+    let declared = declared_variables(catalog, chain);
     let mut seen = BTreeSet::new();
     let mut todo = vec![chain.to_string()];
     while let Some(name) = todo.pop() {
@@ -82,7 +84,7 @@ pub fn check_chain(
                     }
                     for arg in &program.arguments {
                         for r in references(arg) {
-                            if lookup(params, &r).is_none() {
+                            if lookup(params, &r).is_none() && !declared.contains(&r) {
                                 return Err(format!(
                                     "unknown parameter {r}: program {} (step {} of chain {}) uses \
                                      ${{{r}}} in its arguments; pass it with --param {r}=VALUE",
@@ -97,6 +99,33 @@ pub fn check_chain(
         }
     }
     Ok(())
+}
+
+/// The variables the programs of `chain` (and of the chains it nests) declare with `sets`.
+pub fn declared_variables(catalog: &Catalog, chain: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut seen = BTreeSet::new();
+    let mut todo = vec![chain.to_string()];
+    while let Some(name) = todo.pop() {
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        let Some(chain) = catalog.chains.get(&name) else {
+            continue;
+        };
+        for step in &chain.steps {
+            match &step.kind {
+                StepTarget::Chain(inner) => todo.push(inner.clone()),
+                StepTarget::Program(p) => {
+                    if let Some(program) = catalog.programs.get(p) {
+                        out.extend(program.sets.iter().cloned());
+                    }
+                }
+                StepTarget::Event { .. } => {}
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]

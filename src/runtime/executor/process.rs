@@ -29,11 +29,13 @@ pub async fn run_executable(
         match substitute(a, &step.parameters) {
             Ok(v) => args.push(v),
             Err(name) => {
-                // Checked at job start; reachable only if the catalog changed since.
+                // Checked at job start: a variable declared with `sets` that no step has set
+                // yet, or a catalog changed since.
                 let capture = Capture {
                     actual_start: env.clock.now(),
                     errors: format!(
-                        "unknown parameter {name} in the arguments of program {}",
+                        "${{{name}}} in the arguments of program {}: no parameter or variable \
+                         {name} is set",
                         step.program.name
                     ),
                     ..Capture::default()
@@ -69,11 +71,14 @@ pub fn kill_group(pgid: u32, signal: libc::c_int) {
     }
 }
 
-/// Everything read from stdout: the kept output and the last `::error-code`.
+/// Everything read from stdout: the kept output, the last `::error-code`, the `::set` lines
+/// (and the reasons of those refused).
 #[derive(Default)]
 struct StdoutState {
     tail: TailBuffer,
     error_code: Option<i64>,
+    variables: Vec<(String, String)>,
+    refused: Vec<String>,
 }
 
 async fn read_stdout(
@@ -91,6 +96,8 @@ async fn read_stdout(
         match classify(&text) {
             Line::Output => st.tail.push(line),
             Line::ErrorCode(n) => st.error_code = Some(n),
+            Line::Set { name, value } => st.variables.push((name, value)),
+            Line::BadSet(why) => st.refused.push(why),
             Line::Progress {
                 sofar,
                 total,
@@ -147,8 +154,15 @@ async fn run_command(
     mut stop: watch::Receiver<bool>,
 ) -> (Outcome, Capture) {
     let program = &step.program;
-    cmd.envs(program.environment.iter().map(|(k, v)| (k, v)))
-        .env("CHAINSCHED_JOB_NAME", &step.job)
+    // The job's parameters and variables (docs/variables.md, "Environment"), then the
+    // program's own `environment` (it wins), then chainsched's own names.
+    cmd.envs(
+        step.parameters
+            .iter()
+            .filter(|(k, v)| env_name_ok(k) && !v.contains('\0')),
+    )
+    .envs(program.environment.iter().map(|(k, v)| (k, v)))
+    .env("CHAINSCHED_JOB_NAME", &step.job)
         .env("CHAINSCHED_JOB_SUBNAME", &step.subname)
         .env("CHAINSCHED_ATTEMPT", step.attempt.to_string())
         .env("CHAINSCHED_STORE_ID", &env.store_id)
@@ -228,12 +242,23 @@ async fn run_command(
     for r in readers {
         let _ = tokio::time::timeout(Duration::from_millis(300), r).await;
     }
-    let (tail, error_code) = {
-        let st = stdout_state.lock().unwrap_or_else(|p| p.into_inner());
-        (st.tail.text(), st.error_code)
+    let (tail, error_code, variables, refused) = {
+        let mut st = stdout_state.lock().unwrap_or_else(|p| p.into_inner());
+        (
+            st.tail.text(),
+            st.error_code,
+            std::mem::take(&mut st.variables),
+            std::mem::take(&mut st.refused),
+        )
     };
     capture.output = tail;
     capture.errors = stderr_tail.lock().unwrap_or_else(|p| p.into_inner()).text();
+    for why in refused {
+        note(&mut capture.errors, &format!("chainsched: ignored {why}"));
+    }
+    // A step the engine stopped reports no outcome of its own; its `::set` lines are not
+    // applied (docs/variables.md).
+    capture.variables = variables;
 
     let outcome = match ending {
         Ending::Stopped => Outcome::Stopped,
@@ -254,6 +279,12 @@ async fn run_command(
         Ending::Exited(Ok(status)) => exit_outcome(status, error_code),
     };
     (outcome, capture)
+}
+
+/// Whether a process environment can hold a variable of this name: not empty, no `=`, no NUL.
+/// Other names (possible for a quoted parameter name of a job definition) are not passed.
+pub fn env_name_ok(name: &str) -> bool {
+    !name.is_empty() && !name.contains(['=', '\0'])
 }
 
 fn note(errors: &mut String, line: &str) {
