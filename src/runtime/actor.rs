@@ -693,6 +693,7 @@ impl Actor {
             pid: None,
             output: String::new(),
             errors: String::new(),
+            variables: Vec::new(),
         };
         let Some(sub) = &row.subname else {
             return d;
@@ -704,6 +705,7 @@ impl Actor {
             d.pid = c.pid;
             d.output = c.output;
             d.errors = c.errors;
+            d.variables = c.variables;
         } else if let Some(r) = self.running.get_mut(&key) {
             r.log_id = Some(row.log_id);
             d.req_start = Some(r.req_start);
@@ -795,8 +797,7 @@ impl Actor {
                     }
                     return;
                 }
-                let mut capture = capture;
-                let variables = std::mem::take(&mut capture.variables);
+                let variables = capture.variables.clone();
                 self.captures.insert(key, capture);
                 if r.killed {
                     // The core no longer awaits it; its log row (if any) picks up the capture.

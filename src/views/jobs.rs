@@ -95,6 +95,7 @@ pub fn job_row(
         } else {
             None
         },
+        variables: r.parameters.clone(),
     }
 }
 

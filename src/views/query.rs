@@ -40,7 +40,11 @@ fn row_for(src: &dyn ViewSource, info: JobInfo, now: Millis) -> Result<JobRow, V
     } else {
         None
     };
-    Ok(jobs_mod::job_row(&info, &steps, reason, now))
+    let mut row = jobs_mod::job_row(&info, &steps, reason, now);
+    for (name, v) in src.variables(&info.record.job)? {
+        row.variables.insert(name, v.value);
+    }
+    Ok(row)
 }
 
 /// The jobs view.
@@ -85,11 +89,23 @@ pub fn running_chains(
     let mut out = Vec::new();
     for info in chosen {
         let steps = src.steps(&info.record.job)?;
-        if history {
-            out.extend(running::step_rows(&info.record, &steps, now));
+        let mut rows = if history {
+            running::step_rows(&info.record, &steps, now)
         } else {
-            out.extend(running::running_chain_rows(&info.record, &steps, now));
+            running::running_chain_rows(&info.record, &steps, now)
+        };
+        if !rows.is_empty() {
+            // Which step set each variable (the last one to set it).
+            let vars = src.variables(&info.record.job)?;
+            for row in &mut rows {
+                row.set_variables = super::variables_text(
+                    vars.iter()
+                        .filter(|(_, v)| v.set_by == row.step_job_subname)
+                        .map(|(k, v)| (k.as_str(), v.value.as_str())),
+                );
+            }
         }
+        out.extend(rows);
     }
     Ok(out)
 }

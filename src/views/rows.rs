@@ -124,6 +124,9 @@ pub struct RunningChainRow {
     pub sofar: Option<u64>,
     pub totalwork: Option<u64>,
     pub status_message: Option<String>,
+    /// The job variables this step set and still holds (`REGION=EU, N=3`), else null.
+    #[serde(default)]
+    pub set_variables: Option<String>,
 }
 
 impl ViewRow for RunningChainRow {
@@ -149,6 +152,7 @@ impl ViewRow for RunningChainRow {
         "SOFAR",
         "TOTALWORK",
         "STATUS_MESSAGE",
+        "SET_VARIABLES",
     ];
 }
 
@@ -172,6 +176,9 @@ pub struct JobRow {
     pub sofar: Option<u64>,
     pub totalwork: Option<u64>,
     pub stall_reason: Option<String>,
+    /// The job's variables now: its parameters, overridden by what steps set.
+    #[serde(default)]
+    pub variables: BTreeMap<String, String>,
 }
 
 impl ViewRow for JobRow {
@@ -193,6 +200,7 @@ impl ViewRow for JobRow {
         "SOFAR",
         "TOTALWORK",
         "STALL_REASON",
+        "VARIABLES",
     ];
 }
 
@@ -240,6 +248,9 @@ pub struct RunDetailsRow {
     pub pid: Option<u32>,
     pub output: String,
     pub errors: String,
+    /// The variables this run set (`::set` lines, a handler's context): `REGION=EU, N=3`.
+    #[serde(default)]
+    pub variables_set: Option<String>,
 }
 
 impl ViewRow for RunDetailsRow {
@@ -255,6 +266,7 @@ impl ViewRow for RunDetailsRow {
         "PID",
         "OUTPUT",
         "ERRORS",
+        "VARIABLES_SET",
     ];
 }
 
