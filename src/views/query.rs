@@ -42,6 +42,7 @@ fn row_for(src: &dyn ViewSource, info: JobInfo, now: Millis) -> Result<JobRow, V
     };
     let mut row = jobs_mod::job_row(&info, &steps, reason, now);
     for (name, v) in src.variables(&info.record.job)? {
+        row.variables_set_by.insert(name.clone(), v.set_by);
         row.variables.insert(name, v.value);
     }
     Ok(row)

@@ -179,6 +179,9 @@ pub struct JobRow {
     /// The job's variables now: its parameters, overridden by what steps set.
     #[serde(default)]
     pub variables: BTreeMap<String, String>,
+    /// Which step set each variable (its subname); parameters no step changed are absent.
+    #[serde(default)]
+    pub variables_set_by: BTreeMap<String, String>,
 }
 
 impl ViewRow for JobRow {
@@ -201,6 +204,7 @@ impl ViewRow for JobRow {
         "TOTALWORK",
         "STALL_REASON",
         "VARIABLES",
+        "VARIABLES_SET_BY",
     ];
 }
 

@@ -291,8 +291,19 @@ function renderJobHead(j) {
     stall.classList.remove("hidden");
     $("p", stall).textContent = (ui.explain && ui.explain.reason) || j.stall_reason || "the chain cannot move on";
   } else stall.classList.add("hidden");
+  renderVariables(j);
   const active = j.state === "RUNNING" || j.state === "CHAIN_STALLED";
   ["#act-evaluate", "#act-alter", "#act-stop"].forEach((s) => { $(s).disabled = !active; });
+}
+
+// The job's variables: parameters, overridden by what steps set (docs/variables.md).
+function renderVariables(j) {
+  const table = $("#variables");
+  const vars = Object.entries(j.variables || {});
+  table.classList.toggle("hidden", !vars.length);
+  const setBy = j.variables_set_by || {};
+  $("tbody", table).innerHTML = vars.map(([k, v]) =>
+    `<tr data-var="${esc(k)}"><td class="mono">${esc(k)}</td><td class="mono">${esc(v)}</td><td>${setBy[k] ? esc(setBy[k]) : '<span class="muted">parameter</span>'}</td></tr>`).join("");
 }
 
 function renderSteps() {
