@@ -624,6 +624,15 @@ impl Engine {
         Ok(self.inner.store.jobs()?)
     }
 
+    /// The variables steps of the job set, by name (docs/variables.md); parameters, their
+    /// starting values, are in the job record.
+    pub fn variables(
+        &self,
+        job: &str,
+    ) -> Result<std::collections::BTreeMap<String, crate::core::types::Variable>, EngineError> {
+        Ok(self.inner.store.variables(job)?)
+    }
+
     /// Step records in definition order (nested right after their outer step).
     pub fn steps(&self, job: &str) -> Result<Vec<StepRecord>, EngineError> {
         Ok(self.inner.store.steps(job)?)
