@@ -20,6 +20,7 @@ fn program(kind: ProgramKind) -> Program {
         environment: vec![],
         working_directory: None,
         timeout: None,
+        sets: vec![],
         source: "test:1".into(),
     }
 }

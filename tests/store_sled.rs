@@ -169,6 +169,7 @@ fn retention_prunes_old_finished_jobs_only() {
         }),
         instances: Vec::new(),
         steps: Vec::new(),
+        variables: Vec::new(),
     });
     b.put_log(&log_row(3, "LIVE", 1_500));
     store.apply(b).unwrap();

@@ -166,6 +166,7 @@ fn store() -> ChainStore {
         pid: Some(77),
         output: "line 1\nline 2\n".into(),
         errors: String::new(),
+        variables: vec![("REGION".into(), "EU".into())],
     });
     store.apply(b).unwrap();
     store.flush().unwrap();

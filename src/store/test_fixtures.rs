@@ -113,8 +113,20 @@ pub fn ended_job(
             pid: None,
             output: String::new(),
             errors: String::new(),
+            variables: Vec::new(),
         });
     }
+    b.put_variables(
+        name,
+        &[(
+            "REGION".into(),
+            crate::core::types::Variable {
+                value: "EU".into(),
+                set_by: "A".into(),
+                set_at: ended,
+            },
+        )],
+    );
 }
 
 /// Every key of the store that mentions `job` (to check that nothing of a purged job is left).

@@ -142,7 +142,9 @@ mod tests {
             pid: Some(4242),
             output: "hello\n".into(),
             errors: String::new(),
+            variables: vec![("A".into(), "1".into()), ("B".into(), "x y".into())],
         });
+        assert_eq!(d.variables_set.as_deref(), Some("A=1, B=x y"));
         assert_eq!(d.run_duration, Some(2.5));
         assert_eq!(
             d.actual_start_date.as_deref(),
