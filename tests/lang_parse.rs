@@ -1368,7 +1368,7 @@ fn job_variables_in_both_condition_syntaxes() {
         ),
         ("NVL(:VAR.N, 0) + 1 = 2", "(NVL(VAR(N), 0) + 1) = 2"),
         // A step named VAR is still reachable, quoted.
-        (":\"VAR\".state = 'FAILED'", ":VAR.State = 'FAILED'"),
+        (":\"VAR\".state = 'FAILED'", ":\"VAR\".State = 'FAILED'"),
     ];
     for (text, shape) in cases {
         assert_eq!(show(&cond(text)), shape, "{text}");
