@@ -142,6 +142,7 @@ fn write_jobs(store: &ChainStore, from: usize, to: usize, base: u64) {
                 error_code: 0,
                 started_at: Some(started),
                 additional_info: None,
+                run: 1,
             });
             b.put_run_details(&RunDetails {
                 log_id,

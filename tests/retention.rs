@@ -108,6 +108,7 @@ fn seed(db: &Path, names: &[(&str, u64)], running: Option<(&str, u64)>) {
             error_code: 0,
             started_at: Some(started),
             additional_info: None,
+            run: 1,
         });
         if b.len() > 2_000 {
             store.apply(std::mem::take(&mut b)).unwrap();
@@ -539,6 +540,7 @@ async fn jobs_restarted_between_gathering_and_deleting_are_left_alone_by_the_eng
             error_code: 0,
             started_at: Some(t),
             additional_info: None,
+            run: 1,
         });
     }
     store.apply(b).unwrap();

@@ -236,6 +236,9 @@ async fn replay(file: &str) -> Result<(), String> {
                     Action::Evaluate { job } => {
                         engine.evaluate(job).await.map_err(|e| e.to_string())
                     }
+                    Action::Restart { job, from } => {
+                        engine.restart(job, from).await.map_err(|e| e.to_string())
+                    }
                     Action::DropRule { chain, rule } => engine
                         .drop_rule(chain, rule)
                         .await

@@ -61,6 +61,7 @@ fn log_row(id: u64, job: &str, time: u64) -> LogRow {
         error_code: 0,
         started_at: Some(time),
         additional_info: None,
+        run: 1,
     }
 }
 

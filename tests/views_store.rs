@@ -152,6 +152,7 @@ fn store() -> ChainStore {
             error_code: 0,
             started_at: Some(T0 + id * 1_000 - 500),
             additional_info: None,
+            run: 1,
         });
     }
     b.put_run_details(&RunDetails {
@@ -428,6 +429,7 @@ fn indexed_reads_give_the_same_rows_as_reading_everything() {
             error_code: 0,
             started_at: None,
             additional_info: None,
+            run: 1,
         });
     }
     s.apply(b).unwrap();

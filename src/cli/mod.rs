@@ -150,6 +150,8 @@ pub enum Command {
     Alter(control::AlterArgs),
     /// Evaluate a running chain's rules now.
     Evaluate(control::EvaluateArgs),
+    /// Restart an ended FAILED or STOPPED job in place: its failed (or named) steps and what follows them run again
+    Restart(control::RestartArgs),
     /// Raise an event (completes the event steps waiting for it).
     Event(control::EventArgs),
     /// Add or replace a rule of a chain: the catalog and the jobs running it (DEFINE_CHAIN_RULE).
@@ -224,6 +226,7 @@ pub fn main() -> i32 {
         Command::Stop(a) => control::stop(a),
         Command::Alter(a) => control::alter(a),
         Command::Evaluate(a) => control::evaluate(a),
+        Command::Restart(a) => control::restart(a),
         Command::Event(a) => control::event(a),
         Command::DefineRule(a) => chain_cmd::define_rule(a),
         Command::DropRule(a) => chain_cmd::drop_rule(a),

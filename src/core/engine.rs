@@ -308,6 +308,11 @@ impl Core {
                 affected.push(name);
                 Ok(())
             }
+            Input::Restart(req) => {
+                let name = self.restart_job(now, req, effects)?;
+                affected.push(name);
+                Ok(())
+            }
             Input::StepFinished {
                 job,
                 subname,
@@ -574,7 +579,7 @@ pub(crate) fn start_steps(
 }
 
 /// Validate *run with start steps* and *run with step states* against the definitions.
-fn validate_start(
+pub(crate) fn validate_start(
     defs: &BTreeMap<String, Arc<Def>>,
     req: &StartRequest,
 ) -> Result<(StartOnly, BTreeMap<String, PresetState>), CoreError> {

@@ -185,6 +185,18 @@ pub(crate) struct Job {
     /// Variables set since the journal last took them.
     #[serde(skip)]
     pub vars_dirty: BTreeSet<String>,
+    /// The job's run: 1, then one more at each restart (job-log rows carry it).
+    #[serde(default = "first_run")]
+    pub run: u32,
+    /// A restart: per top-level step of the previous run, its attempts (attempt numbers go on)
+    /// and, for a step kept as it ended, its start and end. Used once, when the top-level
+    /// instance is created.
+    #[serde(skip)]
+    pub carried: BTreeMap<String, (u32, Option<Millis>, Option<Millis>)>,
+}
+
+fn first_run() -> u32 {
+    1
 }
 
 /// The value of variable `name`: what a step set, else the parameter of that name.
@@ -263,6 +275,8 @@ impl Job {
             journaled_header: None,
             vars: BTreeMap::new(),
             vars_dirty: BTreeSet::new(),
+            run: 1,
+            carried: BTreeMap::new(),
         }
     }
 
@@ -380,6 +394,17 @@ impl Job {
             if let Some(preset) = self.pending_presets.remove(&sub) {
                 self.apply_preset(id, s, preset);
             }
+            if outer.is_none() {
+                if let Some((attempts, started, ended)) = self.carried.remove(&sub) {
+                    let st = self.instances[id].step_mut(s);
+                    st.attempts = attempts;
+                    if st.state.is_completed() {
+                        st.started_at = started;
+                        st.attempt_started_at = started;
+                        st.ended_at = ended;
+                    }
+                }
+            }
         }
         for s in 0..self.instances[id].steps().len() {
             ctx.effects.push(Effect::StepChanged {
@@ -412,6 +437,10 @@ impl Job {
             PresetState::Failed(code) => {
                 st.state = StepState::Failed;
                 st.error_code = Some(code);
+            }
+            PresetState::Stopped => {
+                st.state = StepState::Stopped;
+                st.error_code = Some(STOPPED_CODE);
             }
         }
         self.instances[i].mark_step(s);
@@ -574,6 +603,7 @@ impl Job {
             error_code: code,
             started_at: st.attempt_started_at,
             additional_info: info,
+            run: self.run,
         }));
     }
 

@@ -47,11 +47,50 @@ pub struct JobHeaderRecord {
     pub over_duration: bool,
     /// Number of instances (their records are `0..instances`).
     pub instances: u32,
+    /// The job's run: 1, then one more at each restart (format 2; format 1 had no field and
+    /// reads as run 1).
+    pub run: u32,
 }
 
 impl JobHeaderRecord {
     /// Version of the records' structure; a store holding another version is not misread.
-    pub const FORMAT: u32 = 1;
+    /// Format 1 (no `run`) is read through [`JobHeaderRecordV1`].
+    pub const FORMAT: u32 = 2;
+}
+
+/// A job header as format 1 wrote it (before restarts and run numbers). postcard is not
+/// self-describing: a reader tries the current structure, then this one (a format-1 record is
+/// one field short for the current structure, a format-2 one a field long for this one).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobHeaderRecordV1 {
+    pub format: u32,
+    pub record: JobRecord,
+    pub request: StartRequest,
+    pub defs_version: u64,
+    pub first_eval_only: Option<Vec<u32>>,
+    pub pending_presets: BTreeMap<String, PresetState>,
+    pub queue_seq: u64,
+    pub max_run_duration: Option<Millis>,
+    pub over_duration: bool,
+    pub instances: u32,
+}
+
+impl From<JobHeaderRecordV1> for JobHeaderRecord {
+    fn from(v: JobHeaderRecordV1) -> JobHeaderRecord {
+        JobHeaderRecord {
+            format: JobHeaderRecord::FORMAT,
+            record: v.record,
+            request: v.request,
+            defs_version: v.defs_version,
+            first_eval_only: v.first_eval_only,
+            pending_presets: v.pending_presets,
+            queue_seq: v.queue_seq,
+            max_run_duration: v.max_run_duration,
+            over_duration: v.over_duration,
+            instances: v.instances,
+            run: 1,
+        }
+    }
 }
 
 /// What changed in one job since the last [`Core::take_changes`].
@@ -104,6 +143,7 @@ impl Job {
             max_run_duration: self.max_run_duration,
             over_duration: self.over_duration,
             instances: self.instances.len() as u32,
+            run: self.run,
         }
     }
 
@@ -246,6 +286,7 @@ impl Core {
         job.queue_seq = header.queue_seq;
         job.max_run_duration = header.max_run_duration;
         job.over_duration = header.over_duration;
+        job.run = header.run.max(1);
         job.instances = instances;
         job.vars = variables;
         job.journaled_header = Some(header);

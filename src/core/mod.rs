@@ -21,6 +21,7 @@ mod lifecycle;
 mod passes;
 pub mod payload;
 mod recovery;
+mod restart;
 mod triggers;
 pub mod types;
 
@@ -28,7 +29,7 @@ pub use engine::{Core, RuleValue};
 pub use eval::{StepFacts, Truth};
 pub use instance::{InstStatusRecord, InstanceRecord, StepStateRecord};
 pub use job::EvalStats;
-pub use journal::{JobChanges, JobHeaderRecord, JobRecords};
+pub use journal::{JobChanges, JobHeaderRecord, JobHeaderRecordV1, JobRecords};
 pub use recovery::{JobDefinitions, JobSnapshot};
 
 pub use types::*;

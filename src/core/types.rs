@@ -100,6 +100,8 @@ pub enum PresetState {
     Succeeded,
     /// n > 0 required.
     Failed(i64),
+    /// Kept STOPPED (a restarted job's step that is not restarted); not written by users.
+    Stopped,
 }
 
 impl PresetState {
@@ -276,6 +278,30 @@ pub enum Input {
         job: String,
         step: Option<String>,
     },
+    /// Reopen an ended FAILED or STOPPED job (rewind, docs/operations.md "Restarting a job").
+    Restart(RestartRequest),
+}
+
+/// *restart*: reopen an ended FAILED or STOPPED job in place.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RestartRequest {
+    pub job: String,
+    /// Top-level steps to run again (with every step their rules start); empty: the FAILED
+    /// and STOPPED ones.
+    pub from: Vec<String>,
+    /// The ended job as the store keeps it, for a driver whose core no longer holds it
+    /// (the runtime drops ended jobs from memory); `None`: the core's own.
+    pub previous: Option<EndedJob>,
+}
+
+/// What is left of an ended job: its record, its step records, its variables, its last run
+/// number.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EndedJob {
+    pub record: JobRecord,
+    pub steps: Vec<StepRecord>,
+    pub variables: BTreeMap<String, Variable>,
+    pub run: u32,
 }
 
 /// Timers the core asks a driver for. Keys are stable so recovery can re-arm them.
@@ -427,6 +453,13 @@ pub struct LogRow {
     pub error_code: i64,
     pub started_at: Option<Millis>,
     pub additional_info: Option<String>,
+    /// The run of the job this row belongs to: 1, then 2 after a restart, …
+    #[serde(default = "first_run")]
+    pub run: u32,
+}
+
+fn first_run() -> u32 {
+    1
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -445,6 +478,8 @@ pub enum TimelineKind {
     MaxRunDuration,
     /// A step set a job variable.
     Variable,
+    /// An ended job was reopened (restart): its new run number and the steps run again.
+    JobRestarted,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -485,6 +520,13 @@ pub enum CoreError {
     /// A start under the name of an ended job still in the store, without `replace`.
     #[error("job {job} has already run and ended {state}; starting it again would replace its records: pass \"replace\": true (API) or --replace (CLI) to start a new run under this name, or choose another name")]
     EndedJobName { job: String, state: String },
+    /// A restart of a job that is not an ended FAILED or STOPPED job.
+    #[error("job {job} is {state}: {why}")]
+    NotRestartable {
+        job: String,
+        state: String,
+        why: String,
+    },
     #[error("{0}")]
     Invalid(String),
 }

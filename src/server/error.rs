@@ -93,6 +93,9 @@ impl From<EngineError> for ApiError {
                 CoreError::EndedJobName { .. } => {
                     ApiError::new(StatusCode::CONFLICT, "job_name_taken", message)
                 }
+                CoreError::NotRestartable { .. } => {
+                    ApiError::new(StatusCode::CONFLICT, "not_restartable", message)
+                }
                 CoreError::Invalid(_) => ApiError::bad_request(message),
             },
             EngineError::Invalid(_) => ApiError::bad_request(message),

@@ -516,6 +516,9 @@ impl<'s> Driver<'s> {
             Effect::JobChanged { job } => {
                 if job.state.is_finished() {
                     self.ended.insert(job.job.clone());
+                } else {
+                    // A restarted job runs again.
+                    self.ended.remove(&job.job);
                 }
             }
             Effect::StepChanged { .. } => {}
@@ -658,6 +661,17 @@ impl<'s> Driver<'s> {
             Action::Evaluate { job } => Input::Evaluate {
                 job: self.job_name(job),
             },
+            Action::Restart { job, from } => {
+                let job = self.job_name(job);
+                Input::Restart(crate::core::types::RestartRequest {
+                    from: from
+                        .iter()
+                        .map(|s| self.step_name(&job, s))
+                        .collect(),
+                    job,
+                    previous: None,
+                })
+            }
             Action::Event { name, payload, job } => {
                 let events = event_names(&self.catalog);
                 Input::RaiseEvent {
@@ -781,6 +795,7 @@ fn time_dependent_chains(catalog: &Catalog) -> HashSet<String> {
 fn input_job(input: &Input) -> Option<&str> {
     match input {
         Input::Alter { job, .. } | Input::Evaluate { job } | Input::Stop { job, .. } => Some(job),
+        Input::Restart(r) => Some(&r.job),
         Input::RaiseEvent { job: Some(job), .. } => Some(job),
         _ => None,
     }

@@ -159,6 +159,12 @@ pub enum Action {
         job: String,
         step: Option<String>,
     },
+    /// Reopen an ended FAILED or STOPPED job (`from`: steps to run again; empty: the FAILED
+    /// and STOPPED ones).
+    Restart {
+        job: String,
+        from: Vec<String>,
+    },
 }
 
 impl Action {
@@ -171,6 +177,7 @@ impl Action {
             Action::DropRule { .. } => "drop_rule",
             Action::DropStep { .. } => "drop_step",
             Action::Evaluate { .. } => "evaluate",
+            Action::Restart { .. } => "restart",
             Action::Event { .. } => "event",
             Action::Stop { .. } => "stop",
         }
@@ -775,7 +782,7 @@ impl Cx<'_> {
     // ----------------------------------------------------------------------- [[at]]
 
     fn intervention(&self, t: &Table, key: &str) -> Result<Intervention, ScenarioError> {
-        const KINDS: [&str; 8] = [
+        const KINDS: [&str; 9] = [
             "alter",
             "alter_chain",
             "define_rule",
@@ -783,6 +790,7 @@ impl Cx<'_> {
             "drop_step",
             "evaluate",
             "event",
+            "restart",
             "stop",
         ];
         let mut allowed = vec!["time"];
@@ -890,6 +898,16 @@ impl Cx<'_> {
                     force: match body.get("force") {
                         Some(v) => self.bool(v, &join(&path, "force"))?,
                         None => false,
+                    },
+                }
+            }
+            "restart" => {
+                self.check_keys(body, &path, &["job", "from"])?;
+                Action::Restart {
+                    job: self.req_string(body, &path, "job")?,
+                    from: match body.get("from") {
+                        Some(v) => self.string_list(v, &join(&path, "from"))?,
+                        None => Vec::new(),
                     },
                 }
             }

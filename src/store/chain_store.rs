@@ -314,7 +314,7 @@ impl ChainStore {
         let header_key = layout::job_header_key(job);
         let mut records = JobRecords {
             header: match self.kv.get(&header_key)? {
-                Some(v) => Some(decode_compact(&header_key, &v)?),
+                Some(v) => Some(decode_job_header(&header_key, &v)?),
                 None => None,
             },
             ..JobRecords::default()
@@ -711,6 +711,21 @@ impl StateBatch {
     /// Append another batch's writes after this one's.
     pub fn extend(&mut self, other: StateBatch) {
         self.inner.ops.extend(other.inner.ops);
+    }
+}
+
+/// A `jh/` record: the current format, else format 1 (written before run numbers), which is
+/// read as run 1 (see `core::JobHeaderRecordV1`).
+pub fn decode_job_header(
+    key: &[u8],
+    bytes: &[u8],
+) -> Result<crate::core::JobHeaderRecord, StoreError> {
+    match decode_compact::<crate::core::JobHeaderRecord>(key, bytes) {
+        Ok(h) => Ok(h),
+        Err(e) => match decode_compact::<crate::core::JobHeaderRecordV1>(key, bytes) {
+            Ok(v1) if v1.format == 1 => Ok(v1.into()),
+            _ => Err(e),
+        },
     }
 }
 

@@ -42,6 +42,7 @@ pub fn log_row(r: &LogRow) -> JobLogRow {
         status: r.status.as_str().to_string(),
         error_code: r.error_code,
         additional_info: r.additional_info.clone(),
+        run: r.run,
     }
 }
 
@@ -80,6 +81,7 @@ mod tests {
             error_code: 20001,
             started_at: Some(time.saturating_sub(500)),
             additional_info: Some("CHAIN_LOG_ID=\"1\",STEP_NAME=\"A\"".into()),
+            run: 1,
         }
     }
 

@@ -221,6 +221,9 @@ pub struct JobLogRow {
     pub status: String,
     pub error_code: i64,
     pub additional_info: Option<String>,
+    /// The job's run the row belongs to: 1, then 2 after a restart, …
+    #[serde(default)]
+    pub run: u32,
 }
 
 impl ViewRow for JobLogRow {
@@ -235,6 +238,7 @@ impl ViewRow for JobLogRow {
         "STATUS",
         "ERROR_CODE",
         "ADDITIONAL_INFO",
+        "RUN",
     ];
 }
 

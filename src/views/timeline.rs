@@ -17,6 +17,7 @@ pub fn kind_text(kind: TimelineKind) -> &'static str {
         TimelineKind::JobEnded => "job_ended",
         TimelineKind::MaxRunDuration => "max_run_duration",
         TimelineKind::Variable => "variable",
+        TimelineKind::JobRestarted => "job_restarted",
     }
 }
 
