@@ -218,7 +218,16 @@ impl<'s> Driver<'s> {
     /// Nothing more can happen: every job ended, or only periodic re-evaluations remain, each
     /// job's latest one changed nothing, and no condition can change with time alone.
     fn finished(&self) -> bool {
-        if self.starts_pending == 0 && self.started.iter().all(|j| self.ended.contains(j)) {
+        // A pending restart reopens an ended job: the simulation goes on until it is applied.
+        let restart_pending = self.queue.values().any(|p| {
+            matches!(p, Pending::Intervention(i)
+                if matches!(self.scenario.interventions.get(*i).map(|a| &a.action),
+                    Some(Action::Restart { .. })))
+        });
+        if self.starts_pending == 0
+            && !restart_pending
+            && self.started.iter().all(|j| self.ended.contains(j))
+        {
             return true;
         }
         let clock_matters = self.started.iter().any(|j| {
