@@ -94,6 +94,7 @@ fn seed(db: &Path, names: &[(&str, u64)], running: Option<(&str, u64)>) {
                 subname: None,
                 kind: TimelineKind::JobStarted,
                 detail: "chain DEMO".into(),
+                started_by: None,
             },
         );
         b.put_log(&LogRow {

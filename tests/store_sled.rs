@@ -84,6 +84,7 @@ fn data_survives_a_reopen() {
                 subname: None,
                 kind: TimelineKind::JobStarted,
                 detail: "chain C".into(),
+                started_by: None,
             },
         );
         store.apply(b).unwrap();

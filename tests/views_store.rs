@@ -122,6 +122,7 @@ fn store() -> ChainStore {
                 subname: sub.map(String::from),
                 kind,
                 detail: detail.into(),
+                started_by: None,
             },
         );
     }
@@ -133,6 +134,7 @@ fn store() -> ChainStore {
             subname: None,
             kind: TimelineKind::JobEnqueued,
             detail: "requested".into(),
+            started_by: None,
         },
     );
     for id in 1..=10u64 {

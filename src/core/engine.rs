@@ -661,7 +661,11 @@ pub(crate) fn begin_run(job: &mut Job, only: Option<Vec<StepIdx>>, ctx: &mut Ctx
         // *run with start steps*: the listed steps start at once, whatever the rules say.
         for s in list {
             if job.instances[root].step(s).state == StepState::NotStarted {
-                job.begin(root, s, ctx);
+                let cause = StartedBy {
+                    how: StartHow::StartSteps,
+                    rule: None,
+                };
+                job.starting(cause, |j| j.begin(root, s, ctx));
             }
         }
     }

@@ -193,6 +193,18 @@ pub(crate) struct Job {
     /// instance is created.
     #[serde(skip)]
     pub carried: BTreeMap<String, (u32, Option<Millis>, Option<Millis>)>,
+    /// How the step being started now is started (the timeline says it); set around each
+    /// start, never persisted.
+    #[serde(skip)]
+    pub start_cause: Option<StartedBy>,
+    /// Until the end of the current input batch: the job was restarted in it (its first
+    /// evaluation's STARTs are the restart's).
+    #[serde(skip)]
+    pub restarting: bool,
+    /// Until the end of the current input batch: a raised event completed a step of the job
+    /// (the evaluation's STARTs are the event's doing).
+    #[serde(skip)]
+    pub after_event: bool,
 }
 
 fn first_run() -> u32 {
@@ -277,6 +289,9 @@ impl Job {
             vars_dirty: BTreeSet::new(),
             run: 1,
             carried: BTreeMap::new(),
+            start_cause: None,
+            restarting: false,
+            after_event: false,
         }
     }
 
@@ -541,7 +556,28 @@ impl Job {
             job: self.record.job.clone(),
             step: rec,
         });
-        self.timeline(ctx, subname, TimelineKind::StepState, detail);
+        // A start (every start sets its cause around the transition): the row says how.
+        let started_by = if matches!(state, StepState::Running | StepState::Scheduled) {
+            self.start_cause.clone()
+        } else {
+            None
+        };
+        ctx.effects.push(Effect::Timeline(TimelineEntry {
+            time: ctx.now,
+            job: self.record.job.clone(),
+            subname,
+            kind: TimelineKind::StepState,
+            detail,
+            started_by,
+        }));
+    }
+
+    /// Run `f` with `cause` as the way steps it starts are started.
+    pub fn starting<R>(&mut self, cause: StartedBy, f: impl FnOnce(&mut Job) -> R) -> R {
+        let previous = self.start_cause.replace(cause);
+        let out = f(self);
+        self.start_cause = previous;
+        out
     }
 
     /// Record a change of a step's attributes (no state change).
@@ -566,6 +602,7 @@ impl Job {
             subname,
             kind,
             detail,
+            started_by: None,
         }));
     }
 

@@ -122,7 +122,18 @@ impl Job {
                         if stop_phase {
                             self.stop_step(i, s, StopReason::Stop, ctx);
                         } else {
-                            self.start_step(i, s, after, ctx);
+                            let how = if self.restarting {
+                                StartHow::Restart
+                            } else if self.after_event {
+                                StartHow::Event
+                            } else {
+                                StartHow::Rule
+                            };
+                            let cause = StartedBy {
+                                how,
+                                rule: Some(rule.name.clone()),
+                            };
+                            self.starting(cause, |j| j.start_step(i, s, after, ctx));
                         }
                         // semantics.md §4: only a step that completed synchronously (STOPPED,
                         // a skipped step, a nested chain that ended at once) causes another
@@ -156,6 +167,7 @@ impl Job {
                 subname: self.instances[i].outer_subname.clone(),
                 kind: TimelineKind::Evaluation,
                 detail,
+                started_by: None,
             }),
         );
     }
@@ -209,6 +221,8 @@ impl Job {
             }
         }
         self.first_eval_only = None;
+        self.restarting = false;
+        self.after_event = false;
     }
 
     fn would_stall(&self, i: InstId) -> bool {

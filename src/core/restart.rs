@@ -188,6 +188,7 @@ impl Core {
                 subname: None,
                 kind: TimelineKind::JobRestarted,
                 detail,
+                started_by: None,
             }),
         );
         Ok(name)
@@ -238,6 +239,7 @@ impl Core {
         job.vars = variables;
         job.run = run;
         job.carried = carried;
+        job.restarting = true;
         Ok(self.place_new_job(now, job, only, effects))
     }
 }

@@ -8,6 +8,41 @@ use super::payload::payload_matches;
 use super::types::*;
 use crate::catalog::{StepIdx, StepTarget};
 
+/// The rule whose `AFTER d START` scheduled step `s` of instance `i`: the one AFTER rule that
+/// targets it, or, when several do, the first of them that is TRUE now (the start itself is
+/// not persisted, so after a recovery it is found again this way).
+fn after_rule(j: &Job, i: InstId, s: StepIdx) -> Option<String> {
+    let def = &j.instances[i].def;
+    let candidates: Vec<usize> = def
+        .action_index
+        .get(s)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+        .iter()
+        .copied()
+        .filter(|&r| {
+            matches!(&def.chain.rules[r].action,
+                crate::catalog::RuleAction::Start { after: Some(_), .. })
+        })
+        .collect();
+    let pick = match candidates.as_slice() {
+        [] => return None,
+        [one] => *one,
+        many => many
+            .iter()
+            .copied()
+            .find(|&r| {
+                j.instances[i]
+                    .cache
+                    .truth
+                    .get(r)
+                    .is_some_and(|t| t.is_true())
+            })
+            .unwrap_or(many[0]),
+    };
+    Some(def.chain.rules[pick].name.clone())
+}
+
 /// A timer is due. Stale or unknown timers are ignored (returns false).
 pub(crate) fn timer_fired(j: &mut Job, timer: TimerKey, ctx: &mut Ctx) -> bool {
     if j.ended() {
@@ -24,9 +59,19 @@ pub(crate) fn timer_fired(j: &mut Job, timer: TimerKey, ctx: &mut Ctx) -> bool {
                 return false;
             }
             match (st.state, &timer) {
-                (StepState::Scheduled, TimerKey::AfterDelay { .. }) => j.begin(i, s, ctx),
+                (StepState::Scheduled, TimerKey::AfterDelay { .. }) => {
+                    let cause = StartedBy {
+                        how: StartHow::After,
+                        rule: after_rule(j, i, s),
+                    };
+                    j.starting(cause, |j| j.begin(i, s, ctx))
+                }
                 (StepState::RetryScheduled, TimerKey::Retry { .. }) => {
-                    j.run(i, s, RunOperation::RetryRun, ctx)
+                    let cause = StartedBy {
+                        how: StartHow::Retry,
+                        rule: None,
+                    };
+                    j.starting(cause, |j| j.run(i, s, RunOperation::RetryRun, ctx))
                 }
                 _ => return false,
             }
@@ -159,6 +204,8 @@ pub(crate) fn complete_waiting(
             format!("{ev} completed {sub}"),
         );
         j.finish_run(i, s, Outcome::Succeeded, Some(format!("event {ev}")), ctx);
+        // The STARTs of the evaluation this completion causes are the event's doing.
+        j.after_event = true;
     }
     n
 }

@@ -489,6 +489,51 @@ pub struct TimelineEntry {
     pub subname: Option<String>,
     pub kind: TimelineKind,
     pub detail: String,
+    /// On the row of a step becoming RUNNING or SCHEDULED: how it was started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<StartedBy>,
+}
+
+/// How a step was started (the timeline's STARTED_BY and BY_RULE).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartedBy {
+    pub how: StartHow,
+    /// The rule whose START started it (rule, after, event, restart).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StartHow {
+    /// A rule's START, in an evaluation.
+    Rule,
+    /// *run with start steps*: started at once by the job's start.
+    StartSteps,
+    /// The next attempt of `restart_on_failure`.
+    Retry,
+    /// Run again after an engine crash (`restart_on_recovery`).
+    Recovery,
+    /// A rule's START in the first evaluation of a restarted job.
+    Restart,
+    /// The delay of `AFTER d START` ran out.
+    After,
+    /// A rule's START in an evaluation that a raised event caused.
+    Event,
+}
+
+impl StartHow {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StartHow::Rule => "rule",
+            StartHow::StartSteps => "start_steps",
+            StartHow::Retry => "retry",
+            StartHow::Recovery => "recovery",
+            StartHow::Restart => "restart",
+            StartHow::After => "after",
+            StartHow::Event => "event",
+        }
+    }
 }
 
 /// Why the core refused an input. A refused input changes nothing.

@@ -68,6 +68,20 @@ pub struct TimelineJson {
     pub job: String,
     pub kind: String,
     pub detail: String,
+    /// How a step that became RUNNING or SCHEDULED was started, and by which rule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by_rule: Option<String>,
+}
+
+/// `(rule R2)`, `(retry)`, `(after, rule R3)`: how a step was started, for tables.
+pub fn started_text(s: &crate::core::types::StartedBy) -> String {
+    match (&s.how, &s.rule) {
+        (crate::core::types::StartHow::Rule, Some(r)) => format!("rule {r}"),
+        (how, Some(r)) => format!("{}, rule {r}", how.as_str()),
+        (how, None) => how.as_str().to_string(),
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -158,6 +172,8 @@ impl SimJson {
                     job: e.job.clone(),
                     kind: spelling(&e.kind),
                     detail: e.detail.clone(),
+                    started_by: e.started_by.as_ref().map(|s| s.how.as_str().to_string()),
+                    by_rule: e.started_by.as_ref().and_then(|s| s.rule.clone()),
                 })
                 .collect(),
             rejected: r
@@ -265,7 +281,10 @@ pub fn to_table(r: &SimResult) -> String {
                 t(e.time),
                 who,
                 spelling(&e.kind),
-                e.detail
+                match &e.started_by {
+                    Some(s) => format!("{} ({})", e.detail, started_text(s)),
+                    None => e.detail.clone(),
+                }
             );
         }
         out.push('\n');

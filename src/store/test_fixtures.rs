@@ -79,6 +79,7 @@ pub fn timeline(job: &str, time: u64) -> TimelineEntry {
         subname: None,
         kind: TimelineKind::JobStarted,
         detail: "chain C".into(),
+        started_by: None,
     }
 }
 

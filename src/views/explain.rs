@@ -451,6 +451,7 @@ mod tests {
             subname: None,
             kind: TimelineKind::RuleFired,
             detail: "R1: START A".into(),
+            started_by: None,
         }];
         let e = explain(&job(JobState::ChainStalled), &cat, &steps, &timeline, 10);
         let reason = e.reason.expect("stalled jobs have a reason");

@@ -286,10 +286,25 @@ pub struct TimelineRow {
     pub job_subname: Option<String>,
     pub kind: String,
     pub detail: String,
+    /// On a step's row when it became RUNNING or SCHEDULED: how it was started (`rule`,
+    /// `start_steps`, `retry`, `recovery`, `restart`, `after`, `event`), else null.
+    #[serde(default)]
+    pub started_by: Option<String>,
+    /// The rule whose START started it (with `rule`, `after`, `event`, `restart`), else null.
+    #[serde(default)]
+    pub by_rule: Option<String>,
 }
 
 impl ViewRow for TimelineRow {
-    const COLUMNS: &'static [&'static str] = &["TIME", "JOB_NAME", "JOB_SUBNAME", "KIND", "DETAIL"];
+    const COLUMNS: &'static [&'static str] = &[
+        "TIME",
+        "JOB_NAME",
+        "JOB_SUBNAME",
+        "KIND",
+        "DETAIL",
+        "STARTED_BY",
+        "BY_RULE",
+    ];
 }
 
 /// chains: one row per chain of the catalog.

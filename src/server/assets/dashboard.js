@@ -363,8 +363,15 @@ function colorGraph() {
   });
 }
 
+// How a step was started (rule, start_steps, retry, recovery, restart, after, event).
+function startedBy(r) {
+  if (!r.started_by) return "";
+  const how = r.by_rule ? (r.started_by === "rule" ? `rule ${r.by_rule}` : `${r.started_by}, rule ${r.by_rule}`) : r.started_by;
+  return ` <span class="started-by">started by ${esc(how)}</span>`;
+}
+
 function renderTimeline(rows) {
-  $("#timeline").innerHTML = rows.map((r) => `<li class="k-${esc(r.kind)}"><time>${esc(fmtTime(r.time))}</time><span class="kind">${esc(r.kind)}</span>${r.job_subname ? `<b>${esc(r.job_subname)}</b> ` : ""}${esc(r.detail)}</li>`).join("") || `<li>No events yet.</li>`;
+  $("#timeline").innerHTML = rows.map((r) => `<li class="k-${esc(r.kind)}"><time>${esc(fmtTime(r.time))}</time><span class="kind">${esc(r.kind)}</span>${r.job_subname ? `<b>${esc(r.job_subname)}</b> ` : ""}${esc(r.detail)}${startedBy(r)}</li>`).join("") || `<li>No events yet.</li>`;
 }
 
 function renderRules(e) {
