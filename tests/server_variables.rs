@@ -100,5 +100,10 @@ fn variables_are_served_survive_a_kill_and_the_recovered_job_uses_them() {
             dom.contains(r#"<tr data-var="START_WHY">"#) && dom.contains("parameter"),
             "a parameter is listed as such"
         );
+        // The timeline says how each step was started.
+        assert!(
+            dom.contains(r#"<span class="started-by">started by rule R1</span>"#),
+            "the timeline says how D started"
+        );
     }
 }
