@@ -124,6 +124,7 @@ fn write_jobs(store: &ChainStore, from: usize, to: usize, base: u64) {
                     subname: None,
                     kind: TimelineKind::RuleFired,
                     detail: "R1: START EXTRACT".into(),
+                    started_by: None,
                 },
             );
         }
@@ -156,6 +157,7 @@ fn write_jobs(store: &ChainStore, from: usize, to: usize, base: u64) {
                 pid: Some(4242),
                 output: "rows loaded: 1000\n".into(),
                 errors: String::new(),
+                variables: Vec::new(),
             });
         }
         if (i + 1) % 500 == 0 {

@@ -194,20 +194,26 @@ fn restart_over_http_is_refused_while_running_and_survives_a_kill() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
         let (_, steps) = s.get("/api/v1/jobs/H1/steps");
-        if steps
-            .as_array()
-            .is_some_and(|a| a.iter().any(|r| r["step_name"] == "W" && r["state"] == "RUNNING"))
-        {
+        if steps.as_array().is_some_and(|a| {
+            a.iter()
+                .any(|r| r["step_name"] == "W" && r["state"] == "RUNNING")
+        }) {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "W never waits: {steps}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "W never waits: {steps}"
+        );
         std::thread::sleep(std::time::Duration::from_millis(30));
     }
     let (status, v) = s.post("/api/v1/jobs/H1/restart", json!({}));
     assert_eq!(status, 409, "{v}");
     assert_eq!(v["error"]["code"], "not_restartable", "{v}");
     assert!(
-        v["error"]["message"].as_str().unwrap().contains("is RUNNING"),
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("is RUNNING"),
         "{v}"
     );
     let (status, v) = s.post("/api/v1/jobs/H1/restart", json!({ "form": ["A"] }));
@@ -240,7 +246,13 @@ fn restart_over_http_is_refused_while_running_and_survives_a_kill() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (r["job_subname"].clone(), r["status"].clone(), r["run"].clone()))
+        .map(|r| {
+            (
+                r["job_subname"].clone(),
+                r["status"].clone(),
+                r["run"].clone(),
+            )
+        })
         .collect();
     assert_eq!(
         runs,

@@ -42,7 +42,9 @@ fn wait_variable(s: &Server, job: &str, name: &str) -> serde_json::Value {
 #[test]
 fn variables_are_served_survive_a_kill_and_the_recovered_job_uses_them() {
     let mut s = Server::start(RULES);
-    s.start_job(json!({ "chain": "VARS", "job": "V1", "parameters": { "start_why": "nightly run" } }));
+    s.start_job(
+        json!({ "chain": "VARS", "job": "V1", "parameters": { "start_why": "nightly run" } }),
+    );
     let row = wait_variable(&s, "V1", "REGION");
     assert_eq!(row["state"], "RUNNING", "W waits for GO: {row}");
     assert_eq!(row["variables"]["REGION"], "EU");

@@ -168,6 +168,7 @@ fn retention_prunes_old_finished_jobs_only() {
             max_run_duration: None,
             over_duration: false,
             instances: 0,
+            run: 1,
         }),
         instances: Vec::new(),
         steps: Vec::new(),

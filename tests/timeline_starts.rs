@@ -18,7 +18,11 @@ fn starts(timeline: &Value) -> Vec<(String, String, String, Option<String>)> {
         .filter(|r| !r["started_by"].is_null())
         .map(|r| {
             (
-                r["job"].as_str().or(r["job_name"].as_str()).unwrap().to_string(),
+                r["job"]
+                    .as_str()
+                    .or(r["job_name"].as_str())
+                    .unwrap()
+                    .to_string(),
                 r["detail"].as_str().unwrap().to_string(),
                 r["started_by"].as_str().unwrap().to_string(),
                 r["by_rule"].as_str().map(str::to_string),
@@ -27,8 +31,18 @@ fn starts(timeline: &Value) -> Vec<(String, String, String, Option<String>)> {
         .collect()
 }
 
-fn row(job: &str, detail: &str, how: &str, rule: Option<&str>) -> (String, String, String, Option<String>) {
-    (job.into(), detail.into(), how.into(), rule.map(str::to_string))
+fn row(
+    job: &str,
+    detail: &str,
+    how: &str,
+    rule: Option<&str>,
+) -> (String, String, String, Option<String>) {
+    (
+        job.into(),
+        detail.into(),
+        how.into(),
+        rule.map(str::to_string),
+    )
 }
 
 #[test]
@@ -62,7 +76,11 @@ event = { name = "GO", job = "J1" }
         .args(["--format", "json"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let got = starts(&v["timeline"]);
     let want = vec![
@@ -137,6 +155,9 @@ fn the_timeline_view_says_recovery_and_restart() {
     // The CLI table shows the columns.
     let out = s.cli(&["timeline", "T1"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("STARTED_BY") && text.contains("BY_RULE"), "{text}");
+    assert!(
+        text.contains("STARTED_BY") && text.contains("BY_RULE"),
+        "{text}"
+    );
     assert!(text.contains("recovery"), "{text}");
 }

@@ -113,7 +113,10 @@ fn set_lines_become_variables_that_rules_environment_and_arguments_see() {
     let vars = &jobs[0]["variables"];
     assert_eq!(vars["REGION"], "EU", "{jobs}");
     assert_eq!(vars["COUNT"], "3");
-    assert_eq!(vars["START_REGION"], "EU", "parameters are variables too: {jobs}");
+    assert_eq!(
+        vars["START_REGION"], "EU",
+        "parameters are variables too: {jobs}"
+    );
     let steps = view(tmp.path(), &["steps", "J1", "--all"]);
     let d = steps
         .as_array()
@@ -127,7 +130,10 @@ fn set_lines_become_variables_that_rules_environment_and_arguments_see() {
     assert_eq!(details["variables_set"], "REGION=EU, COUNT=3", "{details}");
     let output = details["output"].as_str().unwrap();
     assert!(output.contains("hello"), "{output}");
-    assert!(!output.contains("::set"), "control lines are not output: {output}");
+    assert!(
+        !output.contains("::set"),
+        "control lines are not output: {output}"
+    );
 }
 
 #[test]
@@ -209,7 +215,11 @@ chain C {
   rule when S SUCCEEDED and VAR(GOOD) IS NULL then END 4;
 }
 "#;
-    let out = run(tmp.path(), rules, &["--chain", "C", "--job", "B", "--format", "json"]);
+    let out = run(
+        tmp.path(),
+        rules,
+        &["--chain", "C", "--job", "B", "--format", "json"],
+    );
     let v = json(&out);
     let job = &v["jobs"][0];
     assert_eq!(job["state"], "SUCCEEDED", "{job}");
@@ -249,10 +259,13 @@ job NIGHTLY_D { chain D; parameters MODE = 'full'; }
     )
     .unwrap();
     let out = Command::new(BIN).arg("check").arg(&p).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).to_string()
-        + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(text.contains("unset-variable"), "{text}");
     assert!(text.contains("REGOIN"), "{text}");
     assert!(!text.contains("variable REGION,"), "{text}");
-    assert!(!text.contains("variable MODE"), "a job definition's parameter: {text}");
+    assert!(
+        !text.contains("variable MODE"),
+        "a job definition's parameter: {text}"
+    );
 }

@@ -114,7 +114,12 @@ pub fn settable_variables(catalog: &Catalog, chain: &str) -> std::collections::B
     out
 }
 
-fn unset_variables(chain: &Chain, spans: &ChainSpans, catalog: &Catalog, out: &mut Vec<Diagnostic>) {
+fn unset_variables(
+    chain: &Chain,
+    spans: &ChainSpans,
+    catalog: &Catalog,
+    out: &mut Vec<Diagnostic>,
+) {
     let mut read = Vec::new();
     for rule in &chain.rules {
         rule.condition.variables(&mut read);
@@ -131,7 +136,11 @@ fn unset_variables(chain: &Chain, spans: &ChainSpans, catalog: &Catalog, out: &m
             if settable.contains(&name) || !warned.insert(name.clone()) {
                 continue;
             }
-            let span = spans.rules.get(r).map(|s| s.condition).unwrap_or(spans.name);
+            let span = spans
+                .rules
+                .get(r)
+                .map(|s| s.condition)
+                .unwrap_or(spans.name);
             out.push(
                 Diagnostic::warning(
                     "unset-variable",

@@ -308,7 +308,12 @@ impl Job {
     /// Apply the variables an attempt of step `subname` set (with its outcome). Names are
     /// upper-cased; a name that cannot be a variable's is ignored (drivers refuse them
     /// first). Every rule that reads a variable is re-evaluated.
-    pub fn set_variables(&mut self, subname: &str, variables: Vec<(String, String)>, ctx: &mut Ctx) {
+    pub fn set_variables(
+        &mut self,
+        subname: &str,
+        variables: Vec<(String, String)>,
+        ctx: &mut Ctx,
+    ) {
         let mut any = false;
         for (name, value) in variables {
             let name = name.to_ascii_uppercase();
@@ -325,7 +330,12 @@ impl Job {
                 },
             );
             self.vars_dirty.insert(name);
-            self.timeline(ctx, Some(subname.to_string()), TimelineKind::Variable, detail);
+            self.timeline(
+                ctx,
+                Some(subname.to_string()),
+                TimelineKind::Variable,
+                detail,
+            );
             any = true;
         }
         if !any {

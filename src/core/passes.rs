@@ -51,12 +51,8 @@ impl Job {
                     steps.get(idx).map(|s| s.facts())
                 };
                 for &r in &rules {
-                    let t = def.exprs[r].eval_watched(
-                        &facts,
-                        &lookup,
-                        ctx.now,
-                        &mut cache.watch[r],
-                    );
+                    let t =
+                        def.exprs[r].eval_watched(&facts, &lookup, ctx.now, &mut cache.watch[r]);
                     cache.truth[r] = t;
                     if def.is_end(r) && t.is_true() {
                         cache.true_ends.insert(r);

@@ -55,8 +55,7 @@ impl Core {
                 job: req.job.clone(),
                 state: rec.state.as_str().to_string(),
                 why: if rec.state == JobState::Succeeded {
-                    "a job that SUCCEEDED has nothing to run again; start a new run instead"
-                        .into()
+                    "a job that SUCCEEDED has nothing to run again; start a new run instead".into()
                 } else {
                     "only an ended FAILED or STOPPED job can be restarted; stop it first, or \
                      wait for it to end"
@@ -81,9 +80,11 @@ impl Core {
         let state_of = |s: StepIdx| old.get(chain.steps[s].name.as_str()).map(|r| r.state);
         let mut named: Vec<StepIdx> = Vec::new();
         if req.from.is_empty() {
-            named.extend((0..chain.steps.len()).filter(|&s| {
-                matches!(state_of(s), Some(StepState::Failed | StepState::Stopped))
-            }));
+            named.extend(
+                (0..chain.steps.len()).filter(|&s| {
+                    matches!(state_of(s), Some(StepState::Failed | StepState::Stopped))
+                }),
+            );
             if named.is_empty() {
                 return Err(CoreError::NotRestartable {
                     job: req.job.clone(),
@@ -95,17 +96,13 @@ impl Core {
             }
         } else {
             for name in &req.from {
-                let idx =
-                    chain
-                        .step_index(name)
-                        .ok_or_else(|| CoreError::UnknownChainStep {
-                            chain: chain.name.clone(),
-                            step: name.clone(),
-                            nearest: nearest_name(
-                                name,
-                                chain.steps.iter().map(|s| s.name.as_str()),
-                            ),
-                        })?;
+                let idx = chain
+                    .step_index(name)
+                    .ok_or_else(|| CoreError::UnknownChainStep {
+                        chain: chain.name.clone(),
+                        step: name.clone(),
+                        nearest: nearest_name(name, chain.steps.iter().map(|s| s.name.as_str())),
+                    })?;
                 if !named.contains(&idx) {
                     named.push(idx);
                 }

@@ -21,8 +21,10 @@ fn after_rule(j: &Job, i: InstId, s: StepIdx) -> Option<String> {
         .iter()
         .copied()
         .filter(|&r| {
-            matches!(&def.chain.rules[r].action,
-                crate::catalog::RuleAction::Start { after: Some(_), .. })
+            matches!(
+                &def.chain.rules[r].action,
+                crate::catalog::RuleAction::Start { after: Some(_), .. }
+            )
         })
         .collect();
     let pick = match candidates.as_slice() {

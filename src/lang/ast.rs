@@ -267,7 +267,10 @@ pub enum SqlExpr {
     },
     /// A job variable: `VAR(NAME)` (chain syntax) or `:VAR.NAME` (SQL syntax). The name is
     /// upper-cased (variable names are case-insensitive, like parameters).
-    Var { name: String, span: Span },
+    Var {
+        name: String,
+        span: Span,
+    },
     /// A non-empty string (`''` is [`SqlExpr::Null`], as in Oracle).
     Str(StringLit),
     /// An integer literal.

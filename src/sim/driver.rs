@@ -673,10 +673,7 @@ impl<'s> Driver<'s> {
             Action::Restart { job, from } => {
                 let job = self.job_name(job);
                 Input::Restart(crate::core::types::RestartRequest {
-                    from: from
-                        .iter()
-                        .map(|s| self.step_name(&job, s))
-                        .collect(),
+                    from: from.iter().map(|s| self.step_name(&job, s)).collect(),
                     job,
                     previous: None,
                 })

@@ -1029,3 +1029,43 @@ mod index_tests {
         }
     }
 }
+
+#[cfg(test)]
+mod header_format_tests {
+    //! `jh/` records written before run numbers (format 1) still read back, as run 1.
+    use super::*;
+    use crate::core::types::{JobState, StartRequest};
+    use crate::core::{JobHeaderRecord, JobHeaderRecordV1};
+    use crate::store::test_fixtures::job;
+
+    fn v1() -> JobHeaderRecordV1 {
+        JobHeaderRecordV1 {
+            format: 1,
+            record: job("OLD", JobState::Running, 1_000, None),
+            request: StartRequest::default(),
+            defs_version: 3,
+            first_eval_only: None,
+            pending_presets: Default::default(),
+            queue_seq: 7,
+            max_run_duration: None,
+            over_duration: false,
+            instances: 2,
+        }
+    }
+
+    #[test]
+    fn a_format_1_header_reads_as_run_1_and_the_current_one_round_trips() {
+        let key = layout::job_header_key("OLD");
+        let old = decode_job_header(&key, &encode_compact(&v1())).unwrap();
+        assert_eq!(old.format, JobHeaderRecord::FORMAT);
+        assert_eq!((old.run, old.instances, old.queue_seq), (1, 2, 7));
+        let mut now: JobHeaderRecord = v1().into();
+        now.run = 4;
+        let back = decode_job_header(&key, &encode_compact(&now)).unwrap();
+        assert_eq!(back, now);
+        // Damage is still damage.
+        let mut bad = encode_compact(&now);
+        bad.truncate(bad.len() - 3);
+        assert!(decode_job_header(&key, &bad).is_err());
+    }
+}

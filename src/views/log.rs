@@ -59,7 +59,9 @@ pub fn details_row(d: &RunDetails) -> RunDetailsRow {
         pid: d.pid,
         output: d.output.clone(),
         errors: d.errors.clone(),
-        variables_set: super::variables_text(d.variables.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+        variables_set: super::variables_text(
+            d.variables.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        ),
     }
 }
 

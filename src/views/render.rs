@@ -172,6 +172,8 @@ mod tests {
                 job_subname: None,
                 kind: "rule_fired".into(),
                 detail: "R1: START A, \"B\"".into(),
+                started_by: None,
+                by_rule: None,
             },
             TimelineRow {
                 time: "1970-01-01T00:00:01.000Z".into(),
@@ -179,6 +181,8 @@ mod tests {
                 job_subname: Some("N.I1".into()),
                 kind: "step_state".into(),
                 detail: "x".repeat(100),
+                started_by: Some("rule".into()),
+                by_rule: Some("R1".into()),
             },
         ]
     }

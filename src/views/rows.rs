@@ -529,6 +529,8 @@ mod tests {
             job_subname: None,
             kind: "stall".into(),
             detail: "d".into(),
+            started_by: None,
+            by_rule: None,
         });
         check(&StatsRow {
             chain_name: "C".into(),

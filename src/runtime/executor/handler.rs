@@ -96,7 +96,9 @@ impl HandlerContext {
             ));
         }
         if value.contains('\0') {
-            return Err(format!("variable {upper}: the value contains a NUL character"));
+            return Err(format!(
+                "variable {upper}: the value contains a NUL character"
+            ));
         }
         self.variables
             .lock()

@@ -85,7 +85,9 @@ fn set_line(text: &str) -> Line {
         ));
     }
     if value.contains('\0') {
-        return Line::BadSet(format!("::set {name}=…: the value contains a NUL character"));
+        return Line::BadSet(format!(
+            "::set {name}=…: the value contains a NUL character"
+        ));
     }
     Line::Set {
         name,

@@ -163,13 +163,13 @@ async fn run_command(
     )
     .envs(program.environment.iter().map(|(k, v)| (k, v)))
     .env("CHAINSCHED_JOB_NAME", &step.job)
-        .env("CHAINSCHED_JOB_SUBNAME", &step.subname)
-        .env("CHAINSCHED_ATTEMPT", step.attempt.to_string())
-        .env("CHAINSCHED_STORE_ID", &env.store_id)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(false);
+    .env("CHAINSCHED_JOB_SUBNAME", &step.subname)
+    .env("CHAINSCHED_ATTEMPT", step.attempt.to_string())
+    .env("CHAINSCHED_STORE_ID", &env.store_id)
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .kill_on_drop(false);
     if let Some(dir) = &program.working_directory {
         cmd.current_dir(dir);
     }
