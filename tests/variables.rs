@@ -128,6 +128,21 @@ fn set_lines_become_variables_that_rules_environment_and_arguments_see() {
     let log_id = d["step_job_log_id"].as_u64().unwrap();
     let details = view(tmp.path(), &["details", &log_id.to_string()]);
     assert_eq!(details["variables_set"], "REGION=EU, COUNT=3", "{details}");
+    // explain evaluates the variables as the engine did.
+    let explain = view(tmp.path(), &["explain", "J1"]);
+    let r2 = explain["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule_name"] == "R2")
+        .unwrap();
+    let var_pred = r2["predicates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["predicate"] == ":VAR.REGION = 'EU'")
+        .unwrap_or_else(|| panic!("{r2}"));
+    assert_eq!(var_pred["value"], "TRUE", "{r2}");
     let output = details["output"].as_str().unwrap();
     assert!(output.contains("hello"), "{output}");
     assert!(

@@ -196,11 +196,16 @@ pub fn explain(src: &dyn ViewSource, job: &str, now: Millis) -> Result<Explanati
     let info = src.job(job)?.ok_or_else(|| not_found("job", job))?;
     let steps: Vec<_> = src.steps(job)?.into_iter().map(|s| s.record).collect();
     let timeline = src.timeline(job)?;
-    Ok(explain_mod::explain(
+    let mut vars = info.record.parameters.clone();
+    for (name, v) in src.variables(job)? {
+        vars.insert(name, v.value);
+    }
+    Ok(explain_mod::explain_vars(
         &info.record,
         &*src.catalog()?,
         &steps,
         &timeline,
+        &vars,
         now,
     ))
 }

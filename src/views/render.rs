@@ -196,7 +196,15 @@ mod tests {
         let kind_col = lines[0].find("KIND").unwrap();
         assert_eq!(&lines[2][kind_col..kind_col + 10], "rule_fired");
         assert_eq!(&lines[3][kind_col..kind_col + 10], "step_state");
-        assert!(lines[3].ends_with('…'));
+        assert!(
+            lines[3].contains('…'),
+            "the long DETAIL is cut: {}",
+            lines[3]
+        );
+        assert!(
+            lines[3].trim_end().ends_with("R1"),
+            "then STARTED_BY, BY_RULE"
+        );
         assert!(rows::<TimelineRow>(&[], Format::Table).contains("(no rows)"));
     }
 
@@ -206,9 +214,9 @@ mod tests {
         let first_row = c.lines().nth(1).unwrap();
         assert_eq!(
             first_row,
-            "1970-01-01T00:00:00.000Z,J1,,rule_fired,\"R1: START A, \"\"B\"\"\""
+            "1970-01-01T00:00:00.000Z,J1,,rule_fired,\"R1: START A, \"\"B\"\"\",,"
         );
-        assert!(c.starts_with("TIME,JOB_NAME,JOB_SUBNAME,KIND,DETAIL\r\n"));
+        assert!(c.starts_with("TIME,JOB_NAME,JOB_SUBNAME,KIND,DETAIL,STARTED_BY,BY_RULE\r\n"));
         let j: serde_json::Value = serde_json::from_str(&rows(&rows_(), Format::Json)).unwrap();
         assert_eq!(j[1]["job_subname"], "N.I1");
         assert_eq!(j[0]["job_subname"], serde_json::Value::Null);
