@@ -154,6 +154,10 @@ fn unset_variables(
                 )
                 .with_expected(format!(
                     "`sets {name};` in the program that prints `::set {name}=…`"
+                ))
+                .with_suggestion(crate::lang::diagnostic::nearest_name(
+                    &name,
+                    settable.iter().map(String::as_str),
                 )),
             );
         }

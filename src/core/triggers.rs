@@ -8,12 +8,13 @@ use super::payload::payload_matches;
 use super::types::*;
 use crate::catalog::{StepIdx, StepTarget};
 
-/// The rule whose `AFTER d START` scheduled step `s` of instance `i`: the one AFTER rule that
-/// targets it, or, when several do, the first of them that is TRUE now (the start itself is
-/// not persisted, so after a recovery it is found again this way).
+/// The rule whose `AFTER d START` scheduled step `s` of instance `i`, when only one AFTER rule
+/// targets it. With several, `None`: the step's SCHEDULED row names the rule that scheduled it
+/// (the start itself is not persisted, and the engine's cached truth values differ after a
+/// recovery, so nothing else would name the same rule in every case).
 fn after_rule(j: &Job, i: InstId, s: StepIdx) -> Option<String> {
     let def = &j.instances[i].def;
-    let candidates: Vec<usize> = def
+    let mut candidates = def
         .action_index
         .get(s)
         .map(Vec::as_slice)
@@ -25,24 +26,11 @@ fn after_rule(j: &Job, i: InstId, s: StepIdx) -> Option<String> {
                 &def.chain.rules[r].action,
                 crate::catalog::RuleAction::Start { after: Some(_), .. }
             )
-        })
-        .collect();
-    let pick = match candidates.as_slice() {
-        [] => return None,
-        [one] => *one,
-        many => many
-            .iter()
-            .copied()
-            .find(|&r| {
-                j.instances[i]
-                    .cache
-                    .truth
-                    .get(r)
-                    .is_some_and(|t| t.is_true())
-            })
-            .unwrap_or(many[0]),
-    };
-    Some(def.chain.rules[pick].name.clone())
+        });
+    match (candidates.next(), candidates.next()) {
+        (Some(r), None) => Some(def.chain.rules[r].name.clone()),
+        _ => None,
+    }
 }
 
 /// A timer is due. Stale or unknown timers are ignored (returns false).
