@@ -3,6 +3,7 @@
 //! refused while it runs, its job log keeping every run with its number, and a restarted job
 //! recovered after the engine was killed.
 
+mod browser_support;
 mod server_support;
 
 use serde_json::{json, Value};
@@ -223,6 +224,18 @@ fn restart_over_http_is_refused_while_running_and_survives_a_kill() {
     let (status, _) = s.post("/api/v1/jobs/H1/stop", json!({}));
     assert_eq!(status, 200);
     s.wait_state("H1", &["STOPPED"]);
+    // The dashboard offers Restart for a STOPPED job (disabled while it runs).
+    if let Some(chrome) = browser_support::chromium_or_skip("restart") {
+        let profile = tempfile::tempdir().unwrap();
+        let dom = browser_support::run_chromium(
+            &chrome,
+            profile.path(),
+            &format!("{}/?nolive#/job/H1/steps", s.url),
+            &["--dump-dom"],
+        );
+        assert!(dom.contains(r#"id="act-restart""#), "{dom}");
+        assert!(!dom.contains(r#"id="act-restart" title="run the FAILED and STOPPED steps again, and what follows them" disabled"#), "enabled for a STOPPED job");
+    }
     let (status, v) = s.post("/api/v1/jobs/H1/restart", json!({}));
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["restarted"], true);

@@ -294,6 +294,8 @@ function renderJobHead(j) {
   renderVariables(j);
   const active = j.state === "RUNNING" || j.state === "CHAIN_STALLED";
   ["#act-evaluate", "#act-alter", "#act-stop"].forEach((s) => { $(s).disabled = !active; });
+  // An ended FAILED or STOPPED job can be restarted in place (docs/operations.md).
+  $("#act-restart").disabled = !(j.state === "FAILED" || j.state === "STOPPED");
 }
 
 // The job's variables: parameters, overridden by what steps set (docs/variables.md).
@@ -617,6 +619,7 @@ function init() {
   $("#act-evaluate").addEventListener("click", () => act(`evaluated ${ui.selected}`, () => post(`/api/v1/jobs/${encodeURIComponent(ui.selected)}/evaluate`, {})));
   $("#act-alter").addEventListener("click", alterDialog);
   $("#act-stop").addEventListener("click", stopDialog);
+  $("#act-restart").addEventListener("click", () => act(`restarted ${ui.selected}`, () => post(`/api/v1/jobs/${encodeURIComponent(ui.selected)}/restart`, {})));
   window.addEventListener("hashchange", route);
   loadJobs().then(route);
   connectEvents();
