@@ -100,11 +100,8 @@ impl HandlerContext {
                 "variable {upper}: the value contains a NUL character"
             ));
         }
-        self.variables
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push((upper, value.to_string()));
-        Ok(())
+        let mut vars = self.variables.lock().unwrap_or_else(|p| p.into_inner());
+        super::output::push_variable(&mut vars, upper, value.to_string())
     }
     /// One parameter, by case-insensitive name.
     pub fn parameter(&self, name: &str) -> Option<&str> {

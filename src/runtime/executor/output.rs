@@ -69,6 +69,30 @@ pub fn classify(line: &str) -> Line {
     Line::Output
 }
 
+/// At most this many different variables set by one attempt (a parameter set is capped the
+/// same way: `runtime::limits`); further names are refused.
+pub const MAX_VARIABLES_PER_ATTEMPT: usize = 256;
+
+/// Record `name = value` among an attempt's variables: a name set again keeps its place and
+/// takes the new value (the last one wins); a new name beyond the cap is refused (`Err`: why).
+pub fn push_variable(
+    vars: &mut Vec<(String, String)>,
+    name: String,
+    value: String,
+) -> Result<(), String> {
+    if let Some(slot) = vars.iter_mut().find(|(n, _)| *n == name) {
+        slot.1 = value;
+        return Ok(());
+    }
+    if vars.len() >= MAX_VARIABLES_PER_ATTEMPT {
+        return Err(format!(
+            "::set {name}=…: one attempt sets at most {MAX_VARIABLES_PER_ATTEMPT} different variables"
+        ));
+    }
+    vars.push((name, value));
+    Ok(())
+}
+
 /// `NAME=VALUE` of a `::set` line: the value is everything after the first `=` (it may be
 /// empty, which reads as NULL in conditions); the name follows the parameter-name rule.
 fn set_line(text: &str) -> Line {
@@ -205,6 +229,21 @@ mod tests {
         assert!(matches!(classify("::set NOVALUE"), Line::BadSet(_)));
         assert!(matches!(classify("::set A=x\0y"), Line::BadSet(_)));
         assert_eq!(classify("::settle A=1"), Line::Output);
+    }
+
+    #[test]
+    fn an_attempt_sets_a_bounded_number_of_variables_the_last_value_winning() {
+        let mut vars = Vec::new();
+        push_variable(&mut vars, "A".into(), "1".into()).unwrap();
+        push_variable(&mut vars, "B".into(), "2".into()).unwrap();
+        push_variable(&mut vars, "A".into(), "3".into()).unwrap();
+        assert_eq!(vars, [("A".into(), "3".into()), ("B".into(), "2".into())]);
+        for i in 2..MAX_VARIABLES_PER_ATTEMPT {
+            push_variable(&mut vars, format!("V{i}"), String::new()).unwrap();
+        }
+        let err = push_variable(&mut vars, "ONE_MORE".into(), String::new()).unwrap_err();
+        assert!(err.contains("at most 256"), "{err}");
+        push_variable(&mut vars, "A".into(), "4".into()).unwrap();
     }
 
     #[test]

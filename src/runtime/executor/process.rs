@@ -96,7 +96,11 @@ async fn read_stdout(
         match classify(&text) {
             Line::Output => st.tail.push(line),
             Line::ErrorCode(n) => st.error_code = Some(n),
-            Line::Set { name, value } => st.variables.push((name, value)),
+            Line::Set { name, value } => {
+                if let Err(why) = super::output::push_variable(&mut st.variables, name, value) {
+                    st.refused.push(why);
+                }
+            }
             Line::BadSet(why) => st.refused.push(why),
             Line::Progress {
                 sofar,
