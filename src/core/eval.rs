@@ -224,24 +224,6 @@ impl Expr {
             Expr::Not(x) => !x.eval_vars(facts, vars, now),
         }
     }
-
-    /// Whether the expression reads a job variable (re-evaluated when variables change).
-    pub fn reads_variables(&self) -> bool {
-        let mut stack = vec![self];
-        while let Some(e) = stack.pop() {
-            match e {
-                Expr::Const(_) => {}
-                Expr::Leaf(c) => {
-                    if c.reads_variables() {
-                        return true;
-                    }
-                }
-                Expr::And(v) | Expr::Or(v) => stack.extend(v.iter()),
-                Expr::Not(x) => stack.push(x),
-            }
-        }
-        false
-    }
 }
 
 /// Evaluate one resolved condition (convenience for views; the engine caches compiled forms).

@@ -38,8 +38,9 @@ pub(crate) struct Def {
     pub action_index: Vec<Vec<RuleIdx>>,
     /// Rules whose value can change with time alone (always re-evaluated).
     pub time_dependent: Vec<RuleIdx>,
-    /// Rules whose condition reads a job variable (re-evaluated when one is set).
-    pub var_rules: Vec<RuleIdx>,
+    /// Variable name → rules whose condition reads it (each rule once, ascending):
+    /// re-evaluated when a step changes that variable.
+    pub var_index: HashMap<String, Vec<RuleIdx>>,
     /// Step name → index: top-level steps are located through their chain's definition (shared
     /// by every job of the chain), so a job needs no per-step name index of its own.
     pub step_by_name: HashMap<String, StepIdx>,
@@ -52,7 +53,7 @@ impl Def {
         let mut action_index = vec![Vec::new(); n];
         let mut exprs = Vec::with_capacity(chain.rules.len());
         let mut time_dependent = Vec::new();
-        let mut var_rules = Vec::new();
+        let mut var_index: HashMap<String, Vec<RuleIdx>> = HashMap::new();
         for (r, rule) in chain.rules.iter().enumerate() {
             let expr = Expr::compile(&rule.condition);
             let mut mentioned = Vec::new();
@@ -78,8 +79,12 @@ impl Def {
             if expr.is_time_dependent() {
                 time_dependent.push(r);
             }
-            if expr.reads_variables() {
-                var_rules.push(r);
+            let mut names = Vec::new();
+            rule.condition.variables(&mut names);
+            names.sort_unstable();
+            names.dedup();
+            for n in names {
+                var_index.entry(n).or_default().push(r);
             }
             exprs.push(expr);
         }
@@ -96,7 +101,7 @@ impl Def {
             cond_index,
             action_index,
             time_dependent,
-            var_rules,
+            var_index,
         }
     }
 
@@ -307,18 +312,24 @@ impl Job {
 
     /// Apply the variables an attempt of step `subname` set (with its outcome). Names are
     /// upper-cased; a name that cannot be a variable's is ignored (drivers refuse them
-    /// first). Every rule that reads a variable is re-evaluated.
+    /// first). The rules that read a variable whose value changed are re-evaluated, in every
+    /// live chain instance of the job (the cost follows the rules reading what changed).
     pub fn set_variables(
         &mut self,
         subname: &str,
         variables: Vec<(String, String)>,
         ctx: &mut Ctx,
     ) {
-        let mut any = false;
+        let mut changed: Vec<String> = Vec::new();
         for (name, value) in variables {
             let name = name.to_ascii_uppercase();
             if !valid_variable_name(&name) || value.contains('\0') {
                 continue;
+            }
+            if variable_value(&self.vars, &self.record.parameters, &name).as_deref()
+                != Some(value.as_str())
+            {
+                changed.push(name.clone());
             }
             let detail = format!("{name} = '{value}' (set by {subname})");
             self.vars.insert(
@@ -336,20 +347,22 @@ impl Job {
                 TimelineKind::Variable,
                 detail,
             );
-            any = true;
         }
-        if !any {
+        if changed.is_empty() {
             return;
         }
         for i in self.live_instances() {
-            let rules = self.instances[i].def.var_rules.clone();
-            if rules.is_empty() {
-                continue;
+            let def = self.instances[i].def.clone();
+            let mut any = false;
+            for name in &changed {
+                for &r in def.var_index.get(name).map(Vec::as_slice).unwrap_or(&[]) {
+                    self.instances[i].cache.mark(r);
+                    any = true;
+                }
             }
-            for r in rules {
-                self.instances[i].cache.mark(r);
+            if any {
+                self.queue_eval(i);
             }
-            self.queue_eval(i);
         }
     }
 
