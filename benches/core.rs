@@ -168,6 +168,7 @@ fn drive(chain: Chain, jobs: usize, reference: bool, duration: impl Fn(&str) -> 
                 subname,
                 attempt,
                 outcome: Outcome::Succeeded,
+                variables: Vec::new(),
             });
         }
         completions += batch.len() as u64;

@@ -124,6 +124,7 @@ fn write_jobs(store: &ChainStore, from: usize, to: usize, base: u64) {
                     subname: None,
                     kind: TimelineKind::RuleFired,
                     detail: "R1: START EXTRACT".into(),
+                    started_by: None,
                 },
             );
         }
@@ -142,6 +143,7 @@ fn write_jobs(store: &ChainStore, from: usize, to: usize, base: u64) {
                 error_code: 0,
                 started_at: Some(started),
                 additional_info: None,
+                run: 1,
             });
             b.put_run_details(&RunDetails {
                 log_id,
@@ -155,6 +157,7 @@ fn write_jobs(store: &ChainStore, from: usize, to: usize, base: u64) {
                 pid: Some(4242),
                 output: "rows loaded: 1000\n".into(),
                 errors: String::new(),
+                variables: Vec::new(),
             });
         }
         if (i + 1) % 500 == 0 {

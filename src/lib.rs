@@ -2,6 +2,9 @@
 //!
 //! See docs/ARCHITECTURE.md. Dependency direction: `lang` → `catalog` → `core`;
 //! `sim`, `runtime`, `store` drive the core; `views` read the store; `cli` uses everything.
+// The OpenAPI document (`server::openapi`) is one `serde_json::json!` literal whose nesting
+// exceeds the default macro recursion limit.
+#![recursion_limit = "256"]
 
 pub mod catalog;
 pub mod cli;

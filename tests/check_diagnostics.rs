@@ -61,4 +61,5 @@ diagnostic_snapshot! {
     unknown_step_in_end => "unknown-step-in-end",
     unknown_step => "unknown-step",
     unreachable_step => "unreachable-step",
+    unset_variable => "unset-variable",
 }

@@ -39,6 +39,7 @@ fn succeed(core: &mut Core, i: usize) {
             subname: format!("S{i}"),
             attempt: 1,
             outcome: Outcome::Succeeded,
+            variables: Vec::new(),
         },
     )
     .expect("finish");

@@ -61,7 +61,7 @@ struct Case {
 }
 
 fn cond_strategy() -> impl Strategy<Value = CondSpec> {
-    let leaf = (0u8..12, 0usize..8, any::<bool>(), 0i64..4)
+    let leaf = (0u8..13, 0usize..8, any::<bool>(), 0i64..4)
         .prop_map(|(k, s, f, c)| CondSpec::Leaf(k, s, f, c));
     leaf.prop_recursive(3, 12, 2, |inner| {
         prop_oneof![
@@ -201,6 +201,12 @@ fn build_cond(spec: &CondSpec, n: usize) -> Condition {
                         attr: SqlAttr::ErrorCode,
                     },
                     negated: *c % 2 == 0,
+                },
+                // A job variable the driver sets at every completion (LAST = the subname).
+                12 => Condition::SqlCompare {
+                    left: Operand::Var("LAST".into()),
+                    op: if *f { CmpOp::Ne } else { CmpOp::Eq },
+                    right: Operand::Str(format!("S{step}")),
                 },
                 9 | 10 => Condition::SqlCompare {
                     left: Operand::Attr {
@@ -452,6 +458,7 @@ fn run_case_with(case: &Case, reference: bool, roundtrip: Roundtrip) -> Outcome_
     let mut journal = RecordStore::default();
     let cat = build_catalog(case);
     let mut d = Driver::with_core(Core::new(cat.clone()).with_reference_evaluation(reference));
+    d.set_last = true;
     // Scripts: cycle through the outcome pool by subname.
     let mut subs: Vec<String> = case
         .steps

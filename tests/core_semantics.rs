@@ -612,7 +612,8 @@ fn stopping_a_job_stops_every_running_step() {
             job: "J".into(),
             subname: "A".into(),
             attempt: 1,
-            outcome: Outcome::Succeeded
+            outcome: Outcome::Succeeded,
+            variables: Vec::new(),
         }),
         Ok(())
     );
@@ -1207,6 +1208,7 @@ fn steps_finishing_together_are_seen_together_in_a_batch() {
                 subname: sub.into(),
                 attempt: 1,
                 outcome: Outcome::Succeeded,
+                variables: Vec::new(),
             },
         )
         .unwrap();

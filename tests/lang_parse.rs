@@ -114,6 +114,7 @@ fn op(o: CmpOp) -> &'static str {
 fn operand(o: &SqlExpr) -> String {
     match o {
         SqlExpr::Attr { step, attr, .. } => format!(":{}.{:?}", name(step), attr),
+        SqlExpr::Var { name, .. } => format!("VAR({name})"),
         SqlExpr::Str(s) => format!("'{}'", s.value),
         SqlExpr::Num(n, _) => n.to_string(),
         SqlExpr::Dec(d, _) => format!("{d}"),
@@ -1422,4 +1423,31 @@ fn job_attributes_named_schedules_and_event_based_jobs() {
             }
         )
     );
+}
+
+#[test]
+fn job_variables_in_both_condition_syntaxes() {
+    let cases = [
+        ("VAR(REGION) = 'EU'", "VAR(REGION) = 'EU'"),
+        ("var(region)='EU'", "VAR(REGION) = 'EU'"),
+        (":VAR.region = 'US'", "VAR(REGION) = 'US'"),
+        (":var.\"Rows\" > 1000", "VAR(ROWS) > 1000"),
+        (
+            "A SUCCEEDED AND VAR(MODE) IS NULL",
+            "(A Succeeded AND VAR(MODE) IS NULL)",
+        ),
+        ("NVL(:VAR.N, 0) + 1 = 2", "(NVL(VAR(N), 0) + 1) = 2"),
+        // A step named VAR is still reachable, quoted.
+        (":\"VAR\".state = 'FAILED'", ":\"VAR\".State = 'FAILED'"),
+    ];
+    for (text, shape) in cases {
+        assert_eq!(show(&cond(text)), shape, "{text}");
+    }
+    let f = parse("program P { builtin noop; sets region, \"Rows\"; }");
+    let names: Vec<&str> = programs(&f)[0]
+        .sets
+        .iter()
+        .map(|v| v.name.as_str())
+        .collect();
+    assert_eq!(names, ["REGION", "ROWS"]);
 }

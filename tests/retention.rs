@@ -94,6 +94,7 @@ fn seed(db: &Path, names: &[(&str, u64)], running: Option<(&str, u64)>) {
                 subname: None,
                 kind: TimelineKind::JobStarted,
                 detail: "chain DEMO".into(),
+                started_by: None,
             },
         );
         b.put_log(&LogRow {
@@ -108,6 +109,7 @@ fn seed(db: &Path, names: &[(&str, u64)], running: Option<(&str, u64)>) {
             error_code: 0,
             started_at: Some(started),
             additional_info: None,
+            run: 1,
         });
         if b.len() > 2_000 {
             store.apply(std::mem::take(&mut b)).unwrap();
@@ -541,6 +543,7 @@ async fn jobs_restarted_between_gathering_and_deleting_are_left_alone_by_the_eng
             error_code: 0,
             started_at: Some(t),
             additional_info: None,
+            run: 1,
         });
     }
     store.apply(b).unwrap();

@@ -20,6 +20,7 @@ fn program(kind: ProgramKind) -> Program {
         environment: vec![],
         working_directory: None,
         timeout: None,
+        sets: vec![],
         source: "test:1".into(),
     }
 }
@@ -316,4 +317,51 @@ async fn handlers_report_progress_and_notice_cancellation() {
     let (o, c, _) = finish(&mut h).await;
     assert_eq!(o, Outcome::Failed(127));
     assert!(c.errors.contains("nobody"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handlers_set_variables_and_bad_names_are_refused() {
+    let handlers = HandlerRegistry::default();
+    handlers.register("sets", |ctx| async move {
+        assert_eq!(
+            ctx.parameter("region"),
+            Some("US"),
+            "variables arrive as parameters"
+        );
+        ctx.set_variable("region", "EU").unwrap();
+        ctx.set_variable("rows", "12").unwrap();
+        let bad = ctx.set_variable("9lives", "x").unwrap_err();
+        assert!(bad.contains("not a variable name"), "{bad}");
+        assert!(ctx.set_variable("A", "x\0y").is_err());
+        Outcome::Failed(3)
+    });
+    let mut h = harness(handlers);
+    let _s = launch(
+        &h,
+        program(ProgramKind::Handler("sets".into())),
+        &[("REGION", "US")],
+    );
+    let (o, c, _) = finish(&mut h).await;
+    assert_eq!(o, Outcome::Failed(3));
+    assert_eq!(
+        c.variables,
+        vec![
+            ("REGION".to_string(), "EU".to_string()),
+            ("ROWS".into(), "12".into())
+        ],
+        "a failed attempt's variables are reported too"
+    );
+
+    // A shell step: `::set` lines, parameters in the environment, the program's own
+    // environment winning over a parameter of the same name.
+    let mut p = shell(r#"echo "::set OUT=$IN-$MODE"; echo plain"#);
+    p.environment = vec![("MODE".into(), "program".into())];
+    let _s = launch(&h, p, &[("IN", "a b"), ("MODE", "param")]);
+    let (o, c, _) = finish(&mut h).await;
+    assert_eq!(o, Outcome::Succeeded);
+    assert_eq!(
+        c.variables,
+        vec![("OUT".to_string(), "a b-program".to_string())]
+    );
+    assert_eq!(c.output, "plain\n");
 }

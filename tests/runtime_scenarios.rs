@@ -131,7 +131,7 @@ async fn replay(file: &str) -> Result<(), String> {
             let e = e.clone();
             async move {
                 let (job, sub) = (ctx.job().to_string(), ctx.subname().to_string());
-                let (outcome, duration) = {
+                let (outcome, duration, set) = {
                     let mut s = script.lock().unwrap();
                     let n = {
                         let c = s.runs.entry((job.clone(), sub.clone())).or_insert(0);
@@ -142,9 +142,9 @@ async fn replay(file: &str) -> Result<(), String> {
                         .outcomes
                         .get(&job)
                         .and_then(|o| o.get(&sub))
-                        .and_then(|a| a.get(n - 1).or_else(|| a.last()).copied());
+                        .and_then(|a| a.get(n - 1).or_else(|| a.last()).cloned());
                     match scripted {
-                        None => natural,
+                        None => (natural.0, natural.1, Vec::new()),
                         Some(a) => (
                             match a.result {
                                 Scripted::Ok => Outcome::Succeeded,
@@ -152,9 +152,14 @@ async fn replay(file: &str) -> Result<(), String> {
                                 Scripted::Stop => Outcome::Stopped,
                             },
                             a.duration.unwrap_or(natural.1),
+                            a.set.clone(),
                         ),
                     }
                 };
+                // Variables the scripted outcome sets, as a handler sets them.
+                for (name, value) in &set {
+                    ctx.set_variable(name, value).unwrap();
+                }
                 // The attempt ends `duration` after the step became RUNNING (engine time).
                 let started = e
                     .steps(&job)
@@ -241,6 +246,9 @@ async fn replay(file: &str) -> Result<(), String> {
                     },
                     Action::Evaluate { job } => {
                         engine.evaluate(job).await.map_err(|e| e.to_string())
+                    }
+                    Action::Restart { job, from } => {
+                        engine.restart(job, from).await.map_err(|e| e.to_string())
                     }
                     Action::DropRule { chain, rule } => engine
                         .drop_rule(chain, rule)
@@ -372,6 +380,22 @@ async fn replay(file: &str) -> Result<(), String> {
                 }
                 Some(_) => {}
             }
+        }
+        let real_vars: Vec<(String, String)> = engine
+            .variables(name)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|(k, v)| (k, v.value))
+            .collect();
+        let sim_vars: Vec<(String, String)> = j
+            .variables
+            .iter()
+            .map(|(k, v)| (k.clone(), v.value.clone()))
+            .collect();
+        if real_vars != sim_vars {
+            problems.push(format!(
+                "{name}: variables {sim_vars:?} in simulate, {real_vars:?} in the runtime"
+            ));
         }
         let sim_rows = sim.log.iter().filter(|l| &l.job == name).count();
         let real_rows = engine.job_log(name).map_err(|e| e.to_string())?.len();

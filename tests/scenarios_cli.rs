@@ -136,7 +136,24 @@ fn simulate_json_is_the_documented_shape_exactly() {
     assert!(!timeline.is_empty());
     for e in timeline {
         let keys: Vec<&String> = e.as_object().expect("object").keys().collect();
-        assert_eq!(keys.len(), 4, "{e}");
+        // A step's start also says how it was started (and by which rule).
+        let starts = e.get("started_by").is_some();
+        assert_eq!(
+            keys.len(),
+            if starts {
+                4 + 1 + usize::from(e.get("by_rule").is_some())
+            } else {
+                4
+            },
+            "{e}"
+        );
+        if starts {
+            assert!(
+                e["detail"].as_str().unwrap().ends_with("RUNNING")
+                    || e["detail"].as_str().unwrap().ends_with("SCHEDULED"),
+                "{e}"
+            );
+        }
         assert!(
             e["time"].is_string()
                 && e["job"] == "J1"
@@ -347,7 +364,7 @@ fn unknown_chain_step_and_key_are_named() {
         ("[[job]]\nchain = \"C8\"\n[settings]\nuntil = \"forever\"\n", "settings.until: \"forever\" is not a duration"),
         (
             "[[job]]\nchain = \"C8\"\n[[at]]\ntime = \"1s\"\n",
-            "at[1]: no intervention: give exactly one of alter, alter_chain, define_rule, drop_rule, drop_step, evaluate, event, stop",
+            "at[1]: no intervention: give exactly one of alter, alter_chain, define_rule, drop_rule, drop_step, evaluate, event, restart, stop",
         ),
     ];
     for (scenario, message) in cases {

@@ -627,3 +627,68 @@ fn a_notification_of_an_engine_that_is_gone_is_delivered_by_another() {
     let v: serde_json::Value = serde_json::from_slice(&rows.stdout).unwrap();
     assert_eq!(v[0]["status"], "SENT", "{v}");
 }
+
+/// Job variables (docs/variables.md) are records of the PostgreSQL store like any other: the
+/// views read them, and a run killed after a step set one resumes with it.
+#[test]
+fn variables_are_kept_in_postgres_and_survive_a_kill() {
+    let Some(db) = test_db("variables") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let marker = tmp.path().join("b-started");
+    let done = tmp.path().join("b-may-end");
+    let rules = tmp.path().join("v.chain");
+    std::fs::write(
+        &rules,
+        format!(
+            r#"
+program SETS {{ shell 'echo "::set REGION=EU"'; sets REGION; }}
+program SLOW {{ shell 'test -e {done} && exit 0; touch {marker}; sleep 30'; }}
+program USE  {{ shell 'test "$REGION" = EU'; }}
+chain V {{
+  step A program SETS;
+  step B program SLOW with restart_on_recovery;
+  step C program USE;
+  rule when TRUE then START A;
+  rule when A SUCCEEDED then START B;
+  rule when B SUCCEEDED and VAR(REGION) = 'EU' then START C;
+  rule when C COMPLETED then END C.ERROR_CODE;
+}}
+"#,
+            marker = marker.display(),
+            done = done.display()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(BIN)
+        .arg("run")
+        .arg(&rules)
+        .args(["--chain", "V", "--job", "VJ", "--db", &db.url])
+        .env_remove("CHAINSCHED_DB")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !marker.exists() {
+        assert!(std::time::Instant::now() < deadline, "B never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let jobs = cli(&["jobs", "--db", &db.url, "--format", "json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&jobs.stdout).unwrap();
+    assert_eq!(rows[0]["state"], "RUNNING", "{rows}");
+    assert_eq!(rows[0]["variables"]["REGION"], "EU", "{rows}");
+    assert_eq!(rows[0]["variables_set_by"]["REGION"], "A", "{rows}");
+
+    // B runs again (restart_on_recovery), quickly this time; C reads REGION after recovery.
+    std::fs::write(&done, "").unwrap();
+    let resume = cli(&["resume", "--db", &db.url]);
+    assert!(resume.status.success(), "{}", text(&resume));
+    let jobs = cli(&["jobs", "--db", &db.url, "--format", "json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&jobs.stdout).unwrap();
+    assert_eq!(rows[0]["state"], "SUCCEEDED", "{rows}");
+    assert_eq!(rows[0]["variables"]["REGION"], "EU");
+}

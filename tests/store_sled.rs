@@ -61,6 +61,7 @@ fn log_row(id: u64, job: &str, time: u64) -> LogRow {
         error_code: 0,
         started_at: Some(time),
         additional_info: None,
+        run: 1,
     }
 }
 
@@ -83,6 +84,7 @@ fn data_survives_a_reopen() {
                 subname: None,
                 kind: TimelineKind::JobStarted,
                 detail: "chain C".into(),
+                started_by: None,
             },
         );
         store.apply(b).unwrap();
@@ -166,9 +168,11 @@ fn retention_prunes_old_finished_jobs_only() {
             max_run_duration: None,
             over_duration: false,
             instances: 0,
+            run: 1,
         }),
         instances: Vec::new(),
         steps: Vec::new(),
+        variables: Vec::new(),
     });
     b.put_log(&log_row(3, "LIVE", 1_500));
     store.apply(b).unwrap();

@@ -122,6 +122,7 @@ fn store() -> ChainStore {
                 subname: sub.map(String::from),
                 kind,
                 detail: detail.into(),
+                started_by: None,
             },
         );
     }
@@ -133,6 +134,7 @@ fn store() -> ChainStore {
             subname: None,
             kind: TimelineKind::JobEnqueued,
             detail: "requested".into(),
+            started_by: None,
         },
     );
     for id in 1..=10u64 {
@@ -152,6 +154,7 @@ fn store() -> ChainStore {
             error_code: 0,
             started_at: Some(T0 + id * 1_000 - 500),
             additional_info: None,
+            run: 1,
         });
     }
     b.put_run_details(&RunDetails {
@@ -166,6 +169,7 @@ fn store() -> ChainStore {
         pid: Some(77),
         output: "line 1\nline 2\n".into(),
         errors: String::new(),
+        variables: vec![("REGION".into(), "EU".into())],
     });
     store.apply(b).unwrap();
     store.flush().unwrap();
@@ -427,6 +431,7 @@ fn indexed_reads_give_the_same_rows_as_reading_everything() {
             error_code: 0,
             started_at: None,
             additional_info: None,
+            run: 1,
         });
     }
     s.apply(b).unwrap();

@@ -14,6 +14,9 @@
 //!   duration, …) in a chain without an `evaluation_interval`: rules are evaluated only when a
 //!   step changes, so such a rule fires late or never (`:A.duration > INTERVAL '2' HOUR` is
 //!   never seen TRUE while A runs).
+//! * `unset-variable` — a rule reads a job variable (`VAR(X)`, `:VAR.X`) that no program the
+//!   job can run declares (`sets X;`) and no job definition running the chain passes as a
+//!   parameter (nor a `${X}` argument requires): it stays NULL unless a start passes it.
 //! * `unguarded-negation` — `A NOT SUCCEEDED`, `A NOT FAILED` (TRUE before A has run) or
 //!   `A ERROR_CODE != n` / `NOT IN` (TRUE when A has succeeded), without a test in the same AND
 //!   that excludes that state.
@@ -49,7 +52,121 @@ pub fn lint_chain(
     ctx.stall_risk(&mut out);
     ctx.unguarded(&mut out);
     ctx.time_rules_without_interval(&mut out);
+    unset_variables(chain, spans, catalog, &mut out);
     out
+}
+
+/// Chains reachable from `root` through chain steps (itself included).
+fn reachable_chains(catalog: &Catalog, root: &str) -> std::collections::BTreeSet<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut todo = vec![root.to_string()];
+    while let Some(name) = todo.pop() {
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        if let Some(c) = catalog.chains.get(&name) {
+            for st in &c.steps {
+                if let StepTarget::Chain(inner) = &st.kind {
+                    todo.push(inner.clone());
+                }
+            }
+        }
+    }
+    seen
+}
+
+/// The variables a job that runs `chain` can have: those declared (`sets`) by the programs of
+/// every chain that runs in the same job (chains that nest `chain`, and what they nest), the
+/// parameters of the job definitions of those chains, and the `${NAME}` of their programs'
+/// arguments (a start must pass those).
+pub fn settable_variables(catalog: &Catalog, chain: &str) -> std::collections::BTreeSet<String> {
+    let roots: Vec<&String> = catalog
+        .chains
+        .keys()
+        .filter(|r| reachable_chains(catalog, r).contains(chain))
+        .collect();
+    let mut family = std::collections::BTreeSet::new();
+    for r in &roots {
+        family.extend(reachable_chains(catalog, r));
+    }
+    let mut out = std::collections::BTreeSet::new();
+    for name in &family {
+        let Some(c) = catalog.chains.get(name) else {
+            continue;
+        };
+        for st in &c.steps {
+            if let StepTarget::Program(p) = &st.kind {
+                if let Some(program) = catalog.programs.get(p) {
+                    out.extend(program.sets.iter().cloned());
+                    for arg in &program.arguments {
+                        let mut rest = arg.as_str();
+                        while let Some(at) = rest.find("${") {
+                            let after = &rest[at + 2..];
+                            let Some(end) = after.find('}') else { break };
+                            out.insert(after[..end].trim().to_uppercase());
+                            rest = &after[end + 1..];
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for def in catalog.jobs.values() {
+        if def.chain.as_ref().is_some_and(|c| roots.contains(&c)) {
+            out.extend(def.parameters.keys().map(|k| k.to_uppercase()));
+        }
+    }
+    out
+}
+
+fn unset_variables(
+    chain: &Chain,
+    spans: &ChainSpans,
+    catalog: &Catalog,
+    out: &mut Vec<Diagnostic>,
+) {
+    let mut read = Vec::new();
+    for rule in &chain.rules {
+        rule.condition.variables(&mut read);
+    }
+    if read.is_empty() {
+        return;
+    }
+    let settable = settable_variables(catalog, &chain.name);
+    let mut warned = std::collections::BTreeSet::new();
+    for (r, rule) in chain.rules.iter().enumerate() {
+        let mut names = Vec::new();
+        rule.condition.variables(&mut names);
+        for name in names {
+            if settable.contains(&name) || !warned.insert(name.clone()) {
+                continue;
+            }
+            let span = spans
+                .rules
+                .get(r)
+                .map(|s| s.condition)
+                .unwrap_or(spans.name);
+            out.push(
+                Diagnostic::warning(
+                    "unset-variable",
+                    format!(
+                        "rule {} reads variable {name}, but nothing sets it: no program of the \
+                         job declares `sets {name};` and no job definition of chain {} has a \
+                         parameter {name}; it stays NULL unless a start passes --param {name}=…",
+                        rule.name, chain.name
+                    ),
+                    span,
+                )
+                .with_expected(format!(
+                    "`sets {name};` in the program that prints `::set {name}=…`"
+                ))
+                .with_suggestion(crate::lang::diagnostic::nearest_name(
+                    &name,
+                    settable.iter().map(String::as_str),
+                )),
+            );
+        }
+    }
 }
 
 struct Ctx<'a> {

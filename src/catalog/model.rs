@@ -133,6 +133,9 @@ pub struct Program {
     pub environment: Vec<(String, String)>,
     pub working_directory: Option<String>,
     pub timeout: Option<Millis>,
+    /// The job variables the program declares it may set (`sets NAME, ...;`, upper-cased).
+    #[serde(default)]
+    pub sets: Vec<String>,
     /// `file:line` of the declaration.
     pub source: String,
 }
@@ -345,6 +348,28 @@ impl Condition {
         }
     }
 
+    /// Every job variable the condition reads (may repeat).
+    pub fn variables(&self, out: &mut Vec<String>) {
+        let mut stack = vec![self];
+        while let Some(c) = stack.pop() {
+            match c {
+                Condition::And(a, b) | Condition::Or(a, b) => {
+                    stack.push(b);
+                    stack.push(a);
+                }
+                Condition::Not(a) => stack.push(a),
+                sql => sql.operands().into_iter().for_each(|o| o.variables(out)),
+            }
+        }
+    }
+
+    /// Whether the condition reads a job variable.
+    pub fn reads_variables(&self) -> bool {
+        let mut v = Vec::new();
+        self.variables(&mut v);
+        !v.is_empty()
+    }
+
     /// True when the value can change with time alone (SYSTIMESTAMP, a running step's
     /// duration, TO_DATE of a text without a year). An explicit stack, as for `steps`.
     pub fn is_time_dependent(&self) -> bool {
@@ -425,6 +450,8 @@ pub enum Operand {
         args: Vec<Operand>,
     },
     Case(Box<CaseExpr>),
+    /// A job variable (`VAR(NAME)`, `:VAR.NAME`), upper-cased; NULL while unset or empty.
+    Var(String),
 }
 
 /// `CASE [subject] WHEN … THEN … [ELSE otherwise] END`
@@ -475,6 +502,16 @@ impl Operand {
             }
             _ => (Vec::new(), Vec::new()),
         }
+    }
+
+    /// Every job variable the value reads (may repeat).
+    pub fn variables(&self, out: &mut Vec<String>) {
+        if let Operand::Var(name) = self {
+            out.push(name.clone());
+        }
+        let (ops, conds) = self.children();
+        ops.into_iter().for_each(|o| o.variables(out));
+        conds.into_iter().for_each(|c| c.variables(out));
     }
 
     pub fn steps(&self, out: &mut Vec<StepIdx>) {
@@ -739,7 +776,8 @@ impl Operand {
             | Operand::Null
             | Operand::Number(_)
             | Operand::DateLit { .. }
-            | Operand::Clock(_) => self.clone(),
+            | Operand::Clock(_)
+            | Operand::Var(_) => self.clone(),
         })
     }
 }

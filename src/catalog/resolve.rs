@@ -371,6 +371,7 @@ impl<'s> Resolver<'s> {
                 .collect(),
             working_directory: p.working_directory.as_ref().map(|w| w.value.clone()),
             timeout: p.timeout.map(|t| t.millis),
+            sets: p.sets.iter().map(|v| v.name.clone()).collect(),
             source: self.source(p.name.span),
         })
     }
@@ -1075,6 +1076,7 @@ fn resolve_operand(
             step: scope.lookup(step, diags)?,
             attr: *attr,
         },
+        ast::SqlExpr::Var { name, .. } => Operand::Var(name.clone()),
         ast::SqlExpr::Str(s) => Operand::Str(s.value.clone()),
         ast::SqlExpr::Num(n, _) => Operand::Num(*n),
         ast::SqlExpr::Dec(d, _) => Operand::Number(*d),

@@ -49,6 +49,10 @@ pub trait Env {
     fn step(&self, step: StepIdx) -> Option<StepView>;
     /// The evaluation's instant (ms since the epoch, UTC): SYSDATE, running durations.
     fn now(&self) -> i64;
+    /// The value of job variable `name` (upper-cased); `None` while it is unset.
+    fn variable(&self, _name: &str) -> Option<String> {
+        None
+    }
 }
 
 /// The value of `:step.attribute`.
@@ -78,6 +82,11 @@ pub fn attribute(v: Option<StepView>, attr: SqlAttr, now: i64) -> Value<'static>
 pub fn value<'a, E: Env>(op: &'a Operand, env: &E) -> SqlResult<Value<'a>> {
     Ok(match op {
         Operand::Attr { step, attr } => attribute(env.step(*step), *attr, env.now()),
+        // Oracle: '' is NULL, so an empty variable is NULL too.
+        Operand::Var(name) => match env.variable(name) {
+            Some(v) if !v.is_empty() => Value::Str(Cow::Owned(v)),
+            _ => Value::Null,
+        },
         Operand::Str(s) => Value::text(Cow::Borrowed(s.as_str())),
         Operand::Num(n) => Value::int(*n),
         Operand::Number(d) => Value::Num(*d),

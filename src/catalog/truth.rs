@@ -241,7 +241,8 @@ fn attr_known(s: AbsState, attr: SqlAttr) -> bool {
 fn operand_known(o: &Operand, state: &impl Fn(StepIdx) -> AbsState) -> bool {
     let own = match o {
         Operand::Attr { step, attr } => attr_known(state(*step), *attr),
-        Operand::Now { .. } | Operand::Clock(_) => false,
+        // A job variable can hold anything (or be unset) whatever the steps' states.
+        Operand::Now { .. } | Operand::Clock(_) | Operand::Var(_) => false,
         Operand::Call { func, .. } => !func.reads_now(),
         _ => true,
     };

@@ -435,6 +435,59 @@ pub fn evaluate(a: EvaluateArgs) -> i32 {
     })())
 }
 
+// ---------------------------------------------------------------- restart
+
+#[derive(Debug, clap::Args)]
+pub struct RestartArgs {
+    pub job: String,
+    /// The top-level steps to run again, comma-separated (default: the FAILED and STOPPED
+    /// ones); the steps their rules start run again too, SUCCEEDED steps are kept.
+    #[arg(long, value_delimiter = ',')]
+    pub from: Vec<String>,
+    #[command(flatten)]
+    pub ctl: ControlArgs,
+}
+
+/// `chainsched restart JOB [--from A,B]`: reopen an ended FAILED or STOPPED job in place
+/// (docs/operations.md, "Restarting a job"). With --db the job then runs in this process until
+/// it ends or only waits for events (as `resume` does).
+pub fn restart(a: RestartArgs) -> i32 {
+    finish((|| {
+        let from: Vec<String> = a
+            .from
+            .iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+        let state = match server_url(&a.ctl) {
+            Some(url) => {
+                let v: Value = client(&a.ctl, &url)?.post(
+                    &format!("/api/v1/jobs/{}/restart", encode(&a.job)),
+                    &json!({ "from": from }),
+                )?;
+                v["state"].as_str().unwrap_or("RUNNING").to_string()
+            }
+            None => {
+                let job = a.job.clone();
+                embedded(&a.ctl, move |e: Engine| async move {
+                    e.restart(&job, &from).await.map_err(engine_error)?;
+                    Ok(e)
+                })
+                .and_then(|e| {
+                    e.job(&a.job)
+                        .map_err(engine_error)
+                        .map(|r| r.map_or_else(|| "-".into(), |r| r.state.as_str().to_string()))
+                })?
+            }
+        };
+        Ok(answer(
+            a.ctl.format,
+            format!("job {} restarted; it is {state}", a.job),
+            json!({ "job": a.job, "restarted": true, "state": state }),
+        ))
+    })())
+}
+
 // ---------------------------------------------------------------- alter
 
 #[derive(Debug, clap::Args)]

@@ -140,6 +140,8 @@ pub enum Command {
     Alter(control::AlterArgs),
     /// Evaluate a running chain's rules now.
     Evaluate(control::EvaluateArgs),
+    /// Restart an ended FAILED or STOPPED job in place: its failed (or named) steps and what follows them run again
+    Restart(control::RestartArgs),
     /// Raise an event (completes the event steps waiting for it; --keep keeps it for later).
     Event(control::EventArgs),
     /// The events view: events kept for steps that start waiting later (event --keep).
@@ -234,6 +236,7 @@ pub fn main() -> i32 {
         Command::Stop(a) => control::stop(a),
         Command::Alter(a) => control::alter(a),
         Command::Evaluate(a) => control::evaluate(a),
+        Command::Restart(a) => control::restart(a),
         Command::Event(a) => control::event(a),
         Command::Events(a) => views::events(a),
         Command::DefineRule(a) => chain_cmd::define_rule(a),

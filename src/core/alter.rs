@@ -45,6 +45,7 @@ fn describe(change: &AlterChange) -> String {
         Some(PresetState::NotStarted) => parts.push("state=NOT_STARTED".into()),
         Some(PresetState::Succeeded) => parts.push("state=SUCCEEDED".into()),
         Some(PresetState::Failed(n)) => parts.push(format!("state=FAILED {n}")),
+        Some(PresetState::Stopped) => parts.push("state=STOPPED".into()),
         None => {}
     }
     if parts.is_empty() {
@@ -143,6 +144,11 @@ impl Job {
                 st.error_code = Some(n);
                 st.ended_at = Some(ctx.now);
                 StepState::Failed
+            }
+            PresetState::Stopped => {
+                st.error_code = Some(STOPPED_CODE);
+                st.ended_at = Some(ctx.now);
+                StepState::Stopped
             }
         };
         self.commit(i, s, new_state, ctx);

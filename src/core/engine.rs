@@ -252,6 +252,14 @@ impl Core {
             .unwrap_or_default()
     }
 
+    /// The variables steps of the job set, by name (parameters not repeated).
+    pub fn variables(&self, job: &str) -> BTreeMap<String, Variable> {
+        self.jobs
+            .get(job)
+            .map(|j| j.vars.clone())
+            .unwrap_or_default()
+    }
+
     /// All jobs the core holds (running and ended), by name.
     pub fn job_names(&self) -> Vec<String> {
         self.jobs.keys().cloned().collect()
@@ -291,6 +299,7 @@ impl Core {
         };
         let steps = instance.steps();
         let facts = |idx: usize| steps.get(idx).map(|s| s.facts());
+        let vars = |name: &str| super::job::variable_value(&j.vars, &j.record.parameters, name);
         instance
             .def
             .exprs
@@ -298,7 +307,7 @@ impl Core {
             .zip(&instance.def.chain.rules)
             .map(|(e, r)| RuleValue {
                 rule: r.name.clone(),
-                truth: e.eval(&facts, now),
+                truth: e.eval_vars(&facts, &vars, now),
             })
             .collect()
     }
@@ -347,11 +356,17 @@ impl Core {
                 affected.push(name);
                 Ok(())
             }
+            Input::Restart(req) => {
+                let name = self.restart_job(now, req, effects)?;
+                affected.push(name);
+                Ok(())
+            }
             Input::StepFinished {
                 job,
                 subname,
                 attempt,
                 outcome,
+                variables,
             } => {
                 if outcome == Outcome::Failed(0) {
                     return Err(CoreError::Invalid(
@@ -372,6 +387,8 @@ impl Core {
                     {
                         return Ok(false); // a stale report
                     }
+                    // Applied with the outcome, in the same turn (one durable batch).
+                    j.set_variables(&subname, variables, ctx);
                     j.attempt_finished(i, s, outcome, ctx);
                     Ok(true)
                 })?;
@@ -581,7 +598,7 @@ pub(crate) fn start_steps(
 }
 
 /// Validate *run with start steps* and *run with step states* against the definitions.
-fn validate_start(
+pub(crate) fn validate_start(
     defs: &BTreeMap<String, Arc<Def>>,
     req: &StartRequest,
 ) -> Result<(StartOnly, BTreeMap<String, PresetState>), CoreError> {
@@ -663,7 +680,11 @@ pub(crate) fn begin_run(job: &mut Job, only: Option<Vec<StepIdx>>, ctx: &mut Ctx
         // *run with start steps*: the listed steps start at once, whatever the rules say.
         for s in list {
             if job.instances[root].step(s).state == StepState::NotStarted {
-                job.begin(root, s, ctx);
+                let cause = StartedBy {
+                    how: StartHow::StartSteps,
+                    rule: None,
+                };
+                job.starting(cause, |j| j.begin(root, s, ctx));
             }
         }
     }

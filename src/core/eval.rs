@@ -48,9 +48,18 @@ fn clamp_ms(t: Millis) -> i64 {
     i64::try_from(t).unwrap_or(i64::MAX)
 }
 
+/// The job variables an evaluation sees: name (upper-cased) → value, `None` when unset.
+pub type Vars<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// No variable is set (conditions evaluated outside a job).
+pub fn no_vars(_: &str) -> Option<String> {
+    None
+}
+
 /// The step facts of one evaluation, as the shared evaluator reads them.
 struct FactsEnv<'f> {
     facts: &'f dyn Fn(StepIdx) -> Option<StepFacts>,
+    vars: Vars<'f>,
     now: Millis,
 }
 
@@ -60,6 +69,9 @@ impl Env for FactsEnv<'_> {
     }
     fn now(&self) -> i64 {
         clamp_ms(self.now)
+    }
+    fn variable(&self, name: &str) -> Option<String> {
+        (self.vars)(name)
     }
 }
 
@@ -138,23 +150,24 @@ impl Expr {
     pub fn eval_watched(
         &self,
         facts: &dyn Fn(StepIdx) -> Option<StepFacts>,
+        vars: Vars<'_>,
         now: Millis,
         watch: &mut u32,
     ) -> Truth {
         let (operands, decisive) = match self {
             Expr::And(v) => (v, Truth::False),
             Expr::Or(v) => (v, Truth::True),
-            other => return other.eval(facts, now),
+            other => return other.eval_vars(facts, vars, now),
         };
         let n = operands.len();
         if n == 0 {
-            return self.eval(facts, now);
+            return self.eval_vars(facts, vars, now);
         }
         let start = (*watch as usize).min(n - 1);
         let mut unknown = false;
         for k in 0..n {
             let j = (start + k) % n;
-            match operands[j].eval(facts, now) {
+            match operands[j].eval_vars(facts, vars, now) {
                 t if t == decisive => {
                     *watch = j as u32;
                     return decisive;
@@ -170,15 +183,26 @@ impl Expr {
         }
     }
 
-    /// Evaluate against step facts at instant `now` (SYSTIMESTAMP, running durations).
+    /// Evaluate against step facts at instant `now` (SYSTIMESTAMP, running durations), with no
+    /// job variable set.
     pub fn eval(&self, facts: &dyn Fn(StepIdx) -> Option<StepFacts>, now: Millis) -> Truth {
+        self.eval_vars(facts, &no_vars, now)
+    }
+
+    /// Evaluate against step facts and job variables at instant `now`.
+    pub fn eval_vars(
+        &self,
+        facts: &dyn Fn(StepIdx) -> Option<StepFacts>,
+        vars: Vars<'_>,
+        now: Millis,
+    ) -> Truth {
         match self {
             Expr::Const(b) => Truth::from_bool(*b),
-            Expr::Leaf(c) => eval_leaf(c, facts, now),
+            Expr::Leaf(c) => eval_leaf(c, facts, vars, now),
             Expr::And(v) => {
                 let mut acc = Truth::True;
                 for e in v {
-                    match e.eval(facts, now) {
+                    match e.eval_vars(facts, vars, now) {
                         Truth::False => return Truth::False,
                         Truth::Unknown => acc = Truth::Unknown,
                         Truth::True => {}
@@ -189,7 +213,7 @@ impl Expr {
             Expr::Or(v) => {
                 let mut acc = Truth::False;
                 for e in v {
-                    match e.eval(facts, now) {
+                    match e.eval_vars(facts, vars, now) {
                         Truth::True => return Truth::True,
                         Truth::Unknown => acc = Truth::Unknown,
                         Truth::False => {}
@@ -197,7 +221,7 @@ impl Expr {
                 }
                 acc
             }
-            Expr::Not(x) => !x.eval(facts, now),
+            Expr::Not(x) => !x.eval_vars(facts, vars, now),
         }
     }
 }
@@ -211,13 +235,28 @@ pub fn evaluate_condition(
     Expr::compile(cond).eval(facts, now)
 }
 
-fn eval_leaf(c: &Condition, facts: &dyn Fn(StepIdx) -> Option<StepFacts>, now: Millis) -> Truth {
+/// [`evaluate_condition`] with the job's variables.
+pub fn evaluate_condition_vars(
+    cond: &Condition,
+    facts: &dyn Fn(StepIdx) -> Option<StepFacts>,
+    vars: Vars<'_>,
+    now: Millis,
+) -> Truth {
+    Expr::compile(cond).eval_vars(facts, vars, now)
+}
+
+fn eval_leaf(
+    c: &Condition,
+    facts: &dyn Fn(StepIdx) -> Option<StepFacts>,
+    vars: Vars<'_>,
+    now: Millis,
+) -> Truth {
     match c {
         // Junctions are compiled away; evaluate defensively if one arrives here.
         Condition::And(..) | Condition::Or(..) | Condition::Not(_) => {
-            Expr::compile(c).eval(facts, now)
+            Expr::compile(c).eval_vars(facts, vars, now)
         }
-        leaf => sqleval::leaf(leaf, &FactsEnv { facts, now }).truth,
+        leaf => sqleval::leaf(leaf, &FactsEnv { facts, vars, now }).truth,
     }
 }
 
@@ -226,9 +265,10 @@ fn eval_leaf(c: &Condition, facts: &dyn Fn(StepIdx) -> Option<StepFacts>, now: M
 pub fn evaluate_predicate(
     cond: &Condition,
     facts: &dyn Fn(StepIdx) -> Option<StepFacts>,
+    vars: Vars<'_>,
     now: Millis,
 ) -> LeafResult {
-    sqleval::leaf(cond, &FactsEnv { facts, now })
+    sqleval::leaf(cond, &FactsEnv { facts, vars, now })
 }
 
 #[cfg(test)]
@@ -408,7 +448,10 @@ mod tests {
                         ended_at: None,
                     })
                 };
-                assert_eq!(e.eval_watched(&facts, 0, &mut watch), e.eval(&facts, 0));
+                assert_eq!(
+                    e.eval_watched(&facts, &no_vars, 0, &mut watch),
+                    e.eval(&facts, 0)
+                );
             }
         }
     }

@@ -38,6 +38,9 @@ pub(crate) struct Def {
     pub action_index: Vec<Vec<RuleIdx>>,
     /// Rules whose value can change with time alone (always re-evaluated).
     pub time_dependent: Vec<RuleIdx>,
+    /// Variable name → rules whose condition reads it (each rule once, ascending):
+    /// re-evaluated when a step changes that variable.
+    pub var_index: HashMap<String, Vec<RuleIdx>>,
     /// Step name → index: top-level steps are located through their chain's definition (shared
     /// by every job of the chain), so a job needs no per-step name index of its own.
     pub step_by_name: HashMap<String, StepIdx>,
@@ -50,6 +53,7 @@ impl Def {
         let mut action_index = vec![Vec::new(); n];
         let mut exprs = Vec::with_capacity(chain.rules.len());
         let mut time_dependent = Vec::new();
+        let mut var_index: HashMap<String, Vec<RuleIdx>> = HashMap::new();
         for (r, rule) in chain.rules.iter().enumerate() {
             let expr = Expr::compile(&rule.condition);
             let mut mentioned = Vec::new();
@@ -75,6 +79,13 @@ impl Def {
             if expr.is_time_dependent() {
                 time_dependent.push(r);
             }
+            let mut names = Vec::new();
+            rule.condition.variables(&mut names);
+            names.sort_unstable();
+            names.dedup();
+            for n in names {
+                var_index.entry(n).or_default().push(r);
+            }
             exprs.push(expr);
         }
         let step_by_name = chain
@@ -90,6 +101,7 @@ impl Def {
             cond_index,
             action_index,
             time_dependent,
+            var_index,
         }
     }
 
@@ -171,6 +183,48 @@ pub(crate) struct Job {
     /// only when it differs.
     #[serde(skip)]
     pub journaled_header: Option<super::journal::JobHeaderRecord>,
+    /// Job variables set by steps (name, upper-cased → value); parameters are their starting
+    /// values and are not copied here (docs/variables.md).
+    #[serde(default)]
+    pub vars: BTreeMap<String, Variable>,
+    /// Variables set since the journal last took them.
+    #[serde(skip)]
+    pub vars_dirty: BTreeSet<String>,
+    /// The job's run: 1, then one more at each restart (job-log rows carry it).
+    #[serde(default = "first_run")]
+    pub run: u32,
+    /// A restart: per top-level step of the previous run, its attempts (attempt numbers go on)
+    /// and, for a step kept as it ended, its start and end. Used once, when the top-level
+    /// instance is created.
+    #[serde(skip)]
+    pub carried: BTreeMap<String, (u32, Option<Millis>, Option<Millis>)>,
+    /// How the step being started now is started (the timeline says it); set around each
+    /// start, never persisted.
+    #[serde(skip)]
+    pub start_cause: Option<StartedBy>,
+    /// Until the end of the current input batch: the job was restarted in it (its first
+    /// evaluation's STARTs are the restart's).
+    #[serde(skip)]
+    pub restarting: bool,
+    /// Until the end of the current input batch: a raised event completed a step of the job
+    /// (the evaluation's STARTs are the event's doing).
+    #[serde(skip)]
+    pub after_event: bool,
+}
+
+fn first_run() -> u32 {
+    1
+}
+
+/// The value of variable `name`: what a step set, else the parameter of that name.
+pub(crate) fn variable_value(
+    vars: &BTreeMap<String, Variable>,
+    parameters: &BTreeMap<String, String>,
+    name: &str,
+) -> Option<String> {
+    vars.get(name)
+        .map(|v| v.value.clone())
+        .or_else(|| parameters.get(name).cloned())
 }
 
 /// How much evaluation work a job has cost: rule conditions evaluated and step facts read by
@@ -236,6 +290,79 @@ impl Job {
             max_run_duration: None,
             over_duration: false,
             journaled_header: None,
+            vars: BTreeMap::new(),
+            vars_dirty: BTreeSet::new(),
+            run: 1,
+            carried: BTreeMap::new(),
+            start_cause: None,
+            restarting: false,
+            after_event: false,
+        }
+    }
+
+    /// The parameters and variables a step sees (environment, `${NAME}`): the parameters,
+    /// overridden by the variables steps set.
+    pub fn environment(&self) -> BTreeMap<String, String> {
+        let mut env = self.record.parameters.clone();
+        for (k, v) in &self.vars {
+            env.insert(k.clone(), v.value.clone());
+        }
+        env
+    }
+
+    /// Apply the variables an attempt of step `subname` set (with its outcome). Names are
+    /// upper-cased; a name that cannot be a variable's is ignored (drivers refuse them
+    /// first). The rules that read a variable whose value changed are re-evaluated, in every
+    /// live chain instance of the job (the cost follows the rules reading what changed).
+    pub fn set_variables(
+        &mut self,
+        subname: &str,
+        variables: Vec<(String, String)>,
+        ctx: &mut Ctx,
+    ) {
+        let mut changed: Vec<String> = Vec::new();
+        for (name, value) in variables {
+            let name = name.to_ascii_uppercase();
+            if !valid_variable_name(&name) || value.contains('\0') {
+                continue;
+            }
+            if variable_value(&self.vars, &self.record.parameters, &name).as_deref()
+                != Some(value.as_str())
+            {
+                changed.push(name.clone());
+            }
+            let detail = format!("{name} = '{value}' (set by {subname})");
+            self.vars.insert(
+                name.clone(),
+                Variable {
+                    value,
+                    set_by: subname.to_string(),
+                    set_at: ctx.now,
+                },
+            );
+            self.vars_dirty.insert(name);
+            self.timeline(
+                ctx,
+                Some(subname.to_string()),
+                TimelineKind::Variable,
+                detail,
+            );
+        }
+        if changed.is_empty() {
+            return;
+        }
+        for i in self.live_instances() {
+            let def = self.instances[i].def.clone();
+            let mut any = false;
+            for name in &changed {
+                for &r in def.var_index.get(name).map(Vec::as_slice).unwrap_or(&[]) {
+                    self.instances[i].cache.mark(r);
+                    any = true;
+                }
+            }
+            if any {
+                self.queue_eval(i);
+            }
         }
     }
 
@@ -305,6 +432,17 @@ impl Job {
             if let Some(preset) = self.pending_presets.remove(&sub) {
                 self.apply_preset(id, s, preset);
             }
+            if outer.is_none() {
+                if let Some((attempts, started, ended)) = self.carried.remove(&sub) {
+                    let st = self.instances[id].step_mut(s);
+                    st.attempts = attempts;
+                    if st.state.is_completed() {
+                        st.started_at = started;
+                        st.attempt_started_at = started;
+                        st.ended_at = ended;
+                    }
+                }
+            }
         }
         for s in 0..self.instances[id].steps().len() {
             ctx.effects.push(Effect::StepChanged {
@@ -337,6 +475,10 @@ impl Job {
             PresetState::Failed(code) => {
                 st.state = StepState::Failed;
                 st.error_code = Some(code);
+            }
+            PresetState::Stopped => {
+                st.state = StepState::Stopped;
+                st.error_code = Some(STOPPED_CODE);
             }
         }
         self.instances[i].mark_step(s);
@@ -437,7 +579,28 @@ impl Job {
             job: self.record.job.clone(),
             step: rec,
         });
-        self.timeline(ctx, subname, TimelineKind::StepState, detail);
+        // A start (every start sets its cause around the transition): the row says how.
+        let started_by = if matches!(state, StepState::Running | StepState::Scheduled) {
+            self.start_cause.clone()
+        } else {
+            None
+        };
+        ctx.effects.push(Effect::Timeline(TimelineEntry {
+            time: ctx.now,
+            job: self.record.job.clone(),
+            subname,
+            kind: TimelineKind::StepState,
+            detail,
+            started_by,
+        }));
+    }
+
+    /// Run `f` with `cause` as the way steps it starts are started.
+    pub fn starting<R>(&mut self, cause: StartedBy, f: impl FnOnce(&mut Job) -> R) -> R {
+        let previous = self.start_cause.replace(cause);
+        let out = f(self);
+        self.start_cause = previous;
+        out
     }
 
     /// Record a change of a step's attributes (no state change).
@@ -462,6 +625,7 @@ impl Job {
             subname,
             kind,
             detail,
+            started_by: None,
         }));
     }
 
@@ -499,6 +663,7 @@ impl Job {
             error_code: code,
             started_at: st.attempt_started_at,
             additional_info: info,
+            run: self.run,
         }));
     }
 

@@ -11,7 +11,9 @@
 //!   queue position and the few job-wide flags, plus its number of instances;
 //! * one [`InstanceRecord`] per chain instance: chain, outer step, status, interval tick, number
 //!   of steps;
-//! * one [`StepStateRecord`] per step of each instance.
+//! * one [`StepStateRecord`] per step of each instance;
+//! * one [`Variable`] per job variable a step set (kept after the job ends: the views show
+//!   them; a new run of the name or retention removes them).
 //!
 //! The chain definitions a job runs are written apart, once per version
 //! ([`super::JobDefinitions`]). [`Core::restore_from_records`] rebuilds a job from the records
@@ -45,11 +47,50 @@ pub struct JobHeaderRecord {
     pub over_duration: bool,
     /// Number of instances (their records are `0..instances`).
     pub instances: u32,
+    /// The job's run: 1, then one more at each restart (format 2; format 1 had no field and
+    /// reads as run 1).
+    pub run: u32,
 }
 
 impl JobHeaderRecord {
     /// Version of the records' structure; a store holding another version is not misread.
-    pub const FORMAT: u32 = 1;
+    /// Format 1 (no `run`) is read through [`JobHeaderRecordV1`].
+    pub const FORMAT: u32 = 2;
+}
+
+/// A job header as format 1 wrote it (before restarts and run numbers). postcard is not
+/// self-describing: a reader tries the current structure, then this one (a format-1 record is
+/// one field short for the current structure, a format-2 one a field long for this one).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobHeaderRecordV1 {
+    pub format: u32,
+    pub record: JobRecord,
+    pub request: StartRequest,
+    pub defs_version: u64,
+    pub first_eval_only: Option<Vec<u32>>,
+    pub pending_presets: BTreeMap<String, PresetState>,
+    pub queue_seq: u64,
+    pub max_run_duration: Option<Millis>,
+    pub over_duration: bool,
+    pub instances: u32,
+}
+
+impl From<JobHeaderRecordV1> for JobHeaderRecord {
+    fn from(v: JobHeaderRecordV1) -> JobHeaderRecord {
+        JobHeaderRecord {
+            format: JobHeaderRecord::FORMAT,
+            record: v.record,
+            request: v.request,
+            defs_version: v.defs_version,
+            first_eval_only: v.first_eval_only,
+            pending_presets: v.pending_presets,
+            queue_seq: v.queue_seq,
+            max_run_duration: v.max_run_duration,
+            over_duration: v.over_duration,
+            instances: v.instances,
+            run: 1,
+        }
+    }
 }
 
 /// What changed in one job since the last [`Core::take_changes`].
@@ -61,11 +102,16 @@ pub struct JobChanges {
     pub header: Option<JobHeaderRecord>,
     pub instances: Vec<(u32, InstanceRecord)>,
     pub steps: Vec<(u32, u32, StepStateRecord)>,
+    /// Variables set since the last take (also when the job has ended: they outlive it).
+    pub variables: Vec<(String, Variable)>,
 }
 
 impl JobChanges {
     pub fn is_empty(&self) -> bool {
-        self.header.is_none() && self.instances.is_empty() && self.steps.is_empty()
+        self.header.is_none()
+            && self.instances.is_empty()
+            && self.steps.is_empty()
+            && self.variables.is_empty()
     }
 }
 
@@ -77,6 +123,8 @@ pub struct JobRecords {
     pub instances: BTreeMap<u32, InstanceRecord>,
     /// By (instance id, step index).
     pub steps: BTreeMap<(u32, u32), StepStateRecord>,
+    /// The variables steps set, by name.
+    pub variables: BTreeMap<String, Variable>,
 }
 
 impl Job {
@@ -95,6 +143,7 @@ impl Job {
             max_run_duration: self.max_run_duration,
             over_duration: self.over_duration,
             instances: self.instances.len() as u32,
+            run: self.run,
         }
     }
 
@@ -118,12 +167,17 @@ impl Job {
             }
             steps.extend(changed.into_iter().map(|(s, r)| (i as u32, s as u32, r)));
         }
+        let variables = std::mem::take(&mut self.vars_dirty)
+            .into_iter()
+            .filter_map(|n| self.vars.get(&n).map(|v| (n, v.clone())))
+            .collect();
         JobChanges {
             job: self.record.job.clone(),
             ended: self.ended(),
             header,
             instances,
             steps,
+            variables,
         }
     }
 }
@@ -164,6 +218,7 @@ impl Core {
             header: Some(j.header_record()),
             instances,
             steps,
+            variables: j.vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         })
     }
 
@@ -180,6 +235,7 @@ impl Core {
             header,
             instances: inst_records,
             mut steps,
+            variables,
         } = records;
         let header =
             header.ok_or_else(|| CoreError::Invalid("the job record is missing".into()))?;
@@ -230,7 +286,9 @@ impl Core {
         job.queue_seq = header.queue_seq;
         job.max_run_duration = header.max_run_duration;
         job.over_duration = header.over_duration;
+        job.run = header.run.max(1);
         job.instances = instances;
+        job.vars = variables;
         job.journaled_header = Some(header);
         job.defs = definitions.into_defs();
         self.install_job(job)

@@ -179,7 +179,7 @@ impl Job {
                     program,
                     attempt,
                     operation,
-                    parameters: self.record.parameters.clone(),
+                    parameters: self.environment(),
                 });
             }
             StepTarget::Event { .. } => {}
@@ -407,6 +407,7 @@ impl Job {
             additional_info: self
                 .over_duration
                 .then(|| "MAX_RUN_DURATION_EXCEEDED".to_string()),
+            run: self.run,
         }));
         if self.max_run_duration.is_some() && !self.over_duration && !was_queued {
             ctx.effects.push(Effect::CancelTimer {

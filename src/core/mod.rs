@@ -25,6 +25,7 @@ pub mod notify;
 mod passes;
 pub mod payload;
 mod recovery;
+mod restart;
 pub mod start_check;
 mod triggers;
 pub mod types;
@@ -34,7 +35,7 @@ pub use eval::{StepFacts, Truth};
 pub use events::{EventDelivery, KeptEvent};
 pub use instance::{InstStatusRecord, InstanceRecord, StepStateRecord};
 pub use job::EvalStats;
-pub use journal::{JobChanges, JobHeaderRecord, JobRecords};
+pub use journal::{JobChanges, JobHeaderRecord, JobHeaderRecordV1, JobRecords};
 pub use recovery::{JobDefinitions, JobSnapshot};
 pub(crate) use triggers::event_name_matches;
 

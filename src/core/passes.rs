@@ -41,6 +41,8 @@ impl Job {
             self.stats.passes += 1;
             self.stats.rules_evaluated += rules.len() as u64;
             {
+                let (vars, params) = (&self.vars, &self.record.parameters);
+                let lookup = |name: &str| variable_value(vars, params, name);
                 let inst = &mut self.instances[i];
                 let (steps, cache) = inst.steps_and_cache();
                 let reads = std::cell::Cell::new(0u64);
@@ -49,7 +51,8 @@ impl Job {
                     steps.get(idx).map(|s| s.facts())
                 };
                 for &r in &rules {
-                    let t = def.exprs[r].eval_watched(&facts, ctx.now, &mut cache.watch[r]);
+                    let t =
+                        def.exprs[r].eval_watched(&facts, &lookup, ctx.now, &mut cache.watch[r]);
                     cache.truth[r] = t;
                     if def.is_end(r) && t.is_true() {
                         cache.true_ends.insert(r);
@@ -115,7 +118,18 @@ impl Job {
                         if stop_phase {
                             self.stop_step(i, s, StopReason::Stop, ctx);
                         } else {
-                            self.start_step(i, s, after, ctx);
+                            let how = if self.restarting {
+                                StartHow::Restart
+                            } else if self.after_event {
+                                StartHow::Event
+                            } else {
+                                StartHow::Rule
+                            };
+                            let cause = StartedBy {
+                                how,
+                                rule: Some(rule.name.clone()),
+                            };
+                            self.starting(cause, |j| j.start_step(i, s, after, ctx));
                         }
                         // docs/evaluator.md, "Passes": only a step that completed synchronously (STOPPED,
                         // a skipped step, a nested chain that ended at once) causes another
@@ -149,6 +163,7 @@ impl Job {
                 subname: self.instances[i].outer_subname.clone(),
                 kind: TimelineKind::Evaluation,
                 detail,
+                started_by: None,
             }),
         );
     }
@@ -202,6 +217,8 @@ impl Job {
             }
         }
         self.first_eval_only = None;
+        self.restarting = false;
+        self.after_event = false;
     }
 
     fn would_stall(&self, i: InstId) -> bool {
@@ -271,7 +288,12 @@ impl Job {
         let def = &inst.def;
         let steps = inst.steps();
         let facts = |idx: usize| steps.get(idx).map(|s| s.facts());
-        let truth: Vec<Truth> = def.exprs.iter().map(|e| e.eval(&facts, now)).collect();
+        let vars = |name: &str| variable_value(&self.vars, &self.record.parameters, name);
+        let truth: Vec<Truth> = def
+            .exprs
+            .iter()
+            .map(|e| e.eval_vars(&facts, &vars, now))
+            .collect();
         let mut parts = Vec::new();
         for (s, st) in steps.iter().enumerate() {
             let name = &def.chain.steps[s].name;

@@ -327,7 +327,11 @@ fn resume(j: &mut Job, ctx: &mut Ctx) {
                 continue;
             }
             if st.attrs.restart_on_recovery {
-                j.run(i, s, RunOperation::RecoveryRun, ctx);
+                let cause = StartedBy {
+                    how: StartHow::Recovery,
+                    rule: None,
+                };
+                j.starting(cause, |j| j.run(i, s, RunOperation::RecoveryRun, ctx));
             } else {
                 j.log_step(
                     i,

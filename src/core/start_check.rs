@@ -80,6 +80,9 @@ pub fn check_chain_parameters(
     chain: &str,
     params: &BTreeMap<String, String>,
 ) -> Result<(), String> {
+    // A variable some program of the chain declares (`sets NAME`) may be set before the step
+    // that uses it runs (docs/variables.md).
+    let declared = declared_variables(catalog, chain);
     let mut seen = BTreeSet::new();
     let mut todo = vec![chain.to_string()];
     while let Some(name) = todo.pop() {
@@ -101,7 +104,7 @@ pub fn check_chain_parameters(
                     }
                     for arg in &program.arguments {
                         for r in references(arg) {
-                            if lookup(params, &r).is_none() {
+                            if lookup(params, &r).is_none() && !declared.contains(&r) {
                                 return Err(format!(
                                     "unknown parameter {r}: program {} (step {} of chain {}) uses \
                                      ${{{r}}} in its arguments; pass it with --param {r}=VALUE",
@@ -116,4 +119,31 @@ pub fn check_chain_parameters(
         }
     }
     Ok(())
+}
+
+/// The variables the programs of `chain` (and of the chains it nests) declare with `sets`.
+pub fn declared_variables(catalog: &Catalog, chain: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut seen = BTreeSet::new();
+    let mut todo = vec![chain.to_string()];
+    while let Some(name) = todo.pop() {
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        let Some(chain) = catalog.chains.get(&name) else {
+            continue;
+        };
+        for step in &chain.steps {
+            match &step.kind {
+                StepTarget::Chain(inner) => todo.push(inner.clone()),
+                StepTarget::Program(p) => {
+                    if let Some(program) = catalog.programs.get(p) {
+                        out.extend(program.sets.iter().cloned());
+                    }
+                }
+                StepTarget::Event { .. } => {}
+            }
+        }
+    }
+    out
 }

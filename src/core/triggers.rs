@@ -8,6 +8,31 @@ use super::payload::payload_matches;
 use super::types::*;
 use crate::catalog::{StepIdx, StepTarget};
 
+/// The rule whose `AFTER d START` scheduled step `s` of instance `i`, when only one AFTER rule
+/// targets it. With several, `None`: the step's SCHEDULED row names the rule that scheduled it
+/// (the start itself is not persisted, and the engine's cached truth values differ after a
+/// recovery, so nothing else would name the same rule in every case).
+fn after_rule(j: &Job, i: InstId, s: StepIdx) -> Option<String> {
+    let def = &j.instances[i].def;
+    let mut candidates = def
+        .action_index
+        .get(s)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+        .iter()
+        .copied()
+        .filter(|&r| {
+            matches!(
+                &def.chain.rules[r].action,
+                crate::catalog::RuleAction::Start { after: Some(_), .. }
+            )
+        });
+    match (candidates.next(), candidates.next()) {
+        (Some(r), None) => Some(def.chain.rules[r].name.clone()),
+        _ => None,
+    }
+}
+
 /// A timer is due. Stale or unknown timers are ignored (returns false).
 pub(crate) fn timer_fired(j: &mut Job, timer: TimerKey, ctx: &mut Ctx) -> bool {
     if j.ended() {
@@ -24,9 +49,19 @@ pub(crate) fn timer_fired(j: &mut Job, timer: TimerKey, ctx: &mut Ctx) -> bool {
                 return false;
             }
             match (st.state, &timer) {
-                (StepState::Scheduled, TimerKey::AfterDelay { .. }) => j.begin(i, s, ctx),
+                (StepState::Scheduled, TimerKey::AfterDelay { .. }) => {
+                    let cause = StartedBy {
+                        how: StartHow::After,
+                        rule: after_rule(j, i, s),
+                    };
+                    j.starting(cause, |j| j.begin(i, s, ctx))
+                }
                 (StepState::RetryScheduled, TimerKey::Retry { .. }) => {
-                    j.run(i, s, RunOperation::RetryRun, ctx)
+                    let cause = StartedBy {
+                        how: StartHow::Retry,
+                        rule: None,
+                    };
+                    j.starting(cause, |j| j.run(i, s, RunOperation::RetryRun, ctx))
                 }
                 _ => return false,
             }
@@ -178,6 +213,8 @@ pub(crate) fn complete_waiting(
             format!("{ev} completed {sub}"),
         );
         j.finish_run(i, s, Outcome::Succeeded, Some(format!("event {ev}")), ctx);
+        // The STARTs of the evaluation this completion causes are the event's doing.
+        j.after_event = true;
     }
     n
 }

@@ -100,6 +100,8 @@ pub enum PresetState {
     Succeeded,
     /// n > 0 required.
     Failed(i64),
+    /// Kept STOPPED (a restarted job's step that is not restarted); not written by users.
+    Stopped,
 }
 
 impl PresetState {
@@ -222,6 +224,10 @@ pub enum Input {
         subname: String,
         attempt: u32,
         outcome: Outcome,
+        /// Job variables the attempt set (`::set NAME=VALUE`, a handler's context), in the
+        /// order it set them; applied with the outcome, whatever the outcome (docs/variables.md).
+        #[serde(default)]
+        variables: Vec<(String, String)>,
     },
     /// A timer the core asked for (via [`Effect::SetTimer`]) is due.
     TimerFired {
@@ -280,6 +286,30 @@ pub enum Input {
         job: String,
         step: Option<String>,
     },
+    /// Reopen an ended FAILED or STOPPED job (rewind, docs/operations.md "Restarting a job").
+    Restart(RestartRequest),
+}
+
+/// *restart*: reopen an ended FAILED or STOPPED job in place.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RestartRequest {
+    pub job: String,
+    /// Top-level steps to run again (with every step their rules start); empty: the FAILED
+    /// and STOPPED ones.
+    pub from: Vec<String>,
+    /// The ended job as the store keeps it, for a driver whose core no longer holds it
+    /// (the runtime drops ended jobs from memory); `None`: the core's own.
+    pub previous: Option<EndedJob>,
+}
+
+/// What is left of an ended job: its record, its step records, its variables, its last run
+/// number.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EndedJob {
+    pub record: JobRecord,
+    pub steps: Vec<StepRecord>,
+    pub variables: BTreeMap<String, Variable>,
+    pub run: u32,
 }
 
 /// Timers the core asks a driver for. Keys are stable so recovery can re-arm them.
@@ -401,6 +431,28 @@ pub struct JobRecord {
     pub requested_by: Option<String>,
 }
 
+/// The value of one job variable set by a step (docs/variables.md). Parameters are the
+/// variables' starting values and are not repeated here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Variable {
+    pub value: String,
+    /// Subname of the step whose attempt set it.
+    pub set_by: String,
+    pub set_at: Millis,
+}
+
+/// Whether `name` can be the name of a job variable: the rule a parameter name follows (a
+/// letter or `_`, then letters, digits, `_`, `$`, `#`; at most 128 characters), so that it is
+/// also a valid environment variable name.
+pub fn valid_variable_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    name.len() <= 128
+        && chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '$' | '#'))
+}
+
 /// One job-log row (a step-job run or the chain job).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LogRow {
@@ -417,6 +469,13 @@ pub struct LogRow {
     pub error_code: i64,
     pub started_at: Option<Millis>,
     pub additional_info: Option<String>,
+    /// The run of the job this row belongs to: 1, then 2 after a restart, …
+    #[serde(default = "first_run")]
+    pub run: u32,
+}
+
+fn first_run() -> u32 {
+    1
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -433,6 +492,10 @@ pub enum TimelineKind {
     JobEnded,
     /// The job ran longer than its definition's `max_run_duration` (it keeps running).
     MaxRunDuration,
+    /// A step set a job variable.
+    Variable,
+    /// An ended job was reopened (restart): its new run number and the steps run again.
+    JobRestarted,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -442,6 +505,51 @@ pub struct TimelineEntry {
     pub subname: Option<String>,
     pub kind: TimelineKind,
     pub detail: String,
+    /// On the row of a step becoming RUNNING or SCHEDULED: how it was started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<StartedBy>,
+}
+
+/// How a step was started (the timeline's STARTED_BY and BY_RULE).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartedBy {
+    pub how: StartHow,
+    /// The rule whose START started it (rule, after, event, restart).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StartHow {
+    /// A rule's START, in an evaluation.
+    Rule,
+    /// *run with start steps*: started at once by the job's start.
+    StartSteps,
+    /// The next attempt of `restart_on_failure`.
+    Retry,
+    /// Run again after an engine crash (`restart_on_recovery`).
+    Recovery,
+    /// A rule's START in the first evaluation of a restarted job.
+    Restart,
+    /// The delay of `AFTER d START` ran out.
+    After,
+    /// A rule's START in an evaluation that a raised event caused.
+    Event,
+}
+
+impl StartHow {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StartHow::Rule => "rule",
+            StartHow::StartSteps => "start_steps",
+            StartHow::Retry => "retry",
+            StartHow::Recovery => "recovery",
+            StartHow::Restart => "restart",
+            StartHow::After => "after",
+            StartHow::Event => "event",
+        }
+    }
 }
 
 /// Why the core refused an input. A refused input changes nothing.
@@ -489,6 +597,13 @@ pub enum CoreError {
         param: String,
         /// `running (J1)` or `waiting (J2)`.
         busy: String,
+    },
+    /// A restart of a job that is not an ended FAILED or STOPPED job.
+    #[error("job {job} is {state}: {why}")]
+    NotRestartable {
+        job: String,
+        state: String,
+        why: String,
     },
     #[error("{0}")]
     Invalid(String),

@@ -51,6 +51,10 @@ pub struct ProgramDecl {
     pub environment: Vec<(String, StringLit)>,
     pub working_directory: Option<StringLit>,
     pub timeout: Option<DurationLit>,
+    /// `sets NAME, ...;` — the job variables the program may set with `::set NAME=VALUE`
+    /// (upper-cased). Only `check` reads it: a step may set any variable at run time.
+    #[serde(default)]
+    pub sets: Vec<Ident>,
     pub span: Span,
 }
 
@@ -278,6 +282,12 @@ pub enum SqlExpr {
         attr: SqlAttr,
         span: Span,
     },
+    /// A job variable: `VAR(NAME)` (chain syntax) or `:VAR.NAME` (SQL syntax). The name is
+    /// upper-cased (variable names are case-insensitive, like parameters).
+    Var {
+        name: String,
+        span: Span,
+    },
     /// A non-empty string (`''` is [`SqlExpr::Null`], as in Oracle).
     Str(StringLit),
     /// An integer literal.
@@ -322,6 +332,7 @@ impl SqlExpr {
     pub fn span(&self) -> Span {
         match self {
             SqlExpr::Attr { span, .. }
+            | SqlExpr::Var { span, .. }
             | SqlExpr::Num(_, span)
             | SqlExpr::Dec(_, span)
             | SqlExpr::Null(span)

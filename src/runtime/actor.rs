@@ -437,6 +437,11 @@ impl Actor {
                 }
             }
         }
+        let mut restarted = None;
+        if let Input::Restart(req) = &mut input {
+            self.prepare_restart(req)?;
+            restarted = Some(req.job.clone());
+        }
         let now = self.clock.now();
         let changed_chain = match &input {
             Input::AlterChain { chain, .. }
@@ -447,6 +452,9 @@ impl Actor {
         };
         let handled = self.core.handle(now, input.clone());
         if let (Err(_), Some(job), Some(c)) = (&handled, &claimed, &self.cluster) {
+            c.unclaim_job(job);
+        }
+        if let (Err(_), Some(job), Some(c)) = (&handled, &restarted, &self.cluster) {
             c.unclaim_job(job);
         }
         let effects = match handled {
@@ -475,6 +483,10 @@ impl Actor {
             Input::RaiseEvent { .. } | Input::RaiseEventKept { .. } => {
                 acc.completed_steps = self.core.last_event_matches();
                 acc.event = Some(self.core.last_event().clone());
+            }
+            Input::Restart(req) => {
+                acc.job = Some(req.job.clone());
+                self.clear_restarted(&req.job, turn);
             }
             _ => {}
         }
@@ -518,6 +530,104 @@ impl Actor {
                 }
             }
         }
+    }
+
+    /// A restart of a job the core no longer holds (ended jobs are dropped from memory): the
+    /// ended job as the store keeps it; with several engines, the claim on its name.
+    fn prepare_restart(
+        &mut self,
+        req: &mut crate::core::types::RestartRequest,
+    ) -> Result<(), EngineError> {
+        if self.core.job_record(&req.job).is_some() {
+            return Ok(());
+        }
+        let Some(record) = self.store.job(&req.job)? else {
+            return Err(CoreError::UnknownJob(req.job.clone()).into());
+        };
+        if !record.state.is_finished() {
+            // Running on another engine of the database.
+            return Err(CoreError::NotRestartable {
+                job: req.job.clone(),
+                state: record.state.as_str().to_string(),
+                why: "only an ended FAILED or STOPPED job can be restarted; stop it first, or \
+                      wait for it to end"
+                    .into(),
+            }
+            .into());
+        }
+        let run = self
+            .store
+            .last_log_id_of(&req.job)?
+            .and_then(|id| self.store.log_row(id).ok().flatten())
+            .map_or(1, |row| row.run);
+        if let Some(c) = &self.cluster {
+            let probe = crate::core::types::StartRequest {
+                job: Some(req.job.clone()),
+                chain: record.chain.clone(),
+                parameters: record.parameters.clone(),
+                group: record.group.clone(),
+                ..Default::default()
+            };
+            let affinity = self.core.placement_key(&probe);
+            if let Some(key) = &affinity {
+                let home = c.home_of(key)?;
+                if home != c.id {
+                    return Err(EngineError::Elsewhere { engine: home });
+                }
+            }
+            if !c.claim_job_at(&req.job, affinity.as_deref())? {
+                return Err(CoreError::DuplicateJob(req.job.clone()).into());
+            }
+        }
+        req.previous = Some(crate::core::types::EndedJob {
+            steps: self.store.steps(&req.job)?,
+            variables: self.store.variables(&req.job)?,
+            record,
+            run,
+        });
+        Ok(())
+    }
+
+    /// After a restart: the job's definitions and step order are written again, and the step
+    /// records of nested chains whose outer step runs again are removed (they belong to the
+    /// previous run; the nested chain starts afresh). The timeline, log and variables stay.
+    fn clear_restarted(&mut self, job: &str, turn: &mut Turn) {
+        self.known_instances.remove(job);
+        self.stored_definitions.remove(job);
+        let records = self.core.step_records(job);
+        let kept: std::collections::HashSet<&str> = records
+            .iter()
+            .filter(|s| s.parent_subname.is_none() && s.state.is_completed())
+            .map(|s| s.subname.as_str())
+            .collect();
+        let current: std::collections::HashSet<&str> =
+            records.iter().map(|s| s.subname.as_str()).collect();
+        let old = self.store.steps(job).unwrap_or_default();
+        let mut order = Vec::with_capacity(old.len().max(records.len()));
+        for r in &records {
+            order.push(r.subname.clone());
+            if kept.contains(r.subname.as_str()) {
+                // A kept chain step keeps the records of the nested run it ended with.
+                let prefix = format!("{}.", r.subname);
+                order.extend(
+                    old.iter()
+                        .filter(|o| o.subname.starts_with(&prefix))
+                        .map(|o| o.subname.clone()),
+                );
+            }
+        }
+        for o in &old {
+            let top = o.subname.split('.').next().unwrap_or_default();
+            if !current.contains(o.subname.as_str()) && !kept.contains(top) {
+                turn.batch
+                    .delete_raw(crate::store::layout::step_key(job, &o.subname));
+            }
+        }
+        turn.batch.put_order(job, &order);
+        self.known_instances
+            .entry(job.to_string())
+            .or_default()
+            .insert(String::new());
     }
 
     fn clear_old_run(&mut self, job: &str, turn: &mut Turn) {
@@ -712,6 +822,7 @@ impl Actor {
             pid: None,
             output: String::new(),
             errors: String::new(),
+            variables: Vec::new(),
         };
         let Some(sub) = &row.subname else {
             return d;
@@ -723,6 +834,7 @@ impl Actor {
             d.pid = c.pid;
             d.output = c.output;
             d.errors = c.errors;
+            d.variables = c.variables;
         } else if let Some(r) = self.running.get_mut(&key) {
             r.log_id = Some(row.log_id);
             d.req_start = Some(r.req_start);
@@ -814,6 +926,7 @@ impl Actor {
                     }
                     return;
                 }
+                let variables = capture.variables.clone();
                 self.captures.insert(key, capture);
                 if r.killed {
                     // The core no longer awaits it; its log row (if any) picks up the capture.
@@ -824,6 +937,7 @@ impl Actor {
                     subname,
                     attempt,
                     outcome,
+                    variables,
                 });
             }
         }
@@ -845,6 +959,8 @@ impl Actor {
                 self.turn_jobs.insert(changes.job.clone());
             }
             if changes.ended {
+                // The variables set by the step that ended the job outlive its records.
+                turn.batch.put_variables(&changes.job, &changes.variables);
                 touched.insert(changes.job);
                 continue;
             }

@@ -633,6 +633,19 @@ impl Engine {
         .map(|_| ())
     }
 
+    /// Restart an ended FAILED or STOPPED job in place: the steps `from` (empty: the FAILED and
+    /// STOPPED ones) and what their rules start run again with the current definitions
+    /// (docs/operations.md, "Restarting a job"). Refused for a job that is running.
+    pub async fn restart(&self, job: &str, from: &[String]) -> Result<(), EngineError> {
+        self.input(Input::Restart(crate::core::types::RestartRequest {
+            job: job.to_string(),
+            from: from.to_vec(),
+            previous: None,
+        }))
+        .await
+        .map(|_| ())
+    }
+
     /// Stop a job (`step: None`) or one step.
     pub async fn stop(&self, job: &str, step: Option<&str>) -> Result<(), EngineError> {
         self.input(Input::Stop {
@@ -776,6 +789,15 @@ impl Engine {
 
     pub fn jobs(&self) -> Result<Vec<JobRecord>, EngineError> {
         Ok(self.inner.store.jobs()?)
+    }
+
+    /// The variables steps of the job set, by name (docs/variables.md); parameters, their
+    /// starting values, are in the job record.
+    pub fn variables(
+        &self,
+        job: &str,
+    ) -> Result<std::collections::BTreeMap<String, crate::core::types::Variable>, EngineError> {
+        Ok(self.inner.store.variables(job)?)
     }
 
     /// Step records in definition order (nested right after their outer step).
@@ -933,7 +955,9 @@ fn job_of(input: &Input) -> Option<String> {
         | Input::StepFinished { job, .. }
         | Input::TimerFired { job, .. } => Some(job.clone()),
         Input::RaiseEvent { job, .. } | Input::RaiseEventKept { job, .. } => job.clone(),
+        // An ended job has no owner: the engine that takes the restart claims it.
         Input::StartJob(_)
+        | Input::Restart(_)
         | Input::AlterChain { .. }
         | Input::DefineRule { .. }
         | Input::DropRule { .. }

@@ -48,7 +48,15 @@ pub fn sim_result(store: &ChainStore, jobs: &[String]) -> Result<SimResult, Stor
         out.ended_at = out
             .ended_at
             .max(record.ended_at.unwrap_or(record.started_at));
-        out.jobs.push(SimJob { record, steps });
+        let mut variables = store.variables(&job)?;
+        for v in variables.values_mut() {
+            v.set_at = rel(v.set_at);
+        }
+        out.jobs.push(SimJob {
+            record,
+            steps,
+            variables,
+        });
     }
     out.log.sort_by_key(|r| r.log_id);
     out.timeline.sort_by_key(|e| e.time);

@@ -382,6 +382,39 @@ pub async fn evaluate(
     Ok(Json(json!({ "job": job, "evaluated": true })).into_response())
 }
 
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RestartBody {
+    /// Top-level steps to run again; absent or empty: the FAILED and STOPPED ones.
+    #[serde(default)]
+    from: Vec<String>,
+}
+
+/// `POST /api/v1/jobs/{job}/restart`: reopen an ended FAILED or STOPPED job (409 otherwise).
+pub async fn restart(
+    State(st): State<Arc<AppState>>,
+    p: PathArg<String>,
+    b: Body,
+) -> Result<Response, ApiError> {
+    let job = path(p)?;
+    let req: RestartBody = body(b)?;
+    if let Some(bad) = req.from.iter().find(|s| s.trim().is_empty()) {
+        return Err(ApiError::bad_request(format!(
+            "\"from\": a step name cannot be empty ({bad:?})"
+        )));
+    }
+    timed(&st, "restart", st.engine.restart(&job, &req.from)).await?;
+    let row = {
+        let (views, now) = (st.views(), st.engine.now());
+        let job = job.clone();
+        tokio::task::spawn_blocking(move || crate::views::query::job(&views, &job, now))
+            .await
+            .map_err(|e| ApiError::internal(e.to_string()))?
+            .map_err(ApiError::from)?
+    };
+    Ok(Json(json!({ "job": job, "restarted": true, "state": row.state })).into_response())
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EventBody {

@@ -96,6 +96,9 @@ impl From<EngineError> for ApiError {
                 CoreError::SerializeConflict { .. } => {
                     ApiError::new(StatusCode::CONFLICT, "serialize_conflict", message)
                 }
+                CoreError::NotRestartable { .. } => {
+                    ApiError::new(StatusCode::CONFLICT, "not_restartable", message)
+                }
                 CoreError::Invalid(_) => ApiError::bad_request(message),
             },
             EngineError::Invalid(_) => ApiError::bad_request(message),

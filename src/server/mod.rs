@@ -126,6 +126,7 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         .route("/jobs/{job}/stop", post(control::stop))
         .route("/jobs/{job}/alter", post(control::alter))
         .route("/jobs/{job}/evaluate", post(control::evaluate))
+        .route("/jobs/{job}/restart", post(control::restart))
         .route("/running_chains", get(api::running_chains))
         .route("/log", get(api::log))
         .route("/log/{log_id}", get(api::log_details))

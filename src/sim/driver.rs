@@ -76,6 +76,8 @@ pub struct SimJob {
     pub record: JobRecord,
     /// Definition order, nested steps right after their outer step.
     pub steps: Vec<StepRecord>,
+    /// The variables steps set (name → value and setter).
+    pub variables: BTreeMap<String, crate::core::types::Variable>,
 }
 
 /// An intervention (or job start) the engine refused; it changed nothing.
@@ -100,6 +102,7 @@ enum Pending {
         subname: String,
         attempt: u32,
         outcome: Outcome,
+        variables: Vec<(String, String)>,
     },
     Timer {
         job: String,
@@ -251,7 +254,16 @@ impl<'s> Driver<'s> {
     /// Nothing more can happen: every job ended, or only periodic re-evaluations remain, each
     /// job's latest one changed nothing, and no condition can change with time alone.
     fn finished(&self) -> bool {
-        if self.starts_pending == 0 && self.started.iter().all(|j| self.ended.contains(j)) {
+        // A pending restart reopens an ended job: the simulation goes on until it is applied.
+        let restart_pending = self.queue.values().any(|p| {
+            matches!(p, Pending::Intervention(i)
+                if matches!(self.scenario.interventions.get(*i).map(|a| &a.action),
+                    Some(Action::Restart { .. })))
+        });
+        if self.starts_pending == 0
+            && !restart_pending
+            && self.started.iter().all(|j| self.ended.contains(j))
+        {
             return true;
         }
         let clock_matters = self.started.iter().any(|j| {
@@ -299,6 +311,7 @@ impl<'s> Driver<'s> {
                     subname,
                     attempt,
                     outcome,
+                    variables,
                 } => {
                     self.running.remove(&(job.clone(), subname.clone()));
                     touched.insert(job.clone());
@@ -307,6 +320,7 @@ impl<'s> Driver<'s> {
                         subname,
                         attempt,
                         outcome,
+                        variables,
                     });
                     origins.push(Origin::Internal);
                 }
@@ -506,7 +520,8 @@ impl<'s> Driver<'s> {
                     *c += 1;
                     *c
                 };
-                let (outcome, duration) = self.outcome_for(&job, &subname, &program, count);
+                let (outcome, duration, variables) =
+                    self.outcome_for(&job, &subname, &program, count);
                 let key = self.push(
                     self.now.saturating_add(duration),
                     Pending::Completion {
@@ -514,6 +529,7 @@ impl<'s> Driver<'s> {
                         subname: subname.clone(),
                         attempt,
                         outcome,
+                        variables,
                     },
                 );
                 if let Some((_, old)) = self.running.insert((job, subname), (attempt, key)) {
@@ -549,6 +565,9 @@ impl<'s> Driver<'s> {
             Effect::JobChanged { job } => {
                 if job.state.is_finished() {
                     self.ended.insert(job.job.clone());
+                } else {
+                    // A restarted job runs again.
+                    self.ended.remove(&job.job);
                 }
             }
             Effect::StepChanged { .. } => {}
@@ -566,7 +585,7 @@ impl<'s> Driver<'s> {
         subname: &str,
         program: &str,
         count: usize,
-    ) -> (Outcome, Millis) {
+    ) -> (Outcome, Millis, Vec<(String, String)>) {
         let (natural_outcome, natural_duration) =
             match self.catalog.programs.get(program).map(|p| &p.kind) {
                 Some(ProgramKind::Builtin(Builtin::Sleep(d))) => (Outcome::Succeeded, *d),
@@ -585,7 +604,7 @@ impl<'s> Driver<'s> {
                     .or_else(|| attempts.last())
             });
         match scripted {
-            None => (natural_outcome, natural_duration),
+            None => (natural_outcome, natural_duration, Vec::new()),
             Some(a) => (
                 match a.result {
                     Scripted::Ok => Outcome::Succeeded,
@@ -593,6 +612,7 @@ impl<'s> Driver<'s> {
                     Scripted::Stop => Outcome::Stopped,
                 },
                 a.duration.unwrap_or(natural_duration),
+                a.set.clone(),
             ),
         }
     }
@@ -692,6 +712,14 @@ impl<'s> Driver<'s> {
             Action::Evaluate { job } => Input::Evaluate {
                 job: self.job_name(job),
             },
+            Action::Restart { job, from } => {
+                let job = self.job_name(job);
+                Input::Restart(crate::core::types::RestartRequest {
+                    from: from.iter().map(|s| self.step_name(&job, s)).collect(),
+                    job,
+                    previous: None,
+                })
+            }
             Action::Event { name, payload, job } => {
                 let events = event_names(&self.catalog);
                 Input::RaiseEvent {
@@ -771,6 +799,7 @@ impl<'s> Driver<'s> {
                 self.core.job_record(name).map(|record| SimJob {
                     record,
                     steps: self.core.step_records(name),
+                    variables: self.core.variables(name),
                 })
             })
             .collect();
@@ -848,6 +877,7 @@ fn time_dependent_chains(catalog: &Catalog) -> HashSet<String> {
 fn input_job(input: &Input) -> Option<&str> {
     match input {
         Input::Alter { job, .. } | Input::Evaluate { job } | Input::Stop { job, .. } => Some(job),
+        Input::Restart(r) => Some(&r.job),
         Input::RaiseEvent { job: Some(job), .. } => Some(job),
         _ => None,
     }

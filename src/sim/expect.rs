@@ -235,6 +235,21 @@ fn check_job(
             }
         }
     }
+    for (name, want) in &e.variables {
+        let got = job
+            .variables
+            .get(name)
+            .map(|v| v.value.clone())
+            .or_else(|| rec.parameters.get(name).cloned());
+        if got != *want {
+            let text = |v: &Option<String>| v.clone().unwrap_or_else(|| "null".into());
+            out.push(mismatch(
+                format!("{j}.variables.{name}"),
+                text(want),
+                text(&got),
+            ));
+        }
+    }
     let rows: Vec<&LogRow> = result.log.iter().filter(|r| r.job == rec.job).collect();
     if let Some(n) = e.log_rows {
         if n != rows.len() {

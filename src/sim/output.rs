@@ -27,6 +27,16 @@ pub struct JobJson {
     pub started_at: Option<String>,
     pub ended_at: Option<String>,
     pub steps: Vec<StepJson>,
+    /// Variables steps set: name → value and the step that set it (absent when none).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub variables: std::collections::BTreeMap<String, VariableJson>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct VariableJson {
+    pub value: String,
+    pub set_by: String,
+    pub set_at: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -58,6 +68,20 @@ pub struct TimelineJson {
     pub job: String,
     pub kind: String,
     pub detail: String,
+    /// How a step that became RUNNING or SCHEDULED was started, and by which rule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by_rule: Option<String>,
+}
+
+/// `(rule R2)`, `(retry)`, `(after, rule R3)`: how a step was started, for tables.
+pub fn started_text(s: &crate::core::types::StartedBy) -> String {
+    match (&s.how, &s.rule) {
+        (crate::core::types::StartHow::Rule, Some(r)) => format!("rule {r}"),
+        (how, Some(r)) => format!("{}, rule {r}", how.as_str()),
+        (how, None) => how.as_str().to_string(),
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -111,6 +135,20 @@ impl SimJson {
                             ended_at: opt(s.ended_at),
                         })
                         .collect(),
+                    variables: j
+                        .variables
+                        .iter()
+                        .map(|(k, v)| {
+                            (
+                                k.clone(),
+                                VariableJson {
+                                    value: v.value.clone(),
+                                    set_by: v.set_by.clone(),
+                                    set_at: t(v.set_at),
+                                },
+                            )
+                        })
+                        .collect(),
                 })
                 .collect(),
             log: r
@@ -134,6 +172,8 @@ impl SimJson {
                     job: e.job.clone(),
                     kind: spelling(&e.kind),
                     detail: e.detail.clone(),
+                    started_by: e.started_by.as_ref().map(|s| s.how.as_str().to_string()),
+                    by_rule: e.started_by.as_ref().and_then(|s| s.rule.clone()),
                 })
                 .collect(),
             rejected: r
@@ -208,6 +248,18 @@ pub fn to_table(r: &SimResult) -> String {
                 opt(s.ended_at).unwrap_or_else(|| "-".into()),
             );
         }
+        if !j.variables.is_empty() {
+            out.push_str("  variables:\n");
+            for (name, v) in &j.variables {
+                let _ = writeln!(
+                    out,
+                    "    {name} = '{}'   (set by {} at {})",
+                    v.value.replace('\'', "''"),
+                    v.set_by,
+                    t(v.set_at)
+                );
+            }
+        }
         out.push('\n');
     }
     if !r.timeline.is_empty() {
@@ -229,7 +281,10 @@ pub fn to_table(r: &SimResult) -> String {
                 t(e.time),
                 who,
                 spelling(&e.kind),
-                e.detail
+                match &e.started_by {
+                    Some(s) => format!("{} ({})", e.detail, started_text(s)),
+                    None => e.detail.clone(),
+                }
             );
         }
         out.push('\n');

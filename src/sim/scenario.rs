@@ -87,11 +87,14 @@ pub enum Scripted {
     Stop,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attempt {
     pub result: Scripted,
     /// `None`: the default (1s, or a `builtin sleep d` program's d).
     pub duration: Option<Millis>,
+    /// Job variables the attempt sets (`set = { REGION = "EU" }`), as a step's
+    /// `::set NAME=VALUE` lines would; names upper-cased.
+    pub set: Vec<(String, String)>,
 }
 
 /// One `[[at]]`.
@@ -156,6 +159,12 @@ pub enum Action {
         job: String,
         step: Option<String>,
     },
+    /// Reopen an ended FAILED or STOPPED job (`from`: steps to run again; empty: the FAILED
+    /// and STOPPED ones).
+    Restart {
+        job: String,
+        from: Vec<String>,
+    },
 }
 
 impl Action {
@@ -168,6 +177,7 @@ impl Action {
             Action::DropRule { .. } => "drop_rule",
             Action::DropStep { .. } => "drop_step",
             Action::Evaluate { .. } => "evaluate",
+            Action::Restart { .. } => "restart",
             Action::Event { .. } => "event",
             Action::Stop { .. } => "stop",
         }
@@ -215,6 +225,9 @@ pub struct JobExpect {
     pub log: Option<Vec<String>>,
     /// Exact notifications owed for this job, as `"TIME NOTIFY EVENT [STEP]"`.
     pub notifications: Option<Vec<String>>,
+    /// Job variables at the end (`variables = { REGION = "EU", OLD = "null" }`; `None`:
+    /// expected unset, i.e. neither set by a step nor a parameter).
+    pub variables: Vec<(String, Option<String>)>,
 }
 
 /// `"FAILED 20001"`, `"SUCCEEDED"`, `"RETRY SCHEDULED"`.
@@ -665,9 +678,10 @@ impl Cx<'_> {
             Value::String(s) => Ok(Attempt {
                 result: self.result(s, key)?,
                 duration: None,
+                set: Vec::new(),
             }),
             Value::Table(t) => {
-                self.check_keys(t, key, &["result", "duration"])?;
+                self.check_keys(t, key, &["result", "duration", "set"])?;
                 let result = match t.get("result") {
                     Some(r) => {
                         let text = self.string(r, &join(key, "result"))?;
@@ -679,7 +693,15 @@ impl Cx<'_> {
                     .get("duration")
                     .map(|d| self.duration(d, &join(key, "duration")))
                     .transpose()?;
-                Ok(Attempt { result, duration })
+                let set = match t.get("set") {
+                    Some(v) => self.variables(v, &join(key, "set"))?,
+                    None => Vec::new(),
+                };
+                Ok(Attempt {
+                    result,
+                    duration,
+                    set,
+                })
             }
             other => Err(self.err(
                 key,
@@ -689,6 +711,48 @@ impl Cx<'_> {
                 ),
             )),
         }
+    }
+
+    /// `set = { NAME = "value", ... }`: string values (numbers and booleans are written as
+    /// text, as a step would print them); names must be valid variable names.
+    fn variables(&self, v: &Value, key: &str) -> Result<Vec<(String, String)>, ScenarioError> {
+        let Value::Table(t) = v else {
+            return Err(self.err(
+                key,
+                &format!(
+                    "expected a table of variables ({{ REGION = \"EU\" }}), found {}",
+                    type_name(v)
+                ),
+            ));
+        };
+        let mut out = Vec::with_capacity(t.len());
+        for (name, value) in t {
+            let path = join(key, name);
+            let upper = name.to_ascii_uppercase();
+            if !crate::core::types::valid_variable_name(&upper) {
+                return Err(self.err(
+                    &path,
+                    &format!(
+                        "\"{name}\" is not a variable name (a letter or _, then letters, \
+                         digits, _, $ or #; at most 128 characters)"
+                    ),
+                ));
+            }
+            let text = match value {
+                Value::String(s) => s.clone(),
+                Value::Integer(n) => n.to_string(),
+                Value::Float(f) => f.to_string(),
+                Value::Boolean(b) => b.to_string(),
+                other => {
+                    return Err(self.err(
+                        &path,
+                        &format!("expected a string value, found {}", type_name(other)),
+                    ))
+                }
+            };
+            out.push((upper, text));
+        }
+        Ok(out)
     }
 
     fn result(&self, text: &str, key: &str) -> Result<Scripted, ScenarioError> {
@@ -720,7 +784,7 @@ impl Cx<'_> {
     // ----------------------------------------------------------------------- [[at]]
 
     fn intervention(&self, t: &Table, key: &str) -> Result<Intervention, ScenarioError> {
-        const KINDS: [&str; 8] = [
+        const KINDS: [&str; 9] = [
             "alter",
             "alter_chain",
             "define_rule",
@@ -728,6 +792,7 @@ impl Cx<'_> {
             "drop_step",
             "evaluate",
             "event",
+            "restart",
             "stop",
         ];
         let mut allowed = vec!["time"];
@@ -835,6 +900,16 @@ impl Cx<'_> {
                     force: match body.get("force") {
                         Some(v) => self.bool(v, &join(&path, "force"))?,
                         None => false,
+                    },
+                }
+            }
+            "restart" => {
+                self.check_keys(body, &path, &["job", "from"])?;
+                Action::Restart {
+                    job: self.req_string(body, &path, "job")?,
+                    from: match body.get("from") {
+                        Some(v) => self.string_list(v, &join(&path, "from"))?,
+                        None => Vec::new(),
                     },
                 }
             }
@@ -983,6 +1058,7 @@ impl Cx<'_> {
                 "step_ended",
                 "log",
                 "notifications",
+                "variables",
             ],
         )?;
         let mut e = JobExpect {
@@ -1054,6 +1130,14 @@ impl Cx<'_> {
                 for (s, d) in self.table(v, &path)? {
                     field.push((s.clone(), self.opt_duration(d, &join(&path, s))?));
                 }
+            }
+        }
+        if let Some(v) = t.get("variables") {
+            let path = join(key, "variables");
+            for (name, value) in self.table(v, &path)? {
+                let text = self.string(value, &join(&path, name))?;
+                let value = (!text.eq_ignore_ascii_case("null")).then_some(text);
+                e.variables.push((name.to_ascii_uppercase(), value));
             }
         }
         if let Some(v) = t.get("log") {

@@ -15,7 +15,7 @@ use super::sled_store::SledOptions;
 use super::{KvStore, MemoryStore, SledStore, StoreError, WriteBatch};
 use crate::catalog::Catalog;
 use crate::core::journal::{JobChanges, JobRecords};
-use crate::core::types::{JobRecord, LogRow, StepRecord, TimelineEntry, TimerKey};
+use crate::core::types::{JobRecord, LogRow, StepRecord, TimelineEntry, TimerKey, Variable};
 use crate::lang::duration::Millis;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -320,7 +320,7 @@ impl ChainStore {
         let header_key = layout::job_header_key(job);
         let mut records = JobRecords {
             header: match self.kv.get(&header_key)? {
-                Some(v) => Some(decode_compact(&header_key, &v)?),
+                Some(v) => Some(decode_job_header(&header_key, &v)?),
                 None => None,
             },
             ..JobRecords::default()
@@ -339,7 +339,19 @@ impl ChainStore {
             let at = layout::job_step_of(&k).ok_or_else(|| bad_key(&k))?;
             records.steps.insert(at, decode_compact(&k, &v)?);
         }
+        records.variables = self.variables(job)?;
         Ok(records)
+    }
+
+    /// The variables steps of the job set (`jv/`), by name; also for an ended job.
+    pub fn variables(&self, job: &str) -> Result<BTreeMap<String, Variable>, StoreError> {
+        let prefix = layout::job_prefix(layout::VARIABLE, job);
+        let mut out = BTreeMap::new();
+        for (k, v) in self.kv.scan_prefix(&prefix)? {
+            let name = String::from_utf8(k[prefix.len()..].to_vec()).map_err(|_| bad_key(&k))?;
+            out.insert(name, decode(&k, &v)?);
+        }
+        Ok(out)
     }
 
     /// Every key of a job's core records and definitions (deleted when the job ends).
@@ -641,6 +653,15 @@ impl StateBatch {
             self.inner
                 .put(layout::job_step_key(job, *i, *s), encode_compact(r));
         }
+        self.put_variables(job, &changes.variables);
+    }
+
+    /// Variables a step set (`jv/`): written with the step's outcome, also when it ended the
+    /// job (they outlive the job's core records).
+    pub fn put_variables(&mut self, job: &str, variables: &[(String, Variable)]) {
+        for (name, v) in variables {
+            self.put(layout::variable_key(job, name), v);
+        }
     }
     pub fn put_definitions<T: Serialize>(&mut self, job: &str, definitions: &T) {
         self.put(layout::definitions_key(job), definitions);
@@ -707,6 +728,21 @@ impl StateBatch {
     /// Append another batch's writes after this one's.
     pub fn extend(&mut self, other: StateBatch) {
         self.inner.ops.extend(other.inner.ops);
+    }
+}
+
+/// A `jh/` record: the current format, else format 1 (written before run numbers), which is
+/// read as run 1 (see `core::JobHeaderRecordV1`).
+pub fn decode_job_header(
+    key: &[u8],
+    bytes: &[u8],
+) -> Result<crate::core::JobHeaderRecord, StoreError> {
+    match decode_compact::<crate::core::JobHeaderRecord>(key, bytes) {
+        Ok(h) => Ok(h),
+        Err(e) => match decode_compact::<crate::core::JobHeaderRecordV1>(key, bytes) {
+            Ok(v1) if v1.format == 1 => Ok(v1.into()),
+            _ => Err(e),
+        },
     }
 }
 
@@ -1008,5 +1044,45 @@ mod index_tests {
                 "{tag}"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod header_format_tests {
+    //! `jh/` records written before run numbers (format 1) still read back, as run 1.
+    use super::*;
+    use crate::core::types::{JobState, StartRequest};
+    use crate::core::{JobHeaderRecord, JobHeaderRecordV1};
+    use crate::store::test_fixtures::job;
+
+    fn v1() -> JobHeaderRecordV1 {
+        JobHeaderRecordV1 {
+            format: 1,
+            record: job("OLD", JobState::Running, 1_000, None),
+            request: StartRequest::default(),
+            defs_version: 3,
+            first_eval_only: None,
+            pending_presets: Default::default(),
+            queue_seq: 7,
+            max_run_duration: None,
+            over_duration: false,
+            instances: 2,
+        }
+    }
+
+    #[test]
+    fn a_format_1_header_reads_as_run_1_and_the_current_one_round_trips() {
+        let key = layout::job_header_key("OLD");
+        let old = decode_job_header(&key, &encode_compact(&v1())).unwrap();
+        assert_eq!(old.format, JobHeaderRecord::FORMAT);
+        assert_eq!((old.run, old.instances, old.queue_seq), (1, 2, 7));
+        let mut now: JobHeaderRecord = v1().into();
+        now.run = 4;
+        let back = decode_job_header(&key, &encode_compact(&now)).unwrap();
+        assert_eq!(back, now);
+        // Damage is still damage.
+        let mut bad = encode_compact(&now);
+        bad.truncate(bad.len() - 3);
+        assert!(decode_job_header(&key, &bad).is_err());
     }
 }

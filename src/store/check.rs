@@ -22,7 +22,7 @@ use super::sled_store::{set_aside_generating, SledOptions, SledStore};
 use super::{KvStore, StoreError};
 use crate::catalog::Catalog;
 use crate::core::types::{LogRow, StepRecord, TimelineEntry};
-use crate::core::{InstanceRecord, JobDefinitions, JobHeaderRecord, StepStateRecord};
+use crate::core::{InstanceRecord, JobDefinitions, StepStateRecord};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -289,7 +289,11 @@ fn check_value(key: &[u8], value: &[u8]) -> Verdict {
                 Verdict::Damaged(format!("an index entry holds {} bytes", value.len()))
             }
         }
-        Some(layout::JOB_HEADER) => as_compact::<JobHeaderRecord>(key, value),
+        Some(layout::JOB_HEADER) => match super::chain_store::decode_job_header(key, value) {
+            Ok(_) => Verdict::Good,
+            Err(StoreError::Corrupt { message, .. }) => Verdict::Damaged(message),
+            Err(other) => Verdict::Damaged(other.to_string()),
+        },
         Some(layout::JOB_INSTANCE) => as_compact::<InstanceRecord>(key, value),
         Some(layout::JOB_STEP) => as_compact::<StepStateRecord>(key, value),
         Some(layout::DEFINITIONS) => as_type::<JobDefinitions>(key, value),
@@ -302,6 +306,7 @@ fn check_value(key: &[u8], value: &[u8]) -> Verdict {
         Some(layout::RUN) => as_type::<RunDetails>(key, value),
         Some(layout::TIMELINE) => as_type::<TimelineEntry>(key, value),
         Some(layout::PID) => as_type::<LivePid>(key, value),
+        Some(layout::VARIABLE) => as_type::<crate::core::types::Variable>(key, value),
         Some(layout::SCHEDULE) => as_type::<ScheduleState>(key, value),
         Some(layout::SCHEDULE_ENABLED) => as_type::<super::schedules::EnabledOverride>(key, value),
         Some(layout::CHAIN_EDIT) => as_type::<super::chain_edits::ChainEdit>(key, value),

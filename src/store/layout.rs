@@ -30,6 +30,7 @@
 //! | `schen/<job definition>` | [`EnabledOverride`](super::schedules::EnabledOverride): `chainsched enable|disable JOB`, and the file's `enabled` setting it overrides | by `enable`/`disable` (CLI or HTTP); ignored, then removed, once the file's setting changes |
 //! | `cedit/<chain>` | [`ChainEdit`](super::chain_edits::ChainEdit): the chain as its rule file defined it and as changed by `define-rule`, `drop-rule`, `alter-chain` or `drop-step` | with each such change; removed when the chain's file changes (the file wins) |
 //! | `kev/<id BE>` | [`KeptEvent`](crate::core::KeptEvent): an event kept for a step that starts waiting later (`event … --keep`) | when raised with `--keep` and it completed no step; removed when a step takes it or once it expired |
+//! | `jv/<job>\0<NAME>` | the core's `Variable`: one job variable a step set (value, the step that set it, when) | with the outcome of the step that set it (same batch); kept after the job ends (views), removed with the job or by a new run of its name |
 //! | `pid/<job>\0<subname>` | [`LivePid`](super::records::LivePid): process group of a running external step | after the process is spawned; removed when it is reaped |
 //! | `meta/next_log_id` | the next free log id, when retention removed the newest log rows (so ids are never reused) | by retention, with the deletes of log rows |
 //! | `meta/indexes` | the version of the indexes below ([`INDEX_VERSION`]) | when the store is created, or once the indexes of an older store are built |
@@ -87,12 +88,21 @@ pub const JOB_BY_TIME: &str = "jt/";
 pub const ENDED: &str = "jend/";
 pub const ACTIVE: &str = "jact/";
 pub const JOB_LOG: &str = "jlog/";
+pub const VARIABLE: &str = "jv/";
 
 /// The tags of the keys `<tag><job>\0<part>` that belong to one run of a job (not its log
 /// rows): a new run of the same name replaces them, and retention removes them with the job.
 /// A new per-job record kind must be listed here.
-pub const PER_JOB_PREFIXES: &[&str] =
-    &[STEP, PROGRESS, TIMELINE, TIMER, PID, JOB_INSTANCE, JOB_STEP];
+pub const PER_JOB_PREFIXES: &[&str] = &[
+    STEP,
+    PROGRESS,
+    TIMELINE,
+    TIMER,
+    PID,
+    JOB_INSTANCE,
+    JOB_STEP,
+    VARIABLE,
+];
 
 /// The tags of the keys `<tag><job>` (one per job) that retention removes with the job.
 pub const PER_JOB_KEYS: &[&str] = &[
@@ -167,6 +177,10 @@ pub fn definitions_key(job: &str) -> Vec<u8> {
 
 pub fn order_key(job: &str) -> Vec<u8> {
     tagged(ORDER, job)
+}
+
+pub fn variable_key(job: &str, name: &str) -> Vec<u8> {
+    job_part(VARIABLE, job, name.as_bytes())
 }
 
 pub fn step_key(job: &str, subname: &str) -> Vec<u8> {
@@ -249,6 +263,7 @@ pub const TAGS: &[&str] = &[
     JOB_LOG,
     super::outbox::OUTBOX,
     super::outbox::JOB_DEFINITION_NAME,
+    VARIABLE,
 ];
 
 /// A key as text for messages: `log/` and `run/` ids and timeline sequence numbers as numbers,

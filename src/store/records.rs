@@ -214,6 +214,9 @@ pub struct RunDetails {
     pub output: String,
     /// Last 64 KiB of standard error, plus engine notes (a timeout, a launch error).
     pub errors: String,
+    /// The job variables the run set, in order (docs/variables.md).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variables: Vec<(String, String)>,
 }
 
 /// `pid/<job>\0<subname>`: the process group of a running external step, so that recovery can

@@ -68,6 +68,7 @@ pub fn row(id: u64, job: &str, time: u64) -> LogRow {
         error_code: 0,
         started_at: Some(time),
         additional_info: None,
+        run: 1,
     }
 }
 
@@ -78,6 +79,7 @@ pub fn timeline(job: &str, time: u64) -> TimelineEntry {
         subname: None,
         kind: TimelineKind::JobStarted,
         detail: "chain C".into(),
+        started_by: None,
     }
 }
 
@@ -113,8 +115,20 @@ pub fn ended_job(
             pid: None,
             output: String::new(),
             errors: String::new(),
+            variables: Vec::new(),
         });
     }
+    b.put_variables(
+        name,
+        &[(
+            "REGION".into(),
+            crate::core::types::Variable {
+                value: "EU".into(),
+                set_by: "A".into(),
+                set_at: ended,
+            },
+        )],
+    );
 }
 
 /// Every key of the store that mentions `job` (to check that nothing of a purged job is left).

@@ -63,7 +63,7 @@ fn fired(timeline: &[TimelineEntry], parent: Option<&str>, rule: &str) -> bool {
     })
 }
 
-/// The explain view of one job.
+/// The explain view of one job, its conditions reading its parameters as its variables.
 pub fn explain(
     job: &JobRecord,
     catalog: &Catalog,
@@ -71,9 +71,23 @@ pub fn explain(
     timeline: &[TimelineEntry],
     now: Millis,
 ) -> Explanation {
+    explain_vars(job, catalog, steps, timeline, &job.parameters, now)
+}
+
+/// The explain view of one job whose variables (parameters overridden by what steps set) are
+/// `vars`: conditions reading `VAR(X)` are evaluated as the engine does.
+pub fn explain_vars(
+    job: &JobRecord,
+    catalog: &Catalog,
+    steps: &[StepRecord],
+    timeline: &[TimelineEntry],
+    vars: &std::collections::BTreeMap<String, String>,
+    now: Millis,
+) -> Explanation {
     let mut rules = Vec::new();
     for inst in instances(job, catalog, steps) {
-        let st = InstanceStates::new(inst.chain, inst.parent.as_deref(), steps, now);
+        let mut st = InstanceStates::new(inst.chain, inst.parent.as_deref(), steps, now);
+        st.vars = vars.clone();
         for rule in &inst.chain.rules {
             let predicates = truth::leaves(&rule.condition)
                 .into_iter()
@@ -520,6 +534,7 @@ mod tests {
             subname: None,
             kind: TimelineKind::RuleFired,
             detail: "R1: START A".into(),
+            started_by: None,
         }];
         let e = explain(&job(JobState::ChainStalled), &cat, &steps, &timeline, 10);
         let reason = e.reason.expect("stalled jobs have a reason");

@@ -492,6 +492,7 @@ mod tests {
             error_code: if status == StepState::Failed { 7 } else { 0 },
             started_at: Some(start),
             additional_info: None,
+            run: 1,
         }
     }
 
@@ -502,6 +503,7 @@ mod tests {
             subname: sub.map(String::from),
             kind,
             detail: detail.into(),
+            started_by: None,
         }
     }
 
@@ -571,6 +573,7 @@ mod tests {
                 pid: None,
                 output: String::new(),
                 errors: String::new(),
+                variables: Vec::new(),
             },
         )]);
         let g = gantt(&job, &steps, &timeline, &log, &details, &catalog, 900);

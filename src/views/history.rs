@@ -374,6 +374,7 @@ mod tests {
             error_code: 0,
             started_at: Some(1000),
             additional_info: None,
+            run: 1,
         }
     }
 

@@ -8,6 +8,7 @@ use super::time::{rfc3339, seconds};
 use super::{JobFilter, JobInfo, JobRow, StepInfo};
 use crate::core::types::{JobState, StepState};
 use crate::lang::duration::Millis;
+use std::collections::BTreeMap;
 
 /// The instant a job is filtered and sorted by: when it was requested, else when it started.
 pub fn job_instant(info: &JobInfo) -> Millis {
@@ -95,6 +96,8 @@ pub fn job_row(
         } else {
             None
         },
+        variables: r.parameters.clone(),
+        variables_set_by: BTreeMap::new(),
     }
 }
 

@@ -42,6 +42,7 @@ pub fn log_row(r: &LogRow) -> JobLogRow {
         status: r.status.as_str().to_string(),
         error_code: r.error_code,
         additional_info: r.additional_info.clone(),
+        run: r.run,
     }
 }
 
@@ -58,6 +59,9 @@ pub fn details_row(d: &RunDetails) -> RunDetailsRow {
         pid: d.pid,
         output: d.output.clone(),
         errors: d.errors.clone(),
+        variables_set: super::variables_text(
+            d.variables.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        ),
     }
 }
 
@@ -79,6 +83,7 @@ mod tests {
             error_code: 20001,
             started_at: Some(time.saturating_sub(500)),
             additional_info: Some("CHAIN_LOG_ID=\"1\",STEP_NAME=\"A\"".into()),
+            run: 1,
         }
     }
 
@@ -141,7 +146,9 @@ mod tests {
             pid: Some(4242),
             output: "hello\n".into(),
             errors: String::new(),
+            variables: vec![("A".into(), "1".into()), ("B".into(), "x y".into())],
         });
+        assert_eq!(d.variables_set.as_deref(), Some("A=1, B=x y"));
         assert_eq!(d.run_duration, Some(2.5));
         assert_eq!(
             d.actual_start_date.as_deref(),

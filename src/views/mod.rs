@@ -87,6 +87,12 @@ pub struct StepInfo {
     pub progress: Option<Progress>,
 }
 
+/// `NAME=value, NAME=value` (null when there is none): how the views show variables.
+pub fn variables_text<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> Option<String> {
+    let parts: Vec<String> = vars.map(|(k, v)| format!("{k}={v}")).collect();
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
 /// Which job-log rows to read.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LogFilter {
@@ -156,6 +162,15 @@ pub trait ViewSource {
     fn timeline(&self, job: &str) -> Result<Vec<TimelineEntry>, ViewError>;
     /// The catalog the engine runs.
     fn catalog(&self) -> Result<Arc<Catalog>, ViewError>;
+
+    /// The variables steps of the job set (name → value and setter). Sources that do not
+    /// keep them have none.
+    fn variables(
+        &self,
+        _job: &str,
+    ) -> Result<std::collections::BTreeMap<String, crate::core::types::Variable>, ViewError> {
+        Ok(Default::default())
+    }
 
     /// The jobs that pass `filter` (all but its `job` field, which the caller handles),
     /// newest first as [`jobs::select`] orders them, at most `filter.limit`. Sources with an

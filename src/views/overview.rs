@@ -186,6 +186,7 @@ mod tests {
             error_code: 0,
             started_at: None,
             additional_info: None,
+            run: 1,
         }
     }
 

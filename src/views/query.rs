@@ -41,7 +41,12 @@ fn row_for(src: &dyn ViewSource, info: JobInfo, now: Millis) -> Result<JobRow, V
     } else {
         None
     };
-    Ok(jobs_mod::job_row(&info, &steps, reason, now))
+    let mut row = jobs_mod::job_row(&info, &steps, reason, now);
+    for (name, v) in src.variables(&info.record.job)? {
+        row.variables_set_by.insert(name.clone(), v.set_by);
+        row.variables.insert(name, v.value);
+    }
+    Ok(row)
 }
 
 /// The jobs view.
@@ -86,11 +91,23 @@ pub fn running_chains(
     let mut out = Vec::new();
     for info in chosen {
         let steps = src.steps(&info.record.job)?;
-        if history {
-            out.extend(running::step_rows(&info.record, &steps, now));
+        let mut rows = if history {
+            running::step_rows(&info.record, &steps, now)
         } else {
-            out.extend(running::running_chain_rows(&info.record, &steps, now));
+            running::running_chain_rows(&info.record, &steps, now)
+        };
+        if !rows.is_empty() {
+            // Which step set each variable (the last one to set it).
+            let vars = src.variables(&info.record.job)?;
+            for row in &mut rows {
+                row.set_variables = super::variables_text(
+                    vars.iter()
+                        .filter(|(_, v)| v.set_by == row.step_job_subname)
+                        .map(|(k, v)| (k.as_str(), v.value.as_str())),
+                );
+            }
         }
+        out.extend(rows);
     }
     Ok(out)
 }
@@ -215,11 +232,16 @@ pub fn explain(src: &dyn ViewSource, job: &str, now: Millis) -> Result<Explanati
     let info = src.job(job)?.ok_or_else(|| not_found("job", job))?;
     let steps: Vec<_> = src.steps(job)?.into_iter().map(|s| s.record).collect();
     let timeline = src.timeline(job)?;
-    Ok(explain_mod::explain(
+    let mut vars = info.record.parameters.clone();
+    for (name, v) in src.variables(job)? {
+        vars.insert(name, v.value);
+    }
+    Ok(explain_mod::explain_vars(
         &info.record,
         &*src.catalog()?,
         &steps,
         &timeline,
+        &vars,
         now,
     ))
 }

@@ -371,6 +371,8 @@ mod tests {
                 job_subname: None,
                 kind: "rule_fired".into(),
                 detail: "R1: START A, \"B\"".into(),
+                started_by: None,
+                by_rule: None,
             },
             TimelineRow {
                 time: "1970-01-01T00:00:01.000Z".into(),
@@ -378,6 +380,8 @@ mod tests {
                 job_subname: Some("N.I1".into()),
                 kind: "step_state".into(),
                 detail: "x".repeat(100),
+                started_by: Some("rule".into()),
+                by_rule: Some("R1".into()),
             },
         ]
     }
@@ -391,7 +395,15 @@ mod tests {
         let kind_col = lines[0].find("KIND").unwrap();
         assert_eq!(&lines[2][kind_col..kind_col + 10], "rule_fired");
         assert_eq!(&lines[3][kind_col..kind_col + 10], "step_state");
-        assert!(lines[3].ends_with('…'));
+        assert!(
+            lines[3].contains('…'),
+            "the long DETAIL is cut: {}",
+            lines[3]
+        );
+        assert!(
+            lines[3].trim_end().ends_with("R1"),
+            "then STARTED_BY, BY_RULE"
+        );
         assert!(rows::<TimelineRow>(&[], Format::Table).contains("(no rows)"));
     }
 
@@ -401,9 +413,9 @@ mod tests {
         let first_row = c.lines().nth(1).unwrap();
         assert_eq!(
             first_row,
-            "1970-01-01T00:00:00.000Z,J1,,rule_fired,\"R1: START A, \"\"B\"\"\""
+            "1970-01-01T00:00:00.000Z,J1,,rule_fired,\"R1: START A, \"\"B\"\"\",,"
         );
-        assert!(c.starts_with("TIME,JOB_NAME,JOB_SUBNAME,KIND,DETAIL\r\n"));
+        assert!(c.starts_with("TIME,JOB_NAME,JOB_SUBNAME,KIND,DETAIL,STARTED_BY,BY_RULE\r\n"));
         let j: serde_json::Value = serde_json::from_str(&rows(&rows_(), Format::Json)).unwrap();
         assert_eq!(j[1]["job_subname"], "N.I1");
         assert_eq!(j[0]["job_subname"], serde_json::Value::Null);

@@ -132,6 +132,9 @@ pub struct RunningChainRow {
     pub sofar: Option<u64>,
     pub totalwork: Option<u64>,
     pub status_message: Option<String>,
+    /// The job variables this step set and still holds (`REGION=EU, N=3`), else null.
+    #[serde(default)]
+    pub set_variables: Option<String>,
 }
 
 impl ViewRow for RunningChainRow {
@@ -157,6 +160,7 @@ impl ViewRow for RunningChainRow {
         "SOFAR",
         "TOTALWORK",
         "STATUS_MESSAGE",
+        "SET_VARIABLES",
     ];
     const DEFAULT_COLUMNS: &'static [&'static str] = &[
         "JOB_NAME",
@@ -189,6 +193,12 @@ pub struct JobRow {
     pub sofar: Option<u64>,
     pub totalwork: Option<u64>,
     pub stall_reason: Option<String>,
+    /// The job's variables now: its parameters, overridden by what steps set.
+    #[serde(default)]
+    pub variables: BTreeMap<String, String>,
+    /// Which step set each variable (its subname); parameters no step changed are absent.
+    #[serde(default)]
+    pub variables_set_by: BTreeMap<String, String>,
 }
 
 impl ViewRow for JobRow {
@@ -210,6 +220,8 @@ impl ViewRow for JobRow {
         "SOFAR",
         "TOTALWORK",
         "STALL_REASON",
+        "VARIABLES",
+        "VARIABLES_SET_BY",
     ];
     const DEFAULT_COLUMNS: &'static [&'static str] = &[
         "JOB_NAME",
@@ -234,6 +246,9 @@ pub struct JobLogRow {
     pub status: String,
     pub error_code: i64,
     pub additional_info: Option<String>,
+    /// The job's run the row belongs to: 1, then 2 after a restart, …
+    #[serde(default)]
+    pub run: u32,
 }
 
 impl ViewRow for JobLogRow {
@@ -248,6 +263,7 @@ impl ViewRow for JobLogRow {
         "STATUS",
         "ERROR_CODE",
         "ADDITIONAL_INFO",
+        "RUN",
     ];
     const DEFAULT_COLUMNS: &'static [&'static str] = &[
         "LOG_ID",
@@ -276,6 +292,9 @@ pub struct RunDetailsRow {
     pub pid: Option<u32>,
     pub output: String,
     pub errors: String,
+    /// The variables this run set (`::set` lines, a handler's context): `REGION=EU, N=3`.
+    #[serde(default)]
+    pub variables_set: Option<String>,
 }
 
 impl ViewRow for RunDetailsRow {
@@ -291,6 +310,7 @@ impl ViewRow for RunDetailsRow {
         "PID",
         "OUTPUT",
         "ERRORS",
+        "VARIABLES_SET",
     ];
 }
 
@@ -302,10 +322,25 @@ pub struct TimelineRow {
     pub job_subname: Option<String>,
     pub kind: String,
     pub detail: String,
+    /// On a step's row when it became RUNNING or SCHEDULED: how it was started (`rule`,
+    /// `start_steps`, `retry`, `recovery`, `restart`, `after`, `event`), else null.
+    #[serde(default)]
+    pub started_by: Option<String>,
+    /// The rule whose START started it (with `rule`, `after`, `event`, `restart`), else null.
+    #[serde(default)]
+    pub by_rule: Option<String>,
 }
 
 impl ViewRow for TimelineRow {
-    const COLUMNS: &'static [&'static str] = &["TIME", "JOB_NAME", "JOB_SUBNAME", "KIND", "DETAIL"];
+    const COLUMNS: &'static [&'static str] = &[
+        "TIME",
+        "JOB_NAME",
+        "JOB_SUBNAME",
+        "KIND",
+        "DETAIL",
+        "STARTED_BY",
+        "BY_RULE",
+    ];
     const DEFAULT_COLUMNS: &'static [&'static str] = &["TIME", "JOB_SUBNAME", "KIND", "DETAIL"];
     const UNCUT: &'static [&'static str] = &["DETAIL"];
 }
@@ -571,6 +606,8 @@ mod tests {
             job_subname: None,
             kind: "stall".into(),
             detail: "d".into(),
+            started_by: None,
+            by_rule: None,
         });
         check(&StatsRow {
             chain_name: "C".into(),

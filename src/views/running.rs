@@ -66,6 +66,7 @@ fn step_row(job: &JobRecord, info: &StepInfo, now: Millis) -> RunningChainRow {
         sofar: progress.and_then(|p| p.sofar),
         totalwork: progress.and_then(|p| p.totalwork),
         status_message: progress.and_then(|p| p.status_message.clone()),
+        set_variables: None,
     }
 }
 

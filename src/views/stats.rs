@@ -116,6 +116,7 @@ mod tests {
             error_code: 0,
             started_at: Some(100_000),
             additional_info: None,
+            run: 1,
         }
     }
 

@@ -105,6 +105,13 @@ impl ViewSource for StoreViews {
         Ok(self.store.job(job)?.map(|r| self.info(r, &catalog)))
     }
 
+    fn variables(
+        &self,
+        job: &str,
+    ) -> Result<std::collections::BTreeMap<String, crate::core::types::Variable>, ViewError> {
+        Ok(self.store.variables(job)?)
+    }
+
     fn steps(&self, job: &str) -> Result<Vec<StepInfo>, ViewError> {
         let mut progress = self.store.progress(job)?;
         Ok(self

@@ -16,6 +16,8 @@ pub fn kind_text(kind: TimelineKind) -> &'static str {
         TimelineKind::Stall => "stall",
         TimelineKind::JobEnded => "job_ended",
         TimelineKind::MaxRunDuration => "max_run_duration",
+        TimelineKind::Variable => "variable",
+        TimelineKind::JobRestarted => "job_restarted",
     }
 }
 
@@ -31,6 +33,8 @@ pub fn timeline_rows(entries: &[TimelineEntry]) -> Vec<TimelineRow> {
             job_subname: e.subname.clone(),
             kind: kind_text(e.kind).to_string(),
             detail: e.detail.clone(),
+            started_by: e.started_by.as_ref().map(|s| s.how.as_str().to_string()),
+            by_rule: e.started_by.as_ref().and_then(|s| s.rule.clone()),
         })
         .collect()
 }
@@ -47,6 +51,7 @@ mod tests {
             subname: None,
             kind,
             detail: d.into(),
+            started_by: None,
         };
         let rows = timeline_rows(&[
             e(5, TimelineKind::Evaluation, "fired R2"),

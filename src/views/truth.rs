@@ -9,7 +9,7 @@
 
 use crate::catalog::sqleval::LeafResult;
 use crate::catalog::{CaseWhen, Chain, Condition, EndAction, Operand, Rule, RuleAction, StepIdx};
-use crate::core::eval::{evaluate_condition, evaluate_predicate, StepFacts};
+use crate::core::eval::{evaluate_condition_vars, evaluate_predicate, StepFacts};
 use crate::core::types::{StepRecord, StepState};
 use crate::core::Truth;
 use crate::lang::ast::{CmpOp, SqlAttr, StateTest};
@@ -23,6 +23,8 @@ use std::cmp::Ordering;
 pub struct InstanceStates<'a> {
     pub by_index: Vec<Option<&'a StepRecord>>,
     pub now: Millis,
+    /// The job's variables (parameters and what steps set), as the engine sees them.
+    pub vars: std::collections::BTreeMap<String, String>,
 }
 
 impl<'a> InstanceStates<'a> {
@@ -40,7 +42,11 @@ impl<'a> InstanceStates<'a> {
                 })
             })
             .collect();
-        InstanceStates { by_index, now }
+        InstanceStates {
+            by_index,
+            now,
+            vars: Default::default(),
+        }
     }
 
     /// What the engine's evaluator sees of step `idx`: a step with no record has not started
@@ -66,12 +72,16 @@ impl<'a> InstanceStates<'a> {
 
     /// The truth of `cond` (a whole condition or one predicate) as the engine evaluates it now.
     pub fn truth(&self, cond: &Condition) -> Truth {
-        evaluate_condition(cond, &|idx| self.facts(idx), self.now)
+        evaluate_condition_vars(cond, &|idx| self.facts(idx), &|n| self.var(n), self.now)
     }
 
     /// One predicate as the engine evaluates it now, with the error that made it UNKNOWN.
     pub fn predicate(&self, leaf: &Condition) -> LeafResult {
-        evaluate_predicate(leaf, &|idx| self.facts(idx), self.now)
+        evaluate_predicate(leaf, &|idx| self.facts(idx), &|n| self.var(n), self.now)
+    }
+
+    fn var(&self, name: &str) -> Option<String> {
+        self.vars.get(name).cloned()
     }
 }
 
@@ -160,6 +170,7 @@ fn write_operand(chain: &Chain, op: &Operand, min: u8) -> String {
             };
             format!(":{}.{a}", step_name(chain, *step))
         }
+        Operand::Var(name) => format!(":VAR.{}", name_text(name)),
         Operand::Str(s) => format!("'{}'", s.replace('\'', "''")),
         Operand::Num(n) => n.to_string(),
         Operand::Number(d) => number_text(*d),

@@ -65,6 +65,8 @@ pub struct Driver {
     /// Program steps that never finish by themselves (wait for a stop).
     pub hang: Vec<String>,
     pub launches: Vec<(u64, String, String, u32, RunOperation)>,
+    /// Every completion sets the job variable LAST to the step's subname (docs/variables.md).
+    pub set_last: bool,
 }
 
 impl Driver {
@@ -82,6 +84,7 @@ impl Driver {
             effects: Vec::new(),
             hang: Vec::new(),
             launches: Vec::new(),
+            set_last: false,
         }
     }
 
@@ -194,11 +197,17 @@ impl Driver {
                 .collect();
             for ((job, subname), (attempt, _, outcome)) in done {
                 self.running.remove(&(job.clone(), subname.clone()));
+                let variables = if self.set_last {
+                    vec![("LAST".to_string(), subname.clone())]
+                } else {
+                    Vec::new()
+                };
                 inputs.push(Input::StepFinished {
                     job,
                     subname,
                     attempt,
                     outcome,
+                    variables,
                 });
             }
             let due: Vec<_> = self

@@ -36,6 +36,7 @@ pub struct ProgramAcc {
     pub environment: Vec<(String, StringLit)>,
     pub working_directory: Option<StringLit>,
     pub timeout: Option<DurationLit>,
+    pub sets: Vec<Ident>,
 }
 
 #[derive(Default)]
@@ -331,6 +332,7 @@ impl Builder {
             environment: acc.environment,
             working_directory: acc.working_directory,
             timeout: acc.timeout,
+            sets: acc.sets,
             span,
         })
     }
@@ -419,6 +421,16 @@ impl Builder {
                         self.duplicate("`working_directory`", span);
                     } else {
                         acc.working_directory = Some(self.string(c));
+                    }
+                }
+            }
+            Rule::prog_sets => {
+                for c in parts.iter().filter(|c| c.as_rule() == Rule::var_name) {
+                    let id = self.var_name(c);
+                    if acc.sets.iter().any(|v| v.name == id.name) {
+                        self.duplicate(&format!("variable {}", id.name), id.span);
+                    } else {
+                        acc.sets.push(id);
                     }
                 }
             }
@@ -1006,6 +1018,11 @@ impl Builder {
         let mut id = self.ident(p);
         id.name = id.name.to_uppercase();
         id
+    }
+
+    /// A job variable's name: case-insensitive like a parameter's, so always upper-cased.
+    pub fn var_name(&mut self, p: &Pair<Rule>) -> Ident {
+        self.param_name(p)
     }
 
     fn group_decl(&mut self, p: Pair<Rule>) -> Option<GroupDecl> {

@@ -57,7 +57,7 @@ fn static_kind(e: &SqlExpr) -> Option<Kind> {
             SqlAttr::StartDate | SqlAttr::EndDate => Kind::Timestamp,
             SqlAttr::Duration => Kind::Interval,
         },
-        SqlExpr::Str(_) => Kind::Text,
+        SqlExpr::Str(_) | SqlExpr::Var { .. } => Kind::Text,
         SqlExpr::Num(..) | SqlExpr::Dec(..) => Kind::Number,
         SqlExpr::Interval(..) => Kind::Interval,
         SqlExpr::DateLit { timestamp, .. } => {
@@ -410,6 +410,15 @@ impl Builder {
                     xspan,
                 );
                 return Built::Invalid(xspan);
+            }
+            Rule::var_ref | Rule::var_call => {
+                match x.into_inner().find(|y| y.as_rule() == Rule::var_name) {
+                    Some(n) => SqlExpr::Var {
+                        name: self.var_name(&n).name,
+                        span: xspan,
+                    },
+                    None => return Built::Invalid(xspan),
+                }
             }
             Rule::sql_attr_ref => {
                 let mut step = None;

@@ -54,6 +54,8 @@ pub struct HandlerContext {
     parameters: BTreeMap<String, String>,
     report: Reporter,
     cancel: watch::Receiver<bool>,
+    /// Variables set by the handler, applied with its outcome.
+    variables: Arc<std::sync::Mutex<Vec<(String, String)>>>,
 }
 
 impl std::fmt::Debug for HandlerContext {
@@ -77,9 +79,29 @@ impl HandlerContext {
     pub fn attempt(&self) -> u32 {
         self.attempt
     }
-    /// The job's parameters (upper-cased names).
+    /// The job's parameters and variables as the step started (upper-cased names; a
+    /// variable a step set overrides the parameter of the same name).
     pub fn parameters(&self) -> &BTreeMap<String, String> {
         &self.parameters
+    }
+    /// Set job variable `name` (case-insensitive) to `value` when this attempt ends, with its
+    /// outcome, as a program's `::set NAME=VALUE` line does. Refused (with the reason) for a
+    /// name that is not a variable name or a value with a NUL character.
+    pub fn set_variable(&self, name: &str, value: &str) -> Result<(), String> {
+        let upper = name.to_ascii_uppercase();
+        if !crate::core::types::valid_variable_name(&upper) {
+            return Err(format!(
+                "'{name}' is not a variable name (a letter or _, then letters, digits, _, $ or \
+                 #; at most 128 characters)"
+            ));
+        }
+        if value.contains('\0') {
+            return Err(format!(
+                "variable {upper}: the value contains a NUL character"
+            ));
+        }
+        let mut vars = self.variables.lock().unwrap_or_else(|p| p.into_inner());
+        super::output::push_variable(&mut vars, upper, value.to_string())
     }
     /// One parameter, by case-insensitive name.
     pub fn parameter(&self, name: &str) -> Option<&str> {
@@ -141,7 +163,10 @@ pub async fn run(
         parameters: step.parameters.clone(),
         report: env.report.clone(),
         cancel: cancel_rx,
+        variables: Arc::default(),
     };
+    let variables = ctx.variables.clone();
+    let take = move || std::mem::take(&mut *variables.lock().unwrap_or_else(|p| p.into_inner()));
     let mut task = tokio::spawn(f(ctx));
     let joined = |r: Result<Outcome, tokio::task::JoinError>, capture: &mut Capture| match r {
         Ok(o) => o,
@@ -151,7 +176,11 @@ pub async fn run(
         }
     };
     let forced = tokio::select! {
-        r = &mut task => return { let o = joined(r, &mut capture); (o, capture) },
+        r = &mut task => return {
+            let o = joined(r, &mut capture);
+            capture.variables = take();
+            (o, capture)
+        },
         _ = stopped(&mut stop) => Outcome::Stopped,
         _ = timeout_elapsed(&env.clock, step.program.timeout) => {
             capture.errors = "timed out".to_string();
@@ -166,6 +195,10 @@ pub async fn run(
         .is_err()
     {
         task.abort();
+    }
+    if !matches!(forced, Outcome::Stopped) {
+        // A timed-out handler failed: what it set is applied, as for a failed program.
+        capture.variables = take();
     }
     (forced, capture)
 }

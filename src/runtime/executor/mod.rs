@@ -53,6 +53,8 @@ pub struct Capture {
     pub ended: Millis,
     pub output: String,
     pub errors: String,
+    /// Job variables the attempt set (`::set NAME=VALUE`, a handler's context), in order.
+    pub variables: Vec<(String, String)>,
     /// Why the engine ended the run or could not start it (a timeout, a launch failure), in
     /// a few words: the job-log row's ADDITIONAL_INFO. None when the program itself decided.
     pub reason: Option<String>,

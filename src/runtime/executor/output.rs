@@ -1,6 +1,6 @@
 //! What a step's standard output means: control lines (`::progress`, `::status`,
-//! `::error-code`) and the bounded tail of everything else (rule-language.md, "Outcome of an
-//! external program").
+//! `::error-code`, `::set`) and the bounded tail of everything else (rule-language.md, "Outcome
+//! of an external program"; docs/variables.md).
 
 use crate::store::records::OUTPUT_LIMIT;
 
@@ -17,6 +17,10 @@ pub enum Line {
     Status(String),
     /// `::error-code N` (N > 0)
     ErrorCode(i64),
+    /// `::set NAME=VALUE`: set job variable NAME (upper-cased) when the step ends.
+    Set { name: String, value: String },
+    /// A `::set` line that cannot be applied, with the reason (noted in the step's errors).
+    BadSet(String),
     /// Anything else (also malformed control lines: they are kept as output).
     Output,
 }
@@ -49,6 +53,12 @@ pub fn classify(line: &str) -> Line {
         }
         return Line::Output;
     }
+    if let Some(rest) = t.strip_prefix("::set") {
+        if rest.starts_with(char::is_whitespace) {
+            return set_line(rest.trim_start());
+        }
+        return Line::Output;
+    }
     if let Some(rest) = t.strip_prefix("::error-code") {
         if let Ok(n) = rest.trim().parse::<i64>() {
             if n > 0 && rest.starts_with(char::is_whitespace) {
@@ -57,6 +67,56 @@ pub fn classify(line: &str) -> Line {
         }
     }
     Line::Output
+}
+
+/// At most this many different variables set by one attempt (a parameter set is capped the
+/// same way: `runtime::limits`); further names are refused.
+pub const MAX_VARIABLES_PER_ATTEMPT: usize = 256;
+
+/// Record `name = value` among an attempt's variables: a name set again keeps its place and
+/// takes the new value (the last one wins); a new name beyond the cap is refused (`Err`: why).
+pub fn push_variable(
+    vars: &mut Vec<(String, String)>,
+    name: String,
+    value: String,
+) -> Result<(), String> {
+    if let Some(slot) = vars.iter_mut().find(|(n, _)| *n == name) {
+        slot.1 = value;
+        return Ok(());
+    }
+    if vars.len() >= MAX_VARIABLES_PER_ATTEMPT {
+        return Err(format!(
+            "::set {name}=…: one attempt sets at most {MAX_VARIABLES_PER_ATTEMPT} different variables"
+        ));
+    }
+    vars.push((name, value));
+    Ok(())
+}
+
+/// `NAME=VALUE` of a `::set` line: the value is everything after the first `=` (it may be
+/// empty, which reads as NULL in conditions); the name follows the parameter-name rule.
+fn set_line(text: &str) -> Line {
+    let Some((name, value)) = text.split_once('=') else {
+        return Line::BadSet(format!(
+            "::set {text}: expected ::set NAME=VALUE (no '=' found)"
+        ));
+    };
+    let name = name.trim().to_ascii_uppercase();
+    if !crate::core::types::valid_variable_name(&name) {
+        return Line::BadSet(format!(
+            "::set {name}=…: '{name}' is not a variable name (a letter or _, then letters, \
+             digits, _, $ or #; at most 128 characters)"
+        ));
+    }
+    if value.contains('\0') {
+        return Line::BadSet(format!(
+            "::set {name}=…: the value contains a NUL character"
+        ));
+    }
+    Line::Set {
+        name,
+        value: value.to_string(),
+    }
 }
 
 /// The last `OUTPUT_LIMIT` bytes written to it.
@@ -146,6 +206,44 @@ mod tests {
             Line::Status("half way".into())
         );
         assert_eq!(classify("::error-code 20100\n"), Line::ErrorCode(20100));
+    }
+
+    #[test]
+    fn set_lines_name_a_variable_and_keep_the_value_as_written() {
+        assert_eq!(
+            classify("::set region=EU west = 1\n"),
+            Line::Set {
+                name: "REGION".into(),
+                value: "EU west = 1".into()
+            }
+        );
+        assert_eq!(
+            classify("::set EMPTY=\r\n"),
+            Line::Set {
+                name: "EMPTY".into(),
+                value: String::new()
+            }
+        );
+        assert!(matches!(classify("::set 9X=1"), Line::BadSet(_)));
+        assert!(matches!(classify("::set A B=1"), Line::BadSet(_)));
+        assert!(matches!(classify("::set NOVALUE"), Line::BadSet(_)));
+        assert!(matches!(classify("::set A=x\0y"), Line::BadSet(_)));
+        assert_eq!(classify("::settle A=1"), Line::Output);
+    }
+
+    #[test]
+    fn an_attempt_sets_a_bounded_number_of_variables_the_last_value_winning() {
+        let mut vars = Vec::new();
+        push_variable(&mut vars, "A".into(), "1".into()).unwrap();
+        push_variable(&mut vars, "B".into(), "2".into()).unwrap();
+        push_variable(&mut vars, "A".into(), "3".into()).unwrap();
+        assert_eq!(vars, [("A".into(), "3".into()), ("B".into(), "2".into())]);
+        for i in 2..MAX_VARIABLES_PER_ATTEMPT {
+            push_variable(&mut vars, format!("V{i}"), String::new()).unwrap();
+        }
+        let err = push_variable(&mut vars, "ONE_MORE".into(), String::new()).unwrap_err();
+        assert!(err.contains("at most 256"), "{err}");
+        push_variable(&mut vars, "A".into(), "4".into()).unwrap();
     }
 
     #[test]

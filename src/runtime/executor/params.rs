@@ -1,7 +1,8 @@
-//! `${NAME}` in a program's arguments is replaced by the job parameter NAME (names are
-//! case-insensitive: parameters are stored upper-cased). An unknown name is an error at job
-//! start: the job does not start and the error names the parameter (rule-language.md). That
-//! check is the core's start check (`crate::core::start_check`), shared with the simulator.
+//! `${NAME}` in a program's arguments is replaced by the job parameter or variable NAME (names
+//! are case-insensitive: both are stored upper-cased). A name that is neither a parameter nor a
+//! variable some program of the chain declares (`sets NAME`) is an error at job start: the job
+//! does not start and the error names it (rule-language.md, docs/variables.md).
+//! That check is the core's start check (`crate::core::start_check`), shared with the simulator.
 
 use std::collections::BTreeMap;
 

@@ -29,9 +29,11 @@ pub async fn run_executable(
         match substitute(a, &step.parameters) {
             Ok(v) => args.push(v),
             Err(name) => {
-                // Checked at job start; reachable only if the catalog changed since.
+                // Checked at job start: a variable declared with `sets` that no step has set
+                // yet, or a catalog changed since.
                 let why = format!(
-                    "unknown parameter {name} in the arguments of program {}",
+                    "${{{name}}} in the arguments of program {}: no parameter or variable \
+                     {name} is set",
                     step.program.name
                 );
                 let capture = Capture {
@@ -77,11 +79,14 @@ pub fn kill_group(pgid: u32, signal: libc::c_int) {
     }
 }
 
-/// Everything read from stdout: the kept output and the last `::error-code`.
+/// Everything read from stdout: the kept output, the last `::error-code`, the `::set` lines
+/// (and the reasons of those refused).
 #[derive(Default)]
 struct StdoutState {
     tail: TailBuffer,
     error_code: Option<i64>,
+    variables: Vec<(String, String)>,
+    refused: Vec<String>,
 }
 
 async fn read_stdout(
@@ -99,6 +104,12 @@ async fn read_stdout(
         match classify(&text) {
             Line::Output => st.tail.push(line),
             Line::ErrorCode(n) => st.error_code = Some(n),
+            Line::Set { name, value } => {
+                if let Err(why) = super::output::push_variable(&mut st.variables, name, value) {
+                    st.refused.push(why);
+                }
+            }
+            Line::BadSet(why) => st.refused.push(why),
             Line::Progress {
                 sofar,
                 total,
@@ -171,15 +182,22 @@ async fn run_command(
     let program = &step.program;
     let prepare = || {
         let mut cmd = make();
-        cmd.envs(program.environment.iter().map(|(k, v)| (k, v)))
-            .env("CHAINSCHED_JOB_NAME", &step.job)
-            .env("CHAINSCHED_JOB_SUBNAME", &step.subname)
-            .env("CHAINSCHED_ATTEMPT", step.attempt.to_string())
-            .env("CHAINSCHED_STORE_ID", &env.store_id)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(false);
+        // The job's parameters and variables (docs/variables.md, "Environment"), then the
+        // program's own `environment` (it wins), then chainsched's own names.
+        cmd.envs(
+            step.parameters
+                .iter()
+                .filter(|(k, v)| env_name_ok(k) && !v.contains('\0')),
+        )
+        .envs(program.environment.iter().map(|(k, v)| (k, v)))
+        .env("CHAINSCHED_JOB_NAME", &step.job)
+        .env("CHAINSCHED_JOB_SUBNAME", &step.subname)
+        .env("CHAINSCHED_ATTEMPT", step.attempt.to_string())
+        .env("CHAINSCHED_STORE_ID", &env.store_id)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(false);
         if let Some(dir) = &program.working_directory {
             cmd.current_dir(dir);
         }
@@ -290,12 +308,23 @@ async fn run_command(
     for r in readers {
         let _ = tokio::time::timeout(Duration::from_millis(300), r).await;
     }
-    let (tail, error_code) = {
-        let st = stdout_state.lock().unwrap_or_else(|p| p.into_inner());
-        (st.tail.text(), st.error_code)
+    let (tail, error_code, variables, refused) = {
+        let mut st = stdout_state.lock().unwrap_or_else(|p| p.into_inner());
+        (
+            st.tail.text(),
+            st.error_code,
+            std::mem::take(&mut st.variables),
+            std::mem::take(&mut st.refused),
+        )
     };
     capture.output = tail;
     capture.errors = stderr_tail.lock().unwrap_or_else(|p| p.into_inner()).text();
+    for why in refused {
+        note(&mut capture.errors, &format!("chainsched: ignored {why}"));
+    }
+    // A step the engine stopped reports no outcome of its own; its `::set` lines are not
+    // applied (docs/variables.md).
+    capture.variables = variables;
 
     let outcome = match ending {
         Ending::Stopped => Outcome::Stopped,
@@ -318,6 +347,12 @@ async fn run_command(
         Ending::Exited(Ok(status)) => exit_outcome(status, error_code),
     };
     (outcome, capture)
+}
+
+/// Whether a process environment can hold a variable of this name: not empty, no `=`, no NUL.
+/// Other names (possible for a quoted parameter name of a job definition) are not passed.
+pub fn env_name_ok(name: &str) -> bool {
+    !name.is_empty() && !name.contains(['=', '\0'])
 }
 
 fn note(errors: &mut String, line: &str) {

@@ -319,8 +319,21 @@ function renderJobHead(j) {
     stall.classList.remove("hidden");
     $("p", stall).textContent = (ui.explain && ui.explain.reason) || j.stall_reason || "the chain cannot move on";
   } else stall.classList.add("hidden");
+  renderVariables(j);
   const active = j.state === "RUNNING" || j.state === "CHAIN_STALLED";
   ["#act-evaluate", "#act-alter", "#act-stop"].forEach((s) => { $(s).disabled = !active; });
+  // An ended FAILED or STOPPED job can be restarted in place (docs/operations.md).
+  $("#act-restart").disabled = !(j.state === "FAILED" || j.state === "STOPPED");
+}
+
+// The job's variables: parameters, overridden by what steps set (docs/variables.md).
+function renderVariables(j) {
+  const table = $("#variables");
+  const vars = Object.entries(j.variables || {});
+  table.classList.toggle("hidden", !vars.length);
+  const setBy = j.variables_set_by || {};
+  $("tbody", table).innerHTML = vars.map(([k, v]) =>
+    `<tr data-var="${esc(k)}"><td class="mono">${esc(k)}</td><td class="mono">${esc(v)}</td><td>${setBy[k] ? esc(setBy[k]) : '<span class="muted">parameter</span>'}</td></tr>`).join("");
 }
 
 function renderSteps() {
@@ -382,8 +395,15 @@ function colorGraph() {
   });
 }
 
+// How a step was started (rule, start_steps, retry, recovery, restart, after, event).
+function startedBy(r) {
+  if (!r.started_by) return "";
+  const how = r.by_rule ? (r.started_by === "rule" ? `rule ${r.by_rule}` : `${r.started_by}, rule ${r.by_rule}`) : r.started_by;
+  return ` <span class="started-by">started by ${esc(how)}</span>`;
+}
+
 function renderTimeline(rows) {
-  $("#timeline").innerHTML = rows.map((r) => `<li class="k-${esc(r.kind)}"><time>${esc(fmtTime(r.time))}</time><span class="kind">${esc(r.kind)}</span>${r.job_subname ? `<b>${esc(r.job_subname)}</b> ` : ""}${esc(r.detail)}</li>`).join("") || `<li>No events yet.</li>`;
+  $("#timeline").innerHTML = rows.map((r) => `<li class="k-${esc(r.kind)}"><time>${esc(fmtTime(r.time))}</time><span class="kind">${esc(r.kind)}</span>${r.job_subname ? `<b>${esc(r.job_subname)}</b> ` : ""}${esc(r.detail)}${startedBy(r)}</li>`).join("") || `<li>No events yet.</li>`;
 }
 
 function renderRules(e) {
@@ -630,6 +650,7 @@ function init() {
   $("#act-evaluate").addEventListener("click", () => act(`evaluated ${ui.selected}`, () => post(`/api/v1/jobs/${encodeURIComponent(ui.selected)}/evaluate`, {})));
   $("#act-alter").addEventListener("click", alterDialog);
   $("#act-stop").addEventListener("click", stopDialog);
+  $("#act-restart").addEventListener("click", () => act(`restarted ${ui.selected}`, () => post(`/api/v1/jobs/${encodeURIComponent(ui.selected)}/restart`, {})));
   window.addEventListener("hashchange", route);
   $("#chain-runs").addEventListener("change", (e) => { const n = parseInt(e.target.value, 10); if (n > 0) { pic.runs = n; if (pic.chain) loadChainPage(pic.chain); } });
   loadJobs().then(route);
