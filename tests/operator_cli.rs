@@ -289,7 +289,7 @@ fn view_tables_fit_100_characters_unless_asked_wide() {
         .lines()
         .next()
         .unwrap_or_default()
-        .ends_with("STALL_REASON"));
+        .ends_with("STALL_REASON,VARIABLES,VARIABLES_SET_BY"));
 }
 
 #[test]

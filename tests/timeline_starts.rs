@@ -153,7 +153,7 @@ fn the_timeline_view_says_recovery_and_restart() {
         ]
     );
     // The CLI table shows the columns.
-    let out = s.cli(&["timeline", "T1"]);
+    let out = s.cli(&["timeline", "T1", "-o", "wide"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("STARTED_BY") && text.contains("BY_RULE"),

@@ -341,7 +341,8 @@ impl ViewRow for TimelineRow {
         "STARTED_BY",
         "BY_RULE",
     ];
-    const DEFAULT_COLUMNS: &'static [&'static str] = &["TIME", "JOB_SUBNAME", "KIND", "DETAIL"];
+    const DEFAULT_COLUMNS: &'static [&'static str] =
+        &["TIME", "JOB_SUBNAME", "KIND", "STARTED_BY", "DETAIL"];
     const UNCUT: &'static [&'static str] = &["DETAIL"];
 }
 
