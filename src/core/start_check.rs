@@ -83,47 +83,43 @@ pub fn check_chain_parameters(
     // A variable some program of the chain declares (`sets NAME`) may be set before the step
     // that uses it runs (docs/variables.md).
     let declared = declared_variables(catalog, chain);
-    let mut seen = BTreeSet::new();
-    let mut todo = vec![chain.to_string()];
-    while let Some(name) = todo.pop() {
-        if !seen.insert(name.clone()) {
-            continue;
+    let mut unknown = None;
+    for_each_program(catalog, chain, |chain, step, program| {
+        if unknown.is_some() || !matches!(program.kind, ProgramKind::Executable(_)) {
+            return;
         }
-        let Some(chain) = catalog.chains.get(&name) else {
-            continue;
-        };
-        for step in &chain.steps {
-            match &step.kind {
-                StepTarget::Chain(inner) => todo.push(inner.clone()),
-                StepTarget::Program(p) => {
-                    let Some(program) = catalog.programs.get(p) else {
-                        continue;
-                    };
-                    if !matches!(program.kind, ProgramKind::Executable(_)) {
-                        continue;
-                    }
-                    for arg in &program.arguments {
-                        for r in references(arg) {
-                            if lookup(params, &r).is_none() && !declared.contains(&r) {
-                                return Err(format!(
-                                    "unknown parameter {r}: program {} (step {} of chain {}) uses \
-                                     ${{{r}}} in its arguments; pass it with --param {r}=VALUE",
-                                    program.name, step.name, chain.name
-                                ));
-                            }
-                        }
-                    }
-                }
-                StepTarget::Event { .. } => {}
-            }
+        let missing = program
+            .arguments
+            .iter()
+            .flat_map(|arg| references(arg))
+            .find(|r| lookup(params, r).is_none() && !declared.contains(r));
+        if let Some(r) = missing {
+            unknown = Some(format!(
+                "unknown parameter {r}: program {} (step {} of chain {}) uses ${{{r}}} in its \
+                 arguments; pass it with --param {r}=VALUE",
+                program.name, step.name, chain.name
+            ));
         }
-    }
-    Ok(())
+    });
+    unknown.map_or(Ok(()), Err)
 }
 
 /// The variables the programs of `chain` (and of the chains it nests) declare with `sets`.
 pub fn declared_variables(catalog: &Catalog, chain: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
+    for_each_program(catalog, chain, |_, _, program| {
+        out.extend(program.sets.iter().cloned())
+    });
+    out
+}
+
+/// Every program step of `chain` and of the chains it nests (each chain once), with its chain
+/// and its program.
+fn for_each_program(
+    catalog: &Catalog,
+    chain: &str,
+    mut f: impl FnMut(&crate::catalog::Chain, &crate::catalog::Step, &crate::catalog::Program),
+) {
     let mut seen = BTreeSet::new();
     let mut todo = vec![chain.to_string()];
     while let Some(name) = todo.pop() {
@@ -138,12 +134,11 @@ pub fn declared_variables(catalog: &Catalog, chain: &str) -> BTreeSet<String> {
                 StepTarget::Chain(inner) => todo.push(inner.clone()),
                 StepTarget::Program(p) => {
                     if let Some(program) = catalog.programs.get(p) {
-                        out.extend(program.sets.iter().cloned());
+                        f(chain, step, program);
                     }
                 }
                 StepTarget::Event { .. } => {}
             }
         }
     }
-    out
 }
