@@ -164,6 +164,26 @@ fn stop_alter_and_chain_steps_suggest_the_nearest_name() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("(did you mean pause?)"), "{err}");
+    // A job name: stop, alter, evaluate (the CLI and the HTTP answer, 404).
+    for args in [
+        vec!["stop", "NESTDE"],
+        vec!["alter", "NESTDE", "W", "--set", "pause=true"],
+        vec!["evaluate", "NESTDE"],
+    ] {
+        let out = s.cli(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("unknown job NESTDE (did you mean NESTED?)"),
+            "{args:?}: {err}"
+        );
+    }
+    let out = s.cli(&["stop", "NOTHING_LIKE_IT"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("unknown job NOTHING_LIKE_IT") && !err.contains("did you mean"),
+        "{err}"
+    );
     // A chain of the catalog views, through the service …
     for view in ["chain-steps", "chain-rules", "chains"] {
         let out = s.cli(&[view, "OUTR"]);

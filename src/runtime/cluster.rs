@@ -731,6 +731,9 @@ impl RemoteAnswer {
                 completed_steps: a.completed_steps,
             },
             Err(EngineError::Core(e)) => RemoteAnswer::Core(e.clone()),
+            Err(EngineError::UnknownJobNear { job, .. }) => {
+                RemoteAnswer::Core(CoreError::UnknownJob(job.clone()))
+            }
             Err(EngineError::Invalid(m)) => RemoteAnswer::Invalid(m.clone()),
             Err(EngineError::NotRunning(m)) => RemoteAnswer::NotRunning(m.clone()),
             Err(EngineError::Store(e)) => RemoteAnswer::NotRunning(e.to_string()),

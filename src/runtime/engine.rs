@@ -569,6 +569,7 @@ impl Engine {
         })
         .await
         .map(|_| ())
+        .map_err(|e| self.near_job(e))
     }
 
     /// Alter a chain definition (running jobs and future runs).
@@ -631,6 +632,7 @@ impl Engine {
         })
         .await
         .map(|_| ())
+        .map_err(|e| self.near_job(e))
     }
 
     /// Restart an ended FAILED or STOPPED job in place: the steps `from` (empty: the FAILED and
@@ -644,6 +646,7 @@ impl Engine {
         }))
         .await
         .map(|_| ())
+        .map_err(|e| self.near_job(e))
     }
 
     /// Stop a job (`step: None`) or one step.
@@ -654,6 +657,25 @@ impl Engine {
         })
         .await
         .map(|_| ())
+        .map_err(|e| self.near_job(e))
+    }
+
+    /// An unknown job named by a control request, with the closest job name the store knows
+    /// (a typo of a running or recent job) when there is one; other errors unchanged.
+    fn near_job(&self, e: EngineError) -> EngineError {
+        let EngineError::Core(CoreError::UnknownJob(job)) = &e else {
+            return e;
+        };
+        let Ok(jobs) = self.inner.store.active_jobs() else {
+            return e;
+        };
+        match crate::lang::diagnostic::nearest_name(job, jobs.iter().map(|r| r.job.as_str())) {
+            Some(nearest) => EngineError::UnknownJobNear {
+                job: job.clone(),
+                nearest,
+            },
+            None => e,
+        }
     }
 
     /// Wait until the job has ended; returns its final record.

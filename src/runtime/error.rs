@@ -20,4 +20,8 @@ pub enum EngineError {
     /// job's group); the engine forwards it there (never returned to callers).
     #[error("the request belongs to engine {engine}")]
     Elsewhere { engine: String },
+    /// A control request (stop, alter, evaluate, restart) named no job this engine knows, and a
+    /// job with a close name exists: the core's `UnknownJob` with the suggestion.
+    #[error("unknown job {job}{}", crate::lang::diagnostic::did_you_mean(Some(.nearest.as_str())))]
+    UnknownJobNear { job: String, nearest: String },
 }

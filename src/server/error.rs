@@ -101,6 +101,7 @@ impl From<EngineError> for ApiError {
                 }
                 CoreError::Invalid(_) => ApiError::bad_request(message),
             },
+            EngineError::UnknownJobNear { .. } => ApiError::not_found(message),
             EngineError::Invalid(_) => ApiError::bad_request(message),
             EngineError::Store(_) => ApiError::internal(message),
             EngineError::NotRunning(_) | EngineError::Elsewhere { .. } => ApiError::new(
