@@ -371,30 +371,22 @@ impl Condition {
     }
 
     /// True when the value can change with time alone (SYSTIMESTAMP, a running step's
-    /// duration, TO_DATE of a text without a year). An explicit stack, as for `steps`.
+    /// duration, TO_DATE of a text without a year).
     pub fn is_time_dependent(&self) -> bool {
-        let mut stack = vec![self];
-        while let Some(c) = stack.pop() {
-            match c {
-                Condition::And(a, b) | Condition::Or(a, b) => {
-                    stack.push(b);
-                    stack.push(a);
-                }
-                Condition::Not(a) => stack.push(a),
-                sql => {
-                    if sql.operands().into_iter().any(Operand::is_time_dependent) {
-                        return true;
-                    }
-                }
-            }
-        }
-        false
+        self.any_operand(Operand::is_time_dependent)
     }
+
     /// True when the value can change with the clock even while no step runs: it reads the
     /// time (SYSTIMESTAMP, SYSDATE, CURRENT_DATE, a function of them) other than through a
     /// step's `duration`, which is fixed once the step has ended. Decides whether a RUNNING chain
     /// with an `evaluation_interval` is idle for good (`explain`; docs/evaluator.md, "Stalls").
     pub fn reads_clock(&self) -> bool {
+        self.any_operand(Operand::reads_clock)
+    }
+
+    /// Whether `f` holds for an operand of some predicate of the condition. An explicit stack,
+    /// as for `steps`.
+    fn any_operand(&self, f: impl Fn(&Operand) -> bool) -> bool {
         let mut stack = vec![self];
         while let Some(c) = stack.pop() {
             match c {
@@ -404,7 +396,7 @@ impl Condition {
                 }
                 Condition::Not(a) => stack.push(a),
                 sql => {
-                    if sql.operands().into_iter().any(Operand::reads_clock) {
+                    if sql.operands().into_iter().any(&f) {
                         return true;
                     }
                 }
@@ -524,35 +516,32 @@ impl Operand {
     }
 
     pub fn is_time_dependent(&self) -> bool {
-        let own = match self {
-            Operand::Now { .. }
-            | Operand::Clock(_)
-            | Operand::Attr {
-                attr: SqlAttr::Duration,
-                ..
-            } => true,
-            Operand::Call { func, .. } => func.reads_now(),
-            _ => false,
-        };
-        own || {
-            let (ops, conds) = self.children();
-            ops.into_iter().any(Operand::is_time_dependent)
-                || conds.into_iter().any(Condition::is_time_dependent)
-        }
+        self.reads_time(true)
     }
 
     /// Like [`Operand::is_time_dependent`], without a step's `duration` (see
     /// [`Condition::reads_clock`]).
     pub fn reads_clock(&self) -> bool {
+        self.reads_time(false)
+    }
+
+    /// Whether the value reads the clock, counting a step's `duration` when `with_duration`.
+    fn reads_time(&self, with_duration: bool) -> bool {
         let own = match self {
             Operand::Now { .. } | Operand::Clock(_) => true,
+            Operand::Attr {
+                attr: SqlAttr::Duration,
+                ..
+            } => with_duration,
             Operand::Call { func, .. } => func.reads_now(),
             _ => false,
         };
         own || {
             let (ops, conds) = self.children();
-            ops.into_iter().any(Operand::reads_clock)
-                || conds.into_iter().any(Condition::reads_clock)
+            ops.into_iter().any(|o| o.reads_time(with_duration))
+                || conds
+                    .into_iter()
+                    .any(|c| c.any_operand(|o| o.reads_time(with_duration)))
         }
     }
 

@@ -545,20 +545,7 @@ impl Core {
             }
             None => self.generate_name(&req.chain),
         };
-        let record = JobRecord {
-            job: name.clone(),
-            chain: req.chain.clone(),
-            state: JobState::Running,
-            error_code: None,
-            parameters: req.parameters.clone(),
-            started_at: now,
-            ended_at: None,
-            stall_reason: None,
-            group: None,
-            serialize_key: None,
-            enqueued_at: None,
-            requested_by: req.requested_by.clone(),
-        };
+        let record = running_record(name, &req, now);
         let mut job = Job::new(record, req, defs);
         job.pending_presets = presets;
         self.place_new_job(now, job, only, effects)
@@ -687,5 +674,24 @@ pub(crate) fn begin_run(job: &mut Job, only: Option<Vec<StepIdx>>, ctx: &mut Ctx
                 job.starting(cause, |j| j.begin(root, s, ctx));
             }
         }
+    }
+}
+
+/// The record of a job that starts running now under `name` (a new job, or one restarted in
+/// place with no record left).
+pub(crate) fn running_record(name: String, req: &StartRequest, now: Millis) -> JobRecord {
+    JobRecord {
+        job: name,
+        chain: req.chain.clone(),
+        state: JobState::Running,
+        error_code: None,
+        parameters: req.parameters.clone(),
+        started_at: now,
+        ended_at: None,
+        stall_reason: None,
+        group: None,
+        serialize_key: None,
+        enqueued_at: None,
+        requested_by: req.requested_by.clone(),
     }
 }

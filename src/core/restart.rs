@@ -209,19 +209,8 @@ impl Core {
             .jobs
             .get(req.job.as_deref().unwrap_or_default())
             .map(|j| j.record.clone())
-            .unwrap_or_else(|| JobRecord {
-                job: req.job.clone().unwrap_or_default(),
-                chain: req.chain.clone(),
-                state: JobState::Running,
-                error_code: None,
-                parameters: req.parameters.clone(),
-                started_at: now,
-                ended_at: None,
-                stall_reason: None,
-                group: None,
-                serialize_key: None,
-                enqueued_at: None,
-                requested_by: req.requested_by.clone(),
+            .unwrap_or_else(|| {
+                super::engine::running_record(req.job.clone().unwrap_or_default(), &req, now)
             });
         record.chain = req.chain.clone();
         record.state = JobState::Running;
